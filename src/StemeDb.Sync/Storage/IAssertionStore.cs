@@ -1,0 +1,57 @@
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace StemeDb.Sync.Storage;
+
+/// <summary>
+/// Where a node keeps its assertions. Hosts implement it over their own storage; the library ships
+/// <see cref="InMemoryAssertionStore"/> as the embedded default and as the fake for unit tests.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Implementations must be safe for concurrent use. A record whose put completed (returned) must
+/// survive a crash of the host if the store claims durability: the engine acknowledges an assertion
+/// to its sender only after <see cref="PutAsync"/> has completed.
+/// </para>
+/// <para>
+/// The store never verifies content: the engine has already checked the hash and the content before
+/// calling <see cref="PutAsync"/>. A store knows nothing of transports.
+/// </para>
+/// </remarks>
+public interface IAssertionStore
+{
+    /// <summary>Stores a record if no record with its hash is present (idempotent).</summary>
+    /// <param name="record">The verified record.</param>
+    /// <param name="cancellationToken">Cancels the operation; a cancelled put may or may not have stored.</param>
+    /// <returns><see langword="true"/> if the record was added; <see langword="false"/> if it was already present.</returns>
+    ValueTask<bool> PutAsync(AssertionRecord record, CancellationToken cancellationToken = default);
+
+    /// <summary>Gets the record with the given hash.</summary>
+    /// <param name="hash">The hash.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The record, or <see langword="null"/> if it is not present.</returns>
+    ValueTask<AssertionRecord?> GetAsync(AssertionHash hash, CancellationToken cancellationToken = default);
+
+    /// <summary>Gets the records with the given hashes, skipping those that are not present.</summary>
+    /// <param name="hashes">The hashes; duplicates may be returned once or as often as asked.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The records found, in the order of <paramref name="hashes"/>.</returns>
+    ValueTask<IReadOnlyList<AssertionRecord>> GetManyAsync(IReadOnlyList<AssertionHash> hashes, CancellationToken cancellationToken = default);
+
+    /// <summary>Returns whether a record with the given hash is present.</summary>
+    /// <param name="hash">The hash.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns><see langword="true"/> if present.</returns>
+    ValueTask<bool> ContainsAsync(AssertionHash hash, CancellationToken cancellationToken = default);
+
+    /// <summary>Returns the number of records held.</summary>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The count.</returns>
+    ValueTask<long> CountAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Enumerates the hashes of all records held, in no particular order (used to rebuild the Merkle index at start-up).</summary>
+    /// <param name="cancellationToken">Cancels the enumeration.</param>
+    /// <returns>Every hash exactly once.</returns>
+    IAsyncEnumerable<AssertionHash> EnumerateHashesAsync(CancellationToken cancellationToken = default);
+}

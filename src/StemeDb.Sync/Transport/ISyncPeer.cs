@@ -1,0 +1,51 @@
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace StemeDb.Sync.Transport;
+
+/// <summary>
+/// The client-side view of one remote node, whatever the transport (gRPC, in-memory, ...). The engine
+/// talks to peers only through this interface.
+/// </summary>
+/// <remarks>
+/// Implementations map transport failures to <see cref="SyncPeerException"/> (peer unreachable,
+/// deadline exceeded, request refused, malformed answer) and honour cancellation with
+/// <see cref="System.OperationCanceledException"/>. Answers are untrusted: the engine verifies every
+/// fetched record before storing it.
+/// </remarks>
+public interface ISyncPeer
+{
+    /// <summary>A human-readable name of the peer (an address), for logs and metrics.</summary>
+    string Name { get; }
+
+    /// <summary>Pushes one assertion to the peer.</summary>
+    /// <param name="record">The assertion.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>Whether the peer accepted it, and why not.</returns>
+    ValueTask<GossipResult> GossipAsync(AssertionRecord record, CancellationToken cancellationToken = default);
+
+    /// <summary>Sends the local root and count and returns the peer's.</summary>
+    /// <param name="local">The caller's root and count.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The peer's root and count.</returns>
+    ValueTask<RootExchangeResult> ExchangeRootsAsync(RootSummary local, CancellationToken cancellationToken = default);
+
+    /// <summary>Returns the peer's first <paramref name="maxLeaves"/> Merkle leaves in ascending order.</summary>
+    /// <param name="maxLeaves">Maximum number of leaves (the peer caps it; v1 peers cap at 10,000).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The page and whether it was truncated.</returns>
+    ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, CancellationToken cancellationToken = default);
+
+    /// <summary>Fetches assertions by hash (at most 1,000 per call); hashes the peer lacks are skipped.</summary>
+    /// <param name="hashes">The hashes wanted.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The records the peer returned (unverified).</returns>
+    ValueTask<IReadOnlyList<AssertionRecord>> FetchAsync(IReadOnlyList<AssertionHash> hashes, CancellationToken cancellationToken = default);
+
+    /// <summary>Checks that the peer is alive.</summary>
+    /// <param name="self">The caller's node id.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The peer's node id and assertion count.</returns>
+    ValueTask<PingResult> PingAsync(NodeId self, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,52 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace StemeDb.Sync.Transport;
+
+/// <summary>
+/// The server side of every v1 RPC, independent of the transport. Transport adapters (the gRPC service,
+/// the in-memory transport) translate their messages to these calls and back, and nothing else: every
+/// length check, limit, verification and rejection reason lives behind this interface, so that all
+/// transports behave the same.
+/// </summary>
+/// <remarks>
+/// Invalid requests other than gossip fail with <see cref="SyncRequestException"/>, whose
+/// <see cref="SyncRequestException.Code"/> the adapter maps to its own status (gRPC: the same name).
+/// Gossip never throws for bad input: it answers <see cref="GossipResult.Rejected"/> with the reason.
+/// </remarks>
+public interface ISyncRequestHandler
+{
+    /// <summary>Verifies and stores a pushed assertion.</summary>
+    /// <param name="message">The raw push.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>Accepted (stored, or already held), or rejected with the reason; a rejection stores nothing.</returns>
+    ValueTask<GossipResult> GossipAsync(GossipMessage message, CancellationToken cancellationToken = default);
+
+    /// <summary>Compares the caller's root with the local one.</summary>
+    /// <param name="callerRoot">The caller's root (must be 32 bytes, or empty when the caller sends none).</param>
+    /// <param name="callerCount">The caller's assertion count.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The local root and count, and whether the roots match.</returns>
+    ValueTask<RootExchangeResult> ExchangeRootsAsync(ReadOnlyMemory<byte> callerRoot, ulong callerCount, CancellationToken cancellationToken = default);
+
+    /// <summary>Lists local leaves in ascending order.</summary>
+    /// <param name="maxLeaves">Requested maximum; 0 or above the cap means the cap (10,000).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>At most the cap, with <see cref="LeavesPage.Truncated"/> set exactly when more leaves exist.</returns>
+    ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, CancellationToken cancellationToken = default);
+
+    /// <summary>Returns the records for the given hashes, skipping unknown ones.</summary>
+    /// <param name="hashes">Raw hashes (each must be 32 bytes; at most 1,000).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The records held, in request order.</returns>
+    /// <exception cref="SyncRequestException">More than 1,000 hashes, or a hash of the wrong length (<see cref="SyncStatusCode.InvalidArgument"/>).</exception>
+    ValueTask<IReadOnlyList<AssertionRecord>> FetchAsync(IReadOnlyList<ReadOnlyMemory<byte>> hashes, CancellationToken cancellationToken = default);
+
+    /// <summary>Answers a liveness check.</summary>
+    /// <param name="callerNodeId">The caller's node id (16 bytes, or empty).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The local node id and assertion count.</returns>
+    ValueTask<PingResult> PingAsync(ReadOnlyMemory<byte> callerNodeId, CancellationToken cancellationToken = default);
+}
