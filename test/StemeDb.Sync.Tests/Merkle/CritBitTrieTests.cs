@@ -67,4 +67,52 @@ public class CritBitTrieTests
 
         Assert.That(incremental.Root, Is.EqualTo(bulk.Root));
     }
+
+    [Test]
+    public void Root_AfterOneInsert_RehashesOnlyAlongOnePath()
+    {
+        // Arrange: 20k leaves, root read once (a full hash: about two hashes per leaf).
+        var trie = new CritBitTrie();
+        foreach (AssertionHash leaf in MerkleIndexTests.RandomLeaves(20_000, seed: 63))
+        {
+            trie.Add(Key256.FromHash(leaf));
+        }
+
+        _ = trie.Root;
+        long fullBuild = trie.HashesComputed;
+        int height = trie.Height();
+
+        foreach (AssertionHash leaf in MerkleIndexTests.RandomLeaves(50, seed: 64))
+        {
+            long before = trie.HashesComputed;
+
+            // Act
+            trie.Add(Key256.FromHash(leaf));
+            _ = trie.Root;
+
+            // Assert: at most one inner hash per level plus a small subtree (at most 7 hashes) beside it.
+            long spent = trie.HashesComputed - before;
+            Assert.That(spent, Is.InRange(1, 8 * height));
+        }
+
+        Assert.That(fullBuild, Is.GreaterThanOrEqualTo(2 * 20_000 - 1));
+        Assert.That(height, Is.LessThan(64), "uniform leaves give a trie of logarithmic height");
+        trie.CheckInvariants();
+    }
+
+    [Test]
+    public void Root_ReadTwiceWithoutInsert_ComputesNothing()
+    {
+        var trie = new CritBitTrie();
+        foreach (AssertionHash leaf in MerkleIndexTests.RandomLeaves(500, seed: 65))
+        {
+            trie.Add(Key256.FromHash(leaf));
+        }
+
+        Key256 first = trie.Root;
+        long after = trie.HashesComputed;
+
+        Assert.That(trie.Root, Is.EqualTo(first));
+        Assert.That(trie.HashesComputed, Is.EqualTo(after));
+    }
 }

@@ -45,6 +45,9 @@ internal sealed class CritBitTrie
 
     public int Count => _count;
 
+    /// <summary>The number of node hashes computed for <see cref="Root"/> so far (lets tests check the O(depth) update).</summary>
+    internal long HashesComputed { get; private set; }
+
     /// <summary>The Merkle root (rehashes dirty nodes first).</summary>
     public Key256 Root
     {
@@ -310,6 +313,11 @@ internal sealed class CritBitTrie
         return (count, sum, leftAny);
     }
 
+    /// <summary>The number of nodes on the longest root-to-leaf path (0 when empty). For tests.</summary>
+    internal int Height() => _count == 0 ? 0 : HeightOf(_root);
+
+    private int HeightOf(int r) => r < 0 ? 1 : 1 + Math.Max(HeightOf(_nodes[r].Left), HeightOf(_nodes[r].Right));
+
     private Key256 FullHash(int r)
     {
         if (r < 0)
@@ -352,19 +360,26 @@ internal sealed class CritBitTrie
     {
         if (r < 0)
         {
+            HashesComputed++;
             return MerkleHashing.Leaf(_leaves[~r]);
         }
 
         InnerNode node = _nodes[r];
         if (node.Cache < 0)
         {
-            return MerkleHashing.Inner(HashOf(node.Left), HashOf(node.Right));
+            Key256 left = HashOf(node.Left);
+            Key256 right = HashOf(node.Right);
+            HashesComputed++;
+            return MerkleHashing.Inner(left, right);
         }
 
         ref NodeCache cache = ref _caches[node.Cache];
         if (node.Dirty)
         {
-            cache.Hash = MerkleHashing.Inner(HashOf(node.Left), HashOf(node.Right));
+            Key256 left = HashOf(node.Left);
+            Key256 right = HashOf(node.Right);
+            HashesComputed++;
+            cache.Hash = MerkleHashing.Inner(left, right);
             _nodes[r].Dirty = false;
         }
 
