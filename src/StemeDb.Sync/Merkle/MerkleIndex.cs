@@ -30,6 +30,9 @@ public sealed class MerkleIndex
     private readonly object _gate = new();
     private volatile int _count;
 
+    // The root as of the last read with no insert since, or null: lets clean reads skip the lock.
+    private volatile RootSnapshot? _cleanRoot;
+
     /// <summary>The root of the empty set: BLAKE3 of the single byte 0x02.</summary>
     public static AssertionHash EmptyRoot { get; } = MerkleHashing.EmptyRoot.ToHash();
 
@@ -42,9 +45,16 @@ public sealed class MerkleIndex
     {
         get
         {
+            if (_cleanRoot is { } snapshot)
+            {
+                return snapshot.Root;
+            }
+
             lock (_gate)
             {
-                return _trie.Root.ToHash();
+                AssertionHash root = _trie.Root.ToHash();
+                _cleanRoot = new RootSnapshot(root);
+                return root;
             }
         }
     }
@@ -62,6 +72,7 @@ public sealed class MerkleIndex
                 return false;
             }
 
+            _cleanRoot = null;
             _count = _trie.Count;
             return true;
         }
@@ -126,5 +137,12 @@ public sealed class MerkleIndex
         }
 
         return new RangeFingerprint(count, MerkleHashing.Fingerprint(count, sum).ToHash());
+    }
+
+    private sealed class RootSnapshot
+    {
+        public RootSnapshot(AssertionHash root) => Root = root;
+
+        public AssertionHash Root { get; }
     }
 }
