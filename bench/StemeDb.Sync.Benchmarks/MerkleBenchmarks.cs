@@ -1,7 +1,12 @@
 using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
+using System.Linq;
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
 using StemeDb.Sync.Merkle;
 
 namespace StemeDb.Sync.Benchmarks;
@@ -13,6 +18,7 @@ namespace StemeDb.Sync.Benchmarks;
 /// </summary>
 [ShortRunJob]
 [MemoryDiagnoser]
+[Config(typeof(BytesPerLeafConfig))]
 public class MerkleBenchmarks
 {
     private AssertionHash[] _leaves = Array.Empty<AssertionHash>();
@@ -89,4 +95,52 @@ public class MerkleBenchmarks
     private static AssertionHash Min(AssertionHash a, AssertionHash b) => a < b ? a : b;
 
     private static AssertionHash Max(AssertionHash a, AssertionHash b) => a < b ? b : a;
+
+    /// <summary>Adds the <see cref="BytesPerLeafColumn"/>.</summary>
+    private sealed class BytesPerLeafConfig : ManualConfig
+    {
+        public BytesPerLeafConfig() => AddColumn(new BytesPerLeafColumn());
+    }
+
+    /// <summary>
+    /// Allocated bytes per operation divided by N, for <see cref="InsertAllThenRoot"/>: building an index
+    /// allocates only its chunks (nothing is copied or discarded as it grows), so this is its size per leaf.
+    /// </summary>
+    private sealed class BytesPerLeafColumn : IColumn
+    {
+        public string Id => nameof(BytesPerLeafColumn);
+
+        public string ColumnName => "Alloc/leaf";
+
+        public bool AlwaysShow => true;
+
+        public ColumnCategory Category => ColumnCategory.Metric;
+
+        public int PriorityInCategory => 10;
+
+        public bool IsNumeric => true;
+
+        public UnitType UnitType => UnitType.Dimensionless;
+
+        public string Legend => "Allocated bytes per operation / N, for InsertAllThenRoot: managed bytes per leaf of a built index";
+
+        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
+
+        public bool IsAvailable(Summary summary) => true;
+
+        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
+
+        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
+        {
+            if (benchmarkCase.Descriptor.WorkloadMethod.Name != nameof(InsertAllThenRoot))
+            {
+                return "-";
+            }
+
+            BenchmarkReport? report = summary[benchmarkCase];
+            Metric? allocated = report?.Metrics.Values.FirstOrDefault(m => m.Descriptor.Id == "Allocated Memory");
+            object? n = benchmarkCase.Parameters["N"];
+            return allocated is null || n is not int leaves ? "?" : $"{allocated.Value / leaves:F1} B";
+        }
+    }
 }
