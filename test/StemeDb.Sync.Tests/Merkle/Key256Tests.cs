@@ -57,7 +57,7 @@ public class Key256Tests
     }
 
     [Test]
-    public void BitAndFirstDifferingBit_MatchByteArithmetic()
+    public void BitAndFirstDifferingBit_RandomPairs_MatchByteArithmetic()
     {
         var random = new Random(52);
         for (int n = 0; n < 2000; n++)
@@ -86,7 +86,7 @@ public class Key256Tests
     }
 
     [Test]
-    public void FromHashToHash_RoundTrips()
+    public void FromHashToHash_AnyHash_RoundTrips()
     {
         AssertionHash hash = AssertionHash.Compute(new byte[] { 1, 2, 3 });
 

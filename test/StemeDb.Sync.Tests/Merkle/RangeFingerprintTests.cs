@@ -141,7 +141,7 @@ public class RangeFingerprintTests
     }
 
     [Test]
-    public void Equality_ComparesCountAndFingerprint()
+    public void Equality_CountAndFingerprint_BothCompared()
     {
         var a = new RangeFingerprint(2, AssertionHash.MaxValue);
 
@@ -149,5 +149,37 @@ public class RangeFingerprintTests
         Assert.That(a != new RangeFingerprint(3, AssertionHash.MaxValue), Is.True);
         Assert.That(a.Equals(new RangeFingerprint(2, AssertionHash.Zero)), Is.False);
         Assert.That(a.ToString(), Does.StartWith("2:ffff"));
+    }
+
+    [Test]
+    public void GetRangeFingerprint_ClusteredLeavesAndNearbyBounds_MatchBruteForce()
+    {
+        // Even numbers in the last two bytes: deep tries, and odd bounds that fall between leaves.
+        AssertionHash Value(int v)
+        {
+            byte[] bytes = new byte[32];
+            bytes[0] = 0x5a;
+            bytes[30] = (byte)(v >> 8);
+            bytes[31] = (byte)v;
+            return new AssertionHash(bytes);
+        }
+
+        AssertionHash[] leaves = Enumerable.Range(0, 300).Select(i => Value(2 * i)).ToArray();
+        MerkleIndex index = MerkleIndexTests.Build(leaves.Reverse());
+
+        for (int lo = -1; lo < 602; lo += 7)
+        {
+            for (int width = 0; width < 40; width += 3)
+            {
+                AssertionHash lower = lo < 0 ? AssertionHash.Zero : Value(lo);
+                AssertionHash upper = Value(Math.Max(lo, 0) + width);
+
+                Assert.That(index.GetRangeFingerprint(lower, upper), Is.EqualTo(BruteForce(leaves, lower, upper)), $"[{lo}, +{width})");
+            }
+
+            AssertionHash from = lo < 0 ? AssertionHash.Zero : Value(lo);
+            Assert.That(index.GetRangeFingerprint(from, null), Is.EqualTo(BruteForce(leaves, from, null)), $"[{lo}, end)");
+            Assert.That(index.GetLeaves(from, 3), Is.EqualTo(leaves.Where(l => l > from).Take(3)), $"leaves after {lo}");
+        }
     }
 }
