@@ -32,6 +32,8 @@ public sealed class RkyvType
         Alignment = alignment;
         Fields = NoFields;
         Variants = NoVariants;
+        NeedsCheck = kind is RkyvTypeKind.Bool or RkyvTypeKind.Char or RkyvTypeKind.String;
+        HasDependencies = kind is RkyvTypeKind.String;
     }
 
     /// <summary><c>u8</c>.</summary>
