@@ -9,22 +9,22 @@ namespace StemeDb.Sync.Tests.Codec;
 /// <summary>Structural comparison of dynamic values (floats bit for bit, so -0.0 and NaN payloads count).</summary>
 internal static class DynamicValues
 {
-    public static void AssertEqual(object? expected, object? actual, string path = "root")
+    public static void AssertEqual(object? expected, object? actual, string path = "root", bool anyNaN = false)
     {
-        string? difference = Difference(expected, actual, path);
+        string? difference = Difference(expected, actual, path, anyNaN);
         Assert.That(difference, Is.Null, difference);
     }
 
-    public static string? Difference(object? expected, object? actual, string path)
+    public static string? Difference(object? expected, object? actual, string path, bool anyNaN = false)
     {
         switch (expected)
         {
             case null:
                 return actual is null ? null : $"{path}: expected null, got {actual}";
             case float f:
-                return actual is float g && BitConverter.SingleToInt32Bits(f) == BitConverter.SingleToInt32Bits(g) ? null : $"{path}: expected {f:R}, got {actual}";
+                return actual is float g && ((anyNaN && float.IsNaN(f) && float.IsNaN(g)) || BitConverter.SingleToInt32Bits(f) == BitConverter.SingleToInt32Bits(g)) ? null : $"{path}: expected {f:R}, got {actual}";
             case double d:
-                return actual is double e && BitConverter.DoubleToInt64Bits(d) == BitConverter.DoubleToInt64Bits(e) ? null : $"{path}: expected {d:R}, got {actual}";
+                return actual is double e && ((anyNaN && double.IsNaN(d) && double.IsNaN(e)) || BitConverter.DoubleToInt64Bits(d) == BitConverter.DoubleToInt64Bits(e)) ? null : $"{path}: expected {d:R}, got {actual}";
             case byte[] bytes:
                 return actual is byte[] other && bytes.AsSpan().SequenceEqual(other) ? null : $"{path}: expected bytes {Convert.ToHexString(bytes)}, got {Describe(actual)}";
             case string s:
@@ -35,7 +35,7 @@ internal static class DynamicValues
                     return $"{path}: expected variant {ev.Variant}, got {Describe(actual)}";
                 }
 
-                return Difference(ev.Payload, av.Payload, path + "." + ev.Variant);
+                return Difference(ev.Payload, av.Payload, path + "." + ev.Variant, anyNaN);
             case IReadOnlyDictionary<string, object?> map:
                 if (actual is not IReadOnlyDictionary<string, object?> actualMap || actualMap.Count != map.Count)
                 {
@@ -49,7 +49,7 @@ internal static class DynamicValues
                         return $"{path}: missing field {kv.Key}";
                     }
 
-                    string? diff = Difference(kv.Value, av2, path + "." + kv.Key);
+                    string? diff = Difference(kv.Value, av2, path + "." + kv.Key, anyNaN);
                     if (diff is not null)
                     {
                         return diff;
@@ -65,7 +65,7 @@ internal static class DynamicValues
 
                 for (int i = 0; i < list.Count; i++)
                 {
-                    string? diff = Difference(list[i], actualList[i], path + "[" + i + "]");
+                    string? diff = Difference(list[i], actualList[i], path + "[" + i + "]", anyNaN);
                     if (diff is not null)
                     {
                         return diff;
