@@ -160,6 +160,11 @@ internal static class AssertionWriter
     /// </summary>
     private static int WriteOutOfLine(string s, Span<byte> span, ref int pos)
     {
+        if (s.Length <= StringRepr.InlineCapacity && Ascii.IsValid(s))
+        {
+            return s.Length; // short ASCII: inline, one byte per unit
+        }
+
         if (s.Length * 3 <= StringRepr.InlineCapacity)
         {
             // At most 2 UTF-16 units: at most 6 bytes, certainly inline. The length is found when writing the repr.
@@ -184,7 +189,13 @@ internal static class AssertionWriter
     private static void WriteRepr(string s, int length, int bytesPos, int reprPos, Span<byte> span)
     {
         Span<byte> repr = span.Slice(reprPos, StringRepr.InlineCapacity);
-        if (length <= StringRepr.InlineCapacity)
+        if (length == s.Length && length <= StringRepr.InlineCapacity)
+        {
+            // ASCII (one byte per UTF-16 unit): narrow straight into the representation.
+            Ascii.FromUtf16(s, repr, out _);
+            repr[length..].Fill(0xFF);
+        }
+        else if (length <= StringRepr.InlineCapacity)
         {
             repr.Fill(0xFF);
             Encode(s, repr);
