@@ -199,7 +199,8 @@ public sealed class SyncNode : IAsyncDisposable
             }
         }
 
-        await _stopping.CancelAsync().ConfigureAwait(false);
+        // Synchronous: cancellation callbacks run here, so stopping is deterministic under a test scheduler.
+        _stopping.Cancel();
         _gossipQueue.Writer.TryComplete();
         await Task.WhenAll(running).WaitAsync(cancellationToken).ConfigureAwait(false);
         SyncLog.NodeStopped(_logger, NodeId);
@@ -762,6 +763,15 @@ public sealed class SyncNode : IAsyncDisposable
             SyncDiagnostics.AntiEntropyRounds.Add(1, SyncDiagnostics.Tag("result", "failed"));
             SyncDiagnostics.FetchedAssertions.Add(fetched);
             activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            if (ex is OperationCanceledException)
+            {
+                // Only a per-call deadline cancels without the caller's token: report it as a peer failure.
+                throw new SyncPeerException(
+                    SyncStatusCode.DeadlineExceeded,
+                    $"Peer '{peer.Name}' did not answer within {_options.PeerCallTimeout}; {fetched} assertions were stored before.",
+                    ex);
+            }
+
             throw;
         }
     }
