@@ -233,15 +233,6 @@ public sealed class SyncNode : IAsyncDisposable
         }
 
         AssertionHash hash = AssertionHash.Compute(data.Span);
-        if (_index.Contains(hash))
-        {
-            AssertionRecord? existing = await _store.GetAsync(hash, cancellationToken).ConfigureAwait(false);
-            if (existing is not null)
-            {
-                return new IngestResult(hash, existing.Timestamp, false);
-            }
-        }
-
         HlcTimestamp timestamp = _clock.Now();
         var record = new AssertionRecord(hash, data.ToArray(), timestamp);
         bool added = await _store.PutAsync(record, cancellationToken).ConfigureAwait(false);
