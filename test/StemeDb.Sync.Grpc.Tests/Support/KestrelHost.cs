@@ -3,6 +3,7 @@ using System.Linq;
 using System.Net;
 using System.Net.Http;
 using System.Security.Cryptography.X509Certificates;
+using System.Threading;
 using System.Threading.Tasks;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
@@ -43,6 +44,7 @@ internal sealed class KestrelHostOptions
 internal sealed class KestrelHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private bool _stopped;
 
     private KestrelHost(WebApplication app, Uri address, KestrelHostOptions options)
     {
@@ -132,8 +134,24 @@ internal sealed class KestrelHost : IAsyncDisposable
         return GrpcSyncPeer.Create(Address, options);
     }
 
+    /// <summary>Stops at once, aborting calls in flight (a crashed node).</summary>
+    public async Task KillAsync()
+    {
+        using var now = new CancellationTokenSource();
+        await now.CancelAsync();
+        await _app.StopAsync(now.Token);
+        await _app.DisposeAsync();
+        _stopped = true;
+    }
+
     public async ValueTask DisposeAsync()
     {
+        if (_stopped)
+        {
+            return;
+        }
+
+        _stopped = true;
         await _app.StopAsync();
         await _app.DisposeAsync();
     }
