@@ -2,6 +2,7 @@ using System;
 using System.Threading;
 using System.Threading.Tasks;
 using Grpc.Core;
+using StemeDb.Sync.Engine;
 using StemeDb.Sync.Grpc.Tests.Support;
 using StemeDb.Sync.Transport;
 
@@ -12,26 +13,30 @@ namespace StemeDb.Sync.Grpc.Tests;
 [CancelAfter(30_000)]
 public class CancellationTests
 {
-    private ContractRequestHandler _inner = null!;
+    private SyncNode _node = null!;
     private BlockingHandler _handler = null!;
     private KestrelHost _host = null!;
 
     [SetUp]
     public async Task StartServer()
     {
-        _inner = new ContractRequestHandler();
-        _handler = new BlockingHandler(_inner);
+        _node = await TestNodes.StartAsync();
+        _handler = new BlockingHandler(_node.Handler);
         _host = await KestrelHost.StartAsync(_handler);
     }
 
     [TearDown]
-    public async Task StopServer() => await _host.DisposeAsync();
+    public async Task StopServer()
+    {
+        await _host.DisposeAsync();
+        await _node.DisposeAsync();
+    }
 
     private async Task AssertServerStillServesAsync()
     {
         using GrpcSyncPeer peer = _host.CreatePeer();
         PingResult ping = await peer.PingAsync(NodeId.NewId());
-        Assert.That(ping.NodeId, Is.EqualTo(_inner.NodeId));
+        Assert.That(ping.NodeId, Is.EqualTo(_node.NodeId));
         GossipResult gossip = await peer.GossipAsync(Records.Create(Guid.NewGuid().ToString()));
         Assert.That(gossip.Accepted, Is.True, gossip.Error);
     }

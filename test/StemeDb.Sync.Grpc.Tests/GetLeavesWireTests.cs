@@ -3,6 +3,7 @@ using System.Linq;
 using System.Threading.Tasks;
 using Grpc.Core;
 using Grpc.Net.Client;
+using StemeDb.Sync.Engine;
 using StemeDb.Sync.Grpc.Tests.Support;
 using StemeDb.Sync.Grpc.V1;
 
@@ -13,7 +14,8 @@ namespace StemeDb.Sync.Grpc.Tests;
 [CancelAfter(60_000)]
 public class GetLeavesWireTests
 {
-    private ContractRequestHandler _handler = null!;
+    private SyncNode _node = null!;
+    private SyncNode _overNode = null!;
     private KestrelHost _host = null!;
     private KestrelHost _overHost = null!;
     private AssertionHash[] _overSorted = null!;
@@ -24,25 +26,23 @@ public class GetLeavesWireTests
     [OneTimeSetUp]
     public async Task StartServer()
     {
-        _handler = new ContractRequestHandler();
+        _node = await TestNodes.StartAsync();
+        _overNode = await TestNodes.StartAsync();
         AssertionRecord[] records = Enumerable.Range(0, 10_000).Select(i => Records.Create($"leaf-{i}")).ToArray();
         foreach (AssertionRecord record in records)
         {
-            await _handler.AddAsync(record);
+            await _node.IngestAsync(record.Data);
+            await _overNode.IngestAsync(record.Data);
         }
 
         _sorted = records.Select(r => r.Hash).Order().ToArray();
-        _host = await KestrelHost.StartAsync(_handler);
+        _host = await KestrelHost.StartAsync(_node.Handler);
 
-        var over = new ContractRequestHandler();
         AssertionRecord extra = Records.Create("leaf-extra");
-        foreach (AssertionRecord record in records.Append(extra))
-        {
-            await over.AddAsync(record);
-        }
+        await _overNode.IngestAsync(extra.Data);
 
         _overSorted = _sorted.Append(extra.Hash).Order().ToArray();
-        _overHost = await KestrelHost.StartAsync(over);
+        _overHost = await KestrelHost.StartAsync(_overNode.Handler);
         _channel = _host.CreateChannel();
         _client = new SyncService.SyncServiceClient(_channel);
     }
@@ -53,6 +53,8 @@ public class GetLeavesWireTests
         _channel.Dispose();
         await _host.DisposeAsync();
         await _overHost.DisposeAsync();
+        await _node.DisposeAsync();
+        await _overNode.DisposeAsync();
     }
 
     [TestCase(0u)]
