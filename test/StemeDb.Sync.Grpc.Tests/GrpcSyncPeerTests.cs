@@ -152,6 +152,18 @@ public class GrpcSyncPeerTests
     }
 
     [Test]
+    public void Call_InternalCausedByConnectionFailure_MapsToUnavailable()
+    {
+        var status = new Status(StatusCode.Internal, "Error starting gRPC call.", new System.Net.Http.HttpRequestException("TLS failed"));
+        _client.Setup(c => c.PingAsync(It.IsAny<PingRequest>(), It.IsAny<CallOptions>()))
+            .Returns(Calls.Throwing<PingResponse>(new RpcException(status)));
+
+        var ex = Assert.ThrowsAsync<SyncPeerException>(async () => await CreatePeer().PingAsync(NodeId.NewId()));
+
+        Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.Unavailable));
+    }
+
+    [Test]
     public void Call_NonRpcFailure_MapsToUnavailable()
     {
         _client.Setup(c => c.PingAsync(It.IsAny<PingRequest>(), It.IsAny<CallOptions>()))

@@ -27,6 +27,12 @@ internal sealed class KestrelHostOptions
     /// <summary>With TLS: the only client certificate accepted (mutual TLS); none required when null.</summary>
     public X509Certificate2? RequiredClientCertificate { get; set; }
 
+    /// <summary>
+    /// With TLS and no <see cref="RequiredClientCertificate"/>: ask for a client certificate but let callers without one
+    /// in (authorization is then the service's <c>AuthorizeAsync</c>); any presented certificate is accepted.
+    /// </summary>
+    public bool AllowAnyClientCertificate { get; set; }
+
     /// <summary>gRPC's largest accepted request, in bytes.</summary>
     public int? MaxReceiveMessageSize { get; set; }
 
@@ -74,6 +80,11 @@ internal sealed class KestrelHost : IAsyncDisposable
                     {
                         https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
                         https.ClientCertificateValidation = (certificate, _, _) => certificate.Thumbprint == trusted.Thumbprint;
+                    }
+                    else if (options.AllowAnyClientCertificate)
+                    {
+                        https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
+                        https.ClientCertificateValidation = (_, _, _) => true;
                     }
 
                     listen.UseHttps(https);
