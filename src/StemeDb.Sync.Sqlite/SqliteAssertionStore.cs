@@ -269,6 +269,7 @@ public sealed class SqliteAssertionStore : IAssertionStore, IAsyncDisposable
                     byte[] buffer = new byte[AssertionHash.Length];
                     while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                     {
+                        cancellationToken.ThrowIfCancellationRequested();
                         long read = reader.GetBytes(0, 0, buffer, 0, buffer.Length);
                         if (read != AssertionHash.Length)
                         {
