@@ -23,13 +23,18 @@ internal static class RecordJson
             writer.WriteString("node_id", Convert.ToHexStringLower(node));
             writer.WriteEndObject();
             writer.WriteNumber("size", record.Data.Length);
-            if (decode)
+            if (!decode)
+            {
+                writer.WriteString("data", Convert.ToHexStringLower(record.Data.Span));
+            }
+            else if (AssertionJson.TryDecode(StemeDb.Sync.Codec.AssertionSchema.Assertion, record.Data.Span, out string json, out string error))
             {
                 writer.WritePropertyName("assertion");
-                writer.WriteRawValue(AssertionJson.Decode(record.Data.Span), skipInputValidation: true);
+                writer.WriteRawValue(json, skipInputValidation: true);
             }
             else
             {
+                writer.WriteString("invalid", error);
                 writer.WriteString("data", Convert.ToHexStringLower(record.Data.Span));
             }
 
