@@ -31,11 +31,11 @@ internal static class AssertionJson
         }
         catch (JsonException ex)
         {
-            throw new CliException(ExitCodes.InvalidData, $"the input is not a {type.Name} in JSON: {ex.Message}", ex);
+            throw new CliException(ExitCodes.InvalidData, $"the input is not valid {type.Name} JSON: {ex.Message}", ex);
         }
         catch (ArgumentException ex)
         {
-            throw new CliException(ExitCodes.InvalidData, $"the input is not a {type.Name} in JSON: {ex.Message}", ex);
+            throw new CliException(ExitCodes.InvalidData, $"the input is not valid {type.Name} JSON: {ex.Message}", ex);
         }
     }
 

@@ -53,6 +53,19 @@ internal sealed class DemoRunner
 
     public async Task<DemoOutcome> RunAsync(CancellationToken cancellationToken)
     {
+        try
+        {
+            return await RunCoreAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Whatever happened (converged, timed out, cancelled, failed), stop every server and close every channel.
+            await ShutdownAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task<DemoOutcome> RunCoreAsync(CancellationToken cancellationToken)
+    {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_settings.Timeout);
         CancellationToken token = deadline.Token;
@@ -61,45 +74,7 @@ internal sealed class DemoRunner
         long expected = 6L * n;
         try
         {
-            await Say("Starting three nodes on loopback gRPC (in-memory stores, anti-entropy every ~{0:0.#} s)", _settings.AntiEntropyInterval.TotalSeconds).ConfigureAwait(false);
-            await StartNodesAsync(token).ConfigureAwait(false);
-            for (int i = 0; i < 3; i++)
-            {
-                for (int j = 0; j < 3; j++)
-                {
-                    if (i != j)
-                    {
-                        Connect(i, j);
-                    }
-                }
-            }
-
-            await Say("").ConfigureAwait(false);
-            await Say("1. Writing {0} assertions on each node; gossip spreads them", n).ConfigureAwait(false);
-            await Task.WhenAll(Enumerable.Range(0, 3).Select(i => IngestAsync(i, phase: 1, n, token))).ConfigureAwait(false);
-            await WaitUntilAsync(() => AllConverged(3L * n), "all three nodes hold the same set", token).ConfigureAwait(false);
-
-            await Say("").ConfigureAwait(false);
-            await Say("2. Cutting C off (links A<->C and B<->C removed); writing {0} more on every node", n).ConfigureAwait(false);
-            Disconnect(0, 2);
-            Disconnect(2, 0);
-            Disconnect(1, 2);
-            Disconnect(2, 1);
-            await Task.WhenAll(Enumerable.Range(0, 3).Select(i => IngestAsync(i, phase: 2, n, token))).ConfigureAwait(false);
-            await WaitUntilAsync(
-                () => _servers[0].Node.Root == _servers[1].Node.Root && _servers[0].Node.Count == 5L * n && _servers[2].Node.Count == 4L * n,
-                "A and B agree; C has diverged",
-                token).ConfigureAwait(false);
-
-            await Say("").ConfigureAwait(false);
-            await Say("3. Healing: links restored; anti-entropy reconciles the difference").ConfigureAwait(false);
-            long healedAt = _clock.ElapsedMilliseconds;
-            Connect(0, 2);
-            Connect(2, 0);
-            Connect(1, 2);
-            Connect(2, 1);
-            await WaitUntilAsync(() => AllConverged(expected), "converged", token).ConfigureAwait(false);
-            await Say("   healed in {0:0.00} s", (_clock.ElapsedMilliseconds - healedAt) / 1000.0).ConfigureAwait(false);
+            await RunPhasesAsync(n, expected, token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
@@ -107,18 +82,53 @@ internal sealed class DemoRunner
             await Say("Gave up: not converged within {0:0} s.", _settings.Timeout.TotalSeconds).ConfigureAwait(false);
         }
 
-        try
+        IReadOnlyList<RootSummary> roots = await PrintSummaryAsync(expected, cancellationToken).ConfigureAwait(false);
+        bool converged = roots.Count == 3 && roots.All(r => r.Root == roots[0].Root && r.Count == (ulong)expected);
+        await Say(converged ? "CONVERGED: all three roots match." : "NOT CONVERGED: the roots differ.").ConfigureAwait(false);
+        return new DemoOutcome(converged, roots, expected, _clock.Elapsed);
+    }
+
+    private async Task RunPhasesAsync(int n, long expected, CancellationToken token)
+    {
+        await Say("Starting three nodes on loopback gRPC (in-memory stores, anti-entropy every ~{0:0.#} s)", _settings.AntiEntropyInterval.TotalSeconds).ConfigureAwait(false);
+        await StartNodesAsync(token).ConfigureAwait(false);
+        for (int i = 0; i < 3; i++)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            IReadOnlyList<RootSummary> roots = await PrintSummaryAsync(expected, cancellationToken).ConfigureAwait(false);
-            bool converged = roots.Count == 3 && roots.All(r => r.Root == roots[0].Root && r.Count == (ulong)expected);
-            await Say(converged ? "CONVERGED: all three roots match." : "NOT CONVERGED: the roots differ.").ConfigureAwait(false);
-            return new DemoOutcome(converged, roots, expected, _clock.Elapsed);
+            for (int j = 0; j < 3; j++)
+            {
+                if (i != j)
+                {
+                    Connect(i, j);
+                }
+            }
         }
-        finally
-        {
-            await ShutdownAsync().ConfigureAwait(false);
-        }
+
+        await Say("").ConfigureAwait(false);
+        await Say("1. Writing {0} assertions on each node; gossip spreads them", n).ConfigureAwait(false);
+        await Task.WhenAll(Enumerable.Range(0, 3).Select(i => IngestAsync(i, phase: 1, n, token))).ConfigureAwait(false);
+        await WaitUntilAsync(() => AllConverged(3L * n), "all three nodes hold the same set", token).ConfigureAwait(false);
+
+        await Say("").ConfigureAwait(false);
+        await Say("2. Cutting C off (links A<->C and B<->C removed); writing {0} more on every node", n).ConfigureAwait(false);
+        Disconnect(0, 2);
+        Disconnect(2, 0);
+        Disconnect(1, 2);
+        Disconnect(2, 1);
+        await Task.WhenAll(Enumerable.Range(0, 3).Select(i => IngestAsync(i, phase: 2, n, token))).ConfigureAwait(false);
+        await WaitUntilAsync(
+            () => _servers[0].Node.Root == _servers[1].Node.Root && _servers[0].Node.Count == 5L * n && _servers[2].Node.Count == 4L * n,
+            "A and B agree; C has diverged",
+            token).ConfigureAwait(false);
+
+        await Say("").ConfigureAwait(false);
+        await Say("3. Healing: links restored; anti-entropy reconciles the difference").ConfigureAwait(false);
+        long healedAt = _clock.ElapsedMilliseconds;
+        Connect(0, 2);
+        Connect(2, 0);
+        Connect(1, 2);
+        Connect(2, 1);
+        await WaitUntilAsync(() => AllConverged(expected), "converged", token).ConfigureAwait(false);
+        await Say("   healed in {0:0.00} s", (_clock.ElapsedMilliseconds - healedAt) / 1000.0).ConfigureAwait(false);
     }
 
     private async Task StartNodesAsync(CancellationToken cancellationToken)

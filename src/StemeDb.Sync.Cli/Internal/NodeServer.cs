@@ -134,33 +134,59 @@ internal sealed class NodeServer : IAsyncDisposable
         });
 
         string storeDescription = "in-memory";
+        SqliteAssertionStore? durable = null;
         if (settings.DataDirectory is { } dataDirectory)
         {
             string path = Path.Combine(Path.GetFullPath(dataDirectory), StoreFileName);
             storeDescription = "sqlite " + path;
-            sync.UseStore(_ => SqliteAssertionStore.Open(path));
+            try
+            {
+                durable = SqliteAssertionStore.Open(path);
+            }
+            catch (IOException ex)
+            {
+                throw new CliException(ExitCodes.IOError, $"cannot open the data directory '{dataDirectory}': {ex.Message}", ex);
+            }
+
+            // The container owns the store from here on and disposes it with the application.
+            SqliteAssertionStore owned = durable;
+            sync.UseStore(_ => owned);
         }
 
-        WebApplication app = builder.Build();
+        WebApplication app;
+        try
+        {
+            app = builder.Build();
+        }
+        catch
+        {
+            if (durable is not null)
+            {
+                await durable.DisposeAsync().ConfigureAwait(false);
+            }
+
+            throw;
+        }
+
         app.MapGrpcService<SyncServiceImpl>();
         app.MapGrpcService<HealthServiceImpl>();
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (IOException ex)
+        catch (Exception ex)
         {
             await app.DisposeAsync().ConfigureAwait(false);
-            throw new CliException(ExitCodes.IOError, $"cannot listen on {settings.Listen}: {ex.Message}", ex);
-        }
-        catch (SocketException ex)
-        {
-            await app.DisposeAsync().ConfigureAwait(false);
-            throw new CliException(ExitCodes.IOError, $"cannot listen on {settings.Listen}: {ex.Message}", ex);
-        }
-        catch
-        {
-            await app.DisposeAsync().ConfigureAwait(false);
+            if (durable is not null)
+            {
+                await durable.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (ex is IOException or SocketException)
+            {
+                throw new CliException(ExitCodes.IOError, $"cannot listen on {settings.Listen}: {ex.Message}", ex);
+            }
+
             throw;
         }
 
