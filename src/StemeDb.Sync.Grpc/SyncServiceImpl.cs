@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using StemeDb.Sync.Grpc.Internal;
 using StemeDb.Sync.Grpc.V1;
+using StemeDb.Sync.Guard;
 using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Grpc;
@@ -23,7 +24,9 @@ namespace StemeDb.Sync.Grpc;
 /// on ASP.NET Core. Message size limits (answered with <c>RESOURCE_EXHAUSTED</c>) and TLS are the host's settings.
 /// </para>
 /// <para>
-/// Built for subclassing. Each RPC runs, in order: <see cref="AuthorizeAsync"/> (throw an
+/// Built for subclassing. Each RPC runs, in order: <see cref="AdmitCall"/> (the per-peer guard, when one is
+/// given: calls in flight, bytes in flight and rejected-request rate per peer; refused with <c>RESOURCE_EXHAUSTED</c>),
+/// <see cref="AuthorizeAsync"/> (throw an
 /// <see cref="RpcException"/> to refuse; the default allows every caller), for gossip
 /// <see cref="ValidateGossipAsync"/> (return a reason to reject before the handler sees the push), the
 /// handler call, and then the logging hooks <see cref="OnGossipRejected"/>, <see cref="OnRequestRejected"/>
@@ -42,12 +45,15 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
     /// <summary>Creates the service.</summary>
     /// <param name="handler">The node's request handler.</param>
     /// <param name="logger">Where rejections and failures are logged; none when <see langword="null"/>.</param>
+    /// <param name="guard">Per-peer limits applied to every call (see <see cref="AdmitCall"/>); none when
+    /// <see langword="null"/>. With dependency injection, register a <see cref="PeerGuard"/> singleton to enable it.</param>
     /// <exception cref="ArgumentNullException"><paramref name="handler"/> is <see langword="null"/>.</exception>
-    public SyncServiceImpl(ISyncRequestHandler handler, ILogger<SyncServiceImpl>? logger = null)
+    public SyncServiceImpl(ISyncRequestHandler handler, ILogger<SyncServiceImpl>? logger = null, PeerGuard? guard = null)
     {
         ArgumentNullException.ThrowIfNull(handler);
         Handler = handler;
         Logger = (ILogger?)logger ?? NullLogger.Instance;
+        Guard = guard;
     }
 
     /// <summary>The handler every RPC delegates to.</summary>
@@ -56,14 +62,18 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
     /// <summary>The logger the default hooks write to.</summary>
     protected ILogger Logger { get; }
 
+    /// <summary>The per-peer guard the default <see cref="AdmitCall"/> applies; none when <see langword="null"/>.</summary>
+    protected PeerGuard? Guard { get; }
+
     /// <inheritdoc />
     public override async Task<GossipResponse> Gossip(GossipRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
+        using PeerGuardLease? lease = AdmitCall(SyncRpc.Gossip, request.CalculateSize(), context);
         try
         {
-            await AuthorizeAsync(SyncRpc.Gossip, context).ConfigureAwait(false);
+            await AuthorizeCoreAsync(SyncRpc.Gossip, context, lease).ConfigureAwait(false);
             var message = new GossipMessage(
                 request.AssertionHash.Memory,
                 request.AssertionData.Memory,
@@ -79,13 +89,14 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
             if (!result.Accepted)
             {
                 OnGossipRejected(message, result.Error ?? string.Empty, context);
+                RecordRejection(SyncRpc.Gossip, lease, context);
             }
 
             return new GossipResponse { Accepted = result.Accepted, Error = result.Error ?? string.Empty };
         }
         catch (Exception ex) when (ex is not RpcException)
         {
-            throw ToRpcException(SyncRpc.Gossip, ex, context);
+            throw ToRpcException(SyncRpc.Gossip, ex, context, lease);
         }
     }
 
@@ -94,9 +105,10 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
+        using PeerGuardLease? lease = AdmitCall(SyncRpc.ExchangeRoots, request.CalculateSize(), context);
         try
         {
-            await AuthorizeAsync(SyncRpc.ExchangeRoots, context).ConfigureAwait(false);
+            await AuthorizeCoreAsync(SyncRpc.ExchangeRoots, context, lease).ConfigureAwait(false);
             RootExchangeResult result = await Handler
                 .ExchangeRootsAsync(request.MerkleRoot.Memory, request.AssertionCount, context.CancellationToken)
                 .ConfigureAwait(false);
@@ -109,7 +121,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         }
         catch (Exception ex) when (ex is not RpcException)
         {
-            throw ToRpcException(SyncRpc.ExchangeRoots, ex, context);
+            throw ToRpcException(SyncRpc.ExchangeRoots, ex, context, lease);
         }
     }
 
@@ -118,9 +130,10 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
+        using PeerGuardLease? lease = AdmitCall(SyncRpc.FetchAssertions, request.CalculateSize(), context);
         try
         {
-            await AuthorizeAsync(SyncRpc.FetchAssertions, context).ConfigureAwait(false);
+            await AuthorizeCoreAsync(SyncRpc.FetchAssertions, context, lease).ConfigureAwait(false);
 
             // The list is bounded by the received message size; the handler enforces the 1,000-hash limit.
             var hashes = new ReadOnlyMemory<byte>[request.Hashes.Count];
@@ -150,7 +163,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         }
         catch (Exception ex) when (ex is not RpcException)
         {
-            throw ToRpcException(SyncRpc.FetchAssertions, ex, context);
+            throw ToRpcException(SyncRpc.FetchAssertions, ex, context, lease);
         }
     }
 
@@ -159,9 +172,10 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
+        using PeerGuardLease? lease = AdmitCall(SyncRpc.Ping, request.CalculateSize(), context);
         try
         {
-            await AuthorizeAsync(SyncRpc.Ping, context).ConfigureAwait(false);
+            await AuthorizeCoreAsync(SyncRpc.Ping, context, lease).ConfigureAwait(false);
             PingResult result = await Handler.PingAsync(request.NodeId.Memory, context.CancellationToken).ConfigureAwait(false);
             return new PingResponse
             {
@@ -171,7 +185,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         }
         catch (Exception ex) when (ex is not RpcException)
         {
-            throw ToRpcException(SyncRpc.Ping, ex, context);
+            throw ToRpcException(SyncRpc.Ping, ex, context, lease);
         }
     }
 
@@ -180,9 +194,10 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
+        using PeerGuardLease? lease = AdmitCall(SyncRpc.GetLeaves, request.CalculateSize(), context);
         try
         {
-            await AuthorizeAsync(SyncRpc.GetLeaves, context).ConfigureAwait(false);
+            await AuthorizeCoreAsync(SyncRpc.GetLeaves, context, lease).ConfigureAwait(false);
             LeavesPage page = await Handler.GetLeavesAsync(request.MaxLeaves, context.CancellationToken).ConfigureAwait(false);
             var response = new GetLeavesResponse { Truncated = page.Truncated };
             foreach (AssertionHash leaf in page.Leaves)
@@ -194,7 +209,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         }
         catch (Exception ex) when (ex is not RpcException)
         {
-            throw ToRpcException(SyncRpc.GetLeaves, ex, context);
+            throw ToRpcException(SyncRpc.GetLeaves, ex, context, lease);
         }
     }
 
@@ -257,13 +272,101 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         SyncServiceLog.UnexpectedError(Logger, rpc, context.Peer, exception);
     }
 
-    private RpcException ToRpcException(SyncRpc rpc, Exception exception, ServerCallContext context)
+    /// <summary>
+    /// Admits or refuses a call before anything else runs; the default applies <see cref="Guard"/> (when set) to the
+    /// peer named by <see cref="GetPeerKey"/>. Runs before <see cref="AuthorizeAsync"/>, so callers that fail
+    /// authorization are limited too.
+    /// </summary>
+    /// <param name="rpc">The RPC being called.</param>
+    /// <param name="requestBytes">The size of the request message, in bytes.</param>
+    /// <param name="context">The call.</param>
+    /// <returns>The admitted lease, disposed when the call ends (rejections are counted against it); or
+    /// <see langword="null"/> when no guard applies.</returns>
+    /// <exception cref="RpcException">The call is refused: <see cref="StatusCode.ResourceExhausted"/> with the reason;
+    /// the handler is then not called and nothing is stored.</exception>
+    protected virtual PeerGuardLease? AdmitCall(SyncRpc rpc, int requestBytes, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (Guard is null)
+        {
+            return null;
+        }
+
+        PeerGuardLease lease = Guard.Enter(GetPeerKey(context), requestBytes);
+        if (lease.IsAdmitted)
+        {
+            return lease;
+        }
+
+        var status = new Status(StatusCode.ResourceExhausted, lease.Refusal switch
+        {
+            PeerGuardRefusal.TooManyConcurrentCalls => "Too many concurrent calls from this peer.",
+            PeerGuardRefusal.TooManyBytesInFlight => "Too many request bytes in flight from this peer.",
+            _ => $"Too many rejected requests from this peer; refused for another {Math.Ceiling(lease.RetryAfter.TotalSeconds)} s.",
+        });
+        SyncServiceLog.PeerRefused(Logger, rpc, lease.Peer, lease.Refusal);
+        throw new RpcException(status);
+    }
+
+    /// <summary>
+    /// Names the peer a call comes from, for <see cref="AdmitCall"/>. The default: with an authenticated peer (TLS client
+    /// certificate) its identity; otherwise the remote address without the port (<c>ipv4:10.0.0.7</c>), so that new
+    /// connections do not escape the limits. Override to key by something else (an authenticated user, a header
+    /// set by a trusted proxy, the full address with port).
+    /// </summary>
+    /// <param name="context">The call.</param>
+    /// <returns>A non-empty key; calls with equal keys share limits.</returns>
+    protected virtual string GetPeerKey(ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        AuthContext? auth = context.AuthContext;
+        if (auth is { IsPeerAuthenticated: true })
+        {
+            return "auth:" + string.Join(",", auth.PeerIdentity);
+        }
+
+        string peer = context.Peer ?? string.Empty;
+        if (peer.StartsWith("ipv4:", StringComparison.Ordinal) || peer.StartsWith("ipv6:", StringComparison.Ordinal))
+        {
+            int colon = peer.LastIndexOf(':');
+            if (colon > 5 && peer[colon - 1] != ':')
+            {
+                peer = peer[..colon];
+            }
+        }
+
+        return peer.Length == 0 ? "unknown" : peer;
+    }
+
+    private async ValueTask AuthorizeCoreAsync(SyncRpc rpc, ServerCallContext context, PeerGuardLease? lease)
+    {
+        try
+        {
+            await AuthorizeAsync(rpc, context).ConfigureAwait(false);
+        }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.Unauthenticated or StatusCode.PermissionDenied)
+        {
+            RecordRejection(rpc, lease, context);
+            throw;
+        }
+    }
+
+    private void RecordRejection(SyncRpc rpc, PeerGuardLease? lease, ServerCallContext context)
+    {
+        if (lease is not null && lease.RecordRejection())
+        {
+            SyncServiceLog.PeerBlocked(Logger, rpc, lease.Peer);
+        }
+    }
+
+    private RpcException ToRpcException(SyncRpc rpc, Exception exception, ServerCallContext context, PeerGuardLease? lease)
     {
         switch (exception)
         {
             case SyncRequestException refused:
                 var status = new Status(StatusMapping.ToGrpc(refused.Code), refused.Message);
                 OnRequestRejected(rpc, status, refused, context);
+                RecordRejection(rpc, lease, context);
                 return new RpcException(status);
 
             case OperationCanceledException when context.CancellationToken.IsCancellationRequested:

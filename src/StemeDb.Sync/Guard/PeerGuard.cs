@@ -1,0 +1,267 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Threading;
+
+namespace StemeDb.Sync.Guard;
+
+/// <summary>
+/// Per-peer admission control for a serving node: bounds each peer's calls in flight, request bytes in flight
+/// and rate of rejected requests (<see cref="PeerGuardOptions"/>), so one misbehaving peer cannot exhaust the
+/// node while the others keep being served. Transport-neutral: an adapter names the peer (for gRPC, the
+/// authenticated identity or the remote address), calls <see cref="Enter"/> before the request and disposes the
+/// lease after it, and reports rejected requests with <see cref="PeerGuardLease.RecordRejection"/>.
+/// </summary>
+/// <remarks>
+/// Thread-safe. Refusals are immediate, never queued: a refused caller learns it at once and may retry later.
+/// Time comes from the given <see cref="TimeProvider"/>, so tests can run on fake time.
+/// </remarks>
+public sealed class PeerGuard
+{
+    private readonly PeerGuardOptions _options;
+    private readonly TimeProvider _time;
+    private readonly long _start;
+    private readonly ConcurrentDictionary<string, PeerState> _peers = new(StringComparer.Ordinal);
+    private int _sweeping;
+
+    /// <summary>Creates a guard.</summary>
+    /// <param name="options">The limits; copied and validated.</param>
+    /// <param name="timeProvider">The clock for rejection windows and refusals; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range; the message names it.</exception>
+    public PeerGuard(PeerGuardOptions options, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options.ValidatedCopy();
+        _time = timeProvider ?? TimeProvider.System;
+        _start = _time.GetTimestamp();
+    }
+
+    /// <summary>Creates a guard with the default <see cref="PeerGuardOptions"/>.</summary>
+    public PeerGuard()
+        : this(new PeerGuardOptions())
+    {
+    }
+
+    /// <summary>The number of peers currently tracked (at most about <see cref="PeerGuardOptions.MaxTrackedPeers"/> plus those with calls in flight).</summary>
+    public int TrackedPeerCount => _peers.Count;
+
+    /// <summary>
+    /// Asks to start a call from <paramref name="peer"/> carrying <paramref name="requestBytes"/> bytes.
+    /// </summary>
+    /// <param name="peer">The peer's identity (non-empty; compared ordinally).</param>
+    /// <param name="requestBytes">The size of the request, counted against the peer's bytes in flight (not negative).</param>
+    /// <returns>
+    /// A lease: if <see cref="PeerGuardLease.IsAdmitted"/>, run the call and dispose the lease when it ends (that releases
+    /// the call and its bytes); otherwise refuse the call with <see cref="PeerGuardLease.Refusal"/>. Disposing a refused
+    /// lease does nothing.
+    /// </returns>
+    /// <exception cref="ArgumentException"><paramref name="peer"/> is null or empty, or <paramref name="requestBytes"/> is negative.</exception>
+    public PeerGuardLease Enter(string peer, long requestBytes)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(peer);
+        ArgumentOutOfRangeException.ThrowIfNegative(requestBytes);
+
+        TimeSpan now = Now();
+        while (true)
+        {
+            PeerState state = GetOrAdd(peer, now);
+            lock (state)
+            {
+                if (state.Removed)
+                {
+                    continue; // forgotten by a sweep between lookup and lock: look it up again
+                }
+
+                state.LastSeen = now;
+                if (now < state.RefusedUntil)
+                {
+                    return PeerGuardLease.Refused(peer, PeerGuardRefusal.TooManyRejections, state.RefusedUntil - now);
+                }
+
+                if (state.Calls >= _options.MaxConcurrentCallsPerPeer)
+                {
+                    return PeerGuardLease.Refused(peer, PeerGuardRefusal.TooManyConcurrentCalls, TimeSpan.Zero);
+                }
+
+                if (requestBytes > _options.MaxBytesInFlightPerPeer - state.Bytes)
+                {
+                    return PeerGuardLease.Refused(peer, PeerGuardRefusal.TooManyBytesInFlight, TimeSpan.Zero);
+                }
+
+                state.Calls++;
+                state.Bytes += requestBytes;
+                return new PeerGuardLease(this, state, peer, requestBytes);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Counts a rejected request from <paramref name="peer"/> (an invalid push or request). Going over
+    /// <see cref="PeerGuardOptions.MaxRejectionsPerWindow"/> within <see cref="PeerGuardOptions.RejectionWindow"/>
+    /// refuses the peer's calls for <see cref="PeerGuardOptions.RefusalDuration"/>.
+    /// </summary>
+    /// <param name="peer">The peer's identity.</param>
+    /// <returns><see langword="true"/> if this rejection made the guard refuse the peer.</returns>
+    /// <exception cref="ArgumentException"><paramref name="peer"/> is null or empty.</exception>
+    public bool RecordRejection(string peer)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(peer);
+        TimeSpan now = Now();
+        while (true)
+        {
+            PeerState state = GetOrAdd(peer, now);
+            lock (state)
+            {
+                if (state.Removed)
+                {
+                    continue;
+                }
+
+                return RecordRejection(state, now);
+            }
+        }
+    }
+
+    /// <summary>Whether calls from <paramref name="peer"/> are refused now for too many rejections, and for how much longer.</summary>
+    /// <param name="peer">The peer's identity.</param>
+    /// <param name="remaining">How much longer the refusal lasts; zero when not refused.</param>
+    /// <returns><see langword="true"/> if the peer is refused.</returns>
+    public bool IsRefused(string peer, out TimeSpan remaining)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(peer);
+        remaining = TimeSpan.Zero;
+        if (!_peers.TryGetValue(peer, out PeerState? state))
+        {
+            return false;
+        }
+
+        TimeSpan now = Now();
+        lock (state)
+        {
+            if (state.Removed || now >= state.RefusedUntil)
+            {
+                return false;
+            }
+
+            remaining = state.RefusedUntil - now;
+            return true;
+        }
+    }
+
+    internal void Release(PeerState state, long requestBytes)
+    {
+        lock (state)
+        {
+            state.Calls--;
+            state.Bytes -= requestBytes;
+        }
+    }
+
+    internal bool RecordRejection(PeerState state)
+    {
+        TimeSpan now = Now();
+        lock (state)
+        {
+            return RecordRejection(state, now);
+        }
+    }
+
+    // Caller holds the state's lock.
+    private bool RecordRejection(PeerState state, TimeSpan now)
+    {
+        state.LastSeen = now;
+        if (now < state.RefusedUntil)
+        {
+            return false; // already refused
+        }
+
+        if (now - state.WindowStart >= _options.RejectionWindow)
+        {
+            state.WindowStart = now;
+            state.WindowRejections = 0;
+        }
+
+        state.WindowRejections++;
+        if (state.WindowRejections <= _options.MaxRejectionsPerWindow)
+        {
+            return false;
+        }
+
+        state.RefusedUntil = now + _options.RefusalDuration;
+        state.WindowRejections = 0;
+        state.WindowStart = state.RefusedUntil;
+        return true;
+    }
+
+    private PeerState GetOrAdd(string peer, TimeSpan now)
+    {
+        if (_peers.TryGetValue(peer, out PeerState? existing))
+        {
+            return existing;
+        }
+
+        PeerState state = _peers.GetOrAdd(peer, static (_, start) => new PeerState(start), now);
+        if (_peers.Count > _options.MaxTrackedPeers)
+        {
+            Sweep(now);
+        }
+
+        return state;
+    }
+
+    /// <summary>Forgets idle peers: no call in flight, not refused, no rejection in the current window.</summary>
+    private void Sweep(TimeSpan now)
+    {
+        if (Interlocked.Exchange(ref _sweeping, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            foreach (KeyValuePair<string, PeerState> entry in _peers)
+            {
+                PeerState state = entry.Value;
+                lock (state)
+                {
+                    bool rejectionsExpired = state.WindowRejections == 0 || now - state.WindowStart >= _options.RejectionWindow;
+                    if (state.Calls == 0 && now >= state.RefusedUntil && rejectionsExpired)
+                    {
+                        state.Removed = true;
+                        _peers.TryRemove(entry);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _sweeping, 0);
+        }
+    }
+
+    private TimeSpan Now() => _time.GetElapsedTime(_start);
+
+    internal sealed class PeerState
+    {
+        public PeerState(TimeSpan now)
+        {
+            WindowStart = now;
+            LastSeen = now;
+        }
+
+        public int Calls { get; set; }
+
+        public long Bytes { get; set; }
+
+        public TimeSpan WindowStart { get; set; }
+
+        public int WindowRejections { get; set; }
+
+        public TimeSpan RefusedUntil { get; set; }
+
+        public TimeSpan LastSeen { get; set; }
+
+        public bool Removed { get; set; }
+    }
+}

@@ -1,0 +1,17 @@
+namespace StemeDb.Sync.Guard;
+
+/// <summary>Why a <see cref="PeerGuard"/> refused a call.</summary>
+public enum PeerGuardRefusal
+{
+    /// <summary>Not refused: the call was admitted.</summary>
+    None = 0,
+
+    /// <summary>The peer already has <see cref="PeerGuardOptions.MaxConcurrentCallsPerPeer"/> calls in flight.</summary>
+    TooManyConcurrentCalls = 1,
+
+    /// <summary>The call would take the peer over <see cref="PeerGuardOptions.MaxBytesInFlightPerPeer"/>.</summary>
+    TooManyBytesInFlight = 2,
+
+    /// <summary>The peer sent more than <see cref="PeerGuardOptions.MaxRejectionsPerWindow"/> rejected requests and is refused for a while.</summary>
+    TooManyRejections = 3,
+}
