@@ -1,0 +1,280 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using Google.Protobuf;
+using Grpc.Core;
+using StemeDb.Sync.Codec;
+using StemeDb.Sync.Engine;
+using StemeDb.Sync.Grpc;
+using StemeDb.Sync.Grpc.V1;
+using StemeDb.Sync.Storage;
+using StemeDb.Sync.Validation;
+
+namespace StemeDb.Sync.Fuzzing;
+
+/// <summary>
+/// The fuzz targets: each takes arbitrary bytes, runs them through the library the way a hostile peer would reach
+/// it, and throws <see cref="FuzzFindingException"/> (or lets any unexpected exception escape) when the library
+/// misbehaves. The same entry points serve the coverage-guided fuzzer (the fuzz harness program) and the corpus
+/// replay in the test suite.
+/// </summary>
+internal static class FuzzTargets
+{
+    /// <summary>The target names, as given on the harness command line and used as corpus folder names.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["assertion", "schema", "handler"];
+
+    private static readonly Lazy<HandlerHarness> Harness = new(HandlerHarness.Create, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>Runs <paramref name="target"/> over <paramref name="input"/>.</summary>
+    public static void Run(string target, ReadOnlySpan<byte> input)
+    {
+        switch (target)
+        {
+            case "assertion":
+                Assertion(input);
+                break;
+            case "schema":
+                Schema(input);
+                break;
+            case "handler":
+                Handler(input);
+                break;
+            default:
+                throw new ArgumentException($"Unknown fuzz target '{target}'; expected one of: {string.Join(", ", Names)}.", nameof(target));
+        }
+    }
+
+    /// <summary>
+    /// The rkyv Assertion validator and the full decoder: the content validator, the codec's validator and its decoder
+    /// must agree; whatever decodes must re-encode to an archive that validates and decodes to an equal assertion.
+    /// </summary>
+    public static void Assertion(ReadOnlySpan<byte> input)
+    {
+        bool contentValid = RkyvAssertionValidator.Instance.TryValidate(input, out string? contentError);
+        bool codecValid = AssertionCodec.TryValidate(input, out RkyvError codecError);
+        bool decoded = AssertionCodec.TryDecode(input, out Codec.Assertion? assertion, out RkyvError decodeError);
+        Check(contentValid == codecValid, $"content validator says {contentValid} ({contentError}), codec validator says {codecValid} ({codecError})");
+        Check(codecValid == decoded, $"codec validator says {codecValid}, decoder says {decoded} ({decodeError})");
+        Check(contentValid || !string.IsNullOrEmpty(contentError), "a rejection without a reason");
+        if (!decoded)
+        {
+            return;
+        }
+
+        byte[] encoded = AssertionCodec.Encode(assertion!);
+        Check(AssertionCodec.TryValidate(encoded, out RkyvError reencodedError), $"the re-encoded archive does not validate ({reencodedError})");
+        Check(AssertionCodec.Decode(encoded).Equals(assertion), "the re-encoded archive decodes to a different assertion");
+    }
+
+    /// <summary>
+    /// The generic schema validator (<see cref="RkyvView"/>) over a schema picked by the first byte: whatever it accepts
+    /// must be fully readable; for the Assertion schema it must agree with the dedicated Assertion validator.
+    /// </summary>
+    public static void Schema(ReadOnlySpan<byte> input)
+    {
+        if (input.IsEmpty)
+        {
+            return;
+        }
+
+        RkyvType type = SchemaSet.Schemas[input[0] % SchemaSet.Schemas.Length];
+        ReadOnlySpan<byte> archive = input[1..];
+        bool valid = RkyvView.TryAccess(type, archive, out RkyvView view, out RkyvError error);
+        if (ReferenceEquals(type, AssertionSchema.Assertion))
+        {
+            bool dedicated = AssertionCodec.TryValidate(archive, out RkyvError dedicatedError);
+            Check(valid == dedicated, $"schema validator says {valid} ({error}), Assertion validator says {dedicated} ({dedicatedError})");
+        }
+
+        if (valid)
+        {
+            _ = view.ToValue(); // must read every accepted archive without an exception
+        }
+    }
+
+    /// <summary>
+    /// The server over every v1 RPC from raw protobuf bytes: the first byte picks the RPC, the rest is parsed with the
+    /// generated parser and sent through <see cref="SyncServiceImpl"/> to a real node. Allowed outcomes: an answer, or
+    /// a refusal with <c>INVALID_ARGUMENT</c>; a push is stored only when accepted, with a hash that matches its bytes.
+    /// </summary>
+    public static void Handler(ReadOnlySpan<byte> input)
+    {
+        if (input.IsEmpty)
+        {
+            return;
+        }
+
+        HandlerHarness harness = Harness.Value;
+        lock (harness)
+        {
+            harness.Run(input[0], input[1..]);
+        }
+    }
+
+    private static void Check(bool condition, string finding)
+    {
+        if (!condition)
+        {
+            throw new FuzzFindingException(finding);
+        }
+    }
+
+    // Built on first use: under the fuzzer, instrumented library code must not run before the fuzzing loop starts.
+    private static class SchemaSet
+    {
+        /// <summary>The generic schemas the <c>schema</c> target picks from with its first byte.</summary>
+        public static readonly RkyvType[] Schemas =
+        [
+            AssertionSchema.Assertion,
+            AssertionSchema.Value,
+            AssertionSchema.HlcTimestamp,
+            RkyvType.Struct(
+                "Mix",
+                ("names", RkyvType.Vec(RkyvType.Option(RkyvType.String))),
+                ("boxed", RkyvType.Box(RkyvType.Tuple(RkyvType.U16, RkyvType.Char, RkyvType.Bool))),
+                ("floats", RkyvType.Array(RkyvType.F32, 3)),
+                ("value", AssertionSchema.Value)),
+        ];
+    }
+
+    private sealed class HandlerHarness
+    {
+        private readonly SyncNode _node;
+        private readonly SyncServiceImpl _service;
+        private readonly FuzzCallContext _context = new();
+
+        private HandlerHarness(SyncNode node)
+        {
+            _node = node;
+            _service = new SyncServiceImpl(node.Handler);
+        }
+
+        public static HandlerHarness Create()
+        {
+            var node = new SyncNode(
+                new SyncNodeOptions
+                {
+                    ContentValidator = RkyvAssertionValidator.Instance,
+                    AntiEntropyInterval = Timeout.InfiniteTimeSpan,
+                    GossipFanout = 0,
+                },
+                new InMemoryAssertionStore());
+            node.StartAsync().AsTask().GetAwaiter().GetResult();
+            return new HandlerHarness(node);
+        }
+
+        public void Run(byte selector, ReadOnlySpan<byte> body)
+        {
+            byte[] bytes = body.ToArray();
+            long before = _node.Count;
+            try
+            {
+                switch (selector % 5)
+                {
+                    case 0:
+                        Gossip(GossipRequest.Parser.ParseFrom(bytes), before);
+                        return;
+                    case 1:
+                        Wait(_service.ExchangeRoots(RootExchangeRequest.Parser.ParseFrom(bytes), _context));
+                        break;
+                    case 2:
+                        Fetch(FetchRequest.Parser.ParseFrom(bytes));
+                        break;
+                    case 3:
+                        Wait(_service.Ping(PingRequest.Parser.ParseFrom(bytes), _context));
+                        break;
+                    default:
+                        Wait(_service.GetLeaves(GetLeavesRequest.Parser.ParseFrom(bytes), _context));
+                        break;
+                }
+            }
+            catch (InvalidProtocolBufferException)
+            {
+                // Not a message: the gRPC layer answers such bodies before the service is reached.
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.InvalidArgument)
+            {
+                // A refusal with a reason is an allowed answer to a bad request.
+            }
+
+            Check(_node.Count == before, $"the store changed from {before} to {_node.Count} on a request that stores nothing");
+        }
+
+        private void Gossip(GossipRequest request, long before)
+        {
+            GossipResponse response = Wait(_service.Gossip(request, _context));
+            if (!response.Accepted)
+            {
+                Check(response.Error.Length > 0, "gossip rejected without a reason");
+                Check(_node.Count == before, "a rejected push changed the store");
+                return;
+            }
+
+            Check(request.AssertionHash.Length == AssertionHash.Length, "accepted a hash of the wrong length");
+            var hash = new AssertionHash(request.AssertionHash.Span);
+            Check(hash.Matches(request.AssertionData.Span), "accepted a push whose hash does not match its bytes");
+            Check(RkyvAssertionValidator.Instance.TryValidate(request.AssertionData.Span, out _), "accepted an invalid archive");
+            IReadOnlyList<AssertionRecord> held = _node.Handler.FetchAsync([request.AssertionHash.Memory]).AsTask().GetAwaiter().GetResult();
+            Check(held.Count == 1 && held[0].Hash == hash, "accepted a push that the node does not hold");
+        }
+
+        private void Fetch(FetchRequest request)
+        {
+            FetchResponse response = Wait(_service.FetchAssertions(request, _context));
+            var asked = new HashSet<ByteString>(request.Hashes);
+            foreach (AssertionData record in response.Assertions)
+            {
+                Check(asked.Contains(record.Hash), "fetch returned a record that was not asked for");
+                Check(new AssertionHash(record.Hash.Span).Matches(record.Data.Span), "fetch returned a record whose hash does not match its bytes");
+            }
+        }
+
+        private static T Wait<T>(Task<T> task) => task.GetAwaiter().GetResult();
+    }
+
+    private sealed class FuzzCallContext : ServerCallContext
+    {
+        protected override string MethodCore => "/stemedb.sync.v1.SyncService/Fuzz";
+
+        protected override string HostCore => "localhost";
+
+        protected override string PeerCore => "ipv4:127.0.0.1:1";
+
+        protected override DateTime DeadlineCore => DateTime.MaxValue;
+
+        protected override Metadata RequestHeadersCore { get; } = new();
+
+        protected override CancellationToken CancellationTokenCore => CancellationToken.None;
+
+        protected override Metadata ResponseTrailersCore { get; } = new();
+
+        protected override Status StatusCore { get; set; }
+
+        protected override WriteOptions? WriteOptionsCore { get; set; }
+
+        protected override AuthContext AuthContextCore { get; } = new(null, new Dictionary<string, List<AuthProperty>>());
+
+        protected override ContextPropagationToken CreatePropagationTokenCore(ContextPropagationOptions? options) => throw new NotSupportedException();
+
+        protected override Task WriteResponseHeadersAsyncCore(Metadata responseHeaders) => Task.CompletedTask;
+    }
+}
+
+/// <summary>The library broke one of a fuzz target's invariants.</summary>
+internal sealed class FuzzFindingException : Exception
+{
+    public FuzzFindingException()
+    {
+    }
+
+    public FuzzFindingException(string message)
+        : base(message)
+    {
+    }
+
+    public FuzzFindingException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
