@@ -151,6 +151,32 @@ public sealed class CodecPropertyTests
         Assert.That(rejected, Is.GreaterThan(0), "the mutations exercise rejection");
     }
 
+    [TestCaseSource(nameof(AllTypes))]
+    public void TryValidate_RandomBytes_CleanAcceptOrDocumentedRejection(RkyvType type)
+    {
+        // Arrange
+        var rng = new Random(Seed);
+        int decided = 0;
+        for (int i = 0; i < 2000; i++)
+        {
+            byte[] junk = Samples.Bytes(rng, rng.Next(0, 300));
+
+            // Act
+            bool ok = RkyvSerializer.TryValidate(type, junk, out RkyvError error);
+
+            // Assert
+            Assert.That(ok, Is.EqualTo(error.Kind == RkyvErrorKind.None));
+            if (ok)
+            {
+                Assert.That(() => RkyvSerializer.Deserialize(type, junk), Throws.Nothing);
+            }
+
+            decided++;
+        }
+
+        Assert.That(decided, Is.EqualTo(2000));
+    }
+
     [Test]
     public void TryValidate_HostileLengths_AllocatesNothing()
     {

@@ -134,6 +134,19 @@ public sealed class RkyvTypeTests
     }
 
     [Test]
+    public void FromArchive_NonAsciiText_IsNotEscaped()
+    {
+        // Arrange
+        byte[] bytes = RkyvJson.ToArchive(CorpusTypes.Inner, "{\"id\": 1, \"name\": \"Grüße, 日本\", \"flag\": false}");
+
+        // Act
+        string json = RkyvJson.FromArchive(CorpusTypes.Inner, bytes);
+
+        // Assert
+        Assert.That(json, Is.EqualTo("{\"id\":1,\"name\":\"Grüße, 日本\",\"flag\":false}"));
+    }
+
+    [Test]
     public void Json_NonFiniteFloats_RoundTripAsNamedStrings()
     {
         // Arrange
@@ -159,7 +172,11 @@ public sealed class RkyvTypeTests
         byte[] bytes = RkyvJson.ToArchive(type, "[\"A\", \"\\ud83d\\ude00\", \"\\u0000\"]");
 
         // Assert
-        Assert.That(RkyvJson.FromArchive(type, bytes), Is.EqualTo("[\"A\",\"\\uD83D\\uDE00\",\"\\u0000\"]"));
+        using (JsonDocument doc = JsonDocument.Parse(RkyvJson.FromArchive(type, bytes)))
+        {
+            Assert.That(doc.RootElement.EnumerateArray().Select(e => e.GetString()), Is.EqualTo(new[] { "A", "\ud83d\ude00", "\0" }));
+        }
+
         Assert.That(() => RkyvJson.ToArchive(type, "[\"AB\"]"), Throws.InstanceOf<JsonException>());
         Assert.That(() => RkyvJson.ToArchive(type, "[\"\\ud83d\"]"), Throws.InstanceOf<JsonException>());
     }
