@@ -110,7 +110,8 @@ public sealed class CodecPropertyTests
             }
         }
 
-        Assert.That(accepted + rejected, Is.EqualTo(3000));
+        Assert.That(rejected, Is.GreaterThan(0), "the mutations exercise rejection");
+        Assert.That(accepted, Is.GreaterThan(0), "the mutations exercise acceptance (padding, inactive bytes, …)");
     }
 
     [Test]
@@ -156,7 +157,7 @@ public sealed class CodecPropertyTests
     {
         // Arrange
         var rng = new Random(Seed);
-        int decided = 0;
+        int rejected = 0;
         for (int i = 0; i < 2000; i++)
         {
             byte[] junk = Samples.Bytes(rng, rng.Next(0, 300));
@@ -170,11 +171,13 @@ public sealed class CodecPropertyTests
             {
                 Assert.That(() => RkyvSerializer.Deserialize(type, junk), Throws.Nothing);
             }
-
-            decided++;
+            else
+            {
+                rejected++;
+            }
         }
 
-        Assert.That(decided, Is.EqualTo(2000));
+        Assert.That(rejected, Is.GreaterThan(0));
     }
 
     [Test]
