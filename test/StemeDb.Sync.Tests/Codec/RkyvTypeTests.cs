@@ -109,6 +109,24 @@ public sealed class RkyvTypeTests
         Assert.That(output.WrittenCount, Is.Zero);
     }
 
+    [Test]
+    public void Serialize_WrongLeafType_MessageNamesThePath()
+    {
+        // Arrange
+        var value = new Dictionary<string, object?>
+        {
+            ["id"] = 1UL,
+            ["inner"] = new object?[] { new Dictionary<string, object?> { ["id"] = 1u, ["name"] = "n", ["flag"] = 1 } },
+            ["first"] = null,
+            ["boxed"] = null,
+        };
+
+        // Act / Assert
+        Assert.That(
+            () => RkyvSerializer.Serialize(CorpusTypes.Nested, value),
+            Throws.ArgumentException.With.Message.Contains("root.inner[0].flag").And.Message.Contains("bool"));
+    }
+
     [TestCase("{\"id\": 1, \"name\": \"x\"}")]
     [TestCase("{\"id\": 1, \"name\": \"x\", \"flag\": true, \"extra\": 0}")]
     [TestCase("{\"id\": -1, \"name\": \"x\", \"flag\": true}")]
