@@ -1,0 +1,151 @@
+using System;
+using System.Collections.Generic;
+using System.Threading.Tasks;
+using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Moq;
+using StemeDb.Sync.Grpc.Tests.Support;
+using StemeDb.Sync.Grpc.V1;
+using StemeDb.Sync.Guard;
+using StemeDb.Sync.Transport;
+
+namespace StemeDb.Sync.Grpc.Tests.Reliability;
+
+/// <summary>The per-peer guard as wired into <see cref="SyncServiceImpl"/> (called directly, no transport).</summary>
+[TestFixture]
+[CancelAfter(10_000)]
+public sealed class PeerGuardServiceTests
+{
+    private static readonly PingResult Pong = new(NodeId.NewId(), 0);
+
+    [Test]
+    public async Task Service_NoGuard_EveryCallAdmitted()
+    {
+        Mock<ISyncRequestHandler> handler = Handler();
+        var service = new SyncServiceImpl(handler.Object);
+
+        for (int i = 0; i < 100; i++)
+        {
+            await service.Ping(new PingRequest(), new TestServerCallContext());
+        }
+
+        handler.Verify(h => h.PingAsync(It.IsAny<ReadOnlyMemory<byte>>(), It.IsAny<System.Threading.CancellationToken>()), Times.Exactly(100));
+    }
+
+    [Test]
+    public async Task Gossip_RejectedPushesOverLimit_PeerRefusedWithResourceExhaustedAndHandlerNotCalled()
+    {
+        Mock<ISyncRequestHandler> handler = Handler();
+        handler.Setup(h => h.GossipAsync(It.IsAny<GossipMessage>(), It.IsAny<System.Threading.CancellationToken>()))
+            .ReturnsAsync(GossipResult.Rejected("bad"));
+        var guard = new PeerGuard(new PeerGuardOptions { MaxRejectionsPerWindow = 2 });
+        var service = new SyncServiceImpl(handler.Object, null, guard);
+
+        for (int i = 0; i < 3; i++)
+        {
+            GossipResponse answer = await service.Gossip(new GossipRequest(), new TestServerCallContext());
+            Assert.That(answer.Accepted, Is.False);
+        }
+
+        var refused = Assert.ThrowsAsync<RpcException>(async () => await service.Gossip(new GossipRequest(), new TestServerCallContext()));
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused!.StatusCode, Is.EqualTo(StatusCode.ResourceExhausted));
+            Assert.That(refused.Status.Detail, Does.Contain("Too many rejected requests"));
+        });
+        handler.Verify(h => h.GossipAsync(It.IsAny<GossipMessage>(), It.IsAny<System.Threading.CancellationToken>()), Times.Exactly(3));
+    }
+
+    [Test]
+    public void Fetch_InvalidRequestsOverLimit_PeerRefused()
+    {
+        Mock<ISyncRequestHandler> handler = Handler();
+        handler.Setup(h => h.FetchAsync(It.IsAny<IReadOnlyList<ReadOnlyMemory<byte>>>(), It.IsAny<System.Threading.CancellationToken>()))
+            .ThrowsAsync(new SyncRequestException(SyncStatusCode.InvalidArgument, "bad hash"));
+        var guard = new PeerGuard(new PeerGuardOptions { MaxRejectionsPerWindow = 1 });
+        var service = new SyncServiceImpl(handler.Object, null, guard);
+
+        var first = Assert.ThrowsAsync<RpcException>(async () => await service.FetchAssertions(new FetchRequest(), new TestServerCallContext()));
+        var second = Assert.ThrowsAsync<RpcException>(async () => await service.FetchAssertions(new FetchRequest(), new TestServerCallContext()));
+        var third = Assert.ThrowsAsync<RpcException>(async () => await service.Ping(new PingRequest(), new TestServerCallContext()));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(first!.StatusCode, Is.EqualTo(StatusCode.InvalidArgument));
+            Assert.That(second!.StatusCode, Is.EqualTo(StatusCode.InvalidArgument));
+            Assert.That(third!.StatusCode, Is.EqualTo(StatusCode.ResourceExhausted));
+        });
+    }
+
+    [Test]
+    public void Authorize_RefusalsCountAsRejections()
+    {
+        var guard = new PeerGuard(new PeerGuardOptions { MaxRejectionsPerWindow = 0 });
+        var service = new RefusingService(Handler().Object, guard);
+
+        var first = Assert.ThrowsAsync<RpcException>(async () => await service.Ping(new PingRequest(), new TestServerCallContext()));
+        var second = Assert.ThrowsAsync<RpcException>(async () => await service.Ping(new PingRequest(), new TestServerCallContext()));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(first!.StatusCode, Is.EqualTo(StatusCode.PermissionDenied));
+            Assert.That(second!.StatusCode, Is.EqualTo(StatusCode.ResourceExhausted));
+        });
+    }
+
+    [Test]
+    public async Task GetPeerKey_Default_AddressWithoutPort()
+    {
+        // The test context's peer is "ipv4:127.0.0.1:1": a refusal recorded for the address without the port applies.
+        var guard = new PeerGuard(new PeerGuardOptions { MaxRejectionsPerWindow = 0 });
+        var service = new SyncServiceImpl(Handler().Object, null, guard);
+        await service.Ping(new PingRequest(), new TestServerCallContext());
+
+        guard.RecordRejection("ipv4:127.0.0.1");
+
+        var refused = Assert.ThrowsAsync<RpcException>(async () => await service.Ping(new PingRequest(), new TestServerCallContext()));
+        Assert.That(refused!.StatusCode, Is.EqualTo(StatusCode.ResourceExhausted));
+    }
+
+    [Test]
+    public async Task DependencyInjection_GuardRegistered_IsUsedByTheActivatedService()
+    {
+        var guard = new PeerGuard(new PeerGuardOptions { MaxRejectionsPerWindow = 0 });
+        guard.RecordRejection("ipv4:127.0.0.1");
+        SyncServiceImpl guarded = Activate(services => services.AddSingleton(guard));
+        SyncServiceImpl unguarded = Activate(_ => { });
+
+        var refused = Assert.ThrowsAsync<RpcException>(async () => await guarded.Ping(new PingRequest(), new TestServerCallContext()));
+        PingResponse answered = await unguarded.Ping(new PingRequest(), new TestServerCallContext());
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused!.StatusCode, Is.EqualTo(StatusCode.ResourceExhausted));
+            Assert.That(answered.NodeId.ToByteArray(), Is.EqualTo(Pong.NodeId.ToArray()));
+        });
+    }
+
+    /// <summary>Creates the service the way ASP.NET Core's gRPC service activator does.</summary>
+    private static SyncServiceImpl Activate(Action<IServiceCollection> configure)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton(Handler().Object);
+        configure(services);
+        using ServiceProvider provider = services.BuildServiceProvider();
+        return (SyncServiceImpl)ActivatorUtilities.CreateFactory(typeof(SyncServiceImpl), Type.EmptyTypes)(provider, null);
+    }
+
+    private static Mock<ISyncRequestHandler> Handler()
+    {
+        var handler = new Mock<ISyncRequestHandler>();
+        handler.Setup(h => h.PingAsync(It.IsAny<ReadOnlyMemory<byte>>(), It.IsAny<System.Threading.CancellationToken>())).ReturnsAsync(Pong);
+        return handler;
+    }
+
+    private sealed class RefusingService(ISyncRequestHandler handler, PeerGuard guard) : SyncServiceImpl(handler, null, guard)
+    {
+        protected override ValueTask AuthorizeAsync(SyncRpc rpc, ServerCallContext context) =>
+            throw new RpcException(new Status(StatusCode.PermissionDenied, "not on the allow list"));
+    }
+}
