@@ -1,0 +1,461 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using StemeDb.Sync.Transport;
+
+namespace StemeDb.Sync.Testing;
+
+/// <summary>
+/// An in-process network for tests: named endpoints serve an <see cref="ISyncRequestHandler"/>, and
+/// <see cref="CreatePeer"/> gives an <see cref="ISyncPeer"/> from one endpoint to another. Every request and
+/// answer is copied, as over a wire. Faults are injected from one seeded <see cref="Random"/>: lost requests,
+/// lost answers, duplicated requests, delays (reordering), partitions and disconnected endpoints.
+/// </summary>
+/// <remarks>
+/// <para>
+/// In automatic mode (the default) a call is delivered after a random delay in
+/// [<see cref="MinDelay"/>, <see cref="MaxDelay"/>] of the network's <see cref="TimeProvider"/>. With
+/// <c>manualDelivery</c>, calls wait in a pending set until the test delivers them with
+/// <see cref="DeliverNextAsync"/>, which picks a random pending call: a deterministic, seeded schedule with
+/// delay and reordering.
+/// </para>
+/// <para>Failures surface as <see cref="SyncPeerException"/>, as a real transport's would; handler refusals
+/// (<see cref="SyncRequestException"/>) keep their status code.</para>
+/// <para>Thread-safe.</para>
+/// </remarks>
+public sealed class InMemoryNetwork
+{
+    private readonly object _gate = new();
+    private readonly Random _random;
+    private readonly TimeProvider _timeProvider;
+    private readonly Dictionary<string, ISyncRequestHandler> _endpoints = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _disconnected = new(StringComparer.Ordinal);
+    private readonly HashSet<(string, string)> _cut = new();
+    private readonly List<PendingCall> _pending = new();
+    private long _sent;
+    private long _delivered;
+    private long _dropped;
+    private long _duplicated;
+    private long _answersLost;
+    private long _refused;
+
+    /// <summary>Creates a network.</summary>
+    /// <param name="seed">Seed of every random fault decision.</param>
+    /// <param name="manualDelivery">When <see langword="true"/>, calls wait until <see cref="DeliverNextAsync"/> delivers them.</param>
+    /// <param name="timeProvider">Time for delays in automatic mode; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    public InMemoryNetwork(int seed = 0, bool manualDelivery = false, TimeProvider? timeProvider = null)
+    {
+        _random = new Random(seed);
+        ManualDelivery = manualDelivery;
+        _timeProvider = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>Whether calls wait for <see cref="DeliverNextAsync"/>.</summary>
+    public bool ManualDelivery { get; }
+
+    /// <summary>Probability that a request is lost before it reaches the handler (the caller sees <see cref="SyncStatusCode.Unavailable"/>).</summary>
+    public double DropRate { get; set; }
+
+    /// <summary>Probability that the handler runs but its answer is lost (the caller sees <see cref="SyncStatusCode.Unavailable"/>).</summary>
+    public double AnswerLossRate { get; set; }
+
+    /// <summary>Probability that a request is delivered to the handler twice.</summary>
+    public double DuplicateRate { get; set; }
+
+    /// <summary>Shortest delivery delay in automatic mode.</summary>
+    public TimeSpan MinDelay { get; set; }
+
+    /// <summary>Longest delivery delay in automatic mode.</summary>
+    public TimeSpan MaxDelay { get; set; }
+
+    /// <summary>The number of calls waiting for <see cref="DeliverNextAsync"/>.</summary>
+    public int PendingCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _pending.Count;
+            }
+        }
+    }
+
+    /// <summary>Counts of what the network did so far.</summary>
+    public InMemoryNetworkStatistics Statistics => new(
+        Interlocked.Read(ref _sent),
+        Interlocked.Read(ref _delivered),
+        Interlocked.Read(ref _dropped),
+        Interlocked.Read(ref _duplicated),
+        Interlocked.Read(ref _answersLost),
+        Interlocked.Read(ref _refused));
+
+    /// <summary>Registers an endpoint, or replaces its handler (a node restarted under the same name).</summary>
+    /// <param name="name">The endpoint's name.</param>
+    /// <param name="handler">The request handler it serves.</param>
+    public void SetEndpoint(string name, ISyncRequestHandler handler)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(handler);
+        lock (_gate)
+        {
+            _endpoints[name] = handler;
+        }
+    }
+
+    /// <summary>Creates the client view that endpoint <paramref name="from"/> has of endpoint <paramref name="to"/>.</summary>
+    /// <param name="from">The calling endpoint.</param>
+    /// <param name="to">The called endpoint (it may be registered later).</param>
+    /// <returns>A peer named <paramref name="to"/>.</returns>
+    public ISyncPeer CreatePeer(string from, string to)
+    {
+        ArgumentNullException.ThrowIfNull(from);
+        ArgumentNullException.ThrowIfNull(to);
+        return new InMemoryPeer(this, from, to);
+    }
+
+    /// <summary>Cuts every link between the two groups, both ways.</summary>
+    /// <param name="sideA">Endpoints on one side.</param>
+    /// <param name="sideB">Endpoints on the other side.</param>
+    public void Partition(IEnumerable<string> sideA, IEnumerable<string> sideB)
+    {
+        ArgumentNullException.ThrowIfNull(sideA);
+        ArgumentNullException.ThrowIfNull(sideB);
+        List<PendingCall> failed;
+        lock (_gate)
+        {
+            var b = new List<string>(sideB);
+            foreach (string a in sideA)
+            {
+                foreach (string other in b)
+                {
+                    _cut.Add((a, other));
+                    _cut.Add((other, a));
+                }
+            }
+
+            failed = TakePendingLocked(call => _cut.Contains((call.From, call.To)));
+        }
+
+        FailAll(failed, "partitioned");
+    }
+
+    /// <summary>Restores every link cut by <see cref="Partition"/>.</summary>
+    public void HealPartitions()
+    {
+        lock (_gate)
+        {
+            _cut.Clear();
+        }
+    }
+
+    /// <summary>Takes an endpoint off the network (a crash): calls to and from it fail, pending ones at once.</summary>
+    /// <param name="name">The endpoint.</param>
+    public void Disconnect(string name)
+    {
+        List<PendingCall> failed;
+        lock (_gate)
+        {
+            _disconnected.Add(name);
+            failed = TakePendingLocked(call => call.From == name || call.To == name);
+        }
+
+        FailAll(failed, "disconnected");
+    }
+
+    /// <summary>Puts a disconnected endpoint back on the network.</summary>
+    /// <param name="name">The endpoint.</param>
+    public void Reconnect(string name)
+    {
+        lock (_gate)
+        {
+            _disconnected.Remove(name);
+        }
+    }
+
+    /// <summary>Delivers one pending call, chosen at random (manual mode).</summary>
+    /// <returns><see langword="false"/> if nothing was pending.</returns>
+    public async ValueTask<bool> DeliverNextAsync()
+    {
+        PendingCall call;
+        lock (_gate)
+        {
+            if (_pending.Count == 0)
+            {
+                return false;
+            }
+
+            int index = _random.Next(_pending.Count);
+            call = _pending[index];
+            _pending[index] = _pending[^1];
+            _pending.RemoveAt(_pending.Count - 1);
+        }
+
+        await call.DeliverAsync().ConfigureAwait(false);
+        return true;
+    }
+
+    internal async ValueTask<T> CallAsync<T>(
+        string from,
+        string to,
+        Func<ISyncRequestHandler, CancellationToken, ValueTask<T>> invoke,
+        CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        Interlocked.Increment(ref _sent);
+        ThrowIfUnreachable(from, to);
+        if (ManualDelivery)
+        {
+            var call = new PendingCall<T>(this, from, to, invoke, cancellationToken);
+            lock (_gate)
+            {
+                _pending.Add(call);
+            }
+
+            return await call.Task.ConfigureAwait(false);
+        }
+
+        TimeSpan delay = NextDelay();
+        if (delay > TimeSpan.Zero)
+        {
+            await Task.Delay(delay, _timeProvider, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await DeliverCoreAsync(from, to, invoke, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<T> DeliverCoreAsync<T>(
+        string from,
+        string to,
+        Func<ISyncRequestHandler, CancellationToken, ValueTask<T>> invoke,
+        CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfUnreachable(from, to);
+        ISyncRequestHandler handler;
+        bool drop;
+        bool duplicate;
+        bool loseAnswer;
+        lock (_gate)
+        {
+            if (!_endpoints.TryGetValue(to, out handler!))
+            {
+                Interlocked.Increment(ref _refused);
+                throw new SyncPeerException(SyncStatusCode.Unavailable, $"No endpoint named '{to}' is on the network.");
+            }
+
+            drop = _random.NextDouble() < DropRate;
+            duplicate = !drop && _random.NextDouble() < DuplicateRate;
+            loseAnswer = !drop && _random.NextDouble() < AnswerLossRate;
+        }
+
+        if (drop)
+        {
+            Interlocked.Increment(ref _dropped);
+            throw new SyncPeerException(SyncStatusCode.Unavailable, $"The request from '{from}' to '{to}' was lost.");
+        }
+
+        T result;
+        try
+        {
+            result = await invoke(handler, cancellationToken).ConfigureAwait(false);
+            Interlocked.Increment(ref _delivered);
+            if (duplicate)
+            {
+                Interlocked.Increment(ref _duplicated);
+                try
+                {
+                    await invoke(handler, cancellationToken).ConfigureAwait(false);
+                }
+                catch (SyncRequestException)
+                {
+                    // The duplicate's answer is discarded, whatever it is.
+                }
+            }
+        }
+        catch (SyncRequestException ex)
+        {
+            throw new SyncPeerException(ex.Code, ex.Message, ex);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+#pragma warning disable CA1031 // A handler failure is what a transport reports as an internal error.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            throw new SyncPeerException(SyncStatusCode.Internal, $"'{to}' failed: {ex.Message}", ex);
+        }
+
+        if (loseAnswer)
+        {
+            Interlocked.Increment(ref _answersLost);
+            throw new SyncPeerException(SyncStatusCode.Unavailable, $"The answer from '{to}' to '{from}' was lost.");
+        }
+
+        return result;
+    }
+
+    private void ThrowIfUnreachable(string from, string to)
+    {
+        string? reason = null;
+        lock (_gate)
+        {
+            if (_disconnected.Contains(from))
+            {
+                reason = $"'{from}' is disconnected.";
+            }
+            else if (_disconnected.Contains(to))
+            {
+                reason = $"'{to}' is disconnected.";
+            }
+            else if (_cut.Contains((from, to)))
+            {
+                reason = $"'{to}' is unreachable from '{from}' (partitioned).";
+            }
+        }
+
+        if (reason is not null)
+        {
+            Interlocked.Increment(ref _refused);
+            throw new SyncPeerException(SyncStatusCode.Unavailable, reason);
+        }
+    }
+
+    private TimeSpan NextDelay()
+    {
+        if (MaxDelay <= MinDelay)
+        {
+            return MinDelay;
+        }
+
+        double r;
+        lock (_gate)
+        {
+            r = _random.NextDouble();
+        }
+
+        return MinDelay + ((MaxDelay - MinDelay) * r);
+    }
+
+    private List<PendingCall> TakePendingLocked(Predicate<PendingCall> match)
+    {
+        var taken = new List<PendingCall>();
+        for (int i = _pending.Count - 1; i >= 0; i--)
+        {
+            if (match(_pending[i]))
+            {
+                taken.Add(_pending[i]);
+                _pending.RemoveAt(i);
+            }
+        }
+
+        taken.Reverse();
+        return taken;
+    }
+
+    private void FailAll(List<PendingCall> calls, string why)
+    {
+        foreach (PendingCall call in calls)
+        {
+            Interlocked.Increment(ref _refused);
+            call.Fail(new SyncPeerException(SyncStatusCode.Unavailable, $"The call from '{call.From}' to '{call.To}' failed: {why}."));
+        }
+    }
+
+    private void Remove(PendingCall call)
+    {
+        lock (_gate)
+        {
+            _pending.Remove(call);
+        }
+    }
+
+    private abstract class PendingCall
+    {
+        protected PendingCall(string from, string to)
+        {
+            From = from;
+            To = to;
+        }
+
+        public string From { get; }
+
+        public string To { get; }
+
+        public abstract ValueTask DeliverAsync();
+
+        public abstract void Fail(Exception exception);
+    }
+
+    private sealed class PendingCall<T> : PendingCall
+    {
+        private readonly InMemoryNetwork _network;
+        private readonly Func<ISyncRequestHandler, CancellationToken, ValueTask<T>> _invoke;
+        private readonly CancellationToken _cancellationToken;
+        private readonly TaskCompletionSource<T> _completion = new(); // Continuations run inline: a deterministic schedule.
+        private readonly CancellationTokenRegistration _registration;
+
+        public PendingCall(
+            InMemoryNetwork network,
+            string from,
+            string to,
+            Func<ISyncRequestHandler, CancellationToken, ValueTask<T>> invoke,
+            CancellationToken cancellationToken)
+            : base(from, to)
+        {
+            _network = network;
+            _invoke = invoke;
+            _cancellationToken = cancellationToken;
+            _registration = cancellationToken.Register(static state =>
+            {
+                var self = (PendingCall<T>)state!;
+                self._network.Remove(self);
+                self._completion.TrySetCanceled(self._cancellationToken);
+            }, this);
+        }
+
+        public Task<T> Task => _completion.Task;
+
+        public override async ValueTask DeliverAsync()
+        {
+            await _registration.DisposeAsync().ConfigureAwait(false);
+            if (_completion.Task.IsCompleted)
+            {
+                return;
+            }
+
+            try
+            {
+                T result = await _network.DeliverCoreAsync(From, To, _invoke, _cancellationToken).ConfigureAwait(false);
+                _completion.TrySetResult(result);
+            }
+            catch (OperationCanceledException) when (_cancellationToken.IsCancellationRequested)
+            {
+                _completion.TrySetCanceled(_cancellationToken);
+            }
+#pragma warning disable CA1031 // Every failure goes to the caller.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                _completion.TrySetException(ex);
+            }
+        }
+
+        public override void Fail(Exception exception)
+        {
+            _registration.Dispose();
+            _completion.TrySetException(exception);
+        }
+    }
+}
+
+/// <summary>What an <see cref="InMemoryNetwork"/> did so far.</summary>
+/// <param name="Sent">Calls made.</param>
+/// <param name="Delivered">Calls whose handler ran (once or twice).</param>
+/// <param name="Dropped">Requests lost before the handler.</param>
+/// <param name="Duplicated">Requests delivered a second time.</param>
+/// <param name="AnswersLost">Answers lost after the handler ran.</param>
+/// <param name="Refused">Calls refused: partition, disconnected or unknown endpoint.</param>
+public readonly record struct InMemoryNetworkStatistics(long Sent, long Delivered, long Dropped, long Duplicated, long AnswersLost, long Refused);

@@ -1,0 +1,86 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using StemeDb.Sync.Transport;
+
+namespace StemeDb.Sync.Testing;
+
+/// <summary>The view one endpoint of an <see cref="InMemoryNetwork"/> has of another; copies every request and answer.</summary>
+internal sealed class InMemoryPeer : ISyncPeer
+{
+    private readonly InMemoryNetwork _network;
+    private readonly string _from;
+
+    public InMemoryPeer(InMemoryNetwork network, string from, string to)
+    {
+        _network = network;
+        _from = from;
+        Name = to;
+    }
+
+    public string Name { get; }
+
+    public ValueTask<GossipResult> GossipAsync(AssertionRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var message = new GossipMessage(
+            record.Hash.ToArray(),
+            record.Data.ToArray(),
+            record.Timestamp.Time,
+            record.Timestamp.Counter,
+            record.Timestamp.NodeId.ToArray());
+        return _network.CallAsync(_from, Name, (handler, ct) => handler.GossipAsync(message, ct), cancellationToken);
+    }
+
+    public ValueTask<RootExchangeResult> ExchangeRootsAsync(RootSummary local, CancellationToken cancellationToken = default)
+    {
+        byte[] root = local.Root.ToArray();
+        return _network.CallAsync(_from, Name, (handler, ct) => handler.ExchangeRootsAsync(root, local.Count, ct), cancellationToken);
+    }
+
+    public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, CancellationToken cancellationToken = default) =>
+        _network.CallAsync(
+            _from,
+            Name,
+            async (handler, ct) =>
+            {
+                LeavesPage page = await handler.GetLeavesAsync(maxLeaves, ct).ConfigureAwait(false);
+                return new LeavesPage(new List<AssertionHash>(page.Leaves), page.Truncated);
+            },
+            cancellationToken);
+
+    public ValueTask<IReadOnlyList<AssertionRecord>> FetchAsync(IReadOnlyList<AssertionHash> hashes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hashes);
+        var raw = new ReadOnlyMemory<byte>[hashes.Count];
+        for (int i = 0; i < raw.Length; i++)
+        {
+            raw[i] = hashes[i].ToArray();
+        }
+
+        return _network.CallAsync(
+            _from,
+            Name,
+            async (handler, ct) =>
+            {
+                IReadOnlyList<AssertionRecord> records = await handler.FetchAsync(raw, ct).ConfigureAwait(false);
+                var copies = new AssertionRecord[records.Count];
+                for (int i = 0; i < copies.Length; i++)
+                {
+                    copies[i] = new AssertionRecord(records[i].Hash, records[i].Data.ToArray(), records[i].Timestamp);
+                }
+
+                return (IReadOnlyList<AssertionRecord>)copies;
+            },
+            cancellationToken);
+    }
+
+    public ValueTask<PingResult> PingAsync(NodeId self, CancellationToken cancellationToken = default)
+    {
+        byte[] id = self.ToArray();
+        return _network.CallAsync(_from, Name, (handler, ct) => handler.PingAsync(id, ct), cancellationToken);
+    }
+
+    public override string ToString() => $"{_from} -> {Name}";
+}

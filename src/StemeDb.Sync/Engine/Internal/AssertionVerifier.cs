@@ -1,0 +1,69 @@
+using System;
+using StemeDb.Sync.Clock;
+using StemeDb.Sync.Validation;
+
+namespace StemeDb.Sync.Engine.Internal;
+
+/// <summary>
+/// Checks everything received from a peer before it is stored: the drift bound first (cheap, and it must
+/// leave the clock unchanged), then the size, then BLAKE3(data) == hash, then the content.
+/// </summary>
+internal sealed class AssertionVerifier
+{
+    private readonly IAssertionContentValidator _validator;
+    private readonly HybridLogicalClock _clock;
+    private readonly int _maxBytes;
+
+    public AssertionVerifier(IAssertionContentValidator validator, HybridLogicalClock clock, int maxBytes)
+    {
+        _validator = validator;
+        _clock = clock;
+        _maxBytes = maxBytes;
+    }
+
+    /// <summary>Returns <see langword="null"/> when the assertion may be stored, otherwise the reason it may not.</summary>
+    public string? Verify(AssertionHash hash, ReadOnlySpan<byte> data, HlcTimestamp timestamp)
+    {
+        if (!_clock.IsWithinDrift(timestamp))
+        {
+            return $"HLC timestamp {timestamp} is more than {(long)_clock.MaxForwardDrift.TotalMilliseconds} ms ahead of local wall time.";
+        }
+
+        string? error = CheckContent(data);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        if (!hash.Matches(data))
+        {
+            return $"Assertion hash {hash} does not match the BLAKE3 hash of its {data.Length} data bytes ({AssertionHash.Compute(data)}).";
+        }
+
+        return null;
+    }
+
+    /// <summary>Checks size and content only (local ingest, where the hash is computed here).</summary>
+    public string? CheckContent(ReadOnlySpan<byte> data)
+    {
+        if (data.Length > _maxBytes)
+        {
+            return $"The assertion is {data.Length} bytes; at most {_maxBytes} bytes are accepted.";
+        }
+
+        bool valid;
+        string? error;
+        try
+        {
+            valid = _validator.TryValidate(data, out error);
+        }
+#pragma warning disable CA1031 // A validator that throws rejects the bytes; it must not take the node down.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            return $"Invalid assertion content: the content validator failed ({ex.GetType().Name}: {ex.Message}).";
+        }
+
+        return valid ? null : $"Invalid assertion content: {error ?? "rejected by the content validator"}.";
+    }
+}

@@ -1,0 +1,126 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using StemeDb.Sync.Transport;
+
+namespace StemeDb.Sync.Engine.Internal;
+
+/// <summary>
+/// The v1 server semantics over a node's store, index and clock: every length check, limit and
+/// verification of incoming requests. Transport adapters translate to and from these calls only.
+/// </summary>
+internal sealed class SyncRequestHandler : ISyncRequestHandler
+{
+    private readonly SyncNode _node;
+
+    public SyncRequestHandler(SyncNode node) => _node = node;
+
+    public ValueTask<GossipResult> GossipAsync(GossipMessage message, CancellationToken cancellationToken = default)
+    {
+        if (message.Hash.Length != AssertionHash.Length)
+        {
+            return Reject($"assertion_hash must be {AssertionHash.Length} bytes; got {message.Hash.Length}.");
+        }
+
+        if (message.HlcNodeId.Length != NodeId.Length)
+        {
+            return Reject($"hlc_node_id must be {NodeId.Length} bytes; got {message.HlcNodeId.Length}.");
+        }
+
+        _node.EnsureServing();
+        var hash = new AssertionHash(message.Hash.Span);
+        var timestamp = new HlcTimestamp(message.HlcTime, message.HlcCounter, new NodeId(message.HlcNodeId.Span));
+        return _node.ReceiveGossipAsync(hash, message.Data, timestamp, cancellationToken);
+    }
+
+    public ValueTask<RootExchangeResult> ExchangeRootsAsync(ReadOnlyMemory<byte> callerRoot, ulong callerCount, CancellationToken cancellationToken = default)
+    {
+        if (callerRoot.Length != 0 && callerRoot.Length != AssertionHash.Length)
+        {
+            throw new SyncRequestException(
+                SyncStatusCode.InvalidArgument,
+                $"merkle_root must be {AssertionHash.Length} bytes (or empty); got {callerRoot.Length}.");
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        _node.EnsureServing();
+        RootSummary local = _node.Summary;
+        bool match = callerRoot.Length == AssertionHash.Length && new AssertionHash(callerRoot.Span) == local.Root;
+        return new ValueTask<RootExchangeResult>(new RootExchangeResult(local, match));
+    }
+
+    public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _node.EnsureServing();
+        int cap = maxLeaves == 0 || maxLeaves > SyncNodeOptions.MaxLeavesPerResponse
+            ? SyncNodeOptions.MaxLeavesPerResponse
+            : (int)maxLeaves;
+
+        // Ask for one more than the cap: "truncated" is then exact.
+        IReadOnlyList<AssertionHash> leaves = _node.Index.GetLeaves(null, cap + 1);
+        bool truncated = leaves.Count > cap;
+        if (truncated)
+        {
+            var page = new AssertionHash[cap];
+            for (int i = 0; i < cap; i++)
+            {
+                page[i] = leaves[i];
+            }
+
+            leaves = page;
+        }
+
+        return new ValueTask<LeavesPage>(new LeavesPage(leaves, truncated));
+    }
+
+    public ValueTask<IReadOnlyList<AssertionRecord>> FetchAsync(IReadOnlyList<ReadOnlyMemory<byte>> hashes, CancellationToken cancellationToken = default)
+    {
+        if (hashes is null)
+        {
+            throw new SyncRequestException(SyncStatusCode.InvalidArgument, "The fetch request carries no hash list.");
+        }
+
+        if (hashes.Count > SyncNodeOptions.MaxFetchBatchSize)
+        {
+            throw new SyncRequestException(
+                SyncStatusCode.InvalidArgument,
+                $"A fetch asks for at most {SyncNodeOptions.MaxFetchBatchSize} hashes; got {hashes.Count}.");
+        }
+
+        var parsed = new AssertionHash[hashes.Count];
+        for (int i = 0; i < parsed.Length; i++)
+        {
+            if (!AssertionHash.TryCreate(hashes[i].Span, out parsed[i]))
+            {
+                throw new SyncRequestException(
+                    SyncStatusCode.InvalidArgument,
+                    $"Fetch hash #{i} is {hashes[i].Length} bytes; hashes are {AssertionHash.Length} bytes.");
+            }
+        }
+
+        _node.EnsureServing();
+        return _node.ServeFetchAsync(parsed, cancellationToken);
+    }
+
+    public ValueTask<PingResult> PingAsync(ReadOnlyMemory<byte> callerNodeId, CancellationToken cancellationToken = default)
+    {
+        if (callerNodeId.Length != 0 && callerNodeId.Length != NodeId.Length)
+        {
+            throw new SyncRequestException(
+                SyncStatusCode.InvalidArgument,
+                $"node_id must be {NodeId.Length} bytes (or empty); got {callerNodeId.Length}.");
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        _node.EnsureServing();
+        return new ValueTask<PingResult>(new PingResult(_node.NodeId, (ulong)_node.Count));
+    }
+
+    private ValueTask<GossipResult> Reject(string reason)
+    {
+        _node.RecordGossipRejection(reason);
+        return new ValueTask<GossipResult>(GossipResult.Rejected(reason));
+    }
+}

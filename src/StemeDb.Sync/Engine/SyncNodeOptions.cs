@@ -1,0 +1,169 @@
+using System;
+using System.Threading;
+using StemeDb.Sync.Clock;
+using StemeDb.Sync.Engine.Internal;
+using StemeDb.Sync.Validation;
+
+namespace StemeDb.Sync.Engine;
+
+/// <summary>
+/// Settings of a <see cref="SyncNode"/>. Works without dependency injection; the node validates the
+/// settings when it is constructed and takes a snapshot, so later changes do not affect a running node.
+/// </summary>
+public sealed class SyncNodeOptions
+{
+    /// <summary>The v1 protocol's largest fetch batch (1,000 hashes).</summary>
+    public const int MaxFetchBatchSize = 1000;
+
+    /// <summary>The v1 protocol's largest GetLeaves answer (10,000 leaves).</summary>
+    public const int MaxLeavesPerResponse = 10_000;
+
+    /// <summary>The id of this node, carried by every HLC timestamp it issues. Defaults to a fresh random id; persist it across restarts.</summary>
+    public NodeId NodeId { get; set; } = NodeId.NewId();
+
+    /// <summary>How far ahead of local wall time a received timestamp may be (default 500 ms).</summary>
+    public TimeSpan MaxClockDrift { get; set; } = HybridLogicalClock.DefaultMaxForwardDrift;
+
+    /// <summary>
+    /// Checks the content of every assertion before it is stored (local ingest, gossip and fetch). When
+    /// <see langword="null"/>, the library default is used.
+    /// </summary>
+    public IAssertionContentValidator? ContentValidator { get; set; }
+
+    /// <summary>The largest assertion accepted, in bytes (default 1 MiB).</summary>
+    public int MaxAssertionBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>How many peers each newly stored assertion is pushed to (default 3; 0 disables gossip).</summary>
+    public int GossipFanout { get; set; } = 3;
+
+    /// <summary>
+    /// How many assertions may wait to be gossiped (default 10,000). When the queue is full, new assertions
+    /// are stored and acknowledged but not gossiped; anti-entropy delivers them later.
+    /// </summary>
+    public int GossipQueueCapacity { get; set; } = 10_000;
+
+    /// <summary>How many queued assertions are gossiped at the same time, each to up to <see cref="GossipFanout"/> peers (default 4).</summary>
+    public int GossipConcurrency { get; set; } = 4;
+
+    /// <summary>How many times one gossip push to one peer is attempted before it is given up (default 4).</summary>
+    public int GossipMaxAttempts { get; set; } = 4;
+
+    /// <summary>Delay before the first retry of a failed gossip push; doubled per retry, with jitter (default 200 ms).</summary>
+    public TimeSpan GossipRetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>The longest delay between gossip retries (default 5 s).</summary>
+    public TimeSpan GossipRetryMaxDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The mean interval between anti-entropy passes with each peer (default 30 s);
+    /// <see cref="Timeout.InfiniteTimeSpan"/> disables periodic anti-entropy.
+    /// </summary>
+    public TimeSpan AntiEntropyInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Each anti-entropy wait is drawn uniformly from interval ± jitter (default 5 s; at most the interval).</summary>
+    public TimeSpan AntiEntropyJitter { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How many hashes one fetch asks for (default and maximum 1,000).</summary>
+    public int FetchBatchSize { get; set; } = MaxFetchBatchSize;
+
+    /// <summary>How many leaves one GetLeaves request asks a peer for (default and maximum 10,000).</summary>
+    public int MaxLeavesPerRequest { get; set; } = MaxLeavesPerResponse;
+
+    /// <summary>Deadline of each call to a peer (default 30 s).</summary>
+    public TimeSpan PeerCallTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Seeds the node's random choices (peer selection, jitter) for reproducible tests; <see langword="null"/> for a random seed.</summary>
+    internal int? RandomSeed { get; set; }
+
+    /// <summary>When <see langword="false"/>, no background loop runs: gossip waits until it is pumped (deterministic simulation).</summary>
+    internal bool RunBackgroundLoops { get; set; } = true;
+
+    /// <summary>The default content validator.</summary>
+    // Switch to the rkyv Assertion validator (StemeDb.Sync.Validation.RkyvAssertionValidator) once it is available:
+    internal static IAssertionContentValidator DefaultContentValidator => PermissiveContentValidator.Instance;
+
+    /// <summary>Returns a validated copy.</summary>
+    internal SyncNodeOptions ValidatedCopy()
+    {
+        if (NodeId == NodeId.Empty)
+        {
+            throw new ArgumentException("SyncNodeOptions.NodeId must not be the empty (all-zero) id.", nameof(NodeId));
+        }
+
+        RequireNonNegative(MaxClockDrift, nameof(MaxClockDrift));
+        RequireRange(MaxAssertionBytes, 1, int.MaxValue, nameof(MaxAssertionBytes));
+        RequireRange(GossipFanout, 0, 1000, nameof(GossipFanout));
+        RequireRange(GossipQueueCapacity, 1, 10_000_000, nameof(GossipQueueCapacity));
+        RequireRange(GossipConcurrency, 1, 1024, nameof(GossipConcurrency));
+        RequireRange(GossipMaxAttempts, 1, 100, nameof(GossipMaxAttempts));
+        RequirePositive(GossipRetryBaseDelay, nameof(GossipRetryBaseDelay));
+        RequirePositive(GossipRetryMaxDelay, nameof(GossipRetryMaxDelay));
+        if (GossipRetryMaxDelay < GossipRetryBaseDelay)
+        {
+            throw new ArgumentException(
+                $"SyncNodeOptions.GossipRetryMaxDelay ({GossipRetryMaxDelay}) must not be less than GossipRetryBaseDelay ({GossipRetryBaseDelay}).",
+                nameof(GossipRetryMaxDelay));
+        }
+
+        if (AntiEntropyInterval != Timeout.InfiniteTimeSpan)
+        {
+            RequirePositive(AntiEntropyInterval, nameof(AntiEntropyInterval));
+            RequireNonNegative(AntiEntropyJitter, nameof(AntiEntropyJitter));
+            if (AntiEntropyJitter > AntiEntropyInterval)
+            {
+                throw new ArgumentException(
+                    $"SyncNodeOptions.AntiEntropyJitter ({AntiEntropyJitter}) must not exceed AntiEntropyInterval ({AntiEntropyInterval}).",
+                    nameof(AntiEntropyJitter));
+            }
+        }
+
+        RequireRange(FetchBatchSize, 1, MaxFetchBatchSize, nameof(FetchBatchSize));
+        RequireRange(MaxLeavesPerRequest, 1, MaxLeavesPerResponse, nameof(MaxLeavesPerRequest));
+        RequirePositive(PeerCallTimeout, nameof(PeerCallTimeout));
+
+        return new SyncNodeOptions
+        {
+            NodeId = NodeId,
+            MaxClockDrift = MaxClockDrift,
+            ContentValidator = ContentValidator ?? DefaultContentValidator,
+            MaxAssertionBytes = MaxAssertionBytes,
+            GossipFanout = GossipFanout,
+            GossipQueueCapacity = GossipQueueCapacity,
+            GossipConcurrency = GossipConcurrency,
+            GossipMaxAttempts = GossipMaxAttempts,
+            GossipRetryBaseDelay = GossipRetryBaseDelay,
+            GossipRetryMaxDelay = GossipRetryMaxDelay,
+            AntiEntropyInterval = AntiEntropyInterval,
+            AntiEntropyJitter = AntiEntropyJitter,
+            FetchBatchSize = FetchBatchSize,
+            MaxLeavesPerRequest = MaxLeavesPerRequest,
+            PeerCallTimeout = PeerCallTimeout,
+            RandomSeed = RandomSeed,
+            RunBackgroundLoops = RunBackgroundLoops,
+        };
+    }
+
+    private static void RequireRange(int value, int min, int max, string name)
+    {
+        if (value < min || value > max)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"SyncNodeOptions.{name} must be between {min} and {max}; got {value}.");
+        }
+    }
+
+    private static void RequirePositive(TimeSpan value, string name)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"SyncNodeOptions.{name} must be positive; got {value}.");
+        }
+    }
+
+    private static void RequireNonNegative(TimeSpan value, string name)
+    {
+        if (value < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"SyncNodeOptions.{name} must not be negative; got {value}.");
+        }
+    }
+}
