@@ -51,7 +51,12 @@ public static class StemeDbSyncServiceCollectionExtensions
         services.TryAddSingleton<IAssertionStore, InMemoryAssertionStore>();
         services.TryAddSingleton(CreateNode);
         services.TryAddSingleton<ISyncRequestHandler>(sp => sp.GetRequiredService<SyncNode>().Handler);
-        services.TryAddSingleton<HealthServiceImpl>();
+        services.TryAddSingleton(_ =>
+        {
+            var health = new HealthServiceImpl();
+            StemeDbSyncHostedService.SetHealth(health, Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.NotServing);
+            return health;
+        });
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StemeDbSyncHostedService>());
         return new StemeDbSyncBuilder(services);
     }
