@@ -1,5 +1,7 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
+using System.Net.Http;
 using System.Threading;
 using System.Threading.Tasks;
 using Google.Protobuf;
@@ -18,7 +20,7 @@ namespace StemeDb.Sync.Grpc;
 /// <para>
 /// Every call carries the deadline from <see cref="GrpcSyncPeerOptions.Deadline"/>. Failures surface as
 /// <see cref="SyncPeerException"/>: a gRPC status maps to the <see cref="SyncStatusCode"/> of the same name
-/// (an unreachable peer or a dropped connection is <see cref="SyncStatusCode.Unavailable"/>), and an answer
+/// (an unreachable peer, a failed TLS handshake or a dropped connection is <see cref="SyncStatusCode.Unavailable"/>), and an answer
 /// that breaks the protocol (a hash that is not 32 bytes, leaves out of order, more items than asked) is
 /// <see cref="SyncStatusCode.InvalidResponse"/>. Cancelling the token throws <see cref="OperationCanceledException"/>.
 /// </para>
@@ -257,7 +259,10 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
         }
         catch (RpcException ex)
         {
-            SyncStatusCode code = StatusMapping.FromGrpc(ex.StatusCode);
+            // A failure to connect (refused, reset, TLS handshake) is "unavailable" whatever status the client chose.
+            SyncStatusCode code = ex.Status.DebugException is HttpRequestException or IOException
+                ? SyncStatusCode.Unavailable
+                : StatusMapping.FromGrpc(ex.StatusCode);
             string detail = string.IsNullOrEmpty(ex.Status.Detail) ? "no detail" : ex.Status.Detail;
             string message = ex.StatusCode == StatusCode.DeadlineExceeded
                 ? $"{rpc} to {Name} did not complete within its deadline ({_options.Deadline})."

@@ -19,7 +19,7 @@ public class Blake3VectorTests
     private static IEnumerable<int> RequiredLengths() => new[] { 0, 1, 63, 64, 65, 1023, 1024, 1025, 2048, 3072, 4097, 8193, 31744, 102400 };
 
     [Test]
-    public void VectorFile_ContainsEveryRequiredLength()
+    public void VectorFile_Loaded_ContainsEveryRequiredLength()
     {
         Assert.That(Vectors.Value.Keys, Is.SupersetOf(RequiredLengths()));
     }

@@ -47,7 +47,7 @@ public sealed class Assertion : IEquatable<Assertion>
             ArgumentNullException.ThrowIfNull(tag, nameof(tags));
         }
 
-        Tags = copy;
+        TagArray = copy;
     }
 
     /// <summary>What the assertion is about (<c>subject: String</c>).</summary>
@@ -72,7 +72,9 @@ public sealed class Assertion : IEquatable<Assertion>
     public AssertionHash? Supersedes { get; }
 
     /// <summary>Tags (<c>tags: Vec&lt;String&gt;</c>).</summary>
-    public IReadOnlyList<string> Tags { get; }
+    public IReadOnlyList<string> Tags => TagArray;
+
+    internal string[] TagArray { get; }
 
     /// <inheritdoc />
     public bool Equals([NotNullWhen(true)] Assertion? other) =>

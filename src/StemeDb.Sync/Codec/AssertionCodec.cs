@@ -23,7 +23,8 @@ public static class AssertionCodec
 
     /// <summary>
     /// Serializes <paramref name="assertion"/> and appends the archive to <paramref name="output"/> with a single
-    /// <c>GetSpan</c>/<c>Advance</c>. Relative pointers do not depend on where the archive lands, but readers require
+    /// <c>GetSpan</c>/<c>Advance</c> (the span requested is an upper bound: 3 bytes per UTF-16 unit of text, plus the
+    /// fixed parts; only the bytes used are committed). Relative pointers do not depend on where the archive lands, but readers require
     /// it to start at an 8-byte aligned offset of their buffer.
     /// </summary>
     /// <param name="assertion">The assertion.</param>
@@ -44,9 +45,9 @@ public static class AssertionCodec
     public static byte[] Encode(Assertion assertion)
     {
         ArgumentNullException.ThrowIfNull(assertion);
-        var output = new ArrayBufferWriter<byte>(AssertionWriter.GetLength(assertion));
-        AssertionWriter.Write(assertion, output);
-        return output.WrittenSpan.ToArray();
+        using var scratch = new PooledBufferWriter(1024);
+        AssertionWriter.Write(assertion, scratch);
+        return scratch.WrittenSpan.ToArray();
     }
 
     /// <summary>

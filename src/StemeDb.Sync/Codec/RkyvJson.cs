@@ -2,7 +2,6 @@ using System;
 using System.Buffers;
 using System.Collections.Generic;
 using System.Globalization;
-using System.IO;
 using System.Text;
 using System.Text.Json;
 using StemeDb.Sync.Internal;
@@ -60,7 +59,15 @@ public static class RkyvJson
     public static object? ToValue(RkyvType type, JsonElement json)
     {
         ArgumentNullException.ThrowIfNull(type);
-        return Convert(type, json, "$");
+        try
+        {
+            return Convert(type, json, "$");
+        }
+        catch (InvalidOperationException ex)
+        {
+            // System.Text.Json reports strings it cannot unescape to UTF-16 (e.g. a lone surrogate escape) this way.
+            throw new JsonException(ex.Message, ex);
+        }
     }
 
     /// <summary>Writes a dynamic value of <paramref name="type"/> as JSON.</summary>

@@ -199,7 +199,8 @@ public sealed class SyncNode : IAsyncDisposable
             }
         }
 
-        await _stopping.CancelAsync().ConfigureAwait(false);
+        // Synchronous: cancellation callbacks run here, so stopping is deterministic under a test scheduler.
+        _stopping.Cancel();
         _gossipQueue.Writer.TryComplete();
         await Task.WhenAll(running).WaitAsync(cancellationToken).ConfigureAwait(false);
         SyncLog.NodeStopped(_logger, NodeId);
@@ -232,15 +233,6 @@ public sealed class SyncNode : IAsyncDisposable
         }
 
         AssertionHash hash = AssertionHash.Compute(data.Span);
-        if (_index.Contains(hash))
-        {
-            AssertionRecord? existing = await _store.GetAsync(hash, cancellationToken).ConfigureAwait(false);
-            if (existing is not null)
-            {
-                return new IngestResult(hash, existing.Timestamp, false);
-            }
-        }
-
         HlcTimestamp timestamp = _clock.Now();
         var record = new AssertionRecord(hash, data.ToArray(), timestamp);
         bool added = await _store.PutAsync(record, cancellationToken).ConfigureAwait(false);
@@ -762,6 +754,15 @@ public sealed class SyncNode : IAsyncDisposable
             SyncDiagnostics.AntiEntropyRounds.Add(1, SyncDiagnostics.Tag("result", "failed"));
             SyncDiagnostics.FetchedAssertions.Add(fetched);
             activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            if (ex is OperationCanceledException)
+            {
+                // Only a per-call deadline cancels without the caller's token: report it as a peer failure.
+                throw new SyncPeerException(
+                    SyncStatusCode.DeadlineExceeded,
+                    $"Peer '{peer.Name}' did not answer within {_options.PeerCallTimeout}; {fetched} assertions were stored before.",
+                    ex);
+            }
+
             throw;
         }
     }

@@ -110,3 +110,38 @@ internal static class ErrorKinds
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown corpus error kind"),
     };
 }
+
+/// <summary>Writers never rely on zeroed memory and respect the <see cref="IBufferWriter{T}"/> contract.</summary>
+[TestFixture]
+public sealed class BufferWriterContractTests
+{
+    [TestCaseSource(typeof(Corpus), nameof(Corpus.VectorCases))]
+    public void Serialize_IntoDirtyMinimalSpans_ProducesRkyvBytes(CorpusCase c)
+    {
+        // Arrange
+        RkyvType type = CorpusTypes.ByName[c.Type];
+        var output = new DirtyBufferWriter();
+
+        // Act
+        RkyvSerializer.Serialize(type, RkyvJson.ToValue(type, c.Value!.Value), output);
+
+        // Assert
+        Assert.That(output.WrittenBytes, Is.EqualTo(c.Bytes));
+    }
+
+    [TestCaseSource(typeof(AssertionCodecTests), nameof(AssertionCodecTests.AssertionVectors))]
+    public void AssertionEncode_IntoDirtySpan_ProducesRkyvBytesWithOneSpan(CorpusCase c)
+    {
+        // Arrange
+        Assertion assertion = AssertionDynamic.FromDynamic(RkyvJson.ToValue(AssertionSchema.Assertion, c.Value!.Value));
+        var output = new DirtyBufferWriter();
+
+        // Act
+        int written = AssertionCodec.Encode(assertion, output);
+
+        // Assert
+        Assert.That(written, Is.EqualTo(c.Bytes.Length));
+        Assert.That(output.WrittenBytes, Is.EqualTo(c.Bytes));
+        Assert.That(output.GetSpanCalls, Is.EqualTo(1));
+    }
+}

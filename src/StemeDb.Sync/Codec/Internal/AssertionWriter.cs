@@ -1,8 +1,8 @@
 using System;
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Collections.Generic;
 using System.Text;
+using System.Text.Unicode;
 using L = StemeDb.Sync.Codec.Internal.AssertionLayout;
 
 namespace StemeDb.Sync.Codec.Internal;
@@ -17,18 +17,39 @@ internal static class AssertionWriter
 
     public static int GetLength(Assertion assertion) => Plan(assertion, []).Total;
 
-    public static int Write(Assertion assertion, IBufferWriter<byte> output)
+    /// <summary>
+    /// Writes the archive in one pass: strings are transcoded once, straight into a span sized by an upper bound
+    /// (3 UTF-8 bytes per UTF-16 unit), and only the bytes actually used are committed.
+    /// </summary>
+    public static int Write(Assertion a, IBufferWriter<byte> output)
     {
-        IReadOnlyList<string> tags = assertion.Tags;
+        string[] tags = a.TagArray;
+        AssertionValue obj = a.Object;
+        long bound = MaxBytes(a.Subject) + MaxBytes(a.Predicate) + (8L * tags.Length) + 4 + 8 + L.Size;
+        bound += obj.Kind switch
+        {
+            AssertionValueKind.Text => MaxBytes(obj.Text),
+            AssertionValueKind.Bytes => obj.BytesSpan.Length,
+            _ => 0,
+        };
+        foreach (string tag in tags)
+        {
+            bound += MaxBytes(tag);
+        }
+
+        if (bound > int.MaxValue)
+        {
+            bound = GetLength(a); // exact, and throws if even that is too long
+        }
+
         int[]? rented = null;
-        Span<int> tagLengths = tags.Count <= StackTags ? stackalloc int[StackTags] : (rented = ArrayPool<int>.Shared.Rent(tags.Count));
+        Span<int> tagLengths = tags.Length <= StackTags ? stackalloc int[StackTags] : (rented = ArrayPool<int>.Shared.Rent(tags.Length));
         try
         {
-            LayoutPlan plan = Plan(assertion, tagLengths);
-            Span<byte> span = output.GetSpan(plan.Total)[..plan.Total];
-            Fill(assertion, plan, tagLengths, span);
-            output.Advance(plan.Total);
-            return plan.Total;
+            Span<byte> span = output.GetSpan((int)bound);
+            int total = Fill(a, tagLengths, span);
+            output.Advance(total);
+            return total;
         }
         finally
         {
@@ -39,9 +60,160 @@ internal static class AssertionWriter
         }
     }
 
+    private static int Fill(Assertion a, Span<int> tagLengths, Span<byte> span)
+    {
+        int pos = 0;
+        int subjectLength = WriteOutOfLine(a.Subject, span, ref pos);
+        int subjectPos = pos - OutOfLine(subjectLength);
+        int predicateLength = WriteOutOfLine(a.Predicate, span, ref pos);
+        int predicatePos = pos - OutOfLine(predicateLength);
+
+        AssertionValue obj = a.Object;
+        int payloadPos = pos;
+        int payloadLength = 0;
+        if (obj.Kind == AssertionValueKind.Text)
+        {
+            payloadLength = WriteOutOfLine(obj.Text, span, ref pos);
+        }
+        else if (obj.Kind == AssertionValueKind.Bytes)
+        {
+            ReadOnlySpan<byte> bytes = obj.BytesSpan;
+            bytes.CopyTo(span[pos..]);
+            payloadLength = bytes.Length;
+            pos += payloadLength;
+        }
+
+        string[] tags = a.TagArray;
+        int tagBytesPos = pos;
+        for (int i = 0; i < tags.Length; i++)
+        {
+            tagLengths[i] = WriteOutOfLine(tags[i], span, ref pos);
+        }
+
+        int tagsPos = Layout.AlignUp(pos, 4);
+        span[pos..tagsPos].Clear();
+        int bytesPos = tagBytesPos;
+        for (int i = 0; i < tags.Length; i++)
+        {
+            int reprPos = tagsPos + (i * 8);
+            WriteRepr(tags[i], tagLengths[i], bytesPos, reprPos, span);
+            bytesPos += OutOfLine(tagLengths[i]);
+        }
+
+        pos = tagsPos + (tags.Length * 8);
+        int root = Layout.AlignUp(pos, L.Alignment);
+        Span<byte> r = span.Slice(pos, root - pos + L.Size);
+        r.Clear();
+        r = span.Slice(root, L.Size);
+
+        WriteRepr(a.Subject, subjectLength, subjectPos, root + L.Subject, span);
+        WriteRepr(a.Predicate, predicateLength, predicatePos, root + L.Predicate, span);
+        r[L.Object] = (byte)obj.Kind;
+        switch (obj.Kind)
+        {
+            case AssertionValueKind.Bool:
+                r[L.ObjectBool] = (byte)obj.Bits;
+                break;
+            case AssertionValueKind.Int:
+            case AssertionValueKind.Float:
+                BinaryPrimitives.WriteInt64LittleEndian(r[L.ObjectNumber..], obj.Bits);
+                break;
+            case AssertionValueKind.Text:
+                WriteRepr(obj.Text, payloadLength, payloadPos, root + L.ObjectPointer, span);
+                break;
+            case AssertionValueKind.Bytes:
+                BinaryPrimitives.WriteInt32LittleEndian(r[L.ObjectPointer..], payloadPos - (root + L.ObjectPointer));
+                BinaryPrimitives.WriteInt32LittleEndian(r[(L.ObjectPointer + 4)..], payloadLength);
+                break;
+            case AssertionValueKind.Ref:
+                obj.Hash.CopyTo(r.Slice(L.ObjectRef, AssertionHash.Length));
+                break;
+            default:
+                break;
+        }
+
+        HlcTimestamp hlc = a.Hlc;
+        BinaryPrimitives.WriteUInt64LittleEndian(r[L.HlcTime..], hlc.Time);
+        BinaryPrimitives.WriteUInt32LittleEndian(r[L.HlcCounter..], hlc.Counter);
+        hlc.NodeId.CopyTo(r.Slice(L.HlcNodeId, NodeId.Length));
+        a.Author.CopyTo(r.Slice(L.Author, NodeId.Length));
+        if (a.Confidence is float confidence)
+        {
+            r[L.Confidence] = 1;
+            BinaryPrimitives.WriteInt32LittleEndian(r[L.ConfidenceValue..], BitConverter.SingleToInt32Bits(confidence));
+        }
+
+        if (a.Supersedes is AssertionHash supersedes)
+        {
+            r[L.Supersedes] = 1;
+            supersedes.CopyTo(r.Slice(L.SupersedesValue, AssertionHash.Length));
+        }
+
+        BinaryPrimitives.WriteInt32LittleEndian(r[L.Tags..], tagsPos - (root + L.Tags));
+        BinaryPrimitives.WriteInt32LittleEndian(r[(L.Tags + 4)..], tags.Length);
+        return root + L.Size;
+    }
+
+    /// <summary>
+    /// Transcodes <paramref name="s"/> at <paramref name="pos"/> and keeps it there (advancing) if it is longer than
+    /// 8 bytes; returns its UTF-8 length. Short strings are transcoded again into their representation later.
+    /// </summary>
+    private static int WriteOutOfLine(string s, Span<byte> span, ref int pos)
+    {
+        if (s.Length <= StringRepr.InlineCapacity && Ascii.IsValid(s))
+        {
+            return s.Length; // short ASCII: inline, one byte per unit
+        }
+
+        if (s.Length * 3 <= StringRepr.InlineCapacity)
+        {
+            // At most 2 UTF-16 units: at most 6 bytes, certainly inline. The length is found when writing the repr.
+            return -1;
+        }
+
+        if (Utf8.FromUtf16(s, span[pos..], out _, out int written, replaceInvalidSequences: false) != OperationStatus.Done)
+        {
+            throw LoneSurrogate();
+        }
+
+        written = CheckLength(written);
+        if (written > StringRepr.InlineCapacity)
+        {
+            pos += written;
+        }
+
+        return written;
+    }
+
+    /// <summary>Writes the 8-byte representation; <paramref name="length"/> is -1 for a string known to be inline.</summary>
+    private static void WriteRepr(string s, int length, int bytesPos, int reprPos, Span<byte> span)
+    {
+        Span<byte> repr = span.Slice(reprPos, StringRepr.InlineCapacity);
+        if (length == s.Length && length <= StringRepr.InlineCapacity)
+        {
+            // ASCII (one byte per UTF-16 unit): narrow straight into the representation.
+            Ascii.FromUtf16(s, repr, out _);
+            repr[length..].Fill(0xFF);
+        }
+        else if (length <= StringRepr.InlineCapacity)
+        {
+            repr.Fill(0xFF);
+            Encode(s, repr);
+        }
+        else
+        {
+            StringRepr.WriteOutOfLine(repr, length, reprPos, bytesPos);
+        }
+    }
+
+    private static long MaxBytes(string s) => 3L * s.Length;
+
+    private static ArgumentException LoneSurrogate() => new("A string holds a lone surrogate, which a Rust String cannot represent.");
+
     private static LayoutPlan Plan(Assertion a, Span<int> tagLengths)
     {
-        UTF8Encoding utf8 = Utf8Strict.Encoding;
+        // Counting with the lenient encoding is fast; a lone surrogate is caught when encoding (before anything is committed).
+        UTF8Encoding utf8 = (UTF8Encoding)Encoding.UTF8;
         var plan = new LayoutPlan
         {
             SubjectLength = CheckLength(utf8.GetByteCount(a.Subject)),
@@ -67,9 +239,10 @@ internal static class AssertionWriter
             pos += plan.PayloadLength;
         }
 
-        IReadOnlyList<string> tags = a.Tags;
+        plan.TagBytesPos = (int)pos;
+        string[] tags = a.TagArray;
         bool keep = !tagLengths.IsEmpty;
-        for (int i = 0; i < tags.Count; i++)
+        for (int i = 0; i < tags.Length; i++)
         {
             int len = CheckLength(utf8.GetByteCount(tags[i]));
             if (keep)
@@ -82,7 +255,7 @@ internal static class AssertionWriter
 
         pos = Layout.AlignUp(pos, 4);
         plan.TagsPos = (int)pos;
-        pos += 8L * tags.Count;
+        pos += 8L * tags.Length;
         pos = Layout.AlignUp(pos, L.Alignment);
         plan.Root = (int)pos;
         pos += L.Size;
@@ -95,99 +268,11 @@ internal static class AssertionWriter
         return plan;
     }
 
-    private static void Fill(Assertion a, LayoutPlan plan, ReadOnlySpan<int> tagLengths, Span<byte> span)
+    private static void Encode(string s, Span<byte> destination)
     {
-        UTF8Encoding utf8 = Utf8Strict.Encoding;
-        int root = plan.Root;
-        Span<byte> r = span.Slice(root, L.Size);
-        r.Clear();
-
-        WriteString(a.Subject, plan.SubjectLength, plan.SubjectPos, root + L.Subject, span);
-        WriteString(a.Predicate, plan.PredicateLength, plan.PredicatePos, root + L.Predicate, span);
-
-        AssertionValue obj = a.Object;
-        r[L.Object] = (byte)obj.Kind;
-        switch (obj.Kind)
+        if (Utf8.FromUtf16(s, destination, out _, out _, replaceInvalidSequences: false) != OperationStatus.Done)
         {
-            case AssertionValueKind.Bool:
-                r[L.ObjectBool] = (byte)obj.Bits;
-                break;
-            case AssertionValueKind.Int:
-            case AssertionValueKind.Float:
-                BinaryPrimitives.WriteInt64LittleEndian(r[L.ObjectNumber..], obj.Bits);
-                break;
-            case AssertionValueKind.Text:
-                WriteString(obj.Text, plan.PayloadLength, plan.PayloadPos, root + L.ObjectPointer, span);
-                break;
-            case AssertionValueKind.Bytes:
-                obj.BytesSpan.CopyTo(span[plan.PayloadPos..]);
-                BinaryPrimitives.WriteInt32LittleEndian(r[L.ObjectPointer..], plan.PayloadPos - (root + L.ObjectPointer));
-                BinaryPrimitives.WriteInt32LittleEndian(r[(L.ObjectPointer + 4)..], plan.PayloadLength);
-                break;
-            case AssertionValueKind.Ref:
-                obj.Hash.CopyTo(r.Slice(L.ObjectRef, AssertionHash.Length));
-                break;
-            default:
-                break;
-        }
-
-        HlcTimestamp hlc = a.Hlc;
-        BinaryPrimitives.WriteUInt64LittleEndian(r[L.HlcTime..], hlc.Time);
-        BinaryPrimitives.WriteUInt32LittleEndian(r[L.HlcCounter..], hlc.Counter);
-        hlc.NodeId.CopyTo(r.Slice(L.HlcNodeId, NodeId.Length));
-        a.Author.CopyTo(r.Slice(L.Author, NodeId.Length));
-
-        if (a.Confidence is float confidence)
-        {
-            r[L.Confidence] = 1;
-            BinaryPrimitives.WriteInt32LittleEndian(r[L.ConfidenceValue..], BitConverter.SingleToInt32Bits(confidence));
-        }
-
-        if (a.Supersedes is AssertionHash supersedes)
-        {
-            r[L.Supersedes] = 1;
-            supersedes.CopyTo(r.Slice(L.SupersedesValue, AssertionHash.Length));
-        }
-
-        // Tag bytes (out-of-line ones) follow the object payload; the 8-byte representations follow, 4-aligned.
-        IReadOnlyList<string> tags = a.Tags;
-        int pos = plan.PayloadPos + (obj.Kind is AssertionValueKind.Text ? OutOfLine(plan.PayloadLength) : obj.Kind is AssertionValueKind.Bytes ? plan.PayloadLength : 0);
-        int reprPos = plan.TagsPos;
-        span[pos..reprPos].Clear();
-        for (int i = 0; i < tags.Count; i++, reprPos += 8)
-        {
-            int len = tagLengths[i];
-            Span<byte> repr = span.Slice(reprPos, 8);
-            if (len <= StringRepr.InlineCapacity)
-            {
-                repr.Fill(0xFF);
-                utf8.GetBytes(tags[i], repr);
-            }
-            else
-            {
-                utf8.GetBytes(tags[i], span[pos..]);
-                StringRepr.WriteOutOfLine(repr, len, reprPos, pos);
-                pos += len;
-            }
-        }
-
-        span[reprPos..root].Clear();
-        BinaryPrimitives.WriteInt32LittleEndian(r[L.Tags..], plan.TagsPos - (root + L.Tags));
-        BinaryPrimitives.WriteInt32LittleEndian(r[(L.Tags + 4)..], tags.Count);
-    }
-
-    private static void WriteString(string s, int length, int bytesPos, int reprPos, Span<byte> span)
-    {
-        Span<byte> repr = span.Slice(reprPos, 8);
-        if (length <= StringRepr.InlineCapacity)
-        {
-            repr.Fill(0xFF);
-            Utf8Strict.Encoding.GetBytes(s, repr);
-        }
-        else
-        {
-            Utf8Strict.Encoding.GetBytes(s, span[bytesPos..]);
-            StringRepr.WriteOutOfLine(repr, length, reprPos, bytesPos);
+            throw LoneSurrogate();
         }
     }
 
@@ -205,6 +290,7 @@ internal static class AssertionWriter
         public int PredicatePos;
         public int PayloadLength;
         public int PayloadPos;
+        public int TagBytesPos;
         public int TagsPos;
         public int Root;
         public int Total;

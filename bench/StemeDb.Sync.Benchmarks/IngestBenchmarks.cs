@@ -1,0 +1,84 @@
+using System;
+using System.Buffers.Binary;
+using System.Threading;
+using System.Threading.Tasks;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Engines;
+using StemeDb.Sync.Engine;
+using StemeDb.Sync.Storage;
+
+namespace StemeDb.Sync.Benchmarks;
+
+/// <summary>
+/// In-process ingest of 1,000,000 distinct assertions into a fresh node over the in-memory store (content check,
+/// BLAKE3 hash, HLC stamp, store, Merkle index), side by side with BLAKE3 hashing the same bytes alone in the
+/// same run (the baseline). Target: ingest costs at most 3x the hash alone. Each operation is one assertion.
+/// </summary>
+[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 5)]
+[MemoryDiagnoser]
+public class IngestBenchmarks
+{
+    private const int Count = 1_000_000;
+
+    private byte[] _buffer = Array.Empty<byte>();
+    private SyncNode? _node;
+
+    /// <summary>Bytes per assertion (a typical rkyv assertion is a few hundred bytes).</summary>
+    [Params(256)]
+    public int PayloadBytes { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _buffer = new byte[Count * PayloadBytes];
+        new Random(20261127).NextBytes(_buffer);
+        for (int i = 0; i < Count; i++)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(_buffer.AsSpan(i * PayloadBytes), i); // distinct payloads
+        }
+    }
+
+    [IterationSetup(Target = nameof(Ingest))]
+    public void CreateNode()
+    {
+        // No peers: nothing is gossiped; the default content validator is used.
+        var options = new SyncNodeOptions { AntiEntropyInterval = Timeout.InfiniteTimeSpan };
+        _node = new SyncNode(options, new InMemoryAssertionStore());
+        _node.StartAsync().AsTask().GetAwaiter().GetResult();
+    }
+
+    [IterationCleanup(Target = nameof(Ingest))]
+    public void DisposeNode()
+    {
+        _node!.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _node = null;
+    }
+
+    /// <summary>BLAKE3 of each payload, nothing else.</summary>
+    [Benchmark(Baseline = true, OperationsPerInvoke = Count)]
+    public ulong Blake3Only()
+    {
+        ulong acc = 0;
+        for (int i = 0; i < Count; i++)
+        {
+            AssertionHash hash = AssertionHash.Compute(_buffer.AsSpan(i * PayloadBytes, PayloadBytes));
+            acc ^= (ulong)hash.GetHashCode();
+        }
+
+        return acc;
+    }
+
+    /// <summary>Full local ingest of each payload: validate, hash, stamp, store, index.</summary>
+    [Benchmark(OperationsPerInvoke = Count)]
+    public async Task<long> Ingest()
+    {
+        SyncNode node = _node!;
+        ReadOnlyMemory<byte> all = _buffer;
+        for (int i = 0; i < Count; i++)
+        {
+            await node.IngestAsync(all.Slice(i * PayloadBytes, PayloadBytes)).ConfigureAwait(false);
+        }
+
+        return node.Count;
+    }
+}

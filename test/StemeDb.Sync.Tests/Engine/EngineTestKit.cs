@@ -1,0 +1,146 @@
+using System;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.Diagnostics.Metrics;
+using System.Threading;
+using System.Threading.Tasks;
+using StemeDb.Sync.Engine;
+using StemeDb.Sync.Merkle;
+using StemeDb.Sync.Testing;
+using StemeDb.Sync.Validation;
+
+namespace StemeDb.Sync.Tests.Engine;
+
+/// <summary>Shared helpers for engine tests.</summary>
+internal static class EngineTestKit
+{
+    public static readonly DateTimeOffset Start = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000);
+
+    public static NodeId NodeIdFor(int i)
+    {
+        byte[] bytes = new byte[NodeId.Length];
+        BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(12), i + 1);
+        bytes[0] = 0xA0;
+        return new NodeId(bytes);
+    }
+
+    /// <summary>Options for a test node: the given validator (accept-all by default), no periodic anti-entropy, seeded.</summary>
+    public static SyncNodeOptions Options(int id, Action<SyncNodeOptions>? configure = null, IAssertionContentValidator? validator = null)
+    {
+        var options = new SyncNodeOptions
+        {
+            NodeId = NodeIdFor(id),
+            ContentValidator = validator ?? AcceptAllContentValidator.Instance,
+            RandomSeed = id,
+            AntiEntropyInterval = Timeout.InfiniteTimeSpan,
+            GossipRetryBaseDelay = TimeSpan.FromMilliseconds(10),
+            GossipRetryMaxDelay = TimeSpan.FromMilliseconds(100),
+            PeerCallTimeout = TimeSpan.FromSeconds(30),
+        };
+        configure?.Invoke(options);
+        return options;
+    }
+
+    /// <summary>Distinct, deterministic assertion bytes (16 to 80 bytes).</summary>
+    public static byte[] Data(int seed, int salt = 0)
+    {
+        var random = new Random(HashCode.Combine(seed, salt));
+        byte[] data = new byte[16 + random.Next(65)];
+        random.NextBytes(data);
+        data[0] = 0x5A;
+        BinaryPrimitives.WriteInt32LittleEndian(data.AsSpan(1), seed);
+        BinaryPrimitives.WriteInt32LittleEndian(data.AsSpan(5), salt);
+        return data;
+    }
+
+    public static AssertionRecord Record(int seed, HlcTimestamp? timestamp = null)
+    {
+        byte[] data = Data(seed, 77);
+        return new AssertionRecord(AssertionHash.Compute(data), data, timestamp ?? new HlcTimestamp((ulong)Start.ToUnixTimeMilliseconds(), 0, NodeIdFor(99)));
+    }
+
+    public static AssertionHash RootOf(IEnumerable<AssertionHash> hashes)
+    {
+        var index = new MerkleIndex();
+        foreach (AssertionHash hash in hashes)
+        {
+            index.Add(hash);
+        }
+
+        return index.Root;
+    }
+
+    /// <summary>Polls until the condition holds (background work on real threads); fails after the timeout.</summary>
+    public static async Task WaitUntilAsync(Func<bool> condition, string what, int timeoutMs = 20_000)
+    {
+        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Timed out waiting until {what}.");
+            }
+
+            await Task.Delay(5);
+        }
+    }
+}
+
+/// <summary>Rejects data whose first byte is 0xFF, with a reason.</summary>
+internal sealed class RejectFfValidator : IAssertionContentValidator
+{
+    public bool TryValidate(ReadOnlySpan<byte> data, out string? error)
+    {
+        if (data.Length > 0 && data[0] == 0xFF)
+        {
+            error = "first byte 0xFF is not a valid archive";
+            return false;
+        }
+
+        error = null;
+        return true;
+    }
+}
+
+/// <summary>Records the measurements of one instrument of the StemeDb.Sync meter.</summary>
+internal sealed class MetricRecorder : IDisposable
+{
+    private readonly MeterListener _listener = new();
+    private readonly string _instrument;
+    private long _total;
+
+    public MetricRecorder(string instrument, string? tagName = null, object? tagValue = null)
+    {
+        _instrument = instrument;
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == "StemeDb.Sync" && instrument.Name == _instrument)
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            if (tagName is not null)
+            {
+                bool match = false;
+                foreach (KeyValuePair<string, object?> tag in tags)
+                {
+                    match |= tag.Key == tagName && Equals(tag.Value, tagValue);
+                }
+
+                if (!match)
+                {
+                    return;
+                }
+            }
+
+            Interlocked.Add(ref _total, value);
+        });
+        _listener.Start();
+    }
+
+    public long Total => Interlocked.Read(ref _total);
+
+    public void Dispose() => _listener.Dispose();
+}

@@ -1,0 +1,588 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Time.Testing;
+using StemeDb.Sync.Engine;
+using StemeDb.Sync.Storage;
+using StemeDb.Sync.Testing;
+using StemeDb.Sync.Transport;
+
+namespace StemeDb.Sync.Tests.Engine;
+
+[TestFixture]
+public sealed class SyncNodeTests
+{
+    private readonly List<SyncNode> _nodes = new();
+    private FakeTimeProvider _time = null!;
+
+    [SetUp]
+    public void SetUp() => _time = new FakeTimeProvider(EngineTestKit.Start);
+
+    [TearDown]
+    public async Task TearDown()
+    {
+        foreach (SyncNode node in _nodes)
+        {
+            await node.DisposeAsync();
+        }
+
+        _nodes.Clear();
+    }
+
+    private async Task<SyncNode> StartNodeAsync(SyncNodeOptions options, IAssertionStore? store = null, TimeProvider? time = null)
+    {
+        var node = new SyncNode(options, store ?? new InMemoryAssertionStore(), timeProvider: time ?? _time);
+        _nodes.Add(node);
+        await node.StartAsync();
+        return node;
+    }
+
+    private static SyncNodeOptions Manual(int id, Action<SyncNodeOptions>? configure = null) =>
+        EngineTestKit.Options(id, o =>
+        {
+            o.RunBackgroundLoops = false;
+            configure?.Invoke(o);
+        });
+
+    private static IEnumerable<TestCaseData> InvalidOptions()
+    {
+        yield return new TestCaseData((Action<SyncNodeOptions>)(o => o.NodeId = NodeId.Empty), "NodeId").SetName("Ctor_EmptyNodeId_Throws");
+        yield return new TestCaseData((Action<SyncNodeOptions>)(o => o.FetchBatchSize = 1001), "FetchBatchSize").SetName("Ctor_FetchBatchAboveProtocolLimit_Throws");
+        yield return new TestCaseData((Action<SyncNodeOptions>)(o => o.FetchBatchSize = 0), "FetchBatchSize").SetName("Ctor_FetchBatchZero_Throws");
+        yield return new TestCaseData((Action<SyncNodeOptions>)(o => o.MaxLeavesPerRequest = 10_001), "MaxLeavesPerRequest").SetName("Ctor_LeavesAboveProtocolLimit_Throws");
+        yield return new TestCaseData((Action<SyncNodeOptions>)(o => o.GossipFanout = -1), "GossipFanout").SetName("Ctor_NegativeFanout_Throws");
+        yield return new TestCaseData((Action<SyncNodeOptions>)(o => o.GossipQueueCapacity = 0), "GossipQueueCapacity").SetName("Ctor_ZeroQueue_Throws");
+        yield return new TestCaseData((Action<SyncNodeOptions>)(o => o.GossipConcurrency = 0), "GossipConcurrency").SetName("Ctor_ZeroConcurrency_Throws");
+        yield return new TestCaseData((Action<SyncNodeOptions>)(o => o.GossipMaxAttempts = 0), "GossipMaxAttempts").SetName("Ctor_ZeroAttempts_Throws");
+        yield return new TestCaseData((Action<SyncNodeOptions>)(o => o.GossipRetryMaxDelay = TimeSpan.FromMilliseconds(1)), "GossipRetryMaxDelay").SetName("Ctor_MaxDelayBelowBase_Throws");
+        yield return new TestCaseData((Action<SyncNodeOptions>)(o => { o.AntiEntropyInterval = TimeSpan.FromSeconds(1); o.AntiEntropyJitter = TimeSpan.FromSeconds(2); }), "AntiEntropyJitter").SetName("Ctor_JitterAboveInterval_Throws");
+        yield return new TestCaseData((Action<SyncNodeOptions>)(o => o.AntiEntropyInterval = TimeSpan.Zero), "AntiEntropyInterval").SetName("Ctor_ZeroInterval_Throws");
+        yield return new TestCaseData((Action<SyncNodeOptions>)(o => o.MaxClockDrift = TimeSpan.FromSeconds(-1)), "MaxClockDrift").SetName("Ctor_NegativeDrift_Throws");
+        yield return new TestCaseData((Action<SyncNodeOptions>)(o => o.PeerCallTimeout = TimeSpan.Zero), "PeerCallTimeout").SetName("Ctor_ZeroCallTimeout_Throws");
+        yield return new TestCaseData((Action<SyncNodeOptions>)(o => o.MaxAssertionBytes = 0), "MaxAssertionBytes").SetName("Ctor_ZeroMaxBytes_Throws");
+    }
+
+    [TestCaseSource(nameof(InvalidOptions))]
+    public void Ctor_InvalidOption_ThrowsNamingTheSetting(Action<SyncNodeOptions> configure, string setting)
+    {
+        SyncNodeOptions options = EngineTestKit.Options(1, configure);
+
+        var ex = Assert.Throws(Is.InstanceOf<ArgumentException>(), () => _ = new SyncNode(options, new InMemoryAssertionStore()));
+
+        Assert.That(ex!.Message, Does.Contain(setting));
+    }
+
+    [Test]
+    public void Ctor_DefaultOptions_AreValid()
+    {
+        Assert.That(() => new SyncNode(new SyncNodeOptions(), new InMemoryAssertionStore()), Throws.Nothing);
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public void IngestAsync_NotStarted_ThrowsInvalidOperation()
+    {
+        var node = new SyncNode(Manual(1), new InMemoryAssertionStore());
+        _nodes.Add(node);
+
+        var ex = Assert.ThrowsAsync<InvalidOperationException>(async () => await node.IngestAsync(EngineTestKit.Data(1)));
+
+        Assert.That(ex!.Message, Does.Contain("StartAsync"));
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task IngestAsync_NewAssertion_StoredIndexedAndStamped()
+    {
+        var store = new InMemoryAssertionStore();
+        SyncNode node = await StartNodeAsync(Manual(1), store);
+        byte[] data = EngineTestKit.Data(1);
+
+        IngestResult result = await node.IngestAsync(data);
+
+        Assert.That(result.Added, Is.True);
+        Assert.That(result.Hash, Is.EqualTo(AssertionHash.Compute(data)));
+        Assert.That(result.Timestamp, Is.EqualTo(new HlcTimestamp((ulong)EngineTestKit.Start.ToUnixTimeMilliseconds(), 0, EngineTestKit.NodeIdFor(1))));
+        AssertionRecord? stored = await store.GetAsync(result.Hash);
+        Assert.That(stored!.Data.ToArray(), Is.EqualTo(data));
+        Assert.That(stored.Timestamp, Is.EqualTo(result.Timestamp));
+        Assert.That(node.Count, Is.EqualTo(1));
+        Assert.That(node.Root, Is.EqualTo(EngineTestKit.RootOf(new[] { result.Hash })));
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task IngestAsync_SameBytesTwice_SecondNotAddedKeepsFirstTimestamp()
+    {
+        SyncNode node = await StartNodeAsync(Manual(1));
+        byte[] data = EngineTestKit.Data(1);
+
+        IngestResult first = await node.IngestAsync(data);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        IngestResult second = await node.IngestAsync(data);
+
+        Assert.That(second.Added, Is.False);
+        Assert.That(second.Hash, Is.EqualTo(first.Hash));
+        Assert.That(second.Timestamp, Is.EqualTo(first.Timestamp));
+        Assert.That(node.Count, Is.EqualTo(1));
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task IngestAsync_CallerReusesBuffer_StoredBytesUnchanged()
+    {
+        var store = new InMemoryAssertionStore();
+        SyncNode node = await StartNodeAsync(Manual(1), store);
+        byte[] data = EngineTestKit.Data(1);
+        byte[] original = data.ToArray();
+
+        IngestResult result = await node.IngestAsync(data);
+        Array.Clear(data);
+
+        Assert.That((await store.GetAsync(result.Hash))!.Data.ToArray(), Is.EqualTo(original));
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task IngestAsync_InvalidContent_ThrowsWithReasonNothingStored()
+    {
+        var store = new InMemoryAssertionStore();
+        SyncNode node = await StartNodeAsync(EngineTestKit.Options(1, o => o.RunBackgroundLoops = false, new RejectFfValidator()), store);
+        byte[] data = EngineTestKit.Data(1);
+        data[0] = 0xFF;
+
+        var ex = Assert.ThrowsAsync<ArgumentException>(async () => await node.IngestAsync(data));
+
+        Assert.That(ex!.Message, Does.Contain("first byte 0xFF"));
+        Assert.That(await store.CountAsync(), Is.Zero);
+        Assert.That(node.Count, Is.Zero);
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task IngestAsync_TooLarge_ThrowsNothingStored()
+    {
+        SyncNode node = await StartNodeAsync(Manual(1, o => o.MaxAssertionBytes = 10));
+
+        var ex = Assert.ThrowsAsync<ArgumentException>(async () => await node.IngestAsync(new byte[11]));
+
+        Assert.That(ex!.Message, Does.Contain("at most 10 bytes"));
+        Assert.That(node.Count, Is.Zero);
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task StartAsync_StoreHoldsRecords_RebuildsIndex()
+    {
+        var store = new InMemoryAssertionStore();
+        var hashes = new List<AssertionHash>();
+        for (int i = 0; i < 50; i++)
+        {
+            AssertionRecord record = EngineTestKit.Record(i);
+            await store.PutAsync(record);
+            hashes.Add(record.Hash);
+        }
+
+        SyncNode node = await StartNodeAsync(Manual(1), store);
+
+        Assert.That(node.Count, Is.EqualTo(50));
+        Assert.That(node.Root, Is.EqualTo(EngineTestKit.RootOf(hashes)));
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task StartAsync_Twice_Throws()
+    {
+        SyncNode node = await StartNodeAsync(Manual(1));
+
+        Assert.ThrowsAsync<InvalidOperationException>(async () => await node.StartAsync());
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task StopAsync_Running_EndsServingAndIngest()
+    {
+        SyncNode node = await StartNodeAsync(EngineTestKit.Options(1));
+
+        await node.StopAsync();
+
+        Assert.ThrowsAsync<InvalidOperationException>(async () => await node.IngestAsync(EngineTestKit.Data(1)));
+        var ex = Assert.ThrowsAsync<SyncRequestException>(async () => await node.Handler.PingAsync(ReadOnlyMemory<byte>.Empty));
+        Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.Unavailable));
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task Ingest_FivePeersFanoutTwo_GossipsToTwoDistinctPeers()
+    {
+        SyncNode node = await StartNodeAsync(Manual(1, o => o.GossipFanout = 2));
+        FakePeer[] peers = Enumerable.Range(0, 5).Select(i => new FakePeer($"p{i}")).ToArray();
+        foreach (FakePeer peer in peers)
+        {
+            node.AddPeer(peer);
+        }
+
+        IngestResult result = await node.IngestAsync(EngineTestKit.Data(1));
+        bool pumped = await node.PumpGossipOnceAsync();
+
+        Assert.That(pumped, Is.True);
+        Assert.That(peers.Sum(p => p.GossipCalls), Is.EqualTo(2));
+        Assert.That(peers.Count(p => p.GossipCalls == 1), Is.EqualTo(2));
+        Assert.That(peers.SelectMany(p => p.Gossiped).Select(r => r.Hash), Is.All.EqualTo(result.Hash));
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task ReceivedGossip_NewThenKnown_ForwardedOnlyOnce()
+    {
+        SyncNode node = await StartNodeAsync(Manual(1, o => o.GossipFanout = 3));
+        var peers = Enumerable.Range(0, 3).Select(i => new FakePeer($"p{i}")).ToArray();
+        foreach (FakePeer peer in peers)
+        {
+            node.AddPeer(peer);
+        }
+
+        AssertionRecord record = EngineTestKit.Record(1);
+        var message = new GossipMessage(record.Hash.ToArray(), record.Data.ToArray(), record.Timestamp.Time, record.Timestamp.Counter, record.Timestamp.NodeId.ToArray());
+
+        GossipResult first = await node.Handler.GossipAsync(message);
+        int queuedAfterFirst = node.PendingGossipCount;
+        GossipResult second = await node.Handler.GossipAsync(message);
+        int queuedAfterSecond = node.PendingGossipCount;
+        while (await node.PumpGossipOnceAsync())
+        {
+        }
+
+        Assert.That(first.Accepted && second.Accepted, Is.True);
+        Assert.That(queuedAfterFirst, Is.EqualTo(1));
+        Assert.That(queuedAfterSecond, Is.EqualTo(1));
+        Assert.That(peers.Select(p => p.GossipCalls), Is.All.EqualTo(1));
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task Ingest_GossipQueueFull_StoresEverythingAndCountsDrops()
+    {
+        using var dropped = new MetricRecorder("stemedb.sync.gossip.dropped", "reason", "queue_full");
+        SyncNode node = await StartNodeAsync(Manual(1, o => o.GossipQueueCapacity = 2));
+        node.AddPeer(new FakePeer("p"));
+
+        for (int i = 0; i < 5; i++)
+        {
+            await node.IngestAsync(EngineTestKit.Data(i));
+        }
+
+        Assert.That(node.Count, Is.EqualTo(5));
+        Assert.That(node.PendingGossipCount, Is.EqualTo(2));
+        Assert.That(dropped.Total, Is.EqualTo(3));
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task Ingest_NoPeers_NothingQueued()
+    {
+        SyncNode node = await StartNodeAsync(Manual(1));
+
+        await node.IngestAsync(EngineTestKit.Data(1));
+
+        Assert.That(node.PendingGossipCount, Is.Zero);
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task Gossip_PeerFailsTwice_RetriesWithBackoffThenSucceeds()
+    {
+        SyncNode node = await StartNodeAsync(Manual(1, o =>
+        {
+            o.GossipRetryBaseDelay = TimeSpan.FromSeconds(1);
+            o.GossipRetryMaxDelay = TimeSpan.FromSeconds(10);
+        }));
+        var peer = new FakePeer("p")
+        {
+            OnGossip = (_, attempt) => attempt <= 2 ? throw new SyncPeerException(SyncStatusCode.Unavailable, "down") : GossipResult.Ok,
+        };
+        node.AddPeer(peer);
+        await node.IngestAsync(EngineTestKit.Data(1));
+
+        Task<bool> pump = node.PumpGossipOnceAsync().AsTask();
+        int callsBeforeTime = peer.GossipCalls;
+        _time.Advance(TimeSpan.FromMilliseconds(499)); // first retry waits 0.5 s to 1 s
+        int callsBeforeBackoff = peer.GossipCalls;
+        for (int i = 0; i < 40 && !pump.IsCompleted; i++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(100));
+        }
+
+        Assert.That(callsBeforeTime, Is.EqualTo(1));
+        Assert.That(callsBeforeBackoff, Is.EqualTo(1));
+        Assert.That(await pump, Is.True);
+        Assert.That(peer.GossipCalls, Is.EqualTo(3));
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task Gossip_PeerAlwaysFails_GivesUpAfterMaxAttempts()
+    {
+        using var dropped = new MetricRecorder("stemedb.sync.gossip.dropped", "reason", "retries_exhausted");
+        SyncNode node = await StartNodeAsync(Manual(1, o => o.GossipMaxAttempts = 3));
+        var peer = new FakePeer("p") { OnGossip = (_, _) => throw new SyncPeerException(SyncStatusCode.DeadlineExceeded, "slow") };
+        node.AddPeer(peer);
+        await node.IngestAsync(EngineTestKit.Data(1));
+
+        Task<bool> pump = node.PumpGossipOnceAsync().AsTask();
+        for (int i = 0; i < 100 && !pump.IsCompleted; i++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(50));
+        }
+
+        await pump;
+        Assert.That(peer.GossipCalls, Is.EqualTo(3));
+        Assert.That(dropped.Total, Is.EqualTo(1));
+    }
+
+    [TestCase(SyncStatusCode.InvalidArgument)]
+    [TestCase(SyncStatusCode.PermissionDenied)]
+    [TestCase(SyncStatusCode.Unimplemented)]
+    [CancelAfter(10_000)]
+    public async Task Gossip_NonRetryableFailure_NotRetried(SyncStatusCode code)
+    {
+        SyncNode node = await StartNodeAsync(Manual(1));
+        var peer = new FakePeer("p") { OnGossip = (_, _) => throw new SyncPeerException(code, "no") };
+        node.AddPeer(peer);
+        await node.IngestAsync(EngineTestKit.Data(1));
+
+        await node.PumpGossipOnceAsync();
+
+        Assert.That(peer.GossipCalls, Is.EqualTo(1));
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task Gossip_PeerRejects_NotRetried()
+    {
+        SyncNode node = await StartNodeAsync(Manual(1));
+        var peer = new FakePeer("p") { OnGossip = (_, _) => GossipResult.Rejected("invalid content") };
+        node.AddPeer(peer);
+        await node.IngestAsync(EngineTestKit.Data(1));
+
+        await node.PumpGossipOnceAsync();
+
+        Assert.That(peer.GossipCalls, Is.EqualTo(1));
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task RemovePeer_Removed_NoLongerGossipedTo()
+    {
+        SyncNode node = await StartNodeAsync(Manual(1, o => o.GossipFanout = 5));
+        var kept = new FakePeer("kept");
+        var removed = new FakePeer("removed");
+        node.AddPeer(kept);
+        node.AddPeer(removed);
+
+        bool again = node.AddPeer(kept);
+        bool wasRemoved = node.RemovePeer(removed);
+        bool removedTwice = node.RemovePeer(removed);
+        await node.IngestAsync(EngineTestKit.Data(1));
+        await node.PumpGossipOnceAsync();
+
+        Assert.That(again, Is.False);
+        Assert.That(wasRemoved, Is.True);
+        Assert.That(removedTwice, Is.False);
+        Assert.That(node.Peers, Is.EqualTo(new ISyncPeer[] { kept }));
+        Assert.That(kept.GossipCalls, Is.EqualTo(1));
+        Assert.That(removed.GossipCalls, Is.Zero);
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task SyncWithPeerAsync_DivergedNodes_BothHoldTheUnion()
+    {
+        var network = new InMemoryNetwork();
+        SyncNode a = await StartNodeAsync(Manual(1));
+        SyncNode b = await StartNodeAsync(Manual(2));
+        network.SetEndpoint("a", a.Handler);
+        network.SetEndpoint("b", b.Handler);
+        var union = new HashSet<AssertionHash>();
+        for (int i = 0; i < 30; i++)
+        {
+            union.Add((await a.IngestAsync(EngineTestKit.Data(i))).Hash);
+        }
+
+        for (int i = 20; i < 50; i++)
+        {
+            union.Add((await b.IngestAsync(EngineTestKit.Data(i))).Hash);
+        }
+
+        SyncPassResult result = await a.SyncWithPeerAsync(network.CreatePeer("a", "b"));
+        SyncPassResult again = await a.SyncWithPeerAsync(network.CreatePeer("a", "b"));
+
+        Assert.That(result.RootsMatched, Is.False);
+        Assert.That(result.Fetched, Is.EqualTo(20));
+        Assert.That(result.Pushed, Is.EqualTo(20));
+        Assert.That(result.Complete, Is.True);
+        Assert.That(result.Rejected, Is.Zero);
+        Assert.That(result.BytesReceived, Is.GreaterThan(0));
+        Assert.That(a.Count, Is.EqualTo(50));
+        Assert.That(b.Count, Is.EqualTo(50));
+        Assert.That(a.Root, Is.EqualTo(EngineTestKit.RootOf(union)));
+        Assert.That(b.Root, Is.EqualTo(a.Root));
+        Assert.That(again.RootsMatched, Is.True);
+        Assert.That(again.RoundTrips, Is.EqualTo(1));
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task SyncWithPeerAsync_MoreThanOneFetchBatchMissing_FetchesInBatchesOfAtMostBatchSize()
+    {
+        var network = new InMemoryNetwork();
+        SyncNode a = await StartNodeAsync(Manual(1));
+        SyncNode b = await StartNodeAsync(Manual(2));
+        network.SetEndpoint("b", b.Handler);
+        for (int i = 0; i < 2500; i++)
+        {
+            await b.IngestAsync(EngineTestKit.Data(i));
+        }
+
+        var peer = new CountingPeer(network.CreatePeer("a", "b"));
+
+        SyncPassResult result = await a.SyncWithPeerAsync(peer);
+
+        Assert.That(result.Fetched, Is.EqualTo(2500));
+        Assert.That(peer.FetchCalls, Is.EqualTo(3));
+        Assert.That(peer.LargestFetch, Is.EqualTo(1000));
+        Assert.That(a.Root, Is.EqualTo(b.Root));
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task SyncWithPeerAsync_PeerAnswersForgedAndUnrequestedRecords_RejectsThemStoresNothing()
+    {
+        var store = new InMemoryAssertionStore();
+        SyncNode node = await StartNodeAsync(Manual(1), store);
+        AssertionRecord genuine = EngineTestKit.Record(1);
+        AssertionRecord other = EngineTestKit.Record(2);
+        ulong tooFar = (ulong)EngineTestKit.Start.ToUnixTimeMilliseconds() + 10_000;
+        AssertionRecord future = EngineTestKit.Record(3, new HlcTimestamp(tooFar, 0, EngineTestKit.NodeIdFor(9)));
+        var peer = new FakePeer("evil")
+        {
+            Remote = new RootSummary(EngineTestKit.RootOf(new[] { genuine.Hash, future.Hash }), 2),
+            Leaves = new[] { genuine.Hash, future.Hash }.OrderBy(h => h).ToArray(),
+            OnFetch = _ => new[]
+            {
+                new AssertionRecord(genuine.Hash, other.Data, genuine.Timestamp), // bytes do not match the hash
+                other, // not requested
+                future, // too far ahead
+            },
+        };
+
+        SyncPassResult result = await node.SyncWithPeerAsync(peer);
+
+        Assert.That(result.Rejected, Is.EqualTo(3));
+        Assert.That(result.Fetched, Is.Zero);
+        Assert.That(await store.CountAsync(), Is.Zero);
+        Assert.That(node.Count, Is.Zero);
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task SyncWithPeerAsync_PeerUnreachable_ThrowsSyncPeerExceptionStoresNothing()
+    {
+        var network = new InMemoryNetwork();
+        SyncNode node = await StartNodeAsync(Manual(1));
+        network.Disconnect("b");
+
+        var ex = Assert.ThrowsAsync<SyncPeerException>(async () => await node.SyncWithPeerAsync(network.CreatePeer("a", "b")));
+
+        Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.Unavailable));
+        Assert.That(node.Count, Is.Zero);
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task BackgroundGossip_IngestOnOneNode_ReachesTheOther()
+    {
+        var network = new InMemoryNetwork();
+        SyncNode a = await StartNodeAsync(EngineTestKit.Options(1), time: TimeProvider.System);
+        SyncNode b = await StartNodeAsync(EngineTestKit.Options(2), time: TimeProvider.System);
+        network.SetEndpoint("a", a.Handler);
+        network.SetEndpoint("b", b.Handler);
+        a.AddPeer(network.CreatePeer("a", "b"));
+        b.AddPeer(network.CreatePeer("b", "a"));
+
+        for (int i = 0; i < 100; i++)
+        {
+            await a.IngestAsync(EngineTestKit.Data(i));
+        }
+
+        await EngineTestKit.WaitUntilAsync(() => b.Count == 100, "b holds the 100 assertions ingested on a");
+        Assert.That(b.Root, Is.EqualTo(a.Root));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task BackgroundAntiEntropy_IntervalElapses_PeerCatchesUp()
+    {
+        var network = new InMemoryNetwork();
+        SyncNode a = await StartNodeAsync(EngineTestKit.Options(1, o => o.GossipFanout = 0));
+        for (int i = 0; i < 40; i++)
+        {
+            await a.IngestAsync(EngineTestKit.Data(i));
+        }
+
+        SyncNode b = await StartNodeAsync(EngineTestKit.Options(2, o =>
+        {
+            o.GossipFanout = 0;
+            o.AntiEntropyInterval = TimeSpan.FromSeconds(10);
+            o.AntiEntropyJitter = TimeSpan.FromSeconds(1);
+        }));
+        network.SetEndpoint("a", a.Handler);
+        b.AddPeer(network.CreatePeer("b", "a"));
+        await Task.Delay(50); // let the loop reach its first wait
+        long before = b.Count;
+
+        for (int i = 0; i < 20 && b.Count < 40; i++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(20);
+        }
+
+        await EngineTestKit.WaitUntilAsync(() => b.Count == 40, "anti-entropy brought b up to date");
+        Assert.That(before, Is.Zero);
+        Assert.That(b.Root, Is.EqualTo(a.Root));
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task Ingest_Counted_InIngestedMetric()
+    {
+        using var ingested = new MetricRecorder("stemedb.sync.ingested");
+        SyncNode node = await StartNodeAsync(Manual(1));
+
+        await node.IngestAsync(EngineTestKit.Data(1));
+        await node.IngestAsync(EngineTestKit.Data(2));
+        await node.IngestAsync(EngineTestKit.Data(1));
+
+        Assert.That(ingested.Total, Is.EqualTo(2));
+    }
+
+    [Test]
+    public async Task RetryDelay_Attempts_GrowsExponentiallyWithinJitterAndCap()
+    {
+        SyncNode node = await StartNodeAsync(Manual(1, o =>
+        {
+            o.GossipRetryBaseDelay = TimeSpan.FromMilliseconds(100);
+            o.GossipRetryMaxDelay = TimeSpan.FromMilliseconds(1000);
+        }));
+
+        for (int trial = 0; trial < 50; trial++)
+        {
+            Assert.That(node.RetryDelay(1).TotalMilliseconds, Is.InRange(50, 100));
+            Assert.That(node.RetryDelay(2).TotalMilliseconds, Is.InRange(100, 200));
+            Assert.That(node.RetryDelay(3).TotalMilliseconds, Is.InRange(200, 400));
+            Assert.That(node.RetryDelay(10).TotalMilliseconds, Is.InRange(500, 1000));
+        }
+    }
+}

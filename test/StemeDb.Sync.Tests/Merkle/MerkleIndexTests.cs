@@ -1,0 +1,255 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text;
+using StemeDb.Sync;
+using StemeDb.Sync.Merkle;
+
+namespace StemeDb.Sync.Tests.Merkle;
+
+[TestFixture]
+public class MerkleIndexTests
+{
+    // Test vectors of docs/PROTOCOL.md ("Merkle index and root"). Leaf(i) is BLAKE3 of the ASCII decimal digits of i.
+    private const string EmptyRootHex = "ab13bedf42e84bae0f7c62c7dd6a8ada571e8829bed6ea558217f0361b5e25d0";
+    private const string OneLeafRootHex = "56e773c6f9c7fc6b3d6c2d4bff7417f284ec16528e6e01bc5f4be09b3a182df9";
+    private const string TwoLeavesRootHex = "f9708ea7c870223012b6ce5ce273e4fd4e80c11eb16fb5cb25a8177a08a01829";
+    private const string ThreeLeavesRootHex = "e691ef8117882ac30f1cdd2859ff8830cbfa2858e144842a79c396b888c07b08";
+    private const string EdgeRootHex = "096b19e52c32ef1e0a21e6f80978a08171b86b9e6355172fd32fed4405aa9441";
+    private const string HundredRootHex = "eda20e948c791c4437cace68d886ea8c427f28cd7a6676a9bc7ee455065ca0be";
+
+    internal static AssertionHash Leaf(int i) =>
+        AssertionHash.Compute(Encoding.ASCII.GetBytes(i.ToString(CultureInfo.InvariantCulture)));
+
+    internal static AssertionHash[] RandomLeaves(int count, int seed)
+    {
+        var random = new Random(seed);
+        var leaves = new AssertionHash[count];
+        byte[] bytes = new byte[32];
+        for (int i = 0; i < count; i++)
+        {
+            random.NextBytes(bytes);
+            leaves[i] = new AssertionHash(bytes);
+        }
+
+        return leaves;
+    }
+
+    internal static MerkleIndex Build(IEnumerable<AssertionHash> leaves)
+    {
+        var index = new MerkleIndex();
+        foreach (AssertionHash leaf in leaves)
+        {
+            index.Add(leaf);
+        }
+
+        return index;
+    }
+
+    private static AssertionHash Edge(byte first, byte last)
+    {
+        byte[] bytes = new byte[32];
+        bytes[0] = first;
+        bytes[31] = last;
+        return new AssertionHash(bytes);
+    }
+
+    private static AssertionHash ReferenceRoot(IEnumerable<AssertionHash> leaves) =>
+        new(ReferenceMerkle.Root(leaves.Select(l => l.ToArray())));
+
+    private static IEnumerable<TestCaseData> Vectors()
+    {
+        yield return new TestCaseData(Array.Empty<AssertionHash>(), EmptyRootHex).SetName("Root_VectorEmptySet_MatchesSpec");
+        yield return new TestCaseData(new[] { Leaf(0) }, OneLeafRootHex).SetName("Root_VectorOneLeaf_MatchesSpec");
+        yield return new TestCaseData(new[] { Leaf(0), Leaf(1) }, TwoLeavesRootHex).SetName("Root_VectorTwoLeaves_MatchesSpec");
+        yield return new TestCaseData(new[] { Leaf(0), Leaf(1), Leaf(2) }, ThreeLeavesRootHex).SetName("Root_VectorThreeLeaves_MatchesSpec");
+        yield return new TestCaseData(
+            new[] { AssertionHash.Zero, Edge(0x00, 0x01), Edge(0x80, 0x00), AssertionHash.MaxValue },
+            EdgeRootHex).SetName("Root_VectorEdgeLeaves_MatchesSpec");
+        yield return new TestCaseData(Enumerable.Range(0, 100).Select(Leaf).ToArray(), HundredRootHex).SetName("Root_VectorHundredLeaves_MatchesSpec");
+    }
+
+    [TestCaseSource(nameof(Vectors))]
+    public void Root_FixedVector_MatchesSpecAndReference(AssertionHash[] leaves, string expectedHex)
+    {
+        // Act
+        MerkleIndex index = Build(leaves);
+
+        // Assert: the published vector, and the independent reference agrees with it.
+        Assert.That(index.Root.ToString(), Is.EqualTo(expectedHex));
+        Assert.That(ReferenceRoot(leaves).ToString(), Is.EqualTo(expectedHex));
+    }
+
+    [Test]
+    public void EmptyIndex_RootCountAndLeaves_AreTheEmptySet()
+    {
+        var index = new MerkleIndex();
+
+        Assert.That(index.Count, Is.Zero);
+        Assert.That(index.Root, Is.EqualTo(MerkleIndex.EmptyRoot));
+        Assert.That(MerkleIndex.EmptyRoot, Is.EqualTo(AssertionHash.Compute(new byte[] { 0x02 })));
+        Assert.That(index.Contains(AssertionHash.Zero), Is.False);
+        Assert.That(index.GetLeaves(null, 10), Is.Empty);
+        Assert.That(index.GetLeaves(AssertionHash.Zero, 10), Is.Empty);
+    }
+
+    [Test]
+    public void Root_OneLeaf_IsDomainSeparatedLeafHash()
+    {
+        AssertionHash leaf = Leaf(7);
+        MerkleIndex index = Build(new[] { leaf });
+
+        byte[] input = new byte[33];
+        leaf.CopyTo(input.AsSpan(1));
+        Assert.That(index.Root, Is.EqualTo(AssertionHash.Compute(input)));
+        Assert.That(index.Root, Is.Not.EqualTo(leaf));
+    }
+
+    [Test]
+    public void Root_TwoLeaves_IsInnerHashOfLeafHashesInAscendingOrder()
+    {
+        AssertionHash a = Leaf(0);
+        AssertionHash b = Leaf(1);
+        (AssertionHash low, AssertionHash high) = a < b ? (a, b) : (b, a);
+
+        MerkleIndex index = Build(new[] { high, low });
+
+        byte[] inner = new byte[65];
+        inner[0] = 0x01;
+        LeafNodeHash(low).CopyTo(inner.AsSpan(1));
+        LeafNodeHash(high).CopyTo(inner.AsSpan(33));
+        Assert.That(index.Root, Is.EqualTo(AssertionHash.Compute(inner)));
+    }
+
+    [Test]
+    public void Add_SameLeafTwice_IsIdempotent()
+    {
+        var index = new MerkleIndex();
+        AssertionHash leaf = Leaf(1);
+        index.Add(Leaf(2));
+
+        Assert.That(index.Add(leaf), Is.True);
+        AssertionHash rootAfterFirst = index.Root;
+        Assert.That(index.Add(leaf), Is.False);
+        Assert.That(index.Count, Is.EqualTo(2));
+        Assert.That(index.Root, Is.EqualTo(rootAfterFirst));
+        Assert.That(index.Contains(leaf), Is.True);
+    }
+
+    [Test]
+    public void Add_EachInsert_ChangesRootAndKeepsReferenceAgreement()
+    {
+        var index = new MerkleIndex();
+        var added = new List<AssertionHash>();
+        var roots = new HashSet<AssertionHash> { index.Root };
+        foreach (AssertionHash leaf in RandomLeaves(40, seed: 3))
+        {
+            index.Add(leaf);
+            added.Add(leaf);
+
+            Assert.That(index.Root, Is.EqualTo(ReferenceRoot(added)), $"after {added.Count} leaves");
+            Assert.That(roots.Add(index.Root), Is.True, "every distinct set has a distinct root");
+        }
+    }
+
+    [TestCase(1, 1)]
+    [TestCase(5, 2)]
+    [TestCase(17, 3)]
+    [TestCase(300, 4)]
+    [TestCase(2000, 5)]
+    public void Root_RandomSet_AgreesWithReference(int count, int seed)
+    {
+        AssertionHash[] leaves = RandomLeaves(count, seed);
+
+        MerkleIndex index = Build(leaves);
+
+        Assert.That(index.Count, Is.EqualTo(count));
+        Assert.That(index.Root, Is.EqualTo(ReferenceRoot(leaves)));
+    }
+
+    [Test]
+    public void Root_ClusteredLeavesWithLongSharedPrefixes_AgreesWithReference()
+    {
+        // Leaves that differ only in their last bytes build deep tries, unlike uniform hashes.
+        var random = new Random(11);
+        var leaves = new List<AssertionHash>();
+        for (int i = 0; i < 200; i++)
+        {
+            byte[] bytes = new byte[32];
+            bytes[0] = (byte)(i % 3);
+            bytes[31] = (byte)random.Next(256);
+            bytes[30] = (byte)random.Next(4);
+            bytes[20] = (byte)(i % 2);
+            leaves.Add(new AssertionHash(bytes));
+        }
+
+        MerkleIndex index = Build(leaves);
+
+        Assert.That(index.Count, Is.EqualTo(leaves.Distinct().Count()));
+        Assert.That(index.Root, Is.EqualTo(ReferenceRoot(leaves)));
+    }
+
+    [Test]
+    public void Root_RandomPermutations_SameRoot()
+    {
+        AssertionHash[] leaves = RandomLeaves(500, seed: 8);
+        AssertionHash expected = Build(leaves).Root;
+        var random = new Random(9);
+
+        for (int round = 0; round < 10; round++)
+        {
+            AssertionHash[] shuffled = leaves.OrderBy(_ => random.Next()).ToArray();
+            var index = new MerkleIndex();
+            for (int i = 0; i < shuffled.Length; i++)
+            {
+                index.Add(shuffled[i]);
+                if (i % 97 == 0)
+                {
+                    _ = index.Root; // interleaved reads must not change the outcome
+                }
+            }
+
+            Assert.That(index.Root, Is.EqualTo(expected), $"permutation {round}");
+        }
+    }
+
+    [Test]
+    public void Root_DifferentSets_DifferentRoots()
+    {
+        AssertionHash[] leaves = RandomLeaves(100, seed: 12);
+
+        AssertionHash full = Build(leaves).Root;
+        AssertionHash missingOne = Build(leaves.Skip(1)).Root;
+
+        Assert.That(missingOne, Is.Not.EqualTo(full));
+    }
+
+    [Test]
+    public void Contains_PresentAndAbsentLeaves_Reported()
+    {
+        AssertionHash[] leaves = RandomLeaves(300, seed: 13);
+        MerkleIndex index = Build(leaves.Take(200));
+
+        Assert.That(leaves.Take(200).All(index.Contains), Is.True);
+        Assert.That(leaves.Skip(200).Any(index.Contains), Is.False);
+    }
+
+    [Test]
+    public void GetLeaves_NegativeMax_ThrowsAndChangesNothing()
+    {
+        MerkleIndex index = Build(RandomLeaves(10, seed: 14));
+        AssertionHash root = index.Root;
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => index.GetLeaves(null, -1));
+        Assert.That(index.Root, Is.EqualTo(root));
+        Assert.That(index.Count, Is.EqualTo(10));
+    }
+
+    private static byte[] LeafNodeHash(AssertionHash leaf)
+    {
+        byte[] input = new byte[33];
+        leaf.CopyTo(input.AsSpan(1));
+        return AssertionHash.Compute(input).ToArray();
+    }
+}

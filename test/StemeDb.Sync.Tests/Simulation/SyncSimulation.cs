@@ -1,0 +1,403 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Time.Testing;
+using StemeDb.Sync.Engine;
+using StemeDb.Sync.Storage;
+using StemeDb.Sync.Testing;
+using StemeDb.Sync.Tests.Engine;
+using StemeDb.Sync.Transport;
+
+namespace StemeDb.Sync.Tests.Simulation;
+
+/// <summary>The shape of one simulated cluster run.</summary>
+internal sealed record SimulationConfig(
+    int Nodes,
+    int Assertions,
+    double DropRate = 0.10,
+    double AnswerLossRate = 0.05,
+    double DuplicateRate = 0.05,
+    double CrashWeight = 0.01,
+    double PartitionWeight = 0.01,
+    double AntiEntropyWeight = 0.04,
+    int GossipQueueCapacity = 16,
+    int GossipFanout = 2,
+    int FetchBatchSize = 50)
+{
+    public override string ToString() =>
+        $"{Nodes} nodes, {Assertions} assertions, drop {DropRate}, answer loss {AnswerLossRate}, duplicate {DuplicateRate}, queue {GossipQueueCapacity}, fanout {GossipFanout}, fetch batch {FetchBatchSize}";
+}
+
+/// <summary>What a run did, for the test output.</summary>
+internal sealed record SimulationOutcome(
+    int Steps,
+    int Acknowledged,
+    int Crashes,
+    int Partitions,
+    int HealRounds,
+    InMemoryNetworkStatistics Network);
+
+/// <summary>
+/// A deterministic cluster simulation: one seeded scheduler drives the real <see cref="SyncNode"/> logic step by
+/// step over a manual-delivery <see cref="InMemoryNetwork"/> (loss, duplication, delay and reordering by random
+/// delivery order, partitions) and a fake clock, with node crashes (in-memory state lost, store kept) and
+/// restarts. Nothing runs on other threads: every continuation runs inline when the scheduler delivers a message
+/// or advances time, so a seed always replays the same run.
+/// </summary>
+internal sealed class SyncSimulation
+{
+    private const int MaxHealRounds = 4;
+
+    private readonly int _seed;
+    private readonly SimulationConfig _config;
+    private readonly Random _random;
+    private readonly FakeTimeProvider _time = new(EngineTestKit.Start);
+    private readonly InMemoryNetwork _network;
+    private readonly InMemoryAssertionStore[] _stores;
+    private readonly SyncNode?[] _nodes;
+    private readonly ISyncPeer[][] _peers;
+    private readonly HashSet<AssertionHash> _acknowledged = new();
+    private readonly List<Task> _outstanding = new();
+    private readonly Queue<string> _trace = new();
+    private int _steps;
+    private int _crashes;
+    private int _partitions;
+
+    public SyncSimulation(int seed, SimulationConfig config)
+    {
+        _seed = seed;
+        _config = config;
+        _random = new Random(seed);
+        _network = new InMemoryNetwork(unchecked((seed * 7919) + 17), manualDelivery: true)
+        {
+            DropRate = config.DropRate,
+            AnswerLossRate = config.AnswerLossRate,
+            DuplicateRate = config.DuplicateRate,
+        };
+        _stores = Enumerable.Range(0, config.Nodes).Select(_ => new InMemoryAssertionStore()).ToArray();
+        _nodes = new SyncNode?[config.Nodes];
+        _peers = new ISyncPeer[config.Nodes][];
+    }
+
+    public static string Name(int i) => $"n{i}";
+
+    public SimulationOutcome Run()
+    {
+        for (int i = 0; i < _config.Nodes; i++)
+        {
+            StartNode(i);
+        }
+
+        int nextAssertion = 0;
+        while (nextAssertion < _config.Assertions)
+        {
+            _steps++;
+            double r = _random.NextDouble();
+            double crash = _config.CrashWeight;
+            double partition = crash + _config.PartitionWeight;
+            double antiEntropy = partition + _config.AntiEntropyWeight;
+            if (r < crash)
+            {
+                CrashOrRestart();
+            }
+            else if (r < partition)
+            {
+                PartitionOrHeal();
+            }
+            else if (r < antiEntropy)
+            {
+                StartAntiEntropy();
+            }
+            else if (r < antiEntropy + 0.08)
+            {
+                AdvanceTime(TimeSpan.FromMilliseconds(1 + _random.Next(300)));
+            }
+            else if (r < antiEntropy + 0.30)
+            {
+                PumpGossip();
+            }
+            else if (r < antiEntropy + 0.65)
+            {
+                Deliver(1 + _random.Next(4));
+            }
+            else
+            {
+                Ingest(nextAssertion++);
+            }
+
+            CollectOutstanding();
+        }
+
+        int rounds = Heal();
+        return new SimulationOutcome(_steps, _acknowledged.Count, _crashes, _partitions, rounds, _network.Statistics);
+    }
+
+    /// <summary>Checks that every node holds exactly the acknowledged assertions; returns the failures.</summary>
+    public IReadOnlyList<string> Verify()
+    {
+        var failures = new List<string>();
+        AssertionHash expectedRoot = EngineTestKit.RootOf(_acknowledged);
+        for (int i = 0; i < _nodes.Length; i++)
+        {
+            SyncNode node = _nodes[i]!;
+            long stored = Complete(_stores[i].CountAsync());
+            if (node.Count != _acknowledged.Count || stored != _acknowledged.Count || node.Root != expectedRoot)
+            {
+                int missing = _acknowledged.Count(h => !Complete(_stores[i].ContainsAsync(h)));
+                failures.Add($"{Name(i)}: index {node.Count}, store {stored}, acknowledged {_acknowledged.Count}, missing {missing}, root {(node.Root == expectedRoot ? "equal" : "differs")}");
+            }
+        }
+
+        return failures;
+    }
+
+    public string Describe() =>
+        $"seed {_seed} ({_config}); last events:{Environment.NewLine}  " + string.Join(Environment.NewLine + "  ", _trace);
+
+    private void Note(string text)
+    {
+        _trace.Enqueue($"#{_steps} {text}");
+        if (_trace.Count > 40)
+        {
+            _trace.Dequeue();
+        }
+    }
+
+    private static T Complete<T>(ValueTask<T> task)
+    {
+        if (!task.IsCompleted)
+        {
+            throw new InvalidOperationException("A step that must complete synchronously in the simulation did not.");
+        }
+
+        return task.GetAwaiter().GetResult();
+    }
+
+    private static void Complete(ValueTask task)
+    {
+        if (!task.IsCompleted)
+        {
+            throw new InvalidOperationException("A step that must complete synchronously in the simulation did not.");
+        }
+
+        task.GetAwaiter().GetResult();
+    }
+
+    private SyncNodeOptions Options(int i) => EngineTestKit.Options(i, o =>
+    {
+        o.RunBackgroundLoops = false;
+        o.RandomSeed = unchecked((_seed * 131) + i);
+        o.GossipFanout = _config.GossipFanout;
+        o.GossipQueueCapacity = _config.GossipQueueCapacity;
+        o.GossipMaxAttempts = 3;
+        o.GossipRetryBaseDelay = TimeSpan.FromMilliseconds(20);
+        o.GossipRetryMaxDelay = TimeSpan.FromMilliseconds(200);
+        o.FetchBatchSize = _config.FetchBatchSize;
+        o.PeerCallTimeout = TimeSpan.FromSeconds(5);
+    });
+
+    private void StartNode(int i)
+    {
+        var node = new SyncNode(Options(i), _stores[i], timeProvider: _time);
+        Complete(node.StartAsync());
+        _nodes[i] = node;
+        _network.SetEndpoint(Name(i), node.Handler);
+        _network.Reconnect(Name(i));
+        _peers[i] = Enumerable.Range(0, _nodes.Length).Where(j => j != i).Select(j => _network.CreatePeer(Name(i), Name(j))).ToArray();
+        foreach (ISyncPeer peer in _peers[i])
+        {
+            node.AddPeer(peer);
+        }
+    }
+
+    private int RandomLiveNode()
+    {
+        int start = _random.Next(_nodes.Length);
+        for (int k = 0; k < _nodes.Length; k++)
+        {
+            int i = (start + k) % _nodes.Length;
+            if (_nodes[i] is not null)
+            {
+                return i;
+            }
+        }
+
+        throw new InvalidOperationException("No node is running.");
+    }
+
+    private void Ingest(int n)
+    {
+        int i = RandomLiveNode();
+        byte[] data = EngineTestKit.Data(n, _seed);
+        IngestResult result = Complete(_nodes[i]!.IngestAsync(data));
+        _acknowledged.Add(result.Hash);
+        Note($"ingest #{n} at {Name(i)}");
+    }
+
+    private void Deliver(int count)
+    {
+        for (int k = 0; k < count; k++)
+        {
+            if (!Complete(_network.DeliverNextAsync()))
+            {
+                return;
+            }
+        }
+    }
+
+    private void PumpGossip()
+    {
+        int i = RandomLiveNode();
+        Note($"pump gossip at {Name(i)} ({_nodes[i]!.PendingGossipCount} queued)");
+        Track(_nodes[i]!.PumpGossipOnceAsync().AsTask());
+    }
+
+    private void StartAntiEntropy()
+    {
+        int i = RandomLiveNode();
+        ISyncPeer peer = _peers[i][_random.Next(_peers[i].Length)];
+        Note($"anti-entropy {Name(i)} -> {peer.Name}");
+        Track(_nodes[i]!.SyncWithPeerAsync(peer).AsTask());
+    }
+
+    private void AdvanceTime(TimeSpan by)
+    {
+        Note($"advance time {by.TotalMilliseconds} ms");
+        _time.Advance(by);
+    }
+
+    private void CrashOrRestart()
+    {
+        int live = _nodes.Count(n => n is not null);
+        int i = _random.Next(_nodes.Length);
+        if (_nodes[i] is null)
+        {
+            Note($"restart {Name(i)}");
+            StartNode(i);
+        }
+        else if (live > 1)
+        {
+            Note($"crash {Name(i)}");
+            _crashes++;
+            SyncNode node = _nodes[i]!;
+            _nodes[i] = null;
+            _network.Disconnect(Name(i));
+            Complete(node.DisposeAsync());
+        }
+    }
+
+    private void PartitionOrHeal()
+    {
+        if (_random.Next(2) == 0)
+        {
+            Note("heal partitions");
+            _network.HealPartitions();
+            return;
+        }
+
+        _partitions++;
+        var sideA = new List<string>();
+        var sideB = new List<string>();
+        for (int i = 0; i < _nodes.Length; i++)
+        {
+            (_random.Next(2) == 0 ? sideA : sideB).Add(Name(i));
+        }
+
+        Note($"partition [{string.Join(",", sideA)}] | [{string.Join(",", sideB)}]");
+        _network.Partition(sideA, sideB);
+    }
+
+    private void Track(Task task)
+    {
+        if (task.IsCompleted)
+        {
+            Observe(task);
+        }
+        else
+        {
+            _outstanding.Add(task);
+        }
+    }
+
+    private void CollectOutstanding()
+    {
+        for (int k = _outstanding.Count - 1; k >= 0; k--)
+        {
+            if (_outstanding[k].IsCompleted)
+            {
+                Observe(_outstanding[k]);
+                _outstanding.RemoveAt(k);
+            }
+        }
+    }
+
+    private void Observe(Task task)
+    {
+        if (task.IsFaulted)
+        {
+            Exception ex = task.Exception!.GetBaseException();
+            if (ex is not SyncPeerException and not OperationCanceledException)
+            {
+                throw new InvalidOperationException($"A node operation failed unexpectedly: {ex}", ex);
+            }
+        }
+    }
+
+    /// <summary>Ends every fault, lets in-flight work finish, then runs anti-entropy rounds until every root is equal.</summary>
+    private int Heal()
+    {
+        Note("heal: faults off");
+        _network.HealPartitions();
+        _network.DropRate = 0;
+        _network.AnswerLossRate = 0;
+        _network.DuplicateRate = 0;
+        for (int i = 0; i < _nodes.Length; i++)
+        {
+            if (_nodes[i] is null)
+            {
+                StartNode(i);
+            }
+        }
+
+        Drain(() => _outstanding.All(t => t.IsCompleted));
+        CollectOutstanding();
+
+        for (int round = 1; round <= MaxHealRounds; round++)
+        {
+            for (int i = 0; i < _nodes.Length; i++)
+            {
+                foreach (ISyncPeer peer in _peers[i])
+                {
+                    Task<SyncPassResult> pass = _nodes[i]!.SyncWithPeerAsync(peer).AsTask();
+                    Drain(() => pass.IsCompleted);
+                    pass.GetAwaiter().GetResult();
+                }
+            }
+
+            AssertionHash root = _nodes[0]!.Root;
+            if (_nodes.All(n => n!.Root == root))
+            {
+                return round;
+            }
+        }
+
+        return MaxHealRounds;
+    }
+
+    private void Drain(Func<bool> done)
+    {
+        for (int guard = 0; !done(); guard++)
+        {
+            if (guard > 1_000_000)
+            {
+                throw new InvalidOperationException("The simulation did not quiesce after healing.");
+            }
+
+            if (!Complete(_network.DeliverNextAsync()))
+            {
+                _time.Advance(TimeSpan.FromSeconds(1));
+            }
+        }
+    }
+}
