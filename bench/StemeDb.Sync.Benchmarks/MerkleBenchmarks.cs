@@ -1,5 +1,4 @@
 using System;
-using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Linq;
 using BenchmarkDotNet.Attributes;
@@ -13,11 +12,13 @@ namespace StemeDb.Sync.Benchmarks;
 
 /// <summary>
 /// The Merkle index at 10k, 100k and 1M uniformly random leaves: building it and reading the root,
-/// one insert followed by a root read, membership, paging and range fingerprints. The global setup
-/// prints the managed bytes retained per leaf (target: at most 100 B/leaf at 1M).
+/// membership, paging and range fingerprints (the incremental insert is in
+/// <see cref="MerkleInsertBenchmarks"/>). The global setup prints the managed bytes retained per leaf
+/// (target: at most 100 B/leaf at 1M).
 /// </summary>
 [ShortRunJob]
 [MemoryDiagnoser]
+[MedianColumn]
 [Config(typeof(BytesPerLeafConfig))]
 public class MerkleBenchmarks
 {
@@ -25,7 +26,6 @@ public class MerkleBenchmarks
     private MerkleIndex _built = new();
     private AssertionHash _lower;
     private AssertionHash _upper;
-    private ulong _fresh;
 
     /// <summary>The number of leaves.</summary>
     [Params(10_000, 100_000, 1_000_000)]
@@ -34,15 +34,7 @@ public class MerkleBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var random = new Random(20261127);
-        _leaves = new AssertionHash[N];
-        byte[] bytes = new byte[AssertionHash.Length];
-        for (int i = 0; i < N; i++)
-        {
-            random.NextBytes(bytes);
-            _leaves[i] = new AssertionHash(bytes);
-        }
-
+        _leaves = RandomLeaves(N);
         long before = GC.GetTotalMemory(forceFullCollection: true);
         _built = Build();
         long after = GC.GetTotalMemory(forceFullCollection: true);
@@ -51,22 +43,11 @@ public class MerkleBenchmarks
 
         _lower = Min(_leaves[1], _leaves[2]);
         _upper = Max(_leaves[1], _leaves[2]);
-        _fresh = 1UL << 40;
     }
 
     /// <summary>Inserts all N leaves into a new index and reads the root once.</summary>
     [Benchmark]
     public AssertionHash InsertAllThenRoot() => Build().Root;
-
-    /// <summary>One new leaf into the N-leaf index, then the root: the incremental O(log n) path.</summary>
-    [Benchmark]
-    public AssertionHash InsertOneThenRoot()
-    {
-        Span<byte> counter = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64BigEndian(counter, _fresh++);
-        _built.Add(AssertionHash.Compute(counter));
-        return _built.Root;
-    }
 
     /// <summary>A membership test of a present leaf.</summary>
     [Benchmark]
@@ -80,16 +61,34 @@ public class MerkleBenchmarks
     [Benchmark]
     public RangeFingerprint RangeFingerprint() => _built.GetRangeFingerprint(_lower, _upper);
 
-    private MerkleIndex Build()
+    private MerkleIndex Build() => BuildIndex(_leaves);
+
+    /// <summary>A new index holding <paramref name="leaves"/>, its root already read.</summary>
+    internal static MerkleIndex BuildIndex(AssertionHash[] leaves)
     {
         var index = new MerkleIndex();
-        foreach (AssertionHash leaf in _leaves)
+        foreach (AssertionHash leaf in leaves)
         {
             index.Add(leaf);
         }
 
         _ = index.Root;
         return index;
+    }
+
+    /// <summary><paramref name="count"/> uniformly random leaves from a fixed seed.</summary>
+    internal static AssertionHash[] RandomLeaves(int count)
+    {
+        var random = new Random(20261127);
+        var leaves = new AssertionHash[count];
+        byte[] bytes = new byte[AssertionHash.Length];
+        for (int i = 0; i < count; i++)
+        {
+            random.NextBytes(bytes);
+            leaves[i] = new AssertionHash(bytes);
+        }
+
+        return leaves;
     }
 
     private static AssertionHash Min(AssertionHash a, AssertionHash b) => a < b ? a : b;
