@@ -1,0 +1,137 @@
+// A minimal ASP.NET Core host for one StemeDb.Sync node, serving the v1 gRPC service on 127.0.0.1.
+//
+//   dotnet run --project samples/GrpcHost -- --port 5001
+//   dotnet run --project samples/GrpcHost -- --port 5002 --peer http://127.0.0.1:5001 --ingest "hello"
+//   dotnet run --project samples/GrpcHost -- --port 5003 --pfx node.pfx --pfx-password secret   (TLS)
+//
+// Without --pfx the endpoint is HTTP/2 cleartext (h2c); with it, HTTP/2 over TLS. The node gossips what it
+// ingests to its peers and reconciles with them by anti-entropy every few seconds.
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using StemeDb.Sync.Engine;
+using StemeDb.Sync.Grpc;
+using StemeDb.Sync.Samples.GrpcHost;
+using StemeDb.Sync.Storage;
+using StemeDb.Sync.Transport;
+
+WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(args);
+builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
+{
+    ["--port"] = "Port",
+    ["--peer"] = "Peers:0",
+    ["--pfx"] = "Pfx",
+    ["--pfx-password"] = "PfxPassword",
+    ["--ingest"] = "Ingest",
+});
+builder.Logging.AddSimpleConsole(o => o.SingleLine = true).AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+
+int port = builder.Configuration.GetValue("Port", 5001);
+string? pfx = builder.Configuration["Pfx"];
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port, listen =>
+{
+    listen.Protocols = HttpProtocols.Http2;
+    if (pfx is not null)
+    {
+        listen.UseHttps(X509CertificateLoader.LoadPkcs12FromFile(pfx, builder.Configuration["PfxPassword"]));
+    }
+}));
+
+// The node: an in-memory store here; a real host plugs in its own IAssertionStore.
+builder.Services.AddSingleton<IAssertionStore, InMemoryAssertionStore>();
+builder.Services.AddSingleton(sp => new SyncNode(
+    new SyncNodeOptions { AntiEntropyInterval = TimeSpan.FromSeconds(10), AntiEntropyJitter = TimeSpan.FromSeconds(2) },
+    sp.GetRequiredService<IAssertionStore>(),
+    sp.GetRequiredService<ILoggerFactory>()));
+builder.Services.AddSingleton(sp => sp.GetRequiredService<SyncNode>().Handler);
+builder.Services.AddHostedService<NodeLifetime>();
+
+// The gRPC service over the node's handler. Subclass SyncServiceImpl to add authorization (AuthorizeAsync).
+builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = 4 * 1024 * 1024);
+
+WebApplication app = builder.Build();
+app.MapGrpcService<SyncServiceImpl>();
+await app.RunAsync();
+
+namespace StemeDb.Sync.Samples.GrpcHost
+{
+    /// <summary>Starts the node with the host, connects its peers, optionally ingests one assertion, and stops it.</summary>
+    internal sealed partial class NodeLifetime : IHostedService, IAsyncDisposable
+    {
+        private readonly SyncNode _node;
+        private readonly IConfiguration _configuration;
+        private readonly ILogger<NodeLifetime> _logger;
+        private readonly List<GrpcSyncPeer> _peers = [];
+
+        public NodeLifetime(SyncNode node, IConfiguration configuration, ILogger<NodeLifetime> logger)
+        {
+            _node = node;
+            _configuration = configuration;
+            _logger = logger;
+        }
+
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            await _node.StartAsync(cancellationToken);
+            foreach (IConfigurationSection peerAddress in _configuration.GetSection("Peers").GetChildren())
+            {
+                var peer = GrpcSyncPeer.Create(new Uri(peerAddress.Value!), new GrpcSyncPeerOptions { Deadline = TimeSpan.FromSeconds(5) });
+                _peers.Add(peer);
+                _node.AddPeer(peer);
+                LogPeer(_logger, peer.Name);
+            }
+
+            if (_configuration["Ingest"] is { } text)
+            {
+                // Assertions are rkyv archives; bytes the node's content validator refuses are reported, not stored.
+                try
+                {
+                    IngestResult result = await _node.IngestAsync(Encoding.UTF8.GetBytes(text), cancellationToken);
+                    LogIngested(_logger, result.Hash.ToString(), result.Timestamp.ToString());
+                }
+                catch (ArgumentException ex)
+                {
+                    LogRefused(_logger, ex.Message);
+                }
+            }
+
+            LogStarted(_logger, _node.NodeId.ToString(), _node.Count.ToString(CultureInfo.InvariantCulture));
+        }
+
+        public async Task StopAsync(CancellationToken cancellationToken) => await _node.StopAsync(cancellationToken);
+
+        public ValueTask DisposeAsync()
+        {
+            foreach (GrpcSyncPeer peer in _peers)
+            {
+                peer.Dispose();
+            }
+
+            return ValueTask.CompletedTask;
+        }
+
+        [LoggerMessage(1, LogLevel.Information, "Node {NodeId} serving StemeDb.Sync v1 with {Count} assertions")]
+        private static partial void LogStarted(ILogger logger, string nodeId, string count);
+
+        [LoggerMessage(2, LogLevel.Information, "Peer {Peer} added")]
+        private static partial void LogPeer(ILogger logger, string peer);
+
+        [LoggerMessage(4, LogLevel.Warning, "Ingest refused: {Reason}")]
+        private static partial void LogRefused(ILogger logger, string reason);
+
+        [LoggerMessage(3, LogLevel.Information, "Ingested {Hash} at {Timestamp}")]
+        private static partial void LogIngested(ILogger logger, string hash, string timestamp);
+    }
+}

@@ -1,0 +1,119 @@
+using System;
+using System.CommandLine;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Logging;
+using StemeDb.Sync.Cli.Internal;
+
+namespace StemeDb.Sync.Cli.Commands;
+
+/// <summary><c>serve</c>: a real node on Kestrel until Ctrl-C or SIGTERM.</summary>
+internal static class ServeCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var listen = new Option<Uri>("--listen")
+        {
+            Description = "Address to serve gRPC on (cleartext HTTP/2), e.g. http://127.0.0.1:5000; port 0 picks a free port.",
+            HelpName = "url",
+            Required = true,
+            CustomParser = CommandSupport.ParseAddress,
+        };
+        var peers = new Option<Uri[]>("--peer")
+        {
+            Description = "A peer's gRPC address; repeat for several. Peers receive gossip and anti-entropy.",
+            HelpName = "url",
+            AllowMultipleArgumentsPerToken = false,
+            CustomParser = result =>
+            {
+                var parsed = new Uri[result.Tokens.Count];
+                for (int i = 0; i < parsed.Length; i++)
+                {
+                    if (!CommandSupport.TryParseAddress(result.Tokens[i].Value, out Uri? uri))
+                    {
+                        result.AddError($"--peer: '{result.Tokens[i].Value}' is not an absolute http:// or https:// address.");
+                        return [];
+                    }
+
+                    parsed[i] = uri!;
+                }
+
+                return parsed;
+            },
+        };
+        var data = new Option<string?>("--data")
+        {
+            Description = "Data directory: keeps assertions in a SQLite store (assertions.db) and the node id. In memory without it.",
+            HelpName = "dir",
+        };
+        var nodeId = new Option<NodeId?>("--node-id")
+        {
+            Description = "This node's id (32 hex digits or a UUID). Default: kept in --data, or random.",
+            HelpName = "id",
+            CustomParser = result =>
+            {
+                string text = result.Tokens[0].Value;
+                if (!NodeId.TryParse(text, out NodeId id) || id == NodeId.Empty)
+                {
+                    result.AddError($"--node-id: '{text}' is not a non-zero node id (32 hex digits or a UUID).");
+                }
+
+                return id;
+            },
+        };
+        var interval = new Option<TimeSpan>("--anti-entropy-interval")
+        {
+            Description = "Mean seconds between anti-entropy passes with each peer.",
+            HelpName = "seconds",
+            DefaultValueFactory = _ => TimeSpan.FromSeconds(30),
+            CustomParser = result => CommandSupport.ParseSeconds(result, "--anti-entropy-interval"),
+        };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Log node activity (information level) to standard error." };
+
+        var command = new Command("serve", "Run a node: gRPC sync and health services on Kestrel, with gossip and anti-entropy to its peers. Stops cleanly on Ctrl-C or SIGTERM (exit 0).")
+        {
+            listen, peers, data, nodeId, interval, verbose,
+        };
+        command.SetAction((parse, ct) => CommandSupport.RunAsync(console, ct, async token =>
+        {
+            var settings = new NodeServerSettings
+            {
+                Listen = parse.GetValue(listen)!,
+                Peers = parse.GetValue(peers) ?? [],
+                DataDirectory = parse.GetValue(data),
+                NodeId = parse.GetValue(nodeId),
+                AntiEntropyInterval = parse.GetValue(interval),
+                MinimumLogLevel = parse.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning,
+            };
+
+            NodeServer server = await NodeServer.StartAsync(settings, token).ConfigureAwait(false);
+            await using (server.ConfigureAwait(false))
+            {
+                await console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"listening on {server.Address.GetLeftPart(UriPartial.Authority)}")).ConfigureAwait(false);
+                await console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"node {server.Node.NodeId.ToGuid()}, store {server.StoreDescription}, {server.Node.Count} assertions, root {server.Node.Root}")).ConfigureAwait(false);
+                if (settings.Peers.Count > 0)
+                {
+                    await console.Out.WriteLineAsync("peers " + string.Join(", ", settings.Peers.Select(p => p.GetLeftPart(UriPartial.Authority)))).ConfigureAwait(false);
+                }
+
+                await console.Out.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (token.IsCancellationRequested)
+                {
+                    // Ctrl-C or SIGTERM: the normal way to stop a server.
+                }
+
+                await console.Out.WriteLineAsync("stopping").ConfigureAwait(false);
+            }
+
+            await console.Out.WriteLineAsync("stopped").ConfigureAwait(false);
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+}

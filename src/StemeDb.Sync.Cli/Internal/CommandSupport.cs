@@ -1,0 +1,99 @@
+using System;
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using StemeDb.Sync.Grpc;
+using StemeDb.Sync.Transport;
+
+namespace StemeDb.Sync.Cli.Internal;
+
+/// <summary>Shared arguments, options and the error handling every command runs under.</summary>
+internal static class CommandSupport
+{
+    public static Argument<Uri> NodeArgument(string description = "The node's gRPC address, e.g. http://127.0.0.1:5000.") => new("node")
+    {
+        Description = description,
+        CustomParser = ParseAddress,
+    };
+
+    public static Option<TimeSpan> TimeoutOption() => new("--timeout")
+    {
+        Description = "Deadline of each call, in seconds.",
+        HelpName = "seconds",
+        DefaultValueFactory = _ => TimeSpan.FromSeconds(10),
+        CustomParser = result => ParseSeconds(result, "--timeout"),
+    };
+
+    public static Uri ParseAddress(ArgumentResult result)
+    {
+        string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+        if (!TryParseAddress(text, out Uri? uri))
+        {
+            result.AddError($"'{text}' is not an absolute http:// or https:// address such as http://127.0.0.1:5000.");
+            return null!;
+        }
+
+        return uri!;
+    }
+
+    public static bool TryParseAddress(string text, out Uri? uri)
+    {
+        if (Uri.TryCreate(text, UriKind.Absolute, out Uri? parsed)
+            && (parsed.Scheme == Uri.UriSchemeHttp || parsed.Scheme == Uri.UriSchemeHttps)
+            && !string.IsNullOrEmpty(parsed.Host))
+        {
+            uri = parsed;
+            return true;
+        }
+
+        uri = null;
+        return false;
+    }
+
+    public static TimeSpan ParseSeconds(ArgumentResult result, string name)
+    {
+        string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+        if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double seconds)
+            || double.IsNaN(seconds) || seconds <= 0 || seconds > 86_400)
+        {
+            result.AddError($"{name} must be a number of seconds between 0 and 86400; got '{text}'.");
+            return default;
+        }
+
+        return TimeSpan.FromSeconds(seconds);
+    }
+
+    public static GrpcSyncPeer CreatePeer(Uri address, TimeSpan timeout) =>
+        GrpcSyncPeer.Create(address, new GrpcSyncPeerOptions { Deadline = timeout });
+
+    /// <summary>Runs a command body, mapping failures to a message on standard error and a documented exit code.</summary>
+    public static async Task<int> RunAsync(CliConsole console, CancellationToken cancellationToken, Func<CancellationToken, Task<int>> body)
+    {
+        try
+        {
+            return await body(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await console.Error.WriteLineAsync("interrupted").ConfigureAwait(false);
+            return ExitCodes.Interrupted;
+        }
+        catch (CliException ex)
+        {
+            await console.Error.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
+            return ex.ExitCode;
+        }
+        catch (SyncPeerException ex)
+        {
+            await console.Error.WriteLineAsync($"error: {ex.Code}: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.Unavailable;
+        }
+        catch (IOException ex)
+        {
+            await console.Error.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
+            return ExitCodes.IOError;
+        }
+    }
+}

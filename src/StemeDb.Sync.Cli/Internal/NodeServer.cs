@@ -1,0 +1,248 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+using System.Threading.Tasks;
+using Grpc.HealthCheck;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using StemeDb.Sync.Engine;
+using StemeDb.Sync.Grpc;
+using StemeDb.Sync.Sqlite;
+using StemeDb.Sync.Validation;
+
+namespace StemeDb.Sync.Cli.Internal;
+
+/// <summary>What a node served by <see cref="NodeServer"/> looks like.</summary>
+internal sealed class NodeServerSettings
+{
+    /// <summary>Where to listen: http://IP:PORT (port 0 picks a free port) or http://localhost:PORT.</summary>
+    public required Uri Listen { get; init; }
+
+    public IReadOnlyList<Uri> Peers { get; init; } = [];
+
+    /// <summary>A data directory for the SQLite store; in-memory when <see langword="null"/>.</summary>
+    public string? DataDirectory { get; init; }
+
+    public NodeId? NodeId { get; init; }
+
+    public TimeSpan AntiEntropyInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    public int GossipFanout { get; init; } = 3;
+
+    public TimeSpan PeerCallTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    public LogLevel MinimumLogLevel { get; init; } = LogLevel.Warning;
+
+    public Action<SyncNodeOptions>? ConfigureNode { get; init; }
+}
+
+/// <summary>
+/// A real node: Kestrel (HTTP/2 cleartext) serving the sync and health gRPC services of a node registered with
+/// <c>AddStemeDbSync</c>, on an in-memory or SQLite store.
+/// </summary>
+internal sealed class NodeServer : IAsyncDisposable
+{
+    public const string StoreFileName = "assertions.db";
+    public const string NodeIdFileName = "node-id";
+
+    private readonly WebApplication _app;
+    private int _stopped;
+
+    private NodeServer(WebApplication app, Uri address, SyncNode node, string storeDescription)
+    {
+        _app = app;
+        Address = address;
+        Node = node;
+        StoreDescription = storeDescription;
+    }
+
+    public Uri Address { get; }
+
+    public SyncNode Node { get; }
+
+    public string StoreDescription { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<NodeServer> StartAsync(NodeServerSettings settings, CancellationToken cancellationToken)
+    {
+        if (settings.Listen.Scheme != Uri.UriSchemeHttp)
+        {
+            throw new CliException(ExitCodes.Usage, $"--listen must be an http:// address (gRPC over cleartext HTTP/2); got '{settings.Listen}'. Put a TLS terminator in front for https.");
+        }
+
+        NodeId nodeId = settings.NodeId ?? (settings.DataDirectory is { } dir ? LoadOrCreateNodeId(dir) : NodeId.NewId());
+
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = "stemedb-sync",
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(settings.MinimumLogLevel);
+        if (settings.MinimumLogLevel < LogLevel.None)
+        {
+            builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        }
+
+        // Signals are handled by the command line; the host must not install its own Ctrl-C handler.
+        builder.Services.AddSingleton<IHostLifetime, CommandLineLifetime>();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            Action<ListenOptions> http2 = listen => listen.Protocols = HttpProtocols.Http2;
+            if (IPAddress.TryParse(settings.Listen.Host.Trim('[', ']'), out IPAddress? ip))
+            {
+                kestrel.Listen(ip, settings.Listen.Port, http2);
+            }
+            else if (string.Equals(settings.Listen.Host, "localhost", StringComparison.OrdinalIgnoreCase))
+            {
+                kestrel.ListenLocalhost(settings.Listen.Port, http2);
+            }
+            else
+            {
+                throw new CliException(ExitCodes.Usage, $"--listen needs an IP address or localhost as host; got '{settings.Listen.Host}'.");
+            }
+        });
+
+        builder.Services.AddGrpc();
+        StemeDb.Sync.Hosting.StemeDbSyncBuilder sync = builder.Services.AddStemeDbSync(options =>
+        {
+            options.NodeId = nodeId.ToString();
+            options.AntiEntropyInterval = settings.AntiEntropyInterval;
+            options.GossipFanout = settings.GossipFanout;
+            options.PeerCallTimeout = settings.PeerCallTimeout;
+            foreach (Uri peer in settings.Peers)
+            {
+                options.Peers.Add(peer.ToString());
+            }
+        });
+        sync.ConfigureNode(options =>
+        {
+            options.ContentValidator = RkyvAssertionValidator.Instance;
+            settings.ConfigureNode?.Invoke(options);
+        });
+
+        string storeDescription = "in-memory";
+        SqliteAssertionStore? durable = null;
+        if (settings.DataDirectory is { } dataDirectory)
+        {
+            string path = Path.Combine(Path.GetFullPath(dataDirectory), StoreFileName);
+            storeDescription = "sqlite " + path;
+            try
+            {
+                durable = SqliteAssertionStore.Open(path);
+            }
+            catch (IOException ex)
+            {
+                throw new CliException(ExitCodes.IOError, $"cannot open the data directory '{dataDirectory}': {ex.Message}", ex);
+            }
+
+            // The container owns the store from here on and disposes it with the application.
+            SqliteAssertionStore owned = durable;
+            sync.UseStore(_ => owned);
+        }
+
+        WebApplication app;
+        try
+        {
+            app = builder.Build();
+        }
+        catch
+        {
+            if (durable is not null)
+            {
+                await durable.DisposeAsync().ConfigureAwait(false);
+            }
+
+            throw;
+        }
+
+        app.MapGrpcService<SyncServiceImpl>();
+        app.MapGrpcService<HealthServiceImpl>();
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            if (durable is not null)
+            {
+                await durable.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (ex is IOException or SocketException)
+            {
+                throw new CliException(ExitCodes.IOError, $"cannot listen on {settings.Listen}: {ex.Message}", ex);
+            }
+
+            throw;
+        }
+
+        string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
+            ?? settings.Listen.ToString();
+        var address = new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
+        return new NodeServer(app, address, app.Services.GetRequiredService<SyncNode>(), storeDescription);
+    }
+
+    /// <summary>Stops the server and the node, then disposes them (and the store). Idempotent.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await _app.StopAsync(timeout.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            await _app.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Reads the node id kept in the data directory, creating it on first use, so a durable node keeps its id.</summary>
+    public static NodeId LoadOrCreateNodeId(string dataDirectory)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        string path = Path.Combine(dataDirectory, NodeIdFileName);
+        if (File.Exists(path))
+        {
+            string text = File.ReadAllText(path).Trim();
+            if (!NodeId.TryParse(text, out NodeId existing))
+            {
+                throw new CliException(ExitCodes.IOError, $"'{path}' does not hold a node id (32 hex digits or a UUID).");
+            }
+
+            return existing;
+        }
+
+        NodeId fresh = NodeId.NewId();
+        string temporary = path + ".tmp";
+        File.WriteAllText(temporary, fresh.ToGuid().ToString() + Environment.NewLine);
+        File.Move(temporary, path, overwrite: false);
+        return fresh;
+    }
+
+    /// <summary>A host lifetime that leaves Ctrl-C and SIGTERM to the command line, which cancels the command.</summary>
+    private sealed class CommandLineLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

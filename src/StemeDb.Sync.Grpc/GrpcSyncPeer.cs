@@ -1,0 +1,292 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Net.Http;
+using System.Threading;
+using System.Threading.Tasks;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using StemeDb.Sync.Grpc.Internal;
+using StemeDb.Sync.Grpc.V1;
+using StemeDb.Sync.Transport;
+
+namespace StemeDb.Sync.Grpc;
+
+/// <summary>
+/// A remote node reached over gRPC (<c>stemedb.sync.v1.SyncService</c>), as the engine's <see cref="ISyncPeer"/>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Every call carries the deadline from <see cref="GrpcSyncPeerOptions.Deadline"/>. Failures surface as
+/// <see cref="SyncPeerException"/>: a gRPC status maps to the <see cref="SyncStatusCode"/> of the same name
+/// (an unreachable peer, a failed TLS handshake or a dropped connection is <see cref="SyncStatusCode.Unavailable"/>), and an answer
+/// that breaks the protocol (a hash that is not 32 bytes, leaves out of order, more items than asked) is
+/// <see cref="SyncStatusCode.InvalidResponse"/>. Cancelling the token throws <see cref="OperationCanceledException"/>.
+/// </para>
+/// <para>Thread-safe: one instance serves any number of concurrent calls over its channel.</para>
+/// </remarks>
+public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
+{
+    /// <summary>The most hashes one <c>FetchAssertions</c> call may carry in v1.</summary>
+    public const int MaxFetchHashes = 1000;
+
+    /// <summary>The most leaves one <c>GetLeaves</c> answer may carry in v1.</summary>
+    public const uint MaxLeavesPerPage = 10_000;
+
+    private readonly SyncService.SyncServiceClient _client;
+    private readonly GrpcSyncPeerOptions _options;
+    private readonly IDisposable? _ownedChannel;
+
+    /// <summary>Creates a peer over an existing channel, which the caller keeps owning.</summary>
+    /// <param name="channel">The channel to the remote node.</param>
+    /// <param name="options">Call settings; the channel-related ones are ignored here.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="channel"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    public GrpcSyncPeer(GrpcChannel channel, GrpcSyncPeerOptions? options = null)
+        : this(new SyncService.SyncServiceClient(ThrowIfNull(channel)), channel.Target, options, ownedChannel: null)
+    {
+    }
+
+    internal GrpcSyncPeer(SyncService.SyncServiceClient client, string name, GrpcSyncPeerOptions? options, IDisposable? ownedChannel)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(name);
+        _options = (options ?? new GrpcSyncPeerOptions()).ValidateAndCopy();
+        _client = client;
+        Name = name;
+        _ownedChannel = ownedChannel;
+    }
+
+    /// <summary>Creates a peer with its own channel to <paramref name="address"/>; disposing the peer disposes the channel.</summary>
+    /// <param name="address">The node's address, e.g. <c>http://127.0.0.1:5000</c> (HTTP/2 cleartext) or <c>https://…</c>.</param>
+    /// <param name="options">Call and channel settings (deadline, message sizes, HTTP handler for TLS).</param>
+    /// <returns>The peer.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="address"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">The address is not absolute http/https, or an option is out of range.</exception>
+    public static GrpcSyncPeer Create(Uri address, GrpcSyncPeerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        if (!address.IsAbsoluteUri || (address.Scheme != Uri.UriSchemeHttp && address.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new ArgumentException($"The peer address must be an absolute http:// or https:// URI; got '{address}'.", nameof(address));
+        }
+
+        GrpcSyncPeerOptions settings = (options ?? new GrpcSyncPeerOptions()).ValidateAndCopy();
+        var channelOptions = new GrpcChannelOptions
+        {
+            MaxSendMessageSize = settings.MaxSendMessageSize,
+            HttpHandler = settings.HttpHandler,
+            DisposeHttpClient = true,
+        };
+        if (settings.MaxReceiveMessageSize is int maxReceive)
+        {
+            channelOptions.MaxReceiveMessageSize = maxReceive; // otherwise the gRPC default (4 MiB) stays
+        }
+
+        GrpcChannel channel = GrpcChannel.ForAddress(address, channelOptions);
+        return new GrpcSyncPeer(new SyncService.SyncServiceClient(channel), channel.Target, settings, channel);
+    }
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <inheritdoc />
+    public async ValueTask<GossipResult> GossipAsync(AssertionRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var request = new GossipRequest
+        {
+            AssertionHash = UnsafeByteOperations.UnsafeWrap(record.Hash.ToArray()),
+            AssertionData = UnsafeByteOperations.UnsafeWrap(record.Data),
+            HlcTime = record.Timestamp.Time,
+            HlcCounter = record.Timestamp.Counter,
+            HlcNodeId = UnsafeByteOperations.UnsafeWrap(record.Timestamp.NodeId.ToArray()),
+        };
+
+        GossipResponse response = await CallAsync(
+            SyncRpc.Gossip, static (c, r, o) => c.GossipAsync(r, o), request, cancellationToken).ConfigureAwait(false);
+        return response.Accepted
+            ? GossipResult.Ok
+            : GossipResult.Rejected(response.Error.Length == 0 ? "The peer rejected the assertion without a reason." : response.Error);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<RootExchangeResult> ExchangeRootsAsync(RootSummary local, CancellationToken cancellationToken = default)
+    {
+        var request = new RootExchangeRequest
+        {
+            MerkleRoot = UnsafeByteOperations.UnsafeWrap(local.Root.ToArray()),
+            AssertionCount = local.Count,
+        };
+
+        RootExchangeResponse response = await CallAsync(
+            SyncRpc.ExchangeRoots, static (c, r, o) => c.ExchangeRootsAsync(r, o), request, cancellationToken).ConfigureAwait(false);
+        if (!AssertionHash.TryCreate(response.MerkleRoot.Span, out AssertionHash root))
+        {
+            throw InvalidResponse(SyncRpc.ExchangeRoots, $"the Merkle root is {response.MerkleRoot.Length} bytes, not {AssertionHash.Length}");
+        }
+
+        return new RootExchangeResult(new RootSummary(root, response.AssertionCount), response.RootsMatch);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, CancellationToken cancellationToken = default)
+    {
+        var request = new GetLeavesRequest { MaxLeaves = maxLeaves };
+        GetLeavesResponse response = await CallAsync(
+            SyncRpc.GetLeaves, static (c, r, o) => c.GetLeavesAsync(r, o), request, cancellationToken).ConfigureAwait(false);
+
+        uint cap = maxLeaves == 0 || maxLeaves > MaxLeavesPerPage ? MaxLeavesPerPage : maxLeaves;
+        if ((uint)response.Leaves.Count > cap)
+        {
+            throw InvalidResponse(SyncRpc.GetLeaves, $"{response.Leaves.Count} leaves were returned for a page of at most {cap}");
+        }
+
+        var leaves = new AssertionHash[response.Leaves.Count];
+        for (int i = 0; i < leaves.Length; i++)
+        {
+            ByteString bytes = response.Leaves[i];
+            if (!AssertionHash.TryCreate(bytes.Span, out leaves[i]))
+            {
+                throw InvalidResponse(SyncRpc.GetLeaves, $"leaf {i} is {bytes.Length} bytes, not {AssertionHash.Length}");
+            }
+
+            if (i > 0 && leaves[i - 1] >= leaves[i])
+            {
+                throw InvalidResponse(SyncRpc.GetLeaves, $"leaf {i} is not strictly greater than leaf {i - 1}");
+            }
+        }
+
+        return new LeavesPage(leaves, response.Truncated);
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException">More than <see cref="MaxFetchHashes"/> hashes.</exception>
+    public async ValueTask<IReadOnlyList<AssertionRecord>> FetchAsync(IReadOnlyList<AssertionHash> hashes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hashes);
+        if (hashes.Count > MaxFetchHashes)
+        {
+            throw new ArgumentException($"A fetch carries at most {MaxFetchHashes} hashes; got {hashes.Count}.", nameof(hashes));
+        }
+
+        if (hashes.Count == 0)
+        {
+            return Array.Empty<AssertionRecord>();
+        }
+
+        var requested = new HashSet<AssertionHash>(hashes.Count);
+        var request = new FetchRequest();
+        for (int i = 0; i < hashes.Count; i++)
+        {
+            requested.Add(hashes[i]);
+            request.Hashes.Add(UnsafeByteOperations.UnsafeWrap(hashes[i].ToArray()));
+        }
+
+        FetchResponse response = await CallAsync(
+            SyncRpc.FetchAssertions, static (c, r, o) => c.FetchAssertionsAsync(r, o), request, cancellationToken).ConfigureAwait(false);
+        if (response.Assertions.Count > hashes.Count)
+        {
+            throw InvalidResponse(SyncRpc.FetchAssertions, $"{response.Assertions.Count} assertions were returned for {hashes.Count} hashes");
+        }
+
+        var records = new AssertionRecord[response.Assertions.Count];
+        for (int i = 0; i < records.Length; i++)
+        {
+            AssertionData item = response.Assertions[i];
+            if (!AssertionHash.TryCreate(item.Hash.Span, out AssertionHash hash))
+            {
+                throw InvalidResponse(SyncRpc.FetchAssertions, $"assertion {i} has a {item.Hash.Length}-byte hash, not {AssertionHash.Length}");
+            }
+
+            if (!requested.Contains(hash))
+            {
+                throw InvalidResponse(SyncRpc.FetchAssertions, $"assertion {i} ({hash}) was not asked for");
+            }
+
+            if (!NodeId.TryCreate(item.HlcNodeId.Span, out NodeId nodeId))
+            {
+                throw InvalidResponse(SyncRpc.FetchAssertions, $"assertion {i} has a {item.HlcNodeId.Length}-byte HLC node id, not {NodeId.Length}");
+            }
+
+            // Data and hash are verified by the engine before anything is stored.
+            records[i] = new AssertionRecord(hash, item.Data.Memory, new HlcTimestamp(item.HlcTime, item.HlcCounter, nodeId));
+        }
+
+        return records;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<PingResult> PingAsync(NodeId self, CancellationToken cancellationToken = default)
+    {
+        var request = new PingRequest { NodeId = UnsafeByteOperations.UnsafeWrap(self.ToArray()) };
+        PingResponse response = await CallAsync(
+            SyncRpc.Ping, static (c, r, o) => c.PingAsync(r, o), request, cancellationToken).ConfigureAwait(false);
+        if (!NodeId.TryCreate(response.NodeId.Span, out NodeId nodeId))
+        {
+            throw InvalidResponse(SyncRpc.Ping, $"the node id is {response.NodeId.Length} bytes, not {NodeId.Length}");
+        }
+
+        return new PingResult(nodeId, response.AssertionCount);
+    }
+
+    /// <summary>Disposes the channel if this peer created it; a channel passed in is left open.</summary>
+    public void Dispose() => _ownedChannel?.Dispose();
+
+    /// <inheritdoc />
+    public override string ToString() => Name;
+
+    private async ValueTask<TResponse> CallAsync<TRequest, TResponse>(
+        SyncRpc rpc,
+        Func<SyncService.SyncServiceClient, TRequest, CallOptions, AsyncUnaryCall<TResponse>> invoke,
+        TRequest request,
+        CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        DateTime? deadline = _options.Deadline == Timeout.InfiniteTimeSpan
+            ? null
+            : _options.TimeProvider.GetUtcNow().UtcDateTime + _options.Deadline;
+        var callOptions = new CallOptions(deadline: deadline, cancellationToken: cancellationToken);
+        try
+        {
+            using AsyncUnaryCall<TResponse> call = invoke(_client, request, callOptions);
+            return await call.ResponseAsync.ConfigureAwait(false);
+        }
+        catch (RpcException ex) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException($"{rpc} to {Name} was cancelled.", ex, cancellationToken);
+        }
+        catch (RpcException ex)
+        {
+            // A failure to connect (refused, reset, TLS handshake) is "unavailable" whatever status the client chose.
+            SyncStatusCode code = ex.Status.DebugException is HttpRequestException or IOException
+                ? SyncStatusCode.Unavailable
+                : StatusMapping.FromGrpc(ex.StatusCode);
+            string detail = string.IsNullOrEmpty(ex.Status.Detail) ? "no detail" : ex.Status.Detail;
+            string message = ex.StatusCode == StatusCode.DeadlineExceeded
+                ? $"{rpc} to {Name} did not complete within its deadline ({_options.Deadline})."
+                : $"{rpc} to {Name} failed with {ex.StatusCode}: {detail}";
+            throw new SyncPeerException(code, message, ex);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not SyncPeerException)
+        {
+            // Grpc.Net.Client reports transport failures as RpcException; anything else (a broken handler, an
+            // invalid response body) is still a failed call to this peer.
+            throw new SyncPeerException(SyncStatusCode.Unavailable, $"{rpc} to {Name} failed: {ex.Message}", ex);
+        }
+    }
+
+    private SyncPeerException InvalidResponse(SyncRpc rpc, string what) =>
+        new(SyncStatusCode.InvalidResponse, $"{rpc} to {Name} returned an answer outside the protocol: {what}.");
+
+    private static GrpcChannel ThrowIfNull(GrpcChannel channel)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        return channel;
+    }
+}

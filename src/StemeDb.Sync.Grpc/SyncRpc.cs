@@ -1,0 +1,20 @@
+namespace StemeDb.Sync.Grpc;
+
+/// <summary>The v1 RPCs of <c>stemedb.sync.v1.SyncService</c>, as passed to the <see cref="SyncServiceImpl"/> hooks.</summary>
+public enum SyncRpc
+{
+    /// <summary><c>Gossip</c>: a peer pushes one assertion.</summary>
+    Gossip,
+
+    /// <summary><c>ExchangeRoots</c>: Merkle root comparison.</summary>
+    ExchangeRoots,
+
+    /// <summary><c>FetchAssertions</c>: assertions by hash.</summary>
+    FetchAssertions,
+
+    /// <summary><c>Ping</c>: liveness and metadata.</summary>
+    Ping,
+
+    /// <summary><c>GetLeaves</c>: Merkle leaf hashes.</summary>
+    GetLeaves,
+}

@@ -1,0 +1,280 @@
+using System;
+using System.Collections.Generic;
+using System.Threading.Tasks;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using StemeDb.Sync.Grpc.Internal;
+using StemeDb.Sync.Grpc.V1;
+using StemeDb.Sync.Transport;
+
+namespace StemeDb.Sync.Grpc;
+
+/// <summary>
+/// The v1 <c>stemedb.sync.v1.SyncService</c> over a transport-neutral <see cref="ISyncRequestHandler"/>:
+/// every RPC translates its request to a handler call and the answer back, and nothing else. All limits,
+/// length checks and rejection reasons live in the handler, so every transport behaves the same.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Host it with ASP.NET Core (<c>services.AddGrpc(); app.MapGrpcService&lt;SyncServiceImpl&gt;();</c>, with
+/// the node's handler registered as <see cref="ISyncRequestHandler"/>); this package itself does not depend
+/// on ASP.NET Core. Message size limits (answered with <c>RESOURCE_EXHAUSTED</c>) and TLS are the host's settings.
+/// </para>
+/// <para>
+/// Built for subclassing. Each RPC runs, in order: <see cref="AuthorizeAsync"/> (throw an
+/// <see cref="RpcException"/> to refuse; the default allows every caller), for gossip
+/// <see cref="ValidateGossipAsync"/> (return a reason to reject before the handler sees the push), the
+/// handler call, and then the logging hooks <see cref="OnGossipRejected"/>, <see cref="OnRequestRejected"/>
+/// and <see cref="OnUnexpectedException"/>. The RPC methods themselves stay overridable.
+/// </para>
+/// <para>
+/// Errors: a <see cref="SyncRequestException"/> from the handler becomes an <see cref="RpcException"/> with
+/// the status of the same name and the handler's message; a cancelled call becomes <c>CANCELLED</c>; any
+/// other exception is logged and becomes <c>INTERNAL</c> with a generic message, never its details.
+/// </para>
+/// </remarks>
+public class SyncServiceImpl : SyncService.SyncServiceBase
+{
+    private const string InternalErrorMessage = "The server failed to process the request.";
+
+    /// <summary>Creates the service.</summary>
+    /// <param name="handler">The node's request handler.</param>
+    /// <param name="logger">Where rejections and failures are logged; none when <see langword="null"/>.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="handler"/> is <see langword="null"/>.</exception>
+    public SyncServiceImpl(ISyncRequestHandler handler, ILogger<SyncServiceImpl>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        Handler = handler;
+        Logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>The handler every RPC delegates to.</summary>
+    protected ISyncRequestHandler Handler { get; }
+
+    /// <summary>The logger the default hooks write to.</summary>
+    protected ILogger Logger { get; }
+
+    /// <inheritdoc />
+    public override async Task<GossipResponse> Gossip(GossipRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        try
+        {
+            await AuthorizeAsync(SyncRpc.Gossip, context).ConfigureAwait(false);
+            var message = new GossipMessage(
+                request.AssertionHash.Memory,
+                request.AssertionData.Memory,
+                request.HlcTime,
+                request.HlcCounter,
+                request.HlcNodeId.Memory);
+
+            string? reason = await ValidateGossipAsync(message, context).ConfigureAwait(false);
+            GossipResult result = reason is null
+                ? await Handler.GossipAsync(message, context.CancellationToken).ConfigureAwait(false)
+                : GossipResult.Rejected(reason);
+
+            if (!result.Accepted)
+            {
+                OnGossipRejected(message, result.Error ?? string.Empty, context);
+            }
+
+            return new GossipResponse { Accepted = result.Accepted, Error = result.Error ?? string.Empty };
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            throw ToRpcException(SyncRpc.Gossip, ex, context);
+        }
+    }
+
+    /// <inheritdoc />
+    public override async Task<RootExchangeResponse> ExchangeRoots(RootExchangeRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        try
+        {
+            await AuthorizeAsync(SyncRpc.ExchangeRoots, context).ConfigureAwait(false);
+            RootExchangeResult result = await Handler
+                .ExchangeRootsAsync(request.MerkleRoot.Memory, request.AssertionCount, context.CancellationToken)
+                .ConfigureAwait(false);
+            return new RootExchangeResponse
+            {
+                MerkleRoot = Wrap(result.Remote.Root),
+                AssertionCount = result.Remote.Count,
+                RootsMatch = result.RootsMatch,
+            };
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            throw ToRpcException(SyncRpc.ExchangeRoots, ex, context);
+        }
+    }
+
+    /// <inheritdoc />
+    public override async Task<FetchResponse> FetchAssertions(FetchRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        try
+        {
+            await AuthorizeAsync(SyncRpc.FetchAssertions, context).ConfigureAwait(false);
+
+            // The list is bounded by the received message size; the handler enforces the 1,000-hash limit.
+            var hashes = new ReadOnlyMemory<byte>[request.Hashes.Count];
+            for (int i = 0; i < hashes.Length; i++)
+            {
+                hashes[i] = request.Hashes[i].Memory;
+            }
+
+            IReadOnlyList<AssertionRecord> records = await Handler
+                .FetchAsync(hashes, context.CancellationToken)
+                .ConfigureAwait(false);
+
+            var response = new FetchResponse();
+            foreach (AssertionRecord record in records)
+            {
+                response.Assertions.Add(new AssertionData
+                {
+                    Hash = Wrap(record.Hash),
+                    Data = UnsafeByteOperations.UnsafeWrap(record.Data), // records are immutable
+                    HlcTime = record.Timestamp.Time,
+                    HlcCounter = record.Timestamp.Counter,
+                    HlcNodeId = UnsafeByteOperations.UnsafeWrap(record.Timestamp.NodeId.ToArray()),
+                });
+            }
+
+            return response;
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            throw ToRpcException(SyncRpc.FetchAssertions, ex, context);
+        }
+    }
+
+    /// <inheritdoc />
+    public override async Task<PingResponse> Ping(PingRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        try
+        {
+            await AuthorizeAsync(SyncRpc.Ping, context).ConfigureAwait(false);
+            PingResult result = await Handler.PingAsync(request.NodeId.Memory, context.CancellationToken).ConfigureAwait(false);
+            return new PingResponse
+            {
+                NodeId = UnsafeByteOperations.UnsafeWrap(result.NodeId.ToArray()),
+                AssertionCount = result.AssertionCount,
+            };
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            throw ToRpcException(SyncRpc.Ping, ex, context);
+        }
+    }
+
+    /// <inheritdoc />
+    public override async Task<GetLeavesResponse> GetLeaves(GetLeavesRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        try
+        {
+            await AuthorizeAsync(SyncRpc.GetLeaves, context).ConfigureAwait(false);
+            LeavesPage page = await Handler.GetLeavesAsync(request.MaxLeaves, context.CancellationToken).ConfigureAwait(false);
+            var response = new GetLeavesResponse { Truncated = page.Truncated };
+            foreach (AssertionHash leaf in page.Leaves)
+            {
+                response.Leaves.Add(Wrap(leaf));
+            }
+
+            return response;
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            throw ToRpcException(SyncRpc.GetLeaves, ex, context);
+        }
+    }
+
+    /// <summary>
+    /// Decides whether the caller may make this call; runs first in every RPC. The default allows every caller.
+    /// </summary>
+    /// <param name="rpc">The RPC being called.</param>
+    /// <param name="context">The call: peer address, request headers, and with TLS the authenticated peer
+    /// (<see cref="ServerCallContext.AuthContext"/>; under ASP.NET Core also <c>context.GetHttpContext()</c>
+    /// for the client certificate).</param>
+    /// <returns>A task that completes when the caller is allowed.</returns>
+    /// <exception cref="RpcException">Throw with <see cref="StatusCode.Unauthenticated"/> or
+    /// <see cref="StatusCode.PermissionDenied"/> to refuse; the handler is then not called and nothing is stored.</exception>
+    protected virtual ValueTask AuthorizeAsync(SyncRpc rpc, ServerCallContext context) => default;
+
+    /// <summary>
+    /// Extra validation of a gossip push before the handler sees it, on top of the handler's own checks
+    /// (lengths, hash, content validator, clock drift). The default accepts everything.
+    /// </summary>
+    /// <param name="message">The raw push (unverified).</param>
+    /// <param name="context">The call.</param>
+    /// <returns><see langword="null"/> to pass the push on, or the reason to answer <c>accepted=false</c> with
+    /// (nothing is stored).</returns>
+    protected virtual ValueTask<string?> ValidateGossipAsync(GossipMessage message, ServerCallContext context) => default;
+
+    /// <summary>Called when a gossip push is answered <c>accepted=false</c>. The default logs at debug level.</summary>
+    /// <param name="message">The raw push.</param>
+    /// <param name="reason">The reason sent back to the caller.</param>
+    /// <param name="context">The call.</param>
+    protected virtual void OnGossipRejected(GossipMessage message, string reason, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        SyncServiceLog.GossipRejected(Logger, context.Peer, reason);
+    }
+
+    /// <summary>
+    /// Called when the handler refuses a request (<see cref="SyncRequestException"/>), just before the caller gets
+    /// the mapped status. The default logs at debug level.
+    /// </summary>
+    /// <param name="rpc">The RPC.</param>
+    /// <param name="status">The status the caller gets.</param>
+    /// <param name="exception">The handler's refusal.</param>
+    /// <param name="context">The call.</param>
+    protected virtual void OnRequestRejected(SyncRpc rpc, Status status, SyncRequestException exception, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        SyncServiceLog.RequestRejected(Logger, rpc, context.Peer, status.StatusCode, status.Detail);
+    }
+
+    /// <summary>
+    /// Called when an RPC fails with an exception that is neither a refusal nor a cancellation; the caller gets
+    /// <c>INTERNAL</c> with a generic message. The default logs the exception at error level.
+    /// </summary>
+    /// <param name="rpc">The RPC.</param>
+    /// <param name="exception">The failure.</param>
+    /// <param name="context">The call.</param>
+    protected virtual void OnUnexpectedException(SyncRpc rpc, Exception exception, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        SyncServiceLog.UnexpectedError(Logger, rpc, context.Peer, exception);
+    }
+
+    private RpcException ToRpcException(SyncRpc rpc, Exception exception, ServerCallContext context)
+    {
+        switch (exception)
+        {
+            case SyncRequestException refused:
+                var status = new Status(StatusMapping.ToGrpc(refused.Code), refused.Message);
+                OnRequestRejected(rpc, status, refused, context);
+                return new RpcException(status);
+
+            case OperationCanceledException when context.CancellationToken.IsCancellationRequested:
+                SyncServiceLog.CallCancelled(Logger, rpc, context.Peer);
+                return new RpcException(new Status(StatusCode.Cancelled, "The call was cancelled."));
+
+            default:
+                OnUnexpectedException(rpc, exception, context);
+                return new RpcException(new Status(StatusCode.Internal, InternalErrorMessage));
+        }
+    }
+
+    private static ByteString Wrap(AssertionHash hash) => UnsafeByteOperations.UnsafeWrap(hash.ToArray());
+}

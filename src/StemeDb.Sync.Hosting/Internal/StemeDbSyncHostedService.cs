@@ -1,0 +1,86 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using Grpc.Health.V1;
+using Grpc.HealthCheck;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using StemeDb.Sync.Engine;
+using StemeDb.Sync.Grpc;
+
+namespace StemeDb.Sync.Hosting.Internal;
+
+/// <summary>Starts the node with the host, connects its configured peers, and reports health; stops it with the host.</summary>
+internal sealed class StemeDbSyncHostedService : IHostedService, IAsyncDisposable
+{
+    private readonly SyncNode _node;
+    private readonly HealthServiceImpl _health;
+    private readonly StemeDbSyncOptions _options;
+    private readonly ILogger _logger;
+    private readonly List<GrpcSyncPeer> _peers = new();
+
+    public StemeDbSyncHostedService(SyncNode node, HealthServiceImpl health, IOptions<StemeDbSyncOptions> options, ILogger<StemeDbSyncHostedService>? logger = null)
+    {
+        _node = node;
+        _health = health;
+        _options = options.Value;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        SetHealth(HealthCheckResponse.Types.ServingStatus.NotServing);
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await _node.StartAsync(cancellationToken).ConfigureAwait(false);
+        var peerOptions = new GrpcSyncPeerOptions { Deadline = _options.PeerCallTimeout };
+        foreach (string address in _options.Peers)
+        {
+            // The validator has checked every address at start-up.
+            StemeDbSyncOptionsValidator.TryParsePeer(address, out Uri? uri, out _);
+            GrpcSyncPeer peer = GrpcSyncPeer.Create(uri!, peerOptions);
+            _peers.Add(peer);
+            _node.AddPeer(peer);
+        }
+
+        SetHealth(HealthCheckResponse.Types.ServingStatus.Serving);
+        HostingLog.NodeServing(_logger, _node.NodeId, _node.Count, _peers.Count);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        SetHealth(HealthCheckResponse.Types.ServingStatus.NotServing);
+        try
+        {
+            await _node.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            DisposePeers();
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        DisposePeers();
+        return default;
+    }
+
+    private void DisposePeers()
+    {
+        foreach (GrpcSyncPeer peer in _peers)
+        {
+            _node.RemovePeer(peer);
+            peer.Dispose();
+        }
+
+        _peers.Clear();
+    }
+
+    private void SetHealth(HealthCheckResponse.Types.ServingStatus status)
+    {
+        _health.SetStatus(string.Empty, status);
+        _health.SetStatus(StemeDbSyncHealth.ServiceName, status);
+    }
+}

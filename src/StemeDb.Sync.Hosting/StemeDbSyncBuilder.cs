@@ -1,0 +1,55 @@
+using System;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using StemeDb.Sync.Engine;
+using StemeDb.Sync.Storage;
+
+namespace StemeDb.Sync.Hosting;
+
+/// <summary>Further configuration of the node registered by <c>services.AddStemeDbSync(...)</c>.</summary>
+public sealed class StemeDbSyncBuilder
+{
+    internal StemeDbSyncBuilder(IServiceCollection services)
+    {
+        Services = services;
+    }
+
+    /// <summary>The service collection the node is registered in.</summary>
+    public IServiceCollection Services { get; }
+
+    /// <summary>
+    /// Replaces the default <see cref="InMemoryAssertionStore"/> with the host's store. The container owns the store:
+    /// it is created once, on first use, and disposed with the container.
+    /// </summary>
+    /// <param name="factory">Creates the store, e.g. <c>_ =&gt; SqliteAssertionStore.Open("data/assertions.db")</c>.</param>
+    /// <returns>This builder.</returns>
+    public StemeDbSyncBuilder UseStore(Func<IServiceProvider, IAssertionStore> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        Services.Replace(ServiceDescriptor.Singleton(factory));
+        return this;
+    }
+
+    /// <summary>Replaces the default store with an instance the host owns (and disposes).</summary>
+    /// <param name="store">The store.</param>
+    /// <returns>This builder.</returns>
+    public StemeDbSyncBuilder UseStore(IAssertionStore store)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        Services.Replace(ServiceDescriptor.Singleton(store));
+        return this;
+    }
+
+    /// <summary>
+    /// Adjusts the engine settings after they were derived from <see cref="StemeDbSyncOptions"/> (for example the
+    /// content validator, gossip queue sizes or retry delays). The node validates the result when it is created.
+    /// </summary>
+    /// <param name="configure">Changes the settings.</param>
+    /// <returns>This builder.</returns>
+    public StemeDbSyncBuilder ConfigureNode(Action<SyncNodeOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        Services.Configure(configure);
+        return this;
+    }
+}

@@ -1,0 +1,83 @@
+using System;
+using Grpc.HealthCheck;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StemeDb.Sync.Engine;
+using StemeDb.Sync.Hosting;
+using StemeDb.Sync.Hosting.Internal;
+using StemeDb.Sync.Storage;
+using StemeDb.Sync.Transport;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers a StemeDb.Sync node in a Microsoft.Extensions host.</summary>
+public static class StemeDbSyncServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers a replicating node: <see cref="SyncNode"/> (with its hybrid logical clock), its store
+    /// (<see cref="InMemoryAssertionStore"/> unless the host chooses another with <see cref="StemeDbSyncBuilder.UseStore(Func{IServiceProvider, IAssertionStore})"/>
+    /// or registered an <see cref="IAssertionStore"/> before), <see cref="ISyncRequestHandler"/> for the gRPC service,
+    /// gRPC peers from <see cref="StemeDbSyncOptions.Peers"/>, a hosted service that starts the node (rebuilding its
+    /// index from the store) and runs gossip and anti-entropy, and the gRPC health service
+    /// (<see cref="HealthServiceImpl"/>), which reports <c>SERVING</c> while the node runs.
+    /// </summary>
+    /// <remarks>
+    /// <para>Options are validated when the host starts; every problem is reported, naming its setting.</para>
+    /// <para>
+    /// To serve the node over ASP.NET Core gRPC, map the two services:
+    /// <c>app.MapGrpcService&lt;SyncServiceImpl&gt;(); app.MapGrpcService&lt;HealthServiceImpl&gt;();</c>
+    /// </para>
+    /// </remarks>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Sets the options; may be <see langword="null"/> when they come from configuration.</param>
+    /// <returns>A builder to choose the store and adjust engine settings.</returns>
+    public static StemeDbSyncBuilder AddStemeDbSync(this IServiceCollection services, Action<StemeDbSyncOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        OptionsBuilder<StemeDbSyncOptions> options = services.AddOptions<StemeDbSyncOptions>();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        options.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StemeDbSyncOptions>, StemeDbSyncOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<SyncNodeOptions>, SyncNodeOptionsSetup>());
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IAssertionStore, InMemoryAssertionStore>();
+        services.TryAddSingleton(CreateNode);
+        services.TryAddSingleton<ISyncRequestHandler>(sp => sp.GetRequiredService<SyncNode>().Handler);
+        services.TryAddSingleton<HealthServiceImpl>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StemeDbSyncHostedService>());
+        return new StemeDbSyncBuilder(services);
+    }
+
+    /// <summary>
+    /// Registers a replicating node whose options are bound from <paramref name="configuration"/> (usually the
+    /// <see cref="StemeDbSyncOptions.SectionName"/> section); see <see cref="AddStemeDbSync(IServiceCollection, Action{StemeDbSyncOptions}?)"/>.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">The configuration section holding the options.</param>
+    /// <returns>A builder to choose the store and adjust engine settings.</returns>
+    public static StemeDbSyncBuilder AddStemeDbSync(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<StemeDbSyncOptions>().Bind(configuration);
+        return services.AddStemeDbSync(configure: null);
+    }
+
+    private static SyncNode CreateNode(IServiceProvider services)
+    {
+        SyncNodeOptions options = services.GetRequiredService<IOptions<SyncNodeOptions>>().Value;
+        return new SyncNode(
+            options,
+            services.GetRequiredService<IAssertionStore>(),
+            services.GetService<ILoggerFactory>(),
+            services.GetRequiredService<TimeProvider>());
+    }
+}

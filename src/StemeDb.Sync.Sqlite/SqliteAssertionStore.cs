@@ -1,0 +1,437 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Runtime.CompilerServices;
+using System.Threading;
+using System.Threading.Channels;
+using System.Threading.Tasks;
+using Microsoft.Data.Sqlite;
+using StemeDb.Sync.Sqlite.Internal;
+using StemeDb.Sync.Storage;
+
+namespace StemeDb.Sync.Sqlite;
+
+/// <summary>
+/// A durable <see cref="IAssertionStore"/> in one SQLite database file, in write-ahead-log mode.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Writes go through one background writer that commits every put waiting at that moment in one transaction
+/// (group commit, up to <see cref="SqliteAssertionStoreOptions.MaxBatchSize"/>). <see cref="PutAsync"/> completes
+/// only after the transaction holding its record has committed, with the guarantee chosen by
+/// <see cref="SqliteAssertionStoreOptions.Durability"/>: by default the write-ahead log has been flushed to stable
+/// storage, so an acknowledged assertion survives a kill of the process, an operating system crash and a power loss.
+/// </para>
+/// <para>
+/// Reads use their own pooled connections and see every committed put. The store takes an exclusive lock on a
+/// companion file (<c>&lt;path&gt;-lock</c>) for as long as it is open, so that two stores (in this process or
+/// another) never share one database; the operating system releases the lock if the process dies.
+/// </para>
+/// <para>Thread-safe. Dispose it with <see cref="DisposeAsync"/>, which commits the puts already queued.</para>
+/// </remarks>
+public sealed class SqliteAssertionStore : IAssertionStore, IAsyncDisposable
+{
+    /// <summary>The SQLite <c>application_id</c> that marks a database as a StemeDb.Sync store ("STMS").</summary>
+    internal const int ApplicationId = 0x53544D53;
+
+    /// <summary>The schema version written to <c>user_version</c>.</summary>
+    internal const int SchemaVersion = 1;
+
+    private readonly string _connectionString;
+    private readonly SqliteConnection _writeConnection;
+    private readonly SqliteCommand _insert;
+    private readonly SqliteParameter _insertHash;
+    private readonly SqliteParameter _insertData;
+    private readonly SqliteParameter _insertTime;
+    private readonly SqliteParameter _insertCounter;
+    private readonly SqliteParameter _insertNode;
+    private readonly Channel<PendingPut> _queue;
+    private readonly FileStream _lock;
+    private readonly int _maxBatchSize;
+    private readonly Task _writer;
+    private long _count;
+    private int _disposed;
+
+    private SqliteAssertionStore(string path, SqliteAssertionStoreOptions options, FileStream lockFile, SqliteConnection writeConnection, string connectionString, long count)
+    {
+        FilePath = path;
+        Durability = options.Durability;
+        _lock = lockFile;
+        _writeConnection = writeConnection;
+        _connectionString = connectionString;
+        _count = count;
+        _maxBatchSize = options.MaxBatchSize;
+
+        _insert = writeConnection.CreateCommand();
+        _insert.CommandText = "INSERT OR IGNORE INTO assertions (hash, data, hlc_time, hlc_counter, hlc_node) VALUES ($hash, $data, $time, $counter, $node)";
+        _insertHash = _insert.Parameters.Add("$hash", SqliteType.Blob);
+        _insertData = _insert.Parameters.Add("$data", SqliteType.Blob);
+        _insertTime = _insert.Parameters.Add("$time", SqliteType.Integer);
+        _insertCounter = _insert.Parameters.Add("$counter", SqliteType.Integer);
+        _insertNode = _insert.Parameters.Add("$node", SqliteType.Blob);
+
+        _queue = Channel.CreateBounded<PendingPut>(new BoundedChannelOptions(options.WriteQueueCapacity)
+        {
+            SingleReader = true,
+            SingleWriter = false,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _writer = Task.Run(WriteLoopAsync);
+    }
+
+    /// <summary>The full path of the database file.</summary>
+    public string FilePath { get; }
+
+    /// <summary>What a completed put survives.</summary>
+    public SqliteDurability Durability { get; }
+
+    /// <summary>The writer connection's <c>synchronous</c> pragma as SQLite reported it after it was set (1 NORMAL, 2 FULL).</summary>
+    internal long WriterSynchronousPragma { get; private init; }
+
+    /// <summary>
+    /// Opens the store in the database file at <paramref name="path"/>, creating the file (and its directory) and the
+    /// schema if needed.
+    /// </summary>
+    /// <param name="path">The database file. Its directory also receives the write-ahead log and the lock file.</param>
+    /// <param name="options">Settings; defaults when <see langword="null"/>.</param>
+    /// <returns>The open store; dispose it with <see cref="DisposeAsync"/>.</returns>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty or an in-memory database name.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A setting in <paramref name="options"/> is out of range.</exception>
+    /// <exception cref="IOException">
+    /// The store is already open (here or in another process), the file is not a StemeDb.Sync store or was written by
+    /// a newer version, or the file cannot be opened.
+    /// </exception>
+    public static SqliteAssertionStore Open(string path, SqliteAssertionStoreOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (path.StartsWith(':'))
+        {
+            throw new ArgumentException("The SQLite store needs a file path; use InMemoryAssertionStore for a store without a file.", nameof(path));
+        }
+
+        SqliteAssertionStoreOptions settings = (options ?? new SqliteAssertionStoreOptions()).Clone();
+        settings.Validate();
+
+        string fullPath = Path.GetFullPath(path);
+        string? directory = Path.GetDirectoryName(fullPath);
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        FileStream lockFile = AcquireLock(fullPath);
+        SqliteConnection? connection = null;
+        try
+        {
+            string connectionString = new SqliteConnectionStringBuilder
+            {
+                DataSource = fullPath,
+                Mode = SqliteOpenMode.ReadWriteCreate,
+                Cache = SqliteCacheMode.Private,
+                Pooling = true,
+                DefaultTimeout = Math.Max(1, (int)Math.Ceiling(settings.BusyTimeout.TotalSeconds)),
+            }.ToString();
+
+            connection = new SqliteConnection(connectionString);
+            connection.Open();
+            long count = Schema.Initialize(connection, fullPath, settings.Durability, out long synchronous);
+            return new SqliteAssertionStore(fullPath, settings, lockFile, connection, connectionString, count) { WriterSynchronousPragma = synchronous };
+        }
+        catch (SqliteException ex)
+        {
+            Abandon(connection, lockFile);
+            throw new IOException($"Cannot open the assertion store '{fullPath}': {ex.Message}", ex);
+        }
+        catch
+        {
+            Abandon(connection, lockFile);
+            throw;
+        }
+    }
+
+    /// <summary>Opens the store asynchronously; see <see cref="Open"/>.</summary>
+    /// <param name="path">The database file.</param>
+    /// <param name="options">Settings; defaults when <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels the open before it starts.</param>
+    /// <returns>The open store.</returns>
+    public static async ValueTask<SqliteAssertionStore> OpenAsync(string path, SqliteAssertionStoreOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+
+        // Opening runs the schema check and a count, which SQLite does synchronously: keep it off the caller's thread.
+        return await Task.Run(() => Open(path, options), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Completes after the transaction holding the record has committed with the configured <see cref="Durability"/>.</remarks>
+    public async ValueTask<bool> PutAsync(AssertionRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+
+        var pending = new PendingPut(record);
+        try
+        {
+            await _queue.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            throw new ObjectDisposedException(nameof(SqliteAssertionStore));
+        }
+
+        return await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<AssertionRecord?> GetAsync(AssertionHash hash, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        using SqliteConnection connection = OpenReader();
+        using SqliteCommand command = CreateSelect(connection, out SqliteParameter parameter);
+        parameter.Value = hash.ToArray();
+        return new ValueTask<AssertionRecord?>(ReadRecord(command, hash));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<AssertionRecord>> GetManyAsync(IReadOnlyList<AssertionHash> hashes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hashes);
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        var found = new List<AssertionRecord>(Math.Min(hashes.Count, 1024));
+        if (hashes.Count == 0)
+        {
+            return new ValueTask<IReadOnlyList<AssertionRecord>>(found);
+        }
+
+        using SqliteConnection connection = OpenReader();
+
+        // One read transaction: every lookup sees the same snapshot.
+        using SqliteTransaction transaction = connection.BeginTransaction(deferred: true);
+        using SqliteCommand command = CreateSelect(connection, out SqliteParameter parameter);
+        command.Transaction = transaction;
+        command.Prepare();
+        byte[] key = new byte[AssertionHash.Length];
+        for (int i = 0; i < hashes.Count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            hashes[i].CopyTo(key);
+            parameter.Value = key;
+            if (ReadRecord(command, hashes[i]) is { } record)
+            {
+                found.Add(record);
+            }
+        }
+
+        transaction.Commit();
+        return new ValueTask<IReadOnlyList<AssertionRecord>>(found);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> ContainsAsync(AssertionHash hash, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        using SqliteConnection connection = OpenReader();
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT 1 FROM assertions WHERE hash = $hash";
+        command.Parameters.Add("$hash", SqliteType.Blob).Value = hash.ToArray();
+        return new ValueTask<bool>(command.ExecuteScalar() is not null);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Counts the records committed by this store and those present when it was opened; no query is made.</remarks>
+    public ValueTask<long> CountAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        return new ValueTask<long>(Interlocked.Read(ref _count));
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Enumerates one consistent snapshot, in ascending hash order.</remarks>
+    public async IAsyncEnumerable<AssertionHash> EnumerateHashesAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        SqliteConnection connection = OpenReader();
+        await using (connection.ConfigureAwait(false))
+        {
+            SqliteCommand command = connection.CreateCommand();
+            await using (command.ConfigureAwait(false))
+            {
+                command.CommandText = "SELECT hash FROM assertions ORDER BY hash";
+                SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    byte[] buffer = new byte[AssertionHash.Length];
+                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        long read = reader.GetBytes(0, 0, buffer, 0, buffer.Length);
+                        if (read != AssertionHash.Length)
+                        {
+                            throw new InvalidDataException($"The assertion store '{FilePath}' holds a hash of {read} bytes; the file is damaged.");
+                        }
+
+                        yield return new AssertionHash(buffer);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Stops accepting puts, commits the puts already queued, closes the database and releases the lock file.
+    /// Idempotent. Reads must not be in progress.
+    /// </summary>
+    /// <returns>A task that completes when the store is closed.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _queue.Writer.TryComplete();
+        await _writer.ConfigureAwait(false);
+        _insert.Dispose();
+        SqliteConnection.ClearPool(_writeConnection);
+        _writeConnection.Dispose();
+        await _lock.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static void Abandon(SqliteConnection? connection, FileStream lockFile)
+    {
+        if (connection is not null)
+        {
+            // Do not leave a pooled handle on a file that failed to open: it would be reused by the next open.
+            SqliteConnection.ClearPool(connection);
+            connection.Dispose();
+        }
+
+        lockFile.Dispose();
+    }
+
+    private static FileStream AcquireLock(string fullPath)
+    {
+        string lockPath = fullPath + "-lock";
+        try
+        {
+            return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException ex)
+        {
+            throw new IOException($"The assertion store '{fullPath}' is already open in this or another process (lock file '{lockPath}').", ex);
+        }
+    }
+
+    private static SqliteCommand CreateSelect(SqliteConnection connection, out SqliteParameter parameter)
+    {
+        SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT data, hlc_time, hlc_counter, hlc_node FROM assertions WHERE hash = $hash";
+        parameter = command.Parameters.Add("$hash", SqliteType.Blob);
+        return command;
+    }
+
+    private AssertionRecord? ReadRecord(SqliteCommand command, AssertionHash hash)
+    {
+        using SqliteDataReader reader = command.ExecuteReader();
+        if (!reader.Read())
+        {
+            return null;
+        }
+
+        byte[] data = reader.IsDBNull(0) ? Array.Empty<byte>() : (byte[])reader.GetValue(0);
+        ulong time = unchecked((ulong)reader.GetInt64(1));
+        uint counter = unchecked((uint)reader.GetInt64(2));
+        byte[] node = (byte[])reader.GetValue(3);
+        if (node.Length != NodeId.Length)
+        {
+            throw new InvalidDataException($"The assertion store '{FilePath}' holds a node id of {node.Length} bytes for {hash}; the file is damaged.");
+        }
+
+        return new AssertionRecord(hash, data, new HlcTimestamp(time, counter, new NodeId(node)));
+    }
+
+    private SqliteConnection OpenReader()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        return connection;
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+
+    private async Task WriteLoopAsync()
+    {
+        ChannelReader<PendingPut> reader = _queue.Reader;
+        var batch = new List<PendingPut>(Math.Min(_maxBatchSize, 1024));
+        byte[] node = new byte[NodeId.Length];
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            while (batch.Count < _maxBatchSize && reader.TryRead(out PendingPut? pending))
+            {
+                batch.Add(pending);
+            }
+
+            if (batch.Count == 0)
+            {
+                continue;
+            }
+
+            CommitBatch(batch, node);
+        }
+    }
+
+    private void CommitBatch(List<PendingPut> batch, byte[] node)
+    {
+        bool[] added = new bool[batch.Count];
+        int addedCount = 0;
+        try
+        {
+            using (SqliteTransaction transaction = _writeConnection.BeginTransaction())
+            {
+                _insert.Transaction = transaction;
+                for (int i = 0; i < batch.Count; i++)
+                {
+                    AssertionRecord record = batch[i].Record;
+                    _insertHash.Value = record.Hash.ToArray();
+                    _insertData.Value = record.Data.ToArray();
+                    _insertTime.Value = unchecked((long)record.Timestamp.Time);
+                    _insertCounter.Value = (long)record.Timestamp.Counter;
+                    record.Timestamp.NodeId.CopyTo(node);
+                    _insertNode.Value = node;
+                    added[i] = _insert.ExecuteNonQuery() == 1;
+                    if (added[i])
+                    {
+                        addedCount++;
+                    }
+                }
+
+                transaction.Commit();
+            }
+        }
+        catch (Exception ex)
+        {
+            _insert.Transaction = null;
+            var failure = new IOException($"Writing to the assertion store '{FilePath}' failed: {ex.Message}", ex);
+            foreach (PendingPut pending in batch)
+            {
+                pending.Completion.TrySetException(failure);
+            }
+
+            return;
+        }
+
+        _insert.Transaction = null;
+        Interlocked.Add(ref _count, addedCount);
+        for (int i = 0; i < batch.Count; i++)
+        {
+            batch[i].Completion.TrySetResult(added[i]);
+        }
+    }
+}

@@ -1,0 +1,14 @@
+namespace StemeDb.Sync.Codec;
+
+/// <summary>The shape of an enum variant.</summary>
+public enum RkyvVariantKind
+{
+    /// <summary>A variant without fields, e.g. <c>Empty</c>.</summary>
+    Unit,
+
+    /// <summary>A variant with positional fields, e.g. <c>Circle(f64)</c>.</summary>
+    Tuple,
+
+    /// <summary>A variant with named fields, e.g. <c>Rect { w: u32, h: u32 }</c>.</summary>
+    Struct,
+}

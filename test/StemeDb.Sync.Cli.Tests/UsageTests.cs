@@ -1,0 +1,58 @@
+using System.Threading.Tasks;
+using StemeDb.Sync.Cli.Internal;
+
+namespace StemeDb.Sync.Cli.Tests;
+
+[TestFixture]
+[CancelAfter(20_000)]
+public sealed class UsageTests
+{
+    [TestCase("serve")]
+    [TestCase("ping")]
+    [TestCase("roots")]
+    [TestCase("leaves")]
+    [TestCase("fetch")]
+    [TestCase("put")]
+    [TestCase("sync")]
+    [TestCase("codec")]
+    [TestCase("codec encode")]
+    [TestCase("codec decode")]
+    [TestCase("demo")]
+    public async Task Help_EveryCommand_PrintsUsageAndExitsZero(string command)
+    {
+        string[] args = [.. command.Split(' '), "--help"];
+
+        var (code, output, _) = await CliRunner.RunAsync(string.Empty, args);
+
+        Assert.That(code, Is.EqualTo(ExitCodes.Success));
+        Assert.That(output, Does.Contain("Usage:"));
+        Assert.That(output, Does.Contain(command.Split(' ')[^1]));
+    }
+
+    [Test]
+    public async Task Help_Root_DocumentsTheExitCodes()
+    {
+        var (code, output, _) = await CliRunner.RunAsync(string.Empty, "--help");
+
+        Assert.That(code, Is.EqualTo(ExitCodes.Success));
+        Assert.That(output, Does.Contain("Exit codes: 0 success"));
+    }
+
+    [TestCase("bogus")]
+    [TestCase("ping", "not-a-url")]
+    [TestCase("ping", "ftp://127.0.0.1:1")]
+    [TestCase("serve")]
+    [TestCase("serve", "--listen", "http://127.0.0.1:0", "--node-id", "xyz")]
+    [TestCase("fetch", "http://127.0.0.1:1", "abcd")]
+    [TestCase("demo", "--assertions", "0")]
+    [TestCase("demo", "--timeout", "-3")]
+    public async Task InvalidCommandLine_ExitsUsageWithAMessage(params string[] args)
+    {
+        var (code, output, error) = await CliRunner.RunAsync(string.Empty, args);
+
+        Assert.That(code, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(error, Does.StartWith("error: "));
+        Assert.That(error, Does.Contain("--help"));
+        Assert.That(output, Is.Empty);
+    }
+}

@@ -1,0 +1,199 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using StemeDb.Sync.Engine;
+using StemeDb.Sync.Grpc.Tests.Support;
+using StemeDb.Sync.Transport;
+
+namespace StemeDb.Sync.Grpc.Tests;
+
+/// <summary>
+/// Interop with @grpc/grpc-js from the same proto file: a node.js client drives the .NET server through every RPC,
+/// and a .NET node syncs with a small node.js server. Needs node.js and npm (runs <c>npm ci</c> once).
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+[CancelAfter(120_000)]
+public class InteropTests
+{
+    private const int ServerMaxReceive = 256 * 1024;
+
+    [OneTimeSetUp]
+    public async Task EnsureNode()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        await NodeJs.EnsureReadyAsync(cts.Token);
+    }
+
+    [Test]
+    public async Task NodeClient_EveryRpcValidAndInvalid_AnsweredPerProtocol(CancellationToken cancellationToken)
+    {
+        await using SyncNode node = await TestNodes.StartAsync();
+        await using KestrelHost host = await KestrelHost.StartAsync(node.Handler, new KestrelHostOptions { MaxReceiveMessageSize = ServerMaxReceive });
+        AssertionRecord[] records = Enumerable.Range(0, 4).Select(i => Records.Create($"interop-{i}")).ToArray();
+        AssertionRecord invalidContent = Records.WithData("no archive marker"u8.ToArray());
+        string input = NodeJs.WriteTempJson(new Dictionary<string, object>
+        {
+            ["records"] = records.Select(NodeJs.ToJson).ToArray(),
+            ["invalid_content_record"] = NodeJs.ToJson(invalidContent),
+            ["server_max_receive"] = ServerMaxReceive,
+        });
+
+        (int exit, string stdout, string stderr) result;
+        try
+        {
+            result = await NodeJs.RunScriptAsync("client.js", [$"127.0.0.1:{host.Address.Port}", input], cancellationToken);
+        }
+        finally
+        {
+            File.Delete(input);
+        }
+
+        Assert.That(result.exit, Is.Zero, result.stderr);
+        using JsonDocument doc = JsonDocument.Parse(result.stdout);
+        JsonElement cases = doc.RootElement;
+        const int ok = 0, invalidArgument = 3, resourceExhausted = 8;
+        string Hex(AssertionRecord r) => Convert.ToHexStringLower(r.Hash.ToArray());
+
+        Assert.Multiple(() =>
+        {
+            AssertCode(cases, "ping_valid", ok);
+            Assert.That(Response(cases, "ping_valid").GetProperty("node_id").GetString(), Is.EqualTo(node.NodeId.ToString()));
+            AssertCode(cases, "ping_empty", ok);
+            AssertCode(cases, "ping_bad_node_id", invalidArgument);
+
+            AssertGossip(cases, "gossip_valid", accepted: true);
+            AssertGossip(cases, "gossip_repeat", accepted: true);
+            AssertGossip(cases, "gossip_valid_second", accepted: true);
+            AssertGossip(cases, "gossip_empty", accepted: false, "assertion_hash");
+            AssertGossip(cases, "gossip_short_hash", accepted: false, "assertion_hash");
+            AssertGossip(cases, "gossip_bad_node_id", accepted: false, "hlc_node_id");
+            AssertGossip(cases, "gossip_hash_mismatch", accepted: false, "does not match");
+            AssertGossip(cases, "gossip_hlc_ahead", accepted: false, "ahead");
+            AssertGossip(cases, "gossip_invalid_content", accepted: false, "content");
+            AssertCode(cases, "gossip_oversize", resourceExhausted);
+
+            AssertCode(cases, "roots_empty", ok);
+            Assert.That(Response(cases, "roots_empty").GetProperty("merkle_root").GetString(), Has.Length.EqualTo(64));
+            Assert.That(Response(cases, "roots_empty").GetProperty("roots_match").GetBoolean(), Is.False);
+            AssertCode(cases, "roots_bad_length", invalidArgument);
+            Assert.That(Response(cases, "roots_matching").GetProperty("roots_match").GetBoolean(), Is.True);
+
+            AssertCode(cases, "fetch_known_and_unknown", ok);
+            Assert.That(
+                Response(cases, "fetch_known_and_unknown").GetProperty("assertions").EnumerateArray().Select(a => a.GetProperty("hash").GetString()),
+                Is.EqualTo(new[] { Hex(records[0]), Hex(records[1]) }));
+            AssertCode(cases, "fetch_empty", ok);
+            AssertCode(cases, "fetch_bad_length", invalidArgument);
+            AssertCode(cases, "fetch_too_many", invalidArgument);
+
+            string[] sorted = new[] { records[0].Hash, records[1].Hash }.Order().Select(h => h.ToString()).ToArray();
+            AssertLeaves(cases, "leaves_all", sorted, truncated: false);
+            AssertLeaves(cases, "leaves_one", sorted.Take(1).ToArray(), truncated: true);
+            AssertLeaves(cases, "leaves_huge", sorted, truncated: false);
+
+            AssertCode(cases, "ping_after", ok);
+        });
+        Assert.That(node.Count, Is.EqualTo(2), "only the two valid gossip pushes were stored");
+    }
+
+    [Test]
+    public async Task DotNetNode_SyncsWithNodeServer_ByAntiEntropyAndGossip(CancellationToken cancellationToken)
+    {
+        AssertionRecord[] seed = Enumerable.Range(0, 30).Select(i => Records.Create($"js-seed-{i}")).ToArray();
+        string seedPath = NodeJs.WriteTempJson(new Dictionary<string, object> { ["records"] = seed.Select(NodeJs.ToJson).ToArray() });
+        using Process server = NodeJs.Start("server.js", seedPath);
+        try
+        {
+            string? line = await server.StandardOutput.ReadLineAsync(cancellationToken);
+            Assert.That(line, Does.StartWith("LISTENING "), await ReadErrorsAsync(server));
+            int port = int.Parse(line!["LISTENING ".Length..], System.Globalization.CultureInfo.InvariantCulture);
+
+            await using SyncNode node = await TestNodes.StartAsync(configure: o => o.AntiEntropyInterval = Timeout.InfiniteTimeSpan);
+            using GrpcSyncPeer peer = GrpcSyncPeer.Create(new Uri($"http://127.0.0.1:{port}"));
+            for (int i = 0; i < 20; i++)
+            {
+                await node.IngestAsync(Records.Create($"dotnet-{i}").Data, cancellationToken);
+            }
+
+            SyncPassResult pass = await node.SyncWithPeerAsync(peer, cancellationToken);
+
+            Assert.That(pass.Fetched, Is.EqualTo(30));
+            Assert.That(pass.Pushed, Is.EqualTo(20));
+            Assert.That(node.Count, Is.EqualTo(50));
+            LeavesPage remote = await peer.GetLeavesAsync(0, cancellationToken);
+            LeavesPage local = await node.Handler.GetLeavesAsync(0, cancellationToken);
+            Assert.That(remote.Leaves, Is.EqualTo(local.Leaves));
+            IReadOnlyList<AssertionRecord> fetched = await peer.FetchAsync(seed.Select(r => r.Hash).ToArray(), cancellationToken);
+            Assert.That(fetched.Select(r => r.Timestamp), Is.EqualTo(seed.Select(r => r.Timestamp)), "HLC timestamps survive the round trip");
+
+            // Gossip: new local assertions are pushed to the node.js peer.
+            node.AddPeer(peer);
+            for (int i = 0; i < 5; i++)
+            {
+                await node.IngestAsync(Records.Create($"dotnet-gossip-{i}").Data, cancellationToken);
+            }
+
+            while ((await peer.PingAsync(node.NodeId, cancellationToken)).AssertionCount < 55)
+            {
+                await Task.Delay(20, cancellationToken);
+            }
+
+            Assert.That((await peer.PingAsync(node.NodeId, cancellationToken)).AssertionCount, Is.EqualTo(55UL));
+        }
+        finally
+        {
+            if (!server.HasExited)
+            {
+                server.Kill(entireProcessTree: true);
+            }
+
+            File.Delete(seedPath);
+        }
+    }
+
+    private static async Task<string> ReadErrorsAsync(Process process)
+    {
+        if (!process.HasExited)
+        {
+            return "the node.js server did not report its port";
+        }
+
+        return await process.StandardError.ReadToEndAsync();
+    }
+
+    private static JsonElement Case(JsonElement cases, string name) =>
+        cases.TryGetProperty(name, out JsonElement value) ? value : throw new AssertionException($"The node.js client reported no case '{name}'.");
+
+    private static JsonElement Response(JsonElement cases, string name) => Case(cases, name).GetProperty("response");
+
+    private static void AssertCode(JsonElement cases, string name, int expected)
+    {
+        JsonElement result = Case(cases, name);
+        Assert.That(result.GetProperty("code").GetInt32(), Is.EqualTo(expected), $"{name}: {result.GetProperty("details").GetString()}");
+    }
+
+    private static void AssertGossip(JsonElement cases, string name, bool accepted, string? reason = null)
+    {
+        AssertCode(cases, name, 0);
+        JsonElement response = Response(cases, name);
+        Assert.That(response.GetProperty("accepted").GetBoolean(), Is.EqualTo(accepted), $"{name}: {response.GetProperty("error").GetString()}");
+        if (reason is not null)
+        {
+            Assert.That(response.GetProperty("error").GetString(), Does.Contain(reason).IgnoreCase, name);
+        }
+    }
+
+    private static void AssertLeaves(JsonElement cases, string name, string[] expected, bool truncated)
+    {
+        AssertCode(cases, name, 0);
+        JsonElement response = Response(cases, name);
+        Assert.That(response.GetProperty("leaves").EnumerateArray().Select(l => l.GetString()), Is.EqualTo(expected), name);
+        Assert.That(response.GetProperty("truncated").GetBoolean(), Is.EqualTo(truncated), name);
+    }
+}

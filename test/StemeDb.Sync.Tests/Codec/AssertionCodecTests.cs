@@ -1,0 +1,275 @@
+using System;
+using System.Buffers;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text;
+using StemeDb.Sync.Codec;
+using StemeDb.Sync.Codec.Internal;
+using StemeDb.Sync.Validation;
+
+namespace StemeDb.Sync.Tests.Codec;
+
+[TestFixture]
+public sealed class AssertionCodecTests
+{
+    public static IEnumerable<TestCaseData> AssertionVectors() =>
+        Corpus.Vectors.Where(c => c.Type == "Assertion").Select(c => new TestCaseData(c).SetArgDisplayNames(c.Name));
+
+    public static IEnumerable<TestCaseData> AssertionMutations() =>
+        Corpus.Invalid.Where(c => c.Type == "Assertion").Select(c => new TestCaseData(c).SetArgDisplayNames(c.Name));
+
+    [Test]
+    public void AssertionSchema_Layout_MatchesRustLayoutTable()
+    {
+        // Arrange / Act
+        RkyvType a = AssertionSchema.Assertion;
+
+        // Assert: sizes and offsets as measured on the real Rust types.
+        Assert.Multiple(() =>
+        {
+            Assert.That((a.Size, a.Alignment), Is.EqualTo((160, 8)));
+            Assert.That(a.Fields.Select(f => f.Offset), Is.EqualTo(new[] { 0, 8, 16, 56, 88, 104, 112, 148 }));
+            Assert.That((AssertionSchema.Value.Size, AssertionSchema.Value.Alignment), Is.EqualTo((40, 8)));
+            Assert.That((AssertionSchema.HlcTimestamp.Size, AssertionSchema.HlcTimestamp.Alignment), Is.EqualTo((32, 8)));
+            Assert.That(AssertionSchema.HlcTimestamp.Fields.Select(f => f.Offset), Is.EqualTo(new[] { 0, 8, 12 }));
+            Assert.That(a.FindField("confidence")!.Type.Size, Is.EqualTo(8));
+            Assert.That(a.FindField("supersedes")!.Type.Size, Is.EqualTo(33));
+            Assert.That(AssertionSchema.Value.FindVariant("Ref")!.Fields[0].Offset, Is.EqualTo(1));
+            Assert.That(AssertionSchema.Value.FindVariant("Int")!.Fields[0].Offset, Is.EqualTo(8));
+            Assert.That(AssertionSchema.Value.FindVariant("Text")!.Fields[0].Offset, Is.EqualTo(4));
+        });
+    }
+
+    [Test]
+    public void AssertionLayout_Constants_AgreeWithSchema()
+    {
+        // Arrange
+        RkyvType a = AssertionSchema.Assertion;
+
+        // Act / Assert: the hand-written fast path uses the offsets the schema computes.
+        Assert.Multiple(() =>
+        {
+            Assert.That(a.Size, Is.EqualTo(AssertionLayout.Size));
+            Assert.That(a.FindField("subject")!.Offset, Is.EqualTo(AssertionLayout.Subject));
+            Assert.That(a.FindField("predicate")!.Offset, Is.EqualTo(AssertionLayout.Predicate));
+            Assert.That(a.FindField("object")!.Offset, Is.EqualTo(AssertionLayout.Object));
+            Assert.That(a.FindField("hlc")!.Offset, Is.EqualTo(AssertionLayout.HlcTime));
+            Assert.That(a.FindField("hlc")!.Offset + 12, Is.EqualTo(AssertionLayout.HlcNodeId));
+            Assert.That(a.FindField("author")!.Offset, Is.EqualTo(AssertionLayout.Author));
+            Assert.That(a.FindField("confidence")!.Offset, Is.EqualTo(AssertionLayout.Confidence));
+            Assert.That(a.FindField("supersedes")!.Offset, Is.EqualTo(AssertionLayout.Supersedes));
+            Assert.That(a.FindField("tags")!.Offset, Is.EqualTo(AssertionLayout.Tags));
+        });
+    }
+
+    [TestCaseSource(nameof(AssertionVectors))]
+    public void Encode_CorpusAssertion_ProducesRkyvBytes(CorpusCase c)
+    {
+        // Arrange
+        Assertion assertion = AssertionDynamic.FromDynamic(RkyvJson.ToValue(AssertionSchema.Assertion, c.Value!.Value));
+
+        // Act
+        byte[] bytes = AssertionCodec.Encode(assertion);
+
+        // Assert
+        Assert.That(Convert.ToHexString(bytes), Is.EqualTo(Convert.ToHexString(c.Bytes)));
+        Assert.That(AssertionCodec.GetEncodedLength(assertion), Is.EqualTo(c.Bytes.Length));
+    }
+
+    [TestCaseSource(nameof(AssertionVectors))]
+    public void Decode_CorpusBytes_ProducesCorpusAssertion(CorpusCase c)
+    {
+        // Arrange
+        Assertion expected = AssertionDynamic.FromDynamic(RkyvJson.ToValue(AssertionSchema.Assertion, c.Value!.Value));
+
+        // Act
+        Assertion actual = AssertionCodec.Decode(c.Bytes);
+
+        // Assert
+        Assert.That(actual, Is.EqualTo(expected));
+    }
+
+    [TestCaseSource(nameof(AssertionVectors))]
+    public void Access_CorpusBytes_FieldsMatchDecodedValue(CorpusCase c)
+    {
+        // Arrange
+        Assertion expected = AssertionDynamic.FromDynamic(RkyvJson.ToValue(AssertionSchema.Assertion, c.Value!.Value));
+
+        // Act
+        ArchivedAssertion view = ArchivedAssertion.Access(c.Bytes);
+
+        // Assert
+        Assert.That(Encoding.UTF8.GetString(view.Subject), Is.EqualTo(expected.Subject));
+        Assert.That(Encoding.UTF8.GetString(view.Predicate), Is.EqualTo(expected.Predicate));
+        Assert.That(view.Object.Kind, Is.EqualTo(expected.Object.Kind));
+        Assert.That(view.Object.ToValue(), Is.EqualTo(expected.Object));
+        Assert.That(view.Hlc, Is.EqualTo(expected.Hlc));
+        Assert.That(view.Author, Is.EqualTo(expected.Author));
+        Assert.That(view.Confidence, Is.EqualTo(expected.Confidence));
+        Assert.That(view.Supersedes, Is.EqualTo(expected.Supersedes));
+        var tags = new List<string>();
+        foreach (ReadOnlySpan<byte> tag in view.Tags)
+        {
+            tags.Add(Encoding.UTF8.GetString(tag));
+        }
+
+        Assert.That(tags, Is.EqualTo(expected.Tags));
+    }
+
+    [TestCaseSource(nameof(AssertionMutations))]
+    public void TryValidate_MutatedCorpusAssertion_MatchesRkyvAndSchemaValidator(CorpusCase c)
+    {
+        // Arrange
+        RkyvSerializer.TryValidate(AssertionSchema.Assertion, c.Bytes, out RkyvError schemaError);
+
+        // Act
+        bool ok = AssertionCodec.TryValidate(c.Bytes, out RkyvError error);
+        bool adapterOk = RkyvAssertionValidator.Instance.TryValidate(c.Bytes, out string? message);
+
+        // Assert
+        Assert.That(ok, Is.EqualTo(c.Valid), $"mutation: {c.Mutation}; error: {error}");
+        Assert.That(error, Is.EqualTo(schemaError), "the fast path reports exactly what the schema validator reports");
+        Assert.That(adapterOk, Is.EqualTo(c.Valid));
+        Assert.That(message is null, Is.EqualTo(c.Valid));
+        if (!c.Valid)
+        {
+            Assert.That(error.Kind, Is.EqualTo(ErrorKinds.Parse(c.ErrorKind!)));
+            Assert.That(() => AssertionCodec.Decode(c.Bytes), Throws.TypeOf<RkyvFormatException>().With.Property(nameof(RkyvFormatException.ErrorKind)).EqualTo(error.Kind));
+            Assert.That(AssertionCodec.TryDecode(c.Bytes, out Assertion? none, out _), Is.False);
+            Assert.That(none, Is.Null);
+        }
+        else
+        {
+            Assertion expected = AssertionDynamic.FromDynamic(RkyvJson.ToValue(AssertionSchema.Assertion, c.Value!.Value));
+            Assert.That(AssertionCodec.Decode(c.Bytes), Is.EqualTo(expected));
+        }
+    }
+
+    [Test]
+    public void ValidateAndAccess_ValidAssertion_AllocatesNothing()
+    {
+        // Arrange
+        byte[] data = AssertionCodec.Encode(Samples.Typical());
+        var validator = new RkyvAssertionValidator();
+        Consume(data, validator); // warm up (JIT, statics)
+
+        // Act
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        long sink = 0;
+        for (int i = 0; i < 100; i++)
+        {
+            sink += Consume(data, validator);
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        // Assert
+        Assert.That(sink, Is.Not.Zero);
+        Assert.That(allocated, Is.Zero);
+    }
+
+    [Test]
+    public void Encode_IntoReusedBufferWriter_AllocatesNothing()
+    {
+        // Arrange
+        Assertion assertion = Samples.Typical();
+        var output = new ArrayBufferWriter<byte>(4096);
+        AssertionCodec.Encode(assertion, output);
+        output.ResetWrittenCount();
+
+        // Act
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++)
+        {
+            AssertionCodec.Encode(assertion, output);
+            output.ResetWrittenCount();
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        // Assert
+        Assert.That(allocated, Is.Zero);
+    }
+
+    [Test]
+    public void Encode_LoneSurrogate_ThrowsAndWritesNothing()
+    {
+        // Arrange
+        var assertion = new Assertion("user:\ud800", "p", AssertionValue.Null, default, default);
+        var output = new ArrayBufferWriter<byte>();
+
+        // Act / Assert
+        Assert.That(() => AssertionCodec.Encode(assertion, output), Throws.InstanceOf<ArgumentException>());
+        Assert.That(output.WrittenCount, Is.Zero);
+    }
+
+    [Test]
+    public void Validate_EmptyBuffer_ThrowsRkyvFormatException()
+    {
+        // Act / Assert
+        RkyvFormatException ex = Assert.Throws<RkyvFormatException>(() => AssertionCodec.Validate(ReadOnlySpan<byte>.Empty))!;
+        Assert.That(ex.ErrorKind, Is.EqualTo(RkyvErrorKind.SubtreeRange));
+    }
+
+    [Test]
+    public void ArchivedValue_WrongKindAccessor_ThrowsInvalidOperation()
+    {
+        // Arrange
+        byte[] data = AssertionCodec.Encode(Samples.Typical());
+
+        // Act / Assert
+        Assert.That(() => ArchivedAssertion.Access(data).Object.AsInt(), Throws.InvalidOperationException);
+        Assert.That(ArchivedAssertion.Access(data).Object.AsText().Length, Is.GreaterThan(0));
+    }
+
+    [Test]
+    public void TryValidate_MisalignedMemoryButAlignedOffsets_Accepts()
+    {
+        // Arrange: offsets are judged relative to the start of the span, not by machine address.
+        byte[] data = AssertionCodec.Encode(Samples.Typical());
+        byte[] shifted = new byte[data.Length + 3];
+        data.CopyTo(shifted, 3);
+
+        // Act
+        bool ok = AssertionCodec.TryValidate(shifted.AsSpan(3), out RkyvError error);
+
+        // Assert
+        Assert.That(ok, Is.True, error.ToString());
+    }
+
+    [TestCase(1)]
+    [TestCase(2)]
+    [TestCase(4)]
+    [TestCase(12)]
+    public void TryValidate_PrefixNotMultipleOfEight_RejectsUnaligned(int prefix)
+    {
+        // Arrange
+        byte[] data = AssertionCodec.Encode(Samples.Typical());
+        byte[] prefixed = new byte[prefix + data.Length];
+        data.CopyTo(prefixed, prefix);
+
+        // Act
+        bool ok = AssertionCodec.TryValidate(prefixed, out RkyvError error);
+
+        // Assert
+        Assert.That(ok, Is.False);
+        Assert.That(error.Kind, Is.EqualTo(RkyvErrorKind.Unaligned));
+    }
+
+    private static long Consume(byte[] data, RkyvAssertionValidator validator)
+    {
+        if (!validator.TryValidate(data, out _) || !ArchivedAssertion.TryAccess(data, out ArchivedAssertion view, out _))
+        {
+            return 0;
+        }
+
+        long sum = view.Subject.Length + view.Predicate.Length + view.Object.AsText().Length + (long)view.Hlc.Time;
+        sum += view.Author.GetHashCode() + (view.Confidence is float f ? (long)f : 0) + (view.Supersedes.HasValue ? 1 : 0);
+        foreach (ReadOnlySpan<byte> tag in view.Tags)
+        {
+            sum += tag.Length;
+        }
+
+        return sum;
+    }
+}
