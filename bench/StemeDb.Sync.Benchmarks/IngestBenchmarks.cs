@@ -5,6 +5,7 @@ using System.Threading.Tasks;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
 using StemeDb.Sync.Engine;
+using StemeDb.Sync.Merkle;
 using StemeDb.Sync.Storage;
 
 namespace StemeDb.Sync.Benchmarks;
@@ -21,7 +22,10 @@ public class IngestBenchmarks
     private const int Count = 1_000_000;
 
     private byte[] _buffer = Array.Empty<byte>();
+    private AssertionHash[] _hashes = Array.Empty<AssertionHash>();
     private SyncNode? _node;
+    private InMemoryAssertionStore? _store;
+    private MerkleIndex? _index;
 
     /// <summary>Bytes per assertion (a typical rkyv assertion is a few hundred bytes).</summary>
     [Params(256)]
@@ -36,7 +40,19 @@ public class IngestBenchmarks
         {
             BinaryPrimitives.WriteInt32LittleEndian(_buffer.AsSpan(i * PayloadBytes), i); // distinct payloads
         }
+
+        _hashes = new AssertionHash[Count];
+        for (int i = 0; i < Count; i++)
+        {
+            _hashes[i] = AssertionHash.Compute(_buffer.AsSpan(i * PayloadBytes, PayloadBytes));
+        }
     }
+
+    [IterationSetup(Target = nameof(StorePutOnly))]
+    public void CreateStore() => _store = new InMemoryAssertionStore();
+
+    [IterationSetup(Target = nameof(IndexAddOnly))]
+    public void CreateIndex() => _index = new MerkleIndex();
 
     [IterationSetup(Target = nameof(Ingest))]
     public void CreateNode()
@@ -80,5 +96,34 @@ public class IngestBenchmarks
         }
 
         return node.Count;
+    }
+
+    /// <summary>Component: the in-memory store's put of each (pre-hashed) payload, with the copy ingest makes.</summary>
+    [Benchmark(OperationsPerInvoke = Count)]
+    public async Task<long> StorePutOnly()
+    {
+        InMemoryAssertionStore store = _store!;
+        var timestamp = new HlcTimestamp(1_700_000_000_000, 0, NodeId.NewId());
+        ReadOnlyMemory<byte> all = _buffer;
+        for (int i = 0; i < Count; i++)
+        {
+            var record = new AssertionRecord(_hashes[i], all.Slice(i * PayloadBytes, PayloadBytes).ToArray(), timestamp);
+            await store.PutAsync(record).ConfigureAwait(false);
+        }
+
+        return await store.CountAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Component: adding each (pre-computed) hash to the Merkle index.</summary>
+    [Benchmark(OperationsPerInvoke = Count)]
+    public int IndexAddOnly()
+    {
+        MerkleIndex index = _index!;
+        for (int i = 0; i < Count; i++)
+        {
+            index.Add(_hashes[i]);
+        }
+
+        return index.Count;
     }
 }
