@@ -82,6 +82,7 @@ public class GrpcGossipBenchmarks
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
         builder.Services.AddGrpc();
         builder.Services.AddSingleton(_receiver.Handler);
+        builder.Services.AddSingleton<SyncServiceImpl>(); // stateless: one instance serves every call
         _app = builder.Build();
         _app.MapGrpcService<SyncServiceImpl>();
         _app.MapGrpcService<NoopServiceImpl>();
