@@ -30,6 +30,10 @@ public static class StemeDbSyncServiceCollectionExtensions
     /// To serve the node over ASP.NET Core gRPC, map the two services:
     /// <c>app.MapGrpcService&lt;SyncServiceImpl&gt;(); app.MapGrpcService&lt;HealthServiceImpl&gt;();</c>
     /// </para>
+    /// <para>
+    /// The node (and a SQLite store) are asynchronously disposable: dispose the service provider with
+    /// <c>DisposeAsync</c>, as the generic host does.
+    /// </para>
     /// </remarks>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets the options; may be <see langword="null"/> when they come from configuration.</param>

@@ -57,7 +57,7 @@ public sealed class AddStemeDbSyncTests
 
         Assert.That(await StatusAsync(health, StemeDbSyncHealth.ServiceName), Is.EqualTo(HealthCheckResponse.Types.ServingStatus.NotServing));
         await host.StartAsync(cancellationToken);
-        IngestResult ingested = await node.IngestAsync(new byte[] { 1, 2, 3 }, cancellationToken);
+        IngestResult ingested = await node.IngestAsync(TestAssertions.Encode("user:1"), cancellationToken);
         HealthCheckResponse.Types.ServingStatus running = await StatusAsync(health, StemeDbSyncHealth.ServiceName);
         HealthCheckResponse.Types.ServingStatus overall = await StatusAsync(health, string.Empty);
         await host.StopAsync(cancellationToken);
@@ -67,7 +67,7 @@ public sealed class AddStemeDbSyncTests
         Assert.That(running, Is.EqualTo(HealthCheckResponse.Types.ServingStatus.Serving));
         Assert.That(overall, Is.EqualTo(HealthCheckResponse.Types.ServingStatus.Serving));
         Assert.That(await StatusAsync(health, StemeDbSyncHealth.ServiceName), Is.EqualTo(HealthCheckResponse.Types.ServingStatus.NotServing));
-        Assert.That(async () => await node.IngestAsync(new byte[] { 4 }, cancellationToken), Throws.InvalidOperationException);
+        Assert.That(async () => await node.IngestAsync(TestAssertions.Encode("user:2"), cancellationToken), Throws.InvalidOperationException);
     }
 
     [Test]
@@ -121,13 +121,14 @@ public sealed class AddStemeDbSyncTests
     public async Task UseStore_HostStore_ReceivesIngestedAssertions(CancellationToken cancellationToken)
     {
         var store = new InMemoryAssertionStore();
-        AssertionRecord existing = new(AssertionHash.Compute(new byte[] { 9 }), new byte[] { 9 }, default);
+        byte[] stored = TestAssertions.Encode("user:stored");
+        AssertionRecord existing = new(AssertionHash.Compute(stored), stored, default);
         await store.PutAsync(existing, cancellationToken);
         using IHost host = BuildHost(services => services.AddStemeDbSync().UseStore(_ => store));
         SyncNode node = host.Services.GetRequiredService<SyncNode>();
 
         await host.StartAsync(cancellationToken);
-        IngestResult result = await node.IngestAsync(new byte[] { 7, 7, 7 }, cancellationToken);
+        IngestResult result = await node.IngestAsync(TestAssertions.Encode("user:new"), cancellationToken);
         await host.StopAsync(cancellationToken);
 
         Assert.That(await store.ContainsAsync(result.Hash, cancellationToken), Is.True);
@@ -139,15 +140,18 @@ public sealed class AddStemeDbSyncTests
     {
         using IHost host = BuildHost(services => services
             .AddStemeDbSync(o => o.GossipFanout = 5)
-            .ConfigureNode(o => o.MaxAssertionBytes = 16));
+            .ConfigureNode(o => o.MaxAssertionBytes = 64));
         SyncNode node = host.Services.GetRequiredService<SyncNode>();
         SyncNodeOptions options = host.Services.GetRequiredService<IOptions<SyncNodeOptions>>().Value;
 
         await host.StartAsync(cancellationToken);
 
         Assert.That(options.GossipFanout, Is.EqualTo(5));
-        Assert.That(options.MaxAssertionBytes, Is.EqualTo(16));
-        Assert.That(async () => await node.IngestAsync(new byte[17], cancellationToken), Throws.ArgumentException);
+        byte[] large = TestAssertions.Encode("user:" + new string('x', 100));
+        Assert.That(options.MaxAssertionBytes, Is.EqualTo(64));
+        Assert.That(
+            async () => await node.IngestAsync(large, cancellationToken),
+            Throws.ArgumentException.With.Message.Contains("at most 64 bytes"));
         await host.StopAsync(cancellationToken);
     }
 
