@@ -170,7 +170,8 @@ public static class SetReconciler
 
             cancellationToken.ThrowIfCancellationRequested();
             salt = NewSalt();
-            uint next = (uint)Math.Min(2L * cells, DifferenceEstimator.MaxCells);
+            long wanted = Math.Max(2L * cells, 2 * Math.Min(DifferenceEstimator.MaxCells, DifferenceEstimator.CellsFor(Math.Max(estimate, (ulong)(localOnly.Count + remoteOnly.Count)))));
+            uint next = (uint)Math.Min(wanted, DifferenceEstimator.MaxCells);
             request = new ReconcileRoundRequest(Version, (ulong)local.Count, ReadOnlyMemory<byte>.Empty, bitmap, next, salt);
             bytes += bitmap.Length + ScalarBytes;
             response = await round(request, cancellationToken).ConfigureAwait(false);
