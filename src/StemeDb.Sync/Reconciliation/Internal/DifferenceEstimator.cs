@@ -51,7 +51,7 @@ internal static class DifferenceEstimator
     }
 
     /// <summary>
-    /// The table size for an estimate: 3 * ceil((1.3 * d_hi + 8) / 3) cells, where d_hi = d (1 + 2 / sqrt(mu)) and
+    /// The table size for an estimate: 3 * ceil((1.5 * d_hi + 12) / 3) cells, where d_hi = d (1 + 2 / sqrt(mu)) and
     /// mu is the expected number of differences behind the most informative level (the coarsest one whose slices
     /// hold at most 2 differences on average). Returns a value above <see cref="MaxCells"/> when too large.
     /// </summary>
@@ -74,7 +74,7 @@ internal static class DifferenceEstimator
         }
 
         double high = estimate * (1 + (2 / Math.Sqrt(Math.Max(mu, 1))));
-        return 3 * (long)Math.Ceiling(((1.3 * high) + 8) / 3);
+        return 3 * (long)Math.Ceiling(((1.5 * high) + 12) / 3);
     }
 
     private static double Slope(double d, ReadOnlySpan<int> mismatches)
