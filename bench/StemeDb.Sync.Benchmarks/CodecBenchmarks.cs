@@ -16,7 +16,7 @@ namespace StemeDb.Sync.Benchmarks;
 [MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
 [CategoriesColumn]
-[SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 10)]
+[SimpleJob(launchCount: 1, warmupCount: 5, iterationCount: 20)]
 public class CodecBenchmarks
 {
     private readonly ArrayBufferWriter<byte> _output = new(64 * 1024);

@@ -17,10 +17,12 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using StemeDb.Sync.Benchmarks.Noop;
+using StemeDb.Sync.Codec;
 using StemeDb.Sync.Engine;
 using StemeDb.Sync.Grpc;
 using StemeDb.Sync.Storage;
 using StemeDb.Sync.Transport;
+using StemeDb.Sync.Validation;
 
 namespace StemeDb.Sync.Benchmarks;
 
@@ -30,7 +32,8 @@ namespace StemeDb.Sync.Benchmarks;
 /// </summary>
 /// <remarks>
 /// The sender is <see cref="GrpcSyncPeer"/> (what a node uses to gossip); the receiver is a <see cref="SyncNode"/>
-/// served by <see cref="SyncServiceImpl"/>, which verifies (drift, size, BLAKE3, content) and stores each assertion.
+/// served by <see cref="SyncServiceImpl"/>, which verifies (drift, size, rkyv content, BLAKE3) and stores each assertion
+/// (real rkyv <c>Assertion</c> archives of about 256 bytes; the no-op carries a payload of the same size).
 /// Every gossiped assertion is new to the receiver. One invocation is <see cref="CallsPerInvoke"/> calls; divide to get
 /// per-call time, and its inverse for calls per second. Run:
 /// <c>dotnet run -c Release --project bench/StemeDb.Sync.Benchmarks -- --filter '*GrpcGossip*'</c>.
@@ -42,7 +45,7 @@ public class GrpcGossipBenchmarks
     /// <summary>Calls per benchmark invocation.</summary>
     public const int CallsPerInvoke = 4000;
 
-    private const int PayloadBytes = 256;
+    private const int TextBytes = 160; // the encoded assertion is about 256 bytes
     private const int Warmups = 3;
     private const int Iterations = 15;
 
@@ -64,7 +67,14 @@ public class GrpcGossipBenchmarks
     [GlobalSetup]
     public async Task SetupAsync()
     {
-        _receiver = new SyncNode(new SyncNodeOptions { AntiEntropyInterval = Timeout.InfiniteTimeSpan, GossipFanout = 0 }, new InMemoryAssertionStore());
+        _receiver = new SyncNode(
+            new SyncNodeOptions
+            {
+                AntiEntropyInterval = Timeout.InfiniteTimeSpan,
+                GossipFanout = 0,
+                ContentValidator = RkyvAssertionValidator.Instance,
+            },
+            new InMemoryAssertionStore());
         await _receiver.StartAsync();
 
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
@@ -72,6 +82,7 @@ public class GrpcGossipBenchmarks
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
         builder.Services.AddGrpc();
         builder.Services.AddSingleton(_receiver.Handler);
+        builder.Services.AddSingleton<SyncServiceImpl>(); // stateless: one instance serves every call
         _app = builder.Build();
         _app.MapGrpcService<SyncServiceImpl>();
         _app.MapGrpcService<NoopServiceImpl>();
@@ -84,7 +95,6 @@ public class GrpcGossipBenchmarks
         });
         _peer = new GrpcSyncPeer(_channel);
         _noop = new NoopService.NoopServiceClient(_channel);
-        _noopRequest = new NoopRequest { Payload = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(PayloadBytes)) };
         _sender = NodeId.NewId();
 
         // Fresh assertions for every gossip call of every invocation (one invocation per warmup and iteration),
@@ -93,9 +103,14 @@ public class GrpcGossipBenchmarks
         _pool = new AssertionRecord[CallsPerInvoke * (Warmups + Iterations + 2)];
         for (int i = 0; i < _pool.Length; i++)
         {
-            byte[] data = RandomNumberGenerator.GetBytes(PayloadBytes);
-            _pool[i] = new AssertionRecord(AssertionHash.Compute(data), data, new HlcTimestamp(now, (uint)i, _sender));
+            var timestamp = new HlcTimestamp(now, (uint)i, _sender);
+            string text = Convert.ToHexString(RandomNumberGenerator.GetBytes(TextBytes / 2));
+            byte[] data = AssertionCodec.Encode(new Assertion("bench:subject", "bench:predicate", AssertionValue.FromText(text), timestamp, _sender));
+            _pool[i] = new AssertionRecord(AssertionHash.Compute(data), data, timestamp);
         }
+
+        // The no-op carries as many bytes as one gossiped assertion.
+        _noopRequest = new NoopRequest { Payload = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(_pool[0].Data.Length)) };
 
         // Warm the connection.
         await _noop.CallAsync(_noopRequest);
@@ -117,7 +132,15 @@ public class GrpcGossipBenchmarks
     public Task NoopUnary() => RunAsync(async _ => await _noop.CallAsync(_noopRequest));
 
 
-    /// <summary>v1 Gossip of a new assertion, verified and stored by the receiver.</summary>
+    /// <summary>
+    /// The baseline with the same per-call deadline as <see cref="GrpcSyncPeer"/> sends (10 s), to show what the deadline
+    /// itself costs (a timer on each side of every call).
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = CallsPerInvoke)]
+    public Task NoopUnaryWithDeadline() =>
+        RunAsync(async _ => await _noop.CallAsync(_noopRequest, deadline: DateTime.UtcNow + GrpcSyncPeerOptions.DefaultDeadline));
+
+    /// <summary>v1 Gossip of a new assertion through <see cref="GrpcSyncPeer"/> (default options: 10 s deadline), verified and stored by the receiver.</summary>
     [Benchmark(OperationsPerInvoke = CallsPerInvoke)]
     public Task Gossip()
     {

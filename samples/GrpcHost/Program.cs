@@ -58,8 +58,10 @@ builder.Services.AddSingleton(sp => new SyncNode(
 builder.Services.AddSingleton(sp => sp.GetRequiredService<SyncNode>().Handler);
 builder.Services.AddHostedService<NodeLifetime>();
 
-// The gRPC service over the node's handler. Subclass SyncServiceImpl to add authorization (AuthorizeAsync).
+// The gRPC service over the node's handler. It is stateless, so one instance serves every call; subclass
+// SyncServiceImpl to add authorization (AuthorizeAsync) and register the subclass here instead.
 builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = 4 * 1024 * 1024);
+builder.Services.AddSingleton<SyncServiceImpl>();
 
 WebApplication app = builder.Build();
 app.MapGrpcService<SyncServiceImpl>();

@@ -18,9 +18,11 @@ namespace StemeDb.Sync.Grpc;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Host it with ASP.NET Core (<c>services.AddGrpc(); app.MapGrpcService&lt;SyncServiceImpl&gt;();</c>, with
-/// the node's handler registered as <see cref="ISyncRequestHandler"/>); this package itself does not depend
-/// on ASP.NET Core. Message size limits (answered with <c>RESOURCE_EXHAUSTED</c>) and TLS are the host's settings.
+/// Host it with ASP.NET Core (<c>services.AddGrpc(); services.AddSingleton&lt;SyncServiceImpl&gt;();
+/// app.MapGrpcService&lt;SyncServiceImpl&gt;();</c>, with the node's handler registered as
+/// <see cref="ISyncRequestHandler"/>); this package itself does not depend on ASP.NET Core. The class keeps no
+/// per-call state, so one instance (a singleton) can serve every call; without the registration ASP.NET Core
+/// creates one per call. Message size limits (answered with <c>RESOURCE_EXHAUSTED</c>) and TLS are the host's settings.
 /// </para>
 /// <para>
 /// Built for subclassing. Each RPC runs, in order: <see cref="AuthorizeAsync"/> (throw an

@@ -36,7 +36,7 @@ public class InteropTests
         await using SyncNode node = await TestNodes.StartAsync();
         await using KestrelHost host = await KestrelHost.StartAsync(node.Handler, new KestrelHostOptions { MaxReceiveMessageSize = ServerMaxReceive });
         AssertionRecord[] records = Enumerable.Range(0, 4).Select(i => Records.Create($"interop-{i}")).ToArray();
-        AssertionRecord invalidContent = Records.WithData("no archive marker"u8.ToArray());
+        AssertionRecord invalidContent = Records.WithData("not an rkyv archive"u8.ToArray());
         string input = NodeJs.WriteTempJson(new Dictionary<string, object>
         {
             ["records"] = records.Select(NodeJs.ToJson).ToArray(),

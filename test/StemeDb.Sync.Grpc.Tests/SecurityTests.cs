@@ -94,6 +94,7 @@ public class SecurityTests
 
         Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.Unavailable));
         Assert.That(_node.Count, Is.Zero);
+        await AssertTrustedPeerServedAsync(host);
     }
 
     [Test]
@@ -107,6 +108,7 @@ public class SecurityTests
 
         Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.Unavailable));
         Assert.That(_node.Count, Is.Zero);
+        await AssertTrustedPeerServedAsync(host);
     }
 
     [Test]
@@ -121,6 +123,7 @@ public class SecurityTests
         Assert.That(gossip!.Code, Is.EqualTo(SyncStatusCode.Unauthenticated));
         Assert.That(ping!.Code, Is.EqualTo(SyncStatusCode.Unauthenticated));
         Assert.That(_node.Count, Is.Zero);
+        await AssertTrustedPeerServedAsync(host);
     }
 
     [Test]
@@ -134,6 +137,7 @@ public class SecurityTests
         Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.PermissionDenied));
         Assert.That(ex.Message, Does.Contain("stranger"));
         Assert.That(_node.Count, Is.Zero);
+        await AssertTrustedPeerServedAsync(host);
     }
 
     [Test]
@@ -145,6 +149,14 @@ public class SecurityTests
         GossipResult gossip = await peer.GossipAsync(Records.Create("allowed"));
 
         Assert.That(gossip.Accepted, Is.True, gossip.Error);
+        Assert.That(_node.Count, Is.EqualTo(1));
+    }
+
+    private async Task AssertTrustedPeerServedAsync(KestrelHost host)
+    {
+        using GrpcSyncPeer trusted = host.CreatePeer(clientCertificate: _client);
+        GossipResult result = await trusted.GossipAsync(Records.Create("after a refusal"));
+        Assert.That(result.Accepted, Is.True, result.Error);
         Assert.That(_node.Count, Is.EqualTo(1));
     }
 

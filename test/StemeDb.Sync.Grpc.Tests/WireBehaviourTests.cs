@@ -156,7 +156,7 @@ public class WireBehaviourTests
     {
         AssertionRecord record = Records.Create("mismatch");
         GossipRequest request = ToRequest(record);
-        request.AssertionData = ByteString.CopyFrom([.. record.Data.ToArray(), 0]);
+        request.AssertionData = ByteString.CopyFrom(Records.Create("another valid archive").Data.Span);
         long before = _node.Count;
 
         GossipResponse response = await _client.GossipAsync(request);
@@ -211,8 +211,7 @@ public class WireBehaviourTests
     [Test]
     public async Task Gossip_OverServerSizeLimit_ResourceExhaustedAndNothingStored()
     {
-        byte[] data = [.. Records.Marker, .. new byte[ServerMaxReceive + 1]];
-        AssertionRecord record = Records.WithData(data);
+        AssertionRecord record = Records.Large(ServerMaxReceive + 1);
         long before = _node.Count;
         using GrpcSyncPeer peer = _host.CreatePeer();
 
@@ -228,7 +227,7 @@ public class WireBehaviourTests
     [Test]
     public async Task Fetch_AnswerOverClientSizeLimit_ResourceExhausted()
     {
-        AssertionRecord big = await _node.IngestAsync(Records.WithData([.. Records.Marker, .. new byte[64 * 1024]]));
+        AssertionRecord big = await _node.IngestAsync(Records.Large(64 * 1024));
         using GrpcSyncPeer peer = _host.CreatePeer(new GrpcSyncPeerOptions { MaxReceiveMessageSize = 16 * 1024 });
 
         var ex = Assert.ThrowsAsync<SyncPeerException>(async () => await peer.FetchAsync([big.Hash]));

@@ -50,6 +50,19 @@ public sealed class Assertion : IEquatable<Assertion>
         TagArray = copy;
     }
 
+    /// <summary>Creates an assertion that takes ownership of an already validated tag array (used by the decoder).</summary>
+    internal Assertion(string subject, string predicate, AssertionValue @object, HlcTimestamp hlc, NodeId author, float? confidence, AssertionHash? supersedes, string[] tags)
+    {
+        Subject = subject;
+        Predicate = predicate;
+        Object = @object;
+        Hlc = hlc;
+        Author = author;
+        Confidence = confidence;
+        Supersedes = supersedes;
+        TagArray = tags;
+    }
+
     /// <summary>What the assertion is about (<c>subject: String</c>).</summary>
     public string Subject { get; }
 

@@ -12,7 +12,7 @@ public readonly struct RkyvError : IEquatable<RkyvError>
     /// <summary>Creates an error description.</summary>
     /// <param name="kind">The error class.</param>
     /// <param name="position">The offset from the start of the buffer (may be negative or past the end for a bad pointer).</param>
-    /// <param name="length">The size of the offending object or claim in bytes, when meaningful.</param>
+    /// <param name="length">The size of the offending object or claim in bytes (see <see cref="Length"/>), when meaningful.</param>
     public RkyvError(RkyvErrorKind kind, long position, long length = 0)
     {
         Kind = kind;
@@ -26,7 +26,10 @@ public readonly struct RkyvError : IEquatable<RkyvError>
     /// <summary>The offset from the start of the buffer where the problem was found.</summary>
     public long Position { get; }
 
-    /// <summary>The size in bytes of the offending object or claimed range, or 0.</summary>
+    /// <summary>
+    /// The size in bytes of the offending object or claimed range (for <see cref="RkyvErrorKind.Unaligned"/>: the
+    /// required alignment; for <see cref="RkyvErrorKind.StringRepr"/>: the declared length), or 0.
+    /// </summary>
     public long Length { get; }
 
     /// <summary>Whether this describes an error (as opposed to the default, "no error").</summary>

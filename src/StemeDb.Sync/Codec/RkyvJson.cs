@@ -3,6 +3,7 @@ using System.Buffers;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using StemeDb.Sync.Internal;
 
@@ -43,7 +44,8 @@ public static class RkyvJson
     {
         object? value = RkyvSerializer.Deserialize(type, archive);
         var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = indented }))
+        // Relaxed escaping keeps non-ASCII text readable; the output is meant for tools and people, not for HTML.
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = indented, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             WriteValue(writer, type, value);
         }

@@ -1,41 +1,29 @@
 using System;
-using System.Text;
-using StemeDb.Sync.Validation;
+using StemeDb.Sync.Codec;
 
 namespace StemeDb.Sync.Grpc.Tests.Support;
 
-/// <summary>Builds test assertions.</summary>
+/// <summary>Builds test assertions: real rkyv <c>Assertion</c> archives, named by their BLAKE3 hash.</summary>
 internal static class Records
 {
-    /// <summary>The marker <see cref="MarkerContentValidator"/> requires at the start of valid content.</summary>
-    public static ReadOnlySpan<byte> Marker => "ASRT"u8;
+    /// <summary>An assertion whose object is <paramref name="text"/>.</summary>
+    public static AssertionRecord Create(string text, NodeId? node = null, ulong? time = null) =>
+        Encode(AssertionValue.FromText(text), node, time);
 
-    public static AssertionRecord Create(string text, NodeId? node = null, ulong? time = null)
-    {
-        byte[] data = [.. Marker, .. Encoding.UTF8.GetBytes(text)];
-        ulong now = time ?? (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        return new AssertionRecord(AssertionHash.Compute(data), data, new HlcTimestamp(now, 0, node ?? NodeId.NewId()));
-    }
+    /// <summary>An assertion whose object is <paramref name="bytes"/> zero bytes (its archive is a little larger).</summary>
+    public static AssertionRecord Large(int bytes) => Encode(AssertionValue.FromBytes(new byte[bytes]), null, null);
 
+    /// <summary>A record over arbitrary bytes (not necessarily a valid archive), with the right hash.</summary>
     public static AssertionRecord WithData(byte[] data, NodeId? node = null) =>
-        new(AssertionHash.Compute(data), data, new HlcTimestamp((ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), 0, node ?? NodeId.NewId()));
-}
+        new(AssertionHash.Compute(data), data, new HlcTimestamp(Now(), 0, node ?? NodeId.NewId()));
 
-/// <summary>
-/// A content validator for tests: content is valid when it starts with <see cref="Records.Marker"/>. It stands in
-/// for the rkyv validator to show that content rejection travels over the wire.
-/// </summary>
-internal sealed class MarkerContentValidator : IAssertionContentValidator
-{
-    public bool TryValidate(ReadOnlySpan<byte> data, out string? error)
+    private static AssertionRecord Encode(AssertionValue value, NodeId? node, ulong? time)
     {
-        if (data.StartsWith(Records.Marker))
-        {
-            error = null;
-            return true;
-        }
-
-        error = "the content does not start with the expected archive marker";
-        return false;
+        NodeId author = node ?? NodeId.NewId();
+        var timestamp = new HlcTimestamp(time ?? Now(), 0, author);
+        byte[] data = AssertionCodec.Encode(new Assertion("test:subject", "test:says", value, timestamp, author));
+        return new AssertionRecord(AssertionHash.Compute(data), data, timestamp);
     }
+
+    private static ulong Now() => (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 }

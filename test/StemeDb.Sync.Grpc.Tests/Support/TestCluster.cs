@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using StemeDb.Sync.Engine;
 using StemeDb.Sync.Storage;
+using StemeDb.Sync.Validation;
 
 namespace StemeDb.Sync.Grpc.Tests.Support;
 
@@ -111,7 +112,7 @@ internal sealed class TestCluster : IAsyncDisposable
 
     private async Task<SyncNode> StartNodeAsync(IAssertionStore store, NodeId nodeId)
     {
-        var options = new SyncNodeOptions { NodeId = nodeId, ContentValidator = new MarkerContentValidator() };
+        var options = new SyncNodeOptions { NodeId = nodeId, ContentValidator = RkyvAssertionValidator.Instance };
         _configure(options);
         var node = new SyncNode(options, store);
         await node.StartAsync();

@@ -2,18 +2,19 @@ using System;
 using System.Threading.Tasks;
 using StemeDb.Sync.Engine;
 using StemeDb.Sync.Storage;
+using StemeDb.Sync.Validation;
 
 namespace StemeDb.Sync.Grpc.Tests.Support;
 
 /// <summary>Creates started engine nodes for tests.</summary>
 internal static class TestNodes
 {
-    /// <summary>Starts a node over <paramref name="store"/> (a new in-memory store when null), with <see cref="MarkerContentValidator"/>.</summary>
+    /// <summary>Starts a node over <paramref name="store"/> (a new in-memory store when null), with the rkyv assertion validator.</summary>
     public static async Task<SyncNode> StartAsync(IAssertionStore? store = null, Action<SyncNodeOptions>? configure = null)
     {
         var options = new SyncNodeOptions
         {
-            ContentValidator = new MarkerContentValidator(),
+            ContentValidator = RkyvAssertionValidator.Instance,
             AntiEntropyInterval = TimeSpan.FromMinutes(10),
             AntiEntropyJitter = TimeSpan.Zero,
         };

@@ -109,6 +109,24 @@ public sealed class RkyvTypeTests
         Assert.That(output.WrittenCount, Is.Zero);
     }
 
+    [Test]
+    public void Serialize_WrongLeafType_MessageNamesThePath()
+    {
+        // Arrange
+        var value = new Dictionary<string, object?>
+        {
+            ["id"] = 1UL,
+            ["inner"] = new object?[] { new Dictionary<string, object?> { ["id"] = 1u, ["name"] = "n", ["flag"] = 1 } },
+            ["first"] = null,
+            ["boxed"] = null,
+        };
+
+        // Act / Assert
+        Assert.That(
+            () => RkyvSerializer.Serialize(CorpusTypes.Nested, value),
+            Throws.ArgumentException.With.Message.Contains("root.inner[0].flag").And.Message.Contains("bool"));
+    }
+
     [TestCase("{\"id\": 1, \"name\": \"x\"}")]
     [TestCase("{\"id\": 1, \"name\": \"x\", \"flag\": true, \"extra\": 0}")]
     [TestCase("{\"id\": -1, \"name\": \"x\", \"flag\": true}")]
@@ -131,6 +149,19 @@ public sealed class RkyvTypeTests
     {
         // Act / Assert
         Assert.That(() => RkyvJson.ToArchive(CorpusTypes.Shape, json), Throws.InstanceOf<JsonException>());
+    }
+
+    [Test]
+    public void FromArchive_NonAsciiText_IsNotEscaped()
+    {
+        // Arrange
+        byte[] bytes = RkyvJson.ToArchive(CorpusTypes.Inner, "{\"id\": 1, \"name\": \"Grüße, 日本\", \"flag\": false}");
+
+        // Act
+        string json = RkyvJson.FromArchive(CorpusTypes.Inner, bytes);
+
+        // Assert
+        Assert.That(json, Is.EqualTo("{\"id\":1,\"name\":\"Grüße, 日本\",\"flag\":false}"));
     }
 
     [Test]
@@ -159,7 +190,11 @@ public sealed class RkyvTypeTests
         byte[] bytes = RkyvJson.ToArchive(type, "[\"A\", \"\\ud83d\\ude00\", \"\\u0000\"]");
 
         // Assert
-        Assert.That(RkyvJson.FromArchive(type, bytes), Is.EqualTo("[\"A\",\"\\uD83D\\uDE00\",\"\\u0000\"]"));
+        using (JsonDocument doc = JsonDocument.Parse(RkyvJson.FromArchive(type, bytes)))
+        {
+            Assert.That(doc.RootElement.EnumerateArray().Select(e => e.GetString()), Is.EqualTo(new[] { "A", "\ud83d\ude00", "\0" }));
+        }
+
         Assert.That(() => RkyvJson.ToArchive(type, "[\"AB\"]"), Throws.InstanceOf<JsonException>());
         Assert.That(() => RkyvJson.ToArchive(type, "[\"\\ud83d\"]"), Throws.InstanceOf<JsonException>());
     }

@@ -60,13 +60,13 @@ internal static class SchemaWriter
                 }
 
                 IReadOnlyList<object?> items = Expect<IReadOnlyList<object?>>(value, type, path);
-                Resolved[]? children = null;
-                if (element.HasDependencies)
+                Resolved[]? children = element.HasDependencies ? new Resolved[items.Count] : null;
+                for (int i = 0; i < items.Count; i++)
                 {
-                    children = new Resolved[items.Count];
-                    for (int i = 0; i < children.Length; i++)
+                    Resolved r = WriteDependencies(element, items[i], ref writer, path + "[" + i + "]");
+                    if (children is not null)
                     {
-                        children[i] = WriteDependencies(element, items[i], ref writer, path + "[" + i + "]");
+                        children[i] = r;
                     }
                 }
 
@@ -96,25 +96,39 @@ internal static class SchemaWriter
             }
 
             case RkyvTypeKind.Option:
-                if (value is null || !type.HasDependencies)
+            {
+                if (value is null)
                 {
                     return default;
                 }
 
-                return new Resolved(0, [WriteDependencies(type.Element!, value, ref writer, path)]);
+                Resolved inner = WriteDependencies(type.Element!, value, ref writer, path);
+                return type.HasDependencies ? new Resolved(0, [inner]) : default;
+            }
 
             case RkyvTypeKind.Array:
             {
-                if (!type.HasDependencies)
+                RkyvType element = type.Element!;
+                if (element.IsByte)
                 {
+                    int length = ExpectBytes(value, type, path).Length;
+                    if (length != type.Length)
+                    {
+                        throw new ArgumentException($"{path}: {type.Name} needs exactly {type.Length} bytes but got {length}.");
+                    }
+
                     return default;
                 }
 
                 IReadOnlyList<object?> items = ExpectCount(value, type, type.Length, path);
-                var children = new Resolved[items.Count];
-                for (int i = 0; i < children.Length; i++)
+                Resolved[]? children = type.HasDependencies ? new Resolved[items.Count] : null;
+                for (int i = 0; i < items.Count; i++)
                 {
-                    children[i] = WriteDependencies(type.Element!, items[i], ref writer, path + "[" + i + "]");
+                    Resolved r = WriteDependencies(element, items[i], ref writer, path + "[" + i + "]");
+                    if (children is not null)
+                    {
+                        children[i] = r;
+                    }
                 }
 
                 return new Resolved(0, children);
@@ -122,37 +136,70 @@ internal static class SchemaWriter
 
             case RkyvTypeKind.Tuple:
             case RkyvTypeKind.Struct:
-                if (!type.HasDependencies)
-                {
-                    return default;
-                }
-
-                return new Resolved(0, WriteFieldDependencies(type.FieldArray, GetFieldValues(type, value, path), ref writer, path));
+                return new Resolved(0, WriteFieldDependencies(type.FieldArray, GetFieldValues(type, value, path), type.HasDependencies, ref writer, path));
 
             case RkyvTypeKind.Enum:
             {
-                if (!type.HasDependencies)
-                {
-                    return default;
-                }
-
                 (RkyvVariant variant, object?[] values) = GetVariant(type, value, path);
-                return new Resolved(0, WriteFieldDependencies(variant.FieldArray, values, ref writer, path + "." + variant.Name));
+                return new Resolved(0, WriteFieldDependencies(variant.FieldArray, values, type.HasDependencies, ref writer, path + "." + variant.Name));
             }
 
             default:
+                CheckPrimitive(type, value, path);
                 return default;
         }
     }
 
-    private static Resolved[] WriteFieldDependencies(RkyvField[] fields, object?[] values, ref ArchiveWriter writer, string path)
+    /// <summary>Checks a leaf value here, where its path is known, so that writing it later cannot fail.</summary>
+    private static void CheckPrimitive(RkyvType type, object? value, string path)
     {
-        var children = new Resolved[fields.Length];
+        bool ok = type.Kind switch
+        {
+            RkyvTypeKind.U8 => value is byte,
+            RkyvTypeKind.I8 => value is sbyte,
+            RkyvTypeKind.U16 => value is ushort,
+            RkyvTypeKind.I16 => value is short,
+            RkyvTypeKind.U32 => value is uint,
+            RkyvTypeKind.I32 => value is int,
+            RkyvTypeKind.U64 => value is ulong,
+            RkyvTypeKind.I64 => value is long,
+            RkyvTypeKind.F32 => value is float,
+            RkyvTypeKind.F64 => value is double,
+            RkyvTypeKind.Bool => value is bool,
+            RkyvTypeKind.Char => value is Rune,
+            _ => throw new InvalidOperationException($"Unknown type kind {type.Kind}."),
+        };
+        if (!ok)
+        {
+            throw Mismatch(value, type, PrimitiveClrName(type.Kind), path);
+        }
+    }
+
+    private static string PrimitiveClrName(RkyvTypeKind kind) => kind switch
+    {
+        RkyvTypeKind.U8 => "byte",
+        RkyvTypeKind.I8 => "sbyte",
+        RkyvTypeKind.U16 => "ushort",
+        RkyvTypeKind.I16 => "short",
+        RkyvTypeKind.U32 => "uint",
+        RkyvTypeKind.I32 => "int",
+        RkyvTypeKind.U64 => "ulong",
+        RkyvTypeKind.I64 => "long",
+        RkyvTypeKind.F32 => "float",
+        RkyvTypeKind.F64 => "double",
+        RkyvTypeKind.Bool => "bool",
+        _ => "System.Text.Rune",
+    };
+
+    private static Resolved[]? WriteFieldDependencies(RkyvField[] fields, object?[] values, bool keep, ref ArchiveWriter writer, string path)
+    {
+        Resolved[]? children = keep ? new Resolved[fields.Length] : null;
         for (int i = 0; i < fields.Length; i++)
         {
-            if (fields[i].Type.HasDependencies)
+            Resolved r = WriteDependencies(fields[i].Type, values[i], ref writer, path + "." + fields[i].Name);
+            if (children is not null)
             {
-                children[i] = WriteDependencies(fields[i].Type, values[i], ref writer, path + "." + fields[i].Name);
+                children[i] = r;
             }
         }
 
