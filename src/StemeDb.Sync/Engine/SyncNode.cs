@@ -34,7 +34,7 @@ namespace StemeDb.Sync.Engine;
 /// </para>
 /// <para>Background loops never throw into the host: failures are logged and retried at the next opportunity.</para>
 /// </remarks>
-public sealed class SyncNode : IAsyncDisposable
+public sealed partial class SyncNode : IAsyncDisposable
 {
     private const int StateCreated = 0;
     private const int StateStarting = 1;
@@ -445,7 +445,15 @@ public sealed class SyncNode : IAsyncDisposable
                 {
                     try
                     {
-                        await GossipToPeersAsync(record, cancellationToken).ConfigureAwait(false);
+                        // Under backlog, queued assertions travel together (GossipBatch); otherwise one by one.
+                        if (DrainGossipBatch(reader, record) is { } batch)
+                        {
+                            await GossipBatchToPeersAsync(batch, cancellationToken).ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            await GossipToPeersAsync(record, cancellationToken).ConfigureAwait(false);
+                        }
                     }
                     catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                     {

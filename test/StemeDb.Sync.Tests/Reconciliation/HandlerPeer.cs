@@ -32,6 +32,9 @@ internal sealed class HandlerPeer : ISyncPeer
 
     public bool Batch { get; init; } = true;
 
+    /// <summary>Awaited before each unary gossip is handled (to hold the sender).</summary>
+    public Func<Task>? BeforeGossip { get; init; }
+
     public int ReconcileCalls => Volatile.Read(ref _reconcileCalls);
 
     public int BatchCalls => Volatile.Read(ref _batchCalls);
@@ -40,10 +43,15 @@ internal sealed class HandlerPeer : ISyncPeer
 
     public int LeavesCalls => Volatile.Read(ref _leavesCalls);
 
-    public ValueTask<GossipResult> GossipAsync(AssertionRecord record, CancellationToken cancellationToken = default)
+    public async ValueTask<GossipResult> GossipAsync(AssertionRecord record, CancellationToken cancellationToken = default)
     {
         Interlocked.Increment(ref _gossipCalls);
-        return _handler.GossipAsync(ToMessage(record), cancellationToken);
+        if (BeforeGossip is { } hold)
+        {
+            await hold();
+        }
+
+        return await _handler.GossipAsync(ToMessage(record), cancellationToken);
     }
 
     public ValueTask<RootExchangeResult> ExchangeRootsAsync(RootSummary local, CancellationToken cancellationToken = default) =>
