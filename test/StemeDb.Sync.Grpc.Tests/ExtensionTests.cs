@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using Microsoft.Extensions.DependencyInjection;
 using StemeDb.Sync.Engine;
 using StemeDb.Sync.Grpc.Tests.Support;
 using StemeDb.Sync.Reconciliation;
@@ -115,6 +116,54 @@ public class ExtensionTests
     }
 
     [Test]
+    public async Task GossipBatch_ValidationHookRejectsOne_OthersStoredAndAnsweredInOrder(CancellationToken cancellationToken)
+    {
+        // Arrange: a service subclass whose gossip hook refuses assertions containing "blocked".
+        await using SyncNode b = await TestNodes.StartAsync();
+        await using KestrelHost host = await KestrelHost.StartAsync(b.Handler, new KestrelHostOptions
+        {
+            ServiceFactory = services => new BlockingHookService(services.GetRequiredService<ISyncRequestHandler>()),
+        });
+        using GrpcSyncPeer peer = host.CreatePeer();
+        AssertionRecord[] records = [Records.Create("hook-1"), Records.Create("hook-blocked"), Records.Create("hook-3")];
+
+        // Act
+        IReadOnlyList<GossipResult> results = await peer.GossipBatchAsync(records, cancellationToken);
+
+        // Assert
+        Assert.That(results.Select(r => r.Accepted), Is.EqualTo(new[] { true, false, true }));
+        Assert.That(results[1].Error, Is.EqualTo("blocked by policy"));
+        Assert.That(b.Count, Is.EqualTo(2));
+    }
+
+    [Test]
+    public async Task GossipBatch_MoreThanOneThousandOverKestrel_IsInvalidArgumentAndStoresNothing(CancellationToken cancellationToken)
+    {
+        await using SyncNode b = await TestNodes.StartAsync();
+        await using KestrelHost host = await KestrelHost.StartAsync(b.Handler);
+        using global::Grpc.Net.Client.GrpcChannel channel = host.CreateChannel();
+        var client = new V1.SyncService.SyncServiceClient(channel);
+        var request = new V1.GossipBatchRequest();
+        for (int i = 0; i < 1_001; i++)
+        {
+            AssertionRecord record = Records.Create($"too-many-{i}");
+            request.Assertions.Add(new V1.AssertionData
+            {
+                Hash = Google.Protobuf.ByteString.CopyFrom(record.Hash.ToArray()),
+                Data = Google.Protobuf.ByteString.CopyFrom(record.Data.Span),
+                HlcTime = record.Timestamp.Time,
+                HlcNodeId = Google.Protobuf.ByteString.CopyFrom(record.Timestamp.NodeId.ToArray()),
+            });
+        }
+
+        global::Grpc.Core.RpcException? ex = Assert.ThrowsAsync<global::Grpc.Core.RpcException>(async () =>
+            await client.GossipBatchAsync(request, cancellationToken: cancellationToken));
+
+        Assert.That(ex!.StatusCode, Is.EqualTo(global::Grpc.Core.StatusCode.InvalidArgument));
+        Assert.That(b.Count, Is.Zero);
+    }
+
+    [Test]
     public async Task SyncWithPeer_V1OnlyGrpcJsServerBeyondItsLimit_FallsBackAndConvergesUpToTheV1Limit(CancellationToken cancellationToken)
     {
         // Arrange: the node.js server implements only v1 (no Reconcile, no GossipBatch, no cursor) and holds 10,300 assertions.
@@ -162,5 +211,16 @@ public class ExtensionTests
 
             File.Delete(seedPath);
         }
+    }
+
+    private sealed class BlockingHookService : SyncServiceImpl
+    {
+        public BlockingHookService(ISyncRequestHandler handler)
+            : base(handler)
+        {
+        }
+
+        protected override ValueTask<string?> ValidateGossipAsync(GossipMessage message, global::Grpc.Core.ServerCallContext context) =>
+            new(message.Data.Span.IndexOf("blocked"u8) >= 0 ? "blocked by policy" : null);
     }
 }
