@@ -137,6 +137,37 @@ public class ExtensionEngineTests
         Assert.That(outcome.Calls, Is.EqualTo(4));
     }
 
+    [Test]
+    public async Task HandlerGetLeaves_CursorOfWrongLength_IsInvalidArgument(CancellationToken cancellationToken)
+    {
+        await using var node = new SyncNode(EngineTestKit.Options(3), new InMemoryAssertionStore());
+        await node.StartAsync(cancellationToken);
+
+        SyncRequestException? ex = Assert.ThrowsAsync<SyncRequestException>(async () =>
+            await node.Handler.GetLeavesAsync(10, new byte[31], cancellationToken));
+
+        Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.InvalidArgument));
+        Assert.That(ex.Message, Does.Contain("start_after"));
+    }
+
+    [Test]
+    public async Task HandlerGetLeaves_Cursor_ReturnsLeavesStrictlyAfterIt(CancellationToken cancellationToken)
+    {
+        await using var node = new SyncNode(EngineTestKit.Options(4), new InMemoryAssertionStore());
+        await node.StartAsync(cancellationToken);
+        for (int i = 0; i < 30; i++)
+        {
+            await node.IngestAsync(EngineTestKit.Data(i), cancellationToken);
+        }
+
+        IReadOnlyList<AssertionHash> all = (await node.Handler.GetLeavesAsync(0, cancellationToken)).Leaves;
+
+        LeavesPage page = await node.Handler.GetLeavesAsync(10, all[9].ToArray(), cancellationToken);
+
+        Assert.That(page.Leaves, Is.EqualTo(all.Skip(10).Take(10)));
+        Assert.That(page.Truncated, Is.True);
+    }
+
     private static async Task<(SyncNode A, SyncNode B)> TwoNodesAsync(int shared, int onlyA, int onlyB, CancellationToken cancellationToken)
     {
         var a = new SyncNode(EngineTestKit.Options(1), new InMemoryAssertionStore());
