@@ -13,7 +13,7 @@ internal static class StemeDbSyncCli
 {
     public static RootCommand Build(CliConsole console)
     {
-        var root = new RootCommand("stemedb-sync: run and inspect StemeDb.Sync nodes (gRPC replication of StemeDB assertions).\n\nExit codes: 0 success, 1 negative outcome (roots differ, rejected, not converged), 2 usage error, 3 node unreachable or call failed, 4 invalid input data, 5 local I/O error, 130 interrupted.");
+        var root = new RootCommand("stemedb-sync: run and inspect StemeDb.Sync nodes (gRPC replication of StemeDB assertions).\n\nExit codes: 0 success, 1 negative outcome (roots differ, rejected, not converged), 2 usage error, 3 node unreachable or call failed, 4 invalid input data, 5 local I/O error, 70 internal error, 130 interrupted.");
         root.Subcommands.Add(ServeCommand.Create(console));
         root.Subcommands.Add(ClientCommands.Ping(console));
         root.Subcommands.Add(ClientCommands.Roots(console));

@@ -30,6 +30,10 @@ public static class StemeDbSyncServiceCollectionExtensions
     /// To serve the node over ASP.NET Core gRPC, map the two services:
     /// <c>app.MapGrpcService&lt;SyncServiceImpl&gt;(); app.MapGrpcService&lt;HealthServiceImpl&gt;();</c>
     /// </para>
+    /// <para>
+    /// The node (and a SQLite store) are asynchronously disposable: dispose the service provider with
+    /// <c>DisposeAsync</c>, as the generic host does.
+    /// </para>
     /// </remarks>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets the options; may be <see langword="null"/> when they come from configuration.</param>
@@ -51,7 +55,12 @@ public static class StemeDbSyncServiceCollectionExtensions
         services.TryAddSingleton<IAssertionStore, InMemoryAssertionStore>();
         services.TryAddSingleton(CreateNode);
         services.TryAddSingleton<ISyncRequestHandler>(sp => sp.GetRequiredService<SyncNode>().Handler);
-        services.TryAddSingleton<HealthServiceImpl>();
+        services.TryAddSingleton(_ =>
+        {
+            var health = new HealthServiceImpl();
+            StemeDbSyncHostedService.SetHealth(health, Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.NotServing);
+            return health;
+        });
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StemeDbSyncHostedService>());
         return new StemeDbSyncBuilder(services);
     }

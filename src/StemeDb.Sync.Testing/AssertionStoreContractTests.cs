@@ -121,6 +121,40 @@ public abstract class AssertionStoreContractTests
         Assert.That(stored.Timestamp, Is.EqualTo(record.Timestamp));
     }
 
+    /// <summary>Records of very different sizes, from empty to 100 KB, come back byte for byte.</summary>
+    /// <returns>A task.</returns>
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task GetAsync_RecordsOfManySizes_ReturnExactBytes()
+    {
+        IAssertionStore store = NewStore();
+        var random = new Random(11);
+        var sizes = new List<int> { 0, 1, 255, 4096, 5000, 16_384, 16_385, 100_000 };
+        for (int i = 0; i < 300; i++)
+        {
+            sizes.Add(random.Next(0, 20_000));
+        }
+
+        var records = new List<AssertionRecord>();
+        for (int i = 0; i < sizes.Count; i++)
+        {
+            byte[] data = new byte[sizes[i] + 4];
+            random.NextBytes(data);
+            BitConverter.TryWriteBytes(data.AsSpan(0, 4), i);
+            var record = new AssertionRecord(AssertionHash.Compute(data), data, Timestamp((ulong)i));
+            records.Add(record);
+            await store.PutAsync(record).ConfigureAwait(false);
+        }
+
+        foreach (AssertionRecord record in records)
+        {
+            AssertionRecord? stored = await store.GetAsync(record.Hash).ConfigureAwait(false);
+            Assert.That(stored, Is.Not.Null);
+            Assert.That(stored!.Data.Span.SequenceEqual(record.Data.Span), Is.True, $"bytes of the {record.Data.Length}-byte record");
+            Assert.That(stored.Timestamp, Is.EqualTo(record.Timestamp));
+        }
+    }
+
     /// <summary>Get of an unknown hash returns null.</summary>
     /// <returns>A task.</returns>
     [Test]

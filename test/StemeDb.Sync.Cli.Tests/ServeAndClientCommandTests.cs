@@ -138,6 +138,42 @@ public sealed partial class ServeAndClientCommandTests
     }
 
     [Test]
+    public async Task Sync_WithDataDirectory_PersistsLocallyAndSecondPassFindsRootsEqual()
+    {
+        await CliRunner.RunAsync(TestAssertions.Json("user:durable-" + Guid.NewGuid().ToString("N")), "put", _address);
+        string local = Path.Combine(Path.GetTempPath(), "stemedb-cli-sync-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var (first, firstOut, firstError) = await CliRunner.RunAsync(string.Empty, "sync", _address, "--data", local);
+            var (second, secondOut, _) = await CliRunner.RunAsync(string.Empty, "sync", _address, "--data", local);
+
+            Assert.That(first, Is.EqualTo(ExitCodes.Success), firstError);
+            Assert.That(firstOut, Does.Match(@"fetched [1-9]\d*"));
+            Assert.That(second, Is.EqualTo(ExitCodes.Success));
+            Assert.That(secondOut, Does.Contain("roots matched: nothing to exchange"));
+            Assert.That(File.Exists(Path.Combine(local, "assertions.db")), Is.True);
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(local, recursive: true);
+        }
+    }
+
+    [Test]
+    public async Task Leaves_MaxOne_PrintsOneLeafAndReportsTruncation()
+    {
+        await CliRunner.RunAsync(TestAssertions.Json("user:leaf-a-" + Guid.NewGuid().ToString("N")), "put", _address);
+        await CliRunner.RunAsync(TestAssertions.Json("user:leaf-b-" + Guid.NewGuid().ToString("N")), "put", _address);
+
+        var (code, output, error) = await CliRunner.RunAsync(string.Empty, "leaves", _address, "--max", "1");
+
+        Assert.That(code, Is.EqualTo(ExitCodes.Success));
+        Assert.That(output.Split('\n', StringSplitOptions.RemoveEmptyEntries), Has.Length.EqualTo(1));
+        Assert.That(error, Does.Contain("truncated"));
+    }
+
+    [Test]
     public async Task Ping_NothingListening_ExitsUnavailable()
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);

@@ -2,6 +2,7 @@ using System;
 using System.CommandLine;
 using System.Globalization;
 using System.Linq;
+using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
@@ -88,7 +89,28 @@ internal static class ServeCommand
                 MinimumLogLevel = parse.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning,
             };
 
-            NodeServer server = await NodeServer.StartAsync(settings, token).ConfigureAwait(false);
+            // Ctrl-C and SIGTERM are the normal way to stop a server: handle them here, from before start-up, so that a
+            // signal at any moment leads to a clean stop (the server drains, the node stops, the store closes).
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(token);
+            using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnStopSignal);
+            using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnStopSignal);
+            void OnStopSignal(PosixSignalContext context)
+            {
+                context.Cancel = true;
+                stop.Cancel();
+            }
+
+            NodeServer server;
+            try
+            {
+                server = await NodeServer.StartAsync(settings, stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                await console.Error.WriteLineAsync("interrupted during start-up").ConfigureAwait(false);
+                return ExitCodes.Interrupted;
+            }
+
             await using (server.ConfigureAwait(false))
             {
                 await console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"listening on {server.Address.GetLeftPart(UriPartial.Authority)}")).ConfigureAwait(false);
@@ -101,11 +123,11 @@ internal static class ServeCommand
                 await console.Out.FlushAsync(CancellationToken.None).ConfigureAwait(false);
                 try
                 {
-                    await Task.Delay(Timeout.Infinite, token).ConfigureAwait(false);
+                    await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
                 }
-                catch (OperationCanceledException) when (token.IsCancellationRequested)
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
                 {
-                    // Ctrl-C or SIGTERM: the normal way to stop a server.
+                    // Stopped by a signal or by the caller.
                 }
 
                 await console.Out.WriteLineAsync("stopping").ConfigureAwait(false);

@@ -95,5 +95,12 @@ internal static class CommandSupport
             await console.Error.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
             return ExitCodes.IOError;
         }
+#pragma warning disable CA1031 // The command line's last resort: report any failure with a documented exit code.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            await console.Error.WriteLineAsync("internal error: " + ex).ConfigureAwait(false);
+            return ExitCodes.InternalError;
+        }
     }
 }

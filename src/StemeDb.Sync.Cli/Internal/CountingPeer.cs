@@ -80,8 +80,9 @@ internal sealed class CountingPeer : ISyncPeer
         {
             return await call.ConfigureAwait(false);
         }
-        catch
+        catch (SyncPeerException)
         {
+            // Calls cancelled because a link was removed or the node stopped are not failures.
             Interlocked.Increment(ref _failures);
             throw;
         }

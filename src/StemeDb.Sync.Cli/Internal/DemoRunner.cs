@@ -243,7 +243,7 @@ internal sealed class DemoRunner
 
         int distinct = _servers.Select(s => s.Node.Root).Distinct().Count();
         line.Append(distinct == 1 ? "   roots match" : string.Create(CultureInfo.InvariantCulture, $"   {distinct} distinct roots"));
-        line.Append(CultureInfo.InvariantCulture, $"   {FormatBytes(TotalBytes())} moved");
+        line.Append(CultureInfo.InvariantCulture, $"   {FormatBytes(TotalBytes())} of assertions moved");
         string text = line.ToString();
         if (!force && text[12..] == _lastStatus)
         {

@@ -21,6 +21,9 @@ internal static class ExitCodes
     /// <summary>A local resource failed: the data directory cannot be opened, a port cannot be bound.</summary>
     public const int IOError = 5;
 
+    /// <summary>An unexpected internal error (a bug): the exception is printed on standard error (EX_SOFTWARE).</summary>
+    public const int InternalError = 70;
+
     /// <summary>Interrupted by Ctrl-C (SIGINT) or SIGTERM before the command finished (128 + SIGINT).</summary>
     public const int Interrupted = 130;
 }

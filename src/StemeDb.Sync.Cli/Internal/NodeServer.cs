@@ -15,6 +15,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 using StemeDb.Sync.Engine;
 using StemeDb.Sync.Grpc;
 using StemeDb.Sync.Sqlite;
@@ -93,6 +94,9 @@ internal sealed class NodeServer : IAsyncDisposable
         if (settings.MinimumLogLevel < LogLevel.None)
         {
             builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+
+            // Standard output carries the command's own lines (the address first); logs go to standard error.
+            builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         }
 
         // Signals are handled by the command line; the host must not install its own Ctrl-C handler.

@@ -14,7 +14,7 @@ using StemeDb.Sync.Grpc;
 namespace StemeDb.Sync.Hosting.Internal;
 
 /// <summary>Starts the node with the host, connects its configured peers, and reports health; stops it with the host.</summary>
-internal sealed class StemeDbSyncHostedService : IHostedService, IAsyncDisposable
+internal sealed class StemeDbSyncHostedService : IHostedService, IDisposable
 {
     private readonly SyncNode _node;
     private readonly HealthServiceImpl _health;
@@ -28,7 +28,6 @@ internal sealed class StemeDbSyncHostedService : IHostedService, IAsyncDisposabl
         _health = health;
         _options = options.Value;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        SetHealth(HealthCheckResponse.Types.ServingStatus.NotServing);
     }
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -61,11 +60,7 @@ internal sealed class StemeDbSyncHostedService : IHostedService, IAsyncDisposabl
         }
     }
 
-    public ValueTask DisposeAsync()
-    {
-        DisposePeers();
-        return default;
-    }
+    public void Dispose() => DisposePeers();
 
     private void DisposePeers()
     {
@@ -78,9 +73,11 @@ internal sealed class StemeDbSyncHostedService : IHostedService, IAsyncDisposabl
         _peers.Clear();
     }
 
-    private void SetHealth(HealthCheckResponse.Types.ServingStatus status)
+    private void SetHealth(HealthCheckResponse.Types.ServingStatus status) => SetHealth(_health, status);
+
+    public static void SetHealth(HealthServiceImpl health, HealthCheckResponse.Types.ServingStatus status)
     {
-        _health.SetStatus(string.Empty, status);
-        _health.SetStatus(StemeDbSyncHealth.ServiceName, status);
+        health.SetStatus(string.Empty, status);
+        health.SetStatus(StemeDbSyncHealth.ServiceName, status);
     }
 }

@@ -20,9 +20,14 @@ namespace StemeDb.Sync.Merkle;
 /// Costs with n leaves (uniformly distributed, as BLAKE3 hashes are): <see cref="Add"/>,
 /// <see cref="Contains"/> and <see cref="GetRangeFingerprint"/> take O(log n); reading <see cref="Root"/>
 /// rehashes only the paths changed since the last read, O(log n) per insert; <see cref="GetLeaves"/>
-/// takes O(log n + max). Memory is about 75 bytes per leaf, with no object per leaf.
+/// takes O(log n + max). Whatever the leaves, no path is longer than 256 inner nodes (the split bits
+/// strictly increase downwards), which bounds every operation even for adversarial leaves. Memory is
+/// about 75 bytes per leaf, with no object per leaf.
 /// </para>
-/// <para>Operations are serialized by one internal lock; <see cref="Count"/> reads without it.</para>
+/// <para>
+/// Operations are serialized by one internal lock; <see cref="Count"/>, and <see cref="Root"/> when no
+/// leaf was added since it was last read, read without it.
+/// </para>
 /// </remarks>
 public sealed class MerkleIndex
 {

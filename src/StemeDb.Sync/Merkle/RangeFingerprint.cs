@@ -11,6 +11,8 @@ namespace StemeDb.Sync.Merkle;
 /// 2^256 of the leaves read as 256-bit big-endian unsigned integers. Two ranges holding the same set
 /// have equal fingerprints whatever the insertion history; equal fingerprints mean equal sets only
 /// up to the collision resistance of the sum, which an adversary choosing many leaves can weaken.
+/// The <see langword="default"/> value (count 0, all-zero fingerprint) is not the fingerprint of the
+/// empty range; <see cref="MerkleIndex.GetRangeFingerprint"/> returns the real one.
 /// </remarks>
 public readonly struct RangeFingerprint : IEquatable<RangeFingerprint>
 {

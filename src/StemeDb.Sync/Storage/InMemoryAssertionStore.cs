@@ -165,7 +165,7 @@ public sealed class InMemoryAssertionStore : IAssertionStore
 
             if (_slab.Length - _used < data.Length)
             {
-                _slab = new byte[Math.Clamp(_slab.Length * 2, FirstSlabBytes, MaxSlabBytes)];
+                _slab = new byte[Math.Max(data.Length, Math.Clamp(_slab.Length * 2, FirstSlabBytes, MaxSlabBytes))];
                 _used = 0;
             }
 

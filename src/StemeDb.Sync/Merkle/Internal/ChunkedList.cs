@@ -20,18 +20,36 @@ internal sealed class ChunkedList<T>
 
     public ref T this[int index] => ref _chunks[index >> ChunkShift][index & ChunkMask];
 
+    /// <summary>
+    /// Allocates now whatever the next <paramref name="items"/> appends need, so that they cannot fail
+    /// for lack of memory halfway through a multi-step update.
+    /// </summary>
+    public void EnsureSpare(int items)
+    {
+        int lastChunk = (_count + items - 1) >> ChunkShift;
+        if (lastChunk >= _chunks.Length)
+        {
+            int length = Math.Max(4, _chunks.Length);
+            while (length <= lastChunk)
+            {
+                length *= 2;
+            }
+
+            Array.Resize(ref _chunks, length);
+        }
+
+        for (int chunk = _count >> ChunkShift; chunk <= lastChunk; chunk++)
+        {
+            _chunks[chunk] ??= new T[ChunkSize];
+        }
+    }
+
     /// <summary>Appends <paramref name="item"/> and returns its index.</summary>
     public int Add(in T item)
     {
+        EnsureSpare(1);
         int index = _count;
-        int chunk = index >> ChunkShift;
-        if (chunk == _chunks.Length)
-        {
-            Array.Resize(ref _chunks, Math.Max(4, _chunks.Length * 2));
-        }
-
-        _chunks[chunk] ??= new T[ChunkSize];
-        _chunks[chunk][index & ChunkMask] = item;
+        _chunks[index >> ChunkShift][index & ChunkMask] = item;
         _count = index + 1;
         return index;
     }

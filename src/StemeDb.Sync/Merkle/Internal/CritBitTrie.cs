@@ -82,6 +82,14 @@ internal sealed class CritBitTrie
             return false;
         }
 
+        // Allocate first, so that the update below cannot stop halfway: one leaf, one inner node and at
+        // most one cache entry. Counts strictly grow upwards, so at most one node on the path reaches
+        // UncachedMaxCount + 1 leaves with this insert: the new node (then all its ancestors already had
+        // more) or the one ancestor that held exactly UncachedMaxCount.
+        _leaves.EnsureSpare(1);
+        _nodes.EnsureSpare(1);
+        _caches.EnsureSpare(1);
+
         // Walk down again to where the new inner node belongs: above the first node splitting at a later bit.
         Span<int> path = stackalloc int[StackCapacity];
         int depth = 0;

@@ -1,0 +1,78 @@
+using System;
+using System.Text.RegularExpressions;
+using System.Threading;
+using System.Threading.Tasks;
+using StemeDb.Sync.Cli.Internal;
+
+namespace StemeDb.Sync.Cli.Tests;
+
+/// <summary>Two in-memory nodes started by <c>serve</c>; B names A with <c>--peer</c>.</summary>
+[TestFixture]
+[NonParallelizable]
+public sealed partial class ServeWithPeerTests
+{
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Serve_WithPeer_GossipsToItAndPullsFromItByAntiEntropy(CancellationToken cancellationToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var a = new CliRunner();
+        Task<int> servingA = a.StartAsync(["serve", "--listen", "http://127.0.0.1:0"], stop.Token);
+        string addressA = await WaitForAddressAsync(a, servingA, cancellationToken);
+        var b = new CliRunner();
+        Task<int> servingB = b.StartAsync(["serve", "--listen", "http://127.0.0.1:0", "--peer", addressA, "--anti-entropy-interval", "0.3"], stop.Token);
+        string addressB = await WaitForAddressAsync(b, servingB, cancellationToken);
+
+        try
+        {
+            // B gossips its own writes to its peer A.
+            var (putB, hashB, _) = await CliRunner.RunAsync(TestAssertions.Json("user:written-on-b"), "put", addressB);
+            Assert.That(putB, Is.EqualTo(ExitCodes.Success));
+            await WaitUntilFetchableAsync(addressA, hashB.Trim(), cancellationToken);
+
+            // A does not know B; B's anti-entropy loop pulls A's writes.
+            var (putA, hashA, _) = await CliRunner.RunAsync(TestAssertions.Json("user:written-on-a"), "put", addressA);
+            Assert.That(putA, Is.EqualTo(ExitCodes.Success));
+            await WaitUntilFetchableAsync(addressB, hashA.Trim(), cancellationToken);
+
+            var (roots, rootsOut, _) = await CliRunner.RunAsync(string.Empty, "roots", addressA, addressB);
+            Assert.That(roots, Is.EqualTo(ExitCodes.Success), rootsOut);
+            Assert.That(b.Out, Does.Contain("peers " + addressA));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
+
+        Assert.That(await servingB, Is.EqualTo(ExitCodes.Success), b.Error);
+        Assert.That(await servingA, Is.EqualTo(ExitCodes.Success), a.Error);
+    }
+
+    private static async Task WaitUntilFetchableAsync(string address, string hash, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var (code, _, _) = await CliRunner.RunAsync(string.Empty, "fetch", address, hash, "--hex");
+            if (code == ExitCodes.Success)
+            {
+                return;
+            }
+
+            await Task.Delay(100, cancellationToken);
+        }
+    }
+
+    private static async Task<string> WaitForAddressAsync(CliRunner runner, Task<int> serving, CancellationToken cancellationToken)
+    {
+        while (ListeningOn().Match(runner.Out) is not { Success: true })
+        {
+            Assert.That(serving.IsCompleted, Is.False, () => "serve ended early: " + runner.Error);
+            await Task.Delay(50, cancellationToken);
+        }
+
+        return ListeningOn().Match(runner.Out).Groups[1].Value;
+    }
+
+    [GeneratedRegex(@"listening on (http://127\.0\.0\.1:\d+)")]
+    private static partial Regex ListeningOn();
+}

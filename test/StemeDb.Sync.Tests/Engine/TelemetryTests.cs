@@ -1,0 +1,98 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+using StemeDb.Sync.Diagnostics;
+using StemeDb.Sync.Engine;
+using StemeDb.Sync.Storage;
+using StemeDb.Sync.Testing;
+using StemeDb.Sync.Transport;
+
+namespace StemeDb.Sync.Tests.Engine;
+
+[TestFixture]
+public sealed class TelemetryTests
+{
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task SyncWithPeerAsync_WithListener_EmitsAntiEntropyActivityAndRoundCounter()
+    {
+        var activities = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == SyncTelemetry.ActivitySourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activities.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+        using var synced = new MetricRecorder("stemedb.sync.anti_entropy.rounds", "result", "synced");
+        var network = new InMemoryNetwork();
+        var time = new FakeTimeProvider(EngineTestKit.Start);
+        await using var a = new SyncNode(EngineTestKit.Options(1, o => o.RunBackgroundLoops = false), new InMemoryAssertionStore(), timeProvider: time);
+        await using var b = new SyncNode(EngineTestKit.Options(2, o => o.RunBackgroundLoops = false), new InMemoryAssertionStore(), timeProvider: time);
+        await a.StartAsync();
+        await b.StartAsync();
+        network.SetEndpoint("b", b.Handler);
+        await b.IngestAsync(EngineTestKit.Data(1));
+
+        await a.SyncWithPeerAsync(network.CreatePeer("a", "b"));
+
+        Activity? pass = activities.FirstOrDefault(x => x.OperationName == "StemeDb.Sync.AntiEntropy");
+        Assert.That(pass, Is.Not.Null);
+        Assert.That(pass!.GetTagItem("stemedb.sync.peer"), Is.EqualTo("b"));
+        Assert.That(pass.GetTagItem("stemedb.sync.fetched"), Is.EqualTo(1));
+        Assert.That(synced.Total, Is.EqualTo(1));
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task GossipAsync_Rejected_LogsWarningWithStableEventId()
+    {
+        using var provider = new ListLoggerProvider();
+        await using var node = new SyncNode(EngineTestKit.Options(1, o => o.RunBackgroundLoops = false), new InMemoryAssertionStore(), provider);
+        await node.StartAsync();
+        AssertionRecord record = EngineTestKit.Record(1);
+
+        await node.Handler.GossipAsync(new GossipMessage(new byte[3], record.Data, 1, 0, new byte[16]));
+
+        (LogLevel level, EventId id, string message) entry = provider.Entries.Single(e => e.Id.Id == 204);
+        Assert.That(entry.level, Is.EqualTo(LogLevel.Warning));
+        Assert.That(entry.id.Name, Is.EqualTo("GossipRejected"));
+        Assert.That(entry.message, Does.Contain("assertion_hash must be 32 bytes"));
+        Assert.That(provider.Entries.Any(e => e.Id.Id == 100 && e.Message.Contains("started", StringComparison.Ordinal)), Is.True);
+    }
+
+    private sealed class ListLoggerProvider : ILoggerFactory
+    {
+        public void AddProvider(ILoggerProvider provider)
+        {
+        }
+
+        public ConcurrentQueue<(LogLevel Level, EventId Id, string Message)> Entries { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) => new ListLogger(this);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class ListLogger : ILogger
+        {
+            private readonly ListLoggerProvider _provider;
+
+            public ListLogger(ListLoggerProvider provider) => _provider = provider;
+
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                _provider.Entries.Enqueue((logLevel, eventId, formatter(state, exception)));
+        }
+    }
+}
