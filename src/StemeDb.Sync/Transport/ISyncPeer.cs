@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Diagnostics.CodeAnalysis;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -35,6 +36,7 @@ public interface ISyncPeer
     /// <param name="maxLeaves">Maximum number of leaves (the peer caps it; v1 peers cap at 10,000).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The page and whether it was truncated.</returns>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The cursor overload is a wire extension; both keep the usual optional CancellationToken.")]
     ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, CancellationToken cancellationToken = default);
 
     /// <summary>Fetches assertions by hash (at most 1,000 per call); hashes the peer lacks are skipped.</summary>
@@ -59,6 +61,7 @@ public interface ISyncPeer
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The page and whether more leaves follow it.</returns>
     /// <remarks>The default implementation models a v1 peer: it calls <see cref="GetLeavesAsync(uint, CancellationToken)"/>, ignoring the cursor.</remarks>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The cursor overload is a wire extension; both keep the usual optional CancellationToken.")]
     ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, AssertionHash? startAfter, CancellationToken cancellationToken = default) =>
         GetLeavesAsync(maxLeaves, cancellationToken);
 

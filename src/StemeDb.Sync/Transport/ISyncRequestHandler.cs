@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics.CodeAnalysis;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -35,6 +36,7 @@ public interface ISyncRequestHandler
     /// <param name="maxLeaves">Requested maximum; 0 or above the cap means the cap (10,000).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>At most the cap, with <see cref="LeavesPage.Truncated"/> set exactly when more leaves exist.</returns>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The cursor overload is a wire extension; both keep the usual optional CancellationToken.")]
     ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, CancellationToken cancellationToken = default);
 
     /// <summary>Returns the records for the given hashes, skipping unknown ones.</summary>
@@ -57,6 +59,7 @@ public interface ISyncRequestHandler
     /// <returns>At most the cap, with <see cref="LeavesPage.Truncated"/> set exactly when more leaves follow.</returns>
     /// <exception cref="SyncRequestException">The cursor is neither empty nor 32 bytes (<see cref="SyncStatusCode.InvalidArgument"/>).</exception>
     /// <remarks>The default implementation behaves as a v1 node: it ignores the cursor.</remarks>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The cursor overload is a wire extension; both keep the usual optional CancellationToken.")]
     ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, ReadOnlyMemory<byte> startAfter, CancellationToken cancellationToken = default) =>
         GetLeavesAsync(maxLeaves, cancellationToken);
 
