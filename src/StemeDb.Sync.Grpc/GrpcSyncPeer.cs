@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics.CodeAnalysis;
 using System.IO;
 using System.Net.Http;
 using System.Threading;
@@ -131,11 +132,13 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
     }
 
     /// <inheritdoc />
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The cursor overload is a wire extension; both keep the usual optional CancellationToken.")]
     public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, CancellationToken cancellationToken = default) =>
         GetLeavesAsync(maxLeaves, null, cancellationToken);
 
     /// <inheritdoc />
     /// <remarks>A v1 server ignores the cursor and answers from its first leaf; the engine detects that.</remarks>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The cursor overload is a wire extension; both keep the usual optional CancellationToken.")]
     public async ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, AssertionHash? startAfter, CancellationToken cancellationToken = default)
     {
         var request = new GetLeavesRequest { MaxLeaves = maxLeaves };
