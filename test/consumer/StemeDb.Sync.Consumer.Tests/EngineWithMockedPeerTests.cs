@@ -37,6 +37,12 @@ public sealed class EngineWithMockedPeerTests
         peer.Setup(p => p.FetchAsync(It.IsAny<IReadOnlyList<AssertionHash>>(), It.IsAny<CancellationToken>()))
             .Returns((IReadOnlyList<AssertionHash> hashes, CancellationToken _) =>
                 new ValueTask<IReadOnlyList<AssertionRecord>>(answers.Where(r => hashes.Contains(r.Hash)).ToArray()));
+
+        // The mocked remote is a v1-only peer: it lacks the extensions and ignores the leaves cursor.
+        peer.Setup(p => p.ReconcileAsync(It.IsAny<ReconcileRoundRequest>(), It.IsAny<CancellationToken>()))
+            .Throws(new SyncPeerException(SyncStatusCode.Unimplemented, "v1 peer: no Reconcile"));
+        peer.Setup(p => p.GetLeavesAsync(It.IsAny<uint>(), It.IsAny<AssertionHash?>(), It.IsAny<CancellationToken>()))
+            .Returns(new ValueTask<LeavesPage>(new LeavesPage(holds.Select(r => r.Hash).Order().ToArray(), false)));
         return peer;
     }
 
