@@ -1,20 +1,23 @@
 using System;
-using System.Buffers.Binary;
+using System.Buffers;
 using System.Threading;
 using System.Threading.Tasks;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
 using StemeDb.Sync.Clock;
+using StemeDb.Sync.Codec;
 using StemeDb.Sync.Engine;
 using StemeDb.Sync.Merkle;
 using StemeDb.Sync.Storage;
+using StemeDb.Sync.Validation;
 
 namespace StemeDb.Sync.Benchmarks;
 
 /// <summary>
-/// In-process ingest of 1,000,000 distinct assertions into a fresh node over the in-memory store (content check,
-/// BLAKE3 hash, HLC stamp, store, Merkle index), side by side with BLAKE3 hashing the same bytes alone in the
-/// same run (the baseline). Target: ingest costs at most 3x the hash alone. Each operation is one assertion.
+/// In-process ingest of 1,000,000 distinct rkyv assertions into a fresh node over the in-memory store (rkyv
+/// content validation, BLAKE3 hash, HLC stamp, store, Merkle index), side by side with BLAKE3 hashing the same
+/// bytes alone in the same run (the baseline). Target: ingest costs at most 3x the hash alone. Each operation
+/// is one assertion.
 /// </summary>
 [SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 5)]
 [MemoryDiagnoser]
@@ -23,35 +26,50 @@ public class IngestBenchmarks
     private const int Count = 1_000_000;
 
     private byte[] _buffer = Array.Empty<byte>();
+    private int[] _offsets = Array.Empty<int>();
     private AssertionHash[] _hashes = Array.Empty<AssertionHash>();
     private SyncNode? _node;
     private InMemoryAssertionStore? _store;
     private MerkleIndex? _index;
 
-    /// <summary>Bytes per assertion (a typical rkyv assertion is a few hundred bytes).</summary>
-    [Params(256)]
-    public int PayloadBytes { get; set; }
+    private static IAssertionContentValidator Validator => RkyvAssertionValidator.Instance;
 
     [GlobalSetup]
     public void Setup()
     {
-        _buffer = new byte[Count * PayloadBytes];
-        new Random(20261127).NextBytes(_buffer);
+        // Realistic assertions: a subject, a predicate, a text value, the HLC, the author and two tags.
+        var writer = new ArrayBufferWriter<byte>(Count * 200);
+        _offsets = new int[Count + 1];
+        NodeId author = NodeId.Parse("0123456789abcdef0123456789abcdef");
+        string[] tags = { "source:import", "batch:bench" };
         for (int i = 0; i < Count; i++)
         {
-            BinaryPrimitives.WriteInt32LittleEndian(_buffer.AsSpan(i * PayloadBytes), i); // distinct payloads
+            var assertion = new Assertion(
+                $"user:{i}",
+                "email",
+                AssertionValue.FromText($"user{i}@example.com"),
+                new HlcTimestamp(1_700_000_000_000 + (ulong)i, 0, author),
+                author,
+                tags: tags);
+            AssertionCodec.Encode(assertion, writer);
+            _offsets[i + 1] = writer.WrittenCount;
         }
 
+        _buffer = writer.WrittenSpan.ToArray();
         _hashes = new AssertionHash[Count];
         for (int i = 0; i < Count; i++)
         {
-            _hashes[i] = AssertionHash.Compute(_buffer.AsSpan(i * PayloadBytes, PayloadBytes));
+            _hashes[i] = AssertionHash.Compute(Payload(i).Span);
         }
+
+        Console.WriteLine($"// {Count} assertions, {_buffer.Length / (double)Count:F1} bytes on average");
     }
+
+    private ReadOnlyMemory<byte> Payload(int i) => _buffer.AsMemory(_offsets[i], _offsets[i + 1] - _offsets[i]);
 
     // An (empty) iteration setup puts the baseline in the same job as the others (one invocation per
     // iteration), so the Ratio column compares like with like.
-    [IterationSetup(Target = nameof(Blake3Only))]
+    [IterationSetup(Targets = new[] { nameof(Blake3Only), nameof(ValidateOnly) })]
     public void NothingToSetUp()
     {
     }
@@ -72,8 +90,8 @@ public class IngestBenchmarks
     [IterationSetup(Target = nameof(Ingest))]
     public void CreateNode()
     {
-        // No peers: nothing is gossiped; the default content validator is used.
-        var options = new SyncNodeOptions { AntiEntropyInterval = Timeout.InfiniteTimeSpan };
+        // No peers: nothing is gossiped.
+        var options = new SyncNodeOptions { AntiEntropyInterval = Timeout.InfiniteTimeSpan, ContentValidator = Validator };
         _node = new SyncNode(options, new InMemoryAssertionStore());
         _node.StartAsync().AsTask().GetAwaiter().GetResult();
     }
@@ -85,61 +103,49 @@ public class IngestBenchmarks
         _node = null;
     }
 
-    /// <summary>BLAKE3 of each payload, nothing else.</summary>
+    /// <summary>BLAKE3 of each assertion, nothing else.</summary>
     [Benchmark(Baseline = true, OperationsPerInvoke = Count)]
     public ulong Blake3Only()
     {
         ulong acc = 0;
         for (int i = 0; i < Count; i++)
         {
-            AssertionHash hash = AssertionHash.Compute(_buffer.AsSpan(i * PayloadBytes, PayloadBytes));
+            AssertionHash hash = AssertionHash.Compute(Payload(i).Span);
             acc ^= (ulong)hash.GetHashCode();
         }
 
         return acc;
     }
 
-    /// <summary>Full local ingest of each payload: validate, hash, stamp, store, index.</summary>
+    /// <summary>Full local ingest of each assertion: validate, hash, stamp, store, index.</summary>
     [Benchmark(OperationsPerInvoke = Count)]
     public async Task<long> Ingest()
     {
         SyncNode node = _node!;
-        ReadOnlyMemory<byte> all = _buffer;
         for (int i = 0; i < Count; i++)
         {
-            await node.IngestAsync(all.Slice(i * PayloadBytes, PayloadBytes)).ConfigureAwait(false);
+            await node.IngestAsync(Payload(i)).ConfigureAwait(false);
         }
 
         return node.Count;
     }
 
-    /// <summary>Component: the in-memory store's put of each (pre-hashed) payload, with the copy ingest makes.</summary>
-    [Benchmark(OperationsPerInvoke = Count)]
-    public async Task<long> StorePutOnly()
-    {
-        InMemoryAssertionStore store = _store!;
-        var timestamp = new HlcTimestamp(1_700_000_000_000, 0, NodeId.NewId());
-        ReadOnlyMemory<byte> all = _buffer;
-        for (int i = 0; i < Count; i++)
-        {
-            var record = new AssertionRecord(_hashes[i], all.Slice(i * PayloadBytes, PayloadBytes).ToArray(), timestamp);
-            await store.PutAsync(record).ConfigureAwait(false);
-        }
-
-        return await store.CountAsync().ConfigureAwait(false);
-    }
-
-    /// <summary>The ingest steps written out by hand (hash, copy, stamp, put, insert): the node's own overhead is Ingest minus this.</summary>
+    /// <summary>The ingest steps written out by hand (validate, hash, copy, stamp, put, insert): the node's own overhead is Ingest minus this.</summary>
     [Benchmark(OperationsPerInvoke = Count)]
     public async Task<long> StepsByHand()
     {
         InMemoryAssertionStore store = _store!;
         MerkleIndex index = _index!;
+        IAssertionContentValidator validator = Validator;
         var clock = new HybridLogicalClock(NodeId.NewId());
-        ReadOnlyMemory<byte> all = _buffer;
         for (int i = 0; i < Count; i++)
         {
-            ReadOnlyMemory<byte> data = all.Slice(i * PayloadBytes, PayloadBytes);
+            ReadOnlyMemory<byte> data = Payload(i);
+            if (!validator.TryValidate(data.Span, out string? error))
+            {
+                throw new InvalidOperationException(error);
+            }
+
             AssertionHash hash = AssertionHash.Compute(data.Span);
             var record = new AssertionRecord(hash, data.ToArray(), clock.Now());
             await store.PutAsync(record).ConfigureAwait(false);
@@ -147,6 +153,38 @@ public class IngestBenchmarks
         }
 
         return index.Count;
+    }
+
+    /// <summary>Component: the rkyv content validation of each assertion.</summary>
+    [Benchmark(OperationsPerInvoke = Count)]
+    public int ValidateOnly()
+    {
+        IAssertionContentValidator validator = Validator;
+        int valid = 0;
+        for (int i = 0; i < Count; i++)
+        {
+            if (validator.TryValidate(Payload(i).Span, out _))
+            {
+                valid++;
+            }
+        }
+
+        return valid;
+    }
+
+    /// <summary>Component: the in-memory store's put of each (pre-hashed) assertion, with the copy ingest makes.</summary>
+    [Benchmark(OperationsPerInvoke = Count)]
+    public async Task<long> StorePutOnly()
+    {
+        InMemoryAssertionStore store = _store!;
+        var timestamp = new HlcTimestamp(1_700_000_000_000, 0, NodeId.NewId());
+        for (int i = 0; i < Count; i++)
+        {
+            var record = new AssertionRecord(_hashes[i], Payload(i).ToArray(), timestamp);
+            await store.PutAsync(record).ConfigureAwait(false);
+        }
+
+        return await store.CountAsync().ConfigureAwait(false);
     }
 
     /// <summary>Component: adding each (pre-computed) hash to the Merkle index.</summary>

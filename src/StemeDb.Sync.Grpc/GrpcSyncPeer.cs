@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics.CodeAnalysis;
 using System.IO;
 using System.Net.Http;
 using System.Threading;
@@ -131,9 +132,21 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
     }
 
     /// <inheritdoc />
-    public async ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, CancellationToken cancellationToken = default)
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The cursor overload is a wire extension; both keep the usual optional CancellationToken.")]
+    public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, CancellationToken cancellationToken = default) =>
+        GetLeavesAsync(maxLeaves, null, cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>A v1 server ignores the cursor and answers from its first leaf; the engine detects that.</remarks>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The cursor overload is a wire extension; both keep the usual optional CancellationToken.")]
+    public async ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, AssertionHash? startAfter, CancellationToken cancellationToken = default)
     {
         var request = new GetLeavesRequest { MaxLeaves = maxLeaves };
+        if (startAfter is { } cursor)
+        {
+            request.StartAfter = UnsafeByteOperations.UnsafeWrap(cursor.ToArray());
+        }
+
         GetLeavesResponse response = await CallAsync(
             SyncRpc.GetLeaves, static (c, r, o) => c.GetLeavesAsync(r, o), request, cancellationToken).ConfigureAwait(false);
 
@@ -229,6 +242,75 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
         }
 
         return new PingResult(nodeId, response.AssertionCount);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>A v1 server answers <c>UNIMPLEMENTED</c>: <see cref="SyncPeerException"/> with <see cref="SyncStatusCode.Unimplemented"/>.</remarks>
+    public async ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken = default)
+    {
+        var message = new ReconcileRequest
+        {
+            Version = request.Version,
+            AssertionCount = request.AssertionCount,
+            SliceFingerprints = UnsafeByteOperations.UnsafeWrap(request.SliceFingerprints),
+            Slices = UnsafeByteOperations.UnsafeWrap(request.Slices),
+            Cells = request.Cells,
+            Salt = request.Salt,
+        };
+        ReconcileResponse response = await CallAsync(
+            SyncRpc.Reconcile, static (c, r, o) => c.ReconcileAsync(r, o), message, cancellationToken).ConfigureAwait(false);
+        return new ReconcileRoundResponse(
+            response.Identical,
+            response.AssertionCount,
+            response.Slices.Memory,
+            response.EstimatedDifferences,
+            response.Salt,
+            response.Table.Memory,
+            response.TooManyDifferences);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>A v1 server answers <c>UNIMPLEMENTED</c>: <see cref="SyncPeerException"/> with <see cref="SyncStatusCode.Unimplemented"/>.</remarks>
+    /// <exception cref="ArgumentException">More than <see cref="MaxFetchHashes"/> assertions.</exception>
+    public async ValueTask<IReadOnlyList<GossipResult>> GossipBatchAsync(IReadOnlyList<AssertionRecord> records, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        if (records.Count > MaxFetchHashes)
+        {
+            throw new ArgumentException($"A gossip batch carries at most {MaxFetchHashes} assertions; got {records.Count}.", nameof(records));
+        }
+
+        var request = new GossipBatchRequest();
+        foreach (AssertionRecord record in records)
+        {
+            ArgumentNullException.ThrowIfNull(record, nameof(records));
+            request.Assertions.Add(new AssertionData
+            {
+                Hash = UnsafeByteOperations.UnsafeWrap(record.Hash.ToArray()),
+                Data = UnsafeByteOperations.UnsafeWrap(record.Data),
+                HlcTime = record.Timestamp.Time,
+                HlcCounter = record.Timestamp.Counter,
+                HlcNodeId = UnsafeByteOperations.UnsafeWrap(record.Timestamp.NodeId.ToArray()),
+            });
+        }
+
+        GossipBatchResponse response = await CallAsync(
+            SyncRpc.GossipBatch, static (c, r, o) => c.GossipBatchAsync(r, o), request, cancellationToken).ConfigureAwait(false);
+        if (response.Results.Count != records.Count)
+        {
+            throw InvalidResponse(SyncRpc.GossipBatch, $"{response.Results.Count} results were returned for {records.Count} assertions");
+        }
+
+        var results = new GossipResult[records.Count];
+        for (int i = 0; i < results.Length; i++)
+        {
+            GossipResponse item = response.Results[i];
+            results[i] = item.Accepted
+                ? GossipResult.Ok
+                : GossipResult.Rejected(item.Error.Length == 0 ? "The peer rejected the assertion without a reason." : item.Error);
+        }
+
+        return results;
     }
 
     /// <summary>Disposes the channel if this peer created it; a channel passed in is left open.</summary>

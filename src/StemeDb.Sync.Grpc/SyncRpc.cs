@@ -17,4 +17,10 @@ public enum SyncRpc
 
     /// <summary><c>GetLeaves</c>: Merkle leaf hashes.</summary>
     GetLeaves,
+
+    /// <summary><c>Reconcile</c> (extension): one round of set reconciliation.</summary>
+    Reconcile,
+
+    /// <summary><c>GossipBatch</c> (extension): a peer pushes many assertions.</summary>
+    GossipBatch,
 }

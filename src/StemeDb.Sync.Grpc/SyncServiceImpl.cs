@@ -200,7 +200,9 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         try
         {
             await AuthorizeCoreAsync(SyncRpc.GetLeaves, context, lease).ConfigureAwait(false);
-            LeavesPage page = await Handler.GetLeavesAsync(request.MaxLeaves, context.CancellationToken).ConfigureAwait(false);
+            LeavesPage page = request.StartAfter.IsEmpty
+                ? await Handler.GetLeavesAsync(request.MaxLeaves, context.CancellationToken).ConfigureAwait(false)
+                : await Handler.GetLeavesAsync(request.MaxLeaves, request.StartAfter.Memory, context.CancellationToken).ConfigureAwait(false);
             var response = new GetLeavesResponse { Truncated = page.Truncated };
             foreach (AssertionHash leaf in page.Leaves)
             {
@@ -212,6 +214,110 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         catch (Exception ex) when (ex is not RpcException)
         {
             throw ToRpcException(SyncRpc.GetLeaves, ex, context, lease);
+        }
+    }
+
+    /// <inheritdoc />
+    public override async Task<ReconcileResponse> Reconcile(ReconcileRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        using PeerGuardLease? lease = AdmitCall(SyncRpc.Reconcile, request.CalculateSize(), context);
+        try
+        {
+            await AuthorizeCoreAsync(SyncRpc.Reconcile, context, lease).ConfigureAwait(false);
+            var round = new ReconcileRoundRequest(
+                request.Version,
+                request.AssertionCount,
+                request.SliceFingerprints.Memory,
+                request.Slices.Memory,
+                request.Cells,
+                request.Salt);
+            ReconcileRoundResponse answer = await Handler.ReconcileAsync(round, context.CancellationToken).ConfigureAwait(false);
+            return new ReconcileResponse
+            {
+                Identical = answer.Identical,
+                AssertionCount = answer.AssertionCount,
+                Slices = UnsafeByteOperations.UnsafeWrap(answer.Slices),
+                EstimatedDifferences = answer.EstimatedDifferences,
+                Salt = answer.Salt,
+                Table = UnsafeByteOperations.UnsafeWrap(answer.Table),
+                TooManyDifferences = answer.TooManyDifferences,
+            };
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            throw ToRpcException(SyncRpc.Reconcile, ex, context, lease);
+        }
+    }
+
+    /// <inheritdoc />
+    public override async Task<GossipBatchResponse> GossipBatch(GossipBatchRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        using PeerGuardLease? lease = AdmitCall(SyncRpc.GossipBatch, request.CalculateSize(), context);
+        try
+        {
+            await AuthorizeCoreAsync(SyncRpc.GossipBatch, context, lease).ConfigureAwait(false);
+
+            // Each push passes the same gossip validation hook as a unary push; the handler enforces the batch limit.
+            var messages = new List<GossipMessage>(request.Assertions.Count);
+            var hookRejections = new Dictionary<int, string>();
+            for (int i = 0; i < request.Assertions.Count; i++)
+            {
+                AssertionData item = request.Assertions[i];
+                var message = new GossipMessage(item.Hash.Memory, item.Data.Memory, item.HlcTime, item.HlcCounter, item.HlcNodeId.Memory);
+                messages.Add(message);
+                if (await ValidateGossipAsync(message, context).ConfigureAwait(false) is { } reason)
+                {
+                    hookRejections[i] = reason;
+                }
+            }
+
+            IReadOnlyList<GossipResult> results;
+            if (hookRejections.Count == 0)
+            {
+                results = await Handler.GossipBatchAsync(messages, context.CancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                var passed = new List<GossipMessage>(messages.Count);
+                for (int i = 0; i < messages.Count; i++)
+                {
+                    if (!hookRejections.ContainsKey(i))
+                    {
+                        passed.Add(messages[i]);
+                    }
+                }
+
+                IReadOnlyList<GossipResult> handled = await Handler.GossipBatchAsync(passed, context.CancellationToken).ConfigureAwait(false);
+                var merged = new GossipResult[messages.Count];
+                for (int i = 0, next = 0; i < merged.Length; i++)
+                {
+                    merged[i] = hookRejections.TryGetValue(i, out string? reason) ? GossipResult.Rejected(reason) : handled[next++];
+                }
+
+                results = merged;
+            }
+
+            var response = new GossipBatchResponse();
+            for (int i = 0; i < results.Count; i++)
+            {
+                GossipResult result = results[i];
+                if (!result.Accepted)
+                {
+                    OnGossipRejected(messages[i], result.Error ?? string.Empty, context);
+                }
+
+                response.Results.Add(new GossipResponse { Accepted = result.Accepted, Error = result.Error ?? string.Empty });
+            }
+
+            return response;
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            throw ToRpcException(SyncRpc.GossipBatch, ex, context, lease);
         }
     }
 

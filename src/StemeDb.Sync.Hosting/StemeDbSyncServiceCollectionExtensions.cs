@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics.CodeAnalysis;
 using Grpc.HealthCheck;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -38,6 +39,7 @@ public static class StemeDbSyncServiceCollectionExtensions
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets the options; may be <see langword="null"/> when they come from configuration.</param>
     /// <returns>A builder to choose the store and adjust engine settings.</returns>
+    [SuppressMessage("ApiDesign", "RS0027:API with optional parameter(s) should have the most parameters amongst its public overloads", Justification = "The overloads differ by the type of their second parameter (a delegate or a configuration section), as in Microsoft.Extensions.")]
     public static StemeDbSyncBuilder AddStemeDbSync(this IServiceCollection services, Action<StemeDbSyncOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);

@@ -19,6 +19,10 @@ public class IntegrationTests
     {
         options.AntiEntropyInterval = Timeout.InfiniteTimeSpan;
         options.GossipRetryBaseDelay = TimeSpan.FromMilliseconds(20);
+        // With no anti-entropy to catch up, gossip alone must outlast a peer restart on a loaded machine:
+        // about 4 s of retries (20 ms doubling, capped at 1 s) instead of the default four attempts.
+        options.GossipRetryMaxDelay = TimeSpan.FromSeconds(1);
+        options.GossipMaxAttempts = 10;
     }
 
     private static void AntiEntropyOnly(SyncNodeOptions options)

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Channels;
 using System.Threading.Tasks;
@@ -33,7 +34,7 @@ namespace StemeDb.Sync.Engine;
 /// </para>
 /// <para>Background loops never throw into the host: failures are logged and retried at the next opportunity.</para>
 /// </remarks>
-public sealed class SyncNode : IAsyncDisposable
+public sealed partial class SyncNode : IAsyncDisposable
 {
     private const int StateCreated = 0;
     private const int StateStarting = 1;
@@ -53,6 +54,7 @@ public sealed class SyncNode : IAsyncDisposable
     private readonly Channel<AssertionRecord> _gossipQueue;
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _gossipWorkers = new();
+    private readonly ConditionalWeakTable<ISyncPeer, PeerCapabilities> _capabilities = new();
     private PeerEntry[] _peers = Array.Empty<PeerEntry>();
     private volatile int _state;
 
@@ -443,7 +445,15 @@ public sealed class SyncNode : IAsyncDisposable
                 {
                     try
                     {
-                        await GossipToPeersAsync(record, cancellationToken).ConfigureAwait(false);
+                        // Under backlog, queued assertions travel together (GossipBatch); otherwise one by one.
+                        if (DrainGossipBatch(reader, record) is { } batch)
+                        {
+                            await GossipBatchToPeersAsync(batch, cancellationToken).ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            await GossipToPeersAsync(record, cancellationToken).ConfigureAwait(false);
+                        }
                     }
                     catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                     {
@@ -662,11 +672,9 @@ public sealed class SyncNode : IAsyncDisposable
                 return new SyncPassResult(true, 0, 0, 0, roundTrips, 0, 0, true);
             }
 
-            DiffResult diff = await DiffEngine.ComputeAsync(
-                _index,
-                DiffEngine.V1Pager(peer, _options.MaxLeavesPerRequest, Deadline),
-                DiffEngine.DefaultLocalPageSize,
-                cancellationToken).ConfigureAwait(false);
+            PeerCapabilities capabilities = _capabilities.GetValue(peer, static _ => new PeerCapabilities());
+            DiffResult diff = await ExtendedSync.DiffAsync(
+                _index, peer, capabilities, _options.MaxLeavesPerRequest, Deadline, cancellationToken).ConfigureAwait(false);
             roundTrips += diff.RemotePages;
             if (!diff.Complete)
             {
@@ -714,31 +722,17 @@ public sealed class SyncNode : IAsyncDisposable
                 }
             }
 
-            foreach (AssertionHash hash in diff.MissingRemotely)
-            {
-                AssertionRecord? record = await _store.GetAsync(hash, cancellationToken).ConfigureAwait(false);
-                if (record is null)
-                {
-                    continue;
-                }
-
-                GossipResult result;
-                using (CallDeadline call = Deadline(cancellationToken))
-                {
-                    result = await peer.GossipAsync(record, call.Token).ConfigureAwait(false);
-                }
-
-                roundTrips++;
-                if (result.Accepted)
-                {
-                    pushed++;
-                    bytesOut += record.Data.Length;
-                }
-                else
-                {
-                    SyncLog.PushRejectedByPeer(_logger, peer.Name, hash, result.Error);
-                }
-            }
+            PushOutcome push = await ExtendedSync.PushAsync(
+                _store,
+                peer,
+                capabilities,
+                diff.MissingRemotely,
+                Deadline,
+                (hash, error) => SyncLog.PushRejectedByPeer(_logger, peer.Name, hash, error),
+                cancellationToken).ConfigureAwait(false);
+            pushed = push.Pushed;
+            bytesOut = push.BytesSent;
+            roundTrips += push.Calls;
 
             SyncDiagnostics.AntiEntropyRounds.Add(1, SyncDiagnostics.Tag("result", "synced"));
             SyncDiagnostics.FetchedAssertions.Add(fetched);

@@ -26,7 +26,8 @@ public sealed class SyncNodeOptions
 
     /// <summary>
     /// Checks the content of every assertion before it is stored (local ingest, gossip and fetch). When
-    /// <see langword="null"/>, the library default is used.
+    /// <see langword="null"/>, the library default is used: <see cref="RkyvAssertionValidator"/>, which accepts
+    /// valid rkyv archives of the StemeDB <c>Assertion</c> type. Hosts with their own record schema plug in their own.
     /// </summary>
     public IAssertionContentValidator? ContentValidator { get; set; }
 
@@ -78,9 +79,8 @@ public sealed class SyncNodeOptions
     /// <summary>When <see langword="false"/>, no background loop runs: gossip waits until it is pumped (deterministic simulation).</summary>
     internal bool RunBackgroundLoops { get; set; } = true;
 
-    /// <summary>The default content validator.</summary>
-    // Switch to the rkyv Assertion validator (StemeDb.Sync.Validation.RkyvAssertionValidator) once it is available:
-    internal static IAssertionContentValidator DefaultContentValidator => PermissiveContentValidator.Instance;
+    /// <summary>The default content validator: assertions are rkyv archives of the StemeDB <c>Assertion</c> type.</summary>
+    internal static IAssertionContentValidator DefaultContentValidator => RkyvAssertionValidator.Instance;
 
     /// <summary>Returns a validated copy.</summary>
     internal SyncNodeOptions ValidatedCopy()

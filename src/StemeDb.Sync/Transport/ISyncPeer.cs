@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Diagnostics.CodeAnalysis;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -35,6 +36,7 @@ public interface ISyncPeer
     /// <param name="maxLeaves">Maximum number of leaves (the peer caps it; v1 peers cap at 10,000).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The page and whether it was truncated.</returns>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The cursor overload is a wire extension; both keep the usual optional CancellationToken.")]
     ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, CancellationToken cancellationToken = default);
 
     /// <summary>Fetches assertions by hash (at most 1,000 per call); hashes the peer lacks are skipped.</summary>
@@ -48,4 +50,34 @@ public interface ISyncPeer
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The peer's node id and assertion count.</returns>
     ValueTask<PingResult> PingAsync(NodeId self, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Extension: returns up to <paramref name="maxLeaves"/> of the peer's leaves strictly after
+    /// <paramref name="startAfter"/>. A v1 peer ignores the cursor and answers from its first leaf; callers
+    /// detect that (the first leaf returned is not after the cursor) and stop paging.
+    /// </summary>
+    /// <param name="maxLeaves">Maximum number of leaves (the peer caps it at 10,000).</param>
+    /// <param name="startAfter">The exclusive cursor, or <see langword="null"/> for the first page.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The page and whether more leaves follow it.</returns>
+    /// <remarks>The default implementation models a v1 peer: it calls <see cref="GetLeavesAsync(uint, CancellationToken)"/>, ignoring the cursor.</remarks>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The cursor overload is a wire extension; both keep the usual optional CancellationToken.")]
+    ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, AssertionHash? startAfter, CancellationToken cancellationToken = default) =>
+        GetLeavesAsync(maxLeaves, cancellationToken);
+
+    /// <summary>Extension: runs one round of set reconciliation with the peer (docs/PROTOCOL.md, "Reconcile").</summary>
+    /// <param name="request">The round.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The peer's answer (unverified).</returns>
+    /// <exception cref="SyncPeerException">The peer does not implement the extension (<see cref="SyncStatusCode.Unimplemented"/>, the default implementation) or the call failed.</exception>
+    ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken = default) =>
+        throw new SyncPeerException(SyncStatusCode.Unimplemented, $"Peer '{Name}' does not implement Reconcile.");
+
+    /// <summary>Extension: pushes up to 1,000 assertions in one call.</summary>
+    /// <param name="records">The assertions.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>One result per assertion, in order.</returns>
+    /// <exception cref="SyncPeerException">The peer does not implement the extension (<see cref="SyncStatusCode.Unimplemented"/>, the default implementation) or the call failed.</exception>
+    ValueTask<IReadOnlyList<GossipResult>> GossipBatchAsync(IReadOnlyList<AssertionRecord> records, CancellationToken cancellationToken = default) =>
+        throw new SyncPeerException(SyncStatusCode.Unimplemented, $"Peer '{Name}' does not implement GossipBatch.");
 }

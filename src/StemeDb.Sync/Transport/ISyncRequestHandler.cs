@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics.CodeAnalysis;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -35,6 +36,7 @@ public interface ISyncRequestHandler
     /// <param name="maxLeaves">Requested maximum; 0 or above the cap means the cap (10,000).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>At most the cap, with <see cref="LeavesPage.Truncated"/> set exactly when more leaves exist.</returns>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The cursor overload is a wire extension; both keep the usual optional CancellationToken.")]
     ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, CancellationToken cancellationToken = default);
 
     /// <summary>Returns the records for the given hashes, skipping unknown ones.</summary>
@@ -49,4 +51,31 @@ public interface ISyncRequestHandler
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The local node id and assertion count.</returns>
     ValueTask<PingResult> PingAsync(ReadOnlyMemory<byte> callerNodeId, CancellationToken cancellationToken = default);
+
+    /// <summary>Extension: lists local leaves in ascending order, strictly after a cursor.</summary>
+    /// <param name="maxLeaves">Requested maximum; 0 or above the cap means the cap (10,000).</param>
+    /// <param name="startAfter">The raw cursor: empty for the first page, otherwise 32 bytes.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>At most the cap, with <see cref="LeavesPage.Truncated"/> set exactly when more leaves follow.</returns>
+    /// <exception cref="SyncRequestException">The cursor is neither empty nor 32 bytes (<see cref="SyncStatusCode.InvalidArgument"/>).</exception>
+    /// <remarks>The default implementation behaves as a v1 node: it ignores the cursor.</remarks>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The cursor overload is a wire extension; both keep the usual optional CancellationToken.")]
+    ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, ReadOnlyMemory<byte> startAfter, CancellationToken cancellationToken = default) =>
+        GetLeavesAsync(maxLeaves, cancellationToken);
+
+    /// <summary>Extension: answers one round of set reconciliation (docs/PROTOCOL.md, "Reconcile").</summary>
+    /// <param name="request">The raw round.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The answer.</returns>
+    /// <exception cref="SyncRequestException">Malformed round (<see cref="SyncStatusCode.InvalidArgument"/>), or not implemented (<see cref="SyncStatusCode.Unimplemented"/>, the default implementation).</exception>
+    ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken = default) =>
+        throw new SyncRequestException(SyncStatusCode.Unimplemented, "Reconcile is not implemented by this node.");
+
+    /// <summary>Extension: verifies and stores up to 1,000 pushed assertions, each exactly as <see cref="GossipAsync"/> would.</summary>
+    /// <param name="messages">The raw pushes.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>One result per push, in order.</returns>
+    /// <exception cref="SyncRequestException">More than 1,000 pushes (<see cref="SyncStatusCode.InvalidArgument"/>), or not implemented (<see cref="SyncStatusCode.Unimplemented"/>, the default implementation).</exception>
+    ValueTask<IReadOnlyList<GossipResult>> GossipBatchAsync(IReadOnlyList<GossipMessage> messages, CancellationToken cancellationToken = default) =>
+        throw new SyncRequestException(SyncStatusCode.Unimplemented, "GossipBatch is not implemented by this node.");
 }

@@ -569,6 +569,7 @@ public sealed class SyncNodeTests
     }
 
     [Test]
+    [CancelAfter(10_000)]
     public async Task RetryDelay_Attempts_GrowsExponentiallyWithinJitterAndCap()
     {
         SyncNode node = await StartNodeAsync(Manual(1, o =>

@@ -51,6 +51,7 @@ public sealed class SimulationTests
     [TestCaseSource(nameof(LongSeeds))]
     [Category("SimulationLong")]
     [Explicit("Long run; set STEMEDB_SIM_SEEDS.")]
+    [CancelAfter(120_000)]
     public void Simulation_LongRun_ConvergesToAcknowledgedUnion(int seed)
     {
         Run(seed, SmallConfig(seed), $"Name=LongConverges_Seed{seed}");
@@ -72,7 +73,7 @@ public sealed class SimulationTests
         SimulationOutcome outcome;
         try
         {
-            outcome = simulation.Run();
+            outcome = simulation.Run(TestContext.CurrentContext.CancellationToken);
         }
         catch (Exception ex)
         {

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Time.Testing;
 using StemeDb.Sync.Engine;
@@ -63,6 +64,7 @@ internal sealed class SyncSimulation
     private int _steps;
     private int _crashes;
     private int _partitions;
+    private CancellationToken _cancellationToken;
 
     public SyncSimulation(int seed, SimulationConfig config)
     {
@@ -82,8 +84,9 @@ internal sealed class SyncSimulation
 
     public static string Name(int i) => $"n{i}";
 
-    public SimulationOutcome Run()
+    public SimulationOutcome Run(CancellationToken cancellationToken = default)
     {
+        _cancellationToken = cancellationToken;
         for (int i = 0; i < _config.Nodes; i++)
         {
             StartNode(i);
@@ -92,6 +95,7 @@ internal sealed class SyncSimulation
         int nextAssertion = 0;
         while (nextAssertion < _config.Assertions)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             _steps++;
             double r = _random.NextDouble();
             double crash = _config.CrashWeight;
@@ -389,6 +393,7 @@ internal sealed class SyncSimulation
     {
         for (int guard = 0; !done(); guard++)
         {
+            _cancellationToken.ThrowIfCancellationRequested();
             if (guard > 1_000_000)
             {
                 throw new InvalidOperationException("The simulation did not quiesce after healing.");

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
+using StemeDb.Sync.Reconciliation;
 using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Engine.Internal;
@@ -50,8 +51,22 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
         return new ValueTask<RootExchangeResult>(new RootExchangeResult(local, match));
     }
 
-    public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, CancellationToken cancellationToken = default)
+    /// <summary>The most pushes one GossipBatch call may carry.</summary>
+    public const int MaxGossipBatch = 1000;
+
+    public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, CancellationToken cancellationToken = default) =>
+        GetLeavesAsync(maxLeaves, ReadOnlyMemory<byte>.Empty, cancellationToken);
+
+    public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, ReadOnlyMemory<byte> startAfter, CancellationToken cancellationToken = default)
     {
+        if (startAfter.Length != 0 && startAfter.Length != AssertionHash.Length)
+        {
+            throw new SyncRequestException(
+                SyncStatusCode.InvalidArgument,
+                $"start_after must be {AssertionHash.Length} bytes (or empty); got {startAfter.Length}.");
+        }
+
+        AssertionHash? cursor = startAfter.Length == 0 ? null : new AssertionHash(startAfter.Span);
         cancellationToken.ThrowIfCancellationRequested();
         _node.EnsureServing();
         int cap = maxLeaves == 0 || maxLeaves > SyncNodeOptions.MaxLeavesPerResponse
@@ -59,7 +74,7 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
             : (int)maxLeaves;
 
         // Ask for one more than the cap: "truncated" is then exact.
-        IReadOnlyList<AssertionHash> leaves = _node.Index.GetLeaves(null, cap + 1);
+        IReadOnlyList<AssertionHash> leaves = _node.Index.GetLeaves(cursor, cap + 1);
         bool truncated = leaves.Count > cap;
         if (truncated)
         {
@@ -116,6 +131,37 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
         cancellationToken.ThrowIfCancellationRequested();
         _node.EnsureServing();
         return new ValueTask<PingResult>(new PingResult(_node.NodeId, (ulong)_node.Count));
+    }
+
+    public ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _node.EnsureServing();
+        return new ValueTask<ReconcileRoundResponse>(SetReconciler.Respond(_node.Index, request));
+    }
+
+    public async ValueTask<IReadOnlyList<GossipResult>> GossipBatchAsync(IReadOnlyList<GossipMessage> messages, CancellationToken cancellationToken = default)
+    {
+        if (messages is null)
+        {
+            throw new SyncRequestException(SyncStatusCode.InvalidArgument, "The gossip batch carries no list.");
+        }
+
+        if (messages.Count > MaxGossipBatch)
+        {
+            throw new SyncRequestException(
+                SyncStatusCode.InvalidArgument,
+                $"A gossip batch carries at most {MaxGossipBatch} assertions; got {messages.Count}.");
+        }
+
+        _node.EnsureServing();
+        var results = new GossipResult[messages.Count];
+        for (int i = 0; i < results.Length; i++)
+        {
+            results[i] = await GossipAsync(messages[i], cancellationToken).ConfigureAwait(false);
+        }
+
+        return results;
     }
 
     private ValueTask<GossipResult> Reject(string reason)

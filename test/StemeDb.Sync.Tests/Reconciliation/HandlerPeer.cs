@@ -1,0 +1,118 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using StemeDb.Sync.Transport;
+
+namespace StemeDb.Sync.Tests.Reconciliation;
+
+/// <summary>
+/// An in-process peer over a node's request handler, with each extension switchable: a disabled extension behaves
+/// as on a v1 node (Reconcile and GossipBatch refused as unimplemented, the GetLeaves cursor ignored). Counts calls.
+/// </summary>
+internal sealed class HandlerPeer : ISyncPeer
+{
+    private readonly ISyncRequestHandler _handler;
+    private int _reconcileCalls;
+    private int _batchCalls;
+    private int _gossipCalls;
+    private int _leavesCalls;
+
+    public HandlerPeer(ISyncRequestHandler handler, string name = "peer")
+    {
+        _handler = handler;
+        Name = name;
+    }
+
+    public string Name { get; }
+
+    public bool Reconcile { get; init; } = true;
+
+    public bool Paging { get; init; } = true;
+
+    public bool Batch { get; init; } = true;
+
+    /// <summary>Awaited before each unary gossip is handled (to hold the sender).</summary>
+    public Func<Task>? BeforeGossip { get; init; }
+
+    public int ReconcileCalls => Volatile.Read(ref _reconcileCalls);
+
+    public int BatchCalls => Volatile.Read(ref _batchCalls);
+
+    public int GossipCalls => Volatile.Read(ref _gossipCalls);
+
+    public int LeavesCalls => Volatile.Read(ref _leavesCalls);
+
+    public async ValueTask<GossipResult> GossipAsync(AssertionRecord record, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _gossipCalls);
+        if (BeforeGossip is { } hold)
+        {
+            await hold();
+        }
+
+        return await _handler.GossipAsync(ToMessage(record), cancellationToken);
+    }
+
+    public ValueTask<RootExchangeResult> ExchangeRootsAsync(RootSummary local, CancellationToken cancellationToken = default) =>
+        _handler.ExchangeRootsAsync(local.Root.ToArray(), local.Count, cancellationToken);
+
+    public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _leavesCalls);
+        return _handler.GetLeavesAsync(maxLeaves, cancellationToken);
+    }
+
+    public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, AssertionHash? startAfter, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _leavesCalls);
+        return Paging && startAfter is { } cursor
+            ? _handler.GetLeavesAsync(maxLeaves, cursor.ToArray(), cancellationToken)
+            : _handler.GetLeavesAsync(maxLeaves, cancellationToken);
+    }
+
+    public ValueTask<IReadOnlyList<AssertionRecord>> FetchAsync(IReadOnlyList<AssertionHash> hashes, CancellationToken cancellationToken = default)
+    {
+        var raw = new ReadOnlyMemory<byte>[hashes.Count];
+        for (int i = 0; i < raw.Length; i++)
+        {
+            raw[i] = hashes[i].ToArray();
+        }
+
+        return _handler.FetchAsync(raw, cancellationToken);
+    }
+
+    public ValueTask<PingResult> PingAsync(NodeId self, CancellationToken cancellationToken = default) =>
+        _handler.PingAsync(self.ToArray(), cancellationToken);
+
+    public ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _reconcileCalls);
+        if (!Reconcile)
+        {
+            throw new SyncPeerException(SyncStatusCode.Unimplemented, "v1 node");
+        }
+
+        return _handler.ReconcileAsync(request, cancellationToken);
+    }
+
+    public ValueTask<IReadOnlyList<GossipResult>> GossipBatchAsync(IReadOnlyList<AssertionRecord> records, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _batchCalls);
+        if (!Batch)
+        {
+            throw new SyncPeerException(SyncStatusCode.Unimplemented, "v1 node");
+        }
+
+        var messages = new GossipMessage[records.Count];
+        for (int i = 0; i < messages.Length; i++)
+        {
+            messages[i] = ToMessage(records[i]);
+        }
+
+        return _handler.GossipBatchAsync(messages, cancellationToken);
+    }
+
+    private static GossipMessage ToMessage(AssertionRecord record) => new(
+        record.Hash.ToArray(), record.Data.ToArray(), record.Timestamp.Time, record.Timestamp.Counter, record.Timestamp.NodeId.ToArray());
+}

@@ -1,0 +1,33 @@
+using System;
+using System.IO;
+using System.Threading.Tasks;
+using StemeDb.Sync.Sqlite;
+using StemeDb.Sync.Storage;
+using StemeDb.Sync.Testing;
+
+namespace StemeDb.Sync.Consumer.Tests;
+
+/// <summary>The packaged store contract suite, run against the packaged in-memory store.</summary>
+[TestFixture]
+public sealed class InMemoryStoreContractTests : AssertionStoreContractTests
+{
+    protected override IAssertionStore CreateStore() => new InMemoryAssertionStore();
+}
+
+/// <summary>The packaged store contract suite, run against the packaged SQLite store.</summary>
+[TestFixture]
+public sealed class SqliteStoreContractTests : AssertionStoreContractTests
+{
+    protected override IAssertionStore CreateStore()
+    {
+        string directory = Path.Combine(Path.GetTempPath(), "stemedb-consumer-" + Guid.NewGuid().ToString("N"));
+        return SqliteAssertionStore.Open(Path.Combine(directory, "store.db"));
+    }
+
+    protected override async ValueTask DisposeStoreAsync(IAssertionStore store)
+    {
+        await base.DisposeStoreAsync(store);
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(Path.GetDirectoryName(((SqliteAssertionStore)store).FilePath)!, recursive: true);
+    }
+}
