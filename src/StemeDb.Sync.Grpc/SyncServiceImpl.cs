@@ -68,258 +68,32 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
     protected PeerGuard? Guard { get; }
 
     /// <inheritdoc />
-    public override async Task<GossipResponse> Gossip(GossipRequest request, ServerCallContext context)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(context);
-        using PeerGuardLease? lease = AdmitCall(SyncRpc.Gossip, request.CalculateSize(), context);
-        try
-        {
-            await AuthorizeCoreAsync(SyncRpc.Gossip, context, lease).ConfigureAwait(false);
-            var message = new GossipMessage(
-                request.AssertionHash.Memory,
-                request.AssertionData.Memory,
-                request.HlcTime,
-                request.HlcCounter,
-                request.HlcNodeId.Memory);
-
-            string? reason = await ValidateGossipAsync(message, context).ConfigureAwait(false);
-            GossipResult result = reason is null
-                ? await Handler.GossipAsync(message, context.CancellationToken).ConfigureAwait(false)
-                : GossipResult.Rejected(reason);
-
-            if (!result.Accepted)
-            {
-                OnGossipRejected(message, result.Error ?? string.Empty, context);
-                RecordRejection(SyncRpc.Gossip, lease, context);
-            }
-
-            return new GossipResponse { Accepted = result.Accepted, Error = result.Error ?? string.Empty };
-        }
-        catch (Exception ex) when (ex is not RpcException)
-        {
-            throw ToRpcException(SyncRpc.Gossip, ex, context, lease);
-        }
-    }
+    public override Task<GossipResponse> Gossip(GossipRequest request, ServerCallContext context) =>
+        ServeAsync(SyncRpc.Gossip, request, context, static (self, r, c, lease) => self.GossipCoreAsync(r, c, lease));
 
     /// <inheritdoc />
-    public override async Task<RootExchangeResponse> ExchangeRoots(RootExchangeRequest request, ServerCallContext context)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(context);
-        using PeerGuardLease? lease = AdmitCall(SyncRpc.ExchangeRoots, request.CalculateSize(), context);
-        try
-        {
-            await AuthorizeCoreAsync(SyncRpc.ExchangeRoots, context, lease).ConfigureAwait(false);
-            RootExchangeResult result = await Handler
-                .ExchangeRootsAsync(request.MerkleRoot.Memory, request.AssertionCount, context.CancellationToken)
-                .ConfigureAwait(false);
-            return new RootExchangeResponse
-            {
-                MerkleRoot = Wrap(result.Remote.Root),
-                AssertionCount = result.Remote.Count,
-                RootsMatch = result.RootsMatch,
-            };
-        }
-        catch (Exception ex) when (ex is not RpcException)
-        {
-            throw ToRpcException(SyncRpc.ExchangeRoots, ex, context, lease);
-        }
-    }
+    public override Task<RootExchangeResponse> ExchangeRoots(RootExchangeRequest request, ServerCallContext context) =>
+        ServeAsync(SyncRpc.ExchangeRoots, request, context, static (self, r, c, lease) => self.ExchangeRootsCoreAsync(r, c, lease));
 
     /// <inheritdoc />
-    public override async Task<FetchResponse> FetchAssertions(FetchRequest request, ServerCallContext context)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(context);
-        using PeerGuardLease? lease = AdmitCall(SyncRpc.FetchAssertions, request.CalculateSize(), context);
-        try
-        {
-            await AuthorizeCoreAsync(SyncRpc.FetchAssertions, context, lease).ConfigureAwait(false);
-
-            // The list is bounded by the received message size; the handler enforces the 1,000-hash limit.
-            var hashes = new ReadOnlyMemory<byte>[request.Hashes.Count];
-            for (int i = 0; i < hashes.Length; i++)
-            {
-                hashes[i] = request.Hashes[i].Memory;
-            }
-
-            IReadOnlyList<AssertionRecord> records = await Handler
-                .FetchAsync(hashes, context.CancellationToken)
-                .ConfigureAwait(false);
-
-            var response = new FetchResponse();
-            foreach (AssertionRecord record in records)
-            {
-                response.Assertions.Add(new AssertionData
-                {
-                    Hash = Wrap(record.Hash),
-                    Data = UnsafeByteOperations.UnsafeWrap(record.Data), // records are immutable
-                    HlcTime = record.Timestamp.Time,
-                    HlcCounter = record.Timestamp.Counter,
-                    HlcNodeId = UnsafeByteOperations.UnsafeWrap(record.Timestamp.NodeId.ToArray()),
-                });
-            }
-
-            return response;
-        }
-        catch (Exception ex) when (ex is not RpcException)
-        {
-            throw ToRpcException(SyncRpc.FetchAssertions, ex, context, lease);
-        }
-    }
+    public override Task<FetchResponse> FetchAssertions(FetchRequest request, ServerCallContext context) =>
+        ServeAsync(SyncRpc.FetchAssertions, request, context, static (self, r, c, lease) => self.FetchAssertionsCoreAsync(r, c, lease));
 
     /// <inheritdoc />
-    public override async Task<PingResponse> Ping(PingRequest request, ServerCallContext context)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(context);
-        using PeerGuardLease? lease = AdmitCall(SyncRpc.Ping, request.CalculateSize(), context);
-        try
-        {
-            await AuthorizeCoreAsync(SyncRpc.Ping, context, lease).ConfigureAwait(false);
-            PingResult result = await Handler.PingAsync(request.NodeId.Memory, context.CancellationToken).ConfigureAwait(false);
-            return new PingResponse
-            {
-                NodeId = UnsafeByteOperations.UnsafeWrap(result.NodeId.ToArray()),
-                AssertionCount = result.AssertionCount,
-            };
-        }
-        catch (Exception ex) when (ex is not RpcException)
-        {
-            throw ToRpcException(SyncRpc.Ping, ex, context, lease);
-        }
-    }
+    public override Task<PingResponse> Ping(PingRequest request, ServerCallContext context) =>
+        ServeAsync(SyncRpc.Ping, request, context, static (self, r, c, lease) => self.PingCoreAsync(r, c, lease));
 
     /// <inheritdoc />
-    public override async Task<GetLeavesResponse> GetLeaves(GetLeavesRequest request, ServerCallContext context)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(context);
-        using PeerGuardLease? lease = AdmitCall(SyncRpc.GetLeaves, request.CalculateSize(), context);
-        try
-        {
-            await AuthorizeCoreAsync(SyncRpc.GetLeaves, context, lease).ConfigureAwait(false);
-            LeavesPage page = request.StartAfter.IsEmpty
-                ? await Handler.GetLeavesAsync(request.MaxLeaves, context.CancellationToken).ConfigureAwait(false)
-                : await Handler.GetLeavesAsync(request.MaxLeaves, request.StartAfter.Memory, context.CancellationToken).ConfigureAwait(false);
-            var response = new GetLeavesResponse { Truncated = page.Truncated };
-            foreach (AssertionHash leaf in page.Leaves)
-            {
-                response.Leaves.Add(Wrap(leaf));
-            }
-
-            return response;
-        }
-        catch (Exception ex) when (ex is not RpcException)
-        {
-            throw ToRpcException(SyncRpc.GetLeaves, ex, context, lease);
-        }
-    }
+    public override Task<GetLeavesResponse> GetLeaves(GetLeavesRequest request, ServerCallContext context) =>
+        ServeAsync(SyncRpc.GetLeaves, request, context, static (self, r, c, lease) => self.GetLeavesCoreAsync(r, c, lease));
 
     /// <inheritdoc />
-    public override async Task<ReconcileResponse> Reconcile(ReconcileRequest request, ServerCallContext context)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(context);
-        using PeerGuardLease? lease = AdmitCall(SyncRpc.Reconcile, request.CalculateSize(), context);
-        try
-        {
-            await AuthorizeCoreAsync(SyncRpc.Reconcile, context, lease).ConfigureAwait(false);
-            var round = new ReconcileRoundRequest(
-                request.Version,
-                request.AssertionCount,
-                request.SliceFingerprints.Memory,
-                request.Slices.Memory,
-                request.Cells,
-                request.Salt);
-            ReconcileRoundResponse answer = await Handler.ReconcileAsync(round, context.CancellationToken).ConfigureAwait(false);
-            return new ReconcileResponse
-            {
-                Identical = answer.Identical,
-                AssertionCount = answer.AssertionCount,
-                Slices = UnsafeByteOperations.UnsafeWrap(answer.Slices),
-                EstimatedDifferences = answer.EstimatedDifferences,
-                Salt = answer.Salt,
-                Table = UnsafeByteOperations.UnsafeWrap(answer.Table),
-                TooManyDifferences = answer.TooManyDifferences,
-            };
-        }
-        catch (Exception ex) when (ex is not RpcException)
-        {
-            throw ToRpcException(SyncRpc.Reconcile, ex, context, lease);
-        }
-    }
+    public override Task<ReconcileResponse> Reconcile(ReconcileRequest request, ServerCallContext context) =>
+        ServeAsync(SyncRpc.Reconcile, request, context, static (self, r, c, lease) => self.ReconcileCoreAsync(r, c, lease));
 
     /// <inheritdoc />
-    public override async Task<GossipBatchResponse> GossipBatch(GossipBatchRequest request, ServerCallContext context)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(context);
-        using PeerGuardLease? lease = AdmitCall(SyncRpc.GossipBatch, request.CalculateSize(), context);
-        try
-        {
-            await AuthorizeCoreAsync(SyncRpc.GossipBatch, context, lease).ConfigureAwait(false);
-
-            // Each push passes the same gossip validation hook as a unary push; the handler enforces the batch limit.
-            var messages = new List<GossipMessage>(request.Assertions.Count);
-            var hookRejections = new Dictionary<int, string>();
-            for (int i = 0; i < request.Assertions.Count; i++)
-            {
-                AssertionData item = request.Assertions[i];
-                var message = new GossipMessage(item.Hash.Memory, item.Data.Memory, item.HlcTime, item.HlcCounter, item.HlcNodeId.Memory);
-                messages.Add(message);
-                if (await ValidateGossipAsync(message, context).ConfigureAwait(false) is { } reason)
-                {
-                    hookRejections[i] = reason;
-                }
-            }
-
-            IReadOnlyList<GossipResult> results;
-            if (hookRejections.Count == 0)
-            {
-                results = await Handler.GossipBatchAsync(messages, context.CancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                var passed = new List<GossipMessage>(messages.Count);
-                for (int i = 0; i < messages.Count; i++)
-                {
-                    if (!hookRejections.ContainsKey(i))
-                    {
-                        passed.Add(messages[i]);
-                    }
-                }
-
-                IReadOnlyList<GossipResult> handled = await Handler.GossipBatchAsync(passed, context.CancellationToken).ConfigureAwait(false);
-                var merged = new GossipResult[messages.Count];
-                for (int i = 0, next = 0; i < merged.Length; i++)
-                {
-                    merged[i] = hookRejections.TryGetValue(i, out string? reason) ? GossipResult.Rejected(reason) : handled[next++];
-                }
-
-                results = merged;
-            }
-
-            var response = new GossipBatchResponse();
-            for (int i = 0; i < results.Count; i++)
-            {
-                GossipResult result = results[i];
-                if (!result.Accepted)
-                {
-                    OnGossipRejected(messages[i], result.Error ?? string.Empty, context);
-                }
-
-                response.Results.Add(new GossipResponse { Accepted = result.Accepted, Error = result.Error ?? string.Empty });
-            }
-
-            return response;
-        }
-        catch (Exception ex) when (ex is not RpcException)
-        {
-            throw ToRpcException(SyncRpc.GossipBatch, ex, context, lease);
-        }
-    }
+    public override Task<GossipBatchResponse> GossipBatch(GossipBatchRequest request, ServerCallContext context) =>
+        ServeAsync(SyncRpc.GossipBatch, request, context, static (self, r, c, lease) => self.GossipBatchCoreAsync(r, c, lease));
 
     /// <summary>
     /// Decides whether the caller may make this call; runs first in every RPC. The default allows every caller.
@@ -444,6 +218,196 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         }
 
         return peer.Length == 0 ? "unknown" : peer;
+    }
+
+    // Every RPC: admission by the peer guard, authorization, the call itself, and errors mapped to a status.
+    private async Task<TResponse> ServeAsync<TRequest, TResponse>(
+        SyncRpc rpc,
+        TRequest request,
+        ServerCallContext context,
+        Func<SyncServiceImpl, TRequest, ServerCallContext, PeerGuardLease?, Task<TResponse>> call)
+        where TRequest : IMessage
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        using PeerGuardLease? lease = AdmitCall(rpc, request.CalculateSize(), context);
+        try
+        {
+            await AuthorizeCoreAsync(rpc, context, lease).ConfigureAwait(false);
+            return await call(this, request, context, lease).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            throw ToRpcException(rpc, ex, context, lease);
+        }
+    }
+
+    private async Task<GossipResponse> GossipCoreAsync(GossipRequest request, ServerCallContext context, PeerGuardLease? lease)
+    {
+        var message = new GossipMessage(
+            request.AssertionHash.Memory,
+            request.AssertionData.Memory,
+            request.HlcTime,
+            request.HlcCounter,
+            request.HlcNodeId.Memory);
+
+        string? reason = await ValidateGossipAsync(message, context).ConfigureAwait(false);
+        GossipResult result = reason is null
+            ? await Handler.GossipAsync(message, context.CancellationToken).ConfigureAwait(false)
+            : GossipResult.Rejected(reason);
+
+        if (!result.Accepted)
+        {
+            OnGossipRejected(message, result.Error ?? string.Empty, context);
+            RecordRejection(SyncRpc.Gossip, lease, context);
+        }
+
+        return new GossipResponse { Accepted = result.Accepted, Error = result.Error ?? string.Empty };
+    }
+
+    private async Task<RootExchangeResponse> ExchangeRootsCoreAsync(RootExchangeRequest request, ServerCallContext context, PeerGuardLease? lease)
+    {
+        RootExchangeResult result = await Handler
+            .ExchangeRootsAsync(request.MerkleRoot.Memory, request.AssertionCount, context.CancellationToken)
+            .ConfigureAwait(false);
+        return new RootExchangeResponse
+        {
+            MerkleRoot = Wrap(result.Remote.Root),
+            AssertionCount = result.Remote.Count,
+            RootsMatch = result.RootsMatch,
+        };
+    }
+
+    private async Task<FetchResponse> FetchAssertionsCoreAsync(FetchRequest request, ServerCallContext context, PeerGuardLease? lease)
+    {
+        // The list is bounded by the received message size; the handler enforces the 1,000-hash limit.
+        var hashes = new ReadOnlyMemory<byte>[request.Hashes.Count];
+        for (int i = 0; i < hashes.Length; i++)
+        {
+            hashes[i] = request.Hashes[i].Memory;
+        }
+
+        IReadOnlyList<AssertionRecord> records = await Handler
+            .FetchAsync(hashes, context.CancellationToken)
+            .ConfigureAwait(false);
+
+        var response = new FetchResponse();
+        foreach (AssertionRecord record in records)
+        {
+            response.Assertions.Add(new AssertionData
+            {
+                Hash = Wrap(record.Hash),
+                Data = UnsafeByteOperations.UnsafeWrap(record.Data), // records are immutable
+                HlcTime = record.Timestamp.Time,
+                HlcCounter = record.Timestamp.Counter,
+                HlcNodeId = UnsafeByteOperations.UnsafeWrap(record.Timestamp.NodeId.ToArray()),
+            });
+        }
+
+        return response;
+    }
+
+    private async Task<PingResponse> PingCoreAsync(PingRequest request, ServerCallContext context, PeerGuardLease? lease)
+    {
+        PingResult result = await Handler.PingAsync(request.NodeId.Memory, context.CancellationToken).ConfigureAwait(false);
+        return new PingResponse
+        {
+            NodeId = UnsafeByteOperations.UnsafeWrap(result.NodeId.ToArray()),
+            AssertionCount = result.AssertionCount,
+        };
+    }
+
+    private async Task<GetLeavesResponse> GetLeavesCoreAsync(GetLeavesRequest request, ServerCallContext context, PeerGuardLease? lease)
+    {
+        LeavesPage page = request.StartAfter.IsEmpty
+            ? await Handler.GetLeavesAsync(request.MaxLeaves, context.CancellationToken).ConfigureAwait(false)
+            : await Handler.GetLeavesAsync(request.MaxLeaves, request.StartAfter.Memory, context.CancellationToken).ConfigureAwait(false);
+        var response = new GetLeavesResponse { Truncated = page.Truncated };
+        foreach (AssertionHash leaf in page.Leaves)
+        {
+            response.Leaves.Add(Wrap(leaf));
+        }
+
+        return response;
+    }
+
+    private async Task<ReconcileResponse> ReconcileCoreAsync(ReconcileRequest request, ServerCallContext context, PeerGuardLease? lease)
+    {
+        var round = new ReconcileRoundRequest(
+            request.Version,
+            request.AssertionCount,
+            request.SliceFingerprints.Memory,
+            request.Slices.Memory,
+            request.Cells,
+            request.Salt);
+        ReconcileRoundResponse answer = await Handler.ReconcileAsync(round, context.CancellationToken).ConfigureAwait(false);
+        return new ReconcileResponse
+        {
+            Identical = answer.Identical,
+            AssertionCount = answer.AssertionCount,
+            Slices = UnsafeByteOperations.UnsafeWrap(answer.Slices),
+            EstimatedDifferences = answer.EstimatedDifferences,
+            Salt = answer.Salt,
+            Table = UnsafeByteOperations.UnsafeWrap(answer.Table),
+            TooManyDifferences = answer.TooManyDifferences,
+        };
+    }
+
+    private async Task<GossipBatchResponse> GossipBatchCoreAsync(GossipBatchRequest request, ServerCallContext context, PeerGuardLease? lease)
+    {
+        // Each push passes the same gossip validation hook as a unary push; the handler enforces the batch limit.
+        var messages = new List<GossipMessage>(request.Assertions.Count);
+        var hookRejections = new Dictionary<int, string>();
+        for (int i = 0; i < request.Assertions.Count; i++)
+        {
+            AssertionData item = request.Assertions[i];
+            var message = new GossipMessage(item.Hash.Memory, item.Data.Memory, item.HlcTime, item.HlcCounter, item.HlcNodeId.Memory);
+            messages.Add(message);
+            if (await ValidateGossipAsync(message, context).ConfigureAwait(false) is { } reason)
+            {
+                hookRejections[i] = reason;
+            }
+        }
+
+        IReadOnlyList<GossipResult> results;
+        if (hookRejections.Count == 0)
+        {
+            results = await Handler.GossipBatchAsync(messages, context.CancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var passed = new List<GossipMessage>(messages.Count);
+            for (int i = 0; i < messages.Count; i++)
+            {
+                if (!hookRejections.ContainsKey(i))
+                {
+                    passed.Add(messages[i]);
+                }
+            }
+
+            IReadOnlyList<GossipResult> handled = await Handler.GossipBatchAsync(passed, context.CancellationToken).ConfigureAwait(false);
+            var merged = new GossipResult[messages.Count];
+            for (int i = 0, next = 0; i < merged.Length; i++)
+            {
+                merged[i] = hookRejections.TryGetValue(i, out string? reason) ? GossipResult.Rejected(reason) : handled[next++];
+            }
+
+            results = merged;
+        }
+
+        var response = new GossipBatchResponse();
+        for (int i = 0; i < results.Count; i++)
+        {
+            GossipResult result = results[i];
+            if (!result.Accepted)
+            {
+                OnGossipRejected(messages[i], result.Error ?? string.Empty, context);
+            }
+
+            response.Results.Add(new GossipResponse { Accepted = result.Accepted, Error = result.Error ?? string.Empty });
+        }
+
+        return response;
     }
 
     private async ValueTask AuthorizeCoreAsync(SyncRpc rpc, ServerCallContext context, PeerGuardLease? lease)
