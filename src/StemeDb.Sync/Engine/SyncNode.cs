@@ -43,6 +43,10 @@ public sealed partial class SyncNode : IAsyncDisposable
 
     private readonly SyncNodeOptions _options;
     private readonly IAssertionStore _store;
+
+    // The in-memory store copies a record's bytes inside PutAsync and keeps no reference to them; any other store
+    // may keep the record it is given, so it gets bytes the node owns.
+    private readonly bool _storeCopiesData;
     private readonly MerkleIndex _index = new();
     private readonly HybridLogicalClock _clock;
     private readonly AssertionVerifier _verifier;
@@ -71,6 +75,7 @@ public sealed partial class SyncNode : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(store);
         _options = options.ValidatedCopy();
         _store = store;
+        _storeCopiesData = store is InMemoryAssertionStore;
         _timeProvider = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)loggerFactory?.CreateLogger<SyncNode>() ?? NullLogger.Instance;
         _clock = new HybridLogicalClock(_options.NodeId, _timeProvider, _options.MaxClockDrift);
@@ -220,7 +225,8 @@ public sealed partial class SyncNode : IAsyncDisposable
     /// Validates, hashes, stamps, stores and indexes one assertion; returns once the store has accepted it.
     /// New assertions are then gossiped in the background.
     /// </summary>
-    /// <param name="data">The serialized assertion (copied; the caller may reuse the buffer).</param>
+    /// <param name="data">The serialized assertion. It is read during the call and must not change until the returned
+    /// task completes; the node keeps its own copy where it needs one, so the caller may reuse the buffer afterwards.</param>
     /// <param name="cancellationToken">Cancels the store call.</param>
     /// <returns>The hash, the timestamp and whether the assertion was new.</returns>
     /// <exception cref="ArgumentException">The assertion is too large or its content is invalid; nothing was stored.</exception>
@@ -236,7 +242,7 @@ public sealed partial class SyncNode : IAsyncDisposable
 
         AssertionHash hash = AssertionHash.Compute(data.Span);
         HlcTimestamp timestamp = _clock.Now();
-        var record = new AssertionRecord(hash, data.ToArray(), timestamp);
+        var record = new AssertionRecord(hash, _storeCopiesData ? data : data.ToArray(), timestamp);
         bool added = await _store.PutAsync(record, cancellationToken).ConfigureAwait(false);
         _index.Add(hash);
         if (!added)
@@ -374,7 +380,7 @@ public sealed partial class SyncNode : IAsyncDisposable
             return GossipResult.Ok;
         }
 
-        var record = new AssertionRecord(hash, data.ToArray(), timestamp);
+        var record = new AssertionRecord(hash, _storeCopiesData ? data : data.ToArray(), timestamp);
         bool added = await StoreVerifiedAsync(record, cancellationToken).ConfigureAwait(false);
         SyncDiagnostics.GossipReceived.Add(1, SyncDiagnostics.Tag("new", added));
         if (added)
@@ -417,11 +423,17 @@ public sealed partial class SyncNode : IAsyncDisposable
         return added;
     }
 
+    /// <summary>Queues a newly stored record for gossip, with bytes of its own (the caller's buffer is only lent for the call).</summary>
     private void EnqueueGossip(AssertionRecord record)
     {
         if (_options.GossipFanout == 0 || Volatile.Read(ref _peers).Length == 0 || _state != StateRunning)
         {
             return;
+        }
+
+        if (_storeCopiesData)
+        {
+            record = new AssertionRecord(record.Hash, record.Data.ToArray(), record.Timestamp);
         }
 
         if (!_gossipQueue.Writer.TryWrite(record))

@@ -31,7 +31,7 @@ namespace StemeDb.Sync.Merkle;
 /// </remarks>
 public sealed class MerkleIndex
 {
-    private readonly CritBitTrie _trie = new();
+    private readonly BucketedTrie _trie = new();
     private readonly object _gate = new();
     private volatile int _count;
 

@@ -1,7 +1,8 @@
 using System;
+using System.Buffers.Binary;
 using System.Collections.Generic;
+using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -12,10 +13,10 @@ namespace StemeDb.Sync.Storage;
 /// that hosts use in their unit tests.
 /// </summary>
 /// <remarks>
-/// Records are spread over lock-striped dictionaries of value entries, and their bytes are copied into
-/// append-only slabs, so that a million stored assertions cost the garbage collector a few large arrays rather
-/// than millions of small objects. The store keeps its own copy: a caller may reuse the buffer of a record it
-/// put. Records are never removed.
+/// Records are spread over 64 lock-striped open-addressing tables whose entries hold no references, and their
+/// timestamps and bytes are copied into append-only slabs, so that a million stored assertions cost the garbage
+/// collector a few large arrays rather than millions of small objects, and a put touches one table entry. The
+/// store keeps its own copy: a caller may reuse the buffer of a record it put. Records are never removed.
 /// </remarks>
 public sealed class InMemoryAssertionStore : IAssertionStore
 {
@@ -43,12 +44,7 @@ public sealed class InMemoryAssertionStore : IAssertionStore
         bool added;
         lock (stripe)
         {
-            ref Entry entry = ref CollectionsMarshal.GetValueRefOrAddDefault(stripe.Entries, record.Hash, out bool exists);
-            added = !exists;
-            if (added)
-            {
-                entry = new Entry(stripe.Copy(record.Data.Span), record.Timestamp);
-            }
+            added = stripe.TryAdd(record);
         }
 
         if (added)
@@ -90,7 +86,7 @@ public sealed class InMemoryAssertionStore : IAssertionStore
         Stripe stripe = StripeOf(hash);
         lock (stripe)
         {
-            return new ValueTask<bool>(stripe.Entries.ContainsKey(hash));
+            return new ValueTask<bool>(stripe.Contains(hash));
         }
     }
 
@@ -111,8 +107,7 @@ public sealed class InMemoryAssertionStore : IAssertionStore
             AssertionHash[] keys;
             lock (stripe)
             {
-                keys = new AssertionHash[stripe.Entries.Count];
-                stripe.Entries.Keys.CopyTo(keys, 0);
+                keys = stripe.CopyHashes();
             }
 
             foreach (AssertionHash hash in keys)
@@ -128,51 +123,167 @@ public sealed class InMemoryAssertionStore : IAssertionStore
     private AssertionRecord? Find(AssertionHash hash)
     {
         Stripe stripe = StripeOf(hash);
-        Entry entry;
         lock (stripe)
         {
-            if (!stripe.Entries.TryGetValue(hash, out entry))
-            {
-                return null;
-            }
+            return stripe.Find(hash);
         }
-
-        return new AssertionRecord(hash, entry.Data, entry.Timestamp);
     }
 
     private Stripe StripeOf(AssertionHash hash) => _stripes[hash.GetHashCode() & (StripeCount - 1)];
 
-    private readonly record struct Entry(ReadOnlyMemory<byte> Data, HlcTimestamp Timestamp);
-
+    /// <summary>
+    /// One lock stripe: an open-addressing table (linear probing, at most three quarters full) of entries that
+    /// locate each record in the stripe's slabs, where its timestamp and bytes are kept. Called under the stripe's lock.
+    /// </summary>
     private sealed class Stripe
     {
+        private const int FirstCapacity = 64; // a power of two
         private const int FirstSlabBytes = 4096;
         private const int MaxSlabBytes = 1 << 20;
         private const int MaxSlabbedRecordBytes = 16 * 1024;
 
+        // A record in a slab: the timestamp (time u64, counter u32, little-endian; node id, 16 bytes), then the data.
+        private const int HeaderBytes = 8 + 4 + NodeId.Length;
+
+        private readonly List<byte[]> _slabs = new();
+        private Entry[] _entries = Array.Empty<Entry>();
+        private int _count;
+        private int _shift;
         private byte[] _slab = Array.Empty<byte>();
+        private int _slabNumber; // the 1-based number of _slab in _slabs
         private int _used;
 
-        public Dictionary<AssertionHash, Entry> Entries { get; } = new();
-
-        /// <summary>Copies bytes into the stripe's current slab (called under the stripe's lock).</summary>
-        public ReadOnlyMemory<byte> Copy(ReadOnlySpan<byte> data)
+        public bool TryAdd(AssertionRecord record)
         {
-            if (data.Length > MaxSlabbedRecordBytes)
+            if ((_count + 1) * 4 > _entries.Length * 3)
             {
-                return data.ToArray();
+                Grow();
             }
 
-            if (_slab.Length - _used < data.Length)
+            ref Entry entry = ref FindSlot(record.Hash);
+            if (entry.Slab != 0)
             {
-                _slab = new byte[Math.Max(data.Length, Math.Clamp(_slab.Length * 2, FirstSlabBytes, MaxSlabBytes))];
+                return false;
+            }
+
+            ReadOnlySpan<byte> data = record.Data.Span;
+            int length = HeaderBytes + data.Length;
+
+            // Take the room first: if this throws (out of memory), nothing was added.
+            (int slab, int offset) = Allocate(length);
+            Span<byte> target = _slabs[slab - 1].AsSpan(offset, length);
+            BinaryPrimitives.WriteUInt64LittleEndian(target, record.Timestamp.Time);
+            BinaryPrimitives.WriteUInt32LittleEndian(target[8..], record.Timestamp.Counter);
+            record.Timestamp.NodeId.CopyTo(target[12..]);
+            data.CopyTo(target[HeaderBytes..]);
+            entry = new Entry { Hash = record.Hash, Slab = slab, Offset = offset, Length = data.Length };
+            _count++;
+            return true;
+        }
+
+        public bool Contains(AssertionHash hash) => _count != 0 && FindSlot(hash).Slab != 0;
+
+        public AssertionRecord? Find(AssertionHash hash)
+        {
+            if (_count == 0)
+            {
+                return null;
+            }
+
+            Entry entry = FindSlot(hash);
+            if (entry.Slab == 0)
+            {
+                return null;
+            }
+
+            byte[] slab = _slabs[entry.Slab - 1];
+            ReadOnlySpan<byte> header = slab.AsSpan(entry.Offset, HeaderBytes);
+            var timestamp = new HlcTimestamp(
+                BinaryPrimitives.ReadUInt64LittleEndian(header),
+                BinaryPrimitives.ReadUInt32LittleEndian(header[8..]),
+                new NodeId(header[12..]));
+            return new AssertionRecord(hash, slab.AsMemory(entry.Offset + HeaderBytes, entry.Length), timestamp);
+        }
+
+        public AssertionHash[] CopyHashes()
+        {
+            var hashes = new AssertionHash[_count];
+            int next = 0;
+            foreach (Entry entry in _entries)
+            {
+                if (entry.Slab != 0)
+                {
+                    hashes[next++] = entry.Hash;
+                }
+            }
+
+            return hashes;
+        }
+
+        /// <summary>The entry holding <paramref name="hash"/>, or the empty entry where it belongs (the table is never full).</summary>
+        private ref Entry FindSlot(AssertionHash hash)
+        {
+            int mask = _entries.Length - 1;
+            int index = SlotOf(hash);
+            while (true)
+            {
+                ref Entry entry = ref _entries[index];
+                if (entry.Slab == 0 || entry.Hash == hash)
+                {
+                    return ref entry;
+                }
+
+                index = (index + 1) & mask;
+            }
+        }
+
+        // Fibonacci hashing of the (per-process randomized) hash code: the top bits pick the slot.
+        private int SlotOf(AssertionHash hash) => (int)(((uint)hash.GetHashCode() * 0x9E3779B9u) >> _shift);
+
+        private void Grow()
+        {
+            Entry[] old = _entries;
+            int capacity = old.Length == 0 ? FirstCapacity : old.Length * 2;
+            _entries = new Entry[capacity];
+            _shift = 32 - BitOperations.Log2((uint)capacity);
+            foreach (Entry entry in old)
+            {
+                if (entry.Slab != 0)
+                {
+                    FindSlot(entry.Hash) = entry;
+                }
+            }
+        }
+
+        private (int Slab, int Offset) Allocate(int length)
+        {
+            if (length > MaxSlabbedRecordBytes)
+            {
+                _slabs.Add(new byte[length]); // a large record gets an array of its own
+                return (_slabs.Count, 0);
+            }
+
+            if (_slab.Length - _used < length)
+            {
+                var slab = new byte[Math.Max(length, Math.Clamp(_slab.Length * 2, FirstSlabBytes, MaxSlabBytes))];
+                _slabs.Add(slab);
+                _slab = slab;
+                _slabNumber = _slabs.Count;
                 _used = 0;
             }
 
-            Memory<byte> copy = _slab.AsMemory(_used, data.Length);
-            data.CopyTo(copy.Span);
-            _used += data.Length;
-            return copy;
+            int offset = _used;
+            _used += length;
+            return (_slabNumber, offset);
+        }
+
+        /// <summary>Where a record is: slab number (1-based; 0 marks an empty entry), offset and data length. No references, so the collector never scans the table.</summary>
+        private struct Entry
+        {
+            public AssertionHash Hash;
+            public int Slab;
+            public int Offset;
+            public int Length;
         }
     }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
@@ -142,6 +143,45 @@ public sealed class SyncNodeTests
         Array.Clear(data);
 
         Assert.That((await store.GetAsync(result.Hash))!.Data.ToArray(), Is.EqualTo(original));
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task IngestAsync_StoreKeepsRecordsAndCallerReusesBuffer_StoredBytesUnchanged()
+    {
+        // Arrange: a host store that keeps the very record objects it is given.
+        var store = new RecordKeepingStore();
+        SyncNode node = await StartNodeAsync(Manual(1), store);
+        byte[] data = EngineTestKit.Data(1);
+        byte[] original = data.ToArray();
+
+        // Act
+        IngestResult result = await node.IngestAsync(data);
+        Array.Clear(data);
+
+        // Assert
+        Assert.That(store.Records[result.Hash].Data.ToArray(), Is.EqualTo(original));
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task IngestAsync_CallerReusesBufferBeforeGossip_PeerGetsOriginalBytes()
+    {
+        // Arrange: the gossip is sent only after the caller has overwritten its buffer.
+        SyncNode node = await StartNodeAsync(Manual(1));
+        byte[]? gossiped = null;
+        var peer = new FakePeer("p") { OnGossip = (record, _) => { gossiped = record.Data.ToArray(); return GossipResult.Ok; } };
+        node.AddPeer(peer);
+        byte[] data = EngineTestKit.Data(1);
+        byte[] original = data.ToArray();
+
+        // Act
+        await node.IngestAsync(data);
+        Array.Fill(data, (byte)0xEE);
+        await node.PumpGossipOnceAsync();
+
+        // Assert
+        Assert.That(gossiped, Is.EqualTo(original));
     }
 
     [Test]
@@ -585,5 +625,30 @@ public sealed class SyncNodeTests
             Assert.That(node.RetryDelay(3).TotalMilliseconds, Is.InRange(200, 400));
             Assert.That(node.RetryDelay(10).TotalMilliseconds, Is.InRange(500, 1000));
         }
+    }
+
+    /// <summary>A store over the in-memory one that also keeps every record object it was given, as some host stores do.</summary>
+    private sealed class RecordKeepingStore : IAssertionStore
+    {
+        private readonly InMemoryAssertionStore _inner = new();
+
+        public ConcurrentDictionary<AssertionHash, AssertionRecord> Records { get; } = new();
+
+        public ValueTask<bool> PutAsync(AssertionRecord record, CancellationToken cancellationToken = default)
+        {
+            Records.TryAdd(record.Hash, record);
+            return _inner.PutAsync(record, cancellationToken);
+        }
+
+        public ValueTask<AssertionRecord?> GetAsync(AssertionHash hash, CancellationToken cancellationToken = default) => _inner.GetAsync(hash, cancellationToken);
+
+        public ValueTask<IReadOnlyList<AssertionRecord>> GetManyAsync(IReadOnlyList<AssertionHash> hashes, CancellationToken cancellationToken = default) =>
+            _inner.GetManyAsync(hashes, cancellationToken);
+
+        public ValueTask<bool> ContainsAsync(AssertionHash hash, CancellationToken cancellationToken = default) => _inner.ContainsAsync(hash, cancellationToken);
+
+        public ValueTask<long> CountAsync(CancellationToken cancellationToken = default) => _inner.CountAsync(cancellationToken);
+
+        public IAsyncEnumerable<AssertionHash> EnumerateHashesAsync(CancellationToken cancellationToken = default) => _inner.EnumerateHashesAsync(cancellationToken);
     }
 }

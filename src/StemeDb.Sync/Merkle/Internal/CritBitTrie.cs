@@ -197,7 +197,8 @@ internal sealed class CritBitTrie
             }
         }
 
-        while (top > 0 && result.Count < max)
+        int target = result.Count + max;
+        while (top > 0 && result.Count < target)
         {
             int r = pending[--top];
             while (r >= 0)
@@ -250,6 +251,31 @@ internal sealed class CritBitTrie
 
     /// <summary>The number and sum (mod 2^256) of all leaves.</summary>
     public (int Count, Key256 Sum) Total => (_count, _totalSum);
+
+    /// <summary>Appends every leaf to <paramref name="keys"/> in ascending order.</summary>
+    public void CopyKeysTo(List<Key256> keys)
+    {
+        if (_count == 0)
+        {
+            return;
+        }
+
+        Span<int> pending = stackalloc int[StackCapacity];
+        int top = 0;
+        pending[top++] = _root;
+        while (top > 0)
+        {
+            int r = pending[--top];
+            while (r >= 0)
+            {
+                ref InnerNode node = ref _nodes[r];
+                pending[top++] = node.Right;
+                r = node.Left;
+            }
+
+            keys.Add(_leaves[~r]);
+        }
+    }
 
     /// <summary>Rebuilds every derived value from the leaves and compares; throws on any inconsistency. For tests.</summary>
     internal void CheckInvariants()

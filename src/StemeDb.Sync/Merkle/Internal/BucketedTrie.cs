@@ -1,0 +1,697 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+
+namespace StemeDb.Sync.Merkle.Internal;
+
+/// <summary>
+/// The Merkle set of docs/PROTOCOL.md laid out for memory locality: leaves sorted in small buckets by their
+/// first bits, under a complete binary tree of cached hashes and sums. Not thread-safe; <see cref="MerkleIndex"/>
+/// serializes access.
+/// </summary>
+/// <remarks>
+/// <para>
+/// With depth <c>k</c>, bucket <c>i</c> holds the leaves whose first <c>k</c> bits are <c>i</c>, in ascending
+/// order. The leaves sharing a prefix always form one subtree of the crit-bit trie of the specification, so a
+/// bucket's hash is the trie hash of its leaves, and the trie above the buckets is the complete binary tree over
+/// the prefixes with empty halves skipped (an inner node whose one side is empty has the hash of the other side).
+/// That tree is stored as an implicit heap: the node for the <c>j</c>-bit prefix <c>p</c> sits at position
+/// <c>2^j + p</c>, bucket <c>i</c> at <c>2^k + i</c>. The depth grows with the count (one more bit each time the
+/// average bucket passes <see cref="SplitAverage"/> leaves), so buckets stay small: an insert is one binary search
+/// and a short move in one small array, a few cache lines, where a pointer-linked trie misses the cache once per
+/// level.
+/// </para>
+/// <para>
+/// Hashes and sums are kept lazily. An insert updates its bucket's count and marks the bucket and its ancestors
+/// dirty (one byte each, stopping at the first ancestor that already is); <see cref="Root"/> recomputes only dirty
+/// nodes, so one insert followed by a root read costs the hashes of its bucket and its sibling bucket plus one per
+/// level. When the depth grows, every bucket splits in two and the old buckets become the lowest inner level with
+/// their cached values intact: nothing is rehashed until an insert dirties a path. What an insert touches (the
+/// bucket's entry, its leaves, the dirty bytes) is kept apart from what only a root or range read needs (cached
+/// hashes and sums), so that the former stays small enough for the caches.
+/// </para>
+/// <para>
+/// Leaves that share long prefixes (they can only be found by grinding hashes) collect in one bucket. A bucket of
+/// more than <see cref="MaxSortedBucket"/> leaves becomes a <see cref="CritBitTrie"/>, whose operations stay
+/// O(depth) whatever the leaves; so no operation degrades beyond the bound of that trie.
+/// </para>
+/// </remarks>
+internal sealed class BucketedTrie
+{
+    /// <summary>The depth grows by one bit when the average bucket would hold more than this many leaves.</summary>
+    internal const int SplitAverage = 16;
+
+    /// <summary>A bucket holding more leaves than this is a crit-bit trie instead of a sorted array.</summary>
+    internal const int MaxSortedBucket = 256;
+
+    /// <summary>The largest depth: 2^24 buckets, enough for 268 million uniformly distributed leaves.</summary>
+    private const int MaxDepth = 24;
+
+    private const int FirstCapacity = 4;
+
+    // Flags of buckets and inner nodes.
+    private const byte HashDirty = 1; // a leaf was added below since the hash was computed
+    private const byte SumDirty = 2;  // inner nodes only: a leaf was added below since count and sum were computed
+    private const byte HasHash = 4;   // the hash was computed at least once (fresh buckets have none yet)
+    private const byte Dirty = HashDirty | SumDirty;
+
+    private int _depth;
+    private Bucket[] _buckets = new Bucket[1];
+    private Key256[] _bucketHashes = new Key256[1];
+    private byte[] _nodeFlags = new byte[1]; // position 0 unused; inner nodes at 1 .. 2^depth - 1
+    private NodeData[] _nodes = new NodeData[1];
+    private int _count;
+    private Key256 _totalSum;
+    private Key256 _rootHash = MerkleHashing.EmptyRoot;
+    private bool _rootHashValid = true;
+
+    public int Count => _count;
+
+    /// <summary>The number of node hashes computed for <see cref="Root"/> so far (lets tests check the update cost).</summary>
+    internal long HashesComputed { get; private set; }
+
+    /// <summary>The number of prefix bits that select a bucket. For tests.</summary>
+    internal int Depth => _depth;
+
+    /// <summary>The Merkle root (recomputes dirty nodes first).</summary>
+    public Key256 Root
+    {
+        get
+        {
+            if (!_rootHashValid)
+            {
+                _rootHash = _count == 0 ? MerkleHashing.EmptyRoot : RefreshHash(1);
+                _rootHashValid = true;
+            }
+
+            return _rootHash;
+        }
+    }
+
+    /// <summary>The number and sum (mod 2^256) of all leaves.</summary>
+    public (int Count, Key256 Sum) Total => (_count, _totalSum);
+
+    /// <summary>Adds <paramref name="key"/>; returns <see langword="false"/> if it was already present.</summary>
+    public bool Add(in Key256 key)
+    {
+        int index = BucketOf(key);
+        ref Bucket bucket = ref _buckets[index];
+        if (bucket.Storage is CritBitTrie trie)
+        {
+            if (!trie.Add(key))
+            {
+                return false;
+            }
+        }
+        else
+        {
+            int at = Search((Key256[]?)bucket.Storage, bucket.Count, key);
+            if (at >= 0)
+            {
+                return false;
+            }
+
+            InsertSorted(ref bucket, ~at, key);
+        }
+
+        bucket.Count++;
+        bucket.Flags |= HashDirty;
+        for (int position = (_buckets.Length + index) >> 1; position > 0; position >>= 1)
+        {
+            ref byte flags = ref _nodeFlags[position];
+            if ((flags & Dirty) == Dirty)
+            {
+                break; // its ancestors are dirty too
+            }
+
+            flags |= Dirty;
+        }
+
+        _count++;
+        _totalSum += key;
+        _rootHashValid = false;
+        if (_count > SplitAverage << _depth && _depth < MaxDepth)
+        {
+            Deepen();
+        }
+
+        return true;
+    }
+
+    public bool Contains(in Key256 key)
+    {
+        ref Bucket bucket = ref _buckets[BucketOf(key)];
+        return bucket.Storage is CritBitTrie trie ? trie.Contains(key) : Search((Key256[]?)bucket.Storage, bucket.Count, key) >= 0;
+    }
+
+    /// <summary>Appends to <paramref name="result"/> up to <paramref name="max"/> leaves in ascending order, strictly after <paramref name="startAfter"/> when given.</summary>
+    public void GetLeaves(Key256? startAfter, int max, List<AssertionHash> result)
+    {
+        if (_count == 0 || max <= 0)
+        {
+            return;
+        }
+
+        int index = 0;
+        int target = result.Count + max;
+        if (startAfter is { } bound)
+        {
+            index = BucketOf(bound);
+            ref Bucket first = ref _buckets[index];
+            if (first.Storage is CritBitTrie trie)
+            {
+                trie.GetLeaves(bound, max, result);
+            }
+            else
+            {
+                var keys = (Key256[]?)first.Storage;
+                int at = Search(keys, first.Count, bound);
+                for (int i = at >= 0 ? at + 1 : ~at; i < first.Count && result.Count < target; i++)
+                {
+                    result.Add(keys![i].ToHash());
+                }
+            }
+
+            index++;
+        }
+
+        for (; index < _buckets.Length && result.Count < target; index++)
+        {
+            ref Bucket bucket = ref _buckets[index];
+            if (bucket.Storage is CritBitTrie trie)
+            {
+                trie.GetLeaves(null, target - result.Count, result);
+                continue;
+            }
+
+            var keys = (Key256[]?)bucket.Storage;
+            for (int i = 0; i < bucket.Count && result.Count < target; i++)
+            {
+                result.Add(keys![i].ToHash());
+            }
+        }
+    }
+
+    /// <summary>The number and sum (mod 2^256) of the leaves strictly below <paramref name="bound"/>.</summary>
+    public (int Count, Key256 Sum) SumBelow(in Key256 bound)
+    {
+        int count = 0;
+        Key256 sum = default;
+        if (_count == 0)
+        {
+            return (count, sum);
+        }
+
+        // Every bucket left of the bound's: add the left sibling wherever the path to it turns right.
+        int index = BucketOf(bound);
+        for (int level = 0; level < _depth; level++)
+        {
+            if (((index >> (_depth - 1 - level)) & 1) != 0)
+            {
+                int leftSibling = ((1 << level) + (index >> (_depth - level))) << 1;
+                (int c, Key256 s) = RefreshSum(leftSibling);
+                count += c;
+                sum += s;
+            }
+        }
+
+        // And the leaves below the bound in its own bucket.
+        ref Bucket bucket = ref _buckets[index];
+        if (bucket.Storage is CritBitTrie trie)
+        {
+            (int c, Key256 s) = trie.SumBelow(bound);
+            return (count + c, sum + s);
+        }
+
+        var keys = (Key256[]?)bucket.Storage;
+        int at = Search(keys, bucket.Count, bound);
+        int end = at >= 0 ? at : ~at;
+        for (int i = 0; i < end; i++)
+        {
+            sum += keys![i];
+        }
+
+        return (count + end, sum);
+    }
+
+    /// <summary>Recomputes every derived value from the leaves and compares; throws on any inconsistency. For tests.</summary>
+    internal void CheckInvariants()
+    {
+        int total = 0;
+        Key256 totalSum = default;
+        for (int index = 0; index < _buckets.Length; index++)
+        {
+            Bucket bucket = _buckets[index];
+            List<Key256> keys = KeysOf(bucket);
+            if (keys.Count != bucket.Count)
+            {
+                throw new InvalidOperationException($"Bucket {index} counts {bucket.Count} leaves, has {keys.Count}.");
+            }
+
+            if (bucket.Storage is CritBitTrie && bucket.Count <= MaxSortedBucket)
+            {
+                throw new InvalidOperationException($"Bucket {index} is a trie with only {bucket.Count} leaves.");
+            }
+
+            for (int i = 0; i < keys.Count; i++)
+            {
+                if (BucketOf(keys[i]) != index)
+                {
+                    throw new InvalidOperationException($"Bucket {index} holds a leaf of bucket {BucketOf(keys[i])}.");
+                }
+
+                if (i > 0 && Compare(keys[i - 1], keys[i]) >= 0)
+                {
+                    throw new InvalidOperationException($"Bucket {index} is not strictly ascending at {i}.");
+                }
+
+                totalSum += keys[i];
+            }
+
+            if ((bucket.Flags & (HasHash | HashDirty)) == HasHash && bucket.Count > 0 && _bucketHashes[index] != FullHash(keys, 0, keys.Count))
+            {
+                throw new InvalidOperationException($"Bucket {index} is clean but caches a wrong hash.");
+            }
+
+            int parent = (_buckets.Length + index) >> 1;
+            if ((bucket.Flags & HashDirty) != 0 && parent > 0 && (_nodeFlags[parent] & HashDirty) == 0)
+            {
+                throw new InvalidOperationException($"Bucket {index} is dirty under a clean parent.");
+            }
+
+            total += keys.Count;
+        }
+
+        if (total != _count || totalSum != _totalSum)
+        {
+            throw new InvalidOperationException("Total count or sum is inconsistent.");
+        }
+
+        for (int position = 1; position < _nodes.Length; position++)
+        {
+            byte flags = _nodeFlags[position];
+            int parent = position >> 1;
+            if (parent > 0 && (flags & ~_nodeFlags[parent] & Dirty) != 0)
+            {
+                throw new InvalidOperationException($"Node {position} is dirty under a clean parent.");
+            }
+
+            (int count, Key256 sum, Key256? hash) = FullSubtree(position);
+            NodeData node = _nodes[position];
+            if ((flags & SumDirty) == 0 && (node.Count != count || node.Sum != sum))
+            {
+                throw new InvalidOperationException($"Node {position} is clean but caches a wrong count or sum.");
+            }
+
+            if ((flags & (HasHash | HashDirty)) == HasHash && count > 0 && node.Hash != hash)
+            {
+                throw new InvalidOperationException($"Node {position} is clean but caches a wrong hash.");
+            }
+        }
+
+        if (_rootHashValid && _rootHash != (_count == 0 ? MerkleHashing.EmptyRoot : FullSubtree(1).Hash))
+        {
+            throw new InvalidOperationException("The cached root hash is stale.");
+        }
+    }
+
+    /// <summary>The number of leaves in the fullest bucket. For tests.</summary>
+    internal int LargestBucket()
+    {
+        int largest = 0;
+        foreach (Bucket bucket in _buckets)
+        {
+            largest = Math.Max(largest, bucket.Count);
+        }
+
+        return largest;
+    }
+
+    private static int Compare(in Key256 a, in Key256 b)
+    {
+        if (a.W0 != b.W0)
+        {
+            return a.W0 < b.W0 ? -1 : 1;
+        }
+
+        if (a.W1 != b.W1)
+        {
+            return a.W1 < b.W1 ? -1 : 1;
+        }
+
+        if (a.W2 != b.W2)
+        {
+            return a.W2 < b.W2 ? -1 : 1;
+        }
+
+        return a.W3 == b.W3 ? 0 : a.W3 < b.W3 ? -1 : 1;
+    }
+
+    /// <summary>Binary search in <c>keys[0..count)</c>: the index of <paramref name="key"/>, or the complement of where it belongs.</summary>
+    private static int Search(Key256[]? keys, int count, in Key256 key)
+    {
+        int lo = 0;
+        int hi = count - 1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            int c = Compare(keys![mid], key);
+            if (c == 0)
+            {
+                return mid;
+            }
+
+            if (c < 0)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+
+        return ~lo;
+    }
+
+    /// <summary>The first index in <c>keys[lo..hi)</c> whose bit <paramref name="bit"/> is 1 (all leaves there agree on the bits before it).</summary>
+    private static int FirstWithBit(Key256[] keys, int lo, int hi, int bit)
+    {
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (keys[mid].Bit(bit))
+            {
+                hi = mid;
+            }
+            else
+            {
+                lo = mid + 1;
+            }
+        }
+
+        return lo;
+    }
+
+    private static void InsertSorted(ref Bucket bucket, int at, in Key256 key)
+    {
+        var keys = (Key256[]?)bucket.Storage;
+        if (bucket.Count == MaxSortedBucket)
+        {
+            var trie = new CritBitTrie();
+            for (int i = 0; i < bucket.Count; i++)
+            {
+                trie.Add(keys![i]);
+            }
+
+            trie.Add(key);
+            bucket.Storage = trie;
+            return;
+        }
+
+        if (keys is null || bucket.Count == keys.Length)
+        {
+            int capacity = keys is null ? FirstCapacity : Math.Min(MaxSortedBucket, keys.Length + Math.Max(FirstCapacity, keys.Length / 2));
+            var grown = new Key256[capacity];
+            if (keys is not null)
+            {
+                Array.Copy(keys, grown, bucket.Count);
+            }
+
+            bucket.Storage = keys = grown;
+        }
+
+        if (at < bucket.Count)
+        {
+            Array.Copy(keys, at, keys, at + 1, bucket.Count - at);
+        }
+
+        keys[at] = key;
+    }
+
+    private static List<Key256> KeysOf(in Bucket bucket)
+    {
+        var keys = new List<Key256>(bucket.Count);
+        if (bucket.Storage is CritBitTrie trie)
+        {
+            trie.CopyKeysTo(keys);
+        }
+        else
+        {
+            var array = (Key256[]?)bucket.Storage;
+            for (int i = 0; i < bucket.Count; i++)
+            {
+                keys.Add(array![i]);
+            }
+        }
+
+        return keys;
+    }
+
+    private static Key256 SumOf(in Bucket bucket)
+    {
+        if (bucket.Storage is CritBitTrie trie)
+        {
+            return trie.Total.Sum;
+        }
+
+        var keys = (Key256[]?)bucket.Storage;
+        Key256 sum = default;
+        for (int i = 0; i < bucket.Count; i++)
+        {
+            sum += keys![i];
+        }
+
+        return sum;
+    }
+
+    /// <summary>A bucket of <c>keys[from..from+count)</c>, with room to double before it splits again.</summary>
+    private static Bucket NewBucket(Key256[] keys, int from, int count)
+    {
+        if (count > MaxSortedBucket)
+        {
+            var trie = new CritBitTrie();
+            for (int i = 0; i < count; i++)
+            {
+                trie.Add(keys[from + i]);
+            }
+
+            return new Bucket { Storage = trie, Count = count };
+        }
+
+        if (count == 0)
+        {
+            return default;
+        }
+
+        var copy = new Key256[Math.Min(MaxSortedBucket, Math.Max(FirstCapacity, 2 * count))];
+        Array.Copy(keys, from, copy, 0, count);
+        return new Bucket { Storage = copy, Count = count };
+    }
+
+    private int BucketOf(in Key256 key) => _depth == 0 ? 0 : (int)(key.W0 >> (64 - _depth));
+
+    /// <summary>
+    /// Adds one prefix bit: every bucket splits in two, and the old buckets become the lowest inner level with
+    /// their hashes; the new buckets have none yet but are not dirty, so nothing is rehashed until an insert dirties a path.
+    /// </summary>
+    private void Deepen()
+    {
+        int oldCount = _buckets.Length;
+        var buckets = new Bucket[oldCount * 2];
+        var bucketHashes = new Key256[oldCount * 2];
+        var nodeFlags = new byte[oldCount * 2];
+        var nodes = new NodeData[oldCount * 2];
+        Array.Copy(_nodeFlags, nodeFlags, oldCount);
+        Array.Copy(_nodes, nodes, oldCount);
+        int bit = _depth;
+        for (int index = 0; index < oldCount; index++)
+        {
+            Bucket old = _buckets[index];
+            nodes[oldCount + index] = new NodeData { Hash = _bucketHashes[index], Sum = SumOf(old), Count = old.Count };
+            nodeFlags[oldCount + index] = (byte)(old.Flags & (HashDirty | HasHash));
+            if (old.Count == 0)
+            {
+                continue;
+            }
+
+            if (old.Storage is CritBitTrie)
+            {
+                Key256[] keys = KeysOf(old).ToArray();
+                int split = FirstWithBit(keys, 0, keys.Length, bit);
+                buckets[2 * index] = NewBucket(keys, 0, split);
+                buckets[(2 * index) + 1] = NewBucket(keys, split, keys.Length - split);
+            }
+            else
+            {
+                // The left half keeps the old array (already about twice its size); the right half is copied out.
+                var keys = (Key256[])old.Storage!;
+                int split = FirstWithBit(keys, 0, old.Count, bit);
+                buckets[(2 * index) + 1] = NewBucket(keys, split, old.Count - split);
+                buckets[2 * index] = split == 0 ? default : new Bucket { Storage = keys, Count = split };
+            }
+        }
+
+        _buckets = buckets;
+        _bucketHashes = bucketHashes;
+        _nodeFlags = nodeFlags;
+        _nodes = nodes;
+        _depth++;
+    }
+
+    /// <summary>The count and sum of the subtree at heap position <paramref name="position"/>, recomputing dirty sums.</summary>
+    private (int Count, Key256 Sum) RefreshSum(int position)
+    {
+        if (position >= _buckets.Length)
+        {
+            ref Bucket bucket = ref _buckets[position - _buckets.Length];
+            return (bucket.Count, SumOf(bucket));
+        }
+
+        ref NodeData node = ref _nodes[position];
+        if ((_nodeFlags[position] & SumDirty) != 0)
+        {
+            (int leftCount, Key256 leftSum) = RefreshSum(2 * position);
+            (int rightCount, Key256 rightSum) = RefreshSum((2 * position) + 1);
+            node.Count = leftCount + rightCount;
+            node.Sum = leftSum + rightSum;
+            _nodeFlags[position] &= unchecked((byte)~SumDirty);
+        }
+
+        return (node.Count, node.Sum);
+    }
+
+    /// <summary>The count of the subtree at heap position <paramref name="position"/> (recomputing dirty sums).</summary>
+    private int CountOf(int position) =>
+        position >= _buckets.Length ? _buckets[position - _buckets.Length].Count : RefreshSum(position).Count;
+
+    /// <summary>The hash of the non-empty subtree at heap position <paramref name="position"/>, recomputing what is dirty or missing.</summary>
+    private Key256 RefreshHash(int position)
+    {
+        if (position >= _buckets.Length)
+        {
+            int index = position - _buckets.Length;
+            ref Bucket bucket = ref _buckets[index];
+            Debug.Assert(bucket.Count > 0, "Only non-empty subtrees are hashed.");
+            if ((bucket.Flags & (HasHash | HashDirty)) != HasHash)
+            {
+                if (bucket.Storage is CritBitTrie trie)
+                {
+                    long before = trie.HashesComputed;
+                    _bucketHashes[index] = trie.Root;
+                    HashesComputed += trie.HashesComputed - before;
+                }
+                else
+                {
+                    _bucketHashes[index] = HashSorted((Key256[])bucket.Storage!, 0, bucket.Count);
+                }
+
+                bucket.Flags = HasHash;
+            }
+
+            return _bucketHashes[index];
+        }
+
+        ref byte flags = ref _nodeFlags[position];
+        if ((flags & (HasHash | HashDirty)) != HasHash)
+        {
+            int leftCount = CountOf(2 * position);
+            int rightCount = CountOf((2 * position) + 1);
+            Key256 hash;
+            if (leftCount == 0)
+            {
+                hash = RefreshHash((2 * position) + 1);
+            }
+            else if (rightCount == 0)
+            {
+                hash = RefreshHash(2 * position);
+            }
+            else
+            {
+                Key256 left = RefreshHash(2 * position);
+                Key256 right = RefreshHash((2 * position) + 1);
+                HashesComputed++;
+                hash = MerkleHashing.Inner(left, right);
+            }
+
+            _nodes[position].Hash = hash;
+            flags = (byte)((flags & SumDirty) | HasHash);
+        }
+
+        return _nodes[position].Hash;
+    }
+
+    /// <summary>The trie hash of the sorted, distinct leaves <c>keys[lo..hi)</c> (at least one).</summary>
+    private Key256 HashSorted(Key256[] keys, int lo, int hi)
+    {
+        HashesComputed++;
+        if (hi - lo == 1)
+        {
+            return MerkleHashing.Leaf(keys[lo]);
+        }
+
+        int bit = Key256.FirstDifferingBit(keys[lo], keys[hi - 1]);
+        int split = FirstWithBit(keys, lo, hi, bit);
+        return MerkleHashing.Inner(HashSorted(keys, lo, split), HashSorted(keys, split, hi));
+    }
+
+    /// <summary>The trie hash of any sorted, distinct leaves, computed from scratch. For tests.</summary>
+    private static Key256 FullHash(List<Key256> keys, int lo, int hi)
+    {
+        if (hi - lo == 1)
+        {
+            return MerkleHashing.Leaf(keys[lo]);
+        }
+
+        int bit = Key256.FirstDifferingBit(keys[lo], keys[hi - 1]);
+        int split = lo;
+        while (!keys[split].Bit(bit))
+        {
+            split++;
+        }
+
+        return MerkleHashing.Inner(FullHash(keys, lo, split), FullHash(keys, split, hi));
+    }
+
+    /// <summary>Count, sum and hash (null when empty) of the subtree at a heap position, from the leaves. For tests.</summary>
+    private (int Count, Key256 Sum, Key256? Hash) FullSubtree(int position)
+    {
+        var keys = new List<Key256>();
+        int first = position;
+        int last = position;
+        while (first < _buckets.Length)
+        {
+            first *= 2;
+            last = (2 * last) + 1;
+        }
+
+        for (int b = first; b <= last; b++)
+        {
+            keys.AddRange(KeysOf(_buckets[b - _buckets.Length]));
+        }
+
+        Key256 sum = default;
+        foreach (Key256 key in keys)
+        {
+            sum += key;
+        }
+
+        return (keys.Count, sum, keys.Count == 0 ? null : FullHash(keys, 0, keys.Count));
+    }
+
+    /// <summary>What an insert touches in a bucket: its leaves (a sorted array, or a trie when large), their count, its flags. 16 bytes.</summary>
+    private struct Bucket
+    {
+        public object? Storage;
+        public int Count;
+        public byte Flags;
+    }
+
+    /// <summary>The cached count, sum and hash of an inner node of the prefix tree, read and written by root and range reads only.</summary>
+    private struct NodeData
+    {
+        public Key256 Hash;
+        public Key256 Sum;
+        public int Count;
+    }
+}
