@@ -1,0 +1,250 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Runtime;
+using System.Runtime.InteropServices;
+using System.Threading.Tasks;
+using StemeDb.Sync.Grpc;
+
+namespace StemeDb.Sync.Benchmarks;
+
+/// <summary>
+/// v1 gossip throughput as a fraction of a bare no-op unary RPC, with the variants interleaved so that all of them see
+/// the same machine noise. Run: <c>dotnet run -c Release --project bench/StemeDb.Sync.Benchmarks -- gossip-ratio
+/// [--rounds 21] [--block 8000] [--warmup 3] [--in-flight 1,64]</c>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Setup as <see cref="GrpcGossipBenchmarks"/> (<see cref="GrpcGossipFixture"/>): one process, Kestrel on 127.0.0.1
+/// (HTTP/2 cleartext), one client channel. Three variants: the bare no-op unary call (payload as large as one
+/// assertion), the same call with the 10 s deadline <see cref="GrpcSyncPeer"/> sends, and v1 Gossip through
+/// <see cref="GrpcSyncPeer"/> (default options) of a new assertion that the receiver verifies and stores; a rejected
+/// push throws, and at the end the receiver must hold exactly one assertion per gossip call.
+/// </para>
+/// <para>
+/// For each number of calls in flight: warm-up rounds, then measured rounds. A round is one block of calls of each
+/// variant, back to back, the order rotated from round to round. A block's rate is its calls over its wall time. The
+/// ratio gossip / no-op is taken within each round (neighbouring blocks, same noise), and reported as the median of
+/// the rounds, with the smallest and largest. Allocations (KB per call) and GC pauses (share of the block's wall time)
+/// are the whole process's: client and server.
+/// Nothing is forced between blocks (no GC): the garbage of one block and the growing store count against whoever
+/// runs when the collector does, which the rotation spreads evenly.
+/// </para>
+/// </remarks>
+internal static class GossipRatioHarness
+{
+    /// <summary>The first argument that selects this harness instead of BenchmarkDotNet.</summary>
+    public const string Command = "gossip-ratio";
+
+    private static readonly string[] Names = ["no-op unary", "no-op unary + 10 s deadline", "v1 Gossip (GrpcSyncPeer)"];
+
+    /// <summary>Runs the harness and prints the tables.</summary>
+    /// <param name="args">The arguments after <see cref="Command"/>.</param>
+    /// <returns>The exit code.</returns>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        int rounds = 21;
+        int block = 8000;
+        int warmup = 3;
+        int[] inFlights = [1, 64];
+        try
+        {
+            for (int i = 0; i < args.Length; i++)
+            {
+                string value = i + 1 < args.Length ? args[i + 1] : throw new FormatException($"{args[i]} needs a value.");
+                switch (args[i])
+                {
+                    case "--rounds": rounds = Positive(args[i], value); break;
+                    case "--block": block = Positive(args[i], value); break;
+                    case "--warmup": warmup = int.Parse(value, CultureInfo.InvariantCulture); break;
+                    case "--in-flight": inFlights = value.Split(',').Select(v => Positive(args[i], v)).ToArray(); break;
+                    default: throw new FormatException($"Unknown argument {args[i]}.");
+                }
+
+                i++;
+            }
+        }
+        catch (FormatException ex)
+        {
+            Console.Error.WriteLine(ex.Message);
+            Console.Error.WriteLine($"Usage: {Command} [--rounds 21] [--block 8000] [--warmup 3] [--in-flight 1,64]");
+            return 2;
+        }
+
+#if DEBUG
+        Console.WriteLine("WARNING: a Debug build; run with -c Release.");
+#endif
+        Console.WriteLine($"## v1 gossip vs no-op unary over loopback gRPC, interleaved");
+        Console.WriteLine();
+        Console.WriteLine(Invariant($"{rounds} rounds (after {warmup} warm-up rounds) of {block:N0} calls per variant, order rotated each round."));
+        Console.WriteLine(Invariant(
+            $"Machine: {Environment.ProcessorCount} processors, {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.OSDescription} {RuntimeInformation.ProcessArchitecture}, GC: {GcMode()}."));
+        Console.WriteLine($"Load average at start: {LoadAverage()}");
+        Console.WriteLine();
+
+        var started = Stopwatch.StartNew();
+        var results = new List<LevelResult>();
+        long gossiped = 0;
+        await using (GrpcGossipFixture fixture = await GrpcGossipFixture.StartAsync())
+        {
+            foreach (int inFlight in inFlights)
+            {
+                results.Add(await RunLevelAsync(fixture, inFlight, rounds, block, warmup));
+                gossiped += (long)(warmup + rounds) * block;
+            }
+
+            if (fixture.ReceiverCount != gossiped)
+            {
+                throw new InvalidOperationException($"The receiver holds {fixture.ReceiverCount} assertions after {gossiped} gossip calls.");
+            }
+        }
+
+        started.Stop();
+        Console.WriteLine("| in flight | variant | median calls/s | best calls/s | median µs/call | KB/call | GC pause | vs no-op: median of rounds | min | max |");
+        Console.WriteLine("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (LevelResult level in results)
+        {
+            for (int v = 0; v < Names.Length; v++)
+            {
+                double median = Median(level.Rates[v]);
+                string ratio = v == 0 ? "100%" : Percent(Median(level.Ratios[v]));
+                string min = v == 0 ? string.Empty : Percent(level.Ratios[v].Min());
+                string max = v == 0 ? string.Empty : Percent(level.Ratios[v].Max());
+                if (v == 2)
+                {
+                    ratio = $"**{ratio}**";
+                }
+
+                Console.WriteLine(Invariant(
+                    $"| {level.InFlight} | {Names[v]} | {median:N0} | {level.Rates[v].Max():N0} | {1e6 / median:N1} | {Median(level.KbPerCall[v]):N2} | {Percent(Median(level.GcPause[v]), "F1")} | {ratio} | {min} | {max} |"));
+            }
+        }
+
+        Console.WriteLine();
+        foreach (LevelResult level in results)
+        {
+            Console.WriteLine(Invariant(
+                $"Gossip / no-op per round at {level.InFlight} in flight: {string.Join(" ", level.Ratios[2].Select(r => (r * 100).ToString("F0", CultureInfo.InvariantCulture)))} (%)."));
+        }
+
+        Console.WriteLine();
+        foreach (LevelResult level in results)
+        {
+            double ratio = Median(level.Ratios[2]);
+            Console.WriteLine(Invariant(
+                $"Target (v1 gossip >= 70% of the bare no-op rate) at {level.InFlight} in flight: {(ratio >= 0.70 ? "met" : "not met")} ({Percent(ratio)}, rounds {Percent(level.Ratios[2].Min())}–{Percent(level.Ratios[2].Max())})."));
+        }
+
+        using Process self = Process.GetCurrentProcess();
+        Console.WriteLine(Invariant(
+            $"Receiver holds {gossiped:N0} assertions, one per gossip call; total time {started.Elapsed.TotalSeconds:N0} s; peak working set {self.PeakWorkingSet64 / 1048576:N0} MiB."));
+        Console.WriteLine($"Load average at end: {LoadAverage()}");
+        return 0;
+    }
+
+    private static async Task<LevelResult> RunLevelAsync(GrpcGossipFixture fixture, int inFlight, int rounds, int block, int warmup)
+    {
+        AssertionRecord[] records = fixture.CreateAssertions((warmup + rounds) * block);
+        int nextRecord = 0;
+        var level = new LevelResult(inFlight, rounds);
+        for (int round = 0; round < warmup + rounds; round++)
+        {
+            bool measured = round >= warmup;
+            var rates = new double[Names.Length];
+            for (int k = 0; k < Names.Length; k++)
+            {
+                int variant = (round + k) % Names.Length;
+                Func<int, Task> call;
+                switch (variant)
+                {
+                    case 0:
+                        call = _ => fixture.NoopAsync();
+                        break;
+                    case 1:
+                        call = _ => fixture.NoopWithDeadlineAsync();
+                        break;
+                    default:
+                        int first = nextRecord;
+                        nextRecord += block;
+                        call = i => fixture.GossipAsync(records[first + i]);
+                        break;
+                }
+
+                long allocated = GC.GetTotalAllocatedBytes(precise: false);
+                TimeSpan paused = GC.GetTotalPauseDuration();
+                long start = Stopwatch.GetTimestamp();
+                await GrpcGossipBenchmarks.RunCallsAsync(block, inFlight, call);
+                double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                paused = GC.GetTotalPauseDuration() - paused;
+                allocated = GC.GetTotalAllocatedBytes(precise: false) - allocated;
+
+                rates[variant] = block / seconds;
+                if (measured)
+                {
+                    level.Rates[variant].Add(rates[variant]);
+                    level.KbPerCall[variant].Add(allocated / 1024.0 / block);
+                    level.GcPause[variant].Add(paused.TotalSeconds / seconds);
+                }
+            }
+
+            if (measured)
+            {
+                level.Ratios[1].Add(rates[1] / rates[0]);
+                level.Ratios[2].Add(rates[2] / rates[0]);
+            }
+        }
+
+        return level;
+    }
+
+    private static int Positive(string name, string value) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0
+            ? n
+            : throw new FormatException($"{name} needs a positive whole number; got '{value}'.");
+
+    private static double Median(List<double> values)
+    {
+        double[] sorted = [.. values];
+        Array.Sort(sorted);
+        int mid = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+
+    private static string Percent(double ratio, string format = "F0") => (ratio * 100).ToString(format, CultureInfo.InvariantCulture) + "%";
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    private static string GcMode() =>
+        (GCSettings.IsServerGC ? "server" : "workstation")
+        + (GCSettings.LatencyMode == GCLatencyMode.Batch ? ", non-concurrent" : ", concurrent")
+        + $" ({GCSettings.LatencyMode})";
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a (no /proc/loadavg)";
+        }
+        catch (IOException ex)
+        {
+            return $"n/a ({ex.Message})";
+        }
+    }
+
+    private sealed class LevelResult(int inFlight, int rounds)
+    {
+        public int InFlight { get; } = inFlight;
+
+        public List<double>[] Rates { get; } = [new(rounds), new(rounds), new(rounds)];
+
+        public List<double>[] KbPerCall { get; } = [new(rounds), new(rounds), new(rounds)];
+
+        public List<double>[] GcPause { get; } = [new(rounds), new(rounds), new(rounds)];
+
+        // [0] unused (no-op / no-op), [1] deadline no-op / no-op, [2] gossip / no-op; one entry per round.
+        public List<double>[] Ratios { get; } = [new(rounds), new(rounds), new(rounds)];
+    }
+}

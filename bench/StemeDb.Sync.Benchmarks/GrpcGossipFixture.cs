@@ -1,0 +1,164 @@
+using System;
+using System.Linq;
+using System.Net;
+using System.Net.Http;
+using System.Security.Cryptography;
+using System.Threading;
+using System.Threading.Tasks;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using StemeDb.Sync.Benchmarks.Noop;
+using StemeDb.Sync.Codec;
+using StemeDb.Sync.Engine;
+using StemeDb.Sync.Grpc;
+using StemeDb.Sync.Storage;
+using StemeDb.Sync.Transport;
+using StemeDb.Sync.Validation;
+
+namespace StemeDb.Sync.Benchmarks;
+
+/// <summary>
+/// Two nodes over loopback gRPC, shared by <see cref="GrpcGossipBenchmarks"/> and <see cref="GossipRatioHarness"/>:
+/// a receiving <see cref="SyncNode"/> (in-memory store, rkyv content validator) served by a singleton
+/// <see cref="SyncServiceImpl"/> and the bench-only no-op service on Kestrel at 127.0.0.1 (HTTP/2 cleartext), and on the
+/// sending side one <see cref="GrpcChannel"/> carrying both a <see cref="GrpcSyncPeer"/> (default options) and the
+/// no-op client.
+/// </summary>
+internal sealed class GrpcGossipFixture : IAsyncDisposable
+{
+    private const int TextBytes = 160; // the encoded assertion is about 256 bytes
+
+    private readonly WebApplication _app;
+    private readonly SyncNode _receiver;
+    private readonly GrpcChannel _channel;
+    private readonly GrpcSyncPeer _peer;
+    private readonly NoopService.NoopServiceClient _noop;
+    private readonly NoopRequest _noopRequest;
+    private readonly NodeId _sender = NodeId.NewId();
+    private uint _nextCounter;
+
+    private GrpcGossipFixture(WebApplication app, SyncNode receiver, GrpcChannel channel, int payloadBytes)
+    {
+        _app = app;
+        _receiver = receiver;
+        _channel = channel;
+        _peer = new GrpcSyncPeer(channel);
+        _noop = new NoopService.NoopServiceClient(channel);
+        _noopRequest = new NoopRequest { Payload = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(payloadBytes)) };
+    }
+
+    /// <summary>The number of assertions the receiver holds.</summary>
+    public long ReceiverCount => _receiver.Count;
+
+    /// <summary>Starts the receiver, its server and the client channel, and warms the connection.</summary>
+    /// <returns>The running fixture.</returns>
+    public static async Task<GrpcGossipFixture> StartAsync()
+    {
+        var receiver = new SyncNode(
+            new SyncNodeOptions
+            {
+                AntiEntropyInterval = Timeout.InfiniteTimeSpan,
+                GossipFanout = 0,
+                ContentValidator = RkyvAssertionValidator.Instance,
+            },
+            new InMemoryAssertionStore());
+        await receiver.StartAsync();
+
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
+        builder.Services.AddGrpc();
+        builder.Services.AddSingleton(receiver.Handler);
+        builder.Services.AddSingleton<SyncServiceImpl>(); // stateless: one instance serves every call
+        builder.Services.AddSingleton<NoopServiceImpl>(); // likewise, so the baseline is as bare as it gets
+        WebApplication app = builder.Build();
+        app.MapGrpcService<SyncServiceImpl>();
+        app.MapGrpcService<NoopServiceImpl>();
+        await app.StartAsync();
+        string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+
+        var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
+        });
+
+        // The no-op carries as many bytes as one gossiped assertion.
+        var fixture = new GrpcGossipFixture(app, receiver, channel, CreateRecord(NodeId.NewId(), 0).Data.Length);
+        await fixture.NoopAsync(); // warm the connection
+        return fixture;
+    }
+
+    /// <summary>
+    /// Creates new, valid rkyv assertions (about 256 bytes each) from the sending node, each one different from every
+    /// assertion this fixture created before, so that every push stores something new.
+    /// </summary>
+    /// <param name="count">How many.</param>
+    /// <returns>The records.</returns>
+    public AssertionRecord[] CreateAssertions(int count)
+    {
+        var records = new AssertionRecord[count];
+        for (int i = 0; i < records.Length; i++)
+        {
+            records[i] = CreateRecord(_sender, _nextCounter++);
+        }
+
+        return records;
+    }
+
+    /// <summary>A bare no-op unary call carrying a payload as large as one assertion, without a deadline.</summary>
+    /// <returns>The call.</returns>
+    public Task NoopAsync() => _noop.CallAsync(_noopRequest).ResponseAsync;
+
+    /// <summary>The no-op call with the deadline <see cref="GrpcSyncPeer"/> sends by default (10 s).</summary>
+    /// <returns>The call.</returns>
+    public Task NoopWithDeadlineAsync() =>
+        _noop.CallAsync(_noopRequest, deadline: DateTime.UtcNow + GrpcSyncPeerOptions.DefaultDeadline).ResponseAsync;
+
+    /// <summary>v1 Gossip of <paramref name="record"/> through <see cref="GrpcSyncPeer"/>; throws unless it is accepted.</summary>
+    /// <param name="record">A record the receiver does not hold yet.</param>
+    /// <returns>The call.</returns>
+    public async Task GossipAsync(AssertionRecord record)
+    {
+        GossipResult result = await _peer.GossipAsync(record);
+        if (!result.Accepted)
+        {
+            throw new InvalidOperationException($"Gossip was rejected: {result.Error}");
+        }
+    }
+
+    /// <summary>Stops everything.</summary>
+    /// <returns>A task that completes when everything is stopped.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        _peer.Dispose();
+        _channel.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        await _receiver.DisposeAsync();
+    }
+
+    private static AssertionRecord CreateRecord(NodeId sender, uint counter)
+    {
+        var timestamp = new HlcTimestamp((ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), counter, sender);
+        string text = Convert.ToHexString(RandomNumberGenerator.GetBytes(TextBytes / 2));
+        byte[] data = AssertionCodec.Encode(new Assertion("bench:subject", "bench:predicate", AssertionValue.FromText(text), timestamp, sender));
+        return new AssertionRecord(AssertionHash.Compute(data), data, timestamp);
+    }
+
+    /// <summary>The bench-only no-op service.</summary>
+    public sealed class NoopServiceImpl : NoopService.NoopServiceBase
+    {
+        private static readonly Task<NoopResponse> Done = Task.FromResult(new NoopResponse());
+
+        /// <inheritdoc />
+        public override Task<NoopResponse> Call(NoopRequest request, ServerCallContext context) => Done;
+    }
+}
