@@ -1,11 +1,13 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Time.Testing;
 using StemeDb.Sync.Engine;
+using StemeDb.Sync.Merkle;
 using StemeDb.Sync.Storage;
 using StemeDb.Sync.Testing;
 using StemeDb.Sync.Transport;
@@ -182,6 +184,123 @@ public sealed class SyncNodeTests
 
         // Assert
         Assert.That(gossiped, Is.EqualTo(original));
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task IngestManyAsync_ValidBatch_StoresIndexesAndStampsEachInOrder()
+    {
+        // Arrange
+        var store = new InMemoryAssertionStore();
+        SyncNode node = await StartNodeAsync(Manual(1), store);
+        ReadOnlyMemory<byte>[] batch = Enumerable.Range(0, 300).Select(i => (ReadOnlyMemory<byte>)EngineTestKit.Data(i)).ToArray();
+
+        // Act
+        IReadOnlyList<IngestResult> results = await node.IngestManyAsync(batch);
+
+        // Assert
+        Assert.That(results, Has.Count.EqualTo(batch.Length));
+        for (int i = 0; i < batch.Length; i++)
+        {
+            Assert.That(results[i].Added, Is.True);
+            Assert.That(results[i].Hash, Is.EqualTo(AssertionHash.Compute(batch[i].Span)));
+            Assert.That((await store.GetAsync(results[i].Hash))!.Timestamp, Is.EqualTo(results[i].Timestamp));
+            if (i > 0)
+            {
+                Assert.That(results[i].Timestamp, Is.GreaterThan(results[i - 1].Timestamp));
+            }
+        }
+
+        Assert.That(node.Count, Is.EqualTo(batch.Length));
+        Assert.That(node.Root, Is.EqualTo(EngineTestKit.RootOf(results.Select(r => r.Hash))));
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task IngestManyAsync_OneInvalidInTheMiddle_ThrowsWithPositionNothingStored()
+    {
+        var store = new InMemoryAssertionStore();
+        SyncNode node = await StartNodeAsync(EngineTestKit.Options(1, o => o.RunBackgroundLoops = false, new RejectFfValidator()), store);
+        byte[][] batch = Enumerable.Range(0, 10).Select(EngineTestKit.Data).ToArray();
+        batch[6][0] = 0xFF;
+
+        var ex = Assert.ThrowsAsync<ArgumentException>(async () => await node.IngestManyAsync(batch.Select(b => (ReadOnlyMemory<byte>)b).ToArray()));
+
+        Assert.That(ex!.Message, Does.Contain("Assertion 6 of 10"));
+        Assert.That(ex.Message, Does.Contain("first byte 0xFF"));
+        Assert.That(await store.CountAsync(), Is.Zero);
+        Assert.That(node.Count, Is.Zero);
+        Assert.That(node.Root, Is.EqualTo(MerkleIndex.EmptyRoot));
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task IngestManyAsync_DuplicatesInBatchAndStore_AddedOnceKeepFirstTimestamp()
+    {
+        SyncNode node = await StartNodeAsync(Manual(1));
+        IngestResult earlier = await node.IngestAsync(EngineTestKit.Data(1));
+        _time.Advance(TimeSpan.FromSeconds(1));
+        ReadOnlyMemory<byte>[] batch = { EngineTestKit.Data(2), EngineTestKit.Data(1), EngineTestKit.Data(2), EngineTestKit.Data(3) };
+
+        IReadOnlyList<IngestResult> results = await node.IngestManyAsync(batch);
+
+        Assert.That(results.Select(r => r.Added), Is.EqualTo(new[] { true, false, false, true }));
+        Assert.That(results[1].Timestamp, Is.EqualTo(earlier.Timestamp));
+        Assert.That(results[2].Timestamp, Is.EqualTo(results[0].Timestamp));
+        Assert.That(node.Count, Is.EqualTo(3));
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task IngestManyAsync_StoreFailsPartWay_StoredOnesStayIndexed()
+    {
+        // Arrange: the store accepts three puts, then fails.
+        var store = new FailingAfterStore(3);
+        SyncNode node = await StartNodeAsync(Manual(1), store);
+        ReadOnlyMemory<byte>[] batch = Enumerable.Range(0, 8).Select(i => (ReadOnlyMemory<byte>)EngineTestKit.Data(i)).ToArray();
+
+        // Act
+        Assert.ThrowsAsync<IOException>(async () => await node.IngestManyAsync(batch));
+
+        // Assert: exactly the stored three are in the index.
+        Assert.That(await store.CountAsync(), Is.EqualTo(3));
+        Assert.That(node.Count, Is.EqualTo(3));
+        Assert.That(node.Root, Is.EqualTo(EngineTestKit.RootOf(batch.Take(3).Select(b => AssertionHash.Compute(b.Span)))));
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task IngestManyAsync_NullOrStoppedNode_Throws()
+    {
+        SyncNode node = await StartNodeAsync(Manual(1));
+
+        Assert.ThrowsAsync<ArgumentNullException>(async () => await node.IngestManyAsync(null!));
+        await node.StopAsync();
+        Assert.ThrowsAsync<InvalidOperationException>(async () => await node.IngestManyAsync(new ReadOnlyMemory<byte>[] { EngineTestKit.Data(1) }));
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task IngestManyAsync_WithPeer_NewAssertionsGossipedWithOwnBytes()
+    {
+        SyncNode node = await StartNodeAsync(Manual(1));
+        var gossiped = new List<byte[]>();
+        var peer = new FakePeer("p") { OnGossip = (record, _) => { gossiped.Add(record.Data.ToArray()); return GossipResult.Ok; } };
+        node.AddPeer(peer);
+        byte[][] batch = Enumerable.Range(0, 3).Select(EngineTestKit.Data).ToArray();
+        byte[][] originals = batch.Select(b => b.ToArray()).ToArray();
+
+        await node.IngestManyAsync(batch.Select(b => (ReadOnlyMemory<byte>)b).ToArray());
+        foreach (byte[] buffer in batch)
+        {
+            Array.Clear(buffer);
+        }
+
+        while (await node.PumpGossipOnceAsync())
+        {
+        }
+
+        Assert.That(gossiped, Is.EquivalentTo(originals));
     }
 
     [Test]
@@ -639,6 +758,29 @@ public sealed class SyncNodeTests
             Records.TryAdd(record.Hash, record);
             return _inner.PutAsync(record, cancellationToken);
         }
+
+        public ValueTask<AssertionRecord?> GetAsync(AssertionHash hash, CancellationToken cancellationToken = default) => _inner.GetAsync(hash, cancellationToken);
+
+        public ValueTask<IReadOnlyList<AssertionRecord>> GetManyAsync(IReadOnlyList<AssertionHash> hashes, CancellationToken cancellationToken = default) =>
+            _inner.GetManyAsync(hashes, cancellationToken);
+
+        public ValueTask<bool> ContainsAsync(AssertionHash hash, CancellationToken cancellationToken = default) => _inner.ContainsAsync(hash, cancellationToken);
+
+        public ValueTask<long> CountAsync(CancellationToken cancellationToken = default) => _inner.CountAsync(cancellationToken);
+
+        public IAsyncEnumerable<AssertionHash> EnumerateHashesAsync(CancellationToken cancellationToken = default) => _inner.EnumerateHashesAsync(cancellationToken);
+    }
+
+    /// <summary>An in-memory store whose puts fail after a number of successful ones.</summary>
+    private sealed class FailingAfterStore : IAssertionStore
+    {
+        private readonly InMemoryAssertionStore _inner = new();
+        private int _putsLeft;
+
+        public FailingAfterStore(int puts) => _putsLeft = puts;
+
+        public ValueTask<bool> PutAsync(AssertionRecord record, CancellationToken cancellationToken = default) =>
+            Interlocked.Decrement(ref _putsLeft) < 0 ? throw new IOException("disk full") : _inner.PutAsync(record, cancellationToken);
 
         public ValueTask<AssertionRecord?> GetAsync(AssertionHash hash, CancellationToken cancellationToken = default) => _inner.GetAsync(hash, cancellationToken);
 

@@ -138,6 +138,36 @@ public class MerkleIndexTests
     }
 
     [Test]
+    public void AddMany_WithDuplicatesAndPresentLeaves_SameAsAddingOneByOne()
+    {
+        // Arrange: 500 leaves in one index one by one; in the other, 100 first and then all 500 twice over in one batch.
+        AssertionHash[] leaves = RandomLeaves(500, seed: 41);
+        var oneByOne = new MerkleIndex();
+        foreach (AssertionHash leaf in leaves)
+        {
+            oneByOne.Add(leaf);
+        }
+
+        var batched = new MerkleIndex();
+        foreach (AssertionHash leaf in leaves.Take(100))
+        {
+            batched.Add(leaf);
+        }
+
+        _ = batched.Root;
+
+        // Act
+        int added = batched.AddMany(leaves.Concat(leaves).ToArray());
+
+        // Assert
+        Assert.That(added, Is.EqualTo(400));
+        Assert.That(batched.Count, Is.EqualTo(500));
+        Assert.That(batched.Root, Is.EqualTo(oneByOne.Root));
+        Assert.That(batched.Root, Is.EqualTo(ReferenceRoot(leaves)));
+        Assert.That(batched.AddMany(ReadOnlySpan<AssertionHash>.Empty), Is.Zero);
+    }
+
+    [Test]
     public void Add_EachInsert_ChangesRootAndKeepsReferenceAgreement()
     {
         var index = new MerkleIndex();

@@ -260,7 +260,7 @@ internal sealed class BucketedTrie
                     throw new InvalidOperationException($"Bucket {index} holds a leaf of bucket {BucketOf(keys[i])}.");
                 }
 
-                if (i > 0 && Compare(keys[i - 1], keys[i]) >= 0)
+                if (i > 0 && Key256.Compare(keys[i - 1], keys[i]) >= 0)
                 {
                     throw new InvalidOperationException($"Bucket {index} is not strictly ascending at {i}.");
                 }
@@ -327,26 +327,6 @@ internal sealed class BucketedTrie
         return largest;
     }
 
-    private static int Compare(in Key256 a, in Key256 b)
-    {
-        if (a.W0 != b.W0)
-        {
-            return a.W0 < b.W0 ? -1 : 1;
-        }
-
-        if (a.W1 != b.W1)
-        {
-            return a.W1 < b.W1 ? -1 : 1;
-        }
-
-        if (a.W2 != b.W2)
-        {
-            return a.W2 < b.W2 ? -1 : 1;
-        }
-
-        return a.W3 == b.W3 ? 0 : a.W3 < b.W3 ? -1 : 1;
-    }
-
     /// <summary>Binary search in <c>keys[0..count)</c>: the index of <paramref name="key"/>, or the complement of where it belongs.</summary>
     private static int Search(Key256[]? keys, int count, in Key256 key)
     {
@@ -355,7 +335,7 @@ internal sealed class BucketedTrie
         while (lo <= hi)
         {
             int mid = (lo + hi) >>> 1;
-            int c = Compare(keys![mid], key);
+            int c = Key256.Compare(keys![mid], key);
             if (c == 0)
             {
                 return mid;

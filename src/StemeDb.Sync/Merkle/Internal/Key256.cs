@@ -91,6 +91,27 @@ internal readonly struct Key256 : IEquatable<Key256>
         return x != 0 ? 192 + BitOperations.LeadingZeroCount(x) : -1;
     }
 
+    /// <summary>Unsigned comparison (the leaf order): negative, zero or positive.</summary>
+    public static int Compare(in Key256 a, in Key256 b)
+    {
+        if (a.W0 != b.W0)
+        {
+            return a.W0 < b.W0 ? -1 : 1;
+        }
+
+        if (a.W1 != b.W1)
+        {
+            return a.W1 < b.W1 ? -1 : 1;
+        }
+
+        if (a.W2 != b.W2)
+        {
+            return a.W2 < b.W2 ? -1 : 1;
+        }
+
+        return a.W3 == b.W3 ? 0 : a.W3 < b.W3 ? -1 : 1;
+    }
+
     /// <summary>Addition modulo 2^256.</summary>
     public static Key256 operator +(in Key256 a, in Key256 b)
     {
