@@ -93,9 +93,14 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
     public string Name { get; }
 
     /// <inheritdoc />
-    public async ValueTask<GossipResult> GossipAsync(AssertionRecord record, CancellationToken cancellationToken = default)
+    public ValueTask<GossipResult> GossipAsync(AssertionRecord record, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(record);
+        // Not an async method: the call's own state machine (CallAsync) is the only one on the hot path.
+        if (record is null)
+        {
+            return ValueTask.FromException<GossipResult>(new ArgumentNullException(nameof(record)));
+        }
+
         var request = new GossipRequest
         {
             AssertionHash = UnsafeByteOperations.UnsafeWrap(record.Hash.ToArray()),
@@ -105,11 +110,14 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
             HlcNodeId = UnsafeByteOperations.UnsafeWrap(record.Timestamp.NodeId.ToArray()),
         };
 
-        GossipResponse response = await CallAsync(
-            SyncRpc.Gossip, static (c, r, o) => c.GossipAsync(r, o), request, cancellationToken).ConfigureAwait(false);
-        return response.Accepted
-            ? GossipResult.Ok
-            : GossipResult.Rejected(response.Error.Length == 0 ? "The peer rejected the assertion without a reason." : response.Error);
+        return CallAsync(
+            SyncRpc.Gossip,
+            static (c, r, o) => c.GossipAsync(r, o),
+            request,
+            static response => response.Accepted
+                ? GossipResult.Ok
+                : GossipResult.Rejected(response.Error.Length == 0 ? "The peer rejected the assertion without a reason." : response.Error),
+            cancellationToken);
     }
 
     /// <inheritdoc />
@@ -319,10 +327,20 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
     /// <inheritdoc />
     public override string ToString() => Name;
 
-    private async ValueTask<TResponse> CallAsync<TRequest, TResponse>(
+    private ValueTask<TResponse> CallAsync<TRequest, TResponse>(
         SyncRpc rpc,
         Func<SyncService.SyncServiceClient, TRequest, CallOptions, AsyncUnaryCall<TResponse>> invoke,
         TRequest request,
+        CancellationToken cancellationToken) =>
+        CallAsync(rpc, invoke, request, static response => response, cancellationToken);
+
+    // One call: deadline, cancellation and every failure mapped to SyncPeerException; map turns the answer into the
+    // result, after (outside) the error mapping. One state machine per call, whatever the RPC.
+    private async ValueTask<TResult> CallAsync<TRequest, TResponse, TResult>(
+        SyncRpc rpc,
+        Func<SyncService.SyncServiceClient, TRequest, CallOptions, AsyncUnaryCall<TResponse>> invoke,
+        TRequest request,
+        Func<TResponse, TResult> map,
         CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -330,10 +348,11 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
             ? null
             : _options.TimeProvider.GetUtcNow().UtcDateTime + _options.Deadline;
         var callOptions = new CallOptions(deadline: deadline, cancellationToken: cancellationToken);
+        TResponse response;
         try
         {
             using AsyncUnaryCall<TResponse> call = invoke(_client, request, callOptions);
-            return await call.ResponseAsync.ConfigureAwait(false);
+            response = await call.ResponseAsync.ConfigureAwait(false);
         }
         catch (RpcException ex) when (cancellationToken.IsCancellationRequested)
         {
@@ -361,6 +380,8 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
             // invalid response body) is still a failed call to this peer.
             throw new SyncPeerException(SyncStatusCode.Unavailable, $"{rpc} to {Name} failed: {ex.Message}", ex);
         }
+
+        return map(response);
     }
 
     private SyncPeerException InvalidResponse(SyncRpc rpc, string what) =>

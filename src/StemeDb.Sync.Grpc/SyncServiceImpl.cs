@@ -220,12 +220,14 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         return peer.Length == 0 ? "unknown" : peer;
     }
 
-    // Every RPC: admission by the peer guard, authorization, the call itself, and errors mapped to a status.
+    // Every RPC: admission by the peer guard, authorization, the call itself, and errors mapped to a status. The
+    // per-RPC bodies return ValueTask, so one that completes synchronously (the usual gossip push into an in-memory
+    // store) allocates no task of its own.
     private async Task<TResponse> ServeAsync<TRequest, TResponse>(
         SyncRpc rpc,
         TRequest request,
         ServerCallContext context,
-        Func<SyncServiceImpl, TRequest, ServerCallContext, PeerGuardLease?, Task<TResponse>> call)
+        Func<SyncServiceImpl, TRequest, ServerCallContext, PeerGuardLease?, ValueTask<TResponse>> call)
         where TRequest : IMessage
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -242,7 +244,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         }
     }
 
-    private async Task<GossipResponse> GossipCoreAsync(GossipRequest request, ServerCallContext context, PeerGuardLease? lease)
+    private async ValueTask<GossipResponse> GossipCoreAsync(GossipRequest request, ServerCallContext context, PeerGuardLease? lease)
     {
         var message = new GossipMessage(
             request.AssertionHash.Memory,
@@ -265,7 +267,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         return new GossipResponse { Accepted = result.Accepted, Error = result.Error ?? string.Empty };
     }
 
-    private async Task<RootExchangeResponse> ExchangeRootsCoreAsync(RootExchangeRequest request, ServerCallContext context, PeerGuardLease? lease)
+    private async ValueTask<RootExchangeResponse> ExchangeRootsCoreAsync(RootExchangeRequest request, ServerCallContext context, PeerGuardLease? lease)
     {
         RootExchangeResult result = await Handler
             .ExchangeRootsAsync(request.MerkleRoot.Memory, request.AssertionCount, context.CancellationToken)
@@ -278,7 +280,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         };
     }
 
-    private async Task<FetchResponse> FetchAssertionsCoreAsync(FetchRequest request, ServerCallContext context, PeerGuardLease? lease)
+    private async ValueTask<FetchResponse> FetchAssertionsCoreAsync(FetchRequest request, ServerCallContext context, PeerGuardLease? lease)
     {
         // The list is bounded by the received message size; the handler enforces the 1,000-hash limit.
         var hashes = new ReadOnlyMemory<byte>[request.Hashes.Count];
@@ -307,7 +309,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         return response;
     }
 
-    private async Task<PingResponse> PingCoreAsync(PingRequest request, ServerCallContext context, PeerGuardLease? lease)
+    private async ValueTask<PingResponse> PingCoreAsync(PingRequest request, ServerCallContext context, PeerGuardLease? lease)
     {
         PingResult result = await Handler.PingAsync(request.NodeId.Memory, context.CancellationToken).ConfigureAwait(false);
         return new PingResponse
@@ -317,7 +319,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         };
     }
 
-    private async Task<GetLeavesResponse> GetLeavesCoreAsync(GetLeavesRequest request, ServerCallContext context, PeerGuardLease? lease)
+    private async ValueTask<GetLeavesResponse> GetLeavesCoreAsync(GetLeavesRequest request, ServerCallContext context, PeerGuardLease? lease)
     {
         LeavesPage page = request.StartAfter.IsEmpty
             ? await Handler.GetLeavesAsync(request.MaxLeaves, context.CancellationToken).ConfigureAwait(false)
@@ -331,7 +333,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         return response;
     }
 
-    private async Task<ReconcileResponse> ReconcileCoreAsync(ReconcileRequest request, ServerCallContext context, PeerGuardLease? lease)
+    private async ValueTask<ReconcileResponse> ReconcileCoreAsync(ReconcileRequest request, ServerCallContext context, PeerGuardLease? lease)
     {
         var round = new ReconcileRoundRequest(
             request.Version,
@@ -353,7 +355,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         };
     }
 
-    private async Task<GossipBatchResponse> GossipBatchCoreAsync(GossipBatchRequest request, ServerCallContext context, PeerGuardLease? lease)
+    private async ValueTask<GossipBatchResponse> GossipBatchCoreAsync(GossipBatchRequest request, ServerCallContext context, PeerGuardLease? lease)
     {
         // Each push passes the same gossip validation hook as a unary push; the handler enforces the batch limit.
         var messages = new List<GossipMessage>(request.Assertions.Count);
