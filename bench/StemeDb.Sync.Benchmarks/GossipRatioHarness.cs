@@ -57,10 +57,10 @@ internal static class GossipRatioHarness
                 string value = i + 1 < args.Length ? args[i + 1] : throw new FormatException($"{args[i]} needs a value.");
                 switch (args[i])
                 {
-                    case "--rounds": rounds = Positive(args[i], value); break;
-                    case "--block": block = Positive(args[i], value); break;
-                    case "--warmup": warmup = int.Parse(value, CultureInfo.InvariantCulture); break;
-                    case "--in-flight": inFlights = value.Split(',').Select(v => Positive(args[i], v)).ToArray(); break;
+                    case "--rounds": rounds = Count(args[i], value); break;
+                    case "--block": block = Count(args[i], value); break;
+                    case "--warmup": warmup = Count(args[i], value, allowZero: true); break;
+                    case "--in-flight": inFlights = value.Split(',').Select(v => Count(args[i], v)).ToArray(); break;
                     default: throw new FormatException($"Unknown argument {args[i]}.");
                 }
 
@@ -200,10 +200,10 @@ internal static class GossipRatioHarness
         return level;
     }
 
-    private static int Positive(string name, string value) =>
-        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0
+    private static int Count(string name, string value, bool allowZero = false) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && (n > 0 || allowZero)
             ? n
-            : throw new FormatException($"{name} needs a positive whole number; got '{value}'.");
+            : throw new FormatException($"{name} needs a {(allowZero ? "non-negative" : "positive")} whole number; got '{value}'.");
 
     private static double Median(List<double> values)
     {
