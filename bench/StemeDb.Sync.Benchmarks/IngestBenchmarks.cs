@@ -8,6 +8,7 @@ using StemeDb.Sync.Clock;
 using StemeDb.Sync.Codec;
 using StemeDb.Sync.Engine;
 using StemeDb.Sync.Merkle;
+using StemeDb.Sync.Merkle.Internal;
 using StemeDb.Sync.Storage;
 using StemeDb.Sync.Validation;
 
@@ -31,6 +32,7 @@ public class IngestBenchmarks
     private SyncNode? _node;
     private InMemoryAssertionStore? _store;
     private MerkleIndex? _index;
+    private CritBitTrie? _critBitTrie;
 
     private static IAssertionContentValidator Validator => RkyvAssertionValidator.Instance;
 
@@ -79,6 +81,9 @@ public class IngestBenchmarks
 
     [IterationSetup(Target = nameof(IndexAddOnly))]
     public void CreateIndex() => _index = new MerkleIndex();
+
+    [IterationSetup(Target = nameof(CritBitTrieAddOnly))]
+    public void CreateCritBitTrie() => _critBitTrie = new CritBitTrie();
 
     [IterationSetup(Target = nameof(StepsByHand))]
     public void CreateStoreAndIndex()
@@ -218,5 +223,21 @@ public class IngestBenchmarks
         }
 
         return index.Count;
+    }
+
+    /// <summary>
+    /// For comparison: the same inserts into the plain crit-bit trie (struct arrays, one node per level) that the
+    /// index used before its bucketed layout, and still uses for crowded buckets.
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = Count)]
+    public int CritBitTrieAddOnly()
+    {
+        CritBitTrie trie = _critBitTrie!;
+        for (int i = 0; i < Count; i++)
+        {
+            trie.Add(Key256.FromHash(_hashes[i]));
+        }
+
+        return trie.Count;
     }
 }

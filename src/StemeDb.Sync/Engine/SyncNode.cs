@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Channels;
 using System.Threading.Tasks;
@@ -40,6 +41,9 @@ public sealed partial class SyncNode : IAsyncDisposable
     private const int StateStarting = 1;
     private const int StateRunning = 2;
     private const int StateStopped = 3;
+
+    /// <summary>Hashes read from the store per index update at start-up.</summary>
+    private const int StartupChunk = 65_536;
 
     private readonly SyncNodeOptions _options;
     private readonly IAssertionStore _store;
@@ -146,10 +150,19 @@ public sealed partial class SyncNode : IAsyncDisposable
 
         try
         {
+            // In chunks: the index takes each chunk in hash order.
+            var chunk = new List<AssertionHash>(StartupChunk);
             await foreach (AssertionHash hash in _store.EnumerateHashesAsync(cancellationToken).ConfigureAwait(false))
             {
-                _index.Add(hash);
+                chunk.Add(hash);
+                if (chunk.Count == StartupChunk)
+                {
+                    _index.AddMany(CollectionsMarshal.AsSpan(chunk));
+                    chunk.Clear();
+                }
             }
+
+            _index.AddMany(CollectionsMarshal.AsSpan(chunk));
         }
         catch
         {
