@@ -33,6 +33,7 @@ public class IngestBenchmarks
     private InMemoryAssertionStore? _store;
     private MerkleIndex? _index;
     private CritBitTrie? _critBitTrie;
+    private byte[] _fresh = Array.Empty<byte>();
 
     private static IAssertionContentValidator Validator => RkyvAssertionValidator.Instance;
 
@@ -81,6 +82,13 @@ public class IngestBenchmarks
 
     [IterationSetup(Target = nameof(IndexAddOnly))]
     public void CreateIndex() => _index = new MerkleIndex();
+
+    // Not zeroed here, so that the benchmark is the first to touch its pages, as a store's new memory is.
+    [IterationSetup(Target = nameof(CopyToFreshMemoryOnly))]
+    public void CreateFreshMemory() => _fresh = GC.AllocateUninitializedArray<byte>(_buffer.Length);
+
+    [IterationCleanup(Target = nameof(CopyToFreshMemoryOnly))]
+    public void DropFreshMemory() => _fresh = Array.Empty<byte>();
 
     [IterationSetup(Target = nameof(CritBitTrieAddOnly))]
     public void CreateCritBitTrie() => _critBitTrie = new CritBitTrie();
@@ -223,6 +231,22 @@ public class IngestBenchmarks
         }
 
         return index.Count;
+    }
+
+    /// <summary>
+    /// A floor for any in-memory store: copying each assertion's bytes once into memory nobody has touched yet (the
+    /// first write to each page is a page fault), with no lookup, no lock and no bookkeeping.
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = Count)]
+    public int CopyToFreshMemoryOnly()
+    {
+        byte[] fresh = _fresh;
+        for (int i = 0; i < Count; i++)
+        {
+            Payload(i).Span.CopyTo(fresh.AsSpan(_offsets[i]));
+        }
+
+        return fresh[^1];
     }
 
     /// <summary>
