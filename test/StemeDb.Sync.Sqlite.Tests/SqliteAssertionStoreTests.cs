@@ -2,9 +2,12 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Data.Sqlite;
 using StemeDb.Sync;
+using StemeDb.Sync.Engine;
+using StemeDb.Sync.Testing;
 
 namespace StemeDb.Sync.Sqlite.Tests;
 
@@ -151,6 +154,37 @@ public sealed class SqliteAssertionStoreTests
         IReadOnlyList<AssertionRecord> all = await reopened.GetManyAsync(records.Select(r => r.Hash).ToArray());
         Assert.That(all.Select(r => r.Timestamp), Is.EqualTo(records.Select(r => r.Timestamp)));
         Assert.That(await reopened.PutAsync(records[0]), Is.False);
+    }
+
+    [Test]
+    public async Task IngestManyAsync_BulkLoadIntoNode_EveryAssertionDurableAndIndexedAfterReopen()
+    {
+        // Arrange: a node over the store; the batch is larger than one group commit.
+        AssertionRecord[] records = Enumerable.Range(0, 3000).Select(i => TestRecords.Create(i)).ToArray();
+        var options = new SyncNodeOptions { AntiEntropyInterval = Timeout.InfiniteTimeSpan, ContentValidator = AcceptAllContentValidator.Instance };
+        IReadOnlyList<IngestResult> results;
+        AssertionHash root;
+        await using (SqliteAssertionStore store = await SqliteAssertionStore.OpenAsync(DbPath))
+        {
+            await using var node = new SyncNode(options, store);
+            await node.StartAsync();
+
+            // Act
+            results = await node.IngestManyAsync(records.Select(r => r.Data).ToArray());
+            root = node.Root;
+        }
+
+        // Assert: all added, and a node over the reopened store rebuilds the same index.
+        Assert.That(results.All(r => r.Added), Is.True);
+        await using SqliteAssertionStore reopened = await SqliteAssertionStore.OpenAsync(DbPath);
+        Assert.That(await reopened.CountAsync(), Is.EqualTo(records.Length));
+        await using var restarted = new SyncNode(options, reopened);
+        await restarted.StartAsync();
+        Assert.That(restarted.Count, Is.EqualTo(records.Length));
+        Assert.That(restarted.Root, Is.EqualTo(root));
+        AssertionRecord? sample = await reopened.GetAsync(results[1234].Hash);
+        Assert.That(sample!.Timestamp, Is.EqualTo(results[1234].Timestamp));
+        Assert.That(sample.Data.ToArray(), Is.EqualTo(records[1234].Data.ToArray()));
     }
 
     [Test]

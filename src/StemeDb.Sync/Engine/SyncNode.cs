@@ -42,6 +42,9 @@ public sealed partial class SyncNode : IAsyncDisposable
     private const int StateRunning = 2;
     private const int StateStopped = 3;
 
+    /// <summary>The most puts <see cref="IngestManyAsync"/> keeps in flight.</summary>
+    private const int MaxPutsInFlight = 1024;
+
     /// <summary>Hashes read from the store per index update at start-up.</summary>
     private const int StartupChunk = 65_536;
 
@@ -254,9 +257,10 @@ public sealed partial class SyncNode : IAsyncDisposable
         }
 
         AssertionHash hash = AssertionHash.Compute(data.Span);
-        IngestResult result = await StoreLocalAsync(hash, data, cancellationToken).ConfigureAwait(false);
+        AssertionRecord record = NewLocalRecord(hash, data);
+        bool added = await _store.PutAsync(record, cancellationToken).ConfigureAwait(false);
         _index.Add(hash);
-        return result;
+        return await CompleteLocalAsync(record, added, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -273,8 +277,10 @@ public sealed partial class SyncNode : IAsyncDisposable
     /// <exception cref="InvalidOperationException">The node is not running.</exception>
     /// <remarks>
     /// Costs less per assertion than <see cref="IngestAsync"/>: the hashing runs apart from the store and index updates,
-    /// and the index takes the batch in hash order. If the store fails part way (or the call is cancelled), the
-    /// assertions stored before the failure stay stored and are indexed and gossiped like any other.
+    /// the index takes the batch in hash order, and up to 1,024 puts are in flight at once, so that a store that commits
+    /// in groups (such as the SQLite store) commits the batch together instead of once per assertion. If the store fails
+    /// part way (or the call is cancelled), the assertions whose puts completed stay stored and are indexed like any
+    /// other; the first failure is thrown.
     /// </remarks>
     public async ValueTask<IReadOnlyList<IngestResult>> IngestManyAsync(IReadOnlyList<ReadOnlyMemory<byte>> assertions, CancellationToken cancellationToken = default)
     {
@@ -294,36 +300,87 @@ public sealed partial class SyncNode : IAsyncDisposable
         }
 
         var results = new IngestResult[hashes.Length];
-        int stored = 0;
+        var stored = new List<AssertionHash>(hashes.Length);
+        var inFlight = new Queue<(int Index, AssertionRecord Record, Task<bool> Put)>();
         try
         {
-            for (; stored < hashes.Length; stored++)
+            for (int i = 0; i < hashes.Length; i++)
             {
-                results[stored] = await StoreLocalAsync(hashes[stored], assertions[stored], cancellationToken).ConfigureAwait(false);
+                AssertionRecord record = NewLocalRecord(hashes[i], assertions[i]);
+                ValueTask<bool> put = _store.PutAsync(record, cancellationToken);
+                if (put.IsCompletedSuccessfully)
+                {
+                    stored.Add(record.Hash);
+                    results[i] = await CompleteLocalAsync(record, put.Result, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                inFlight.Enqueue((i, record, put.AsTask()));
+                if (inFlight.Count == MaxPutsInFlight)
+                {
+                    (int index, AssertionRecord oldest, Task<bool> oldestPut) = inFlight.Dequeue();
+                    bool added = await oldestPut.ConfigureAwait(false);
+                    stored.Add(oldest.Hash);
+                    results[index] = await CompleteLocalAsync(oldest, added, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            while (inFlight.TryDequeue(out (int Index, AssertionRecord Record, Task<bool> Put) entry))
+            {
+                bool added = await entry.Put.ConfigureAwait(false);
+                stored.Add(entry.Record.Hash);
+                results[entry.Index] = await CompleteLocalAsync(entry.Record, added, cancellationToken).ConfigureAwait(false);
             }
         }
         finally
         {
-            _index.AddMany(hashes.AsSpan(0, stored));
+            // After a failure: let the puts still in flight finish, so that what they stored is indexed too.
+            while (inFlight.TryDequeue(out (int Index, AssertionRecord Record, Task<bool> Put) entry))
+            {
+                if (await WaitForPutAsync(entry.Put).ConfigureAwait(false))
+                {
+                    stored.Add(entry.Record.Hash);
+                }
+            }
+
+            _index.AddMany(CollectionsMarshal.AsSpan(stored));
         }
 
         return results;
     }
 
-    /// <summary>Stamps and stores a validated, hashed assertion, and queues it for gossip when new (the caller indexes it).</summary>
-    private async ValueTask<IngestResult> StoreLocalAsync(AssertionHash hash, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    /// <summary>Waits for a put without throwing; returns whether it completed (added or already present).</summary>
+    private static async Task<bool> WaitForPutAsync(Task<bool> put)
     {
-        HlcTimestamp timestamp = _clock.Now();
-        var record = new AssertionRecord(hash, _storeCopiesData ? data : data.ToArray(), timestamp);
-        if (!await _store.PutAsync(record, cancellationToken).ConfigureAwait(false))
+        try
         {
-            AssertionRecord? existing = await _store.GetAsync(hash, cancellationToken).ConfigureAwait(false);
-            return new IngestResult(hash, existing?.Timestamp ?? timestamp, false);
+            await put.ConfigureAwait(false);
+            return true;
+        }
+#pragma warning disable CA1031 // The batch's first failure is already on its way to the caller.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            return false;
+        }
+    }
+
+    /// <summary>A validated, hashed local assertion stamped now, with bytes the store may keep.</summary>
+    private AssertionRecord NewLocalRecord(AssertionHash hash, ReadOnlyMemory<byte> data) =>
+        new(hash, _storeCopiesData ? data : data.ToArray(), _clock.Now());
+
+    /// <summary>The result of a local put: the stored timestamp when it was already present, otherwise counted and queued for gossip.</summary>
+    private async ValueTask<IngestResult> CompleteLocalAsync(AssertionRecord record, bool added, CancellationToken cancellationToken)
+    {
+        if (!added)
+        {
+            AssertionRecord? existing = await _store.GetAsync(record.Hash, cancellationToken).ConfigureAwait(false);
+            return new IngestResult(record.Hash, existing?.Timestamp ?? record.Timestamp, false);
         }
 
         SyncDiagnostics.Ingested.Add(1);
         EnqueueGossip(record);
-        return new IngestResult(hash, timestamp, true);
+        return new IngestResult(record.Hash, record.Timestamp, true);
     }
 
     /// <summary>Adds a peer: it receives gossip and, while the node runs, gets its own anti-entropy loop.</summary>

@@ -269,6 +269,56 @@ public sealed class SyncNodeTests
     }
 
     [Test]
+    [CancelAfter(30_000)]
+    public async Task IngestManyAsync_StoreCompletesAsynchronously_AllStoredAndIndexedInOrder()
+    {
+        // Arrange: more assertions than the node keeps in flight, into a store whose puts complete later.
+        var store = new AsyncStore();
+        SyncNode node = await StartNodeAsync(Manual(1), store);
+        ReadOnlyMemory<byte>[] batch = Enumerable.Range(0, 2500).Select(i => (ReadOnlyMemory<byte>)EngineTestKit.Data(i % 2400)).ToArray();
+
+        // Act
+        IReadOnlyList<IngestResult> results = await node.IngestManyAsync(batch);
+
+        // Assert: the last 100 repeat the first 100 and are not added again.
+        Assert.That(results.Take(2400).All(r => r.Added), Is.True);
+        Assert.That(results.Skip(2400).Any(r => r.Added), Is.False);
+        for (int i = 0; i < batch.Length; i++)
+        {
+            Assert.That(results[i].Hash, Is.EqualTo(AssertionHash.Compute(batch[i].Span)));
+        }
+
+        Assert.That(results.Skip(2400).Select(r => r.Timestamp), Is.EqualTo(results.Take(100).Select(r => r.Timestamp)));
+        Assert.That(await store.CountAsync(), Is.EqualTo(2400));
+        Assert.That(node.Count, Is.EqualTo(2400));
+        Assert.That(node.Root, Is.EqualTo(EngineTestKit.RootOf(results.Select(r => r.Hash).Distinct())));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task IngestManyAsync_AsyncStoreFailsWithPutsInFlight_ThrowsAndIndexesExactlyTheStored()
+    {
+        // Arrange: puts complete asynchronously and the 40th fails while others are still in flight.
+        var store = new AsyncStore { FailPut = 40 };
+        SyncNode node = await StartNodeAsync(Manual(1), store);
+        ReadOnlyMemory<byte>[] batch = Enumerable.Range(0, 200).Select(i => (ReadOnlyMemory<byte>)EngineTestKit.Data(i)).ToArray();
+
+        // Act
+        Assert.ThrowsAsync<IOException>(async () => await node.IngestManyAsync(batch));
+
+        // Assert: everything stored is indexed, and nothing else.
+        var storedHashes = new List<AssertionHash>();
+        await foreach (AssertionHash hash in store.EnumerateHashesAsync())
+        {
+            storedHashes.Add(hash);
+        }
+
+        Assert.That(storedHashes, Has.Count.EqualTo(199));
+        Assert.That(node.Count, Is.EqualTo(199));
+        Assert.That(node.Root, Is.EqualTo(EngineTestKit.RootOf(storedHashes)));
+    }
+
+    [Test]
     [CancelAfter(10_000)]
     public async Task IngestManyAsync_NullOrStoppedNode_Throws()
     {
@@ -781,6 +831,38 @@ public sealed class SyncNodeTests
 
         public ValueTask<bool> PutAsync(AssertionRecord record, CancellationToken cancellationToken = default) =>
             Interlocked.Decrement(ref _putsLeft) < 0 ? throw new IOException("disk full") : _inner.PutAsync(record, cancellationToken);
+
+        public ValueTask<AssertionRecord?> GetAsync(AssertionHash hash, CancellationToken cancellationToken = default) => _inner.GetAsync(hash, cancellationToken);
+
+        public ValueTask<IReadOnlyList<AssertionRecord>> GetManyAsync(IReadOnlyList<AssertionHash> hashes, CancellationToken cancellationToken = default) =>
+            _inner.GetManyAsync(hashes, cancellationToken);
+
+        public ValueTask<bool> ContainsAsync(AssertionHash hash, CancellationToken cancellationToken = default) => _inner.ContainsAsync(hash, cancellationToken);
+
+        public ValueTask<long> CountAsync(CancellationToken cancellationToken = default) => _inner.CountAsync(cancellationToken);
+
+        public IAsyncEnumerable<AssertionHash> EnumerateHashesAsync(CancellationToken cancellationToken = default) => _inner.EnumerateHashesAsync(cancellationToken);
+    }
+
+    /// <summary>An in-memory store whose puts complete asynchronously; one put (1-based) can be made to fail.</summary>
+    private sealed class AsyncStore : IAssertionStore
+    {
+        private readonly InMemoryAssertionStore _inner = new();
+        private int _puts;
+
+        public int FailPut { get; init; }
+
+        public async ValueTask<bool> PutAsync(AssertionRecord record, CancellationToken cancellationToken = default)
+        {
+            int put = Interlocked.Increment(ref _puts);
+            await Task.Yield();
+            if (put == FailPut)
+            {
+                throw new IOException("disk full");
+            }
+
+            return await _inner.PutAsync(record, cancellationToken);
+        }
 
         public ValueTask<AssertionRecord?> GetAsync(AssertionHash hash, CancellationToken cancellationToken = default) => _inner.GetAsync(hash, cancellationToken);
 
