@@ -54,6 +54,14 @@ public sealed class InMemoryNetwork
     /// <summary>Whether calls wait for <see cref="DeliverNextAsync"/>.</summary>
     public bool ManualDelivery { get; }
 
+    /// <summary>
+    /// Whether peers forward the wire extensions beyond v1 (paged <c>GetLeaves</c> with a cursor, <c>Reconcile</c>,
+    /// <c>GossipBatch</c>) to the handlers, as the gRPC adapter does. Default <see langword="true"/>; set it to
+    /// <see langword="false"/> to model v1-only peers (the cursor is ignored and the other two answer
+    /// <see cref="SyncStatusCode.Unimplemented"/>), which the engine detects and falls back from.
+    /// </summary>
+    public bool ForwardExtensions { get; set; } = true;
+
     /// <summary>Probability that a request is lost before it reaches the handler (the caller sees <see cref="SyncStatusCode.Unavailable"/>).</summary>
     public double DropRate { get; set; }
 

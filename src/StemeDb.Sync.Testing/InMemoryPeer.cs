@@ -6,7 +6,10 @@ using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Testing;
 
-/// <summary>The view one endpoint of an <see cref="InMemoryNetwork"/> has of another; copies every request and answer.</summary>
+/// <summary>
+/// The view one endpoint of an <see cref="InMemoryNetwork"/> has of another; copies every request and answer. Forwards
+/// the wire extensions when <see cref="InMemoryNetwork.ForwardExtensions"/> is set, and otherwise behaves as a v1 peer.
+/// </summary>
 internal sealed class InMemoryPeer : ISyncPeer
 {
     private readonly InMemoryNetwork _network;
@@ -24,12 +27,7 @@ internal sealed class InMemoryPeer : ISyncPeer
     public ValueTask<GossipResult> GossipAsync(AssertionRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
-        var message = new GossipMessage(
-            record.Hash.ToArray(),
-            record.Data.ToArray(),
-            record.Timestamp.Time,
-            record.Timestamp.Counter,
-            record.Timestamp.NodeId.ToArray());
+        GossipMessage message = ToMessage(record);
         return _network.CallAsync(_from, Name, (handler, ct) => handler.GossipAsync(message, ct), cancellationToken);
     }
 
@@ -49,6 +47,65 @@ internal sealed class InMemoryPeer : ISyncPeer
                 return new LeavesPage(new List<AssertionHash>(page.Leaves), page.Truncated);
             },
             cancellationToken);
+
+    public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, AssertionHash? startAfter, CancellationToken cancellationToken = default)
+    {
+        if (!_network.ForwardExtensions || startAfter is null)
+        {
+            return GetLeavesAsync(maxLeaves, cancellationToken); // a v1 peer ignores the cursor
+        }
+
+        byte[] cursor = startAfter.Value.ToArray();
+        return _network.CallAsync(
+            _from,
+            Name,
+            async (handler, ct) =>
+            {
+                LeavesPage page = await handler.GetLeavesAsync(maxLeaves, cursor, ct).ConfigureAwait(false);
+                return new LeavesPage(new List<AssertionHash>(page.Leaves), page.Truncated);
+            },
+            cancellationToken);
+    }
+
+    public ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken = default)
+    {
+        if (!_network.ForwardExtensions)
+        {
+            return ValueTask.FromException<ReconcileRoundResponse>(Unimplemented("Reconcile"));
+        }
+
+        ReconcileRoundRequest copy = request with
+        {
+            SliceFingerprints = request.SliceFingerprints.ToArray(),
+            Slices = request.Slices.ToArray(),
+        };
+        return _network.CallAsync(
+            _from,
+            Name,
+            async (handler, ct) =>
+            {
+                ReconcileRoundResponse response = await handler.ReconcileAsync(copy, ct).ConfigureAwait(false);
+                return response with { Slices = response.Slices.ToArray(), Table = response.Table.ToArray() };
+            },
+            cancellationToken);
+    }
+
+    public ValueTask<IReadOnlyList<GossipResult>> GossipBatchAsync(IReadOnlyList<AssertionRecord> records, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        if (!_network.ForwardExtensions)
+        {
+            return ValueTask.FromException<IReadOnlyList<GossipResult>>(Unimplemented("GossipBatch"));
+        }
+
+        var messages = new GossipMessage[records.Count];
+        for (int i = 0; i < messages.Length; i++)
+        {
+            messages[i] = ToMessage(records[i]);
+        }
+
+        return _network.CallAsync(_from, Name, (handler, ct) => handler.GossipBatchAsync(messages, ct), cancellationToken);
+    }
 
     public ValueTask<IReadOnlyList<AssertionRecord>> FetchAsync(IReadOnlyList<AssertionHash> hashes, CancellationToken cancellationToken = default)
     {
@@ -83,4 +140,15 @@ internal sealed class InMemoryPeer : ISyncPeer
     }
 
     public override string ToString() => $"{_from} -> {Name}";
+
+    /// <summary>The push as it would travel: copies of every byte field.</summary>
+    private static GossipMessage ToMessage(AssertionRecord record) => new(
+        record.Hash.ToArray(),
+        record.Data.ToArray(),
+        record.Timestamp.Time,
+        record.Timestamp.Counter,
+        record.Timestamp.NodeId.ToArray());
+
+    private SyncPeerException Unimplemented(string rpc) =>
+        new(SyncStatusCode.Unimplemented, $"'{Name}' is a v1 peer on this network: {rpc} is not implemented.");
 }
