@@ -126,6 +126,27 @@ internal static class Program
         Write(corpus, "handler", "fetch", [2, .. fetch.ToByteArray()]);
         Write(corpus, "handler", "ping", [3, .. new PingRequest { NodeId = ByteString.CopyFrom(nodeId) }.ToByteArray()]);
         Write(corpus, "handler", "leaves", [4, .. new GetLeavesRequest { MaxLeaves = 10 }.ToByteArray()]);
+
+        // The extensions: a first Reconcile round (slice fingerprints), a retry round (slices and cells), and a batch.
+        var firstRound = new ReconcileRequest { Version = 1, AssertionCount = 3, SliceFingerprints = ByteString.CopyFrom(new byte[3072]), Salt = 7 };
+        Write(corpus, "handler", "reconcile_round1", [5, .. firstRound.ToByteArray()]);
+        var retry = new ReconcileRequest { Version = 1, AssertionCount = 3, Slices = ByteString.CopyFrom(Enumerable.Repeat((byte)0xFF, 16).ToArray()), Cells = 30, Salt = 8 };
+        Write(corpus, "handler", "reconcile_retry", [5, .. retry.ToByteArray()]);
+        var batch = new GossipBatchRequest();
+        foreach ((string name, _, byte[] bytes) in assertions.Take(4))
+        {
+            batch.Assertions.Add(new AssertionData
+            {
+                Hash = ByteString.CopyFrom(AssertionHash.Compute(bytes).ToArray()),
+                Data = ByteString.CopyFrom(bytes),
+                HlcTime = time,
+                HlcCounter = 2,
+                HlcNodeId = ByteString.CopyFrom(nodeId),
+            });
+        }
+
+        batch.Assertions.Add(new AssertionData { Hash = ByteString.CopyFrom(new byte[32]), Data = ByteString.CopyFrom(assertions[0].Bytes), HlcTime = time, HlcNodeId = ByteString.CopyFrom(nodeId) });
+        Write(corpus, "handler", "gossip_batch", [6, .. batch.ToByteArray()]);
     }
 
     private static List<(string Name, string Type, byte[] Bytes)> ReadCases(string path)

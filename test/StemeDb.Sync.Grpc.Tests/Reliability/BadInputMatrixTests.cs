@@ -102,6 +102,23 @@ public sealed class BadInputMatrixTests
         yield return Row("30 peer hangs mid-message, then disconnects", m => m.HangThenDisconnectAsync());
         yield return Row("31 client cancels a call in flight", m => m.CancelInFlightAsync());
 
+        // The extensions beyond v1.
+        yield return Row("34 reconcile version 2", m => Fails(() => m.Client.ReconcileAsync(new ReconcileRequest { Version = 2, SliceFingerprints = ByteString.CopyFrom(new byte[3072]) }).ResponseAsync, StatusCode.InvalidArgument, "version 2 is not supported"));
+        yield return Row("35 reconcile slice fingerprints one byte short", m => Fails(() => m.Client.ReconcileAsync(new ReconcileRequest { Version = 1, SliceFingerprints = ByteString.CopyFrom(new byte[3071]) }).ResponseAsync, StatusCode.InvalidArgument, "slice_fingerprints must be 3072 bytes"));
+        yield return Row("36 reconcile retry asking 2^32-1 cells", m => Fails(() => m.Client.ReconcileAsync(new ReconcileRequest { Version = 1, Slices = ByteString.CopyFrom(Enumerable.Repeat((byte)0xFF, 16).ToArray()), Cells = uint.MaxValue }).ResponseAsync, StatusCode.InvalidArgument, "cells must be a positive multiple"));
+        yield return Row("37 reconcile empty message", m => Fails(() => m.Client.ReconcileAsync(new ReconcileRequest()).ResponseAsync, StatusCode.InvalidArgument, "version 0 is not supported"));
+        yield return Row("38 gossip batch of 1,001 pushes", m =>
+        {
+            var batch = new GossipBatchRequest();
+            for (int i = 0; i < 1001; i++)
+            {
+                batch.Assertions.Add(m.BatchItem(ValidArchive($"batch-over-{i}")));
+            }
+
+            return Fails(() => m.Client.GossipBatchAsync(batch).ResponseAsync, StatusCode.InvalidArgument, "at most 1000 assertions; got 1001");
+        });
+        yield return Row("39 gossip batch mixing two valid pushes with hostile ones (each answered, only the valid stored)", m => m.MixedBatchAsync());
+
         // The per-peer guard.
         yield return Row("32 guard: rejected-request flood refuses the peer", m => m.GuardRejectionFloodAsync());
         yield return Row("33 guard: calls beyond the per-peer concurrency limit", m => m.GuardConcurrencyAsync());
@@ -195,6 +212,36 @@ public sealed class BadInputMatrixTests
         HlcCounter = 0,
         HlcNodeId = ByteString.CopyFrom(GoodNodeId),
     };
+
+    internal AssertionData BatchItem(byte[] data, byte[]? hash = null, byte[]? nodeId = null) => new()
+    {
+        Hash = ByteString.CopyFrom(hash ?? AssertionHash.Compute(data).ToArray()),
+        Data = ByteString.CopyFrom(data),
+        HlcTime = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+        HlcNodeId = ByteString.CopyFrom(nodeId ?? GoodNodeId),
+    };
+
+    internal async Task<int> MixedBatchAsync()
+    {
+        var batch = new GossipBatchRequest();
+        batch.Assertions.Add(BatchItem(ValidArchive("batch-valid-1")));
+        batch.Assertions.Add(BatchItem(ValidArchive("batch-bad-hash"), hash: new byte[32]));
+        batch.Assertions.Add(BatchItem(ValidArchive("batch-short-hash"), hash: new byte[31]));
+        batch.Assertions.Add(BatchItem(ValidArchive("batch-short-node"), nodeId: new byte[15]));
+        batch.Assertions.Add(BatchItem([.. Enumerable.Range(0, 64).Select(i => (byte)(i * 11))]));
+        batch.Assertions.Add(new AssertionData());
+        batch.Assertions.Add(BatchItem(ValidArchive("batch-valid-2")));
+
+        GossipBatchResponse response = await _client.GossipBatchAsync(batch);
+
+        Assert.That(response.Results.Select(r => r.Accepted), Is.EqualTo(new[] { true, false, false, false, false, false, true }));
+        Assert.That(response.Results.Where(r => !r.Accepted).All(r => r.Error.Length > 0), Is.True, "every rejection carries its reason");
+        Assert.That(response.Results[1].Error, Does.Contain("does not match"));
+        Assert.That(response.Results[2].Error, Does.Contain("assertion_hash must be 32 bytes"));
+        Assert.That(response.Results[3].Error, Does.Contain("hlc_node_id must be 16 bytes"));
+        Assert.That(response.Results[4].Error, Does.Contain("Invalid assertion content"));
+        return 2;
+    }
 
     internal GossipRequest Push(byte[]? hash = null, byte[]? nodeId = null, byte[]? data = null)
     {

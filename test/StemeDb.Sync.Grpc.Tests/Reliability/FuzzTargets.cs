@@ -94,7 +94,7 @@ internal static class FuzzTargets
     }
 
     /// <summary>
-    /// The server over every v1 RPC from raw protobuf bytes: the first byte picks the RPC, the rest is parsed with the
+    /// The server over every RPC (v1 and the Reconcile and GossipBatch extensions) from raw protobuf bytes: the first byte picks the RPC, the rest is parsed with the
     /// generated parser and sent through <see cref="SyncServiceImpl"/> to a real node. Allowed outcomes: an answer, or
     /// a refusal with <c>INVALID_ARGUMENT</c>; a push is stored only when accepted, with a hash that matches its bytes.
     /// </summary>
@@ -170,7 +170,7 @@ internal static class FuzzTargets
             long before = _node.Count;
             try
             {
-                switch (selector % 5)
+                switch (selector % 7)
                 {
                     case 0:
                         Gossip(GossipRequest.Parser.ParseFrom(bytes), before);
@@ -184,9 +184,15 @@ internal static class FuzzTargets
                     case 3:
                         Wait(_service.Ping(PingRequest.Parser.ParseFrom(bytes), _context));
                         break;
-                    default:
+                    case 4:
                         Wait(_service.GetLeaves(GetLeavesRequest.Parser.ParseFrom(bytes), _context));
                         break;
+                    case 5:
+                        Reconcile(ReconcileRequest.Parser.ParseFrom(bytes));
+                        break;
+                    default:
+                        GossipBatch(GossipBatchRequest.Parser.ParseFrom(bytes), before);
+                        return;
                 }
             }
             catch (InvalidProtocolBufferException)
@@ -217,6 +223,40 @@ internal static class FuzzTargets
             Check(RkyvAssertionValidator.Instance.TryValidate(request.AssertionData.Span, out _), "accepted an invalid archive");
             IReadOnlyList<AssertionRecord> held = _node.Handler.FetchAsync([request.AssertionHash.Memory]).AsTask().GetAwaiter().GetResult();
             Check(held.Count == 1 && held[0].Hash == hash, "accepted a push that the node does not hold");
+        }
+
+        private void Reconcile(ReconcileRequest request)
+        {
+            ReconcileResponse response = Wait(_service.Reconcile(request, _context));
+            Check(response.AssertionCount == (ulong)_node.Count, "reconcile answered with a count other than the node's");
+            Check(response.Identical || response.TooManyDifferences || response.Table.Length % 44 == 0, "reconcile answered a table that is not whole cells");
+        }
+
+        private void GossipBatch(GossipBatchRequest request, long before)
+        {
+            GossipBatchResponse response = Wait(_service.GossipBatch(request, _context));
+            Check(response.Results.Count == request.Assertions.Count, "gossip batch answered a different number of results than pushes");
+            int accepted = 0;
+            for (int i = 0; i < response.Results.Count; i++)
+            {
+                GossipResponse result = response.Results[i];
+                if (!result.Accepted)
+                {
+                    Check(result.Error.Length > 0, "a batched push rejected without a reason");
+                    continue;
+                }
+
+                accepted++;
+                AssertionData push = request.Assertions[i];
+                Check(push.Hash.Length == AssertionHash.Length, "accepted a batched hash of the wrong length");
+                var hash = new AssertionHash(push.Hash.Span);
+                Check(hash.Matches(push.Data.Span), "accepted a batched push whose hash does not match its bytes");
+                Check(RkyvAssertionValidator.Instance.TryValidate(push.Data.Span, out _), "accepted an invalid archive in a batch");
+                IReadOnlyList<AssertionRecord> held = _node.Handler.FetchAsync([push.Hash.Memory]).AsTask().GetAwaiter().GetResult();
+                Check(held.Count == 1 && held[0].Hash == hash, "accepted a batched push that the node does not hold");
+            }
+
+            Check(_node.Count - before <= accepted, $"a batch with {accepted} accepted pushes added {_node.Count - before} assertions");
         }
 
         private void Fetch(FetchRequest request)
