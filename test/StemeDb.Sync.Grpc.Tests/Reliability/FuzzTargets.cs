@@ -217,12 +217,18 @@ internal static class FuzzTargets
                 return;
             }
 
-            Check(request.AssertionHash.Length == AssertionHash.Length, "accepted a hash of the wrong length");
-            var hash = new AssertionHash(request.AssertionHash.Span);
-            Check(hash.Matches(request.AssertionData.Span), "accepted a push whose hash does not match its bytes");
-            Check(RkyvAssertionValidator.Instance.TryValidate(request.AssertionData.Span, out _), "accepted an invalid archive");
-            IReadOnlyList<AssertionRecord> held = _node.Handler.FetchAsync([request.AssertionHash.Memory]).AsTask().GetAwaiter().GetResult();
-            Check(held.Count == 1 && held[0].Hash == hash, "accepted a push that the node does not hold");
+            CheckAccepted(request.AssertionHash, request.AssertionData, "push");
+        }
+
+        /// <summary>An accepted push: a 32-byte hash of its bytes, a valid archive, and held by the node.</summary>
+        private void CheckAccepted(ByteString hashBytes, ByteString data, string what)
+        {
+            Check(hashBytes.Length == AssertionHash.Length, $"accepted a {what} with a hash of the wrong length");
+            var hash = new AssertionHash(hashBytes.Span);
+            Check(hash.Matches(data.Span), $"accepted a {what} whose hash does not match its bytes");
+            Check(RkyvAssertionValidator.Instance.TryValidate(data.Span, out _), $"accepted a {what} with an invalid archive");
+            IReadOnlyList<AssertionRecord> held = _node.Handler.FetchAsync([hashBytes.Memory]).AsTask().GetAwaiter().GetResult();
+            Check(held.Count == 1 && held[0].Hash == hash, $"accepted a {what} that the node does not hold");
         }
 
         private void Reconcile(ReconcileRequest request)
@@ -247,13 +253,7 @@ internal static class FuzzTargets
                 }
 
                 accepted++;
-                AssertionData push = request.Assertions[i];
-                Check(push.Hash.Length == AssertionHash.Length, "accepted a batched hash of the wrong length");
-                var hash = new AssertionHash(push.Hash.Span);
-                Check(hash.Matches(push.Data.Span), "accepted a batched push whose hash does not match its bytes");
-                Check(RkyvAssertionValidator.Instance.TryValidate(push.Data.Span, out _), "accepted an invalid archive in a batch");
-                IReadOnlyList<AssertionRecord> held = _node.Handler.FetchAsync([push.Hash.Memory]).AsTask().GetAwaiter().GetResult();
-                Check(held.Count == 1 && held[0].Hash == hash, "accepted a batched push that the node does not hold");
+                CheckAccepted(request.Assertions[i].Hash, request.Assertions[i].Data, "batched push");
             }
 
             Check(_node.Count - before <= accepted, $"a batch with {accepted} accepted pushes added {_node.Count - before} assertions");

@@ -796,63 +796,56 @@ public sealed class SyncNodeTests
         }
     }
 
-    /// <summary>A store over the in-memory one that also keeps every record object it was given, as some host stores do.</summary>
-    private sealed class RecordKeepingStore : IAssertionStore
+    /// <summary>A host store over the in-memory one: everything forwards, and subclasses change how puts behave.</summary>
+    private abstract class ForwardingStore : IAssertionStore
     {
-        private readonly InMemoryAssertionStore _inner = new();
+        protected InMemoryAssertionStore Inner { get; } = new();
 
-        public ConcurrentDictionary<AssertionHash, AssertionRecord> Records { get; } = new();
+        public abstract ValueTask<bool> PutAsync(AssertionRecord record, CancellationToken cancellationToken = default);
 
-        public ValueTask<bool> PutAsync(AssertionRecord record, CancellationToken cancellationToken = default)
-        {
-            Records.TryAdd(record.Hash, record);
-            return _inner.PutAsync(record, cancellationToken);
-        }
-
-        public ValueTask<AssertionRecord?> GetAsync(AssertionHash hash, CancellationToken cancellationToken = default) => _inner.GetAsync(hash, cancellationToken);
+        public ValueTask<AssertionRecord?> GetAsync(AssertionHash hash, CancellationToken cancellationToken = default) => Inner.GetAsync(hash, cancellationToken);
 
         public ValueTask<IReadOnlyList<AssertionRecord>> GetManyAsync(IReadOnlyList<AssertionHash> hashes, CancellationToken cancellationToken = default) =>
-            _inner.GetManyAsync(hashes, cancellationToken);
+            Inner.GetManyAsync(hashes, cancellationToken);
 
-        public ValueTask<bool> ContainsAsync(AssertionHash hash, CancellationToken cancellationToken = default) => _inner.ContainsAsync(hash, cancellationToken);
+        public ValueTask<bool> ContainsAsync(AssertionHash hash, CancellationToken cancellationToken = default) => Inner.ContainsAsync(hash, cancellationToken);
 
-        public ValueTask<long> CountAsync(CancellationToken cancellationToken = default) => _inner.CountAsync(cancellationToken);
+        public ValueTask<long> CountAsync(CancellationToken cancellationToken = default) => Inner.CountAsync(cancellationToken);
 
-        public IAsyncEnumerable<AssertionHash> EnumerateHashesAsync(CancellationToken cancellationToken = default) => _inner.EnumerateHashesAsync(cancellationToken);
+        public IAsyncEnumerable<AssertionHash> EnumerateHashesAsync(CancellationToken cancellationToken = default) => Inner.EnumerateHashesAsync(cancellationToken);
     }
 
-    /// <summary>An in-memory store whose puts fail after a number of successful ones.</summary>
-    private sealed class FailingAfterStore : IAssertionStore
+    /// <summary>Also keeps every record object it was given, as some host stores do.</summary>
+    private sealed class RecordKeepingStore : ForwardingStore
     {
-        private readonly InMemoryAssertionStore _inner = new();
+        public ConcurrentDictionary<AssertionHash, AssertionRecord> Records { get; } = new();
+
+        public override ValueTask<bool> PutAsync(AssertionRecord record, CancellationToken cancellationToken = default)
+        {
+            Records.TryAdd(record.Hash, record);
+            return Inner.PutAsync(record, cancellationToken);
+        }
+    }
+
+    /// <summary>Puts fail after a number of successful ones.</summary>
+    private sealed class FailingAfterStore : ForwardingStore
+    {
         private int _putsLeft;
 
         public FailingAfterStore(int puts) => _putsLeft = puts;
 
-        public ValueTask<bool> PutAsync(AssertionRecord record, CancellationToken cancellationToken = default) =>
-            Interlocked.Decrement(ref _putsLeft) < 0 ? throw new IOException("disk full") : _inner.PutAsync(record, cancellationToken);
-
-        public ValueTask<AssertionRecord?> GetAsync(AssertionHash hash, CancellationToken cancellationToken = default) => _inner.GetAsync(hash, cancellationToken);
-
-        public ValueTask<IReadOnlyList<AssertionRecord>> GetManyAsync(IReadOnlyList<AssertionHash> hashes, CancellationToken cancellationToken = default) =>
-            _inner.GetManyAsync(hashes, cancellationToken);
-
-        public ValueTask<bool> ContainsAsync(AssertionHash hash, CancellationToken cancellationToken = default) => _inner.ContainsAsync(hash, cancellationToken);
-
-        public ValueTask<long> CountAsync(CancellationToken cancellationToken = default) => _inner.CountAsync(cancellationToken);
-
-        public IAsyncEnumerable<AssertionHash> EnumerateHashesAsync(CancellationToken cancellationToken = default) => _inner.EnumerateHashesAsync(cancellationToken);
+        public override ValueTask<bool> PutAsync(AssertionRecord record, CancellationToken cancellationToken = default) =>
+            Interlocked.Decrement(ref _putsLeft) < 0 ? throw new IOException("disk full") : Inner.PutAsync(record, cancellationToken);
     }
 
-    /// <summary>An in-memory store whose puts complete asynchronously; one put (1-based) can be made to fail.</summary>
-    private sealed class AsyncStore : IAssertionStore
+    /// <summary>Puts complete asynchronously; one put (1-based) can be made to fail.</summary>
+    private sealed class AsyncStore : ForwardingStore
     {
-        private readonly InMemoryAssertionStore _inner = new();
         private int _puts;
 
         public int FailPut { get; init; }
 
-        public async ValueTask<bool> PutAsync(AssertionRecord record, CancellationToken cancellationToken = default)
+        public override async ValueTask<bool> PutAsync(AssertionRecord record, CancellationToken cancellationToken = default)
         {
             int put = Interlocked.Increment(ref _puts);
             await Task.Yield();
@@ -861,18 +854,7 @@ public sealed class SyncNodeTests
                 throw new IOException("disk full");
             }
 
-            return await _inner.PutAsync(record, cancellationToken);
+            return await Inner.PutAsync(record, cancellationToken);
         }
-
-        public ValueTask<AssertionRecord?> GetAsync(AssertionHash hash, CancellationToken cancellationToken = default) => _inner.GetAsync(hash, cancellationToken);
-
-        public ValueTask<IReadOnlyList<AssertionRecord>> GetManyAsync(IReadOnlyList<AssertionHash> hashes, CancellationToken cancellationToken = default) =>
-            _inner.GetManyAsync(hashes, cancellationToken);
-
-        public ValueTask<bool> ContainsAsync(AssertionHash hash, CancellationToken cancellationToken = default) => _inner.ContainsAsync(hash, cancellationToken);
-
-        public ValueTask<long> CountAsync(CancellationToken cancellationToken = default) => _inner.CountAsync(cancellationToken);
-
-        public IAsyncEnumerable<AssertionHash> EnumerateHashesAsync(CancellationToken cancellationToken = default) => _inner.EnumerateHashesAsync(cancellationToken);
     }
 }
