@@ -61,6 +61,7 @@ public sealed partial class SyncNode : IAsyncDisposable
     private readonly TimeProvider _timeProvider;
     private readonly Random _random;
     private readonly object _randomGate = new();
+    private readonly Func<ulong>? _seededSalt;
     private readonly object _gate = new();
     private readonly Channel<AssertionRecord> _gossipQueue;
     private readonly CancellationTokenSource _stopping = new();
@@ -88,6 +89,10 @@ public sealed partial class SyncNode : IAsyncDisposable
         _clock = new HybridLogicalClock(_options.NodeId, _timeProvider, _options.MaxClockDrift);
         _verifier = new AssertionVerifier(_options.ContentValidator!, _clock, _options.MaxAssertionBytes);
         _random = _options.RandomSeed is int seed ? new Random(seed) : new Random();
+
+        // A seeded node (deterministic simulation) also draws its reconciliation salts from its seed, so that a run
+        // replays exactly; otherwise they are cryptographically random.
+        _seededSalt = _options.RandomSeed is null ? null : NextSalt;
         _gossipQueue = Channel.CreateBounded<AssertionRecord>(new BoundedChannelOptions(_options.GossipQueueCapacity)
         {
             FullMode = BoundedChannelFullMode.Wait, // TryWrite fails when full; ingest never waits.
@@ -716,6 +721,14 @@ public sealed partial class SyncNode : IAsyncDisposable
         return TimeSpan.FromMilliseconds(Math.Max(0, interval + (((NextDouble() * 2) - 1) * jitter)));
     }
 
+    private ulong NextSalt()
+    {
+        lock (_randomGate)
+        {
+            return (ulong)_random.NextInt64();
+        }
+    }
+
     private double NextDouble()
     {
         lock (_randomGate)
@@ -813,7 +826,7 @@ public sealed partial class SyncNode : IAsyncDisposable
 
             PeerCapabilities capabilities = _capabilities.GetValue(peer, static _ => new PeerCapabilities());
             DiffResult diff = await ExtendedSync.DiffAsync(
-                _index, peer, capabilities, _options.MaxLeavesPerRequest, Deadline, cancellationToken).ConfigureAwait(false);
+                _index, peer, capabilities, _options.MaxLeavesPerRequest, Deadline, cancellationToken, _seededSalt).ConfigureAwait(false);
             roundTrips += diff.RemotePages;
             if (!diff.Complete)
             {

@@ -121,12 +121,19 @@ public static class SetReconciler
         return new ReconcileRoundResponse(false, count, bitmap, estimate, request.Salt, table.ToBytes(), false);
     }
 
+    /// <param name="local">The local leaf set.</param>
+    /// <param name="round">Sends one round to the peer.</param>
+    /// <param name="cancellationToken">Cancels the reconciliation.</param>
+    /// <param name="newSalt">Where the table salts come from; cryptographically random when <see langword="null"/> (a
+    /// seeded source only for reproducible simulations: a peer that can predict the salt can craft colliding leaves).</param>
     internal static async ValueTask<ReconcileResult> ReconcileCoreAsync(
         MerkleIndex local,
         Func<ReconcileRoundRequest, CancellationToken, ValueTask<ReconcileRoundResponse>> round,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        Func<ulong>? newSalt = null)
     {
-        ulong salt = NewSalt();
+        newSalt ??= NewSalt;
+        ulong salt = newSalt();
         byte[] fingerprints = SliceLayout.Fingerprints(local);
         var request = new ReconcileRoundRequest(Version, (ulong)local.Count, fingerprints, ReadOnlyMemory<byte>.Empty, 0, salt);
         long bytes = fingerprints.Length + ScalarBytes;
@@ -169,7 +176,7 @@ public static class SetReconciler
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            salt = NewSalt();
+            salt = newSalt();
             long wanted = Math.Max(2L * cells, 2 * Math.Min(DifferenceEstimator.MaxCells, DifferenceEstimator.CellsFor(Math.Max(estimate, (ulong)(localOnly.Count + remoteOnly.Count)))));
             uint next = (uint)Math.Min(wanted, DifferenceEstimator.MaxCells);
             request = new ReconcileRoundRequest(Version, (ulong)local.Count, ReadOnlyMemory<byte>.Empty, bitmap, next, salt);

@@ -73,7 +73,8 @@ internal static class ExtendedSync
         PeerCapabilities capabilities,
         int maxLeaves,
         Func<CancellationToken, CallDeadline> deadline,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        Func<ulong>? newSalt = null)
     {
         int roundTrips = 0;
         if (!capabilities.NoReconcile)
@@ -88,7 +89,8 @@ internal static class ExtendedSync
                         using CallDeadline call = deadline(ct);
                         return await peer.ReconcileAsync(request, call.Token).ConfigureAwait(false);
                     },
-                    cancellationToken).ConfigureAwait(false);
+                    cancellationToken,
+                    newSalt).ConfigureAwait(false);
                 if (result.Status is ReconcileStatus.Identical or ReconcileStatus.Reconciled)
                 {
                     return new DiffResult(result.MissingLocally, result.MissingRemotely, true, null, 0, roundTrips);
