@@ -20,7 +20,7 @@ namespace StemeDb.Sync.Merkle;
 /// Layout and costs with n leaves (uniformly distributed, as BLAKE3 hashes are): the leaves are kept sorted in
 /// buckets of about 8 to 16 selected by their first log2(n/16) bits, under a complete binary tree of cached subtree
 /// hashes and sums. <see cref="Add"/> and <see cref="Contains"/> search one small bucket (an insert that doubles the
-count past a step also splits every bucket, O(n) once, so inserts cost O(1) amortized); reading <see cref="Root"/>
+/// count past a step also splits every bucket, O(n) once, so inserts cost O(1) amortized); reading <see cref="Root"/>
 /// rehashes only what changed since the last read (for one insert: its bucket and one node per level, O(log n));
 /// <see cref="GetRangeFingerprint"/> takes O(log n) and <see cref="GetLeaves"/> O(log n + max). Leaves crafted to
 /// share long prefixes gather in one bucket, which beyond 256 leaves becomes a crit-bit trie, so that no path is
