@@ -30,24 +30,16 @@ public sealed class Assertion : IEquatable<Assertion>
         float? confidence = null,
         AssertionHash? supersedes = null,
         IEnumerable<string>? tags = null)
+        : this(
+            subject ?? throw new ArgumentNullException(nameof(subject)),
+            predicate ?? throw new ArgumentNullException(nameof(predicate)),
+            @object ?? throw new ArgumentNullException(nameof(@object)),
+            hlc,
+            author,
+            confidence,
+            supersedes,
+            CopyTags(tags))
     {
-        ArgumentNullException.ThrowIfNull(subject);
-        ArgumentNullException.ThrowIfNull(predicate);
-        ArgumentNullException.ThrowIfNull(@object);
-        Subject = subject;
-        Predicate = predicate;
-        Object = @object;
-        Hlc = hlc;
-        Author = author;
-        Confidence = confidence;
-        Supersedes = supersedes;
-        string[] copy = tags is null ? [] : tags.ToArray();
-        foreach (string tag in copy)
-        {
-            ArgumentNullException.ThrowIfNull(tag, nameof(tags));
-        }
-
-        TagArray = copy;
     }
 
     /// <summary>Creates an assertion that takes ownership of an already validated tag array (used by the decoder).</summary>
@@ -61,6 +53,17 @@ public sealed class Assertion : IEquatable<Assertion>
         Confidence = confidence;
         Supersedes = supersedes;
         TagArray = tags;
+    }
+
+    private static string[] CopyTags(IEnumerable<string>? tags)
+    {
+        string[] copy = tags is null ? [] : tags.ToArray();
+        foreach (string tag in copy)
+        {
+            ArgumentNullException.ThrowIfNull(tag, nameof(tags));
+        }
+
+        return copy;
     }
 
     /// <summary>What the assertion is about (<c>subject: String</c>).</summary>
