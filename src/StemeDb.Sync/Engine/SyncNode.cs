@@ -158,19 +158,19 @@ public sealed partial class SyncNode : IAsyncDisposable
 
         try
         {
-            // In chunks: the index takes each chunk in hash order.
+            // In chunks, each under one lock of the index, which merges them in groups of its own.
             var chunk = new List<AssertionHash>(StartupChunk);
             await foreach (AssertionHash hash in _store.EnumerateHashesAsync(cancellationToken).ConfigureAwait(false))
             {
                 chunk.Add(hash);
                 if (chunk.Count == StartupChunk)
                 {
-                    _index.AddMany(CollectionsMarshal.AsSpan(chunk));
+                    _index.AddDeferred(CollectionsMarshal.AsSpan(chunk));
                     chunk.Clear();
                 }
             }
 
-            _index.AddMany(CollectionsMarshal.AsSpan(chunk));
+            _index.AddDeferred(CollectionsMarshal.AsSpan(chunk));
         }
         catch
         {
@@ -264,7 +264,7 @@ public sealed partial class SyncNode : IAsyncDisposable
         AssertionHash hash = AssertionHash.Compute(data.Span);
         AssertionRecord record = NewLocalRecord(hash, data);
         bool added = await _store.PutAsync(record, cancellationToken).ConfigureAwait(false);
-        _index.Add(hash);
+        _index.AddDeferred(hash);
         return await CompleteLocalAsync(record, added, cancellationToken).ConfigureAwait(false);
     }
 
@@ -348,7 +348,7 @@ public sealed partial class SyncNode : IAsyncDisposable
                 }
             }
 
-            _index.AddMany(CollectionsMarshal.AsSpan(stored));
+            _index.AddDeferred(CollectionsMarshal.AsSpan(stored));
         }
 
         return results;
@@ -550,7 +550,7 @@ public sealed partial class SyncNode : IAsyncDisposable
     private async ValueTask<bool> StoreVerifiedAsync(AssertionRecord record, CancellationToken cancellationToken)
     {
         bool added = await _store.PutAsync(record, cancellationToken).ConfigureAwait(false);
-        _index.Add(record.Hash);
+        _index.AddDeferred(record.Hash);
         _clock.TryObserve(record.Timestamp, out _);
         return added;
     }

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Numerics;
 using StemeDb.Sync.Merkle.Internal;
 
 namespace StemeDb.Sync.Merkle;
@@ -28,15 +29,39 @@ namespace StemeDb.Sync.Merkle;
 /// leaf at a million leaves, with no object per leaf.
 /// </para>
 /// <para>
-/// Operations are serialized by one internal lock; <see cref="Count"/>, and <see cref="Root"/> when no
-/// leaf was added since it was last read, read without it.
+/// Operations are serialized by one internal lock; <see cref="Count"/> when no deferred leaf waits, and <see cref="Root"/> when no
+/// leaf was added since it was last read, read without it. The sync node adds the leaves it ingests through a
+/// deferred insert: they are merged into the buckets together, grouped by their first bits, when about a quarter as
+/// many have gathered as the index holds, or before the next read, which always sees them. Gathered leaves take up to
+/// 8 more bytes per leaf, and a read may wait for the merge of up to 2^20 of them.
 /// </para>
 /// </remarks>
 public sealed class MerkleIndex
 {
+    /// <summary>The fewest deferred leaves held before they are merged (unless a read comes first).</summary>
+    internal const int MinDeferred = 1024;
+
+    /// <summary>The most deferred leaves held before they are merged, whatever the count (bounds the merge a read may wait for).</summary>
+    internal const int MaxDeferred = 1 << 20;
+
+    // Deferred leaves are grouped by their first bits before a merge once there are this many.
+    private const int GroupingThreshold = 256;
+    private const int MaxGroupBits = 16;
+
+    // The grouping buffer is kept between merges up to this many leaves; larger merges borrow one for the merge only.
+    private const int KeptGroupingLength = 4096;
+
     private readonly BucketedTrie _trie = new();
     private readonly object _gate = new();
     private volatile int _count;
+
+    // Leaves added by AddDeferred and not yet in the trie (they may repeat, or be present already). Every read merges
+    // them first, so that no reader ever sees the index without them.
+    private Key256[] _deferred = Array.Empty<Key256>();
+    private int _deferredCount;
+    private volatile bool _hasDeferred;
+    private Key256[]? _grouped;
+    private int[]? _groupStarts;
 
     // The root as of the last read with no insert since, or null: lets clean reads skip the lock.
     private volatile RootSnapshot? _cleanRoot;
@@ -45,7 +70,21 @@ public sealed class MerkleIndex
     public static AssertionHash EmptyRoot { get; } = MerkleHashing.EmptyRoot.ToHash();
 
     /// <summary>The number of leaves.</summary>
-    public int Count => _count;
+    public int Count
+    {
+        get
+        {
+            if (_hasDeferred)
+            {
+                lock (_gate)
+                {
+                    MergeDeferredLocked();
+                }
+            }
+
+            return _count;
+        }
+    }
 
     /// <summary>The Merkle root of the current set (<see cref="EmptyRoot"/> when empty).</summary>
     /// <remarks>Rehashes only the nodes changed since the last read: O(log n) per insert in between.</remarks>
@@ -60,6 +99,7 @@ public sealed class MerkleIndex
 
             lock (_gate)
             {
+                MergeDeferredLocked();
                 AssertionHash root = _trie.Root.ToHash();
                 _cleanRoot = new RootSnapshot(root);
                 return root;
@@ -75,6 +115,7 @@ public sealed class MerkleIndex
         var key = Key256.FromHash(leaf);
         lock (_gate)
         {
+            MergeDeferredLocked();
             if (!_trie.Add(key))
             {
                 return false;
@@ -106,6 +147,7 @@ public sealed class MerkleIndex
         int added = 0;
         lock (_gate)
         {
+            MergeDeferredLocked();
             foreach (Key256 key in keys)
             {
                 if (_trie.Add(key))
@@ -124,6 +166,121 @@ public sealed class MerkleIndex
         return added;
     }
 
+    /// <summary>
+    /// Adds a leaf, deferring the insert: deferred leaves are merged into the index together, grouped by their first
+    /// bits, when there are about a quarter as many as the leaves (at least <see cref="MinDeferred"/>, at most
+    /// <see cref="MaxDeferred"/>) or before the next read, whichever comes first. Every read sees the leaf.
+    /// </summary>
+    /// <param name="leaf">The hash; adding a leaf twice, or one already present, changes nothing.</param>
+    internal void AddDeferred(AssertionHash leaf)
+    {
+        var key = Key256.FromHash(leaf);
+        lock (_gate)
+        {
+            if (_deferredCount == _deferred.Length)
+            {
+                MakeRoomLocked();
+            }
+
+            _deferred[_deferredCount++] = key;
+            _hasDeferred = true;
+            _cleanRoot = null;
+        }
+    }
+
+    /// <summary>Adds many leaves, deferring the inserts as <see cref="AddDeferred(AssertionHash)"/> does.</summary>
+    /// <param name="leaves">The hashes; repeats and leaves already present change nothing.</param>
+    internal void AddDeferred(ReadOnlySpan<AssertionHash> leaves)
+    {
+        lock (_gate)
+        {
+            foreach (AssertionHash leaf in leaves)
+            {
+                if (_deferredCount == _deferred.Length)
+                {
+                    MakeRoomLocked();
+                }
+
+                _deferred[_deferredCount++] = Key256.FromHash(leaf);
+            }
+
+            if (_deferredCount > 0)
+            {
+                _hasDeferred = true;
+                _cleanRoot = null;
+            }
+        }
+    }
+
+    /// <summary>Grows the deferred leaves' buffer up to its limit, or merges them once they reach it.</summary>
+    private void MakeRoomLocked()
+    {
+        int limit = Math.Clamp(_trie.Count / 4, MinDeferred, MaxDeferred);
+        if (_deferredCount >= limit)
+        {
+            MergeDeferredLocked();
+            return;
+        }
+
+        var grown = new Key256[Math.Min(limit, Math.Max(MinDeferred, _deferred.Length * 2))];
+        _deferred.AsSpan(0, _deferredCount).CopyTo(grown);
+        _deferred = grown;
+    }
+
+    /// <summary>Merges the deferred leaves into the trie, in groups of the same first bits so that neighbours share buckets.</summary>
+    private void MergeDeferredLocked()
+    {
+        if (_deferredCount == 0)
+        {
+            return;
+        }
+
+        ReadOnlySpan<Key256> keys = _deferred.AsSpan(0, _deferredCount);
+        if (keys.Length >= GroupingThreshold)
+        {
+            keys = GroupByPrefix(keys);
+        }
+
+        foreach (Key256 key in keys)
+        {
+            _trie.Add(key);
+        }
+
+        // Only now: had an insert failed (out of memory), the leaves would still be deferred, and adding them again is harmless.
+        _deferredCount = 0;
+        _hasDeferred = false;
+        _count = _trie.Count;
+    }
+
+    /// <summary>A counting sort of <paramref name="keys"/> by their first bits (about log2 of their number, at most 16).</summary>
+    private ReadOnlySpan<Key256> GroupByPrefix(ReadOnlySpan<Key256> keys)
+    {
+        int bits = Math.Min(MaxGroupBits, BitOperations.Log2((uint)keys.Length));
+        int shift = 64 - bits;
+        int[] starts = _groupStarts ??= new int[(1 << MaxGroupBits) + 1];
+        Span<int> counts = starts.AsSpan(0, (1 << bits) + 1);
+        counts.Clear();
+        foreach (Key256 key in keys)
+        {
+            counts[(int)(key.W0 >> shift) + 1]++;
+        }
+
+        for (int i = 1; i < counts.Length; i++)
+        {
+            counts[i] += counts[i - 1];
+        }
+
+        Key256[] grouped = keys.Length <= KeptGroupingLength
+            ? _grouped ??= new Key256[KeptGroupingLength]
+            : GC.AllocateUninitializedArray<Key256>(keys.Length); // every element is written below
+        foreach (Key256 key in keys)
+        {
+            grouped[counts[(int)(key.W0 >> shift)]++] = key;
+        }
+
+        return grouped.AsSpan(0, keys.Length);
+    }
+
     /// <summary>Returns whether the leaf is present.</summary>
     /// <param name="leaf">The hash.</param>
     /// <returns><see langword="true"/> if present.</returns>
@@ -132,6 +289,7 @@ public sealed class MerkleIndex
         var key = Key256.FromHash(leaf);
         lock (_gate)
         {
+            MergeDeferredLocked();
             return _trie.Contains(key);
         }
     }
@@ -148,6 +306,7 @@ public sealed class MerkleIndex
         var result = new List<AssertionHash>(Math.Min(max, Math.Min(_count, 1024)));
         lock (_gate)
         {
+            MergeDeferredLocked();
             _trie.GetLeaves(cursor, max, result);
         }
 
@@ -176,6 +335,7 @@ public sealed class MerkleIndex
         Key256 sum;
         lock (_gate)
         {
+            MergeDeferredLocked();
             (int belowLower, Key256 sumBelowLower) = _trie.SumBelow(lower);
             (int belowUpper, Key256 sumBelowUpper) = upper is { } up ? _trie.SumBelow(up) : _trie.Total;
             count = belowUpper - belowLower;

@@ -3,6 +3,8 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
 using StemeDb.Sync;
 using StemeDb.Sync.Merkle;
 
@@ -165,6 +167,126 @@ public class MerkleIndexTests
         Assert.That(batched.Root, Is.EqualTo(oneByOne.Root));
         Assert.That(batched.Root, Is.EqualTo(ReferenceRoot(leaves)));
         Assert.That(batched.AddMany(ReadOnlySpan<AssertionHash>.Empty), Is.Zero);
+    }
+
+    [Test]
+    public void AddDeferred_EveryReadSeesTheLeaf()
+    {
+        // Arrange: 300 leaves added at once, then each read kind made right after one deferred insert.
+        AssertionHash[] leaves = RandomLeaves(310, seed: 43);
+        var index = new MerkleIndex();
+        index.AddDeferred(leaves.AsSpan(0, 300));
+        var expected = new List<AssertionHash>(leaves.Take(300));
+
+        // Act and assert: count, root, contains, leaves and range fingerprint each see the leaf added just before.
+        index.AddDeferred(leaves[300]);
+        expected.Add(leaves[300]);
+        Assert.That(index.Count, Is.EqualTo(301));
+
+        index.AddDeferred(leaves[301]);
+        expected.Add(leaves[301]);
+        Assert.That(index.Root, Is.EqualTo(ReferenceRoot(expected)));
+
+        index.AddDeferred(leaves[302]);
+        Assert.That(index.Contains(leaves[302]), Is.True);
+        expected.Add(leaves[302]);
+
+        index.AddDeferred(leaves[303]);
+        expected.Add(leaves[303]);
+        Assert.That(index.GetLeaves(null, 1000), Is.EqualTo(expected.Order().ToList()));
+
+        index.AddDeferred(leaves[304]);
+        expected.Add(leaves[304]);
+        Assert.That(index.GetRangeFingerprint(AssertionHash.Zero, null), Is.EqualTo(Build(expected).GetRangeFingerprint(AssertionHash.Zero, null)));
+
+        index.AddDeferred(leaves[305]);
+        expected.Add(leaves[305]);
+        Assert.That(index.Add(leaves[305]), Is.False, "the deferred leaf is present when Add asks");
+        Assert.That(index.Count, Is.EqualTo(expected.Count));
+        Assert.That(index.Root, Is.EqualTo(ReferenceRoot(expected)));
+    }
+
+    [Test]
+    public void AddDeferred_RepeatsAndPresentLeaves_CountOnce()
+    {
+        // Arrange: 100 leaves present and read, then all 2,000 deferred twice over (past the merge threshold).
+        AssertionHash[] leaves = RandomLeaves(2000, seed: 44);
+        var index = new MerkleIndex();
+        foreach (AssertionHash leaf in leaves.Take(100))
+        {
+            index.Add(leaf);
+        }
+
+        _ = index.Root;
+
+        // Act
+        foreach (AssertionHash leaf in leaves.Concat(leaves))
+        {
+            index.AddDeferred(leaf);
+        }
+
+        // Assert
+        Assert.That(index.Count, Is.EqualTo(2000));
+        Assert.That(index.Root, Is.EqualTo(ReferenceRoot(leaves)));
+    }
+
+    [TestCase(MerkleIndex.MinDeferred - 1)]
+    [TestCase(MerkleIndex.MinDeferred)]
+    [TestCase(MerkleIndex.MinDeferred + 1)]
+    [TestCase(20_000)]
+    public void AddDeferred_AnyNumber_SameIndexAsAddingOneByOne(int count)
+    {
+        // Arrange: the counts straddle the first merge, and 20,000 merges several times with a growing buffer.
+        AssertionHash[] leaves = RandomLeaves(count, seed: count);
+        MerkleIndex oneByOne = Build(leaves);
+        var deferred = new MerkleIndex();
+
+        // Act
+        foreach (AssertionHash leaf in leaves)
+        {
+            deferred.AddDeferred(leaf);
+        }
+
+        // Assert
+        Assert.That(deferred.Count, Is.EqualTo(count));
+        Assert.That(deferred.Root, Is.EqualTo(oneByOne.Root));
+        Assert.That(deferred.GetLeaves(null, count), Is.EqualTo(oneByOne.GetLeaves(null, count)));
+    }
+
+    [Test]
+    public async Task AddDeferred_ConcurrentWritersAndReaders_ExactAtTheEnd()
+    {
+        // Arrange: 4 writers defer 5,000 leaves each while a reader keeps reading roots and counts.
+        AssertionHash[] leaves = RandomLeaves(20_000, seed: 45);
+        var index = new MerkleIndex();
+        using var done = new CancellationTokenSource();
+        Task reader = Task.Run(() =>
+        {
+            int lastCount = 0;
+            while (!done.IsCancellationRequested)
+            {
+                _ = index.Root;
+                int count = index.Count;
+                Assert.That(count, Is.GreaterThanOrEqualTo(lastCount), "the count never goes back");
+                lastCount = count;
+            }
+        });
+
+        // Act
+        Task[] writers = Enumerable.Range(0, 4).Select(w => Task.Run(() =>
+        {
+            for (int i = w; i < leaves.Length; i += 4)
+            {
+                index.AddDeferred(leaves[i]);
+            }
+        })).ToArray();
+        await Task.WhenAll(writers).WaitAsync(TimeSpan.FromSeconds(30));
+        done.Cancel();
+        await reader.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Assert
+        Assert.That(index.Count, Is.EqualTo(leaves.Length));
+        Assert.That(index.Root, Is.EqualTo(ReferenceRoot(leaves)));
     }
 
     [Test]
