@@ -57,10 +57,10 @@ internal static class GossipRatioHarness
                 string value = i + 1 < args.Length ? args[i + 1] : throw new FormatException($"{args[i]} needs a value.");
                 switch (args[i])
                 {
-                    case "--rounds": rounds = Count(args[i], value); break;
-                    case "--block": block = Count(args[i], value); break;
-                    case "--warmup": warmup = Count(args[i], value, allowZero: true); break;
-                    case "--in-flight": inFlights = value.Split(',').Select(v => Count(args[i], v)).ToArray(); break;
+                    case "--rounds": rounds = HarnessSupport.Count(args[i], value); break;
+                    case "--block": block = HarnessSupport.Count(args[i], value); break;
+                    case "--warmup": warmup = HarnessSupport.Count(args[i], value, allowZero: true); break;
+                    case "--in-flight": inFlights = value.Split(',').Select(v => HarnessSupport.Count(args[i], v)).ToArray(); break;
                     default: throw new FormatException($"Unknown argument {args[i]}.");
                 }
 
@@ -79,10 +79,10 @@ internal static class GossipRatioHarness
 #endif
         Console.WriteLine($"## v1 gossip vs no-op unary over loopback gRPC, interleaved");
         Console.WriteLine();
-        Console.WriteLine(Invariant($"{rounds} rounds (after {warmup} warm-up rounds) of {block:N0} calls per variant, order rotated each round."));
-        Console.WriteLine(Invariant(
-            $"Machine: {Environment.ProcessorCount} processors, {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.OSDescription} {RuntimeInformation.ProcessArchitecture}, GC: {GcMode()}."));
-        Console.WriteLine($"Load average at start: {LoadAverage()}");
+        Console.WriteLine(HarnessSupport.Invariant($"{rounds} rounds (after {warmup} warm-up rounds) of {block:N0} calls per variant, order rotated each round."));
+        Console.WriteLine(HarnessSupport.Invariant(
+            $"Machine: {Environment.ProcessorCount} processors, {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.OSDescription} {RuntimeInformation.ProcessArchitecture}, GC: {HarnessSupport.GcMode()}."));
+        Console.WriteLine($"Load average at start: {HarnessSupport.LoadAverage()}");
         Console.WriteLine();
 
         var started = Stopwatch.StartNew();
@@ -109,39 +109,39 @@ internal static class GossipRatioHarness
         {
             for (int v = 0; v < Names.Length; v++)
             {
-                double median = Median(level.Rates[v]);
-                string ratio = v == 0 ? "100%" : Percent(Median(level.Ratios[v]));
-                string min = v == 0 ? string.Empty : Percent(level.Ratios[v].Min());
-                string max = v == 0 ? string.Empty : Percent(level.Ratios[v].Max());
+                double median = HarnessSupport.Median(level.Rates[v]);
+                string ratio = v == 0 ? "100%" : HarnessSupport.Percent(HarnessSupport.Median(level.Ratios[v]));
+                string min = v == 0 ? string.Empty : HarnessSupport.Percent(level.Ratios[v].Min());
+                string max = v == 0 ? string.Empty : HarnessSupport.Percent(level.Ratios[v].Max());
                 if (v == 2)
                 {
                     ratio = $"**{ratio}**";
                 }
 
-                Console.WriteLine(Invariant(
-                    $"| {level.InFlight} | {Names[v]} | {median:N0} | {level.Rates[v].Max():N0} | {1e6 / median:N1} | {Median(level.KbPerCall[v]):N2} | {Percent(Median(level.GcPause[v]), "F1")} | {ratio} | {min} | {max} |"));
+                Console.WriteLine(HarnessSupport.Invariant(
+                    $"| {level.InFlight} | {Names[v]} | {median:N0} | {level.Rates[v].Max():N0} | {1e6 / median:N1} | {HarnessSupport.Median(level.KbPerCall[v]):N2} | {HarnessSupport.Percent(HarnessSupport.Median(level.GcPause[v]), "F1")} | {ratio} | {min} | {max} |"));
             }
         }
 
         Console.WriteLine();
         foreach (LevelResult level in results)
         {
-            Console.WriteLine(Invariant(
+            Console.WriteLine(HarnessSupport.Invariant(
                 $"Gossip / no-op per round at {level.InFlight} in flight: {string.Join(" ", level.Ratios[2].Select(r => (r * 100).ToString("F0", CultureInfo.InvariantCulture)))} (%)."));
         }
 
         Console.WriteLine();
         foreach (LevelResult level in results)
         {
-            double ratio = Median(level.Ratios[2]);
-            Console.WriteLine(Invariant(
-                $"Target (v1 gossip >= 70% of the bare no-op rate) at {level.InFlight} in flight: {(ratio >= 0.70 ? "met" : "not met")} ({Percent(ratio)}, rounds {Percent(level.Ratios[2].Min())}–{Percent(level.Ratios[2].Max())})."));
+            double ratio = HarnessSupport.Median(level.Ratios[2]);
+            Console.WriteLine(HarnessSupport.Invariant(
+                $"Target (v1 gossip >= 70% of the bare no-op rate) at {level.InFlight} in flight: {(ratio >= 0.70 ? "met" : "not met")} ({HarnessSupport.Percent(ratio)}, rounds {HarnessSupport.Percent(level.Ratios[2].Min())}–{HarnessSupport.Percent(level.Ratios[2].Max())})."));
         }
 
         using Process self = Process.GetCurrentProcess();
-        Console.WriteLine(Invariant(
+        Console.WriteLine(HarnessSupport.Invariant(
             $"Receiver holds {gossiped:N0} assertions, one per gossip call; total time {started.Elapsed.TotalSeconds:N0} s; peak working set {self.PeakWorkingSet64 / 1048576:N0} MiB."));
-        Console.WriteLine($"Load average at end: {LoadAverage()}");
+        Console.WriteLine($"Load average at end: {HarnessSupport.LoadAverage()}");
         return 0;
     }
 
@@ -198,40 +198,6 @@ internal static class GossipRatioHarness
         }
 
         return level;
-    }
-
-    private static int Count(string name, string value, bool allowZero = false) =>
-        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && (n > 0 || allowZero)
-            ? n
-            : throw new FormatException($"{name} needs a {(allowZero ? "non-negative" : "positive")} whole number; got '{value}'.");
-
-    private static double Median(List<double> values)
-    {
-        double[] sorted = [.. values];
-        Array.Sort(sorted);
-        int mid = sorted.Length / 2;
-        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-    }
-
-    private static string Percent(double ratio, string format = "F0") => (ratio * 100).ToString(format, CultureInfo.InvariantCulture) + "%";
-
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
-
-    private static string GcMode() =>
-        (GCSettings.IsServerGC ? "server" : "workstation")
-        + (GCSettings.LatencyMode == GCLatencyMode.Batch ? ", non-concurrent" : ", concurrent")
-        + $" ({GCSettings.LatencyMode})";
-
-    private static string LoadAverage()
-    {
-        try
-        {
-            return File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a (no /proc/loadavg)";
-        }
-        catch (IOException ex)
-        {
-            return $"n/a ({ex.Message})";
-        }
     }
 
     private sealed class LevelResult(int inFlight, int rounds)

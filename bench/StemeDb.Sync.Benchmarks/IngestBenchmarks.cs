@@ -40,25 +40,7 @@ public class IngestBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        // Realistic assertions: a subject, a predicate, a text value, the HLC, the author and two tags.
-        var writer = new ArrayBufferWriter<byte>(Count * 200);
-        _offsets = new int[Count + 1];
-        NodeId author = NodeId.Parse("0123456789abcdef0123456789abcdef");
-        string[] tags = { "source:import", "batch:bench" };
-        for (int i = 0; i < Count; i++)
-        {
-            var assertion = new Assertion(
-                $"user:{i}",
-                "email",
-                AssertionValue.FromText($"user{i}@example.com"),
-                new HlcTimestamp(1_700_000_000_000 + (ulong)i, 0, author),
-                author,
-                tags: tags);
-            AssertionCodec.Encode(assertion, writer);
-            _offsets[i + 1] = writer.WrittenCount;
-        }
-
-        _buffer = writer.WrittenSpan.ToArray();
+        (_buffer, _offsets) = IngestCorpus.Create(Count);
         _hashes = new AssertionHash[Count];
         for (int i = 0; i < Count; i++)
         {

@@ -290,6 +290,36 @@ public abstract class AssertionStoreContractTests
         Assert.That(seen, Is.EquivalentTo(expected));
     }
 
+    /// <summary>Enumeration returns every hash once when records of very different sizes (empty to 100 KB) are interleaved.</summary>
+    /// <returns>A task.</returns>
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task EnumerateHashesAsync_RecordsOfManySizes_ReturnsEveryHashOnce()
+    {
+        IAssertionStore store = NewStore();
+        var random = new Random(12);
+        var expected = new HashSet<AssertionHash>();
+        for (int i = 0; i < 400; i++)
+        {
+            int size = (i % 7) switch { 0 => 0, 1 => 100_000, 2 => 16_385, _ => random.Next(1, 5000) };
+            byte[] data = new byte[size + 4];
+            random.NextBytes(data);
+            BitConverter.TryWriteBytes(data.AsSpan(0, 4), i);
+            var record = new AssertionRecord(AssertionHash.Compute(data), data, Timestamp((ulong)i));
+            expected.Add(record.Hash);
+            await store.PutAsync(record).ConfigureAwait(false);
+        }
+
+        var seen = new List<AssertionHash>();
+        await foreach (AssertionHash hash in store.EnumerateHashesAsync().ConfigureAwait(false))
+        {
+            seen.Add(hash);
+        }
+
+        Assert.That(seen, Has.Count.EqualTo(expected.Count));
+        Assert.That(seen, Is.EquivalentTo(expected));
+    }
+
     /// <summary>Enumerating an empty store yields nothing.</summary>
     /// <returns>A task.</returns>
     [Test]

@@ -47,6 +47,18 @@ public readonly struct AssertionHash : IEquatable<AssertionHash>, IComparable<As
         _w3 = w3;
     }
 
+    /// <summary>The first 8 bytes, big-endian.</summary>
+    internal ulong W0 => _w0;
+
+    /// <summary>Bytes 8 to 15, big-endian.</summary>
+    internal ulong W1 => _w1;
+
+    /// <summary>Bytes 16 to 23, big-endian.</summary>
+    internal ulong W2 => _w2;
+
+    /// <summary>The last 8 bytes, big-endian.</summary>
+    internal ulong W3 => _w3;
+
     /// <summary>The all-zero hash (the default value).</summary>
     public static AssertionHash Zero => default;
 

@@ -13,10 +13,11 @@ namespace StemeDb.Sync.Storage;
 /// that hosts use in their unit tests.
 /// </summary>
 /// <remarks>
-/// Records are spread over 64 lock-striped open-addressing tables whose entries hold no references, and their
-/// timestamps and bytes are copied into append-only slabs, so that a million stored assertions cost the garbage
-/// collector a few large arrays rather than millions of small objects, and a put touches one table entry. The
-/// store keeps its own copy: a caller may reuse the buffer of a record it put. Records are never removed.
+/// Records are spread over 64 lock-striped open-addressing tables of 32-bit tags, and their hashes, timestamps and
+/// bytes are copied into append-only slabs, so that a million stored assertions cost the garbage collector a few
+/// large arrays rather than millions of small objects, and a put probes four bytes a slot in tables small enough for
+/// a CPU cache. The store keeps its own copy: a caller may reuse the buffer of a record it put. Records are never
+/// removed.
 /// </remarks>
 public sealed class InMemoryAssertionStore : IAssertionStore
 {
@@ -27,11 +28,17 @@ public sealed class InMemoryAssertionStore : IAssertionStore
 
     /// <summary>Creates an empty store.</summary>
     public InMemoryAssertionStore()
+        : this(uint.MaxValue)
+    {
+    }
+
+    /// <summary>Creates an empty store whose tags keep only the bits of <paramref name="tagMask"/> (tests make every tag collide with 0).</summary>
+    internal InMemoryAssertionStore(uint tagMask)
     {
         _stripes = new Stripe[StripeCount];
         for (int i = 0; i < _stripes.Length; i++)
         {
-            _stripes[i] = new Stripe();
+            _stripes[i] = new Stripe(tagMask);
         }
     }
 
@@ -129,11 +136,14 @@ public sealed class InMemoryAssertionStore : IAssertionStore
         }
     }
 
-    private Stripe StripeOf(AssertionHash hash) => _stripes[hash.GetHashCode() & (StripeCount - 1)];
+    // By raw bits of the hash, so that all 32 bits of the (per-process randomized) hash code are left for the tag.
+    private Stripe StripeOf(AssertionHash hash) => _stripes[(int)hash.W3 & (StripeCount - 1)];
 
     /// <summary>
-    /// One lock stripe: an open-addressing table (linear probing, at most three quarters full) of entries that
-    /// locate each record in the stripe's slabs, where its timestamp and bytes are kept. Called under the stripe's lock.
+    /// One lock stripe: an open-addressing table (linear probing, at most three quarters full) of 8-byte slots, each
+    /// a 32-bit tag (from the randomized hash code; 0 marks an empty slot) and the record's location in the stripe's
+    /// slabs, where its hash, timestamp and bytes are kept. A put reads and writes one slot, and compares full hashes
+    /// only on a tag match. Called under the stripe's lock.
     /// </summary>
     private sealed class Stripe
     {
@@ -142,46 +152,59 @@ public sealed class InMemoryAssertionStore : IAssertionStore
         private const int MaxSlabBytes = 1 << 20;
         private const int MaxSlabbedRecordBytes = 16 * 1024;
 
-        // A record in a slab: the timestamp (time u64, counter u32, little-endian; node id, 16 bytes), then the data.
-        private const int HeaderBytes = 8 + 4 + NodeId.Length;
+        // A location: a large record's index in _large, with LargeFlag; otherwise the slab's index and the offset (in
+        // units of 8 bytes: records start at multiples of 8) in the low OffsetBits bits.
+        private const uint LargeFlag = 1u << 31;
+        private const int OffsetBits = 17; // MaxSlabBytes / 8 = 2^17
+        private const int MaxSlabs = 1 << (31 - OffsetBits);
+
+        // A record: the hash (32 bytes), the timestamp (time u64, counter u32, little-endian; node id, 16 bytes), the
+        // data length (u32, little-endian), then the data.
+        private const int TimestampAt = AssertionHash.Length;
+        private const int LengthAt = TimestampAt + 8 + 4 + NodeId.Length;
+        private const int HeaderBytes = LengthAt + 4;
 
         private readonly List<byte[]> _slabs = new();
-        private Entry[] _entries = Array.Empty<Entry>();
+        private readonly List<int> _slabEnds = new(); // the bytes of records in each slab
+        private readonly List<byte[]> _large = new(); // one record each
+        private readonly uint _tagMask;
+        private ulong[] _slots = Array.Empty<ulong>(); // location << 32 | tag
         private int _count;
         private int _shift;
         private byte[] _slab = Array.Empty<byte>();
-        private int _slabNumber; // the 1-based number of _slab in _slabs
         private int _used;
+
+        public Stripe(uint tagMask) => _tagMask = tagMask;
 
         public bool TryAdd(AssertionRecord record)
         {
-            if ((_count + 1) * 4 > _entries.Length * 3)
+            if ((_count + 1) * 4 > _slots.Length * 3)
             {
                 Grow();
             }
 
-            ref Entry entry = ref FindSlot(record.Hash);
-            if (entry.Slab != 0)
+            uint tag = TagOf(record.Hash);
+            int slot = FindSlot(tag, record.Hash);
+            if ((uint)_slots[slot] != 0)
             {
                 return false;
             }
 
+            // Take the room first: if this throws (out of memory, or the stripe is full), nothing was added.
             ReadOnlySpan<byte> data = record.Data.Span;
-            int length = HeaderBytes + data.Length;
-
-            // Take the room first: if this throws (out of memory), nothing was added.
-            (int slab, int offset) = Allocate(length);
-            Span<byte> target = _slabs[slab - 1].AsSpan(offset, length);
-            BinaryPrimitives.WriteUInt64LittleEndian(target, record.Timestamp.Time);
-            BinaryPrimitives.WriteUInt32LittleEndian(target[8..], record.Timestamp.Counter);
-            record.Timestamp.NodeId.CopyTo(target[12..]);
+            uint location = Allocate(HeaderBytes + data.Length, out Span<byte> target);
+            record.Hash.CopyTo(target);
+            BinaryPrimitives.WriteUInt64LittleEndian(target[TimestampAt..], record.Timestamp.Time);
+            BinaryPrimitives.WriteUInt32LittleEndian(target[(TimestampAt + 8)..], record.Timestamp.Counter);
+            record.Timestamp.NodeId.CopyTo(target[(TimestampAt + 12)..]);
+            BinaryPrimitives.WriteInt32LittleEndian(target[LengthAt..], data.Length);
             data.CopyTo(target[HeaderBytes..]);
-            entry = new Entry { Hash = record.Hash, Slab = slab, Offset = offset, Length = data.Length };
+            _slots[slot] = ((ulong)location << 32) | tag;
             _count++;
             return true;
         }
 
-        public bool Contains(AssertionHash hash) => _count != 0 && FindSlot(hash).Slab != 0;
+        public bool Contains(AssertionHash hash) => _count != 0 && (uint)_slots[FindSlot(TagOf(hash), hash)] != 0;
 
         public AssertionRecord? Find(AssertionHash hash)
         {
@@ -190,100 +213,137 @@ public sealed class InMemoryAssertionStore : IAssertionStore
                 return null;
             }
 
-            Entry entry = FindSlot(hash);
-            if (entry.Slab == 0)
+            ulong entry = _slots[FindSlot(TagOf(hash), hash)];
+            if ((uint)entry == 0)
             {
                 return null;
             }
 
-            byte[] slab = _slabs[entry.Slab - 1];
-            ReadOnlySpan<byte> header = slab.AsSpan(entry.Offset, HeaderBytes);
+            (byte[] array, int offset) = Locate((uint)(entry >> 32));
+            ReadOnlySpan<byte> header = array.AsSpan(offset, HeaderBytes);
             var timestamp = new HlcTimestamp(
-                BinaryPrimitives.ReadUInt64LittleEndian(header),
-                BinaryPrimitives.ReadUInt32LittleEndian(header[8..]),
-                new NodeId(header[12..]));
-            return new AssertionRecord(hash, slab.AsMemory(entry.Offset + HeaderBytes, entry.Length), timestamp);
+                BinaryPrimitives.ReadUInt64LittleEndian(header[TimestampAt..]),
+                BinaryPrimitives.ReadUInt32LittleEndian(header[(TimestampAt + 8)..]),
+                new NodeId(header.Slice(TimestampAt + 12, NodeId.Length)));
+            int length = BinaryPrimitives.ReadInt32LittleEndian(header[LengthAt..]);
+            return new AssertionRecord(hash, array.AsMemory(offset + HeaderBytes, length), timestamp);
         }
 
+        /// <summary>The hashes of the stripe, read from its slabs in the order the records were added there.</summary>
         public AssertionHash[] CopyHashes()
         {
             var hashes = new AssertionHash[_count];
             int next = 0;
-            foreach (Entry entry in _entries)
+            for (int i = 0; i < _slabs.Count; i++)
             {
-                if (entry.Slab != 0)
+                byte[] slab = _slabs[i];
+                int end = _slabEnds[i];
+                for (int offset = 0; offset < end; offset += Padded(HeaderBytes + BinaryPrimitives.ReadInt32LittleEndian(slab.AsSpan(offset + LengthAt))))
                 {
-                    hashes[next++] = entry.Hash;
+                    hashes[next++] = new AssertionHash(slab.AsSpan(offset, AssertionHash.Length));
                 }
+            }
+
+            foreach (byte[] record in _large)
+            {
+                hashes[next++] = new AssertionHash(record.AsSpan(0, AssertionHash.Length));
             }
 
             return hashes;
         }
 
-        /// <summary>The entry holding <paramref name="hash"/>, or the empty entry where it belongs (the table is never full).</summary>
-        private ref Entry FindSlot(AssertionHash hash)
+        private static int Padded(int length) => (length + 7) & ~7;
+
+        private uint TagOf(AssertionHash hash) => ((uint)hash.GetHashCode() & _tagMask) | 1;
+
+        /// <summary>The slot holding <paramref name="hash"/>, or the empty slot where it belongs (the table is never full).</summary>
+        private int FindSlot(uint tag, AssertionHash hash)
         {
-            int mask = _entries.Length - 1;
-            int index = SlotOf(hash);
+            int mask = _slots.Length - 1;
+            int slot = SlotOf(tag);
             while (true)
             {
-                ref Entry entry = ref _entries[index];
-                if (entry.Slab == 0 || entry.Hash == hash)
+                ulong entry = _slots[slot];
+                uint found = (uint)entry;
+                if (found == 0 || (found == tag && HashAt((uint)(entry >> 32)) == hash))
                 {
-                    return ref entry;
+                    return slot;
                 }
 
-                index = (index + 1) & mask;
+                slot = (slot + 1) & mask;
             }
         }
 
-        // Fibonacci hashing of the (per-process randomized) hash code: the top bits pick the slot.
-        private int SlotOf(AssertionHash hash) => (int)(((uint)hash.GetHashCode() * 0x9E3779B9u) >> _shift);
+        // Fibonacci hashing of the tag: its top bits pick the slot.
+        private int SlotOf(uint tag) => (int)((tag * 0x9E3779B9u) >> _shift);
+
+        private AssertionHash HashAt(uint location)
+        {
+            (byte[] array, int offset) = Locate(location);
+            return new AssertionHash(array.AsSpan(offset, AssertionHash.Length));
+        }
+
+        private (byte[] Array, int Offset) Locate(uint location) =>
+            (location & LargeFlag) != 0
+                ? (_large[(int)(location & ~LargeFlag)], 0)
+                : (_slabs[(int)(location >> OffsetBits)], (int)(location & ((1u << OffsetBits) - 1)) << 3);
 
         private void Grow()
         {
-            Entry[] old = _entries;
+            ulong[] old = _slots;
             int capacity = old.Length == 0 ? FirstCapacity : old.Length * 2;
-            _entries = new Entry[capacity];
+            _slots = new ulong[capacity];
             _shift = 32 - BitOperations.Log2((uint)capacity);
-            foreach (Entry entry in old)
+            int mask = capacity - 1;
+            foreach (ulong entry in old)
             {
-                if (entry.Slab != 0)
+                if ((uint)entry == 0)
                 {
-                    FindSlot(entry.Hash) = entry;
+                    continue;
                 }
+
+                int slot = SlotOf((uint)entry);
+                while (_slots[slot] != 0)
+                {
+                    slot = (slot + 1) & mask;
+                }
+
+                _slots[slot] = entry;
             }
         }
 
-        private (int Slab, int Offset) Allocate(int length)
+        /// <summary>Room for a record of <paramref name="length"/> bytes; returns its location.</summary>
+        private uint Allocate(int length, out Span<byte> target)
         {
+            // Uninitialized arrays: only the bytes of records are ever read, and each is written before its slot is.
             if (length > MaxSlabbedRecordBytes)
             {
-                _slabs.Add(new byte[length]); // a large record gets an array of its own
-                return (_slabs.Count, 0);
+                byte[] array = GC.AllocateUninitializedArray<byte>(length);
+                _large.Add(array);
+                target = array;
+                return LargeFlag | (uint)(_large.Count - 1);
             }
 
-            if (_slab.Length - _used < length)
+            int padded = Padded(length);
+            if (_slab.Length - _used < padded)
             {
-                var slab = new byte[Math.Max(length, Math.Clamp(_slab.Length * 2, FirstSlabBytes, MaxSlabBytes))];
-                _slabs.Add(slab);
-                _slab = slab;
-                _slabNumber = _slabs.Count;
+                if (_slabs.Count == MaxSlabs)
+                {
+                    throw new InvalidOperationException(
+                        $"The in-memory store is full: each of its {StripeCount} stripes holds at most {MaxSlabs} slabs of {MaxSlabBytes} bytes.");
+                }
+
+                _slab = GC.AllocateUninitializedArray<byte>(Math.Max(padded, Math.Clamp(_slab.Length * 2, FirstSlabBytes, MaxSlabBytes)));
+                _slabs.Add(_slab);
+                _slabEnds.Add(0);
                 _used = 0;
             }
 
             int offset = _used;
-            _used += length;
-            return (_slabNumber, offset);
-        }
-
-        /// <summary>Where a record is: slab number (1-based; 0 marks an empty entry), offset and data length. No references, so the collector never scans the table.</summary>
-        private struct Entry
-        {
-            public AssertionHash Hash;
-            public int Slab;
-            public int Offset;
-            public int Length;
+            _used += padded;
+            _slabEnds[^1] = _used;
+            target = _slab.AsSpan(offset, length);
+            return ((uint)(_slabs.Count - 1) << OffsetBits) | (uint)(offset >> 3);
         }
     }
 }

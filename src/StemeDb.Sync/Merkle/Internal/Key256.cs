@@ -23,12 +23,7 @@ internal readonly struct Key256 : IEquatable<Key256>
         W3 = w3;
     }
 
-    public static Key256 FromHash(AssertionHash hash)
-    {
-        Span<byte> bytes = stackalloc byte[AssertionHash.Length];
-        hash.CopyTo(bytes);
-        return Read(bytes);
-    }
+    public static Key256 FromHash(AssertionHash hash) => new(hash.W0, hash.W1, hash.W2, hash.W3);
 
     /// <summary>Reads 32 bytes as a big-endian 256-bit value.</summary>
     public static Key256 Read(ReadOnlySpan<byte> bytes) => new(

@@ -1,0 +1,222 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.Linq;
+using System.Runtime.InteropServices;
+using System.Threading;
+using System.Threading.Tasks;
+using StemeDb.Sync.Engine;
+using StemeDb.Sync.Storage;
+using StemeDb.Sync.Validation;
+
+namespace StemeDb.Sync.Benchmarks;
+
+/// <summary>
+/// Local ingest at 1M assertions as a multiple of BLAKE3 hashing the same bytes alone, with the variants interleaved so
+/// that all of them see the same machine noise. Run: <c>dotnet run -c Release --project bench/StemeDb.Sync.Benchmarks
+/// -- ingest-ratio [--rounds 9] [--count 1000000] [--warmup 1]</c>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The assertions are those of <see cref="IngestBenchmarks"/> (<see cref="IngestCorpus"/>). Three variants: BLAKE3 of
+/// each assertion alone; <see cref="SyncNode.IngestAsync"/> of each into a fresh node over the in-memory store (rkyv
+/// content validation, hash, HLC stamp, store, Merkle index); and <see cref="SyncNode.IngestManyAsync"/> of 1,000 per
+/// call into a fresh node. An ingest block ends by reading the node's count, which must equal the number of
+/// assertions (and so includes the index work the node defers until a read).
+/// </para>
+/// <para>
+/// A round is one block of each variant, the order rotated from round to round. The ratio ingest / hash is taken within
+/// each round (neighbouring blocks, same noise) and reported as the median of the rounds, with the smallest and
+/// largest. Between blocks, outside the timing, the node is disposed and a full collection runs, so that no block pays
+/// for the garbage of another; a block does pay for every collection its own allocations cause.
+/// </para>
+/// </remarks>
+internal static class IngestRatioHarness
+{
+    /// <summary>The first argument that selects this harness instead of BenchmarkDotNet.</summary>
+    public const string Command = "ingest-ratio";
+
+    private const int BatchSize = 1000;
+
+    private static readonly string[] Names = ["BLAKE3 alone", "IngestAsync, one per call", "IngestManyAsync, 1,000 per call"];
+
+    /// <summary>Runs the harness and prints the table.</summary>
+    /// <param name="args">The arguments after <see cref="Command"/>.</param>
+    /// <returns>The exit code.</returns>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        int rounds = 9;
+        int count = 1_000_000;
+        int warmup = 1;
+        try
+        {
+            for (int i = 0; i < args.Length; i++)
+            {
+                string value = i + 1 < args.Length ? args[i + 1] : throw new FormatException($"{args[i]} needs a value.");
+                switch (args[i])
+                {
+                    case "--rounds": rounds = HarnessSupport.Count(args[i], value); break;
+                    case "--count": count = HarnessSupport.Count(args[i], value); break;
+                    case "--warmup": warmup = HarnessSupport.Count(args[i], value, allowZero: true); break;
+                    default: throw new FormatException($"Unknown argument {args[i]}.");
+                }
+
+                i++;
+            }
+        }
+        catch (FormatException ex)
+        {
+            Console.Error.WriteLine(ex.Message);
+            Console.Error.WriteLine($"Usage: {Command} [--rounds 9] [--count 1000000] [--warmup 1]");
+            return 2;
+        }
+
+#if DEBUG
+        Console.WriteLine("WARNING: a Debug build; run with -c Release.");
+#endif
+        (byte[] buffer, int[] offsets) = IngestCorpus.Create(count);
+        Console.WriteLine("## Local ingest vs BLAKE3 alone, interleaved");
+        Console.WriteLine();
+        Console.WriteLine(HarnessSupport.Invariant(
+            $"{rounds} rounds (after {warmup} warm-up rounds) of {count:N0} assertions ({buffer.Length / (double)count:F1} bytes on average) per variant, order rotated each round."));
+        Console.WriteLine(HarnessSupport.Invariant(
+            $"Machine: {Environment.ProcessorCount} processors, {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.OSDescription} {RuntimeInformation.ProcessArchitecture}, GC: {HarnessSupport.GcMode()}."));
+        Console.WriteLine($"Load average at start: {HarnessSupport.LoadAverage()}");
+        Console.WriteLine();
+
+        var nanoseconds = new List<double>[] { new(), new(), new() };
+        var allocated = new List<double>[] { new(), new(), new() };
+        var ratios = new List<double>[] { new(), new(), new() };
+        var started = Stopwatch.StartNew();
+        for (int round = 0; round < warmup + rounds; round++)
+        {
+            var perAssertion = new double[Names.Length];
+            for (int k = 0; k < Names.Length; k++)
+            {
+                int variant = (round + k) % Names.Length;
+                (double ns, double bytes) = await RunBlockAsync(variant, buffer, offsets, count);
+                perAssertion[variant] = ns;
+                if (round >= warmup)
+                {
+                    nanoseconds[variant].Add(ns);
+                    allocated[variant].Add(bytes);
+                }
+            }
+
+            if (round >= warmup)
+            {
+                ratios[1].Add(perAssertion[1] / perAssertion[0]);
+                ratios[2].Add(perAssertion[2] / perAssertion[0]);
+            }
+        }
+
+        Console.WriteLine("| variant | median ns/assertion | best ns/assertion | allocated B/assertion | vs BLAKE3 alone: median of rounds | min | max |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+        for (int v = 0; v < Names.Length; v++)
+        {
+            string ratio = v == 0 ? "1.00" : $"**{Times(HarnessSupport.Median(ratios[v]))}**";
+            string min = v == 0 ? string.Empty : Times(ratios[v].Min());
+            string max = v == 0 ? string.Empty : Times(ratios[v].Max());
+            Console.WriteLine(HarnessSupport.Invariant(
+                $"| {Names[v]} | {HarnessSupport.Median(nanoseconds[v]):N1} | {nanoseconds[v].Min():N1} | {HarnessSupport.Median(allocated[v]):N0} | {ratio} | {min} | {max} |"));
+        }
+
+        Console.WriteLine();
+        for (int v = 1; v < Names.Length; v++)
+        {
+            Console.WriteLine(HarnessSupport.Invariant(
+                $"{Names[v]} / BLAKE3 per round: {string.Join(" ", ratios[v].Select(Times))}."));
+        }
+
+        Console.WriteLine();
+        for (int v = 1; v < Names.Length; v++)
+        {
+            double ratio = HarnessSupport.Median(ratios[v]);
+            Console.WriteLine(HarnessSupport.Invariant(
+                $"Target (ingest at most 3x BLAKE3 alone), {Names[v]}: {(ratio <= 3.0 ? "met" : "not met")} ({Times(ratio)}, rounds {Times(ratios[v].Min())} to {Times(ratios[v].Max())})."));
+        }
+
+        Console.WriteLine(HarnessSupport.Invariant($"Total time {started.Elapsed.TotalSeconds:N0} s."));
+        Console.WriteLine($"Load average at end: {HarnessSupport.LoadAverage()}");
+        return 0;
+    }
+
+    /// <summary>One block: returns the wall time and the bytes allocated, per assertion.</summary>
+    private static async Task<(double Nanoseconds, double Bytes)> RunBlockAsync(int variant, byte[] buffer, int[] offsets, int count)
+    {
+        SyncNode? node = null;
+        if (variant != 0)
+        {
+            // No peers (nothing is gossiped) and no background loops.
+            var options = new SyncNodeOptions { AntiEntropyInterval = Timeout.InfiniteTimeSpan, ContentValidator = RkyvAssertionValidator.Instance };
+            node = new SyncNode(options, new InMemoryAssertionStore());
+            await node.StartAsync();
+        }
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        long start = Stopwatch.GetTimestamp();
+        long result = variant switch
+        {
+            0 => HashAll(buffer, offsets, count),
+            1 => await IngestEachAsync(node!, buffer, offsets, count),
+            _ => await IngestBatchesAsync(node!, buffer, offsets, count),
+        };
+        double elapsed = Stopwatch.GetElapsedTime(start).TotalNanoseconds;
+        long bytes = GC.GetTotalAllocatedBytes(precise: true) - before;
+        if (node is not null)
+        {
+            await node.DisposeAsync();
+            if (result != count)
+            {
+                throw new InvalidOperationException($"The node holds {result} assertions after ingesting {count}.");
+            }
+        }
+
+        GC.KeepAlive(result);
+        return (elapsed / count, bytes / (double)count);
+    }
+
+    private static long HashAll(byte[] buffer, int[] offsets, int count)
+    {
+        ulong acc = 0;
+        for (int i = 0; i < count; i++)
+        {
+            acc ^= (ulong)AssertionHash.Compute(buffer.AsSpan(offsets[i], offsets[i + 1] - offsets[i])).GetHashCode();
+        }
+
+        return (long)acc;
+    }
+
+    private static async Task<long> IngestEachAsync(SyncNode node, byte[] buffer, int[] offsets, int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            await node.IngestAsync(buffer.AsMemory(offsets[i], offsets[i + 1] - offsets[i]));
+        }
+
+        return node.Count;
+    }
+
+    private static async Task<long> IngestBatchesAsync(SyncNode node, byte[] buffer, int[] offsets, int count)
+    {
+        var batch = new List<ReadOnlyMemory<byte>>(BatchSize);
+        for (int start = 0; start < count; start += BatchSize)
+        {
+            batch.Clear();
+            for (int i = start; i < Math.Min(count, start + BatchSize); i++)
+            {
+                batch.Add(buffer.AsMemory(offsets[i], offsets[i + 1] - offsets[i]));
+            }
+
+            await node.IngestManyAsync(batch);
+        }
+
+        return node.Count;
+    }
+
+    private static string Times(double ratio) => ratio.ToString("F2", CultureInfo.InvariantCulture) + "x";
+}
