@@ -44,6 +44,9 @@ internal sealed class AssertionVerifier
     }
 
     /// <summary>Checks size and content only (local ingest, where the hash is computed here).</summary>
+    /// <summary>Whether an assertion of <paramref name="length"/> bytes is within the size limit.</summary>
+    public bool IsWithinSize(int length) => length <= _maxBytes;
+
     public string? CheckContent(ReadOnlySpan<byte> data)
     {
         if (data.Length > _maxBytes)

@@ -1,0 +1,21 @@
+namespace StemeDb.Sync.Storage;
+
+/// <summary>
+/// What the sync node may rely on in a store of this library beyond <see cref="IAssertionStore"/>. Internal: a host's
+/// store is treated as the contract alone allows.
+/// </summary>
+internal interface ILibraryStore
+{
+    /// <summary>
+    /// Whether <see cref="IAssertionStore.PutAsync"/> copies the bytes it keeps and holds no reference to the record,
+    /// so that the node may lend it the caller's buffer instead of a copy of its own.
+    /// </summary>
+    bool CopiesData { get; }
+
+    /// <summary>
+    /// Starts loading into the CPU cache what a put or a lookup of <paramref name="hash"/> will read first, so that the
+    /// caller's work until then overlaps the memory access. A hint only: it changes nothing and may do nothing.
+    /// </summary>
+    /// <param name="hash">The hash about to be put or looked up.</param>
+    void Prefetch(AssertionHash hash);
+}
