@@ -31,7 +31,7 @@ namespace StemeDb.Sync.Merkle;
 /// <para>
 /// Operations are serialized by one internal lock; <see cref="Count"/> when no deferred leaf waits, and <see cref="Root"/> when no
 /// leaf was added since it was last read, read without it. The sync node adds the leaves it ingests through a
-/// deferred insert: they are merged into the buckets together, grouped by their first bits, when about a quarter as
+/// deferred insert: they are sorted and merged into the buckets together (one merge per bucket), when about a quarter as
 /// many have gathered as the index holds, or before the next read, which always sees them. Gathered leaves take up to
 /// 8 more bytes per leaf, and a read may wait for the merge of up to 2^20 of them.
 /// </para>
@@ -44,7 +44,7 @@ public sealed class MerkleIndex
     /// <summary>The most deferred leaves held before they are merged, whatever the count (bounds the merge a read may wait for).</summary>
     internal const int MaxDeferred = 1 << 20;
 
-    // Deferred leaves are grouped by their first bits before a merge once there are this many.
+    // Deferred leaves are sorted by grouping on their first bits once there are this many.
     private const int GroupingThreshold = 256;
     private const int MaxGroupBits = 16;
 
@@ -167,8 +167,8 @@ public sealed class MerkleIndex
     }
 
     /// <summary>
-    /// Adds a leaf, deferring the insert: deferred leaves are merged into the index together, grouped by their first
-    /// bits, when there are about a quarter as many as the leaves (at least <see cref="MinDeferred"/>, at most
+    /// Adds a leaf, deferring the insert: deferred leaves are sorted and merged into the index together, one merge per
+    /// bucket, when there are about a quarter as many as the leaves (at least <see cref="MinDeferred"/>, at most
     /// <see cref="MaxDeferred"/>) or before the next read, whichever comes first. Every read sees the leaf.
     /// </summary>
     /// <param name="leaf">The hash; adding a leaf twice, or one already present, changes nothing.</param>
@@ -227,7 +227,7 @@ public sealed class MerkleIndex
         _deferred = grown;
     }
 
-    /// <summary>Merges the deferred leaves into the trie, in groups of the same first bits so that neighbours share buckets.</summary>
+    /// <summary>Merges the deferred leaves into the trie: sorted, so that each bucket takes its share in one merge.</summary>
     private void MergeDeferredLocked()
     {
         if (_deferredCount == 0)
@@ -235,39 +235,39 @@ public sealed class MerkleIndex
             return;
         }
 
-        ReadOnlySpan<Key256> keys = _deferred.AsSpan(0, _deferredCount);
-        if (keys.Length >= GroupingThreshold)
-        {
-            keys = GroupByPrefix(keys);
-        }
+        _trie.AddSorted(Sort(_deferred.AsSpan(0, _deferredCount)));
 
-        foreach (Key256 key in keys)
-        {
-            _trie.Add(key);
-        }
-
-        // Only now: had an insert failed (out of memory), the leaves would still be deferred, and adding them again is harmless.
+        // Only now: had the merge failed (out of memory), the leaves would still be deferred, and adding them again is harmless.
         _deferredCount = 0;
         _hasDeferred = false;
         _count = _trie.Count;
     }
 
-    /// <summary>A counting sort of <paramref name="keys"/> by their first bits (about log2 of their number, at most 16).</summary>
-    private ReadOnlySpan<Key256> GroupByPrefix(ReadOnlySpan<Key256> keys)
+    /// <summary>
+    /// Sorts <paramref name="keys"/>: in place when there are few; otherwise a counting sort by their first bits (about
+    /// log2 of their number, at most 16) into a second buffer, then each group of equal first bits on its own.
+    /// </summary>
+    private ReadOnlySpan<Key256> Sort(Span<Key256> keys)
     {
+        if (keys.Length < GroupingThreshold)
+        {
+            SortSmall(keys);
+            return keys;
+        }
+
         int bits = Math.Min(MaxGroupBits, BitOperations.Log2((uint)keys.Length));
         int shift = 64 - bits;
         int[] starts = _groupStarts ??= new int[(1 << MaxGroupBits) + 1];
-        Span<int> counts = starts.AsSpan(0, (1 << bits) + 1);
-        counts.Clear();
+        Span<int> next = starts.AsSpan(0, (1 << bits) + 1);
+        next.Clear();
         foreach (Key256 key in keys)
         {
-            counts[(int)(key.W0 >> shift) + 1]++;
+            next[(int)(key.W0 >> shift) + 1]++;
         }
 
-        for (int i = 1; i < counts.Length; i++)
+        for (int i = 1; i < next.Length; i++)
         {
-            counts[i] += counts[i - 1];
+            next[i] += next[i - 1];
         }
 
         Key256[] grouped = keys.Length <= KeptGroupingLength
@@ -275,10 +275,42 @@ public sealed class MerkleIndex
             : GC.AllocateUninitializedArray<Key256>(keys.Length); // every element is written below
         foreach (Key256 key in keys)
         {
-            grouped[counts[(int)(key.W0 >> shift)]++] = key;
+            grouped[next[(int)(key.W0 >> shift)]++] = key;
+        }
+
+        // next[g] is now the end of group g, and the start of group g + 1.
+        int start = 0;
+        for (int group = 0; group < next.Length - 1; group++)
+        {
+            int end = next[group];
+            SortSmall(grouped.AsSpan(start, end - start));
+            start = end;
         }
 
         return grouped.AsSpan(0, keys.Length);
+    }
+
+    /// <summary>Insertion sort for the few keys of a group; a comparison sort when a group is large (leaves crafted to share first bits).</summary>
+    private static void SortSmall(Span<Key256> keys)
+    {
+        if (keys.Length > 16)
+        {
+            keys.Sort(static (a, b) => Key256.Compare(a, b));
+            return;
+        }
+
+        for (int i = 1; i < keys.Length; i++)
+        {
+            Key256 key = keys[i];
+            int j = i - 1;
+            while (j >= 0 && Key256.Compare(keys[j], key) > 0)
+            {
+                keys[j + 1] = keys[j];
+                j--;
+            }
+
+            keys[j + 1] = key;
+        }
     }
 
     /// <summary>Returns whether the leaf is present.</summary>

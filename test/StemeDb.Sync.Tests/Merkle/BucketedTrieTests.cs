@@ -76,6 +76,90 @@ public class BucketedTrieTests
         }
     }
 
+    [TestCase(0, 1)]
+    [TestCase(0, 3000)]
+    [TestCase(40, 40)]
+    [TestCase(500, 20)]
+    [TestCase(1000, 9000)]
+    public void AddSorted_RunsWithRepeatsAndPresentKeys_SameAsOneByOne(int before, int batch)
+    {
+        // Arrange: `before` keys added one by one (and hashed, so that cached hashes exist), then a sorted batch
+        // of `batch` keys of which a third repeat each other or keys already present.
+        AssertionHash[] leaves = MerkleIndexTests.RandomLeaves(before + batch, seed: before + batch);
+        var oneByOne = new BucketedTrie();
+        var sorted = new BucketedTrie();
+        foreach (AssertionHash leaf in leaves.Take(before))
+        {
+            sorted.Add(Key256.FromHash(leaf));
+        }
+
+        _ = sorted.Root;
+        var random = new Random(74);
+        var keys = new List<Key256>();
+        for (int i = 0; i < batch; i++)
+        {
+            keys.Add(Key256.FromHash(leaves[before + i]));
+            if (i % 3 == 0)
+            {
+                keys.Add(Key256.FromHash(leaves[random.Next(before + i + 1)]));
+            }
+        }
+
+        keys.Sort(static (a, b) => Key256.Compare(a, b));
+        foreach (AssertionHash leaf in leaves)
+        {
+            oneByOne.Add(Key256.FromHash(leaf));
+        }
+
+        // Act
+        int added = sorted.AddSorted(keys.ToArray());
+
+        // Assert
+        Assert.That(added, Is.EqualTo(batch));
+        Assert.DoesNotThrow(sorted.CheckInvariants);
+        Assert.That(sorted.Count, Is.EqualTo(leaves.Length));
+        Assert.That(sorted.Total, Is.EqualTo(oneByOne.Total));
+        Assert.That(sorted.Root, Is.EqualTo(oneByOne.Root));
+        Assert.DoesNotThrow(sorted.CheckInvariants);
+        Assert.That(sorted.AddSorted(keys.ToArray()), Is.Zero, "a second merge of the same keys adds nothing");
+    }
+
+    [Test]
+    public void AddSorted_LeavesSharingTheirFirstBytes_BucketBecomesTrieAsOneByOne()
+    {
+        // Arrange: 1,500 of 2,000 leaves share their first 8 bytes, merged in two sorted batches.
+        var all = new List<AssertionHash>();
+        var random = new Random(75);
+        for (int i = 0; i < 2000; i++)
+        {
+            byte[] bytes = new byte[32];
+            random.NextBytes(bytes);
+            if (i % 4 != 0)
+            {
+                Array.Fill(bytes, (byte)0xa5, 0, 8);
+            }
+
+            all.Add(new AssertionHash(bytes));
+        }
+
+        var trie = new BucketedTrie();
+
+        // Act
+        foreach (IEnumerable<AssertionHash> half in new[] { all.Take(700), all.Skip(700) })
+        {
+            Key256[] keys = half.Select(Key256.FromHash).ToArray();
+            Array.Sort(keys, static (a, b) => Key256.Compare(a, b));
+            trie.AddSorted(keys);
+            Assert.DoesNotThrow(trie.CheckInvariants);
+        }
+
+        // Assert
+        Assert.That(trie.LargestBucket(), Is.GreaterThan(BucketedTrie.MaxSortedBucket));
+        Assert.That(trie.Count, Is.EqualTo(all.Count));
+        Assert.That(trie.Root, Is.EqualTo(Key256.Read(ReferenceMerkle.Root(all.Select(l => l.ToArray())))));
+        Assert.DoesNotThrow(trie.CheckInvariants);
+    }
+
     [Test]
     public void GetLeavesAndSumBelow_AcrossSortedAndTrieBuckets_MatchBruteForce()
     {

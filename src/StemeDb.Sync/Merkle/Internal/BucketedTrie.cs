@@ -115,7 +115,136 @@ internal sealed class BucketedTrie
         }
 
         bucket.Count++;
-        bucket.Flags |= HashDirty;
+        MarkDirty(index);
+        _count++;
+        _totalSum += key;
+        if (_count > SplitAverage << _depth && _depth < MaxDepth)
+        {
+            Deepen();
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Adds keys given in ascending order (repeats and keys already present are skipped): the depth grows first, then
+    /// each bucket takes its run of keys in one merge. Same result as adding them one by one.
+    /// </summary>
+    /// <returns>The number of keys that were new.</returns>
+    public int AddSorted(ReadOnlySpan<Key256> keys)
+    {
+        // Deep enough for all of them (a bound: repeats and present keys may leave the trie a bit deeper than adding
+        // one by one would), so that no deepening moves the buckets while the runs are merged.
+        while (_depth < MaxDepth && (long)_count + keys.Length > (long)SplitAverage << _depth)
+        {
+            Deepen();
+        }
+
+        int added = 0;
+        for (int start = 0; start < keys.Length;)
+        {
+            int index = BucketOf(keys[start]);
+            int end = start + 1;
+            while (end < keys.Length && BucketOf(keys[end]) == index)
+            {
+                end++;
+            }
+
+            added += MergeRun(index, keys[start..end]);
+            start = end;
+        }
+
+        return added;
+    }
+
+    /// <summary>Merges an ascending run of keys of bucket <paramref name="index"/> into it; returns how many were new.</summary>
+    private int MergeRun(int index, ReadOnlySpan<Key256> run)
+    {
+        ref Bucket bucket = ref _buckets[index];
+        if (bucket.Storage is CritBitTrie || bucket.Count + run.Length > MaxSortedBucket)
+        {
+            // A trie bucket, or one that may become one: key by key (no deepening can happen, see AddSorted).
+            int addedOneByOne = 0;
+            foreach (Key256 key in run)
+            {
+                if (Add(key))
+                {
+                    addedOneByOne++;
+                }
+            }
+
+            return addedOneByOne;
+        }
+
+        var keys = (Key256[]?)bucket.Storage;
+        int count = bucket.Count;
+        int fresh = 0;
+        for (int r = 0, at = 0; r < run.Length; r++)
+        {
+            if (r > 0 && run[r] == run[r - 1])
+            {
+                continue;
+            }
+
+            while (at < count && Key256.Compare(keys![at], run[r]) < 0)
+            {
+                at++;
+            }
+
+            if (at == count || keys![at] != run[r])
+            {
+                fresh++;
+            }
+        }
+
+        if (fresh == 0)
+        {
+            return 0;
+        }
+
+        int total = count + fresh;
+        if (keys is null || keys.Length < total)
+        {
+            int capacity = keys is null ? Math.Max(FirstCapacity, total) : Math.Min(MaxSortedBucket, Math.Max(total, keys.Length + Math.Max(FirstCapacity, keys.Length / 2)));
+            var grown = new Key256[capacity];
+            if (keys is not null)
+            {
+                Array.Copy(keys, grown, count);
+            }
+
+            bucket.Storage = keys = grown;
+        }
+
+        // From the back, so that the present keys move at most once and nothing is overwritten before it is moved.
+        int write = total - 1;
+        int present = count - 1;
+        for (int r = run.Length - 1; r >= 0; r--)
+        {
+            Key256 key = run[r];
+            while (present >= 0 && Key256.Compare(keys[present], key) > 0)
+            {
+                keys[write--] = keys[present--];
+            }
+
+            if ((present >= 0 && keys[present] == key) || (r > 0 && run[r - 1] == key))
+            {
+                continue; // present already, or repeated in the run (its first copy is placed)
+            }
+
+            keys[write--] = key;
+            _totalSum += key;
+        }
+
+        bucket.Count = total;
+        MarkDirty(index);
+        _count += fresh;
+        return fresh;
+    }
+
+    /// <summary>Marks bucket <paramref name="index"/> and its ancestors dirty (stopping at the first that already is).</summary>
+    private void MarkDirty(int index)
+    {
+        _buckets[index].Flags |= HashDirty;
         for (int position = (_buckets.Length + index) >> 1; position > 0; position >>= 1)
         {
             ref byte flags = ref _nodeFlags[position];
@@ -127,15 +256,7 @@ internal sealed class BucketedTrie
             flags |= Dirty;
         }
 
-        _count++;
-        _totalSum += key;
         _rootHashValid = false;
-        if (_count > SplitAverage << _depth && _depth < MaxDepth)
-        {
-            Deepen();
-        }
-
-        return true;
     }
 
     public bool Contains(in Key256 key)
