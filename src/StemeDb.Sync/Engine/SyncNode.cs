@@ -361,7 +361,9 @@ public sealed partial class SyncNode : IAsyncDisposable
                 if (put.IsCompletedSuccessfully)
                 {
                     stored.Add(record.Hash);
-                    results[i] = await CompleteLocalAsync(record, put.Result, cancellationToken).ConfigureAwait(false);
+                    results[i] = put.Result
+                        ? CompleteAdded(record)
+                        : await CompleteLocalAsync(record, false, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
 
