@@ -3,9 +3,9 @@ using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics.X86;
 using System.Threading;
 using System.Threading.Tasks;
+using StemeDb.Sync.Internal;
 
 namespace StemeDb.Sync.Storage;
 
@@ -132,13 +132,7 @@ public sealed class InMemoryAssertionStore : IAssertionStore, ILibraryStore
     bool ILibraryStore.CopiesData => true;
 
     /// <inheritdoc />
-    void ILibraryStore.Prefetch(AssertionHash hash)
-    {
-        if (Sse.IsSupported)
-        {
-            StripeOf(hash).Prefetch(hash);
-        }
-    }
+    void ILibraryStore.Prefetch(AssertionHash hash) => StripeOf(hash).Prefetch(hash);
 
     private AssertionRecord? Find(AssertionHash hash)
     {
@@ -219,16 +213,12 @@ public sealed class InMemoryAssertionStore : IAssertionStore, ILibraryStore
 
         /// <summary>Prefetches the first slot a probe for <paramref name="hash"/> reads. Called without the lock: it reads
         /// the table once and only hints the processor, so a concurrent <see cref="Grow"/> costs at most a wasted hint.</summary>
-        public unsafe void Prefetch(AssertionHash hash)
+        public void Prefetch(AssertionHash hash)
         {
             ulong[] slots = _slots;
             if (slots.Length != 0)
             {
-                int slot = (int)((TagOf(hash) * 0x9E3779B9u) >> (32 - BitOperations.Log2((uint)slots.Length)));
-                fixed (ulong* address = &slots[slot])
-                {
-                    Sse.Prefetch0(address);
-                }
+                CacheHint.Prefetch(ref slots[(int)((TagOf(hash) * 0x9E3779B9u) >> (32 - BitOperations.Log2((uint)slots.Length)))]);
             }
         }
 
