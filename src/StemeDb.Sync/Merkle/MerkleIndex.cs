@@ -32,8 +32,9 @@ namespace StemeDb.Sync.Merkle;
 /// Operations are serialized by one internal lock; <see cref="Count"/> when no deferred leaf waits, and <see cref="Root"/> when no
 /// leaf was added since it was last read, read without it. The sync node adds the leaves it ingests through a
 /// deferred insert: they are sorted and merged into the buckets together (one merge per bucket), when about a quarter as
-/// many have gathered as the index holds, or before the next read, which always sees them. Gathered leaves take up to
-/// 8 more bytes per leaf, and a read may wait for the merge of up to 2^20 of them.
+/// many have gathered as the index holds, or before the next read, which always sees them. While they gather they take
+/// up to 8 more bytes per leaf (a read's merge gives that memory back), and a read may wait for the merge of up to
+/// 2^20 of them.
 /// </para>
 /// </remarks>
 public sealed class MerkleIndex
@@ -50,6 +51,9 @@ public sealed class MerkleIndex
 
     // The grouping buffer is kept between merges up to this many leaves; larger merges borrow one for the merge only.
     private const int KeptGroupingLength = 4096;
+
+    // A read's merge lets go of a deferred-leaf buffer longer than this (2 MiB).
+    private const int KeptDeferredLength = 65_536;
 
     private readonly BucketedTrie _trie = new();
     private readonly object _gate = new();
@@ -218,7 +222,7 @@ public sealed class MerkleIndex
         int limit = Math.Clamp(_trie.Count / 4, MinDeferred, MaxDeferred);
         if (_deferredCount >= limit)
         {
-            MergeDeferredLocked();
+            MergeDeferredLocked(moreComing: true);
             return;
         }
 
@@ -228,7 +232,9 @@ public sealed class MerkleIndex
     }
 
     /// <summary>Merges the deferred leaves into the trie: sorted, so that each bucket takes its share in one merge.</summary>
-    private void MergeDeferredLocked()
+    /// <param name="moreComing">Whether more deferred leaves follow at once (a bulk load): then a large buffer is kept
+    /// for them; after a read's merge it is let go, so that an index that is only read does not hold it.</param>
+    private void MergeDeferredLocked(bool moreComing = false)
     {
         if (_deferredCount == 0)
         {
@@ -241,6 +247,10 @@ public sealed class MerkleIndex
         _deferredCount = 0;
         _hasDeferred = false;
         _count = _trie.Count;
+        if (!moreComing && _deferred.Length > KeptDeferredLength)
+        {
+            _deferred = Array.Empty<Key256>();
+        }
     }
 
     /// <summary>

@@ -205,7 +205,7 @@ internal sealed class BucketedTrie
         int total = count + fresh;
         if (keys is null || keys.Length < total)
         {
-            int capacity = keys is null ? Math.Max(FirstCapacity, total) : Math.Min(MaxSortedBucket, Math.Max(total, keys.Length + Math.Max(FirstCapacity, keys.Length / 2)));
+            int capacity = keys is null ? FreshCapacity(total) : Math.Min(MaxSortedBucket, Math.Max(total, keys.Length + Math.Max(FirstCapacity, keys.Length / 2)));
             var grown = new Key256[capacity];
             if (keys is not null)
             {
@@ -566,7 +566,14 @@ internal sealed class BucketedTrie
         return sum;
     }
 
-    /// <summary>A bucket of <c>keys[from..from+count)</c>, with room to double before it splits again.</summary>
+    /// <summary>
+    /// The room a new bucket array gets: twice its leaves, and at least a quarter more than the average a bucket
+    /// reaches before the next split, so that most buckets never grow their array between two splits (each growth is
+    /// an allocation that the collector then copies as it promotes the array).
+    /// </summary>
+    private static int FreshCapacity(int count) => Math.Min(MaxSortedBucket, Math.Max(SplitAverage + (SplitAverage / 4), 2 * count));
+
+    /// <summary>A bucket of <c>keys[from..from+count)</c>, with room to grow (see <see cref="FreshCapacity"/>).</summary>
     private static Bucket NewBucket(Key256[] keys, int from, int count)
     {
         if (count > MaxSortedBucket)
@@ -585,7 +592,7 @@ internal sealed class BucketedTrie
             return default;
         }
 
-        var copy = new Key256[Math.Min(MaxSortedBucket, Math.Max(FirstCapacity, 2 * count))];
+        var copy = new Key256[FreshCapacity(count)];
         Array.Copy(keys, from, copy, 0, count);
         return new Bucket { Storage = copy, Count = count };
     }
