@@ -280,6 +280,19 @@ public sealed partial class SyncNode : IAsyncDisposable
                 throw new ArgumentException($"The assertion was rejected: {error}", nameof(data));
             }
 
+            if (_libraryStore is { } libraryStore)
+            {
+                // The common case, with no state machine and no record unless gossip takes one: the store copies the
+                // caller's bytes synchronously.
+                cancellationToken.ThrowIfCancellationRequested();
+                HlcTimestamp timestamp = _clock.Now();
+                bool added = libraryStore.Put(hash, span, timestamp);
+                _index.AddDeferred(hash);
+                return added
+                    ? new ValueTask<IngestResult>(CompleteAdded(hash, timestamp, GossipEnabled ? new AssertionRecord(hash, data, timestamp) : null))
+                    : CompleteLocalAsync(new AssertionRecord(hash, data, timestamp), false, cancellationToken);
+            }
+
             record = NewLocalRecord(hash, data);
             put = _store.PutAsync(record, cancellationToken);
         }
@@ -292,7 +305,7 @@ public sealed partial class SyncNode : IAsyncDisposable
 
         if (put.IsCompletedSuccessfully && put.Result)
         {
-            // The common case, with no state machine: a new assertion that the store took synchronously.
+            // No state machine either for a host's store that took the assertion synchronously.
             _index.AddDeferred(record.Hash);
             return new ValueTask<IngestResult>(CompleteAdded(record));
         }
@@ -434,11 +447,18 @@ public sealed partial class SyncNode : IAsyncDisposable
     }
 
     /// <summary>The result of a local put that added the record: counted and queued for gossip.</summary>
-    private IngestResult CompleteAdded(AssertionRecord record)
+    private IngestResult CompleteAdded(AssertionRecord record) => CompleteAdded(record.Hash, record.Timestamp, record);
+
+    /// <summary>The result of a local put that added an assertion: counted, and <paramref name="gossip"/> queued when given.</summary>
+    private IngestResult CompleteAdded(AssertionHash hash, HlcTimestamp timestamp, AssertionRecord? gossip)
     {
         SyncDiagnostics.Ingested.Add(1);
-        EnqueueGossip(record);
-        return new IngestResult(record.Hash, record.Timestamp, true);
+        if (gossip is not null)
+        {
+            EnqueueGossip(gossip);
+        }
+
+        return new IngestResult(hash, timestamp, true);
     }
 
     /// <summary>Adds a peer: it receives gossip and, while the node runs, gets its own anti-entropy loop.</summary>
@@ -608,10 +628,13 @@ public sealed partial class SyncNode : IAsyncDisposable
         return added;
     }
 
+    /// <summary>Whether new assertions are gossiped now: a fanout, at least one peer, and the node running.</summary>
+    private bool GossipEnabled => _options.GossipFanout != 0 && Volatile.Read(ref _peers).Length != 0 && _state == StateRunning;
+
     /// <summary>Queues a newly stored record for gossip, with bytes of its own (the caller's buffer is only lent for the call).</summary>
     private void EnqueueGossip(AssertionRecord record)
     {
-        if (_options.GossipFanout == 0 || Volatile.Read(ref _peers).Length == 0 || _state != StateRunning)
+        if (!GossipEnabled)
         {
             return;
         }

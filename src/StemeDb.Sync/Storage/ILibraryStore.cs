@@ -1,3 +1,5 @@
+using System;
+
 namespace StemeDb.Sync.Storage;
 
 /// <summary>
@@ -11,6 +13,16 @@ internal interface ILibraryStore
     /// so that the node may lend it the caller's buffer instead of a copy of its own.
     /// </summary>
     bool CopiesData { get; }
+
+    /// <summary>
+    /// <see cref="IAssertionStore.PutAsync"/> without a record: stores a copy of <paramref name="data"/>, synchronously.
+    /// The caller has verified the record, as for a put.
+    /// </summary>
+    /// <param name="hash">The hash of <paramref name="data"/>.</param>
+    /// <param name="data">The bytes; read during the call only.</param>
+    /// <param name="timestamp">The timestamp.</param>
+    /// <returns><see langword="true"/> if added; <see langword="false"/> if already present (nothing changed).</returns>
+    bool Put(AssertionHash hash, ReadOnlySpan<byte> data, HlcTimestamp timestamp);
 
     /// <summary>
     /// Starts loading into the CPU cache what a put or a lookup of <paramref name="hash"/> will read first, so that the

@@ -47,15 +47,11 @@ public sealed class InMemoryAssertionStore : IAssertionStore, ILibraryStore
     {
         ArgumentNullException.ThrowIfNull(record);
         cancellationToken.ThrowIfCancellationRequested();
-        Stripe stripe = StripeOf(record.Hash);
-        bool added;
-        lock (stripe)
-        {
-            added = stripe.TryAdd(record);
-        }
-
-        return new ValueTask<bool>(added);
+        return new ValueTask<bool>(Put(record.Hash, record.Data.Span, record.Timestamp));
     }
+
+    /// <inheritdoc />
+    bool ILibraryStore.Put(AssertionHash hash, ReadOnlySpan<byte> data, HlcTimestamp timestamp) => Put(hash, data, timestamp);
 
     /// <inheritdoc />
     public ValueTask<AssertionRecord?> GetAsync(AssertionHash hash, CancellationToken cancellationToken = default)
@@ -135,6 +131,15 @@ public sealed class InMemoryAssertionStore : IAssertionStore, ILibraryStore
     /// <inheritdoc />
     void ILibraryStore.Prefetch(AssertionHash hash) => StripeOf(hash).Prefetch(hash);
 
+    private bool Put(AssertionHash hash, ReadOnlySpan<byte> data, HlcTimestamp timestamp)
+    {
+        Stripe stripe = StripeOf(hash);
+        lock (stripe)
+        {
+            return stripe.TryAdd(hash, data, timestamp);
+        }
+    }
+
     private AssertionRecord? Find(AssertionHash hash)
     {
         Stripe stripe = StripeOf(hash);
@@ -187,27 +192,26 @@ public sealed class InMemoryAssertionStore : IAssertionStore, ILibraryStore
         /// <summary>The number of records; read without the lock (an int is read whole).</summary>
         public int Count => Volatile.Read(ref _count);
 
-        public bool TryAdd(AssertionRecord record)
+        public bool TryAdd(AssertionHash hash, ReadOnlySpan<byte> data, HlcTimestamp timestamp)
         {
             if ((_count + 1) * 4 > _slots.Length * 3)
             {
                 Grow();
             }
 
-            uint tag = TagOf(record.Hash);
-            int slot = FindSlot(tag, record.Hash);
+            uint tag = TagOf(hash);
+            int slot = FindSlot(tag, hash);
             if ((uint)_slots[slot] != 0)
             {
                 return false;
             }
 
             // Take the room first: if this throws (out of memory, or the stripe is full), nothing was added.
-            ReadOnlySpan<byte> data = record.Data.Span;
             uint location = Allocate(HeaderBytes + data.Length, out Span<byte> target);
-            record.Hash.CopyTo(target);
-            BinaryPrimitives.WriteUInt64LittleEndian(target[TimestampAt..], record.Timestamp.Time);
-            BinaryPrimitives.WriteUInt32LittleEndian(target[(TimestampAt + 8)..], record.Timestamp.Counter);
-            record.Timestamp.NodeId.CopyTo(target[(TimestampAt + 12)..]);
+            hash.CopyTo(target);
+            BinaryPrimitives.WriteUInt64LittleEndian(target[TimestampAt..], timestamp.Time);
+            BinaryPrimitives.WriteUInt32LittleEndian(target[(TimestampAt + 8)..], timestamp.Counter);
+            timestamp.NodeId.CopyTo(target[(TimestampAt + 12)..]);
             BinaryPrimitives.WriteInt32LittleEndian(target[LengthAt..], data.Length);
             data.CopyTo(target[HeaderBytes..]);
             _slots[slot] = ((ulong)location << 32) | tag;
