@@ -282,15 +282,9 @@ public sealed partial class SyncNode : IAsyncDisposable
 
             if (_libraryStore is { } libraryStore)
             {
-                // The common case, with no state machine and no record unless gossip takes one: the store copies the
-                // caller's bytes synchronously.
-                cancellationToken.ThrowIfCancellationRequested();
-                HlcTimestamp timestamp = _clock.Now();
-                bool added = libraryStore.Put(hash, span, timestamp);
+                ValueTask<IngestResult> result = PutLocal(libraryStore, hash, data, cancellationToken);
                 _index.AddDeferred(hash);
-                return added
-                    ? new ValueTask<IngestResult>(CompleteAdded(hash, timestamp, GossipEnabled ? new AssertionRecord(hash, data, timestamp) : null))
-                    : CompleteLocalAsync(new AssertionRecord(hash, data, timestamp), false, cancellationToken);
+                return result;
             }
 
             record = NewLocalRecord(hash, data);
@@ -311,6 +305,19 @@ public sealed partial class SyncNode : IAsyncDisposable
         }
 
         return CompletePutAsync(record, put, cancellationToken);
+    }
+
+    /// <summary>
+    /// Stamps and puts a validated, hashed local assertion into a store of this library, which copies the caller's bytes
+    /// synchronously: no state machine, and no record unless gossip takes one. The caller indexes the hash.
+    /// </summary>
+    private ValueTask<IngestResult> PutLocal(ILibraryStore store, AssertionHash hash, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        HlcTimestamp timestamp = _clock.Now();
+        return store.Put(hash, data.Span, timestamp)
+            ? new ValueTask<IngestResult>(CompleteAdded(hash, timestamp, GossipEnabled ? new AssertionRecord(hash, data, timestamp) : null))
+            : CompleteLocalAsync(new AssertionRecord(hash, data, timestamp), false, cancellationToken);
     }
 
     /// <summary>The rest of <see cref="IngestAsync"/> once the put is under way.</summary>
@@ -364,9 +371,17 @@ public sealed partial class SyncNode : IAsyncDisposable
         {
             for (int i = 0; i < hashes.Length; i++)
             {
-                if (_libraryStore is { } libraryStore && i + PrefetchDistance < hashes.Length)
+                if (_libraryStore is { } libraryStore)
                 {
-                    libraryStore.Prefetch(hashes[i + PrefetchDistance]); // loads while the puts before it run
+                    if (i + PrefetchDistance < hashes.Length)
+                    {
+                        libraryStore.Prefetch(hashes[i + PrefetchDistance]); // loads while the puts before it run
+                    }
+
+                    ValueTask<IngestResult> local = PutLocal(libraryStore, hashes[i], assertions[i], cancellationToken);
+                    stored.Add(hashes[i]);
+                    results[i] = local.IsCompletedSuccessfully ? local.Result : await local.ConfigureAwait(false);
+                    continue;
                 }
 
                 AssertionRecord record = NewLocalRecord(hashes[i], assertions[i]);
