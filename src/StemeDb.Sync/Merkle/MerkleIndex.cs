@@ -25,16 +25,16 @@ namespace StemeDb.Sync.Merkle;
 /// rehashes only what changed since the last read (for one insert: its bucket and one node per level, O(log n));
 /// <see cref="GetRangeFingerprint"/> takes O(log n) and <see cref="GetLeaves"/> O(log n + max). Leaves crafted to
 /// share long prefixes gather in one bucket, which beyond 256 leaves becomes a crit-bit trie, so that no path is
-/// longer than 256 inner nodes and every operation stays bounded whatever the leaves. Memory is about 52 bytes per
+/// longer than 256 inner nodes and every operation stays bounded whatever the leaves. Memory is about 55 bytes per
 /// leaf at a million leaves, with no object per leaf.
 /// </para>
 /// <para>
-/// Operations are serialized by one internal lock; <see cref="Count"/> when no deferred leaf waits, and <see cref="Root"/> when no
-/// leaf was added since it was last read, read without it. The sync node adds the leaves it ingests through a
-/// deferred insert: they are sorted and merged into the buckets together (one merge per bucket), when about a quarter as
-/// many have gathered as the index holds, or before the next read, which always sees them. While they gather they take
-/// up to 8 more bytes per leaf (a read's merge gives that memory back), and a read may wait for the merge of up to
-/// 2^20 of them.
+/// Operations are serialized by one internal lock; <see cref="Count"/> when no deferred leaf waits, and
+/// <see cref="Root"/> when no leaf was added since it was last read, read without it. The sync node adds the leaves
+/// it ingests through a deferred insert: they are sorted and merged into the buckets together (one merge per
+/// bucket), when about a quarter as many have gathered as the index holds, or before the next read, which always
+/// sees them. While they gather they take up to 8 more bytes per leaf (a read's merge gives that memory back), and a
+/// read may wait for the merge of up to 2^20 of them.
 /// </para>
 /// </remarks>
 public sealed class MerkleIndex
