@@ -567,11 +567,12 @@ internal sealed class BucketedTrie
     }
 
     /// <summary>
-    /// The room a new bucket array gets: twice its leaves, and at least a quarter more than the average a bucket
-    /// reaches before the next split, so that most buckets never grow their array between two splits (each growth is
-    /// an allocation that the collector then copies as it promotes the array).
+    /// The room a new bucket array gets: twice its leaves, and at least the average a bucket reaches before the next
+    /// split, so that fewer buckets grow their array between two splits (each growth is an allocation that the
+    /// collector then copies as it promotes the array). More would cost memory right after a split, when every bucket
+    /// holds half that average.
     /// </summary>
-    private static int FreshCapacity(int count) => Math.Min(MaxSortedBucket, Math.Max(SplitAverage + (SplitAverage / 4), 2 * count));
+    private static int FreshCapacity(int count) => Math.Min(MaxSortedBucket, Math.Max(SplitAverage, 2 * count));
 
     /// <summary>A bucket of <c>keys[from..from+count)</c>, with room to grow (see <see cref="FreshCapacity"/>).</summary>
     private static Bucket NewBucket(Key256[] keys, int from, int count)
