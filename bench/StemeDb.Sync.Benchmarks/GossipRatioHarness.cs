@@ -5,7 +5,6 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Runtime;
-using System.Runtime.InteropServices;
 using System.Threading.Tasks;
 using StemeDb.Sync.Grpc;
 
@@ -80,8 +79,7 @@ internal static class GossipRatioHarness
         Console.WriteLine($"## v1 gossip vs no-op unary over loopback gRPC, interleaved");
         Console.WriteLine();
         Console.WriteLine(HarnessSupport.Invariant($"{rounds} rounds (after {warmup} warm-up rounds) of {block:N0} calls per variant, order rotated each round."));
-        Console.WriteLine(HarnessSupport.Invariant(
-            $"Machine: {Environment.ProcessorCount} processors, {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.OSDescription} {RuntimeInformation.ProcessArchitecture}, GC: {HarnessSupport.GcMode()}."));
+        Console.WriteLine(HarnessSupport.MachineLine());
         Console.WriteLine($"Load average at start: {HarnessSupport.LoadAverage()}");
         Console.WriteLine();
 

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Runtime;
+using System.Runtime.InteropServices;
 
 namespace StemeDb.Sync.Benchmarks;
 
@@ -42,4 +43,8 @@ internal static class HarnessSupport
             return $"n/a ({ex.Message})";
         }
     }
+
+    /// <summary>The "Machine:" line both harnesses print: processors, runtime, OS and GC mode.</summary>
+    public static string MachineLine() => Invariant(
+        $"Machine: {Environment.ProcessorCount} processors, {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.OSDescription} {RuntimeInformation.ProcessArchitecture}, GC: {GcMode()}.");
 }

@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.Linq;
-using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 using StemeDb.Sync.Engine;
@@ -80,8 +79,7 @@ internal static class IngestRatioHarness
         Console.WriteLine();
         Console.WriteLine(HarnessSupport.Invariant(
             $"{rounds} rounds (after {warmup} warm-up rounds) of {count:N0} assertions ({buffer.Length / (double)count:F1} bytes on average) per variant, order rotated each round."));
-        Console.WriteLine(HarnessSupport.Invariant(
-            $"Machine: {Environment.ProcessorCount} processors, {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.OSDescription} {RuntimeInformation.ProcessArchitecture}, GC: {HarnessSupport.GcMode()}."));
+        Console.WriteLine(HarnessSupport.MachineLine());
         Console.WriteLine($"Load average at start: {HarnessSupport.LoadAverage()}");
         Console.WriteLine();
 

@@ -35,11 +35,8 @@ public class MerkleBenchmarks
     public void Setup()
     {
         _leaves = RandomLeaves(N);
-        long before = GC.GetTotalMemory(forceFullCollection: true);
-        _built = Build();
-        long after = GC.GetTotalMemory(forceFullCollection: true);
-        Console.WriteLine(
-            $"// MerkleIndex memory: {N} leaves retain {after - before} managed bytes = {(after - before) / (double)N:F1} B/leaf");
+        (_built, long retained) = BuildMeasured(_leaves);
+        Console.WriteLine($"// MerkleIndex memory: {N} leaves retain {retained} managed bytes = {retained / (double)N:F1} B/leaf");
 
         _lower = Min(_leaves[1], _leaves[2]);
         _upper = Max(_leaves[1], _leaves[2]);
@@ -62,6 +59,19 @@ public class MerkleBenchmarks
     public RangeFingerprint RangeFingerprint() => _built.GetRangeFingerprint(_lower, _upper);
 
     private MerkleIndex Build() => BuildIndex(_leaves);
+
+    /// <summary>
+    /// Builds the index of <paramref name="leaves"/> and measures the managed bytes it retains (the heap after a full
+    /// collection, before and after). The memory figures in docs/BENCHMARKS.md come from here, through the global
+    /// setup and through <c>merkle-memory</c> (<see cref="Program"/>).
+    /// </summary>
+    internal static (MerkleIndex Index, long RetainedBytes) BuildMeasured(AssertionHash[] leaves)
+    {
+        long before = GC.GetTotalMemory(forceFullCollection: true);
+        MerkleIndex index = BuildIndex(leaves);
+        long after = GC.GetTotalMemory(forceFullCollection: true);
+        return (index, after - before);
+    }
 
     /// <summary>A new index holding <paramref name="leaves"/>, its root already read.</summary>
     internal static MerkleIndex BuildIndex(AssertionHash[] leaves)

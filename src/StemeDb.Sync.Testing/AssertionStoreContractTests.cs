@@ -138,10 +138,7 @@ public abstract class AssertionStoreContractTests
         var records = new List<AssertionRecord>();
         for (int i = 0; i < sizes.Count; i++)
         {
-            byte[] data = new byte[sizes[i] + 4];
-            random.NextBytes(data);
-            BitConverter.TryWriteBytes(data.AsSpan(0, 4), i);
-            var record = new AssertionRecord(AssertionHash.Compute(data), data, Timestamp((ulong)i));
+            AssertionRecord record = SizedRecord(random, sizes[i], i);
             records.Add(record);
             await store.PutAsync(record).ConfigureAwait(false);
         }
@@ -280,14 +277,7 @@ public abstract class AssertionStoreContractTests
             await store.PutAsync(record).ConfigureAwait(false);
         }
 
-        var seen = new List<AssertionHash>();
-        await foreach (AssertionHash hash in store.EnumerateHashesAsync().ConfigureAwait(false))
-        {
-            seen.Add(hash);
-        }
-
-        Assert.That(seen, Has.Count.EqualTo(expected.Count));
-        Assert.That(seen, Is.EquivalentTo(expected));
+        await AssertEnumeratesExactlyAsync(store, expected).ConfigureAwait(false);
     }
 
     /// <summary>Enumeration returns every hash once when records of very different sizes (empty to 100 KB) are interleaved.</summary>
@@ -302,22 +292,12 @@ public abstract class AssertionStoreContractTests
         for (int i = 0; i < 400; i++)
         {
             int size = (i % 7) switch { 0 => 0, 1 => 100_000, 2 => 16_385, _ => random.Next(1, 5000) };
-            byte[] data = new byte[size + 4];
-            random.NextBytes(data);
-            BitConverter.TryWriteBytes(data.AsSpan(0, 4), i);
-            var record = new AssertionRecord(AssertionHash.Compute(data), data, Timestamp((ulong)i));
+            AssertionRecord record = SizedRecord(random, size, i);
             expected.Add(record.Hash);
             await store.PutAsync(record).ConfigureAwait(false);
         }
 
-        var seen = new List<AssertionHash>();
-        await foreach (AssertionHash hash in store.EnumerateHashesAsync().ConfigureAwait(false))
-        {
-            seen.Add(hash);
-        }
-
-        Assert.That(seen, Has.Count.EqualTo(expected.Count));
-        Assert.That(seen, Is.EquivalentTo(expected));
+        await AssertEnumeratesExactlyAsync(store, expected).ConfigureAwait(false);
     }
 
     /// <summary>Enumerating an empty store yields nothing.</summary>
@@ -472,6 +452,28 @@ public abstract class AssertionStoreContractTests
             },
             Throws.InstanceOf<OperationCanceledException>());
         Assert.That(seen, Is.LessThan(100));
+    }
+
+    /// <summary>A record of <paramref name="size"/> random bytes plus its 4-byte number <paramref name="i"/>, stamped at time <paramref name="i"/>.</summary>
+    private static AssertionRecord SizedRecord(Random random, int size, int i)
+    {
+        byte[] data = new byte[size + 4];
+        random.NextBytes(data);
+        BitConverter.TryWriteBytes(data.AsSpan(0, 4), i);
+        return new AssertionRecord(AssertionHash.Compute(data), data, Timestamp((ulong)i));
+    }
+
+    /// <summary>Enumerates the store and checks that it yields exactly <paramref name="expected"/>, each hash once.</summary>
+    private static async Task AssertEnumeratesExactlyAsync(IAssertionStore store, HashSet<AssertionHash> expected)
+    {
+        var seen = new List<AssertionHash>();
+        await foreach (AssertionHash hash in store.EnumerateHashesAsync().ConfigureAwait(false))
+        {
+            seen.Add(hash);
+        }
+
+        Assert.That(seen, Has.Count.EqualTo(expected.Count));
+        Assert.That(seen, Is.EquivalentTo(expected));
     }
 
     /// <summary>Creates a deterministic record whose hash really names its bytes.</summary>

@@ -58,7 +58,6 @@ public sealed partial class SyncNode : IAsyncDisposable
     // reference to them, and takes prefetch hints. Any other store may keep the record it is given, so it gets bytes
     // the node owns.
     private readonly ILibraryStore? _libraryStore;
-    private readonly bool _storeCopiesData;
     private readonly MerkleIndex _index = new();
     private readonly HybridLogicalClock _clock;
     private readonly AssertionVerifier _verifier;
@@ -89,7 +88,6 @@ public sealed partial class SyncNode : IAsyncDisposable
         _options = options.ValidatedCopy();
         _store = store;
         _libraryStore = store as ILibraryStore;
-        _storeCopiesData = _libraryStore?.CopiesData ?? false;
         _timeProvider = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)loggerFactory?.CreateLogger<SyncNode>() ?? NullLogger.Instance;
         _clock = new HybridLogicalClock(_options.NodeId, _timeProvider, _options.MaxClockDrift);
@@ -445,9 +443,9 @@ public sealed partial class SyncNode : IAsyncDisposable
         }
     }
 
-    /// <summary>A validated, hashed local assertion stamped now, with bytes the store may keep.</summary>
+    /// <summary>A validated, hashed local assertion stamped now, with bytes a host's store may keep.</summary>
     private AssertionRecord NewLocalRecord(AssertionHash hash, ReadOnlyMemory<byte> data) =>
-        new(hash, _storeCopiesData ? data : data.ToArray(), _clock.Now());
+        new(hash, data.ToArray(), _clock.Now());
 
     /// <summary>The result of a local put: the stored timestamp when it was already present, otherwise counted and queued for gossip.</summary>
     private async ValueTask<IngestResult> CompleteLocalAsync(AssertionRecord record, bool added, CancellationToken cancellationToken)
@@ -600,7 +598,7 @@ public sealed partial class SyncNode : IAsyncDisposable
             return GossipResult.Ok;
         }
 
-        var record = new AssertionRecord(hash, _storeCopiesData ? data : data.ToArray(), timestamp);
+        var record = new AssertionRecord(hash, _libraryStore is not null ? data : data.ToArray(), timestamp);
         bool added = await StoreVerifiedAsync(record, cancellationToken).ConfigureAwait(false);
         SyncDiagnostics.GossipReceived.Add(1, SyncDiagnostics.Tag("new", added));
         if (added)
@@ -654,7 +652,7 @@ public sealed partial class SyncNode : IAsyncDisposable
             return;
         }
 
-        if (_storeCopiesData)
+        if (_libraryStore is not null) // the record may hold the caller's buffer (see _libraryStore)
         {
             record = new AssertionRecord(record.Hash, record.Data.ToArray(), record.Timestamp);
         }

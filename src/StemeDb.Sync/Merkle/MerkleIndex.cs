@@ -131,45 +131,6 @@ public sealed class MerkleIndex
         }
     }
 
-    /// <summary>Adds many leaves under one lock, in hash order (neighbouring leaves share buckets and cache lines).</summary>
-    /// <param name="leaves">The hashes; duplicates and leaves already present are skipped.</param>
-    /// <returns>The number of leaves that were new.</returns>
-    internal int AddMany(ReadOnlySpan<AssertionHash> leaves)
-    {
-        if (leaves.IsEmpty)
-        {
-            return 0;
-        }
-
-        var keys = new Key256[leaves.Length];
-        for (int i = 0; i < keys.Length; i++)
-        {
-            keys[i] = Key256.FromHash(leaves[i]);
-        }
-
-        Array.Sort(keys, static (a, b) => Key256.Compare(a, b));
-        int added = 0;
-        lock (_gate)
-        {
-            MergeDeferredLocked();
-            foreach (Key256 key in keys)
-            {
-                if (_trie.Add(key))
-                {
-                    added++;
-                }
-            }
-
-            if (added > 0)
-            {
-                _cleanRoot = null;
-                _count = _trie.Count;
-            }
-        }
-
-        return added;
-    }
-
     /// <summary>
     /// Adds a leaf, deferring the insert: deferred leaves are sorted and merged into the index together, one merge per
     /// bucket, when there are about a quarter as many as the leaves (at least <see cref="MinDeferred"/>, at most

@@ -3,17 +3,13 @@ using System;
 namespace StemeDb.Sync.Storage;
 
 /// <summary>
-/// What the sync node may rely on in a store of this library beyond <see cref="IAssertionStore"/>. Internal: a host's
-/// store is treated as the contract alone allows.
+/// What the sync node may rely on in a store of this library beyond <see cref="IAssertionStore"/>: its
+/// <see cref="IAssertionStore.PutAsync"/> copies the bytes it keeps and holds no reference to the record, so that the
+/// node may lend it the caller's buffer instead of a copy of its own. Internal: a host's store is treated as the
+/// contract alone allows.
 /// </summary>
 internal interface ILibraryStore
 {
-    /// <summary>
-    /// Whether <see cref="IAssertionStore.PutAsync"/> copies the bytes it keeps and holds no reference to the record,
-    /// so that the node may lend it the caller's buffer instead of a copy of its own.
-    /// </summary>
-    bool CopiesData { get; }
-
     /// <summary>
     /// <see cref="IAssertionStore.PutAsync"/> without a record: stores a copy of <paramref name="data"/>, synchronously.
     /// The caller has verified the record, as for a put.

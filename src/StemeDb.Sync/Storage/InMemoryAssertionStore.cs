@@ -126,9 +126,6 @@ public sealed class InMemoryAssertionStore : IAssertionStore, ILibraryStore
     }
 
     /// <inheritdoc />
-    bool ILibraryStore.CopiesData => true;
-
-    /// <inheritdoc />
     void ILibraryStore.Prefetch(AssertionHash hash) => StripeOf(hash).Prefetch(hash);
 
     private bool Put(AssertionHash hash, ReadOnlySpan<byte> data, HlcTimestamp timestamp)

@@ -44,19 +44,7 @@ public class BucketedTrieTests
         // Arrange: 1,500 leaves with the same first 8 bytes all fall into one bucket, far beyond the sorted
         // array's limit, while the depth keeps growing with the count; 500 random leaves around them.
         var trie = new BucketedTrie();
-        var all = new List<AssertionHash>();
-        var random = new Random(72);
-        for (int i = 0; i < 2000; i++)
-        {
-            byte[] bytes = new byte[32];
-            random.NextBytes(bytes);
-            if (i % 4 != 0)
-            {
-                Array.Fill(bytes, (byte)0x5a, 0, 8);
-            }
-
-            all.Add(new AssertionHash(bytes));
-        }
+        List<AssertionHash> all = Crowded(seed: 72, prefix: 0x5a);
 
         // Act
         foreach (AssertionHash leaf in all)
@@ -128,19 +116,7 @@ public class BucketedTrieTests
     public void AddSorted_LeavesSharingTheirFirstBytes_BucketBecomesTrieAsOneByOne()
     {
         // Arrange: 1,500 of 2,000 leaves share their first 8 bytes, merged in two sorted batches.
-        var all = new List<AssertionHash>();
-        var random = new Random(75);
-        for (int i = 0; i < 2000; i++)
-        {
-            byte[] bytes = new byte[32];
-            random.NextBytes(bytes);
-            if (i % 4 != 0)
-            {
-                Array.Fill(bytes, (byte)0xa5, 0, 8);
-            }
-
-            all.Add(new AssertionHash(bytes));
-        }
+        List<AssertionHash> all = Crowded(seed: 75, prefix: 0xa5);
 
         var trie = new BucketedTrie();
 
@@ -294,5 +270,25 @@ public class BucketedTrieTests
         byte[] bytes = new byte[32];
         random.NextBytes(bytes);
         return new AssertionHash(bytes);
+    }
+
+    /// <summary>2,000 random leaves, three in four of them with the first 8 bytes set to <paramref name="prefix"/>.</summary>
+    private static List<AssertionHash> Crowded(int seed, byte prefix)
+    {
+        var all = new List<AssertionHash>();
+        var random = new Random(seed);
+        for (int i = 0; i < 2000; i++)
+        {
+            byte[] bytes = new byte[32];
+            random.NextBytes(bytes);
+            if (i % 4 != 0)
+            {
+                Array.Fill(bytes, prefix, 0, 8);
+            }
+
+            all.Add(new AssertionHash(bytes));
+        }
+
+        return all;
     }
 }
