@@ -226,13 +226,21 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
                 throw InvalidResponse(SyncRpc.FetchAssertions, $"assertion {i} ({hash}) was not asked for");
             }
 
-            if (!NodeId.TryCreate(item.HlcNodeId.Span, out NodeId nodeId))
+            // The HLC fields are an extension: a v1 node sends only hash and data, and the record then carries
+            // HlcTimestamp.None for the engine to stamp. A node id that is present must be whole.
+            HlcTimestamp timestamp = HlcTimestamp.None;
+            if (!item.HlcNodeId.IsEmpty)
             {
-                throw InvalidResponse(SyncRpc.FetchAssertions, $"assertion {i} has a {item.HlcNodeId.Length}-byte HLC node id, not {NodeId.Length}");
+                if (!NodeId.TryCreate(item.HlcNodeId.Span, out NodeId nodeId))
+                {
+                    throw InvalidResponse(SyncRpc.FetchAssertions, $"assertion {i} has a {item.HlcNodeId.Length}-byte HLC node id, not {NodeId.Length} (or none)");
+                }
+
+                timestamp = new HlcTimestamp(item.HlcTime, item.HlcCounter, nodeId);
             }
 
             // Data and hash are verified by the engine before anything is stored.
-            records[i] = new AssertionRecord(hash, item.Data.Memory, new HlcTimestamp(item.HlcTime, item.HlcCounter, nodeId));
+            records[i] = new AssertionRecord(hash, item.Data.Memory, timestamp);
         }
 
         return records;

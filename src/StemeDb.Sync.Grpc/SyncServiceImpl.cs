@@ -321,9 +321,12 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
 
     private async ValueTask<GetLeavesResponse> GetLeavesCoreAsync(GetLeavesRequest request, ServerCallContext context, PeerGuardLease? lease)
     {
+        // max_leaves is uint64 on the wire; every value above the 10,000 cap means the cap, so clamping to uint keeps
+        // its meaning (2^32 + 5 asks for 10,000 leaves, not 5).
+        uint maxLeaves = request.MaxLeaves > uint.MaxValue ? uint.MaxValue : (uint)request.MaxLeaves;
         LeavesPage page = request.StartAfter.IsEmpty
-            ? await Handler.GetLeavesAsync(request.MaxLeaves, context.CancellationToken).ConfigureAwait(false)
-            : await Handler.GetLeavesAsync(request.MaxLeaves, request.StartAfter.Memory, context.CancellationToken).ConfigureAwait(false);
+            ? await Handler.GetLeavesAsync(maxLeaves, context.CancellationToken).ConfigureAwait(false)
+            : await Handler.GetLeavesAsync(maxLeaves, request.StartAfter.Memory, context.CancellationToken).ConfigureAwait(false);
         var response = new GetLeavesResponse { Truncated = page.Truncated };
         foreach (AssertionHash leaf in page.Leaves)
         {

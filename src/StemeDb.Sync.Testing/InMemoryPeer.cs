@@ -125,7 +125,9 @@ internal sealed class InMemoryPeer : ISyncPeer
                 var copies = new AssertionRecord[records.Count];
                 for (int i = 0; i < copies.Length; i++)
                 {
-                    copies[i] = new AssertionRecord(records[i].Hash, records[i].Data.ToArray(), records[i].Timestamp);
+                    // A v1 AssertionData carries hash and data only; the HLC fields are an extension.
+                    HlcTimestamp timestamp = _network.ForwardExtensions ? records[i].Timestamp : HlcTimestamp.None;
+                    copies[i] = new AssertionRecord(records[i].Hash, records[i].Data.ToArray(), timestamp);
                 }
 
                 return (IReadOnlyList<AssertionRecord>)copies;

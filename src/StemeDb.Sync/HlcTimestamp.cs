@@ -24,6 +24,17 @@ public readonly struct HlcTimestamp : IEquatable<HlcTimestamp>, IComparable<HlcT
         NodeId = nodeId;
     }
 
+    /// <summary>
+    /// No timestamp: what a record received from a peer carries when the peer sent none (a v1 <c>AssertionData</c>
+    /// has only hash and data). Its <see cref="NodeId"/> is <see cref="Sync.NodeId.Empty"/>, which no node issues
+    /// timestamps with. A receiving node stamps such a record before storing it: with the HLC inside the content when
+    /// the content is a StemeDB <c>Assertion</c>, otherwise with its own clock (<c>docs/PROTOCOL.md</c>, "v1 compatibility").
+    /// </summary>
+    public static HlcTimestamp None => default;
+
+    /// <summary>Whether this is <see cref="None"/> (issued by no node: its node id is <see cref="Sync.NodeId.Empty"/>).</summary>
+    public bool IsNone => NodeId == NodeId.Empty;
+
     /// <summary>Physical component: milliseconds since the Unix epoch.</summary>
     public ulong Time { get; }
 

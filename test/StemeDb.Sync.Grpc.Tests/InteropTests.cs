@@ -8,13 +8,15 @@ using System.Threading;
 using System.Threading.Tasks;
 using StemeDb.Sync.Engine;
 using StemeDb.Sync.Grpc.Tests.Support;
+using StemeDb.Sync.Storage;
 using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Grpc.Tests;
 
 /// <summary>
-/// Interop with @grpc/grpc-js from the same proto file: a node.js client drives the .NET server through every RPC,
-/// and a .NET node syncs with a small node.js server. Needs node.js and npm (runs <c>npm ci</c> once).
+/// Interop with @grpc/grpc-js built from the original v1 contract (<c>test/reference</c>): a v1 node.js client drives
+/// the .NET server through every RPC, and a .NET node with default settings syncs with a v1-only node.js server (hash
+/// and data only, a root scheme of its own, UNIMPLEMENTED extensions). Needs node.js and npm (runs <c>npm ci</c> once).
 /// </summary>
 [TestFixture]
 [NonParallelizable]
@@ -31,7 +33,7 @@ public class InteropTests
     }
 
     [Test]
-    public async Task NodeClient_EveryRpcValidAndInvalid_AnsweredPerProtocol(CancellationToken cancellationToken)
+    public async Task V1Client_EveryRpcValidAndInvalid_AnsweredPerProtocol(CancellationToken cancellationToken)
     {
         await using SyncNode node = await TestNodes.StartAsync();
         await using KestrelHost host = await KestrelHost.StartAsync(node.Handler, new KestrelHostOptions { MaxReceiveMessageSize = ServerMaxReceive });
@@ -77,6 +79,7 @@ public class InteropTests
             AssertGossip(cases, "gossip_hlc_ahead", accepted: false, "ahead");
             AssertGossip(cases, "gossip_invalid_content", accepted: false, "content");
             AssertCode(cases, "gossip_oversize", resourceExhausted);
+            AssertGossip(cases, "gossip_no_hlc", accepted: true);
 
             AssertCode(cases, "roots_empty", ok);
             Assert.That(Response(cases, "roots_empty").GetProperty("merkle_root").GetString(), Has.Length.EqualTo(64));
@@ -85,27 +88,33 @@ public class InteropTests
             Assert.That(Response(cases, "roots_matching").GetProperty("roots_match").GetBoolean(), Is.True);
 
             AssertCode(cases, "fetch_known_and_unknown", ok);
-            Assert.That(
-                Response(cases, "fetch_known_and_unknown").GetProperty("assertions").EnumerateArray().Select(a => a.GetProperty("hash").GetString()),
-                Is.EqualTo(new[] { Hex(records[0]), Hex(records[1]) }));
+            JsonElement[] fetched = Response(cases, "fetch_known_and_unknown").GetProperty("assertions").EnumerateArray().ToArray();
+            Assert.That(fetched.Select(a => a.GetProperty("hash").GetString()), Is.EqualTo(new[] { Hex(records[0]), Hex(records[1]) }));
+            Assert.That(fetched.Select(a => a.GetProperty("data").GetString()), Is.EqualTo(new[] { records[0], records[1] }.Select(r => Convert.ToHexStringLower(r.Data.Span))));
             AssertCode(cases, "fetch_empty", ok);
             AssertCode(cases, "fetch_bad_length", invalidArgument);
             AssertCode(cases, "fetch_too_many", invalidArgument);
 
-            string[] sorted = new[] { records[0].Hash, records[1].Hash }.Order().Select(h => h.ToString()).ToArray();
+            string[] sorted = records.Take(3).Select(r => r.Hash).Order().Select(h => h.ToString()).ToArray();
             AssertLeaves(cases, "leaves_all", sorted, truncated: false);
             AssertLeaves(cases, "leaves_one", sorted.Take(1).ToArray(), truncated: true);
             AssertLeaves(cases, "leaves_huge", sorted, truncated: false);
+            AssertLeaves(cases, "leaves_above_32_bits", sorted, truncated: false);
 
             AssertCode(cases, "ping_after", ok);
         });
-        Assert.That(node.Count, Is.EqualTo(2), "only the two valid gossip pushes were stored");
+        Assert.That(node.Count, Is.EqualTo(3), "only the three valid gossip pushes were stored");
+
+        // The push without an HLC was stamped with the HLC inside its content (a StemeDB Assertion).
+        IReadOnlyList<AssertionRecord> stored = await node.Handler.FetchAsync([records[2].Hash.ToArray()], cancellationToken);
+        Assert.That(stored.Single().Timestamp, Is.EqualTo(records[2].Timestamp));
     }
 
     [Test]
-    public async Task DotNetNode_SyncsWithNodeServer_ByAntiEntropyAndGossip(CancellationToken cancellationToken)
+    public async Task DefaultNode_V1NodeJsServer_PullsItsAssertionsAndPushesOwn(CancellationToken cancellationToken)
     {
-        AssertionRecord[] seed = Enumerable.Range(0, 30).Select(i => Records.Create($"js-seed-{i}")).ToArray();
+        // 9,000 leaves: below the 10,000 that one v1 GetLeaves answer carries, so both whole leaf sets can be compared.
+        AssertionRecord[] seed = Enumerable.Range(0, 9_000).Select(i => Records.Create($"js-seed-{i}")).ToArray();
         string seedPath = NodeJs.WriteTempJson(new Dictionary<string, object> { ["records"] = seed.Select(NodeJs.ToJson).ToArray() });
         using Process server = NodeJs.Start("server.js", seedPath);
         try
@@ -114,37 +123,47 @@ public class InteropTests
             Assert.That(line, Does.StartWith("LISTENING "), await ReadErrorsAsync(server));
             int port = int.Parse(line!["LISTENING ".Length..], System.Globalization.CultureInfo.InvariantCulture);
 
-            await using SyncNode node = await TestNodes.StartAsync(configure: o => o.AntiEntropyInterval = Timeout.InfiniteTimeSpan);
-            using GrpcSyncPeer peer = GrpcSyncPeer.Create(new Uri($"http://127.0.0.1:{port}"));
+            // Default settings: the node catches up by its own first background pass, within seconds of AddPeer.
+            await using var node = new SyncNode(new SyncNodeOptions(), new InMemoryAssertionStore());
+            await node.StartAsync(cancellationToken);
             for (int i = 0; i < 20; i++)
             {
                 await node.IngestAsync(Records.Create($"dotnet-{i}").Data, cancellationToken);
             }
 
-            SyncPassResult pass = await node.SyncWithPeerAsync(peer, cancellationToken);
-
-            Assert.That(pass.Fetched, Is.EqualTo(30));
-            Assert.That(pass.Pushed, Is.EqualTo(20));
-            Assert.That(node.Count, Is.EqualTo(50));
-            LeavesPage remote = await peer.GetLeavesAsync(0, cancellationToken);
-            LeavesPage local = await node.Handler.GetLeavesAsync(0, cancellationToken);
-            Assert.That(remote.Leaves, Is.EqualTo(local.Leaves));
-            IReadOnlyList<AssertionRecord> fetched = await peer.FetchAsync(seed.Select(r => r.Hash).ToArray(), cancellationToken);
-            Assert.That(fetched.Select(r => r.Timestamp), Is.EqualTo(seed.Select(r => r.Timestamp)), "HLC timestamps survive the round trip");
-
-            // Gossip: new local assertions are pushed to the node.js peer.
+            using GrpcSyncPeer peer = GrpcSyncPeer.Create(new Uri($"http://127.0.0.1:{port}"));
             node.AddPeer(peer);
+            await Until(() => node.Count == 9_020, cancellationToken);
+
+            // The fetched records carry no HLC on the v1 wire: each was stamped with the HLC inside its content.
+            IReadOnlyList<AssertionRecord> stored = await node.Handler.FetchAsync(seed.Take(100).Select(r => (ReadOnlyMemory<byte>)r.Hash.ToArray()).ToArray(), cancellationToken);
+            Assert.That(stored.Select(r => r.Timestamp), Is.EqualTo(seed.Take(100).Select(r => r.Timestamp)));
+
+            // Gossip: new local assertions are pushed to the v1 peer with plain Gossip calls.
             for (int i = 0; i < 5; i++)
             {
                 await node.IngestAsync(Records.Create($"dotnet-gossip-{i}").Data, cancellationToken);
             }
 
-            while ((await peer.PingAsync(node.NodeId, cancellationToken)).AssertionCount < 55)
-            {
-                await Task.Delay(20, cancellationToken);
-            }
+            await Until(async () => (await peer.PingAsync(node.NodeId, cancellationToken)).AssertionCount == 9_025 && node.Count == 9_025, cancellationToken);
 
-            Assert.That((await peer.PingAsync(node.NodeId, cancellationToken)).AssertionCount, Is.EqualTo(55UL));
+            LeavesPage remote = await peer.GetLeavesAsync(0, cancellationToken);
+            LeavesPage local = await node.Handler.GetLeavesAsync(0, cancellationToken);
+            Assert.That(remote.Truncated, Is.False);
+            Assert.That(remote.Leaves, Is.EqualTo(local.Leaves), "both sides hold the same leaf set");
+
+            // The peer's root scheme is its own, so roots never match; once a pass has found the sets equal, the next
+            // pass with nothing changed is one ExchangeRoots call and no leaf listing. (The background loop is stopped
+            // first, so that only these passes call the peer.)
+            node.RemovePeer(peer);
+            await node.SyncWithPeerAsync(peer, cancellationToken);
+            JsonElement before = await ServerStatsAsync(server, cancellationToken);
+            SyncPassResult pass = await node.SyncWithPeerAsync(peer, cancellationToken);
+            JsonElement after = await ServerStatsAsync(server, cancellationToken);
+            Assert.That(pass.RootsMatched, Is.False);
+            Assert.That(pass.Unchanged, Is.True);
+            Assert.That(Calls(after, "GetLeaves"), Is.EqualTo(Calls(before, "GetLeaves")), "no leaf listing");
+            Assert.That(Calls(after, "ExchangeRoots"), Is.EqualTo(Calls(before, "ExchangeRoots") + 1));
         }
         finally
         {
@@ -154,6 +173,31 @@ public class InteropTests
             }
 
             File.Delete(seedPath);
+        }
+    }
+
+    private static async Task<JsonElement> ServerStatsAsync(Process server, CancellationToken cancellationToken)
+    {
+        await server.StandardInput.WriteLineAsync("stats");
+        await server.StandardInput.FlushAsync(cancellationToken);
+        string? line = await server.StandardOutput.ReadLineAsync(cancellationToken);
+        Assert.That(line, Is.Not.Null, "the node.js server answered no stats");
+        using JsonDocument doc = JsonDocument.Parse(line!);
+        return doc.RootElement.Clone();
+    }
+
+    private static int Calls(JsonElement stats, string rpc) =>
+        stats.GetProperty("calls").TryGetProperty(rpc, out JsonElement n) ? n.GetInt32() : 0;
+
+    private static Task Until(Func<bool> condition, CancellationToken cancellationToken) =>
+        Until(() => Task.FromResult(condition()), cancellationToken);
+
+    // Waits for a condition that background work makes true; the fixture's CancelAfter bounds it.
+    private static async Task Until(Func<Task<bool>> condition, CancellationToken cancellationToken)
+    {
+        while (!await condition())
+        {
+            await Task.Delay(20, cancellationToken);
         }
     }
 

@@ -1,5 +1,6 @@
 'use strict';
-// Drives a StemeDb.Sync v1 server through every RPC with valid and invalid requests and prints one JSON object:
+// A v1 client built from the original contract only (test/reference/stemedb-v1-sync.proto): drives a server through
+// every v1 RPC with valid and invalid requests and prints one JSON object:
 // { "<case>": { "code": <grpc status code, 0 = OK>, "details": "...", "response": {...} }, ... }.
 //
 // Usage: node client.js <host:port> <input.json>
@@ -82,6 +83,8 @@ async function main() {
     hlc_node_id: Buffer.from(input.invalid_content_record.hlc_node_id, 'hex'),
   } : {});
   await run('gossip_oversize', 'Gossip', { ...records[2], assertion_data: Buffer.alloc(input.server_max_receive + 1) });
+  // A push with no HLC at all (hlc_node_id absent): valid, the receiver stamps it.
+  await run('gossip_no_hlc', 'Gossip', { assertion_hash: records[2].assertion_hash, assertion_data: records[2].assertion_data });
 
   // ExchangeRoots
   await run('roots_empty', 'ExchangeRoots', {});
@@ -101,6 +104,8 @@ async function main() {
   await run('leaves_all', 'GetLeaves', { max_leaves: 0 });
   await run('leaves_one', 'GetLeaves', { max_leaves: 1 });
   await run('leaves_huge', 'GetLeaves', { max_leaves: 4294967295 });
+  // max_leaves is uint64: 2^32 + 1 is above the cap (all leaves), not 1 as a 32-bit reading would make it.
+  await run('leaves_above_32_bits', 'GetLeaves', { max_leaves: '4294967297' });
 
   // The server still answers after everything above.
   await run('ping_after', 'Ping', { node_id: nodeId });

@@ -1,10 +1,11 @@
 'use strict';
-// Loads the v1 service definition from the repository's proto/sync.proto (the same file the .NET package compiles).
+// Loads the original v1 contract (test/reference/stemedb-v1-sync.proto, exactly as the Rust nodes ship it): these
+// scripts are a v1-only server and a v1 client, so they know no extension field or RPC.
 const path = require('path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
 
-const PROTO_PATH = path.resolve(__dirname, '..', '..', 'proto', 'sync.proto');
+const PROTO_PATH = path.resolve(__dirname, '..', 'reference', 'stemedb-v1-sync.proto');
 
 function loadSyncService() {
   const definition = protoLoader.loadSync(PROTO_PATH, {

@@ -1,35 +1,39 @@
 'use strict';
-// A small StemeDb.Sync v1 peer on @grpc/grpc-js with an in-memory store, for syncing a .NET node against.
-// It checks every length and limit of the v1 protocol, but it cannot verify BLAKE3 hashes nor compute the
-// Merkle root (node.js has no BLAKE3): its root is a fixed placeholder, so peers always fall back to the leaf
-// diff, which is exactly the anti-entropy path under test.
+// A v1-only StemeDB sync peer on @grpc/grpc-js with an in-memory store, built from the original v1 contract
+// (test/reference/stemedb-v1-sync.proto) and nothing else, for syncing a .NET node against:
+// - its AssertionData carries only hash and data (it keeps no HLC of its own);
+// - its Merkle root is a scheme of its own (SHA-256 over the sorted leaves), so roots never match a StemeDb.Sync node;
+// - the extensions (Reconcile, GossipBatch, the GetLeaves cursor) are unknown to it: grpc-js answers UNIMPLEMENTED
+//   to the RPCs, and protobuf drops the unknown field.
+// It checks every length and limit of the v1 protocol, but cannot verify BLAKE3 hashes (node.js has no BLAKE3).
 //
 // Usage: node server.js [seed.json]   (prints "LISTENING <port>" once bound on 127.0.0.1, then serves until killed)
-// seed.json: { "records": [ { "hash": hex, "data": hex, "hlc_time": "ms", "hlc_counter": n, "hlc_node_id": hex } ] }
+// seed.json: { "records": [ { "hash": hex, "data": hex } ] }   (other fields are ignored)
+// On each line of standard input it answers one line of JSON: { "calls": { "<rpc>": n }, "count": n }.
 const fs = require('fs');
 const crypto = require('crypto');
+const readline = require('readline');
 const { grpc, loadSyncService } = require('./proto');
 
 const MAX_FETCH = 1000;
 const LEAVES_CAP = 10000;
 const nodeId = crypto.randomBytes(16);
-const store = new Map(); // hex hash -> AssertionData
+const store = new Map(); // hex hash -> { hash, data }
+const calls = {};
+let rootCache = null;
 
-function put(record) {
-  const key = record.hash.toString('hex');
-  if (!store.has(key)) store.set(key, record);
+function put(hash, data) {
+  const key = hash.toString('hex');
+  if (!store.has(key)) {
+    store.set(key, { hash, data });
+    rootCache = null;
+  }
 }
 
 const seedPath = process.argv[2];
 if (seedPath) {
   for (const r of JSON.parse(fs.readFileSync(seedPath, 'utf8')).records) {
-    put({
-      hash: Buffer.from(r.hash, 'hex'),
-      data: Buffer.from(r.data, 'hex'),
-      hlc_time: r.hlc_time,
-      hlc_counter: r.hlc_counter,
-      hlc_node_id: Buffer.from(r.hlc_node_id, 'hex'),
-    });
+    put(Buffer.from(r.hash, 'hex'), Buffer.from(r.data, 'hex'));
   }
 }
 
@@ -41,27 +45,43 @@ function sortedLeaves() {
   return [...store.values()].map((r) => r.hash).sort(Buffer.compare);
 }
 
-const ROOT = Buffer.alloc(32, 0); // placeholder, see above
+// A root scheme of this peer's own, unrelated to StemeDb.Sync's Merkle tree.
+function root() {
+  if (rootCache === null) {
+    const h = crypto.createHash('sha256');
+    for (const leaf of sortedLeaves()) h.update(leaf);
+    rootCache = h.digest();
+  }
+  return rootCache;
+}
+
+function counted(name, handler) {
+  return (call, callback) => {
+    calls[name] = (calls[name] || 0) + 1;
+    handler(call, callback);
+  };
+}
 
 const service = {
   Gossip(call, callback) {
     const r = call.request;
     if (r.assertion_hash.length !== 32) return callback(null, { accepted: false, error: `assertion_hash must be 32 bytes; got ${r.assertion_hash.length}.` });
-    if (r.hlc_node_id.length !== 16) return callback(null, { accepted: false, error: `hlc_node_id must be 16 bytes; got ${r.hlc_node_id.length}.` });
-    put({ hash: r.assertion_hash, data: r.assertion_data, hlc_time: r.hlc_time, hlc_counter: r.hlc_counter, hlc_node_id: r.hlc_node_id });
+    if (r.hlc_node_id.length !== 0 && r.hlc_node_id.length !== 16) return callback(null, { accepted: false, error: `hlc_node_id must be 16 bytes; got ${r.hlc_node_id.length}.` });
+    put(r.assertion_hash, r.assertion_data);
     callback(null, { accepted: true, error: '' });
   },
   ExchangeRoots(call, callback) {
-    const root = call.request.merkle_root;
-    if (root.length !== 0 && root.length !== 32) return invalid(callback, `merkle_root must be 32 bytes or empty; got ${root.length}.`);
-    callback(null, { merkle_root: ROOT, assertion_count: String(store.size), roots_match: false });
+    const theirs = call.request.merkle_root;
+    if (theirs.length !== 0 && theirs.length !== 32) return invalid(callback, `merkle_root must be 32 bytes or empty; got ${theirs.length}.`);
+    const own = root();
+    callback(null, { merkle_root: own, assertion_count: String(store.size), roots_match: theirs.length === 32 && own.equals(theirs) });
   },
   FetchAssertions(call, callback) {
     const hashes = call.request.hashes;
     if (hashes.length > MAX_FETCH) return invalid(callback, `at most ${MAX_FETCH} hashes per fetch; got ${hashes.length}.`);
     const bad = hashes.find((h) => h.length !== 32);
     if (bad) return invalid(callback, `every hash must be 32 bytes; got ${bad.length}.`);
-    const assertions = hashes.map((h) => store.get(h.toString('hex'))).filter(Boolean);
+    const assertions = hashes.map((h) => store.get(h.toString('hex'))).filter(Boolean); // hash and data only
     callback(null, { assertions });
   },
   Ping(call, callback) {
@@ -70,21 +90,27 @@ const service = {
     callback(null, { node_id: nodeId, assertion_count: String(store.size) });
   },
   GetLeaves(call, callback) {
-    const max = call.request.max_leaves;
-    const cap = max === 0 || max > LEAVES_CAP ? LEAVES_CAP : max;
+    const max = BigInt(call.request.max_leaves); // uint64
+    const cap = max === 0n || max > BigInt(LEAVES_CAP) ? LEAVES_CAP : Number(max);
     const all = sortedLeaves();
     callback(null, { leaves: all.slice(0, cap), truncated: all.length > cap });
   },
 };
 
 const server = new grpc.Server();
-server.addService(loadSyncService().service, service);
+const countedService = {};
+for (const [name, handler] of Object.entries(service)) countedService[name] = counted(name, handler);
+server.addService(loadSyncService().service, countedService);
 server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
   if (err) {
     console.error(err.message);
     process.exit(1);
   }
   process.stdout.write(`LISTENING ${port}\n`);
+});
+
+readline.createInterface({ input: process.stdin }).on('line', () => {
+  process.stdout.write(JSON.stringify({ calls, count: store.size }) + '\n');
 });
 
 process.on('SIGTERM', () => server.forceShutdown());

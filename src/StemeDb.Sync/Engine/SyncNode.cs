@@ -45,6 +45,9 @@ public sealed partial class SyncNode : IAsyncDisposable
     /// <summary>The most puts <see cref="IngestManyAsync"/> keeps in flight.</summary>
     private const int MaxPutsInFlight = 1024;
 
+    /// <summary>The longest wait before the first anti-entropy pass with a peer.</summary>
+    internal static readonly TimeSpan FirstPassMaxDelay = TimeSpan.FromSeconds(2);
+
     /// <summary>Hashes read from the store per index update at start-up.</summary>
     private const int StartupChunk = 65_536;
 
@@ -584,7 +587,7 @@ public sealed partial class SyncNode : IAsyncDisposable
 
     internal async ValueTask<GossipResult> ReceiveGossipAsync(AssertionHash hash, ReadOnlyMemory<byte> data, HlcTimestamp timestamp, CancellationToken cancellationToken)
     {
-        string? reason = _verifier.Verify(hash, data.Span, timestamp);
+        string? reason = _verifier.Verify(hash, data.Span, ref timestamp);
         if (reason is not null)
         {
             RecordGossipRejection(reason);
@@ -810,6 +813,17 @@ public sealed partial class SyncNode : IAsyncDisposable
         return TimeSpan.FromMilliseconds(Math.Max(0, interval + (((NextDouble() * 2) - 1) * jitter)));
     }
 
+    /// <summary>
+    /// The wait before the first pass with a peer (after <see cref="StartAsync"/> or <see cref="AddPeer"/>): drawn
+    /// uniformly up to <see cref="FirstPassMaxDelay"/> (or the interval, when shorter), so that a new node catches up
+    /// within seconds and nodes started together do not call at once.
+    /// </summary>
+    internal TimeSpan FirstAntiEntropyDelay()
+    {
+        double max = Math.Min(_options.AntiEntropyInterval.TotalMilliseconds, FirstPassMaxDelay.TotalMilliseconds);
+        return TimeSpan.FromMilliseconds(NextDouble() * max);
+    }
+
     private ulong NextSalt()
     {
         lock (_randomGate)
@@ -863,9 +877,9 @@ public sealed partial class SyncNode : IAsyncDisposable
         CancellationToken cancellationToken = linked.Token;
         try
         {
-            while (true)
+            for (bool first = true; ; first = false)
             {
-                await Task.Delay(NextAntiEntropyDelay(), _timeProvider, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(first ? FirstAntiEntropyDelay() : NextAntiEntropyDelay(), _timeProvider, cancellationToken).ConfigureAwait(false);
                 try
                 {
                     await SyncWithPeerCoreAsync(entry.Peer, cancellationToken).ConfigureAwait(false);
@@ -914,6 +928,14 @@ public sealed partial class SyncNode : IAsyncDisposable
             }
 
             PeerCapabilities capabilities = _capabilities.GetValue(peer, static _ => new PeerCapabilities());
+            if (capabilities.Converged is { } converged && converged.Local == local && converged.Remote == exchange.Remote)
+            {
+                // Nothing changed on either side since a pass found the sets equal (a peer with a root scheme of its
+                // own, such as a v1 node, never reports a matching root): no leaf listing.
+                SyncDiagnostics.AntiEntropyRounds.Add(1, SyncDiagnostics.Tag("result", "unchanged"));
+                return new SyncPassResult(false, 0, 0, 0, roundTrips, 0, 0, true) { Unchanged = true };
+            }
+
             DiffResult diff = await ExtendedSync.DiffAsync(
                 _index, peer, capabilities, _options.MaxLeavesPerRequest, Deadline, cancellationToken, _seededSalt).ConfigureAwait(false);
             roundTrips += diff.RemotePages;
@@ -933,15 +955,17 @@ public sealed partial class SyncNode : IAsyncDisposable
                 roundTrips++;
                 SyncDiagnostics.FetchRequests.Add(1);
                 var requested = new HashSet<AssertionHash>(batch);
-                foreach (AssertionRecord? record in records)
+                foreach (AssertionRecord? answered in records)
                 {
+                    AssertionRecord? record = answered;
+                    HlcTimestamp timestamp = record?.Timestamp ?? HlcTimestamp.None;
                     string? reason = record is null
                         ? "the peer answered a null record."
                         : !requested.Remove(record.Hash)
                             ? $"the peer answered {record.Hash}, which was not requested (or answered it twice)."
                             : _index.Contains(record.Hash)
                                 ? string.Empty
-                                : _verifier.Verify(record.Hash, record.Data.Span, record.Timestamp);
+                                : _verifier.Verify(record.Hash, record.Data.Span, ref timestamp);
                     if (reason is { Length: 0 })
                     {
                         continue; // Arrived meanwhile through another path.
@@ -955,7 +979,12 @@ public sealed partial class SyncNode : IAsyncDisposable
                         continue;
                     }
 
-                    if (await StoreVerifiedAsync(record!, cancellationToken).ConfigureAwait(false))
+                    if (timestamp != record!.Timestamp)
+                    {
+                        record = new AssertionRecord(record.Hash, record.Data, timestamp); // stamped here (a v1 answer)
+                    }
+
+                    if (await StoreVerifiedAsync(record, cancellationToken).ConfigureAwait(false))
                     {
                         fetched++;
                         bytesIn += record!.Data.Length;
@@ -974,6 +1003,10 @@ public sealed partial class SyncNode : IAsyncDisposable
             pushed = push.Pushed;
             bytesOut = push.BytesSent;
             roundTrips += push.Calls;
+            if (diff.Complete && diff.MissingLocally.Count == 0 && diff.MissingRemotely.Count == 0)
+            {
+                capabilities.Converged = new ConvergedSummaries(local, exchange.Remote);
+            }
 
             SyncDiagnostics.AntiEntropyRounds.Add(1, SyncDiagnostics.Tag("result", "synced"));
             SyncDiagnostics.FetchedAssertions.Add(fetched);

@@ -20,4 +20,12 @@ public readonly record struct SyncPassResult(
     int RoundTrips,
     long BytesReceived,
     long BytesSent,
-    bool Complete);
+    bool Complete)
+{
+    /// <summary>
+    /// Both nodes' roots and counts were the same as at the start of an earlier pass that found the two sets equal, so
+    /// the leaf listing was skipped: one call was made. This is how passes with a peer whose Merkle root scheme is not
+    /// this library's (a v1 node: its root never matches) stay cheap while nothing changes.
+    /// </summary>
+    public bool Unchanged { get; init; }
+}

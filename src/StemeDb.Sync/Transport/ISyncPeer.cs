@@ -42,7 +42,8 @@ public interface ISyncPeer
     /// <summary>Fetches assertions by hash (at most 1,000 per call); hashes the peer lacks are skipped.</summary>
     /// <param name="hashes">The hashes wanted.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns>The records the peer returned (unverified).</returns>
+    /// <returns>The records the peer returned (unverified). A record whose peer sent no timestamp (a v1 peer sends only
+    /// hash and data) carries <see cref="HlcTimestamp.None"/>; the node stamps it before storing it.</returns>
     ValueTask<IReadOnlyList<AssertionRecord>> FetchAsync(IReadOnlyList<AssertionHash> hashes, CancellationToken cancellationToken = default);
 
     /// <summary>Checks that the peer is alive.</summary>

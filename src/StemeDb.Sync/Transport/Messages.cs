@@ -45,7 +45,8 @@ public readonly record struct PingResult(NodeId NodeId, ulong AssertionCount);
 /// <param name="Data">Serialized assertion bytes.</param>
 /// <param name="HlcTime">HLC physical time, milliseconds since the Unix epoch.</param>
 /// <param name="HlcCounter">HLC logical counter.</param>
-/// <param name="HlcNodeId">HLC node id (must be 16 bytes).</param>
+/// <param name="HlcNodeId">HLC node id: 16 bytes, or empty when the push carries no timestamp (the receiving node then
+/// stamps the record itself and ignores <paramref name="HlcTime"/> and <paramref name="HlcCounter"/>).</param>
 public readonly record struct GossipMessage(
     ReadOnlyMemory<byte> Hash,
     ReadOnlyMemory<byte> Data,

@@ -48,6 +48,7 @@ internal static class NodeJs
         var info = new ProcessStartInfo("node")
         {
             WorkingDirectory = InteropDirectory,
+            RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,

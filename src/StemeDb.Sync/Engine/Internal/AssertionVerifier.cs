@@ -1,5 +1,6 @@
 using System;
 using StemeDb.Sync.Clock;
+using StemeDb.Sync.Codec;
 using StemeDb.Sync.Validation;
 
 namespace StemeDb.Sync.Engine.Internal;
@@ -21,10 +22,31 @@ internal sealed class AssertionVerifier
         _maxBytes = maxBytes;
     }
 
-    /// <summary>Returns <see langword="null"/> when the assertion may be stored, otherwise the reason it may not.</summary>
-    public string? Verify(AssertionHash hash, ReadOnlySpan<byte> data, HlcTimestamp timestamp)
+    /// <summary>
+    /// Returns <see langword="null"/> when the assertion may be stored, otherwise the reason it may not. A
+    /// <paramref name="timestamp"/> that is <see cref="HlcTimestamp.None"/> (the peer sent none, as a v1 node does) is
+    /// resolved here: to the HLC inside the content when the content is a StemeDB <c>Assertion</c>, which then passes
+    /// the same drift check as a sent one; otherwise, once every other check has passed, to a new tick of this node's
+    /// clock.
+    /// </summary>
+    public string? Verify(AssertionHash hash, ReadOnlySpan<byte> data, ref HlcTimestamp timestamp)
     {
-        if (!_clock.IsWithinDrift(timestamp))
+        bool stampHere = false;
+        if (timestamp.IsNone)
+        {
+            if (data.Length <= _maxBytes
+                && ArchivedAssertion.TryAccess(data, out ArchivedAssertion content, out _)
+                && content.Hlc is { IsNone: false } carried)
+            {
+                timestamp = carried;
+            }
+            else
+            {
+                stampHere = true;
+            }
+        }
+
+        if (!stampHere && !_clock.IsWithinDrift(timestamp))
         {
             return $"HLC timestamp {timestamp} is more than {(long)_clock.MaxForwardDrift.TotalMilliseconds} ms ahead of local wall time.";
         }
@@ -40,13 +62,18 @@ internal sealed class AssertionVerifier
             return $"Assertion hash {hash} does not match the BLAKE3 hash of its {data.Length} data bytes ({AssertionHash.Compute(data)}).";
         }
 
+        if (stampHere)
+        {
+            timestamp = _clock.Now();
+        }
+
         return null;
     }
 
-    /// <summary>Checks size and content only (local ingest, where the hash is computed here).</summary>
     /// <summary>Whether an assertion of <paramref name="length"/> bytes is within the size limit.</summary>
     public bool IsWithinSize(int length) => length <= _maxBytes;
 
+    /// <summary>Checks size and content only (local ingest, where the hash is computed here).</summary>
     public string? CheckContent(ReadOnlySpan<byte> data)
     {
         if (data.Length > _maxBytes)

@@ -21,7 +21,19 @@ internal sealed class PeerCapabilities
     public bool NoPaging { get => _noPaging; set => _noPaging = value; }
 
     public bool NoGossipBatch { get => _noGossipBatch; set => _noGossipBatch = value; }
+
+    /// <summary>
+    /// Both sides' roots and counts at the start of the last pass whose complete diff found the two sets equal, or
+    /// <see langword="null"/>. Sets only grow, so while both summaries are unchanged the sets are still equal, even
+    /// with a peer whose root scheme differs from ours (a v1 node): the next pass can skip the leaf listing.
+    /// </summary>
+    public ConvergedSummaries? Converged { get => Volatile.Read(ref _converged); set => Volatile.Write(ref _converged, value); }
+
+    private ConvergedSummaries? _converged;
 }
+
+/// <summary>The local and remote root summaries of a pass that found both sets equal.</summary>
+internal sealed record ConvergedSummaries(RootSummary Local, RootSummary Remote);
 
 /// <summary>The outcome of a bulk push.</summary>
 internal readonly record struct PushOutcome(int Pushed, long BytesSent, int Calls, int Rejected);

@@ -24,14 +24,18 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
             return Reject($"assertion_hash must be {AssertionHash.Length} bytes; got {message.Hash.Length}.");
         }
 
-        if (message.HlcNodeId.Length != NodeId.Length)
+        // An absent hlc_node_id means the push carries no timestamp (hlc_time and hlc_counter are then ignored); the
+        // node stamps the record itself. A present one must be a whole node id.
+        if (message.HlcNodeId.Length != 0 && message.HlcNodeId.Length != NodeId.Length)
         {
-            return Reject($"hlc_node_id must be {NodeId.Length} bytes; got {message.HlcNodeId.Length}.");
+            return Reject($"hlc_node_id must be {NodeId.Length} bytes (or empty); got {message.HlcNodeId.Length}.");
         }
 
         _node.EnsureServing();
         var hash = new AssertionHash(message.Hash.Span);
-        var timestamp = new HlcTimestamp(message.HlcTime, message.HlcCounter, new NodeId(message.HlcNodeId.Span));
+        HlcTimestamp timestamp = message.HlcNodeId.Length == 0
+            ? HlcTimestamp.None
+            : new HlcTimestamp(message.HlcTime, message.HlcCounter, new NodeId(message.HlcNodeId.Span));
         return _node.ReceiveGossipAsync(hash, message.Data, timestamp, cancellationToken);
     }
 
