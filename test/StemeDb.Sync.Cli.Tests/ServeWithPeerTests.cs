@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
 using StemeDb.Sync.Cli.Internal;
+using StemeDb.Sync.Grpc.Tests.V1Reference;
 
 namespace StemeDb.Sync.Cli.Tests;
 
@@ -46,6 +47,47 @@ public sealed partial class ServeWithPeerTests
 
         Assert.That(await servingB, Is.EqualTo(ExitCodes.Success), b.Error);
         Assert.That(await servingA, Is.EqualTo(ExitCodes.Success), a.Error);
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task Serve_DefaultOptionsV1Peer_CatchesUpItsAssertionsInTheFirstPass(CancellationToken cancellationToken)
+    {
+        await using ReferenceV1Host peer = await ReferenceV1Host.StartAsync();
+        for (int i = 0; i < 6_000; i++)
+        {
+            peer.Server.Put(TestAssertions.Record($"user:v1-{i}"));
+        }
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var node = new CliRunner();
+        string peerAddress = peer.Address.ToString().TrimEnd('/');
+        Task<int> serving = node.StartAsync(["serve", "--listen", "http://127.0.0.1:0", "--peer", peerAddress], stop.Token);
+        string address = await WaitForAddressAsync(node, serving, cancellationToken);
+
+        try
+        {
+            // Default options: the interval is 30 s, but the first pass runs within 2 s of start.
+            while (true)
+            {
+                var (code, output, _) = await CliRunner.RunAsync(string.Empty, "ping", address);
+                Assert.That(code, Is.EqualTo(ExitCodes.Success), output);
+                if (output.Contains(": 6000 assertions", StringComparison.Ordinal))
+                {
+                    break;
+                }
+
+                await Task.Delay(100, cancellationToken);
+            }
+
+            Assert.That(peer.Server.Calls("FetchAssertions"), Is.EqualTo(6), "6,000 pulled in fetches of 1,000");
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
+
+        Assert.That(await serving, Is.EqualTo(ExitCodes.Success), node.Error);
     }
 
     private static async Task WaitUntilFetchableAsync(string address, string hash, CancellationToken cancellationToken)

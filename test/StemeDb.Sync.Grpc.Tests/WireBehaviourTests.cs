@@ -135,7 +135,7 @@ public class WireBehaviourTests
     [TestCase(33, 16, "assertion_hash")]
     [TestCase(0, 16, "assertion_hash")]
     [TestCase(32, 15, "hlc_node_id")]
-    [TestCase(32, 0, "hlc_node_id")]
+    [TestCase(32, 17, "hlc_node_id")]
     public async Task Gossip_FieldOfWrongLength_NotAcceptedWithReasonAndNothingStored(int hashLength, int nodeIdLength, string field)
     {
         AssertionRecord record = Records.Create("lengths");

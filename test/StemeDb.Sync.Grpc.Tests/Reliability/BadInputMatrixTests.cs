@@ -48,7 +48,7 @@ public sealed class BadInputMatrixTests
         yield return Row("02 gossip hash 33 bytes", m => m.GossipRejected(m.Push(hash: new byte[33]), "assertion_hash must be 32 bytes"));
         yield return Row("03 gossip hash empty", m => m.GossipRejected(m.Push(hash: []), "assertion_hash must be 32 bytes"));
         yield return Row("04 gossip hlc_node_id 15 bytes", m => m.GossipRejected(m.Push(nodeId: new byte[15]), "hlc_node_id must be 16 bytes"));
-        yield return Row("05 gossip hlc_node_id empty", m => m.GossipRejected(m.Push(nodeId: []), "hlc_node_id must be 16 bytes"));
+        yield return Row("05 gossip hlc_node_id 17 bytes", m => m.GossipRejected(m.Push(nodeId: new byte[17]), "hlc_node_id must be 16 bytes"));
 
         // Gossip: content.
         yield return Row("06 gossip hash does not match data", m => m.GossipRejected(m.Push(hash: AssertionHash.Compute("other"u8).ToArray()), "does not match"));

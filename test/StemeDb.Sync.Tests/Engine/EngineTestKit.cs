@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Diagnostics.Metrics;
 using System.Threading;
 using System.Threading.Tasks;
+using Microsoft.Extensions.Time.Testing;
 using StemeDb.Sync.Engine;
 using StemeDb.Sync.Merkle;
 using StemeDb.Sync.Testing;
@@ -143,4 +144,42 @@ internal sealed class MetricRecorder : IDisposable
     public long Total => Interlocked.Read(ref _total);
 
     public void Dispose() => _listener.Dispose();
+}
+
+/// <summary>
+/// Fake time that reports each timer created with a finite due time, so that a test advances time exactly when a
+/// background loop has started to wait (no real sleep to let it get there).
+/// </summary>
+internal sealed class TimerWatchingTimeProvider : FakeTimeProvider
+{
+    private readonly global::System.Threading.Channels.Channel<TimeSpan> _created = global::System.Threading.Channels.Channel.CreateUnbounded<TimeSpan>();
+
+    public TimerWatchingTimeProvider(DateTimeOffset start)
+        : base(start)
+    {
+    }
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    {
+        ITimer timer = base.CreateTimer(callback, state, dueTime, period);
+        if (dueTime > TimeSpan.Zero && dueTime != Timeout.InfiniteTimeSpan)
+        {
+            _created.Writer.TryWrite(dueTime);
+        }
+
+        return timer;
+    }
+
+    /// <summary>Waits for the next timer whose due time matches, and returns that due time.</summary>
+    public async Task<TimeSpan> NextTimerAsync(Func<TimeSpan, bool> match)
+    {
+        while (true)
+        {
+            TimeSpan due = await _created.Reader.ReadAsync();
+            if (match(due))
+            {
+                return due;
+            }
+        }
+    }
 }

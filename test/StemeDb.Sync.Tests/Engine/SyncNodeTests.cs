@@ -732,34 +732,41 @@ public sealed class SyncNodeTests
 
     [Test]
     [CancelAfter(30_000)]
-    public async Task BackgroundAntiEntropy_IntervalElapses_PeerCatchesUp()
+    public async Task BackgroundAntiEntropy_FirstPassWithinTwoSecondsThenEveryInterval_PeerCatchesUp()
     {
+        var time = new TimerWatchingTimeProvider(EngineTestKit.Start);
         var network = new InMemoryNetwork();
-        SyncNode a = await StartNodeAsync(EngineTestKit.Options(1, o => o.GossipFanout = 0));
+        SyncNode a = await StartNodeAsync(EngineTestKit.Options(1, o => o.GossipFanout = 0), time: time);
         for (int i = 0; i < 40; i++)
         {
             await a.IngestAsync(EngineTestKit.Data(i));
         }
 
-        SyncNode b = await StartNodeAsync(EngineTestKit.Options(2, o =>
-        {
-            o.GossipFanout = 0;
-            o.AntiEntropyInterval = TimeSpan.FromSeconds(10);
-            o.AntiEntropyJitter = TimeSpan.FromSeconds(1);
-        }));
+        SyncNode b = await StartNodeAsync(
+            EngineTestKit.Options(2, o =>
+            {
+                o.GossipFanout = 0;
+                o.AntiEntropyInterval = TimeSpan.FromSeconds(10);
+                o.AntiEntropyJitter = TimeSpan.FromSeconds(1);
+                o.PeerCallTimeout = TimeSpan.FromMinutes(7); // told apart from the loop's waits below
+            }),
+            time: time);
         network.SetEndpoint("a", a.Handler);
         b.AddPeer(network.CreatePeer("b", "a"));
-        await Task.Delay(50); // let the loop reach its first wait
-        long before = b.Count;
 
-        for (int i = 0; i < 20 && b.Count < 40; i++)
-        {
-            _time.Advance(TimeSpan.FromSeconds(1));
-            await Task.Delay(20);
-        }
+        // The loop's first wait: within 2 s of AddPeer, not a whole interval.
+        TimeSpan first = await time.NextTimerAsync(due => due != TimeSpan.FromMinutes(7));
+        Assert.That(first, Is.GreaterThan(TimeSpan.Zero).And.LessThanOrEqualTo(TimeSpan.FromSeconds(2)));
+        Assert.That(b.Count, Is.Zero);
+        time.Advance(first);
+        await EngineTestKit.WaitUntilAsync(() => b.Count == 40, "the first pass brought b up to date");
 
-        await EngineTestKit.WaitUntilAsync(() => b.Count == 40, "anti-entropy brought b up to date");
-        Assert.That(before, Is.Zero);
+        // The next wait is the interval ± jitter.
+        await a.IngestAsync(EngineTestKit.Data(40));
+        TimeSpan next = await time.NextTimerAsync(due => due != TimeSpan.FromMinutes(7));
+        Assert.That(next, Is.InRange(TimeSpan.FromSeconds(9), TimeSpan.FromSeconds(11)));
+        time.Advance(next);
+        await EngineTestKit.WaitUntilAsync(() => b.Count == 41, "the next pass brought b up to date");
         Assert.That(b.Root, Is.EqualTo(a.Root));
     }
 
