@@ -22,7 +22,7 @@ namespace StemeDb.Sync.Grpc;
 /// Every call carries the deadline from <see cref="GrpcSyncPeerOptions.Deadline"/>. Failures surface as
 /// <see cref="SyncPeerException"/>: a gRPC status maps to the <see cref="SyncStatusCode"/> of the same name
 /// (an unreachable peer, a failed TLS handshake or a dropped connection is <see cref="SyncStatusCode.Unavailable"/>), and an answer
-/// that breaks the protocol (a hash that is not 32 bytes, leaves out of order, more items than asked) is
+/// that breaks the protocol (a hash that is not 32 bytes, more items than asked) is
 /// <see cref="SyncStatusCode.InvalidResponse"/>. Cancelling the token throws <see cref="OperationCanceledException"/>.
 /// </para>
 /// <para>Thread-safe: one instance serves any number of concurrent calls over its channel.</para>
@@ -172,12 +172,9 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
             {
                 throw InvalidResponse(SyncRpc.GetLeaves, $"leaf {i} is {bytes.Length} bytes, not {AssertionHash.Length}");
             }
-
-            if (i > 0 && leaves[i - 1] >= leaves[i])
-            {
-                throw InvalidResponse(SyncRpc.GetLeaves, $"leaf {i} is not strictly greater than leaf {i - 1}");
-            }
         }
+
+        // The order is the engine's to check: the v1 contract does not promise one, so a v1 page may come unsorted.
 
         return new LeavesPage(leaves, response.Truncated);
     }

@@ -235,16 +235,18 @@ public class GrpcSyncPeerTests
     }
 
     [Test]
-    public void GetLeavesAsync_LeavesOutOfOrderOrDuplicated_ThrowsInvalidResponse()
+    public async Task GetLeavesAsync_LeavesOutOfOrderOrDuplicated_ReturnedAsSent()
     {
+        // v1 promises no order; the engine sorts a v1 page or rejects a disordered cursor page (V1LeafOrderTests).
         var response = new GetLeavesResponse();
+        response.Leaves.Add(Bytes(32, 3));
         response.Leaves.Add(Bytes(32, 2));
         response.Leaves.Add(Bytes(32, 2));
         _client.Setup(c => c.GetLeavesAsync(It.IsAny<GetLeavesRequest>(), It.IsAny<CallOptions>())).Returns(Calls.Success(response));
 
-        var ex = Assert.ThrowsAsync<SyncPeerException>(async () => await CreatePeer().GetLeavesAsync(0));
+        LeavesPage page = await CreatePeer().GetLeavesAsync(0);
 
-        Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.InvalidResponse));
+        Assert.That(page.Leaves.Select(l => l.ToArray()[0]), Is.EqualTo(new byte[] { 3, 2, 2 }));
     }
 
     [Test]

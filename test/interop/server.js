@@ -2,6 +2,7 @@
 // A v1-only StemeDB sync peer on @grpc/grpc-js with an in-memory store, built from the original v1 contract
 // (test/reference/stemedb-v1-sync.proto) and nothing else, for syncing a .NET node against:
 // - its AssertionData carries only hash and data (it keeps no HLC of its own);
+// - it lists leaves in the order it received them (v1 promises no order);
 // - its Merkle root is a scheme of its own (SHA-256 over the sorted leaves), so roots never match a StemeDb.Sync node;
 // - the extensions (Reconcile, GossipBatch, the GetLeaves cursor) are unknown to it: grpc-js answers UNIMPLEMENTED
 //   to the RPCs, and protobuf drops the unknown field.
@@ -92,7 +93,8 @@ const service = {
   GetLeaves(call, callback) {
     const max = BigInt(call.request.max_leaves); // uint64
     const cap = max === 0n || max > BigInt(LEAVES_CAP) ? LEAVES_CAP : Number(max);
-    const all = sortedLeaves();
+    // The v1 contract promises no order: this peer lists its leaves in the order it received them.
+    const all = [...store.values()].map((r) => r.hash);
     callback(null, { leaves: all.slice(0, cap), truncated: all.length > cap });
   },
 };

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 using StemeDb.Sync.Merkle;
@@ -50,8 +51,13 @@ internal static class ExtendedSync
     /// <summary>The most assertion bytes one batch carries, leaving headroom under the 4 MiB default message limit.</summary>
     public const int MaxBatchBytes = 3 * 1024 * 1024;
 
-    /// <summary>A pager that sends the cursor and stops paging for good when the peer ignores it (a v1 peer).</summary>
-    public static RemoteLeafPager PagedPager(ISyncPeer peer, PeerCapabilities capabilities, int maxLeaves, Func<CancellationToken, CallDeadline> deadline)
+    /// <summary>
+    /// A pager that sends the cursor and stops paging for good when the peer ignores it (a v1 peer). The v1 contract
+    /// does not promise an order for <c>GetLeaves</c>: a first page that is not strictly ascending is sorted (and
+    /// duplicates dropped) here, <paramref name="unordered"/> is set, and no cursor is sent to that peer again.
+    /// </summary>
+    public static RemoteLeafPager PagedPager(
+        ISyncPeer peer, PeerCapabilities capabilities, int maxLeaves, Func<CancellationToken, CallDeadline> deadline, StrongBox<bool>? unordered = null)
     {
         return async (startAfter, cancellationToken) =>
         {
@@ -68,7 +74,19 @@ internal static class ExtendedSync
                     : await peer.GetLeavesAsync((uint)maxLeaves, startAfter, call.Token).ConfigureAwait(false);
             }
 
-            if (startAfter is { } after && page.Leaves is { Count: > 0 } leaves && leaves[0] <= after)
+            if (startAfter is null && page.Leaves is { Count: > 1 } first && !IsStrictlyAscending(first))
+            {
+                capabilities.NoPaging = true; // our nodes always answer in order: this is a v1 node's own order
+                if (unordered is not null)
+                {
+                    unordered.Value = true;
+                }
+
+                var sorted = new SortedSet<AssertionHash>(first);
+                return new LeavesPage(new List<AssertionHash>(sorted), page.Truncated);
+            }
+
+            if (startAfter is { } after && page.Leaves is { Count: > 0 } leaves && (leaves[0] <= after || !IsStrictlyAscending(leaves)))
             {
                 capabilities.NoPaging = true; // the cursor was ignored: v1 limits from here on
                 return null;
@@ -76,6 +94,19 @@ internal static class ExtendedSync
 
             return page;
         };
+    }
+
+    private static bool IsStrictlyAscending(IReadOnlyList<AssertionHash> leaves)
+    {
+        for (int i = 1; i < leaves.Count; i++)
+        {
+            if (leaves[i - 1] >= leaves[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Finds what each side lacks: Reconcile when the peer has it, paged leaves otherwise or when Reconcile gives up.</summary>
@@ -114,8 +145,16 @@ internal static class ExtendedSync
             }
         }
 
+        var unordered = new StrongBox<bool>();
         DiffResult diff = await DiffEngine.ComputeAsync(
-            local, PagedPager(peer, capabilities, maxLeaves, deadline), DiffEngine.DefaultLocalPageSize, cancellationToken).ConfigureAwait(false);
+            local, PagedPager(peer, capabilities, maxLeaves, deadline, unordered), DiffEngine.DefaultLocalPageSize, cancellationToken).ConfigureAwait(false);
+        if (unordered.Value && !diff.Complete)
+        {
+            // A truncated page in the peer's own order is some of its leaves, not a prefix: what it lacks cannot be
+            // told from it (gossip delivers our new assertions), but what it holds and we lack can be fetched.
+            diff = diff with { MissingRemotely = Array.Empty<AssertionHash>() };
+        }
+
         return diff with { RemotePages = diff.RemotePages + roundTrips };
     }
 
