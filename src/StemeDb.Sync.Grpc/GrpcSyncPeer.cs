@@ -131,9 +131,12 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
 
         RootExchangeResponse response = await CallAsync(
             SyncRpc.ExchangeRoots, static (c, r, o) => c.ExchangeRootsAsync(r, o), request, cancellationToken).ConfigureAwait(false);
-        if (!AssertionHash.TryCreate(response.MerkleRoot.Span, out AssertionHash root))
+        // An empty root (a v1 node may send none, e.g. for its empty tree) is the all-zero hash: no root this library
+        // computes, so it never matches; the engine then compares leaves.
+        AssertionHash root = default;
+        if (!response.MerkleRoot.IsEmpty && !AssertionHash.TryCreate(response.MerkleRoot.Span, out root))
         {
-            throw InvalidResponse(SyncRpc.ExchangeRoots, $"the Merkle root is {response.MerkleRoot.Length} bytes, not {AssertionHash.Length}");
+            throw InvalidResponse(SyncRpc.ExchangeRoots, $"the Merkle root is {response.MerkleRoot.Length} bytes, not {AssertionHash.Length} (or none)");
         }
 
         return new RootExchangeResult(new RootSummary(root, response.AssertionCount), response.RootsMatch);

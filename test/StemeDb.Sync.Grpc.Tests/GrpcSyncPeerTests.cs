@@ -203,7 +203,19 @@ public class GrpcSyncPeerTests
         Assert.That(sent.AssertionCount, Is.EqualTo(4UL));
     }
 
-    [TestCase(0)]
+    [Test]
+    public async Task ExchangeRootsAsync_NoRoot_ReturnsZeroHashThatMatchesNoRoot()
+    {
+        _client.Setup(c => c.ExchangeRootsAsync(It.IsAny<RootExchangeRequest>(), It.IsAny<CallOptions>()))
+            .Returns(Calls.Success(new RootExchangeResponse { AssertionCount = 3 }));
+
+        RootExchangeResult result = await CreatePeer().ExchangeRootsAsync(new RootSummary(new Merkle.MerkleIndex().Root, 0));
+
+        Assert.That(result.Remote, Is.EqualTo(new RootSummary(default, 3)));
+        Assert.That(result.Remote.Root, Is.Not.EqualTo(new Merkle.MerkleIndex().Root), "not even the empty set's root");
+    }
+
+    [TestCase(1)]
     [TestCase(31)]
     [TestCase(33)]
     public void ExchangeRootsAsync_RootOfWrongLength_ThrowsInvalidResponse(int length)
