@@ -15,6 +15,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using StemeDb.Sync;
+using StemeDb.Sync.Codec;
 using StemeDb.Sync.Engine;
 using StemeDb.Sync.Engine.Internal;
 using StemeDb.Sync.Grpc;
@@ -25,10 +26,14 @@ using StemeDb.Sync.Storage;
 using StemeDb.Sync.Transport;
 
 // Reconciliation and batched gossip over loopback gRPC (Kestrel, HTTP/2 cleartext), printed as tables.
-// Usage: dotnet run -c Release --project bench/StemeDb.Sync.ReconcileBench [-- --quick]
+// Every row checks its own result: the differences found must be exactly the ones made (or the row says that
+// Reconcile gave up, which is the engine's cue to fall back to paged leaves); any other outcome exits non-zero.
+// Usage: dotnet run -c Release --project bench/StemeDb.Sync.ReconcileBench [-- --quick | --smoke]
+// --smoke (tiny sizes, seconds) is what CI runs, so that the benchmark cannot rot.
+bool smoke = args.Contains("--smoke");
 bool quick = args.Contains("--quick");
-int[] sizes = quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
-int[] diffs = [0, 1, 100, 1_000, 10_000];
+int[] sizes = smoke ? [5_000] : quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
+int[] diffs = smoke ? [0, 1, 100] : [0, 1, 100, 1_000, 10_000];
 
 await using var server = await BenchServer.StartAsync();
 using GrpcSyncPeer peer = GrpcSyncPeer.Create(server.Address, new GrpcSyncPeerOptions { Deadline = TimeSpan.FromMinutes(5) });
@@ -53,12 +58,24 @@ foreach (int n in sizes)
 
     server.Index = remote;
     int made = 0;
+    var localOnly = new HashSet<AssertionHash>();
+    var remoteOnly = new HashSet<AssertionHash>();
     foreach (int d in diffs)
     {
         for (; made < d; made++)
         {
             random.NextBytes(bytes);
-            (random.Next(2) == 0 ? local : remote).Add(new AssertionHash(bytes));
+            var leaf = new AssertionHash(bytes);
+            if (random.Next(2) == 0)
+            {
+                local.Add(leaf);
+                localOnly.Add(leaf);
+            }
+            else
+            {
+                remote.Add(leaf);
+                remoteOnly.Add(leaf);
+            }
         }
 
         _ = local.Root;
@@ -71,35 +88,52 @@ foreach (int n in sizes)
             local,
             ExtendedSync.PagedPager(peer, new PeerCapabilities(), 10_000, ct => new CallDeadline(TimeSpan.FromMinutes(5), TimeProvider.System, ct)));
         clock.Stop();
-        int found = diff.MissingLocally.Count + diff.MissingRemotely.Count;
         string method = remote.Count <= 10_000 ? "v1 GetLeaves" : "paged GetLeaves";
-        Report(n, d, method, server, clock.Elapsed, found);
+        Check(method, n, d, diff.Complete, diff.MissingLocally, diff.MissingRemotely, remoteOnly, localOnly);
+        Report(n, d, method, server, clock.Elapsed, (diff.MissingLocally.Count + diff.MissingRemotely.Count).ToString("N0", CultureInfo.InvariantCulture));
 
         // (b) Reconcile.
         server.Reset();
         clock.Restart();
         ReconcileResult result = await SetReconciler.ReconcileAsync(local, peer);
         clock.Stop();
-        found = result.MissingLocally.Count + result.MissingRemotely.Count;
-        Report(n, d, $"Reconcile ({result.Status})", server, clock.Elapsed, found);
+        bool decoded = result.Status is ReconcileStatus.Identical or ReconcileStatus.Reconciled;
+        if (decoded)
+        {
+            Check("Reconcile", n, d, true, result.MissingLocally, result.MissingRemotely, remoteOnly, localOnly);
+        }
+
+        Report(
+            n,
+            d,
+            $"Reconcile ({result.Status})",
+            server,
+            clock.Elapsed,
+            decoded ? (result.MissingLocally.Count + result.MissingRemotely.Count).ToString("N0", CultureInfo.InvariantCulture) : "falls back");
     }
 }
 
 Console.WriteLine();
-Console.WriteLine("## Batched gossip throughput vs in-process ingest (256-byte assertions)");
+int count = smoke ? 2_000 : quick ? 20_000 : 100_000;
+AssertionRecord[] records = MakeRecords(count);
+Console.WriteLine(string.Create(
+    CultureInfo.InvariantCulture,
+    $"## Batched gossip throughput vs in-process ingest (rkyv Assertion archives of {records.Average(r => r.Data.Length):F0} bytes on average)"));
 Console.WriteLine();
 Console.WriteLine("| path | assertions | wall ms | assertions/s | vs in-process |");
 Console.WriteLine("|---|---:|---:|---:|---:|");
-int count = quick ? 20_000 : 100_000;
-AssertionRecord[] records = MakeRecords(count);
 double inProcessRate;
 {
     // Warm-up of the receive path (JIT), not measured.
     await using SyncNode warm = await NewReceiverAsync();
-    foreach (AssertionRecord record in MakeRecords(5_000, seed: 8))
+    foreach (AssertionRecord record in MakeRecords(smoke ? 500 : 5_000, seed: 8))
     {
-        await warm.Handler.GossipAsync(new GossipMessage(
+        GossipResult result = await warm.Handler.GossipAsync(new GossipMessage(
             record.Hash.ToArray(), record.Data, record.Timestamp.Time, record.Timestamp.Counter, record.Timestamp.NodeId.ToArray()));
+        if (!result.Accepted)
+        {
+            throw new InvalidOperationException($"Warm-up push refused: {result.Error}");
+        }
     }
 }
 
@@ -156,11 +190,35 @@ double inProcessRate;
     clock.Stop();
     double rate = unary / clock.Elapsed.TotalSeconds;
     Console.WriteLine($"| v1 unary Gossip over loopback gRPC (1 in flight) | {unary:N0} | {clock.ElapsedMilliseconds:N0} | {rate:N0} | {rate / inProcessRate:P0} |");
+    if (receiver.Count != unary)
+    {
+        throw new InvalidOperationException($"The receiver holds {receiver.Count}, not {unary}.");
+    }
 }
 
 return 0;
 
-static void Report(int n, int d, string method, BenchServer server, TimeSpan elapsed, int found)
+// The row must have found exactly the differences that were made.
+static void Check(
+    string method,
+    int n,
+    int d,
+    bool complete,
+    IReadOnlyList<AssertionHash> missingLocally,
+    IReadOnlyList<AssertionHash> missingRemotely,
+    HashSet<AssertionHash> remoteOnly,
+    HashSet<AssertionHash> localOnly)
+{
+    if (!complete || !remoteOnly.SetEquals(missingLocally) || missingLocally.Count != remoteOnly.Count
+        || !localOnly.SetEquals(missingRemotely) || missingRemotely.Count != localOnly.Count)
+    {
+        throw new InvalidOperationException(string.Create(
+            CultureInfo.InvariantCulture,
+            $"{method} at n = {n}, d = {d} found {missingLocally.Count} + {missingRemotely.Count} differences (complete: {complete}), not the {remoteOnly.Count} + {localOnly.Count} made."));
+    }
+}
+
+static void Report(int n, int d, string method, BenchServer server, TimeSpan elapsed, string found)
 {
     string perDiff = d == 0 ? "-" : (server.Bytes / (double)d).ToString("N0", CultureInfo.InvariantCulture);
     Console.WriteLine(string.Create(
@@ -170,15 +228,17 @@ static void Report(int n, int d, string method, BenchServer server, TimeSpan ela
 
 static AssertionRecord[] MakeRecords(int count, int seed = 7)
 {
+    // Valid StemeDB assertions (the node's default content validator checks them), about 256 bytes each.
     var random = new Random(seed);
     ulong now = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
     var node = NodeId.NewId();
     var records = new AssertionRecord[count];
     for (int i = 0; i < count; i++)
     {
-        byte[] data = new byte[256];
-        random.NextBytes(data);
-        records[i] = new AssertionRecord(AssertionHash.Compute(data), data, new HlcTimestamp(now, (uint)i, node));
+        var hlc = new HlcTimestamp(now, (uint)i, node);
+        string text = Convert.ToHexString(BitConverter.GetBytes(random.NextInt64())) + new string('x', 120);
+        byte[] data = AssertionCodec.Encode(new Assertion($"bench:{seed}:{i}", "bench/value", AssertionValue.FromText(text), hlc, node));
+        records[i] = new AssertionRecord(AssertionHash.Compute(data), data, hlc);
     }
 
     return records;

@@ -116,7 +116,7 @@ public class InteropTests
         // 9,000 leaves: below the 10,000 that one v1 GetLeaves answer carries, so both whole leaf sets can be compared.
         AssertionRecord[] seed = Enumerable.Range(0, 9_000).Select(i => Records.Create($"js-seed-{i}")).ToArray();
         string seedPath = NodeJs.WriteTempJson(new Dictionary<string, object> { ["records"] = seed.Select(NodeJs.ToJson).ToArray() });
-        using Process server = NodeJs.Start("server.js", seedPath);
+        using Process server = NodeJs.Start("server.js", seedPath, "--arrival-order");
         try
         {
             string? line = await server.StandardOutput.ReadLineAsync(cancellationToken);

@@ -2,13 +2,13 @@
 // A v1-only StemeDB sync peer on @grpc/grpc-js with an in-memory store, built from the original v1 contract
 // (test/reference/stemedb-v1-sync.proto) and nothing else, for syncing a .NET node against:
 // - its AssertionData carries only hash and data (it keeps no HLC of its own);
-// - it lists leaves in the order it received them (v1 promises no order);
+// - with --arrival-order it lists leaves in the order it received them (v1 promises no order); ascending otherwise;
 // - its Merkle root is a scheme of its own (SHA-256 over the sorted leaves), so roots never match a StemeDb.Sync node;
 // - the extensions (Reconcile, GossipBatch, the GetLeaves cursor) are unknown to it: grpc-js answers UNIMPLEMENTED
 //   to the RPCs, and protobuf drops the unknown field.
 // It checks every length and limit of the v1 protocol, but cannot verify BLAKE3 hashes (node.js has no BLAKE3).
 //
-// Usage: node server.js [seed.json]   (prints "LISTENING <port>" once bound on 127.0.0.1, then serves until killed)
+// Usage: node server.js [seed.json] [--arrival-order]   (prints "LISTENING <port>" once bound on 127.0.0.1, then serves until killed)
 // seed.json: { "records": [ { "hash": hex, "data": hex } ] }   (other fields are ignored)
 // On each line of standard input it answers one line of JSON: { "calls": { "<rpc>": n }, "count": n }.
 const fs = require('fs');
@@ -31,7 +31,8 @@ function put(hash, data) {
   }
 }
 
-const seedPath = process.argv[2];
+const arrivalOrder = process.argv.includes('--arrival-order');
+const seedPath = process.argv.slice(2).find((a) => !a.startsWith('--'));
 if (seedPath) {
   for (const r of JSON.parse(fs.readFileSync(seedPath, 'utf8')).records) {
     put(Buffer.from(r.hash, 'hex'), Buffer.from(r.data, 'hex'));
@@ -93,8 +94,8 @@ const service = {
   GetLeaves(call, callback) {
     const max = BigInt(call.request.max_leaves); // uint64
     const cap = max === 0n || max > BigInt(LEAVES_CAP) ? LEAVES_CAP : Number(max);
-    // The v1 contract promises no order: this peer lists its leaves in the order it received them.
-    const all = [...store.values()].map((r) => r.hash);
+    // The v1 contract promises no order: with --arrival-order this peer lists its leaves as it received them.
+    const all = arrivalOrder ? [...store.values()].map((r) => r.hash) : sortedLeaves();
     callback(null, { leaves: all.slice(0, cap), truncated: all.length > cap });
   },
 };
