@@ -10,7 +10,6 @@ using StemeDb.Sync.Cli.Internal;
 namespace StemeDb.Sync.Cli.Tests;
 
 [TestFixture]
-[CancelAfter(20_000)]
 public sealed class CodecCommandTests
 {
     public static IEnumerable<TestCaseData> AssertionVectors() => Cases("vectors.json", includeMutations: false);

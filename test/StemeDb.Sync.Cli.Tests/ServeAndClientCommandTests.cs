@@ -13,7 +13,6 @@ namespace StemeDb.Sync.Cli.Tests;
 /// <summary>One real node served by <c>serve --data</c> in this process, driven by the client commands.</summary>
 [TestFixture]
 [NonParallelizable]
-[CancelAfter(30_000)]
 public sealed partial class ServeAndClientCommandTests
 {
     private readonly CancellationTokenSource _stop = new();

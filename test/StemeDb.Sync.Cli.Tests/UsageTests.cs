@@ -4,7 +4,6 @@ using StemeDb.Sync.Cli.Internal;
 namespace StemeDb.Sync.Cli.Tests;
 
 [TestFixture]
-[CancelAfter(20_000)]
 public sealed class UsageTests
 {
     [TestCase("serve")]

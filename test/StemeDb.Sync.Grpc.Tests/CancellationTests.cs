@@ -10,7 +10,6 @@ namespace StemeDb.Sync.Grpc.Tests;
 
 /// <summary>Deadlines, cancellation and peers that go away mid-call, over Kestrel on 127.0.0.1.</summary>
 [TestFixture]
-[CancelAfter(30_000)]
 public class CancellationTests
 {
     private SyncNode _node = null!;

@@ -11,7 +11,6 @@ namespace StemeDb.Sync.Grpc.Tests;
 
 /// <summary>GetLeaves paging limits over Kestrel, against a node with exactly 10,000 leaves and one with 10,001.</summary>
 [TestFixture]
-[CancelAfter(60_000)]
 public class GetLeavesWireTests
 {
     private SyncNode _node = null!;

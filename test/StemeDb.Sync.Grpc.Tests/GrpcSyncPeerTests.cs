@@ -13,7 +13,6 @@ using StemeDb.Sync.Transport;
 namespace StemeDb.Sync.Grpc.Tests;
 
 [TestFixture]
-[CancelAfter(10_000)]
 public class GrpcSyncPeerTests
 {
     private Mock<SyncService.SyncServiceClient> _client = null!;

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
@@ -106,12 +107,11 @@ public class IntegrationTests
         await IngestAsync(cluster[0], "a", 5000);
         using var watch = new CancellationTokenSource(ConvergenceTimeout);
 
-        // Node 1 pulls from node 0 in batches of 50; kill it once some, but not all, have arrived.
-        Task<SyncPassResult> pass = cluster[1].SyncWithPeerAsync(cluster.Peer(1, 0)).AsTask();
-        while (cluster[1].Count == 0 && !pass.IsCompleted)
-        {
-            await Task.Delay(1, watch.Token);
-        }
+        // Node 1 pulls from node 0 in batches of 50; its second fetch is held until node 1 has been killed, so the kill
+        // lands mid-sync whatever the machine's speed.
+        var gated = new SecondFetchGate(cluster.Peer(1, 0));
+        Task<SyncPassResult> pass = cluster[1].SyncWithPeerAsync(gated).AsTask();
+        await gated.SecondFetchStarted.WaitAsync(watch.Token);
 
         await cluster.KillAsync(1);
         Assert.CatchAsync<Exception>(async () => await pass);
@@ -119,7 +119,7 @@ public class IntegrationTests
         long afterRestart = cluster[1].Count;
         SyncPassResult catchUp = await cluster[1].SyncWithPeerAsync(cluster.Peer(1, 0));
 
-        Assert.That(afterRestart, Is.GreaterThan(0).And.LessThan(5000), "the node was killed mid-sync and kept what it had stored");
+        Assert.That(afterRestart, Is.EqualTo(50), "the node was killed mid-sync and kept the one batch it had stored");
         Assert.That(catchUp.Fetched, Is.EqualTo(5000 - afterRestart));
         await cluster.WaitForConvergenceAsync(5000, ConvergenceTimeout);
     }
@@ -159,5 +159,39 @@ public class IntegrationTests
         PingResult ping = await cluster.Peer(1, 0).PingAsync(cluster[1].NodeId);
 
         Assert.That(ping, Is.EqualTo(new PingResult(cluster[0].NodeId, 7)));
+    }
+
+    /// <summary>A peer whose second fetch waits until the caller's token is cancelled (the node is stopped).</summary>
+    private sealed class SecondFetchGate(ISyncPeer inner) : ISyncPeer
+    {
+        private readonly TaskCompletionSource _secondFetch = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _fetches;
+
+        public Task SecondFetchStarted => _secondFetch.Task;
+
+        public string Name => inner.Name;
+
+        public async ValueTask<IReadOnlyList<AssertionRecord>> FetchAsync(IReadOnlyList<AssertionHash> hashes, CancellationToken cancellationToken = default)
+        {
+            if (Interlocked.Increment(ref _fetches) == 2)
+            {
+                _secondFetch.TrySetResult();
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+
+            return await inner.FetchAsync(hashes, cancellationToken);
+        }
+
+        public ValueTask<GossipResult> GossipAsync(AssertionRecord record, CancellationToken cancellationToken = default) =>
+            inner.GossipAsync(record, cancellationToken);
+
+        public ValueTask<RootExchangeResult> ExchangeRootsAsync(RootSummary local, CancellationToken cancellationToken = default) =>
+            inner.ExchangeRootsAsync(local, cancellationToken);
+
+        public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, CancellationToken cancellationToken = default) =>
+            inner.GetLeavesAsync(maxLeaves, cancellationToken);
+
+        public ValueTask<PingResult> PingAsync(NodeId self, CancellationToken cancellationToken = default) =>
+            inner.PingAsync(self, cancellationToken);
     }
 }

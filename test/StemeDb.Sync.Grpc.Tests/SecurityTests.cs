@@ -12,7 +12,6 @@ namespace StemeDb.Sync.Grpc.Tests;
 
 /// <summary>TLS, mutual TLS and the authorization hook, with self-signed certificates created at run time.</summary>
 [TestFixture]
-[CancelAfter(30_000)]
 public class SecurityTests
 {
     private X509Certificate2 _server = null!;

@@ -13,7 +13,6 @@ using StemeDb.Sync.Transport;
 namespace StemeDb.Sync.Grpc.Tests;
 
 [TestFixture]
-[CancelAfter(10_000)]
 public class SyncServiceImplTests
 {
     private Mock<ISyncRequestHandler> _handler = null!;

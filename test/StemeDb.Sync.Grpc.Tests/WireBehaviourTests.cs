@@ -17,7 +17,6 @@ namespace StemeDb.Sync.Grpc.Tests;
 /// cleartext). After every test the server must still answer a ping and accept a valid gossip.
 /// </summary>
 [TestFixture]
-[CancelAfter(30_000)]
 public class WireBehaviourTests
 {
     private const int ServerMaxReceive = 256 * 1024;

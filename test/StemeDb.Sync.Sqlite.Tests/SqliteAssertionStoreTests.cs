@@ -12,7 +12,6 @@ using StemeDb.Sync.Testing;
 namespace StemeDb.Sync.Sqlite.Tests;
 
 [TestFixture]
-[CancelAfter(30_000)]
 public sealed class SqliteAssertionStoreTests
 {
     private string _directory = null!;

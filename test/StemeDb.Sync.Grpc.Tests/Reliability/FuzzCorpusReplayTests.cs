@@ -19,7 +19,6 @@ public sealed class FuzzCorpusReplayTests
     private static IEnumerable<string> Targets => FuzzTargets.Names;
 
     [TestCaseSource(nameof(Targets))]
-    [CancelAfter(60_000)]
     public void Corpus_EveryCommittedInput_NoFinding(string target)
     {
         string[] files = CorpusFiles(target);
@@ -35,7 +34,6 @@ public sealed class FuzzCorpusReplayTests
     }
 
     [TestCaseSource(nameof(Targets))]
-    [CancelAfter(60_000)]
     public void Mutations_SeededRandomFromCorpus_NoFinding(string target)
     {
         byte[][] seeds = CorpusFiles(target).Select(File.ReadAllBytes).ToArray();

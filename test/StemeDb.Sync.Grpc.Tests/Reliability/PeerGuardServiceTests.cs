@@ -13,7 +13,6 @@ namespace StemeDb.Sync.Grpc.Tests.Reliability;
 
 /// <summary>The per-peer guard as wired into <see cref="SyncServiceImpl"/> (called directly, no transport).</summary>
 [TestFixture]
-[CancelAfter(10_000)]
 public sealed class PeerGuardServiceTests
 {
     private static readonly PingResult Pong = new(NodeId.NewId(), 0);

@@ -84,7 +84,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public void IngestAsync_NotStarted_ThrowsInvalidOperation()
     {
         var node = new SyncNode(Manual(1), new InMemoryAssertionStore());
@@ -96,7 +95,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task IngestAsync_NewAssertion_StoredIndexedAndStamped()
     {
         var store = new InMemoryAssertionStore();
@@ -116,7 +114,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task IngestAsync_SameBytesTwice_SecondNotAddedKeepsFirstTimestamp()
     {
         SyncNode node = await StartNodeAsync(Manual(1));
@@ -133,7 +130,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task IngestAsync_CallerReusesBuffer_StoredBytesUnchanged()
     {
         var store = new InMemoryAssertionStore();
@@ -148,7 +144,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task IngestAsync_StoreKeepsRecordsAndCallerReusesBuffer_StoredBytesUnchanged()
     {
         // Arrange: a host store that keeps the very record objects it is given.
@@ -166,7 +161,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task IngestAsync_CallerReusesBufferBeforeGossip_PeerGetsOriginalBytes()
     {
         // Arrange: the gossip is sent only after the caller has overwritten its buffer.
@@ -187,7 +181,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task IngestManyAsync_ValidBatch_StoresIndexesAndStampsEachInOrder()
     {
         // Arrange
@@ -216,7 +209,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task IngestManyAsync_OneInvalidInTheMiddle_ThrowsWithPositionNothingStored()
     {
         var store = new InMemoryAssertionStore();
@@ -234,7 +226,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task IngestManyAsync_DuplicatesInBatchAndStore_AddedOnceKeepFirstTimestamp()
     {
         SyncNode node = await StartNodeAsync(Manual(1));
@@ -251,7 +242,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task IngestManyAsync_StoreFailsPartWay_StoredOnesStayIndexed()
     {
         // Arrange: the store accepts three puts, then fails.
@@ -269,7 +259,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(30_000)]
     public async Task IngestManyAsync_StoreCompletesAsynchronously_AllStoredAndIndexedInOrder()
     {
         // Arrange: more assertions than the node keeps in flight, into a store whose puts complete later.
@@ -295,7 +284,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(30_000)]
     public async Task IngestManyAsync_AsyncStoreFailsWithPutsInFlight_ThrowsAndIndexesExactlyTheStored()
     {
         // Arrange: puts complete asynchronously and the 40th fails while others are still in flight.
@@ -319,7 +307,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task IngestManyAsync_NullOrStoppedNode_Throws()
     {
         SyncNode node = await StartNodeAsync(Manual(1));
@@ -330,7 +317,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task IngestManyAsync_WithPeer_NewAssertionsGossipedWithOwnBytes()
     {
         SyncNode node = await StartNodeAsync(Manual(1));
@@ -354,7 +340,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task IngestAsync_InvalidContent_ThrowsWithReasonNothingStored()
     {
         var store = new InMemoryAssertionStore();
@@ -370,7 +355,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task IngestAsync_TooLarge_ThrowsNothingStored()
     {
         SyncNode node = await StartNodeAsync(Manual(1, o => o.MaxAssertionBytes = 10));
@@ -382,7 +366,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task StartAsync_StoreHoldsRecords_RebuildsIndex()
     {
         var store = new InMemoryAssertionStore();
@@ -401,7 +384,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task StartAsync_Twice_Throws()
     {
         SyncNode node = await StartNodeAsync(Manual(1));
@@ -410,7 +392,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task StopAsync_Running_EndsServingAndIngest()
     {
         SyncNode node = await StartNodeAsync(EngineTestKit.Options(1));
@@ -423,7 +404,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task Ingest_FivePeersFanoutTwo_GossipsToTwoDistinctPeers()
     {
         SyncNode node = await StartNodeAsync(Manual(1, o => o.GossipFanout = 2));
@@ -443,7 +423,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task ReceivedGossip_NewThenKnown_ForwardedOnlyOnce()
     {
         SyncNode node = await StartNodeAsync(Manual(1, o => o.GossipFanout = 3));
@@ -471,7 +450,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task Ingest_GossipQueueFull_StoresEverythingAndCountsDrops()
     {
         using var dropped = new MetricRecorder("stemedb.sync.gossip.dropped", "reason", "queue_full");
@@ -489,7 +467,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task Ingest_NoPeers_NothingQueued()
     {
         SyncNode node = await StartNodeAsync(Manual(1));
@@ -500,7 +477,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task Gossip_PeerFailsTwice_RetriesWithBackoffThenSucceeds()
     {
         SyncNode node = await StartNodeAsync(Manual(1, o =>
@@ -531,7 +507,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task Gossip_PeerAlwaysFails_GivesUpAfterMaxAttempts()
     {
         using var dropped = new MetricRecorder("stemedb.sync.gossip.dropped", "reason", "retries_exhausted");
@@ -554,7 +529,6 @@ public sealed class SyncNodeTests
     [TestCase(SyncStatusCode.InvalidArgument)]
     [TestCase(SyncStatusCode.PermissionDenied)]
     [TestCase(SyncStatusCode.Unimplemented)]
-    [CancelAfter(10_000)]
     public async Task Gossip_NonRetryableFailure_NotRetried(SyncStatusCode code)
     {
         SyncNode node = await StartNodeAsync(Manual(1));
@@ -568,7 +542,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task Gossip_PeerRejects_NotRetried()
     {
         SyncNode node = await StartNodeAsync(Manual(1));
@@ -582,7 +555,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task RemovePeer_Removed_NoLongerGossipedTo()
     {
         SyncNode node = await StartNodeAsync(Manual(1, o => o.GossipFanout = 5));
@@ -606,7 +578,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(30_000)]
     public async Task SyncWithPeerAsync_DivergedNodes_BothHoldTheUnion()
     {
         var network = new InMemoryNetwork();
@@ -643,7 +614,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(60_000)]
     public async Task SyncWithPeerAsync_MoreThanOneFetchBatchMissing_FetchesInBatchesOfAtMostBatchSize()
     {
         var network = new InMemoryNetwork();
@@ -666,7 +636,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task SyncWithPeerAsync_PeerAnswersForgedAndUnrequestedRecords_RejectsThemStoresNothing()
     {
         var store = new InMemoryAssertionStore();
@@ -696,7 +665,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task SyncWithPeerAsync_PeerUnreachable_ThrowsSyncPeerExceptionStoresNothing()
     {
         var network = new InMemoryNetwork();
@@ -710,7 +678,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(30_000)]
     public async Task BackgroundGossip_IngestOnOneNode_ReachesTheOther()
     {
         var network = new InMemoryNetwork();
@@ -731,7 +698,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(30_000)]
     public async Task BackgroundAntiEntropy_FirstPassWithinTwoSecondsThenEveryInterval_PeerCatchesUp()
     {
         var time = new TimerWatchingTimeProvider(EngineTestKit.Start);
@@ -771,7 +737,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task Ingest_Counted_InIngestedMetric()
     {
         using var ingested = new MetricRecorder("stemedb.sync.ingested");
@@ -785,7 +750,6 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task RetryDelay_Attempts_GrowsExponentiallyWithinJitterAndCap()
     {
         SyncNode node = await StartNodeAsync(Manual(1, o =>

@@ -46,7 +46,6 @@ public sealed class SyncRequestHandlerTests
         record.Hash.ToArray(), record.Data.ToArray(), record.Timestamp.Time, record.Timestamp.Counter, record.Timestamp.NodeId.ToArray());
 
     [Test]
-    [CancelAfter(10_000)]
     public void FetchAsync_MoreThanThousandHashes_ThrowsInvalidArgument()
     {
         var hashes = Enumerable.Range(0, 1001).Select(i => (ReadOnlyMemory<byte>)EngineTestKit.Record(i).Hash.ToArray()).ToList();
@@ -58,7 +57,6 @@ public sealed class SyncRequestHandlerTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task FetchAsync_ExactlyThousandHashes_ReturnsHeldOnes()
     {
         List<AssertionHash> held = await IngestAsync(3);
@@ -73,7 +71,6 @@ public sealed class SyncRequestHandlerTests
     [TestCase(0)]
     [TestCase(31)]
     [TestCase(33)]
-    [CancelAfter(10_000)]
     public void FetchAsync_HashOfWrongLength_ThrowsInvalidArgument(int length)
     {
         var hashes = new List<ReadOnlyMemory<byte>> { new byte[32], new byte[length] };
@@ -85,7 +82,6 @@ public sealed class SyncRequestHandlerTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task FetchAsync_UnknownHashesAmongKnown_SkipsUnknownKeepsOrder()
     {
         List<AssertionHash> held = await IngestAsync(3);
@@ -105,7 +101,6 @@ public sealed class SyncRequestHandlerTests
     [TestCase(10_001u, 10_000, true)]
     [TestCase(50_000u, 10_000, true)]
     [TestCase(9_999u, 9_999, true)]
-    [CancelAfter(60_000)]
     public async Task GetLeavesAsync_MoreThanCapHeld_CapsAtTenThousand(uint max, int expectedCount, bool expectedTruncated)
     {
         List<AssertionHash> held = await IngestAsync(10_001);
@@ -121,7 +116,6 @@ public sealed class SyncRequestHandlerTests
     [TestCase(5u, 5, false)]
     [TestCase(6u, 5, false)]
     [TestCase(0u, 5, false)]
-    [CancelAfter(10_000)]
     public async Task GetLeavesAsync_FiveHeld_TruncatedExactlyWhenMoreExist(uint max, int expectedCount, bool expectedTruncated)
     {
         List<AssertionHash> held = await IngestAsync(5);
@@ -133,7 +127,6 @@ public sealed class SyncRequestHandlerTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task GetLeavesAsync_Empty_ReturnsNothingNotTruncated()
     {
         LeavesPage page = await Handler.GetLeavesAsync(10);
@@ -145,7 +138,6 @@ public sealed class SyncRequestHandlerTests
     [TestCase(1)]
     [TestCase(31)]
     [TestCase(33)]
-    [CancelAfter(10_000)]
     public void ExchangeRootsAsync_RootOfWrongLength_ThrowsInvalidArgument(int length)
     {
         var ex = Assert.ThrowsAsync<SyncRequestException>(async () => await Handler.ExchangeRootsAsync(new byte[length], 0));
@@ -155,7 +147,6 @@ public sealed class SyncRequestHandlerTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task ExchangeRootsAsync_EqualRoot_MatchesAndReportsCount()
     {
         await IngestAsync(4);
@@ -173,7 +164,6 @@ public sealed class SyncRequestHandlerTests
     [TestCase(1)]
     [TestCase(15)]
     [TestCase(17)]
-    [CancelAfter(10_000)]
     public void PingAsync_NodeIdOfWrongLength_ThrowsInvalidArgument(int length)
     {
         var ex = Assert.ThrowsAsync<SyncRequestException>(async () => await Handler.PingAsync(new byte[length]));
@@ -183,7 +173,6 @@ public sealed class SyncRequestHandlerTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task PingAsync_EmptyOrValidId_ReturnsOwnIdAndCount()
     {
         await IngestAsync(2);
@@ -196,7 +185,6 @@ public sealed class SyncRequestHandlerTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task GossipAsync_Valid_StoresIndexesAndObservesClock()
     {
         var remote = new HlcTimestamp((ulong)EngineTestKit.Start.ToUnixTimeMilliseconds() + 100, 7, EngineTestKit.NodeIdFor(2));
@@ -213,7 +201,6 @@ public sealed class SyncRequestHandlerTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task GossipAsync_AlreadyHeld_AcceptedWithoutSecondCopy()
     {
         AssertionRecord record = EngineTestKit.Record(1);
@@ -226,7 +213,6 @@ public sealed class SyncRequestHandlerTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task GossipAsync_HashOfWrongLength_RejectedNothingStored()
     {
         AssertionRecord record = EngineTestKit.Record(1);
@@ -240,7 +226,6 @@ public sealed class SyncRequestHandlerTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task GossipAsync_NodeIdOfWrongLength_RejectedNothingStored()
     {
         GossipMessage message = Message(EngineTestKit.Record(1)) with { HlcNodeId = new byte[15] };
@@ -253,7 +238,6 @@ public sealed class SyncRequestHandlerTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task GossipAsync_HashDoesNotMatchData_RejectedNothingStored()
     {
         AssertionRecord record = EngineTestKit.Record(1);
@@ -267,7 +251,6 @@ public sealed class SyncRequestHandlerTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task GossipAsync_InvalidContent_RejectedWithValidatorReason()
     {
         byte[] data = EngineTestKit.Data(1);
@@ -282,7 +265,6 @@ public sealed class SyncRequestHandlerTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task GossipAsync_TimestampTooFarAhead_RejectedClockUnchanged()
     {
         ulong ahead = (ulong)EngineTestKit.Start.ToUnixTimeMilliseconds() + 501;
@@ -296,7 +278,6 @@ public sealed class SyncRequestHandlerTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task GossipAsync_TimestampAtDriftBound_Accepted()
     {
         ulong atBound = (ulong)EngineTestKit.Start.ToUnixTimeMilliseconds() + 500;
@@ -308,7 +289,6 @@ public sealed class SyncRequestHandlerTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task AllRequests_NodeNotStarted_ThrowUnavailable()
     {
         await using var node = new SyncNode(EngineTestKit.Options(2), new InMemoryAssertionStore());

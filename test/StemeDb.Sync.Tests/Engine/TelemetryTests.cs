@@ -18,7 +18,6 @@ namespace StemeDb.Sync.Tests.Engine;
 public sealed class TelemetryTests
 {
     [Test]
-    [CancelAfter(10_000)]
     public async Task SyncWithPeerAsync_WithListener_EmitsAntiEntropyActivityAndRoundCounter()
     {
         var activities = new ConcurrentQueue<Activity>();
@@ -49,7 +48,6 @@ public sealed class TelemetryTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task GossipAsync_Rejected_LogsWarningWithStableEventId()
     {
         using var provider = new ListLoggerProvider();

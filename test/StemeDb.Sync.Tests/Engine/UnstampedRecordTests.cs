@@ -17,7 +17,6 @@ namespace StemeDb.Sync.Tests.Engine;
 /// with an empty <c>hlc_node_id</c>): valid, and stamped by the receiver with the content's HLC or its own clock.
 /// </summary>
 [TestFixture]
-[CancelAfter(10_000)]
 public sealed class UnstampedRecordTests
 {
     private static readonly ulong Now = (ulong)EngineTestKit.Start.ToUnixTimeMilliseconds();

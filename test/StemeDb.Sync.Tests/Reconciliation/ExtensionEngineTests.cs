@@ -119,18 +119,17 @@ public class ExtensionEngineTests
         ValueTask<PushOutcome> push = ExtendedSync.PushAsync(
             store, peer, capabilities, hashes, ct => new CallDeadline(TimeSpan.FromMinutes(1), TimeProvider.System, ct), null, cancellationToken);
         await peer.WaitForCallsAsync(1, cancellationToken);
-        await Task.Delay(50, cancellationToken);
-        int beforeFirstAnswer = peer.Started;
         peer.Release(1);
         await peer.WaitForCallsAsync(3, cancellationToken);
-        await Task.Delay(50, cancellationToken);
-        int whileTwoHeld = peer.Started;
         peer.Release(100);
         PushOutcome outcome = await push;
 
-        // Assert
-        Assert.That(beforeFirstAnswer, Is.EqualTo(1), "the first batch goes alone until the peer shows it has the extension");
-        Assert.That(whileTwoHeld, Is.EqualTo(3), "with two batches held, the sender waits");
+        // Assert: each call records how many answers the sender had seen when it started (no sleeps: the order of
+        // events decides).
+        Assert.That(peer.AnsweredAtStart, Has.Count.EqualTo(4));
+        Assert.That(peer.AnsweredAtStart[1], Is.GreaterThanOrEqualTo(1), "the first batch goes alone until the peer shows it has the extension");
+        Assert.That(peer.AnsweredAtStart[2], Is.EqualTo(1), "then two batches travel together");
+        Assert.That(peer.AnsweredAtStart[3], Is.GreaterThanOrEqualTo(2), "with two batches held, the sender waits");
         Assert.That(peer.MaxInFlight, Is.LessThanOrEqualTo(ExtendedSync.PushWindow));
         Assert.That(peer.Received, Is.EqualTo(3_500));
         Assert.That(outcome.Pushed, Is.EqualTo(3_500));
@@ -202,8 +201,22 @@ public class ExtensionEngineTests
         private int _inFlight;
         private int _maxInFlight;
         private int _received;
+        private int _answered;
+        private readonly List<int> _answeredAtStart = new();
 
         public string Name => "gated";
+
+        /// <summary>For each call in the order they started, how many calls had been answered by then.</summary>
+        public IReadOnlyList<int> AnsweredAtStart
+        {
+            get
+            {
+                lock (_answeredAtStart)
+                {
+                    return _answeredAtStart.ToArray();
+                }
+            }
+        }
 
         public int Started => Volatile.Read(ref _started);
 
@@ -223,6 +236,11 @@ public class ExtensionEngineTests
 
         public async ValueTask<IReadOnlyList<GossipResult>> GossipBatchAsync(IReadOnlyList<AssertionRecord> records, CancellationToken cancellationToken = default)
         {
+            lock (_answeredAtStart)
+            {
+                _answeredAtStart.Add(Volatile.Read(ref _answered));
+            }
+
             Interlocked.Increment(ref _started);
             int now = Interlocked.Increment(ref _inFlight);
             int max;
@@ -233,6 +251,7 @@ public class ExtensionEngineTests
             await _gate.WaitAsync(cancellationToken);
             Interlocked.Decrement(ref _inFlight);
             Interlocked.Add(ref _received, records.Count);
+            Interlocked.Increment(ref _answered);
             return records.Select(_ => GossipResult.Ok).ToArray();
         }
 

@@ -209,7 +209,6 @@ public sealed class PeerGuardTests
     }
 
     [Test]
-    [CancelAfter(20_000)]
     public async Task Enter_ConcurrentCallers_NeverMoreThanLimitInFlight()
     {
         const int limit = 4;

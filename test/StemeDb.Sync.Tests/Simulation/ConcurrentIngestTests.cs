@@ -15,7 +15,6 @@ namespace StemeDb.Sync.Tests.Simulation;
 public sealed class ConcurrentIngestTests
 {
     [Test]
-    [CancelAfter(120_000)]
     public async Task EightWriters_WhileServingAntiEntropyToTwoNodes_CountsAndRootsExact()
     {
         const int Writers = 8;

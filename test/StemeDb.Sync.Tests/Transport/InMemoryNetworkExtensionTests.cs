@@ -35,7 +35,6 @@ public sealed class InMemoryNetworkExtensionTests
 
     [TestCase(true)]
     [TestCase(false)]
-    [CancelAfter(30_000)]
     public async Task SyncWithPeerAsync_DivergedNodes_ReconcileOnlyWhenForwardedAndBothConverge(bool forward)
     {
         // Arrange: a holds 0..59, b holds 40..99.
@@ -68,7 +67,6 @@ public sealed class InMemoryNetworkExtensionTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task GossipBatchAsync_Forwarded_StoresEveryPushAtTheTarget()
     {
         var network = new InMemoryNetwork();
@@ -85,7 +83,6 @@ public sealed class InMemoryNetworkExtensionTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task ExtensionsOff_ReconcileAndGossipBatch_UnimplementedAndNothingReachesTheHandler()
     {
         var network = new InMemoryNetwork { ForwardExtensions = false };
@@ -105,7 +102,6 @@ public sealed class InMemoryNetworkExtensionTests
 
     [TestCase(true)]
     [TestCase(false)]
-    [CancelAfter(10_000)]
     public async Task GetLeavesAsync_WithCursor_AfterCursorWhenForwardedFromFirstLeafOtherwise(bool forward)
     {
         var network = new InMemoryNetwork { ForwardExtensions = forward };

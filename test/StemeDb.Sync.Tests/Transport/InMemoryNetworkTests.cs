@@ -24,7 +24,6 @@ public sealed class InMemoryNetworkTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task GossipAsync_Delivered_HandlerGetsCopiedBytes()
     {
         var network = new InMemoryNetwork();
@@ -47,7 +46,6 @@ public sealed class InMemoryNetworkTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task Partition_CallsAcross_FailUnavailableUntilHealed()
     {
         var network = new InMemoryNetwork();
@@ -65,7 +63,6 @@ public sealed class InMemoryNetworkTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task Disconnect_Endpoint_CallsFailUntilReconnected()
     {
         var network = new InMemoryNetwork();
@@ -81,7 +78,6 @@ public sealed class InMemoryNetworkTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public void DropRateOne_Request_LostBeforeHandler()
     {
         var network = new InMemoryNetwork { DropRate = 1 };
@@ -95,7 +91,6 @@ public sealed class InMemoryNetworkTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public void AnswerLossRateOne_HandlerRunsButCallerFails()
     {
         var network = new InMemoryNetwork { AnswerLossRate = 1 };
@@ -109,7 +104,6 @@ public sealed class InMemoryNetworkTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task DuplicateRateOne_HandlerRunsTwice()
     {
         var network = new InMemoryNetwork { DuplicateRate = 1 };
@@ -122,7 +116,6 @@ public sealed class InMemoryNetworkTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public void HandlerRefusal_KeepsStatusCode()
     {
         var network = new InMemoryNetwork();
@@ -138,7 +131,6 @@ public sealed class InMemoryNetworkTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task ManualDelivery_CallWaitsUntilDelivered()
     {
         var network = new InMemoryNetwork(seed: 1, manualDelivery: true);
@@ -159,7 +151,6 @@ public sealed class InMemoryNetworkTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task ManualDelivery_CancelledCall_LeavesPendingSetAndThrows()
     {
         var network = new InMemoryNetwork(seed: 1, manualDelivery: true);
@@ -174,7 +165,6 @@ public sealed class InMemoryNetworkTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public void ManualDelivery_Disconnect_FailsPendingCalls()
     {
         var network = new InMemoryNetwork(seed: 1, manualDelivery: true);
@@ -188,7 +178,6 @@ public sealed class InMemoryNetworkTests
     }
 
     [Test]
-    [CancelAfter(10_000)]
     public async Task SameSeed_SameFaultSchedule()
     {
         async Task<string> RunAsync(int seed)
