@@ -38,7 +38,17 @@ internal static class IngestRatioHarness
 
     private const int BatchSize = 1000;
 
-    private static readonly string[] Names = ["BLAKE3 alone", "IngestAsync, one per call", "IngestManyAsync, 1,000 per call"];
+    /// <summary>How many ingests a running node makes between two root reads in the "as a node lives" variant.</summary>
+    private const int RootReadEvery = 10_000;
+
+    private static readonly string[] Names =
+    [
+        "BLAKE3 alone",
+        "IngestAsync, one per call (count read at the end)",
+        "IngestManyAsync, 1,000 per call (count read at the end)",
+        "IngestAsync, one root read at the end",
+        "IngestAsync, a root read every 10,000 ingests",
+    ];
 
     /// <summary>Runs the harness and prints the table.</summary>
     /// <param name="args">The arguments after <see cref="Command"/>.</param>
@@ -83,9 +93,10 @@ internal static class IngestRatioHarness
         Console.WriteLine($"Load average at start: {HarnessSupport.LoadAverage()}");
         Console.WriteLine();
 
-        var nanoseconds = new List<double>[] { new(), new(), new() };
-        var allocated = new List<double>[] { new(), new(), new() };
-        var ratios = new List<double>[] { new(), new(), new() };
+        var nanoseconds = Names.Select(_ => new List<double>()).ToArray();
+        var allocated = Names.Select(_ => new List<double>()).ToArray();
+        var ratios = Names.Select(_ => new List<double>()).ToArray();
+        AssertionHash expectedRoot = ReferenceRoot(buffer, offsets, count);
         var started = Stopwatch.StartNew();
         for (int round = 0; round < warmup + rounds; round++)
         {
@@ -93,7 +104,7 @@ internal static class IngestRatioHarness
             for (int k = 0; k < Names.Length; k++)
             {
                 int variant = (round + k) % Names.Length;
-                (double ns, double bytes) = await RunBlockAsync(variant, buffer, offsets, count);
+                (double ns, double bytes) = await RunBlockAsync(variant, buffer, offsets, count, expectedRoot);
                 perAssertion[variant] = ns;
                 if (round >= warmup)
                 {
@@ -104,8 +115,10 @@ internal static class IngestRatioHarness
 
             if (round >= warmup)
             {
-                ratios[1].Add(perAssertion[1] / perAssertion[0]);
-                ratios[2].Add(perAssertion[2] / perAssertion[0]);
+                for (int v = 1; v < Names.Length; v++)
+                {
+                    ratios[v].Add(perAssertion[v] / perAssertion[0]);
+                }
             }
         }
 
@@ -135,13 +148,18 @@ internal static class IngestRatioHarness
                 $"Target (ingest at most 3x BLAKE3 alone), {Names[v]}: {(ratio <= 3.0 ? "met" : "not met")} ({Times(ratio)}, rounds {Times(ratios[v].Min())} to {Times(ratios[v].Max())})."));
         }
 
+        (double rootMs, double hashAllMs) = await MeasureFreshRootReadAsync(buffer, offsets, count, expectedRoot);
+        Console.WriteLine();
+        Console.WriteLine(HarnessSupport.Invariant(
+            $"Root read of a freshly loaded index of {count:N0} (IngestManyAsync, then one count read outside the timing): {rootMs:N1} ms, {rootMs / hashAllMs:F2}x BLAKE3 over all {count:N0} assertions ({hashAllMs:N1} ms, measured just before)."));
+        Console.WriteLine(HarnessSupport.Invariant($"Every root checked against an independent computation of the specification: {expectedRoot}."));
         Console.WriteLine(HarnessSupport.Invariant($"Total time {started.Elapsed.TotalSeconds:N0} s."));
         Console.WriteLine($"Load average at end: {HarnessSupport.LoadAverage()}");
         return 0;
     }
 
     /// <summary>One block: returns the wall time and the bytes allocated, per assertion.</summary>
-    private static async Task<(double Nanoseconds, double Bytes)> RunBlockAsync(int variant, byte[] buffer, int[] offsets, int count)
+    private static async Task<(double Nanoseconds, double Bytes)> RunBlockAsync(int variant, byte[] buffer, int[] offsets, int count, AssertionHash expectedRoot)
     {
         SyncNode? node = null;
         if (variant != 0)
@@ -157,20 +175,34 @@ internal static class IngestRatioHarness
         GC.Collect();
         long before = GC.GetTotalAllocatedBytes(precise: true);
         long start = Stopwatch.GetTimestamp();
+        AssertionHash? root = null;
         long result = variant switch
         {
             0 => HashAll(buffer, offsets, count),
-            1 => await IngestEachAsync(node!, buffer, offsets, count),
-            _ => await IngestBatchesAsync(node!, buffer, offsets, count),
+            1 => await IngestEachAsync(node!, buffer, offsets, count, rootEvery: 0),
+            2 => await IngestBatchesAsync(node!, buffer, offsets, count),
+            3 => await IngestEachAsync(node!, buffer, offsets, count, rootEvery: 0),
+            _ => await IngestEachAsync(node!, buffer, offsets, count, rootEvery: RootReadEvery),
         };
+        if (variant >= 3)
+        {
+            root = node!.Root; // part of the timing: the read a running node makes
+        }
+
         double elapsed = Stopwatch.GetElapsedTime(start).TotalNanoseconds;
         long bytes = GC.GetTotalAllocatedBytes(precise: true) - before;
         if (node is not null)
         {
+            AssertionHash finalRoot = root ?? node.Root; // outside the timing for the count-only variants
             await node.DisposeAsync();
             if (result != count)
             {
                 throw new InvalidOperationException($"The node holds {result} assertions after ingesting {count}.");
+            }
+
+            if (finalRoot != expectedRoot)
+            {
+                throw new InvalidOperationException($"{Names[variant]}: the node's root {finalRoot} is not the specification's {expectedRoot}.");
             }
         }
 
@@ -189,14 +221,96 @@ internal static class IngestRatioHarness
         return (long)acc;
     }
 
-    private static async Task<long> IngestEachAsync(SyncNode node, byte[] buffer, int[] offsets, int count)
+    private static async Task<long> IngestEachAsync(SyncNode node, byte[] buffer, int[] offsets, int count, int rootEvery)
     {
         for (int i = 0; i < count; i++)
         {
             await node.IngestAsync(buffer.AsMemory(offsets[i], offsets[i + 1] - offsets[i]));
+            if (rootEvery > 0 && (i + 1) % rootEvery == 0)
+            {
+                _ = node.Root;
+            }
         }
 
         return node.Count;
+    }
+
+    /// <summary>Loads every assertion, reads the count (merging the deferred leaves) and then times one root read.</summary>
+    private static async Task<(double RootMs, double HashAllMs)> MeasureFreshRootReadAsync(byte[] buffer, int[] offsets, int count, AssertionHash expectedRoot)
+    {
+        var options = new SyncNodeOptions { AntiEntropyInterval = Timeout.InfiniteTimeSpan, ContentValidator = RkyvAssertionValidator.Instance };
+        await using var node = new SyncNode(options, new InMemoryAssertionStore());
+        await node.StartAsync();
+        await IngestBatchesAsync(node, buffer, offsets, count);
+        GC.Collect();
+        long hashStart = Stopwatch.GetTimestamp();
+        GC.KeepAlive(HashAll(buffer, offsets, count));
+        double hashMs = Stopwatch.GetElapsedTime(hashStart).TotalMilliseconds;
+        long start = Stopwatch.GetTimestamp();
+        AssertionHash root = node.Root;
+        double rootMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        if (root != expectedRoot)
+        {
+            throw new InvalidOperationException($"The freshly loaded node's root {root} is not the specification's {expectedRoot}.");
+        }
+
+        return (rootMs, hashMs);
+    }
+
+    /// <summary>
+    /// The root of the corpus's hashes computed straight from the specification (docs/PROTOCOL.md, "Merkle index and
+    /// root"): a recursion over the sorted leaves, independent of the library's index.
+    /// </summary>
+    private static AssertionHash ReferenceRoot(byte[] buffer, int[] offsets, int count)
+    {
+        var leaves = new byte[count][];
+        for (int i = 0; i < count; i++)
+        {
+            leaves[i] = AssertionHash.Compute(buffer.AsSpan(offsets[i], offsets[i + 1] - offsets[i])).ToArray();
+        }
+
+        Array.Sort(leaves, (a, b) => a.AsSpan().SequenceCompareTo(b));
+        int distinct = 0;
+        for (int i = 0; i < leaves.Length; i++)
+        {
+            if (distinct == 0 || !leaves[i].AsSpan().SequenceEqual(leaves[distinct - 1]))
+            {
+                leaves[distinct++] = leaves[i];
+            }
+        }
+
+        return distinct == 0 ? AssertionHash.Compute([0x02]) : new AssertionHash(Node(leaves, 0, distinct));
+
+        static byte[] Node(byte[][] sorted, int from, int to)
+        {
+            if (to - from == 1)
+            {
+                return AssertionHash.Compute([0x00, .. sorted[from]]).ToArray();
+            }
+
+            int bit = FirstDifferingBit(sorted[from], sorted[to - 1]);
+            int split = from;
+            while (((sorted[split][bit / 8] >> (7 - (bit % 8))) & 1) == 0)
+            {
+                split++;
+            }
+
+            return AssertionHash.Compute([0x01, .. Node(sorted, from, split), .. Node(sorted, split, to)]).ToArray();
+        }
+
+        static int FirstDifferingBit(byte[] a, byte[] b)
+        {
+            for (int i = 0; i < a.Length; i++)
+            {
+                int x = a[i] ^ b[i];
+                if (x != 0)
+                {
+                    return (i * 8) + System.Numerics.BitOperations.LeadingZeroCount((uint)x) - 24;
+                }
+            }
+
+            throw new InvalidOperationException("Two equal leaves.");
+        }
     }
 
     private static async Task<long> IngestBatchesAsync(SyncNode node, byte[] buffer, int[] offsets, int count)
