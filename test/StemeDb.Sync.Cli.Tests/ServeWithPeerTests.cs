@@ -90,6 +90,21 @@ public sealed partial class ServeWithPeerTests
         Assert.That(await serving, Is.EqualTo(ExitCodes.Success), node.Error);
     }
 
+    [Test]
+    public async Task Fetch_FromV1Node_PrintsNullHlcAndTheDecodedAssertion()
+    {
+        await using ReferenceV1Host peer = await ReferenceV1Host.StartAsync();
+        AssertionRecord record = TestAssertions.Record("user:from-v1");
+        peer.Server.Put(record);
+
+        var (code, output, error) = await CliRunner.RunAsync(string.Empty, "fetch", peer.Address.ToString().TrimEnd('/'), record.Hash.ToString());
+
+        Assert.That(code, Is.EqualTo(ExitCodes.Success), error);
+        Assert.That(output, Does.Contain($"\"hash\":\"{record.Hash}\""));
+        Assert.That(output, Does.Contain("\"hlc\":null"), "a v1 node sends no HLC with the record");
+        Assert.That(output, Does.Contain("user:from-v1"));
+    }
+
     private static async Task WaitUntilFetchableAsync(string address, string hash, CancellationToken cancellationToken)
     {
         while (true)

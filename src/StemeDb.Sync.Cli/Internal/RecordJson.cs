@@ -15,13 +15,20 @@ internal static class RecordJson
         {
             writer.WriteStartObject();
             writer.WriteString("hash", record.Hash.ToString());
-            writer.WriteStartObject("hlc");
-            writer.WriteNumber("time", record.Timestamp.Time);
-            writer.WriteNumber("counter", record.Timestamp.Counter);
-            byte[] node = new byte[NodeId.Length];
-            record.Timestamp.NodeId.CopyTo(node);
-            writer.WriteString("node_id", Convert.ToHexStringLower(node));
-            writer.WriteEndObject();
+            if (record.Timestamp.IsNone)
+            {
+                writer.WriteNull("hlc"); // the node sent none (a v1 node sends hash and data only)
+            }
+            else
+            {
+                writer.WriteStartObject("hlc");
+                writer.WriteNumber("time", record.Timestamp.Time);
+                writer.WriteNumber("counter", record.Timestamp.Counter);
+                byte[] node = new byte[NodeId.Length];
+                record.Timestamp.NodeId.CopyTo(node);
+                writer.WriteString("node_id", Convert.ToHexStringLower(node));
+                writer.WriteEndObject();
+            }
             writer.WriteNumber("size", record.Data.Length);
             if (!decode)
             {
