@@ -7,6 +7,7 @@ using System.Threading.Tasks;
 using Microsoft.Extensions.Time.Testing;
 using StemeDb.Sync.Engine;
 using StemeDb.Sync.Merkle;
+using StemeDb.Sync.Storage;
 using StemeDb.Sync.Testing;
 using StemeDb.Sync.Validation;
 
@@ -181,5 +182,37 @@ internal sealed class TimerWatchingTimeProvider : FakeTimeProvider
                 return due;
             }
         }
+    }
+}
+
+/// <summary>The nodes a test started, disposed together in its tear-down.</summary>
+internal sealed class StartedNodes : IAsyncDisposable
+{
+    private readonly List<SyncNode> _nodes = new();
+
+    /// <summary>Takes a node the test created (and may not start) for disposal.</summary>
+    public SyncNode Add(SyncNode node)
+    {
+        _nodes.Add(node);
+        return node;
+    }
+
+    /// <summary>Creates and starts a node over <paramref name="store"/> (a new in-memory store when null).</summary>
+    public async Task<SyncNode> StartAsync(SyncNodeOptions options, IAssertionStore? store = null, TimeProvider? time = null)
+    {
+        var node = new SyncNode(options, store ?? new InMemoryAssertionStore(), timeProvider: time);
+        _nodes.Add(node);
+        await node.StartAsync();
+        return node;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (SyncNode node in _nodes)
+        {
+            await node.DisposeAsync();
+        }
+
+        _nodes.Clear();
     }
 }

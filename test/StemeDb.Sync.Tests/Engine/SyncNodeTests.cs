@@ -17,30 +17,17 @@ namespace StemeDb.Sync.Tests.Engine;
 [TestFixture]
 public sealed class SyncNodeTests
 {
-    private readonly List<SyncNode> _nodes = new();
+    private readonly StartedNodes _nodes = new();
     private FakeTimeProvider _time = null!;
 
     [SetUp]
     public void SetUp() => _time = new FakeTimeProvider(EngineTestKit.Start);
 
     [TearDown]
-    public async Task TearDown()
-    {
-        foreach (SyncNode node in _nodes)
-        {
-            await node.DisposeAsync();
-        }
+    public async Task TearDown() => await _nodes.DisposeAsync();
 
-        _nodes.Clear();
-    }
-
-    private async Task<SyncNode> StartNodeAsync(SyncNodeOptions options, IAssertionStore? store = null, TimeProvider? time = null)
-    {
-        var node = new SyncNode(options, store ?? new InMemoryAssertionStore(), timeProvider: time ?? _time);
-        _nodes.Add(node);
-        await node.StartAsync();
-        return node;
-    }
+    private Task<SyncNode> StartNodeAsync(SyncNodeOptions options, IAssertionStore? store = null, TimeProvider? time = null) =>
+        _nodes.StartAsync(options, store, time ?? _time);
 
     private static SyncNodeOptions Manual(int id, Action<SyncNodeOptions>? configure = null) =>
         EngineTestKit.Options(id, o =>

@@ -21,22 +21,14 @@ public sealed class UnstampedRecordTests
 {
     private static readonly ulong Now = (ulong)EngineTestKit.Start.ToUnixTimeMilliseconds();
 
+    private readonly StartedNodes _nodes = new();
     private FakeTimeProvider _time = null!;
-    private readonly List<SyncNode> _nodes = new();
 
     [SetUp]
     public void SetUp() => _time = new FakeTimeProvider(EngineTestKit.Start);
 
     [TearDown]
-    public async Task TearDown()
-    {
-        foreach (SyncNode node in _nodes)
-        {
-            await node.DisposeAsync();
-        }
-
-        _nodes.Clear();
-    }
+    public async Task TearDown() => await _nodes.DisposeAsync();
 
     [Test]
     public async Task Gossip_NoHlcAssertionContent_StampedWithContentHlc()
@@ -150,11 +142,6 @@ public sealed class UnstampedRecordTests
     private static byte[] Encode(HlcTimestamp hlc) =>
         AssertionCodec.Encode(new Assertion($"subject:{hlc.Time}", "says", AssertionValue.FromText("v1"), hlc, hlc.NodeId));
 
-    private async Task<SyncNode> StartAsync(int id, IAssertionContentValidator validator, IAssertionStore? store = null)
-    {
-        var node = new SyncNode(EngineTestKit.Options(id, validator: validator), store ?? new InMemoryAssertionStore(), timeProvider: _time);
-        await node.StartAsync();
-        _nodes.Add(node);
-        return node;
-    }
+    private Task<SyncNode> StartAsync(int id, IAssertionContentValidator validator, IAssertionStore? store = null) =>
+        _nodes.StartAsync(EngineTestKit.Options(id, validator: validator), store, _time);
 }

@@ -18,18 +18,10 @@ namespace StemeDb.Sync.Tests.Engine;
 [CancelAfter(10_000)]
 public sealed class V1LeafOrderTests
 {
-    private readonly List<SyncNode> _nodes = new();
+    private readonly StartedNodes _nodes = new();
 
     [TearDown]
-    public async Task TearDown()
-    {
-        foreach (SyncNode node in _nodes)
-        {
-            await node.DisposeAsync();
-        }
-
-        _nodes.Clear();
-    }
+    public async Task TearDown() => await _nodes.DisposeAsync();
 
     [Test]
     public async Task SyncWithPeer_V1PeerListsLeavesInItsOwnOrder_Converges()
@@ -60,8 +52,8 @@ public sealed class V1LeafOrderTests
     {
         var time = new FakeTimeProvider(EngineTestKit.Start);
         var network = new InMemoryNetwork { ForwardExtensions = false };
-        SyncNode a = await StartAsync(new SyncNode(EngineTestKit.Options(1), new InMemoryAssertionStore(), timeProvider: time));
-        SyncNode b = await StartAsync(new SyncNode(EngineTestKit.Options(2, configure), new InMemoryAssertionStore(), timeProvider: time));
+        SyncNode a = await _nodes.StartAsync(EngineTestKit.Options(1), time: time);
+        SyncNode b = await _nodes.StartAsync(EngineTestKit.Options(2, configure), time: time);
         for (int i = 0; i < remote; i++)
         {
             await a.IngestAsync(EngineTestKit.Data(i));
@@ -74,13 +66,6 @@ public sealed class V1LeafOrderTests
 
         network.SetEndpoint("a", a.Handler);
         return (a, b, new ReversingPeer(network.CreatePeer("b", "a")));
-    }
-
-    private async Task<SyncNode> StartAsync(SyncNode node)
-    {
-        await node.StartAsync();
-        _nodes.Add(node);
-        return node;
     }
 
     /// <summary>A v1 peer that lists its leaves in descending order.</summary>
