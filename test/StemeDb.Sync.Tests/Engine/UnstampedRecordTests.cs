@@ -61,6 +61,20 @@ public sealed class UnstampedRecordTests
     }
 
     [Test]
+    public async Task Gossip_NoHlcAssertionContentHostValidatorRefuses_RejectedNothingStored()
+    {
+        // Reading the content's HLC must not stand in for the host's own validator.
+        SyncNode node = await StartAsync(1, new RefuseAllValidator());
+        byte[] data = Encode(new HlcTimestamp(Now - 5_000, 0, EngineTestKit.NodeIdFor(7)));
+
+        GossipResult result = await node.Handler.GossipAsync(new GossipMessage(AssertionHash.Compute(data).ToArray(), data, 0, 0, ReadOnlyMemory<byte>.Empty));
+
+        Assert.That(result.Accepted, Is.False);
+        Assert.That(result.Error, Does.Contain("host policy"));
+        Assert.That(node.Count, Is.Zero);
+    }
+
+    [Test]
     public async Task Gossip_NoHlcOtherContent_StampedWithReceiverClock()
     {
         var store = new InMemoryAssertionStore();
@@ -137,6 +151,15 @@ public sealed class UnstampedRecordTests
 
         Assert.That(timestamps.Select(t => t.NodeId), Is.All.EqualTo(b.NodeId));
         Assert.That(timestamps.Distinct().Count(), Is.EqualTo(5), "each stamp is a new tick");
+    }
+
+    private sealed class RefuseAllValidator : IAssertionContentValidator
+    {
+        public bool TryValidate(ReadOnlySpan<byte> data, out string? error)
+        {
+            error = "host policy refuses everything";
+            return false;
+        }
     }
 
     private static byte[] Encode(HlcTimestamp hlc) =>
