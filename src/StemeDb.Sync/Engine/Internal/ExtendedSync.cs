@@ -139,8 +139,10 @@ internal static class ExtendedSync
                     return new DiffResult(result.MissingLocally, result.MissingRemotely, true, null, 0, roundTrips);
                 }
             }
-            catch (SyncPeerException ex) when (ex.Code == SyncStatusCode.Unimplemented)
+            catch (SyncPeerException ex) when (ex.Code is SyncStatusCode.Unimplemented or SyncStatusCode.InvalidResponse)
             {
+                // A v1 peer (UNIMPLEMENTED), or one whose Reconcile answers are unusable (outside the protocol, e.g. a
+                // test double returning empty answers): v1 leaves serve from here on. Nothing was stored from it.
                 capabilities.NoReconcile = true;
             }
         }
@@ -231,9 +233,11 @@ internal static class ExtendedSync
             calls++;
             if (results is null || results.Count != batch.Length)
             {
-                throw new SyncPeerException(
-                    SyncStatusCode.InvalidResponse,
-                    $"Peer '{peer.Name}' answered a gossip batch of {batch.Length} with {results?.Count ?? 0} results.");
+                // An answer outside the protocol: the extension is unusable with this peer. Pushes are idempotent, so
+                // the batch goes again as unary Gossip, and so does every later one.
+                capabilities.NoGossipBatch = true;
+                await SendUnaryAsync(batch).ConfigureAwait(false);
+                return;
             }
 
             for (int i = 0; i < batch.Length; i++)
