@@ -133,7 +133,7 @@ public class InteropTests
 
             using GrpcSyncPeer peer = GrpcSyncPeer.Create(new Uri($"http://127.0.0.1:{port}"));
             node.AddPeer(peer);
-            await Until(() => node.Count == 9_020, cancellationToken);
+            await Poll.UntilAsync(() => node.Count == 9_020, cancellationToken);
 
             // The fetched records carry no HLC on the v1 wire: each was stamped with the HLC inside its content.
             IReadOnlyList<AssertionRecord> stored = await node.Handler.FetchAsync(seed.Take(100).Select(r => (ReadOnlyMemory<byte>)r.Hash.ToArray()).ToArray(), cancellationToken);
@@ -145,7 +145,7 @@ public class InteropTests
                 await node.IngestAsync(Records.Create($"dotnet-gossip-{i}").Data, cancellationToken);
             }
 
-            await Until(async () => (await peer.PingAsync(node.NodeId, cancellationToken)).AssertionCount == 9_025 && node.Count == 9_025, cancellationToken);
+            await Poll.UntilAsync(async () => (await peer.PingAsync(node.NodeId, cancellationToken)).AssertionCount == 9_025 && node.Count == 9_025, cancellationToken);
 
             LeavesPage remote = await peer.GetLeavesAsync(0, cancellationToken);
             LeavesPage local = await node.Handler.GetLeavesAsync(0, cancellationToken);
@@ -189,18 +189,6 @@ public class InteropTests
 
     private static int Calls(JsonElement stats, string rpc) =>
         stats.GetProperty("calls").TryGetProperty(rpc, out JsonElement n) ? n.GetInt32() : 0;
-
-    private static Task Until(Func<bool> condition, CancellationToken cancellationToken) =>
-        Until(() => Task.FromResult(condition()), cancellationToken);
-
-    // Waits for a condition that background work makes true; the fixture's CancelAfter bounds it.
-    private static async Task Until(Func<Task<bool>> condition, CancellationToken cancellationToken)
-    {
-        while (!await condition())
-        {
-            await Task.Delay(20, cancellationToken);
-        }
-    }
 
     private static async Task<string> ReadErrorsAsync(Process process)
     {

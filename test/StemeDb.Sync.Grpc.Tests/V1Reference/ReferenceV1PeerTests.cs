@@ -45,7 +45,7 @@ public class ReferenceV1PeerTests
         using GrpcSyncPeer peer = GrpcSyncPeer.Create(host.Address);
         node.AddPeer(peer); // default settings: the first pass runs within seconds
 
-        await Until(() => node.Count == 10_020 && host.Server.Count == 10_020, cancellationToken);
+        await Poll.UntilAsync(() => node.Count == 10_020 && host.Server.Count == 10_020, cancellationToken);
 
         Assert.That(await HashesAsync(store, cancellationToken), Is.EquivalentTo(host.Server.Hashes), "both sides hold the same leaf set");
         Assert.That(host.Server.Calls("FetchAssertions"), Is.EqualTo(10), "10,000 pulled in fetches of 1,000");
@@ -57,7 +57,7 @@ public class ReferenceV1PeerTests
         // New local assertions reach the v1 node by gossip.
         AssertionRecord late = Records.Create("csharp-late");
         await node.IngestAsync(late.Data, cancellationToken);
-        await Until(() => host.Server.Hashes.Contains(late.Hash), cancellationToken);
+        await Poll.UntilAsync(() => host.Server.Hashes.Contains(late.Hash), cancellationToken);
     }
 
     [Test]
@@ -163,14 +163,5 @@ public class ReferenceV1PeerTests
         }
 
         return hashes;
-    }
-
-    // Waits for a condition that background work makes true; the fixture's CancelAfter bounds it.
-    private static async Task Until(Func<bool> condition, CancellationToken cancellationToken)
-    {
-        while (!condition())
-        {
-            await Task.Delay(20, cancellationToken);
-        }
     }
 }
