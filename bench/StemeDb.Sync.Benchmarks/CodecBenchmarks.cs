@@ -5,7 +5,6 @@ using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using Google.Protobuf;
 using StemeDb.Sync.Benchmarks.Protos;
-using StemeDb.Sync.Codec;
 
 namespace StemeDb.Sync.Benchmarks;
 

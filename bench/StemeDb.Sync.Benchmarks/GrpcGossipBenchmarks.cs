@@ -2,7 +2,6 @@ using System;
 using System.Threading;
 using System.Threading.Tasks;
 using BenchmarkDotNet.Attributes;
-using StemeDb.Sync.Engine;
 using StemeDb.Sync.Grpc;
 
 namespace StemeDb.Sync.Benchmarks;

@@ -16,12 +16,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using StemeDb.Sync.Benchmarks.Noop;
-using StemeDb.Sync.Codec;
-using StemeDb.Sync.Engine;
 using StemeDb.Sync.Grpc;
-using StemeDb.Sync.Storage;
-using StemeDb.Sync.Transport;
-using StemeDb.Sync.Validation;
 
 namespace StemeDb.Sync.Benchmarks;
 

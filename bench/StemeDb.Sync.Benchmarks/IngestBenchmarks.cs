@@ -4,13 +4,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
-using StemeDb.Sync.Clock;
-using StemeDb.Sync.Codec;
-using StemeDb.Sync.Engine;
-using StemeDb.Sync.Merkle;
 using StemeDb.Sync.Merkle.Internal;
-using StemeDb.Sync.Storage;
-using StemeDb.Sync.Validation;
 
 namespace StemeDb.Sync.Benchmarks;
 

@@ -1,5 +1,4 @@
 using System.Buffers;
-using StemeDb.Sync.Codec;
 
 namespace StemeDb.Sync.Benchmarks;
 

@@ -5,9 +5,6 @@ using System.Globalization;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
-using StemeDb.Sync.Engine;
-using StemeDb.Sync.Storage;
-using StemeDb.Sync.Validation;
 
 namespace StemeDb.Sync.Benchmarks;
 

@@ -6,7 +6,6 @@ using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
-using StemeDb.Sync.Merkle;
 
 namespace StemeDb.Sync.Benchmarks;
 

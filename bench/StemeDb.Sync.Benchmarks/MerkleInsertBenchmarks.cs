@@ -1,7 +1,6 @@
 using System;
 using System.Buffers.Binary;
 using BenchmarkDotNet.Attributes;
-using StemeDb.Sync.Merkle;
 using StemeDb.Sync.Merkle.Internal;
 
 namespace StemeDb.Sync.Benchmarks;

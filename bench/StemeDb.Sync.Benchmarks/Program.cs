@@ -1,6 +1,5 @@
 using System;
 using System.Linq;
-using StemeDb.Sync.Merkle;
 using System.Threading.Tasks;
 using BenchmarkDotNet.Running;
 

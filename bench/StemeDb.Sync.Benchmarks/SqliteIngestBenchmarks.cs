@@ -5,7 +5,6 @@ using System.Threading;
 using System.Threading.Tasks;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
-using StemeDb.Sync.Engine;
 using StemeDb.Sync.Sqlite;
 using StemeDb.Sync.Testing;
 

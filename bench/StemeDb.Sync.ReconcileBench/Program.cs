@@ -15,15 +15,9 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using StemeDb.Sync;
-using StemeDb.Sync.Codec;
-using StemeDb.Sync.Engine;
 using StemeDb.Sync.Engine.Internal;
 using StemeDb.Sync.Grpc;
 using StemeDb.Sync.Grpc.V1;
-using StemeDb.Sync.Merkle;
-using StemeDb.Sync.Reconciliation;
-using StemeDb.Sync.Storage;
-using StemeDb.Sync.Transport;
 
 // Reconciliation and batched gossip over loopback gRPC (Kestrel, HTTP/2 cleartext), printed as tables.
 // Every row checks its own result: the differences found must be exactly the ones made (or the row says that

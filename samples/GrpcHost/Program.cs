@@ -21,11 +21,9 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using StemeDb.Sync.Engine;
+using StemeDb.Sync;
 using StemeDb.Sync.Grpc;
 using StemeDb.Sync.Samples.GrpcHost;
-using StemeDb.Sync.Storage;
-using StemeDb.Sync.Transport;
 
 WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(args);
 builder.Configuration.AddCommandLine(args, new Dictionary<string, string>

@@ -10,7 +10,6 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using StemeDb.Sync.Grpc.Internal;
 using StemeDb.Sync.Grpc.V1;
-using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Grpc;
 

@@ -12,7 +12,7 @@ public sealed class GrpcSyncPeerOptions
 
     /// <summary>
     /// The deadline of each call, counted from its start; a call still running then fails with
-    /// <see cref="Transport.SyncStatusCode.DeadlineExceeded"/>. <see cref="Timeout.InfiniteTimeSpan"/> sends no
+    /// <see cref="SyncStatusCode.DeadlineExceeded"/>. <see cref="Timeout.InfiniteTimeSpan"/> sends no
     /// deadline. Default: 10 seconds.
     /// </summary>
     public TimeSpan Deadline { get; set; } = DefaultDeadline;

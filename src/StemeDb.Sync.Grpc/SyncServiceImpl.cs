@@ -7,8 +7,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using StemeDb.Sync.Grpc.Internal;
 using StemeDb.Sync.Grpc.V1;
-using StemeDb.Sync.Guard;
-using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Grpc;
 

@@ -1,8 +1,6 @@
 using System;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using StemeDb.Sync.Engine;
-using StemeDb.Sync.Storage;
 
 namespace StemeDb.Sync.Hosting;
 

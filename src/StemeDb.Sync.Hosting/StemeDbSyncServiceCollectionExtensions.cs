@@ -6,11 +6,9 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using StemeDb.Sync.Engine;
+using StemeDb.Sync;
 using StemeDb.Sync.Hosting;
 using StemeDb.Sync.Hosting.Internal;
-using StemeDb.Sync.Storage;
-using StemeDb.Sync.Transport;
 
 namespace Microsoft.Extensions.DependencyInjection;
 

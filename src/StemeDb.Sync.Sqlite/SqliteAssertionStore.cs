@@ -7,7 +7,6 @@ using System.Threading.Channels;
 using System.Threading.Tasks;
 using Microsoft.Data.Sqlite;
 using StemeDb.Sync.Sqlite.Internal;
-using StemeDb.Sync.Storage;
 
 namespace StemeDb.Sync.Sqlite;
 

@@ -1,5 +1,4 @@
 using System;
-using StemeDb.Sync.Validation;
 
 namespace StemeDb.Sync.Testing;
 

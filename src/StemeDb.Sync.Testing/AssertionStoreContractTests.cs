@@ -4,7 +4,6 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using NUnit.Framework;
-using StemeDb.Sync.Storage;
 
 namespace StemeDb.Sync.Testing;
 

@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
-using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Testing;
 

@@ -8,8 +8,6 @@ using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
 using StemeDb.Sync.Grpc;
-using StemeDb.Sync.Merkle;
-using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Cli.Tests;
 

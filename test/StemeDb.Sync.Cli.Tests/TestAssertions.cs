@@ -1,6 +1,5 @@
 using System;
 using System.Globalization;
-using StemeDb.Sync.Codec;
 
 namespace StemeDb.Sync.Cli.Tests;
 

@@ -6,10 +6,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.DependencyInjection;
-using StemeDb.Sync.Engine;
 using StemeDb.Sync.Grpc.Tests.Support;
-using StemeDb.Sync.Reconciliation;
-using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Grpc.Tests;
 

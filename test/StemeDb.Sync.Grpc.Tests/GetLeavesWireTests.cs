@@ -3,7 +3,6 @@ using System.Linq;
 using System.Threading.Tasks;
 using Grpc.Core;
 using Grpc.Net.Client;
-using StemeDb.Sync.Engine;
 using StemeDb.Sync.Grpc.Tests.Support;
 using StemeDb.Sync.Grpc.V1;
 
@@ -87,7 +86,7 @@ public class GetLeavesWireTests
     {
         using GrpcSyncPeer peer = _overHost.CreatePeer();
 
-        Transport.LeavesPage page = await peer.GetLeavesAsync(maxLeaves);
+        LeavesPage page = await peer.GetLeavesAsync(maxLeaves);
 
         Assert.That(page.Leaves, Is.EqualTo(_overSorted.Take(10_000)));
         Assert.That(page.Truncated, Is.True);

@@ -8,7 +8,6 @@ using Microsoft.Extensions.Time.Testing;
 using Moq;
 using StemeDb.Sync.Grpc.Tests.Support;
 using StemeDb.Sync.Grpc.V1;
-using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Grpc.Tests;
 
@@ -208,10 +207,10 @@ public class GrpcSyncPeerTests
         _client.Setup(c => c.ExchangeRootsAsync(It.IsAny<RootExchangeRequest>(), It.IsAny<CallOptions>()))
             .Returns(Calls.Success(new RootExchangeResponse { AssertionCount = 3 }));
 
-        RootExchangeResult result = await CreatePeer().ExchangeRootsAsync(new RootSummary(new Merkle.MerkleIndex().Root, 0));
+        RootExchangeResult result = await CreatePeer().ExchangeRootsAsync(new RootSummary(new MerkleIndex().Root, 0));
 
         Assert.That(result.Remote, Is.EqualTo(new RootSummary(default, 3)));
-        Assert.That(result.Remote.Root, Is.Not.EqualTo(new Merkle.MerkleIndex().Root), "not even the empty set's root");
+        Assert.That(result.Remote.Root, Is.Not.EqualTo(new MerkleIndex().Root), "not even the empty set's root");
     }
 
     [TestCase(1)]

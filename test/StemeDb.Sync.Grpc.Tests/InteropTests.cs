@@ -6,10 +6,7 @@ using System.Linq;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
-using StemeDb.Sync.Engine;
 using StemeDb.Sync.Grpc.Tests.Support;
-using StemeDb.Sync.Storage;
-using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Grpc.Tests;
 

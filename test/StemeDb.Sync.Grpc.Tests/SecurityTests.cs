@@ -4,9 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Threading.Tasks;
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
-using StemeDb.Sync.Engine;
 using StemeDb.Sync.Grpc.Tests.Support;
-using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Grpc.Tests;
 

@@ -4,11 +4,8 @@ using System.Threading.Tasks;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
-using StemeDb.Sync.Engine;
 using StemeDb.Sync.Grpc.Tests.Support;
 using StemeDb.Sync.Grpc.V1;
-using StemeDb.Sync.Storage;
-using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Grpc.Tests;
 

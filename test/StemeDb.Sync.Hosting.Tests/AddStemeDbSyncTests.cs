@@ -9,10 +9,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using StemeDb.Sync.Engine;
 using StemeDb.Sync.Grpc;
-using StemeDb.Sync.Storage;
-using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Hosting.Tests;
 

@@ -1,5 +1,4 @@
 using System;
-using StemeDb.Sync.Codec;
 
 namespace StemeDb.Sync.Hosting.Tests;
 

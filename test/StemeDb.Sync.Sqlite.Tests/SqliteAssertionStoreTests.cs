@@ -5,8 +5,6 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Data.Sqlite;
-using StemeDb.Sync;
-using StemeDb.Sync.Engine;
 using StemeDb.Sync.Testing;
 
 namespace StemeDb.Sync.Sqlite.Tests;

@@ -1,5 +1,4 @@
 using System;
-using StemeDb.Sync;
 
 namespace StemeDb.Sync.Sqlite.Tests;
 

@@ -1,6 +1,5 @@
 using System;
 using System.Linq;
-using StemeDb.Sync;
 
 namespace StemeDb.Sync.Tests;
 

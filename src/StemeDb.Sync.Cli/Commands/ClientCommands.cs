@@ -7,7 +7,6 @@ using System.Threading;
 using System.Threading.Tasks;
 using StemeDb.Sync.Cli.Internal;
 using StemeDb.Sync.Grpc;
-using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Cli.Commands;
 

@@ -2,7 +2,6 @@ using System;
 using System.CommandLine;
 using System.Threading.Tasks;
 using StemeDb.Sync.Cli.Internal;
-using StemeDb.Sync.Codec;
 
 namespace StemeDb.Sync.Cli.Commands;
 

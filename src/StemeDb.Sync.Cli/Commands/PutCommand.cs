@@ -3,9 +3,7 @@ using System.CommandLine;
 using System.IO;
 using System.Threading.Tasks;
 using StemeDb.Sync.Cli.Internal;
-using StemeDb.Sync.Codec;
 using StemeDb.Sync.Grpc;
-using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Cli.Commands;
 

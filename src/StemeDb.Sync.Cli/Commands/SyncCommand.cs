@@ -5,12 +5,8 @@ using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
 using StemeDb.Sync.Cli.Internal;
-using StemeDb.Sync.Engine;
 using StemeDb.Sync.Grpc;
 using StemeDb.Sync.Sqlite;
-using StemeDb.Sync.Storage;
-using StemeDb.Sync.Transport;
-using StemeDb.Sync.Validation;
 
 namespace StemeDb.Sync.Cli.Commands;
 

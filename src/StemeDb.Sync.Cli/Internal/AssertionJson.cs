@@ -1,8 +1,6 @@
 using System;
 using System.Text;
 using System.Text.Json;
-using StemeDb.Sync.Codec;
-using StemeDb.Sync.Validation;
 
 namespace StemeDb.Sync.Cli.Internal;
 

@@ -5,7 +5,6 @@ using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
 using StemeDb.Sync.Grpc;
-using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Cli.Internal;
 

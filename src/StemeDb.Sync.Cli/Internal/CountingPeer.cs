@@ -1,7 +1,6 @@
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
-using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Cli.Internal;
 

@@ -8,9 +8,7 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
-using StemeDb.Sync.Codec;
 using StemeDb.Sync.Grpc;
-using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Cli.Internal;
 

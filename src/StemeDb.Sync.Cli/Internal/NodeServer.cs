@@ -16,10 +16,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
-using StemeDb.Sync.Engine;
 using StemeDb.Sync.Grpc;
 using StemeDb.Sync.Sqlite;
-using StemeDb.Sync.Validation;
 
 namespace StemeDb.Sync.Cli.Internal;
 

@@ -34,7 +34,7 @@ internal static class RecordJson
             {
                 writer.WriteString("data", Convert.ToHexStringLower(record.Data.Span));
             }
-            else if (AssertionJson.TryDecode(StemeDb.Sync.Codec.AssertionSchema.Assertion, record.Data.Span, out string json, out string error))
+            else if (AssertionJson.TryDecode(StemeDb.Sync.AssertionSchema.Assertion, record.Data.Span, out string json, out string error))
             {
                 writer.WritePropertyName("assertion");
                 writer.WriteRawValue(json, skipInputValidation: true);

@@ -1,5 +1,4 @@
 using Grpc.Core;
-using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Grpc.Internal;
 

@@ -1,7 +1,6 @@
 using System;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
-using StemeDb.Sync.Guard;
 
 namespace StemeDb.Sync.Grpc.Internal;
 

@@ -8,7 +8,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using StemeDb.Sync.Engine;
 using StemeDb.Sync.Grpc;
 
 namespace StemeDb.Sync.Hosting.Internal;

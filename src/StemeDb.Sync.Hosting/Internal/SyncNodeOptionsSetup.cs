@@ -1,7 +1,6 @@
 using System;
 using System.Threading;
 using Microsoft.Extensions.Options;
-using StemeDb.Sync.Engine;
 
 namespace StemeDb.Sync.Hosting.Internal;
 

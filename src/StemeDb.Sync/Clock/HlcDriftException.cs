@@ -1,6 +1,6 @@
 using System;
 
-namespace StemeDb.Sync.Clock;
+namespace StemeDb.Sync;
 
 /// <summary>A received HLC timestamp was further ahead of local wall time than the clock allows.</summary>
 public sealed class HlcDriftException : Exception

@@ -1,6 +1,6 @@
 using System;
 
-namespace StemeDb.Sync.Clock;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// A hybrid logical clock (Kulkarni, Demirbas et al., "Logical Physical Clocks", 2014): timestamps that stay

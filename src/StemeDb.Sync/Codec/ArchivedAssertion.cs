@@ -4,7 +4,7 @@ using System.Text;
 using StemeDb.Sync.Codec.Internal;
 using L = StemeDb.Sync.Codec.Internal.AssertionLayout;
 
-namespace StemeDb.Sync.Codec;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// A validated, zero-copy view of an archived <c>Assertion</c>: every member reads straight from the buffer and

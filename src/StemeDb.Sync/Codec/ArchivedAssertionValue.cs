@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 using System.Text;
 using StemeDb.Sync.Codec.Internal;
 
-namespace StemeDb.Sync.Codec;
+namespace StemeDb.Sync;
 
 /// <summary>A zero-copy view of an archived <c>Value</c> inside a validated <see cref="ArchivedAssertion"/>.</summary>
 public readonly ref struct ArchivedAssertionValue

@@ -1,7 +1,7 @@
 using System;
 using StemeDb.Sync.Codec.Internal;
 
-namespace StemeDb.Sync.Codec;
+namespace StemeDb.Sync;
 
 /// <summary>A zero-copy view of an archived <c>Vec&lt;String&gt;</c>: each element as UTF-8 bytes.</summary>
 public readonly ref struct ArchivedStringList

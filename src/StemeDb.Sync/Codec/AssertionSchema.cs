@@ -1,4 +1,4 @@
-namespace StemeDb.Sync.Codec;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// Schema descriptions of StemeDB's own record types, for use with <see cref="RkyvSerializer"/> and

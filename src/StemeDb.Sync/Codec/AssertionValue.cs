@@ -2,7 +2,7 @@ using System;
 using System.Globalization;
 using System.Diagnostics.CodeAnalysis;
 
-namespace StemeDb.Sync.Codec;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// The object of an assertion: the Rust enum <c>Value { Null, Bool(bool), Int(i64), Float(f64), Text(String),

@@ -1,4 +1,4 @@
-namespace StemeDb.Sync.Codec;
+namespace StemeDb.Sync;
 
 /// <summary>The variant of an assertion's object value; the numeric value is the rkyv tag of <c>Value</c>.</summary>
 public enum AssertionValueKind : byte

@@ -1,6 +1,6 @@
 using System;
 
-namespace StemeDb.Sync.Codec;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// An enum value in the dynamic value model of <see cref="RkyvSerializer"/>: the variant name and its payload.

@@ -1,7 +1,7 @@
 using System;
 using System.Globalization;
 
-namespace StemeDb.Sync.Codec;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// The outcome of a failed validation: the error class and the buffer offset where it was found. Reporting it

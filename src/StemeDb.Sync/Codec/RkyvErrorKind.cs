@@ -1,4 +1,4 @@
-namespace StemeDb.Sync.Codec;
+namespace StemeDb.Sync;
 
 /// <summary>Why an archive was rejected. The classes are those of rkyv's own validator (bytecheck).</summary>
 public enum RkyvErrorKind

@@ -1,4 +1,4 @@
-namespace StemeDb.Sync.Codec;
+namespace StemeDb.Sync;
 
 /// <summary>A field of a struct, tuple or enum variant, with its offset in the archived layout.</summary>
 public sealed class RkyvField

@@ -1,6 +1,6 @@
 using System;
 
-namespace StemeDb.Sync.Codec;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// Thrown when bytes are not a valid rkyv archive of the expected type. This is the only exception the codec throws

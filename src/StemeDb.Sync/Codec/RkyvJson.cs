@@ -7,7 +7,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using StemeDb.Sync.Internal;
 
-namespace StemeDb.Sync.Codec;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// Maps between JSON and the dynamic value model of <see cref="RkyvSerializer"/>, and so between JSON and archives.

@@ -2,7 +2,7 @@ using System;
 using System.Buffers;
 using StemeDb.Sync.Codec.Internal;
 
-namespace StemeDb.Sync.Codec;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// Reads and writes rkyv 0.8 archives (little-endian, aligned, 32-bit relative pointers) of any type described by an

@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Linq;
 using StemeDb.Sync.Codec.Internal;
 
-namespace StemeDb.Sync.Codec;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// Describes a Rust type as rkyv 0.8 archives it (little-endian, aligned, 32-bit relative pointers): its kind,

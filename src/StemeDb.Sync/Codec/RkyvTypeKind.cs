@@ -1,4 +1,4 @@
-namespace StemeDb.Sync.Codec;
+namespace StemeDb.Sync;
 
 /// <summary>The kind of an <see cref="RkyvType"/>: which Rust type it describes.</summary>
 public enum RkyvTypeKind

@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using StemeDb.Sync.Codec.Internal;
 
-namespace StemeDb.Sync.Codec;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// One variant of an enum described by <see cref="RkyvType.Enum"/>. Its tag is its declaration index; its fields

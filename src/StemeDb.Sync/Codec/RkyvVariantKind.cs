@@ -1,4 +1,4 @@
-namespace StemeDb.Sync.Codec;
+namespace StemeDb.Sync;
 
 /// <summary>The shape of an enum variant.</summary>
 public enum RkyvVariantKind

@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 using System.Text;
 using StemeDb.Sync.Codec.Internal;
 
-namespace StemeDb.Sync.Codec;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// A zero-copy view of a value inside a validated archive of any <see cref="RkyvType"/>: navigate with

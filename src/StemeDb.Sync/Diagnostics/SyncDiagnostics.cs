@@ -2,7 +2,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
-namespace StemeDb.Sync.Diagnostics;
+namespace StemeDb.Sync;
 
 /// <summary>The library's one <see cref="Meter"/> and one <see cref="ActivitySource"/>, and its instruments.</summary>
 internal static class SyncDiagnostics

@@ -1,7 +1,7 @@
 using System;
 using Microsoft.Extensions.Logging;
 
-namespace StemeDb.Sync.Diagnostics;
+namespace StemeDb.Sync;
 
 /// <summary>Every log message of the engine, with stable event ids (1xx node, 2xx gossip, 3xx anti-entropy).</summary>
 internal static partial class SyncLog

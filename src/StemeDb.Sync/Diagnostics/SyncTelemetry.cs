@@ -1,4 +1,4 @@
-namespace StemeDb.Sync.Diagnostics;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// Names under which the library publishes telemetry, for hosts that subscribe (OpenTelemetry

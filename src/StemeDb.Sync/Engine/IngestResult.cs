@@ -1,4 +1,4 @@
-namespace StemeDb.Sync.Engine;
+namespace StemeDb.Sync;
 
 /// <summary>The outcome of a local ingest: the assertion is stored when this value is returned.</summary>
 /// <param name="Hash">The BLAKE3 hash naming the assertion.</param>

@@ -3,11 +3,9 @@ using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Channels;
 using System.Threading.Tasks;
-using StemeDb.Sync.Diagnostics;
 using StemeDb.Sync.Engine.Internal;
-using StemeDb.Sync.Transport;
 
-namespace StemeDb.Sync.Engine;
+namespace StemeDb.Sync;
 
 /// <summary>Live gossip in batches when the gossip queue has a backlog (the GossipBatch extension, unary against v1 peers).</summary>
 public sealed partial class SyncNode

@@ -8,14 +8,9 @@ using System.Threading.Channels;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using StemeDb.Sync.Clock;
-using StemeDb.Sync.Diagnostics;
 using StemeDb.Sync.Engine.Internal;
-using StemeDb.Sync.Merkle;
-using StemeDb.Sync.Storage;
-using StemeDb.Sync.Transport;
 
-namespace StemeDb.Sync.Engine;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// A replicating node: ingests assertions locally, serves peers through <see cref="Handler"/>, pushes new

@@ -1,10 +1,8 @@
 using System;
 using System.Threading;
-using StemeDb.Sync.Clock;
 using StemeDb.Sync.Engine.Internal;
-using StemeDb.Sync.Validation;
 
-namespace StemeDb.Sync.Engine;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// Settings of a <see cref="SyncNode"/>. Works without dependency injection; the node validates the

@@ -1,4 +1,4 @@
-namespace StemeDb.Sync.Engine;
+namespace StemeDb.Sync;
 
 /// <summary>The outcome of one anti-entropy pass with a peer.</summary>
 /// <param name="RootsMatched">The roots were equal at the start: nothing was exchanged.</param>

@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Threading;
 
-namespace StemeDb.Sync.Guard;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// Per-peer admission control for a serving node: bounds each peer's calls in flight, request bytes in flight

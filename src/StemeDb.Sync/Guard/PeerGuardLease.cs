@@ -1,7 +1,7 @@
 using System;
 using System.Threading;
 
-namespace StemeDb.Sync.Guard;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// The answer of <see cref="PeerGuard.Enter"/>: either an admitted call, to be disposed when the call ends, or a

@@ -1,6 +1,6 @@
 using System;
 
-namespace StemeDb.Sync.Guard;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// Limits a <see cref="PeerGuard"/> puts on each peer, so that one misbehaving peer cannot exhaust the node:

@@ -1,4 +1,4 @@
-namespace StemeDb.Sync.Guard;
+namespace StemeDb.Sync;
 
 /// <summary>Why a <see cref="PeerGuard"/> refused a call.</summary>
 public enum PeerGuardRefusal

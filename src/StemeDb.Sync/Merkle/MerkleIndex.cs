@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Numerics;
 using StemeDb.Sync.Merkle.Internal;
 
-namespace StemeDb.Sync.Merkle;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// The set of assertion hashes a node holds, with a history-independent Merkle root, ordered paging of

@@ -1,6 +1,6 @@
 using System;
 
-namespace StemeDb.Sync.Merkle;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// A summary of the leaves in a contiguous range of the hash order: their number and a fingerprint

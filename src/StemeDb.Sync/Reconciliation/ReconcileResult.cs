@@ -1,6 +1,6 @@
 using System.Collections.Generic;
 
-namespace StemeDb.Sync.Reconciliation;
+namespace StemeDb.Sync;
 
 /// <summary>How a reconciliation with a peer ended.</summary>
 public enum ReconcileStatus

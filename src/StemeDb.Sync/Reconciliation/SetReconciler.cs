@@ -3,11 +3,9 @@ using System.Collections.Generic;
 using System.Security.Cryptography;
 using System.Threading;
 using System.Threading.Tasks;
-using StemeDb.Sync.Merkle;
 using StemeDb.Sync.Reconciliation.Internal;
-using StemeDb.Sync.Transport;
 
-namespace StemeDb.Sync.Reconciliation;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// Set reconciliation of two nodes' leaf sets with the <c>Reconcile</c> extension (docs/PROTOCOL.md,

@@ -2,7 +2,7 @@ using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
 
-namespace StemeDb.Sync.Storage;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// Where a node keeps its assertions. Hosts implement it over their own storage; the library ships

@@ -1,6 +1,6 @@
 using System;
 
-namespace StemeDb.Sync.Storage;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// What the sync node may rely on in a store of this library beyond <see cref="IAssertionStore"/>: its

@@ -7,7 +7,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using StemeDb.Sync.Internal;
 
-namespace StemeDb.Sync.Storage;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// A thread-safe, non-durable <see cref="IAssertionStore"/>: the embedded default of a node, and the fake

@@ -1,6 +1,6 @@
 using System;
 
-namespace StemeDb.Sync.Transport;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// One round of the <c>Reconcile</c> extension as sent by the initiator: raw fields, exactly as on the wire

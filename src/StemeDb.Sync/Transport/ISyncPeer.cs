@@ -3,7 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Threading;
 using System.Threading.Tasks;
 
-namespace StemeDb.Sync.Transport;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// The client-side view of one remote node, whatever the transport (gRPC, in-memory, ...). The engine

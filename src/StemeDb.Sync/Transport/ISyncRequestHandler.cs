@@ -4,7 +4,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Threading;
 using System.Threading.Tasks;
 
-namespace StemeDb.Sync.Transport;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// The server side of every v1 RPC, independent of the transport. Transport adapters (the gRPC service,

@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 
-namespace StemeDb.Sync.Transport;
+namespace StemeDb.Sync;
 
 /// <summary>The answer to a gossip push: accepted (stored now or already held) or rejected with a reason.</summary>
 /// <param name="Accepted"><see langword="true"/> if the receiver holds the assertion after the call.</param>

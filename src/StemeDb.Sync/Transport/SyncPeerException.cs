@@ -1,6 +1,6 @@
 using System;
 
-namespace StemeDb.Sync.Transport;
+namespace StemeDb.Sync;
 
 /// <summary>A call to a remote peer failed: unreachable, timed out, refused, or answered outside the protocol.</summary>
 public sealed class SyncPeerException : Exception

@@ -1,6 +1,6 @@
 using System;
 
-namespace StemeDb.Sync.Transport;
+namespace StemeDb.Sync;
 
 /// <summary>A request received from a peer was refused; transport adapters map <see cref="Code"/> to their status.</summary>
 public sealed class SyncRequestException : Exception

@@ -1,4 +1,4 @@
-namespace StemeDb.Sync.Transport;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// Transport-neutral outcome codes. The names and meanings follow gRPC status codes so that adapters map

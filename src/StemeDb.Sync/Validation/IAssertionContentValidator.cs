@@ -1,6 +1,6 @@
 using System;
 
-namespace StemeDb.Sync.Validation;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// Checks the content of an assertion's serialized bytes before the engine stores it. The default is the

@@ -1,8 +1,7 @@
 using System;
-using StemeDb.Sync.Codec;
 using StemeDb.Sync.Codec.Internal;
 
-namespace StemeDb.Sync.Validation;
+namespace StemeDb.Sync;
 
 /// <summary>
 /// The engine's default content check: accepts exactly the bytes rkyv 0.8 (with bytecheck) accepts as an archived

@@ -10,14 +10,8 @@ using System.Threading.Tasks;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
-using StemeDb.Sync.Codec;
-using StemeDb.Sync.Engine;
 using StemeDb.Sync.Grpc.Tests.Support;
 using StemeDb.Sync.Grpc.V1;
-using StemeDb.Sync.Guard;
-using StemeDb.Sync.Storage;
-using StemeDb.Sync.Transport;
-using StemeDb.Sync.Validation;
 
 namespace StemeDb.Sync.Grpc.Tests.Reliability;
 

@@ -4,12 +4,8 @@ using System.Threading;
 using System.Threading.Tasks;
 using Google.Protobuf;
 using Grpc.Core;
-using StemeDb.Sync.Codec;
-using StemeDb.Sync.Engine;
 using StemeDb.Sync.Grpc;
 using StemeDb.Sync.Grpc.V1;
-using StemeDb.Sync.Storage;
-using StemeDb.Sync.Validation;
 
 namespace StemeDb.Sync.Fuzzing;
 
@@ -53,7 +49,7 @@ internal static class FuzzTargets
     {
         bool contentValid = RkyvAssertionValidator.Instance.TryValidate(input, out string? contentError);
         bool codecValid = AssertionCodec.TryValidate(input, out RkyvError codecError);
-        bool decoded = AssertionCodec.TryDecode(input, out Codec.Assertion? assertion, out RkyvError decodeError);
+        bool decoded = AssertionCodec.TryDecode(input, out Assertion? assertion, out RkyvError decodeError);
         Check(contentValid == codecValid, $"content validator says {contentValid} ({contentError}), codec validator says {codecValid} ({codecError})");
         Check(codecValid == decoded, $"codec validator says {codecValid}, decoder says {decoded} ({decodeError})");
         Check(contentValid || !string.IsNullOrEmpty(contentError), "a rejection without a reason");

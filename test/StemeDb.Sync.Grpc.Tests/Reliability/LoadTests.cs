@@ -5,14 +5,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Grpc.Core;
-using StemeDb.Sync.Codec;
-using StemeDb.Sync.Engine;
 using StemeDb.Sync.Grpc.Tests.Support;
-using StemeDb.Sync.Guard;
-using StemeDb.Sync.Merkle;
-using StemeDb.Sync.Storage;
-using StemeDb.Sync.Transport;
-using StemeDb.Sync.Validation;
 
 namespace StemeDb.Sync.Grpc.Tests.Reliability;
 

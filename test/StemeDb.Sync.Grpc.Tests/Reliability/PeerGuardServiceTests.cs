@@ -6,8 +6,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Moq;
 using StemeDb.Sync.Grpc.Tests.Support;
 using StemeDb.Sync.Grpc.V1;
-using StemeDb.Sync.Guard;
-using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Grpc.Tests.Reliability;
 

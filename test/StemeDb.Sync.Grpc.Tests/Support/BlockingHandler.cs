@@ -3,7 +3,6 @@ using System.Linq;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
-using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Grpc.Tests.Support;
 

@@ -4,9 +4,6 @@ using System.Diagnostics;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
-using StemeDb.Sync.Engine;
-using StemeDb.Sync.Storage;
-using StemeDb.Sync.Validation;
 
 namespace StemeDb.Sync.Grpc.Tests.Support;
 

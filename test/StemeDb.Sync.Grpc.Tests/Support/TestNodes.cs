@@ -1,8 +1,5 @@
 using System;
 using System.Threading.Tasks;
-using StemeDb.Sync.Engine;
-using StemeDb.Sync.Storage;
-using StemeDb.Sync.Validation;
 
 namespace StemeDb.Sync.Grpc.Tests.Support;
 

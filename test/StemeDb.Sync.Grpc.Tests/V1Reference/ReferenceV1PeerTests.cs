@@ -5,10 +5,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Google.Protobuf;
 using Grpc.Net.Client;
-using StemeDb.Sync.Engine;
 using StemeDb.Sync.Grpc.Tests.Support;
-using StemeDb.Sync.Storage;
-using StemeDb.Sync.Transport;
 using Reference = Stemedb.Sync.V1;
 
 namespace StemeDb.Sync.Grpc.Tests.V1Reference;

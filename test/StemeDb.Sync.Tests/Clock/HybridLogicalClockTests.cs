@@ -5,8 +5,6 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Time.Testing;
-using StemeDb.Sync;
-using StemeDb.Sync.Clock;
 
 namespace StemeDb.Sync.Tests.Clock;
 

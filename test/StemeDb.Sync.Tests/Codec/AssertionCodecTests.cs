@@ -3,9 +3,7 @@ using System.Buffers;
 using System.Collections.Generic;
 using System.Linq;
 using System.Text;
-using StemeDb.Sync.Codec;
 using StemeDb.Sync.Codec.Internal;
-using StemeDb.Sync.Validation;
 
 namespace StemeDb.Sync.Tests.Codec;
 

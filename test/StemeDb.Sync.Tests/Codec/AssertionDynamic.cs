@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using StemeDb.Sync.Codec;
 
 namespace StemeDb.Sync.Tests.Codec;
 

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using StemeDb.Sync.Codec;
 
 namespace StemeDb.Sync.Tests.Codec;
 

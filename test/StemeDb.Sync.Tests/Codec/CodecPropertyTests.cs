@@ -1,8 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using StemeDb.Sync.Codec;
-using StemeDb.Sync.Validation;
 
 namespace StemeDb.Sync.Tests.Codec;
 

@@ -1,5 +1,4 @@
 using System.Collections.Generic;
-using StemeDb.Sync.Codec;
 
 namespace StemeDb.Sync.Tests.Codec;
 

@@ -1,7 +1,6 @@
 using System;
 using System.Buffers;
 using System.Text.Json;
-using StemeDb.Sync.Codec;
 
 namespace StemeDb.Sync.Tests.Codec;
 

@@ -3,7 +3,6 @@ using System.Buffers;
 using System.Collections.Generic;
 using System.Linq;
 using System.Text.Json;
-using StemeDb.Sync.Codec;
 
 namespace StemeDb.Sync.Tests.Codec;
 

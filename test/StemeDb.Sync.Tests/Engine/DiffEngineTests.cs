@@ -4,8 +4,6 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using StemeDb.Sync.Engine.Internal;
-using StemeDb.Sync.Merkle;
-using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Tests.Engine;
 

@@ -5,11 +5,7 @@ using System.Diagnostics.Metrics;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Time.Testing;
-using StemeDb.Sync.Engine;
-using StemeDb.Sync.Merkle;
-using StemeDb.Sync.Storage;
 using StemeDb.Sync.Testing;
-using StemeDb.Sync.Validation;
 
 namespace StemeDb.Sync.Tests.Engine;
 

@@ -3,9 +3,6 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Moq;
-using StemeDb.Sync.Engine;
-using StemeDb.Sync.Merkle;
-using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Tests.Engine;
 

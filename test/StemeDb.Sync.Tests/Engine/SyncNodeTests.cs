@@ -6,11 +6,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Time.Testing;
-using StemeDb.Sync.Engine;
-using StemeDb.Sync.Merkle;
-using StemeDb.Sync.Storage;
 using StemeDb.Sync.Testing;
-using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Tests.Engine;
 

@@ -6,11 +6,7 @@ using System.Linq;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
-using StemeDb.Sync.Diagnostics;
-using StemeDb.Sync.Engine;
-using StemeDb.Sync.Storage;
 using StemeDb.Sync.Testing;
-using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Tests.Engine;
 

@@ -3,12 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Time.Testing;
-using StemeDb.Sync.Codec;
-using StemeDb.Sync.Engine;
-using StemeDb.Sync.Storage;
 using StemeDb.Sync.Testing;
-using StemeDb.Sync.Transport;
-using StemeDb.Sync.Validation;
 
 namespace StemeDb.Sync.Tests.Engine;
 

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using StemeDb.Sync;
 using StemeDb.Sync.Merkle.Internal;
 
 namespace StemeDb.Sync.Tests.Merkle;

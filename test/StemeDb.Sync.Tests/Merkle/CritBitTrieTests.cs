@@ -1,6 +1,5 @@
 using System;
 using System.Linq;
-using StemeDb.Sync;
 using StemeDb.Sync.Merkle.Internal;
 
 namespace StemeDb.Sync.Tests.Merkle;

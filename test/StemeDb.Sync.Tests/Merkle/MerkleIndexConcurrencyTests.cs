@@ -3,8 +3,6 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
-using StemeDb.Sync;
-using StemeDb.Sync.Merkle;
 
 namespace StemeDb.Sync.Tests.Merkle;
 

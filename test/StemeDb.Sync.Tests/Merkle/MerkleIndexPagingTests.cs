@@ -1,8 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using StemeDb.Sync;
-using StemeDb.Sync.Merkle;
 
 namespace StemeDb.Sync.Tests.Merkle;
 

@@ -5,8 +5,6 @@ using System.Linq;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
-using StemeDb.Sync;
-using StemeDb.Sync.Merkle;
 
 namespace StemeDb.Sync.Tests.Merkle;
 

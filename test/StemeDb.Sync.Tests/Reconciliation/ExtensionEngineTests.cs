@@ -3,11 +3,8 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
-using StemeDb.Sync.Engine;
 using StemeDb.Sync.Engine.Internal;
-using StemeDb.Sync.Storage;
 using StemeDb.Sync.Tests.Engine;
-using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Tests.Reconciliation;
 

@@ -1,8 +1,6 @@
 using System;
 using System.Threading;
 using System.Threading.Tasks;
-using StemeDb.Sync.Engine;
-using StemeDb.Sync.Storage;
 using StemeDb.Sync.Tests.Engine;
 
 namespace StemeDb.Sync.Tests.Reconciliation;

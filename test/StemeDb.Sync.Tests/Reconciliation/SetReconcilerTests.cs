@@ -3,9 +3,6 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
-using StemeDb.Sync.Merkle;
-using StemeDb.Sync.Reconciliation;
-using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Tests.Reconciliation;
 

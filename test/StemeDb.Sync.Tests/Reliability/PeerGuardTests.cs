@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Time.Testing;
-using StemeDb.Sync.Guard;
 
 namespace StemeDb.Sync.Tests.Reliability;
 

@@ -4,8 +4,6 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
-using StemeDb.Sync.Engine;
-using StemeDb.Sync.Storage;
 using StemeDb.Sync.Testing;
 using StemeDb.Sync.Tests.Engine;
 

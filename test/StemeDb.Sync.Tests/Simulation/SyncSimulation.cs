@@ -4,11 +4,8 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Time.Testing;
-using StemeDb.Sync.Engine;
-using StemeDb.Sync.Storage;
 using StemeDb.Sync.Testing;
 using StemeDb.Sync.Tests.Engine;
-using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Tests.Simulation;
 

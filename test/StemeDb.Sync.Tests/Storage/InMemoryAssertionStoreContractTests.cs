@@ -1,4 +1,3 @@
-using StemeDb.Sync.Storage;
 using StemeDb.Sync.Testing;
 
 namespace StemeDb.Sync.Tests.Storage;

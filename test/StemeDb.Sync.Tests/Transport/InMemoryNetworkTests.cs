@@ -6,7 +6,6 @@ using System.Threading.Tasks;
 using Moq;
 using StemeDb.Sync.Testing;
 using StemeDb.Sync.Tests.Engine;
-using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Tests.Transport;
 

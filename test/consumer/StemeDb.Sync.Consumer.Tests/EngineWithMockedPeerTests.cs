@@ -4,12 +4,6 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Moq;
-using StemeDb.Sync;
-using StemeDb.Sync.Engine;
-using StemeDb.Sync.Merkle;
-using StemeDb.Sync.Storage;
-using StemeDb.Sync.Transport;
-using StemeDb.Sync.Validation;
 
 namespace StemeDb.Sync.Consumer.Tests;
 

@@ -5,7 +5,6 @@ using System.Threading.Tasks;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using StemeDb.Sync.Engine;
 using StemeDb.Sync.Sqlite;
 
 namespace StemeDb.Sync.Consumer.Tests;
@@ -70,7 +69,7 @@ public sealed class HostingTests
         }
 
         // Assert
-        var expected = new Merkle.MerkleIndex();
+        var expected = new MerkleIndex();
         expected.Add(AssertionHash.Compute(bytes));
         Assert.Multiple(() =>
         {

@@ -14,10 +14,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using StemeDb.Sync.Engine;
 using StemeDb.Sync.Grpc;
-using StemeDb.Sync.Storage;
-using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Consumer.Tests;
 

@@ -2,7 +2,6 @@ using System;
 using System.IO;
 using System.Threading.Tasks;
 using StemeDb.Sync.Sqlite;
-using StemeDb.Sync.Storage;
 using StemeDb.Sync.Testing;
 
 namespace StemeDb.Sync.Consumer.Tests;

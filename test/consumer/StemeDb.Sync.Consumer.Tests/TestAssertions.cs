@@ -1,6 +1,4 @@
 using System;
-using StemeDb.Sync;
-using StemeDb.Sync.Codec;
 
 namespace StemeDb.Sync.Consumer.Tests;
 

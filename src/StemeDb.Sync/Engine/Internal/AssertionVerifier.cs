@@ -1,7 +1,4 @@
 using System;
-using StemeDb.Sync.Clock;
-using StemeDb.Sync.Codec;
-using StemeDb.Sync.Validation;
 
 namespace StemeDb.Sync.Engine.Internal;
 

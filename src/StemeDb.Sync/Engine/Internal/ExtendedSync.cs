@@ -3,10 +3,6 @@ using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
-using StemeDb.Sync.Merkle;
-using StemeDb.Sync.Reconciliation;
-using StemeDb.Sync.Storage;
-using StemeDb.Sync.Transport;
 
 namespace StemeDb.Sync.Engine.Internal;
 

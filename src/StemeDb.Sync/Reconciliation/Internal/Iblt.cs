@@ -1,7 +1,6 @@
 using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
-using StemeDb.Sync.Merkle;
 
 namespace StemeDb.Sync.Reconciliation.Internal;
 

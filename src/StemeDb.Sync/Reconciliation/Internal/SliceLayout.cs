@@ -1,6 +1,5 @@
 using System;
 using System.Buffers.Binary;
-using StemeDb.Sync.Merkle;
 
 namespace StemeDb.Sync.Reconciliation.Internal;
 
