@@ -28,12 +28,6 @@ namespace StemeDb.Sync.Grpc;
 /// </remarks>
 public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
 {
-    /// <summary>The most hashes one <c>FetchAssertions</c> call may carry in v1.</summary>
-    public const int MaxFetchHashes = 1000;
-
-    /// <summary>The most leaves one <c>GetLeaves</c> answer may carry in v1.</summary>
-    public const uint MaxLeavesPerPage = 10_000;
-
     private readonly SyncService.SyncServiceClient _client;
     private readonly GrpcSyncPeerOptions _options;
     private readonly IDisposable? _ownedChannel;
@@ -135,7 +129,7 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
         AssertionHash root = default;
         if (!response.MerkleRoot.IsEmpty && !AssertionHash.TryCreate(response.MerkleRoot.Span, out root))
         {
-            throw InvalidResponse(SyncRpc.ExchangeRoots, $"the Merkle root is {response.MerkleRoot.Length} bytes, not {AssertionHash.Length} (or none)");
+            throw InvalidResponse(SyncRpc.ExchangeRoots, $"the Merkle root is {response.MerkleRoot.Length} bytes, not {SyncProtocol.HashLength} (or none)");
         }
 
         return new RootExchangeResult(new RootSummary(root, response.AssertionCount), response.RootsMatch);
@@ -160,8 +154,8 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
         GetLeavesResponse response = await CallAsync(
             SyncRpc.GetLeaves, static (c, r, o) => c.GetLeavesAsync(r, o), request, cancellationToken).ConfigureAwait(false);
 
-        uint cap = maxLeaves == 0 || maxLeaves > MaxLeavesPerPage ? MaxLeavesPerPage : maxLeaves;
-        if ((uint)response.Leaves.Count > cap)
+        int cap = SyncProtocol.LeavesPerPage(maxLeaves);
+        if (response.Leaves.Count > cap)
         {
             throw InvalidResponse(SyncRpc.GetLeaves, $"{response.Leaves.Count} leaves were returned for a page of at most {cap}");
         }
@@ -172,7 +166,7 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
             ByteString bytes = response.Leaves[i];
             if (!AssertionHash.TryCreate(bytes.Span, out leaves[i]))
             {
-                throw InvalidResponse(SyncRpc.GetLeaves, $"leaf {i} is {bytes.Length} bytes, not {AssertionHash.Length}");
+                throw InvalidResponse(SyncRpc.GetLeaves, $"leaf {i} is {bytes.Length} bytes, not {SyncProtocol.HashLength}");
             }
         }
 
@@ -182,13 +176,13 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
     }
 
     /// <inheritdoc />
-    /// <exception cref="ArgumentException">More than <see cref="MaxFetchHashes"/> hashes.</exception>
+    /// <exception cref="ArgumentException">More than <see cref="SyncProtocol.MaxFetchHashes"/> hashes.</exception>
     public async ValueTask<IReadOnlyList<AssertionRecord>> FetchAsync(IReadOnlyList<AssertionHash> hashes, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(hashes);
-        if (hashes.Count > MaxFetchHashes)
+        if (hashes.Count > SyncProtocol.MaxFetchHashes)
         {
-            throw new ArgumentException($"A fetch carries at most {MaxFetchHashes} hashes; got {hashes.Count}.", nameof(hashes));
+            throw new ArgumentException($"A fetch carries at most {SyncProtocol.MaxFetchHashes} hashes; got {hashes.Count}.", nameof(hashes));
         }
 
         if (hashes.Count == 0)
@@ -217,7 +211,7 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
             AssertionData item = response.Assertions[i];
             if (!AssertionHash.TryCreate(item.Hash.Span, out AssertionHash hash))
             {
-                throw InvalidResponse(SyncRpc.FetchAssertions, $"assertion {i} has a {item.Hash.Length}-byte hash, not {AssertionHash.Length}");
+                throw InvalidResponse(SyncRpc.FetchAssertions, $"assertion {i} has a {item.Hash.Length}-byte hash, not {SyncProtocol.HashLength}");
             }
 
             if (!requested.Contains(hash))
@@ -232,7 +226,7 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
             {
                 if (!NodeId.TryCreate(item.HlcNodeId.Span, out NodeId nodeId))
                 {
-                    throw InvalidResponse(SyncRpc.FetchAssertions, $"assertion {i} has a {item.HlcNodeId.Length}-byte HLC node id, not {NodeId.Length} (or none)");
+                    throw InvalidResponse(SyncRpc.FetchAssertions, $"assertion {i} has a {item.HlcNodeId.Length}-byte HLC node id, not {SyncProtocol.NodeIdLength} (or none)");
                 }
 
                 timestamp = new HlcTimestamp(item.HlcTime, item.HlcCounter, nodeId);
@@ -253,7 +247,7 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
             SyncRpc.Ping, static (c, r, o) => c.PingAsync(r, o), request, cancellationToken).ConfigureAwait(false);
         if (!NodeId.TryCreate(response.NodeId.Span, out NodeId nodeId))
         {
-            throw InvalidResponse(SyncRpc.Ping, $"the node id is {response.NodeId.Length} bytes, not {NodeId.Length}");
+            throw InvalidResponse(SyncRpc.Ping, $"the node id is {response.NodeId.Length} bytes, not {SyncProtocol.NodeIdLength}");
         }
 
         return new PingResult(nodeId, response.AssertionCount);
@@ -286,13 +280,13 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
 
     /// <inheritdoc />
     /// <remarks>A v1 server answers <c>UNIMPLEMENTED</c>: <see cref="SyncPeerException"/> with <see cref="SyncStatusCode.Unimplemented"/>.</remarks>
-    /// <exception cref="ArgumentException">More than <see cref="MaxFetchHashes"/> assertions.</exception>
+    /// <exception cref="ArgumentException">More than <see cref="SyncProtocol.MaxGossipBatch"/> assertions.</exception>
     public async ValueTask<IReadOnlyList<GossipResult>> GossipBatchAsync(IReadOnlyList<AssertionRecord> records, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(records);
-        if (records.Count > MaxFetchHashes)
+        if (records.Count > SyncProtocol.MaxGossipBatch)
         {
-            throw new ArgumentException($"A gossip batch carries at most {MaxFetchHashes} assertions; got {records.Count}.", nameof(records));
+            throw new ArgumentException($"A gossip batch carries at most {SyncProtocol.MaxGossipBatch} assertions; got {records.Count}.", nameof(records));
         }
 
         var request = new GossipBatchRequest();

@@ -4,5 +4,5 @@ namespace StemeDb.Sync.Hosting;
 public static class StemeDbSyncHealth
 {
     /// <summary>The sync service's health name, <c>stemedb.sync.v1.SyncService</c>; the overall status (<c>""</c>) follows it.</summary>
-    public const string ServiceName = "stemedb.sync.v1.SyncService";
+    public const string ServiceName = SyncProtocol.ServiceName;
 }

@@ -103,16 +103,16 @@ public sealed partial class SqliteCrashTests
 
     private static async Task AssertRecoveredAsync(GrpcSyncPeer peer, HashSet<AssertionHash> acknowledged, int round, CancellationToken cancellationToken)
     {
-        LeavesPage page = await peer.GetLeavesAsync(GrpcSyncPeer.MaxLeavesPerPage, cancellationToken);
+        LeavesPage page = await peer.GetLeavesAsync((uint)SyncProtocol.MaxLeavesPerPage, cancellationToken);
         Assert.That(page.Truncated, Is.False, "the test keeps the store under one leaves page");
         var stored = new HashSet<AssertionHash>(page.Leaves);
         Assert.That(acknowledged.Except(stored).ToArray(), Is.Empty, $"round {round}: acknowledged assertions lost after SIGKILL");
 
         // Every acknowledged record comes back intact (bytes hash to the name).
         AssertionHash[] wanted = acknowledged.ToArray();
-        for (int i = 0; i < wanted.Length; i += GrpcSyncPeer.MaxFetchHashes)
+        for (int i = 0; i < wanted.Length; i += SyncProtocol.MaxFetchHashes)
         {
-            AssertionHash[] batch = wanted[i..Math.Min(wanted.Length, i + GrpcSyncPeer.MaxFetchHashes)];
+            AssertionHash[] batch = wanted[i..Math.Min(wanted.Length, i + SyncProtocol.MaxFetchHashes)];
             IReadOnlyList<AssertionRecord> records = await peer.FetchAsync(batch, cancellationToken);
             Assert.That(records, Has.Count.EqualTo(batch.Length));
             Assert.That(records.All(r => r.Hash.Matches(r.Data.Span)), Is.True);

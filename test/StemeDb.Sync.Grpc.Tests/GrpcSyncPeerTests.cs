@@ -317,7 +317,7 @@ public class GrpcSyncPeerTests
     [Test]
     public void FetchAsync_MoreThanLimit_ThrowsArgumentExceptionWithoutCalling()
     {
-        AssertionHash[] hashes = Enumerable.Range(0, GrpcSyncPeer.MaxFetchHashes + 1)
+        AssertionHash[] hashes = Enumerable.Range(0, SyncProtocol.MaxFetchHashes + 1)
             .Select(i => AssertionHash.Compute(BitConverter.GetBytes(i))).ToArray();
 
         Assert.ThrowsAsync<ArgumentException>(async () => await CreatePeer().FetchAsync(hashes));

@@ -84,7 +84,7 @@ internal static class ClientCommands
         var max = new Option<uint>("--max")
         {
             Description = "How many leaves to ask for (the node caps it at 10000).",
-            DefaultValueFactory = _ => GrpcSyncPeer.MaxLeavesPerPage,
+            DefaultValueFactory = _ => (uint)SyncProtocol.MaxLeavesPerPage,
         };
         Option<TimeSpan> timeout = CommandSupport.TimeoutOption();
         var command = new Command("leaves", "Print a node's Merkle leaves (assertion hashes) in ascending order, one per line.") { node, max, timeout };
@@ -128,9 +128,9 @@ internal static class ClientCommands
                     parsed.Add(hash);
                 }
 
-                if (parsed.Count > GrpcSyncPeer.MaxFetchHashes)
+                if (parsed.Count > SyncProtocol.MaxFetchHashes)
                 {
-                    result.AddError($"At most {GrpcSyncPeer.MaxFetchHashes} hashes per fetch; got {parsed.Count}.");
+                    result.AddError($"At most {SyncProtocol.MaxFetchHashes} hashes per fetch; got {parsed.Count}.");
                 }
 
                 return parsed.ToArray();

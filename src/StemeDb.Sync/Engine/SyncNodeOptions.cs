@@ -10,12 +10,6 @@ namespace StemeDb.Sync;
 /// </summary>
 public sealed class SyncNodeOptions
 {
-    /// <summary>The v1 protocol's largest fetch batch (1,000 hashes).</summary>
-    public const int MaxFetchBatchSize = 1000;
-
-    /// <summary>The v1 protocol's largest GetLeaves answer (10,000 leaves).</summary>
-    public const int MaxLeavesPerResponse = 10_000;
-
     /// <summary>The id of this node, carried by every HLC timestamp it issues. Defaults to a fresh random id; persist it across restarts.</summary>
     public NodeId NodeId { get; set; } = NodeId.NewId();
 
@@ -63,10 +57,10 @@ public sealed class SyncNodeOptions
     public TimeSpan AntiEntropyJitter { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How many hashes one fetch asks for (default and maximum 1,000).</summary>
-    public int FetchBatchSize { get; set; } = MaxFetchBatchSize;
+    public int FetchBatchSize { get; set; } = SyncProtocol.MaxFetchHashes;
 
     /// <summary>How many leaves one GetLeaves request asks a peer for (default and maximum 10,000).</summary>
-    public int MaxLeavesPerRequest { get; set; } = MaxLeavesPerResponse;
+    public int MaxLeavesPerRequest { get; set; } = SyncProtocol.MaxLeavesPerPage;
 
     /// <summary>Deadline of each call to a peer (default 30 s).</summary>
     public TimeSpan PeerCallTimeout { get; set; } = TimeSpan.FromSeconds(30);
@@ -115,8 +109,8 @@ public sealed class SyncNodeOptions
             }
         }
 
-        RequireRange(FetchBatchSize, 1, MaxFetchBatchSize, nameof(FetchBatchSize));
-        RequireRange(MaxLeavesPerRequest, 1, MaxLeavesPerResponse, nameof(MaxLeavesPerRequest));
+        RequireRange(FetchBatchSize, 1, SyncProtocol.MaxFetchHashes, nameof(FetchBatchSize));
+        RequireRange(MaxLeavesPerRequest, 1, SyncProtocol.MaxLeavesPerPage, nameof(MaxLeavesPerRequest));
         RequirePositive(PeerCallTimeout, nameof(PeerCallTimeout));
 
         return new SyncNodeOptions

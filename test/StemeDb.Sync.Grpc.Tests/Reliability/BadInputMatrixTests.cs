@@ -78,7 +78,7 @@ public sealed class BadInputMatrixTests
         yield return Row("22 get leaves with max_leaves = u32::MAX (capped)", async m =>
         {
             GetLeavesResponse response = await m.Client.GetLeavesAsync(new GetLeavesRequest { MaxLeaves = uint.MaxValue });
-            Assert.That(response.Leaves, Has.Count.LessThanOrEqualTo(SyncNodeOptions.MaxLeavesPerResponse));
+            Assert.That(response.Leaves, Has.Count.LessThanOrEqualTo(SyncProtocol.MaxLeavesPerPage));
             return 0;
         });
 

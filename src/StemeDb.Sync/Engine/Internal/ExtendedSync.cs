@@ -276,9 +276,9 @@ internal static class ExtendedSync
 
         try
         {
-            for (int start = 0; start < hashes.Count; start += SyncNodeOptions.MaxFetchBatchSize)
+            for (int start = 0; start < hashes.Count; start += SyncProtocol.MaxFetchHashes)
             {
-                var chunk = new AssertionHash[Math.Min(SyncNodeOptions.MaxFetchBatchSize, hashes.Count - start)];
+                var chunk = new AssertionHash[Math.Min(SyncProtocol.MaxFetchHashes, hashes.Count - start)];
                 for (int i = 0; i < chunk.Length; i++)
                 {
                     chunk[i] = hashes[start + i];
@@ -287,7 +287,7 @@ internal static class ExtendedSync
                 IReadOnlyList<AssertionRecord> records = await store.GetManyAsync(chunk, cancellationToken).ConfigureAwait(false);
                 foreach (AssertionRecord record in records)
                 {
-                    if (pending.Count > 0 && (pending.Count == SyncRequestHandler.MaxGossipBatch || pendingBytes + record.Data.Length > MaxBatchBytes))
+                    if (pending.Count > 0 && (pending.Count == SyncProtocol.MaxGossipBatch || pendingBytes + record.Data.Length > MaxBatchBytes))
                     {
                         await FlushAsync().ConfigureAwait(false);
                     }

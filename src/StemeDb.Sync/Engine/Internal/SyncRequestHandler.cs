@@ -17,16 +17,16 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
 
     public ValueTask<GossipResult> GossipAsync(GossipMessage message, CancellationToken cancellationToken = default)
     {
-        if (message.Hash.Length != AssertionHash.Length)
+        if (message.Hash.Length != SyncProtocol.HashLength)
         {
-            return Reject($"assertion_hash must be {AssertionHash.Length} bytes; got {message.Hash.Length}.");
+            return Reject($"assertion_hash must be {SyncProtocol.HashLength} bytes; got {message.Hash.Length}.");
         }
 
         // An absent hlc_node_id means the push carries no timestamp (hlc_time and hlc_counter are then ignored); the
         // node stamps the record itself. A present one must be a whole node id.
-        if (message.HlcNodeId.Length != 0 && message.HlcNodeId.Length != NodeId.Length)
+        if (message.HlcNodeId.Length != 0 && message.HlcNodeId.Length != SyncProtocol.NodeIdLength)
         {
-            return Reject($"hlc_node_id must be {NodeId.Length} bytes (or empty); got {message.HlcNodeId.Length}.");
+            return Reject($"hlc_node_id must be {SyncProtocol.NodeIdLength} bytes (or empty); got {message.HlcNodeId.Length}.");
         }
 
         _node.EnsureServing();
@@ -39,41 +39,36 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
 
     public ValueTask<RootExchangeResult> ExchangeRootsAsync(ReadOnlyMemory<byte> callerRoot, ulong callerCount, CancellationToken cancellationToken = default)
     {
-        if (callerRoot.Length != 0 && callerRoot.Length != AssertionHash.Length)
+        if (callerRoot.Length != 0 && callerRoot.Length != SyncProtocol.HashLength)
         {
             throw new SyncRequestException(
                 SyncStatusCode.InvalidArgument,
-                $"merkle_root must be {AssertionHash.Length} bytes (or empty); got {callerRoot.Length}.");
+                $"merkle_root must be {SyncProtocol.HashLength} bytes (or empty); got {callerRoot.Length}.");
         }
 
         cancellationToken.ThrowIfCancellationRequested();
         _node.EnsureServing();
         RootSummary local = _node.Summary;
-        bool match = callerRoot.Length == AssertionHash.Length && new AssertionHash(callerRoot.Span) == local.Root;
+        bool match = callerRoot.Length == SyncProtocol.HashLength && new AssertionHash(callerRoot.Span) == local.Root;
         return new ValueTask<RootExchangeResult>(new RootExchangeResult(local, match));
     }
-
-    /// <summary>The most pushes one GossipBatch call may carry.</summary>
-    public const int MaxGossipBatch = 1000;
 
     public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, CancellationToken cancellationToken = default) =>
         GetLeavesAsync(maxLeaves, ReadOnlyMemory<byte>.Empty, cancellationToken);
 
     public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, ReadOnlyMemory<byte> startAfter, CancellationToken cancellationToken = default)
     {
-        if (startAfter.Length != 0 && startAfter.Length != AssertionHash.Length)
+        if (startAfter.Length != 0 && startAfter.Length != SyncProtocol.HashLength)
         {
             throw new SyncRequestException(
                 SyncStatusCode.InvalidArgument,
-                $"start_after must be {AssertionHash.Length} bytes (or empty); got {startAfter.Length}.");
+                $"start_after must be {SyncProtocol.HashLength} bytes (or empty); got {startAfter.Length}.");
         }
 
         AssertionHash? cursor = startAfter.Length == 0 ? null : new AssertionHash(startAfter.Span);
         cancellationToken.ThrowIfCancellationRequested();
         _node.EnsureServing();
-        int cap = maxLeaves == 0 || maxLeaves > SyncNodeOptions.MaxLeavesPerResponse
-            ? SyncNodeOptions.MaxLeavesPerResponse
-            : (int)maxLeaves;
+        int cap = SyncProtocol.LeavesPerPage(maxLeaves);
 
         // Ask for one more than the cap: "truncated" is then exact.
         IReadOnlyList<AssertionHash> leaves = _node.Index.GetLeaves(cursor, cap + 1);
@@ -99,11 +94,11 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
             throw new SyncRequestException(SyncStatusCode.InvalidArgument, "The fetch request carries no hash list.");
         }
 
-        if (hashes.Count > SyncNodeOptions.MaxFetchBatchSize)
+        if (hashes.Count > SyncProtocol.MaxFetchHashes)
         {
             throw new SyncRequestException(
                 SyncStatusCode.InvalidArgument,
-                $"A fetch asks for at most {SyncNodeOptions.MaxFetchBatchSize} hashes; got {hashes.Count}.");
+                $"A fetch asks for at most {SyncProtocol.MaxFetchHashes} hashes; got {hashes.Count}.");
         }
 
         var parsed = new AssertionHash[hashes.Count];
@@ -113,7 +108,7 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
             {
                 throw new SyncRequestException(
                     SyncStatusCode.InvalidArgument,
-                    $"Fetch hash #{i} is {hashes[i].Length} bytes; hashes are {AssertionHash.Length} bytes.");
+                    $"Fetch hash #{i} is {hashes[i].Length} bytes; hashes are {SyncProtocol.HashLength} bytes.");
             }
         }
 
@@ -123,11 +118,11 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
 
     public ValueTask<PingResult> PingAsync(ReadOnlyMemory<byte> callerNodeId, CancellationToken cancellationToken = default)
     {
-        if (callerNodeId.Length != 0 && callerNodeId.Length != NodeId.Length)
+        if (callerNodeId.Length != 0 && callerNodeId.Length != SyncProtocol.NodeIdLength)
         {
             throw new SyncRequestException(
                 SyncStatusCode.InvalidArgument,
-                $"node_id must be {NodeId.Length} bytes (or empty); got {callerNodeId.Length}.");
+                $"node_id must be {SyncProtocol.NodeIdLength} bytes (or empty); got {callerNodeId.Length}.");
         }
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -149,11 +144,11 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
             throw new SyncRequestException(SyncStatusCode.InvalidArgument, "The gossip batch carries no list.");
         }
 
-        if (messages.Count > MaxGossipBatch)
+        if (messages.Count > SyncProtocol.MaxGossipBatch)
         {
             throw new SyncRequestException(
                 SyncStatusCode.InvalidArgument,
-                $"A gossip batch carries at most {MaxGossipBatch} assertions; got {messages.Count}.");
+                $"A gossip batch carries at most {SyncProtocol.MaxGossipBatch} assertions; got {messages.Count}.");
         }
 
         _node.EnsureServing();
