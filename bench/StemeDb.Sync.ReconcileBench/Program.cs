@@ -80,7 +80,7 @@ foreach (int n in sizes)
         var clock = Stopwatch.StartNew();
         DiffResult diff = await DiffEngine.ComputeAsync(
             local,
-            ExtendedSync.PagedPager(peer, new PeerCapabilities(), 10_000, ct => new CallDeadline(TimeSpan.FromMinutes(5), TimeProvider.System, ct)));
+            PeerDiff.Pager(new PeerCalls(peer, TimeSpan.FromMinutes(5), TimeProvider.System), 10_000));
         clock.Stop();
         string method = remote.Count <= 10_000 ? "v1 GetLeaves" : "paged GetLeaves";
         Check(method, n, d, diff.Complete, diff.MissingLocally, diff.MissingRemotely, remoteOnly, localOnly);
@@ -160,8 +160,8 @@ double inProcessRate;
 
     AssertionHash[] hashes = records.Select(r => r.Hash).ToArray();
     var clock = Stopwatch.StartNew();
-    PushOutcome outcome = await ExtendedSync.PushAsync(
-        store, peer, new PeerCapabilities(), hashes, ct => new CallDeadline(TimeSpan.FromMinutes(5), TimeProvider.System, ct), null, default);
+    PushOutcome outcome = await BulkPush.PushAsync(
+        store, new PeerCalls(peer, TimeSpan.FromMinutes(5), TimeProvider.System), hashes, null, default);
     clock.Stop();
     double rate = outcome.Pushed / clock.Elapsed.TotalSeconds;
     Console.WriteLine($"| GossipBatch over loopback gRPC (1,000/batch, 2 in flight) | {outcome.Pushed:N0} | {clock.ElapsedMilliseconds:N0} | {rate:N0} | {rate / inProcessRate:P0} |");

@@ -21,8 +21,10 @@ namespace StemeDb.Sync.Grpc;
 /// Every call carries the deadline from <see cref="GrpcSyncPeerOptions.Deadline"/>. Failures surface as
 /// <see cref="SyncPeerException"/>: a gRPC status maps to the <see cref="SyncStatusCode"/> of the same name
 /// (an unreachable peer, a failed TLS handshake or a dropped connection is <see cref="SyncStatusCode.Unavailable"/>), and an answer
-/// that breaks the protocol (a hash that is not 32 bytes, more items than asked) is
-/// <see cref="SyncStatusCode.InvalidResponse"/>. Cancelling the token throws <see cref="OperationCanceledException"/>.
+/// that cannot be mapped (a hash that is not 32 bytes, a node id that is not 16) is
+/// <see cref="SyncStatusCode.InvalidResponse"/>. The peer only maps messages: what an answer means (more items than
+/// asked, records nobody asked for, leaf order, a result per pushed assertion) is checked by the node that calls it,
+/// whatever the transport. Cancelling the token throws <see cref="OperationCanceledException"/>.
 /// </para>
 /// <para>Thread-safe: one instance serves any number of concurrent calls over its channel.</para>
 /// </remarks>
@@ -154,12 +156,6 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
         GetLeavesResponse response = await CallAsync(
             SyncRpc.GetLeaves, static (c, r, o) => c.GetLeavesAsync(r, o), request, cancellationToken).ConfigureAwait(false);
 
-        int cap = SyncProtocol.LeavesPerPage(maxLeaves);
-        if (response.Leaves.Count > cap)
-        {
-            throw InvalidResponse(SyncRpc.GetLeaves, $"{response.Leaves.Count} leaves were returned for a page of at most {cap}");
-        }
-
         var leaves = new AssertionHash[response.Leaves.Count];
         for (int i = 0; i < leaves.Length; i++)
         {
@@ -169,8 +165,6 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
                 throw InvalidResponse(SyncRpc.GetLeaves, $"leaf {i} is {bytes.Length} bytes, not {SyncProtocol.HashLength}");
             }
         }
-
-        // The order is the engine's to check: the v1 contract does not promise one, so a v1 page may come unsorted.
 
         return new LeavesPage(leaves, response.Truncated);
     }
@@ -190,21 +184,14 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
             return Array.Empty<AssertionRecord>();
         }
 
-        var requested = new HashSet<AssertionHash>(hashes.Count);
         var request = new FetchRequest();
         for (int i = 0; i < hashes.Count; i++)
         {
-            requested.Add(hashes[i]);
             request.Hashes.Add(UnsafeByteOperations.UnsafeWrap(hashes[i].ToArray()));
         }
 
         FetchResponse response = await CallAsync(
             SyncRpc.FetchAssertions, static (c, r, o) => c.FetchAssertionsAsync(r, o), request, cancellationToken).ConfigureAwait(false);
-        if (response.Assertions.Count > hashes.Count)
-        {
-            throw InvalidResponse(SyncRpc.FetchAssertions, $"{response.Assertions.Count} assertions were returned for {hashes.Count} hashes");
-        }
-
         var records = new AssertionRecord[response.Assertions.Count];
         for (int i = 0; i < records.Length; i++)
         {
@@ -212,11 +199,6 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
             if (!AssertionHash.TryCreate(item.Hash.Span, out AssertionHash hash))
             {
                 throw InvalidResponse(SyncRpc.FetchAssertions, $"assertion {i} has a {item.Hash.Length}-byte hash, not {SyncProtocol.HashLength}");
-            }
-
-            if (!requested.Contains(hash))
-            {
-                throw InvalidResponse(SyncRpc.FetchAssertions, $"assertion {i} ({hash}) was not asked for");
             }
 
             // The HLC fields are an extension: a v1 node sends only hash and data, and the record then carries
@@ -305,12 +287,7 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
 
         GossipBatchResponse response = await CallAsync(
             SyncRpc.GossipBatch, static (c, r, o) => c.GossipBatchAsync(r, o), request, cancellationToken).ConfigureAwait(false);
-        if (response.Results.Count != records.Count)
-        {
-            throw InvalidResponse(SyncRpc.GossipBatch, $"{response.Results.Count} results were returned for {records.Count} assertions");
-        }
-
-        var results = new GossipResult[records.Count];
+        var results = new GossipResult[response.Results.Count];
         for (int i = 0; i < results.Length; i++)
         {
             GossipResponse item = response.Results[i];

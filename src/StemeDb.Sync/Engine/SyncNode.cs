@@ -1,10 +1,7 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading;
-using System.Threading.Channels;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -30,47 +27,29 @@ namespace StemeDb.Sync;
 /// </para>
 /// <para>Background loops never throw into the host: failures are logged and retried at the next opportunity.</para>
 /// </remarks>
-public sealed partial class SyncNode : IAsyncDisposable
+public sealed class SyncNode : IAsyncDisposable
 {
-    private const int StateCreated = 0;
-    private const int StateStarting = 1;
-    private const int StateRunning = 2;
-    private const int StateStopped = 3;
-
-    /// <summary>The most puts <see cref="IngestManyAsync"/> keeps in flight.</summary>
-    private const int MaxPutsInFlight = 1024;
-
     /// <summary>The longest wait before the first anti-entropy pass with a peer.</summary>
-    internal static readonly TimeSpan FirstPassMaxDelay = TimeSpan.FromSeconds(2);
+    internal static readonly TimeSpan FirstPassMaxDelay = RetryPolicy.FirstPassMaxDelay;
+
+    /// <summary>The most queued assertions one gossip worker sends together.</summary>
+    internal const int LiveGossipBatch = GossipPump.LiveBatch;
 
     /// <summary>Hashes read from the store per index update at start-up.</summary>
     private const int StartupChunk = 65_536;
 
-    // How many puts ahead IngestManyAsync hints the store (a put takes a few hundred nanoseconds, about one memory access).
-    private const int PrefetchDistance = 4;
-
     private readonly SyncNodeOptions _options;
     private readonly IAssertionStore _store;
-
-    // A store of this library, or null: the in-memory store copies a record's bytes inside PutAsync and keeps no
-    // reference to them, and takes prefetch hints. Any other store may keep the record it is given, so it gets bytes
-    // the node owns.
-    private readonly ILibraryStore? _libraryStore;
     private readonly MerkleIndex _index = new();
     private readonly HybridLogicalClock _clock;
-    private readonly AssertionVerifier _verifier;
     private readonly ILogger _logger;
-    private readonly TimeProvider _timeProvider;
-    private readonly Random _random;
-    private readonly object _randomGate = new();
-    private readonly Func<ulong>? _seededSalt;
-    private readonly object _gate = new();
-    private readonly Channel<AssertionRecord> _gossipQueue;
-    private readonly CancellationTokenSource _stopping = new();
+    private readonly NodeLifecycle _lifecycle = new();
+    private readonly RetryPolicy _retry;
+    private readonly PeerTable _peers;
+    private readonly GossipPump _gossip;
+    private readonly LocalIngest _ingest;
+    private readonly AntiEntropy _antiEntropy;
     private readonly List<Task> _gossipWorkers = new();
-    private readonly ConditionalWeakTable<ISyncPeer, PeerCapabilities> _capabilities = new();
-    private PeerEntry[] _peers = Array.Empty<PeerEntry>();
-    private volatile int _state;
 
     /// <summary>Creates a node. Call <see cref="StartAsync"/> before using it.</summary>
     /// <param name="options">Settings; validated and copied.</param>
@@ -85,23 +64,21 @@ public sealed partial class SyncNode : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(store);
         _options = options.ValidatedCopy();
         _store = store;
-        _libraryStore = store as ILibraryStore;
-        _timeProvider = timeProvider ?? TimeProvider.System;
+        TimeProvider time = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)loggerFactory?.CreateLogger<SyncNode>() ?? NullLogger.Instance;
-        _clock = new HybridLogicalClock(_options.NodeId, _timeProvider, _options.MaxClockDrift);
-        _verifier = new AssertionVerifier(_options.ContentValidator!, _clock, _options.MaxAssertionBytes);
-        _random = _options.RandomSeed is int seed ? new Random(seed) : new Random();
+        _clock = new HybridLogicalClock(_options.NodeId, time, _options.MaxClockDrift);
+        var verifier = new AssertionVerifier(_options.ContentValidator!, _clock, _options.MaxAssertionBytes);
 
-        // A seeded node (deterministic simulation) also draws its reconciliation salts from its seed, so that a run
-        // replays exactly; otherwise they are cryptographically random.
-        _seededSalt = _options.RandomSeed is null ? null : NextSalt;
-        _gossipQueue = Channel.CreateBounded<AssertionRecord>(new BoundedChannelOptions(_options.GossipQueueCapacity)
-        {
-            FullMode = BoundedChannelFullMode.Wait, // TryWrite fails when full; ingest never waits.
-            SingleReader = false,
-            SingleWriter = false,
-        });
-        Handler = new SyncRequestHandler(this);
+        // A store of this library copies a record's bytes inside PutAsync and keeps no reference to them: records may
+        // lend it a caller's or a transport's buffer. Any other store may keep the record it is given.
+        bool storeCopies = store is ILibraryStore;
+        _retry = new RetryPolicy(_options);
+        _peers = new PeerTable(peer => new PeerCalls(peer, _options.PeerCallTimeout, time));
+        _gossip = new GossipPump(_options, _peers, _retry, _lifecycle, storeCopies, _logger, time);
+        var incoming = new IncomingAssertions(store, storeCopies, _index, _clock, verifier, _gossip, _logger);
+        _ingest = new LocalIngest(store, _index, _clock, verifier, _gossip, _lifecycle);
+        _antiEntropy = new AntiEntropy(_options, _index, store, incoming, _retry, _lifecycle, _logger, time);
+        Handler = new SyncRequestHandler(_options.NodeId, _lifecycle, _index, store, incoming);
     }
 
     /// <summary>The id of this node.</summary>
@@ -113,32 +90,17 @@ public sealed partial class SyncNode : IAsyncDisposable
     /// <summary>The number of assertions this node holds (after <see cref="StartAsync"/>).</summary>
     public long Count => _index.Count;
 
-    /// <summary>The server side of every v1 RPC, for transport adapters to serve.</summary>
+    /// <summary>The server side of every RPC, for transport adapters to serve.</summary>
     public ISyncRequestHandler Handler { get; }
 
     /// <summary>The peers currently known.</summary>
-    public IReadOnlyList<ISyncPeer> Peers
-    {
-        get
-        {
-            PeerEntry[] peers = Volatile.Read(ref _peers);
-            var result = new ISyncPeer[peers.Length];
-            for (int i = 0; i < peers.Length; i++)
-            {
-                result[i] = peers[i].Peer;
-            }
-
-            return result;
-        }
-    }
+    public IReadOnlyList<ISyncPeer> Peers => Array.ConvertAll(_peers.Snapshot, entry => entry.Peer);
 
     internal MerkleIndex Index => _index;
 
     internal HybridLogicalClock Clock => _clock;
 
-    internal RootSummary Summary => new(_index.Root, (ulong)_index.Count);
-
-    internal int PendingGossipCount => _gossipQueue.Reader.Count;
+    internal int PendingGossipCount => _gossip.Pending;
 
     /// <summary>Rebuilds the index from the store, then starts gossip workers and one anti-entropy loop per peer.</summary>
     /// <param name="cancellationToken">Cancels the start-up; the node can then be started again.</param>
@@ -146,16 +108,9 @@ public sealed partial class SyncNode : IAsyncDisposable
     /// <exception cref="InvalidOperationException">The node was already started or stopped.</exception>
     public async ValueTask StartAsync(CancellationToken cancellationToken = default)
     {
-        lock (_gate)
+        lock (_lifecycle.Gate)
         {
-            if (_state != StateCreated)
-            {
-                throw new InvalidOperationException(_state == StateStopped
-                    ? "The sync node was stopped; create a new node to start again."
-                    : "The sync node was already started.");
-            }
-
-            _state = StateStarting;
+            _lifecycle.BeginStart();
         }
 
         try
@@ -176,28 +131,23 @@ public sealed partial class SyncNode : IAsyncDisposable
         }
         catch
         {
-            lock (_gate)
+            lock (_lifecycle.Gate)
             {
-                _state = StateCreated;
+                _lifecycle.AbortStart();
             }
 
             throw;
         }
 
-        lock (_gate)
+        lock (_lifecycle.Gate)
         {
-            _state = StateRunning;
+            _lifecycle.CompleteStart();
             if (_options.RunBackgroundLoops)
             {
-                CancellationToken stopping = _stopping.Token;
-                for (int i = 0; i < _options.GossipConcurrency; i++)
+                _gossip.StartWorkers(_gossipWorkers, _lifecycle.Stopping);
+                foreach (PeerEntry entry in _peers.Snapshot)
                 {
-                    _gossipWorkers.Add(Task.Run(() => GossipWorkerAsync(stopping), CancellationToken.None));
-                }
-
-                foreach (PeerEntry entry in _peers)
-                {
-                    StartAntiEntropyLoop(entry);
+                    _antiEntropy.StartLoop(entry);
                 }
             }
         }
@@ -211,16 +161,15 @@ public sealed partial class SyncNode : IAsyncDisposable
     public async ValueTask StopAsync(CancellationToken cancellationToken = default)
     {
         var running = new List<Task>();
-        lock (_gate)
+        lock (_lifecycle.Gate)
         {
-            if (_state == StateStopped)
+            if (!_lifecycle.BeginStop())
             {
                 return;
             }
 
-            _state = StateStopped;
             running.AddRange(_gossipWorkers);
-            foreach (PeerEntry entry in _peers)
+            foreach (PeerEntry entry in _peers.Snapshot)
             {
                 if (entry.Loop is { } loop)
                 {
@@ -230,8 +179,8 @@ public sealed partial class SyncNode : IAsyncDisposable
         }
 
         // Synchronous: cancellation callbacks run here, so stopping is deterministic under a test scheduler.
-        _stopping.Cancel();
-        _gossipQueue.Writer.TryComplete();
+        _lifecycle.SignalStopping();
+        _gossip.Complete();
         await Task.WhenAll(running).WaitAsync(cancellationToken).ConfigureAwait(false);
         SyncLog.NodeStopped(_logger, NodeId);
     }
@@ -241,7 +190,7 @@ public sealed partial class SyncNode : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync().ConfigureAwait(false);
-        _stopping.Dispose();
+        _lifecycle.Dispose();
     }
 
     /// <summary>
@@ -254,75 +203,8 @@ public sealed partial class SyncNode : IAsyncDisposable
     /// <returns>The hash, the timestamp and whether the assertion was new.</returns>
     /// <exception cref="ArgumentException">The assertion is too large or its content is invalid; nothing was stored.</exception>
     /// <exception cref="InvalidOperationException">The node is not running.</exception>
-    public ValueTask<IngestResult> IngestAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
-    {
-        AssertionRecord record;
-        ValueTask<bool> put;
-        try
-        {
-            EnsureRunning();
-            ReadOnlySpan<byte> span = data.Span;
-            AssertionHash hash = default;
-            if (_verifier.IsWithinSize(span.Length))
-            {
-                // Hash first: the store's first read for the hash then loads while the content is validated and stamped.
-                hash = AssertionHash.Compute(span);
-                _libraryStore?.Prefetch(hash);
-            }
-
-            string? error = _verifier.CheckContent(span);
-            if (error is not null)
-            {
-                throw new ArgumentException($"The assertion was rejected: {error}", nameof(data));
-            }
-
-            if (_libraryStore is { } libraryStore)
-            {
-                ValueTask<IngestResult> result = PutLocal(libraryStore, hash, data, cancellationToken);
-                _index.AddDeferred(hash);
-                return result;
-            }
-
-            record = NewLocalRecord(hash, data);
-            put = _store.PutAsync(record, cancellationToken);
-        }
-#pragma warning disable CA1031 // Not swallowed: faulted into the returned task, as an async method would.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            return ValueTask.FromException<IngestResult>(ex);
-        }
-
-        if (put.IsCompletedSuccessfully && put.Result)
-        {
-            // No state machine either for a host's store that took the assertion synchronously.
-            _index.AddDeferred(record.Hash);
-            return new ValueTask<IngestResult>(CompleteAdded(record));
-        }
-
-        return CompletePutAsync(record, put, cancellationToken);
-    }
-
-    /// <summary>
-    /// Stamps and puts a validated, hashed local assertion into a store of this library, which copies the caller's bytes
-    /// synchronously: no state machine, and no record unless gossip takes one. The caller indexes the hash.
-    /// </summary>
-    private ValueTask<IngestResult> PutLocal(ILibraryStore store, AssertionHash hash, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        HlcTimestamp timestamp = _clock.Now();
-        return store.Put(hash, data.Span, timestamp)
-            ? new ValueTask<IngestResult>(CompleteAdded(hash, timestamp, GossipEnabled ? new AssertionRecord(hash, data, timestamp) : null))
-            : CompleteLocalAsync(new AssertionRecord(hash, data, timestamp), false, cancellationToken);
-    }
-
-    /// <summary>The rest of <see cref="IngestAsync"/> once the put is under way.</summary>
-    private async ValueTask<IngestResult> CompletePutAsync(AssertionRecord record, ValueTask<bool> put, CancellationToken cancellationToken)
-    {
-        bool added = await put.ConfigureAwait(false);
-        _index.AddDeferred(record.Hash);
-        return await CompleteLocalAsync(record, added, cancellationToken).ConfigureAwait(false);
-    }
+    public ValueTask<IngestResult> IngestAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
+        _ingest.IngestAsync(data, cancellationToken);
 
     /// <summary>
     /// Ingests many assertions in one call, for bulk loads: validates every assertion first, then hashes, stamps and
@@ -343,134 +225,8 @@ public sealed partial class SyncNode : IAsyncDisposable
     /// part way (or the call is cancelled), the assertions whose puts completed stay stored and are indexed like any
     /// other; the first failure is thrown.
     /// </remarks>
-    public async ValueTask<IReadOnlyList<IngestResult>> IngestManyAsync(IReadOnlyList<ReadOnlyMemory<byte>> assertions, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(assertions);
-        EnsureRunning();
-        var hashes = new AssertionHash[assertions.Count];
-        for (int i = 0; i < hashes.Length; i++)
-        {
-            ReadOnlySpan<byte> data = assertions[i].Span;
-            string? error = _verifier.CheckContent(data);
-            if (error is not null)
-            {
-                throw new ArgumentException($"Assertion {i} of {hashes.Length} was rejected, so none was stored: {error}", nameof(assertions));
-            }
-
-            hashes[i] = AssertionHash.Compute(data);
-        }
-
-        var results = new IngestResult[hashes.Length];
-        var stored = new List<AssertionHash>(hashes.Length);
-        var inFlight = new Queue<(int Index, AssertionRecord Record, Task<bool> Put)>();
-        try
-        {
-            for (int i = 0; i < hashes.Length; i++)
-            {
-                if (_libraryStore is { } libraryStore)
-                {
-                    if (i + PrefetchDistance < hashes.Length)
-                    {
-                        libraryStore.Prefetch(hashes[i + PrefetchDistance]); // loads while the puts before it run
-                    }
-
-                    ValueTask<IngestResult> local = PutLocal(libraryStore, hashes[i], assertions[i], cancellationToken);
-                    stored.Add(hashes[i]);
-                    results[i] = local.IsCompletedSuccessfully ? local.Result : await local.ConfigureAwait(false);
-                    continue;
-                }
-
-                AssertionRecord record = NewLocalRecord(hashes[i], assertions[i]);
-                ValueTask<bool> put = _store.PutAsync(record, cancellationToken);
-                if (put.IsCompletedSuccessfully)
-                {
-                    stored.Add(record.Hash);
-                    results[i] = put.Result
-                        ? CompleteAdded(record)
-                        : await CompleteLocalAsync(record, false, cancellationToken).ConfigureAwait(false);
-                    continue;
-                }
-
-                inFlight.Enqueue((i, record, put.AsTask()));
-                if (inFlight.Count == MaxPutsInFlight)
-                {
-                    (int index, AssertionRecord oldest, Task<bool> oldestPut) = inFlight.Dequeue();
-                    bool added = await oldestPut.ConfigureAwait(false);
-                    stored.Add(oldest.Hash);
-                    results[index] = await CompleteLocalAsync(oldest, added, cancellationToken).ConfigureAwait(false);
-                }
-            }
-
-            while (inFlight.TryDequeue(out (int Index, AssertionRecord Record, Task<bool> Put) entry))
-            {
-                bool added = await entry.Put.ConfigureAwait(false);
-                stored.Add(entry.Record.Hash);
-                results[entry.Index] = await CompleteLocalAsync(entry.Record, added, cancellationToken).ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            // After a failure: let the puts still in flight finish, so that what they stored is indexed too.
-            while (inFlight.TryDequeue(out (int Index, AssertionRecord Record, Task<bool> Put) entry))
-            {
-                if (await WaitForPutAsync(entry.Put).ConfigureAwait(false))
-                {
-                    stored.Add(entry.Record.Hash);
-                }
-            }
-
-            _index.AddDeferred(CollectionsMarshal.AsSpan(stored));
-        }
-
-        return results;
-    }
-
-    /// <summary>Waits for a put without throwing; returns whether it completed (added or already present).</summary>
-    private static async Task<bool> WaitForPutAsync(Task<bool> put)
-    {
-        try
-        {
-            await put.ConfigureAwait(false);
-            return true;
-        }
-#pragma warning disable CA1031 // The batch's first failure is already on its way to the caller.
-        catch (Exception)
-#pragma warning restore CA1031
-        {
-            return false;
-        }
-    }
-
-    /// <summary>A validated, hashed local assertion stamped now, with bytes a host's store may keep.</summary>
-    private AssertionRecord NewLocalRecord(AssertionHash hash, ReadOnlyMemory<byte> data) =>
-        new(hash, data.ToArray(), _clock.Now());
-
-    /// <summary>The result of a local put: the stored timestamp when it was already present, otherwise counted and queued for gossip.</summary>
-    private async ValueTask<IngestResult> CompleteLocalAsync(AssertionRecord record, bool added, CancellationToken cancellationToken)
-    {
-        if (!added)
-        {
-            AssertionRecord? existing = await _store.GetAsync(record.Hash, cancellationToken).ConfigureAwait(false);
-            return new IngestResult(record.Hash, existing?.Timestamp ?? record.Timestamp, false);
-        }
-
-        return CompleteAdded(record);
-    }
-
-    /// <summary>The result of a local put that added the record: counted and queued for gossip.</summary>
-    private IngestResult CompleteAdded(AssertionRecord record) => CompleteAdded(record.Hash, record.Timestamp, record);
-
-    /// <summary>The result of a local put that added an assertion: counted, and <paramref name="gossip"/> queued when given.</summary>
-    private IngestResult CompleteAdded(AssertionHash hash, HlcTimestamp timestamp, AssertionRecord? gossip)
-    {
-        SyncDiagnostics.Ingested.Add(1);
-        if (gossip is not null)
-        {
-            EnqueueGossip(gossip);
-        }
-
-        return new IngestResult(hash, timestamp, true);
-    }
+    public ValueTask<IReadOnlyList<IngestResult>> IngestManyAsync(IReadOnlyList<ReadOnlyMemory<byte>> assertions, CancellationToken cancellationToken = default) =>
+        _ingest.IngestManyAsync(assertions, cancellationToken);
 
     /// <summary>Adds a peer: it receives gossip and, while the node runs, gets its own anti-entropy loop.</summary>
     /// <param name="peer">The peer.</param>
@@ -479,29 +235,21 @@ public sealed partial class SyncNode : IAsyncDisposable
     public bool AddPeer(ISyncPeer peer)
     {
         ArgumentNullException.ThrowIfNull(peer);
-        lock (_gate)
+        lock (_lifecycle.Gate)
         {
-            if (_state == StateStopped)
+            if (_lifecycle.IsStopped)
             {
                 throw new InvalidOperationException("The sync node was stopped.");
             }
 
-            foreach (PeerEntry existing in _peers)
+            if (_peers.Add(peer) is not { } entry)
             {
-                if (ReferenceEquals(existing.Peer, peer))
-                {
-                    return false;
-                }
+                return false;
             }
 
-            var entry = new PeerEntry(peer);
-            var peers = new PeerEntry[_peers.Length + 1];
-            _peers.CopyTo(peers, 0);
-            peers[^1] = entry;
-            Volatile.Write(ref _peers, peers);
-            if (_state == StateRunning && _options.RunBackgroundLoops)
+            if (_lifecycle.IsRunning && _options.RunBackgroundLoops)
             {
-                StartAntiEntropyLoop(entry);
+                _antiEntropy.StartLoop(entry);
             }
         }
 
@@ -515,20 +263,15 @@ public sealed partial class SyncNode : IAsyncDisposable
     public bool RemovePeer(ISyncPeer peer)
     {
         ArgumentNullException.ThrowIfNull(peer);
-        PeerEntry? removed = null;
-        lock (_gate)
+        PeerEntry? removed;
+        lock (_lifecycle.Gate)
         {
-            int index = Array.FindIndex(_peers, e => ReferenceEquals(e.Peer, peer));
-            if (index < 0)
-            {
-                return false;
-            }
+            removed = _peers.Remove(peer);
+        }
 
-            removed = _peers[index];
-            var peers = new PeerEntry[_peers.Length - 1];
-            Array.Copy(_peers, 0, peers, 0, index);
-            Array.Copy(_peers, index + 1, peers, index, _peers.Length - index - 1);
-            Volatile.Write(ref _peers, peers);
+        if (removed is null)
+        {
+            return false;
         }
 
         removed.Remove();
@@ -549,501 +292,14 @@ public sealed partial class SyncNode : IAsyncDisposable
     public async ValueTask<SyncPassResult> SyncWithPeerAsync(ISyncPeer peer, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(peer);
-        EnsureRunning();
-        using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
-        return await SyncWithPeerCoreAsync(peer, linked.Token).ConfigureAwait(false);
+        _lifecycle.EnsureRunning();
+        using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifecycle.Stopping);
+        return await _antiEntropy.RunPassAsync(_peers.CallsFor(peer), linked.Token).ConfigureAwait(false);
     }
 
     /// <summary>Gossips one queued assertion (for deterministic simulation, where no worker runs).</summary>
-    internal async ValueTask<bool> PumpGossipOnceAsync()
-    {
-        if (!_gossipQueue.Reader.TryRead(out AssertionRecord? record))
-        {
-            return false;
-        }
+    internal ValueTask<bool> PumpGossipOnceAsync() => _gossip.PumpOnceAsync(_lifecycle.Stopping);
 
-        await GossipToPeersAsync(record, _stopping.Token).ConfigureAwait(false);
-        return true;
-    }
-
-    internal void EnsureServing()
-    {
-        if (_state != StateRunning)
-        {
-            throw new SyncRequestException(SyncStatusCode.Unavailable, "The sync node is not running.");
-        }
-    }
-
-    internal void RecordGossipRejection(string reason)
-    {
-        SyncDiagnostics.GossipRejected.Add(1);
-        SyncLog.GossipRejected(_logger, reason);
-    }
-
-    internal async ValueTask<GossipResult> ReceiveGossipAsync(AssertionHash hash, ReadOnlyMemory<byte> data, HlcTimestamp timestamp, CancellationToken cancellationToken)
-    {
-        string? reason = _verifier.Verify(hash, data.Span, ref timestamp);
-        if (reason is not null)
-        {
-            RecordGossipRejection(reason);
-            return GossipResult.Rejected(reason);
-        }
-
-        if (_index.Contains(hash))
-        {
-            _clock.TryObserve(timestamp, out _);
-            SyncDiagnostics.GossipReceived.Add(1, SyncDiagnostics.Tag("new", false));
-            return GossipResult.Ok;
-        }
-
-        var record = new AssertionRecord(hash, _libraryStore is not null ? data : data.ToArray(), timestamp);
-        bool added = await StoreVerifiedAsync(record, cancellationToken).ConfigureAwait(false);
-        SyncDiagnostics.GossipReceived.Add(1, SyncDiagnostics.Tag("new", added));
-        if (added)
-        {
-            SyncDiagnostics.BytesReceived.Add(record.Data.Length, SyncDiagnostics.Tag("kind", "gossip"));
-            EnqueueGossip(record);
-        }
-
-        return GossipResult.Ok;
-    }
-
-    internal async ValueTask<IReadOnlyList<AssertionRecord>> ServeFetchAsync(AssertionHash[] hashes, CancellationToken cancellationToken)
-    {
-        IReadOnlyList<AssertionRecord> records = await _store.GetManyAsync(hashes, cancellationToken).ConfigureAwait(false);
-        long bytes = 0;
-        for (int i = 0; i < records.Count; i++)
-        {
-            bytes += records[i].Data.Length;
-        }
-
-        SyncDiagnostics.BytesSent.Add(bytes, SyncDiagnostics.Tag("kind", "fetch"));
-        return records;
-    }
-
-    private void EnsureRunning()
-    {
-        if (_state != StateRunning)
-        {
-            throw new InvalidOperationException(_state == StateStopped
-                ? "The sync node was stopped."
-                : "The sync node is not running; call StartAsync first.");
-        }
-    }
-
-    private async ValueTask<bool> StoreVerifiedAsync(AssertionRecord record, CancellationToken cancellationToken)
-    {
-        bool added = await _store.PutAsync(record, cancellationToken).ConfigureAwait(false);
-        _index.AddDeferred(record.Hash);
-        _clock.TryObserve(record.Timestamp, out _);
-        return added;
-    }
-
-    /// <summary>Whether new assertions are gossiped now: a fanout, at least one peer, and the node running.</summary>
-    private bool GossipEnabled => _options.GossipFanout != 0 && Volatile.Read(ref _peers).Length != 0 && _state == StateRunning;
-
-    /// <summary>Queues a newly stored record for gossip, with bytes of its own (the caller's buffer is only lent for the call).</summary>
-    private void EnqueueGossip(AssertionRecord record)
-    {
-        if (!GossipEnabled)
-        {
-            return;
-        }
-
-        if (_libraryStore is not null) // the record may hold the caller's buffer (see _libraryStore)
-        {
-            record = new AssertionRecord(record.Hash, record.Data.ToArray(), record.Timestamp);
-        }
-
-        if (!_gossipQueue.Writer.TryWrite(record))
-        {
-            SyncDiagnostics.GossipDropped.Add(1, SyncDiagnostics.Tag("reason", "queue_full"));
-            SyncLog.GossipQueueFull(_logger, record.Hash);
-        }
-    }
-
-    private CallDeadline Deadline(CancellationToken cancellationToken) =>
-        new(_options.PeerCallTimeout, _timeProvider, cancellationToken);
-
-    private async Task GossipWorkerAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            ChannelReader<AssertionRecord> reader = _gossipQueue.Reader;
-            while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                while (reader.TryRead(out AssertionRecord? record))
-                {
-                    try
-                    {
-                        // Under backlog, queued assertions travel together (GossipBatch); otherwise one by one.
-                        if (DrainGossipBatch(reader, record) is { } batch)
-                        {
-                            await GossipBatchToPeersAsync(batch, cancellationToken).ConfigureAwait(false);
-                        }
-                        else
-                        {
-                            await GossipToPeersAsync(record, cancellationToken).ConfigureAwait(false);
-                        }
-                    }
-                    catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                    {
-                        return;
-                    }
-#pragma warning disable CA1031 // A background loop must never take the host down.
-                    catch (Exception ex)
-#pragma warning restore CA1031
-                    {
-                        SyncLog.BackgroundLoopFailed(_logger, ex);
-                    }
-                }
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-    }
-
-    private async Task GossipToPeersAsync(AssertionRecord record, CancellationToken cancellationToken)
-    {
-        PeerEntry[] targets = PickPeers(_options.GossipFanout);
-        if (targets.Length == 0)
-        {
-            return;
-        }
-
-        if (targets.Length == 1)
-        {
-            await SendGossipAsync(targets[0], record, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        var sends = new Task[targets.Length];
-        for (int i = 0; i < targets.Length; i++)
-        {
-            sends[i] = SendGossipAsync(targets[i], record, cancellationToken);
-        }
-
-        await Task.WhenAll(sends).ConfigureAwait(false);
-    }
-
-    private async Task SendGossipAsync(PeerEntry target, AssertionRecord record, CancellationToken cancellationToken)
-    {
-        using Activity? activity = SyncDiagnostics.ActivitySource.StartActivity("StemeDb.Sync.Gossip", ActivityKind.Client);
-        activity?.SetTag("stemedb.sync.peer", target.Peer.Name);
-        for (int attempt = 1; ; attempt++)
-        {
-            if (target.IsRemoved)
-            {
-                return;
-            }
-
-            try
-            {
-                GossipResult result;
-                using (CallDeadline call = Deadline(cancellationToken))
-                {
-                    result = await target.Peer.GossipAsync(record, call.Token).ConfigureAwait(false);
-                }
-
-                if (result.Accepted)
-                {
-                    SyncDiagnostics.GossipSent.Add(1);
-                    SyncDiagnostics.BytesSent.Add(record.Data.Length, SyncDiagnostics.Tag("kind", "gossip"));
-                }
-                else
-                {
-                    SyncDiagnostics.GossipDropped.Add(1, SyncDiagnostics.Tag("reason", "peer_rejected"));
-                    SyncLog.GossipRejectedByPeer(_logger, target.Peer.Name, record.Hash, result.Error);
-                }
-
-                return;
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                throw;
-            }
-            catch (SyncPeerException ex) when (!IsRetryable(ex.Code))
-            {
-                SyncDiagnostics.GossipSendFailures.Add(1);
-                SyncDiagnostics.GossipDropped.Add(1, SyncDiagnostics.Tag("reason", "not_retryable"));
-                SyncLog.GossipSendFailed(_logger, record.Hash, target.Peer.Name, attempt, ex);
-                return;
-            }
-#pragma warning disable CA1031 // Any transport failure is retried, then given up; anti-entropy catches up.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                SyncDiagnostics.GossipSendFailures.Add(1);
-                SyncLog.GossipSendFailed(_logger, record.Hash, target.Peer.Name, attempt, ex);
-            }
-
-            if (attempt >= _options.GossipMaxAttempts)
-            {
-                SyncDiagnostics.GossipDropped.Add(1, SyncDiagnostics.Tag("reason", "retries_exhausted"));
-                SyncLog.GossipAbandoned(_logger, record.Hash, target.Peer.Name, attempt);
-                return;
-            }
-
-            await Task.Delay(RetryDelay(attempt), _timeProvider, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private static bool IsRetryable(SyncStatusCode code) => code is
-        SyncStatusCode.Unavailable or SyncStatusCode.DeadlineExceeded or SyncStatusCode.ResourceExhausted or SyncStatusCode.Internal;
-
-    /// <summary>Exponential backoff with "equal jitter": half the delay fixed, half random.</summary>
-    internal TimeSpan RetryDelay(int attempt)
-    {
-        double baseMs = _options.GossipRetryBaseDelay.TotalMilliseconds;
-        double capMs = _options.GossipRetryMaxDelay.TotalMilliseconds;
-        double exponential = Math.Min(capMs, baseMs * Math.Pow(2, Math.Min(attempt - 1, 30)));
-        return TimeSpan.FromMilliseconds((exponential / 2) + (NextDouble() * exponential / 2));
-    }
-
-    internal TimeSpan NextAntiEntropyDelay()
-    {
-        double interval = _options.AntiEntropyInterval.TotalMilliseconds;
-        double jitter = _options.AntiEntropyJitter.TotalMilliseconds;
-        return TimeSpan.FromMilliseconds(Math.Max(0, interval + (((NextDouble() * 2) - 1) * jitter)));
-    }
-
-    /// <summary>
-    /// The wait before the first pass with a peer (after <see cref="StartAsync"/> or <see cref="AddPeer"/>): drawn
-    /// uniformly up to <see cref="FirstPassMaxDelay"/> (or the interval, when shorter), so that a new node catches up
-    /// within seconds and nodes started together do not call at once.
-    /// </summary>
-    internal TimeSpan FirstAntiEntropyDelay()
-    {
-        double max = Math.Min(_options.AntiEntropyInterval.TotalMilliseconds, FirstPassMaxDelay.TotalMilliseconds);
-        return TimeSpan.FromMilliseconds(NextDouble() * max);
-    }
-
-    private ulong NextSalt()
-    {
-        lock (_randomGate)
-        {
-            return (ulong)_random.NextInt64();
-        }
-    }
-
-    private double NextDouble()
-    {
-        lock (_randomGate)
-        {
-            return _random.NextDouble();
-        }
-    }
-
-    private PeerEntry[] PickPeers(int count)
-    {
-        PeerEntry[] peers = Volatile.Read(ref _peers);
-        if (peers.Length <= count)
-        {
-            return peers;
-        }
-
-        var shuffled = (PeerEntry[])peers.Clone();
-        lock (_randomGate)
-        {
-            for (int i = 0; i < count; i++)
-            {
-                int j = _random.Next(i, shuffled.Length);
-                (shuffled[i], shuffled[j]) = (shuffled[j], shuffled[i]);
-            }
-        }
-
-        return shuffled[..count];
-    }
-
-    private void StartAntiEntropyLoop(PeerEntry entry)
-    {
-        if (_options.AntiEntropyInterval == Timeout.InfiniteTimeSpan)
-        {
-            return;
-        }
-
-        entry.Loop = Task.Run(() => AntiEntropyLoopAsync(entry), CancellationToken.None);
-    }
-
-    private async Task AntiEntropyLoopAsync(PeerEntry entry)
-    {
-        using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(entry.Removed, _stopping.Token);
-        CancellationToken cancellationToken = linked.Token;
-        try
-        {
-            for (bool first = true; ; first = false)
-            {
-                await Task.Delay(first ? FirstAntiEntropyDelay() : NextAntiEntropyDelay(), _timeProvider, cancellationToken).ConfigureAwait(false);
-                try
-                {
-                    await SyncWithPeerCoreAsync(entry.Peer, cancellationToken).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                {
-                    return;
-                }
-#pragma warning disable CA1031 // A background loop must never take the host down.
-                catch (Exception ex)
-#pragma warning restore CA1031
-                {
-                    SyncLog.AntiEntropyFailed(_logger, entry.Peer.Name, ex);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-    }
-
-    private async ValueTask<SyncPassResult> SyncWithPeerCoreAsync(ISyncPeer peer, CancellationToken cancellationToken)
-    {
-        using Activity? activity = SyncDiagnostics.ActivitySource.StartActivity("StemeDb.Sync.AntiEntropy", ActivityKind.Client);
-        activity?.SetTag("stemedb.sync.peer", peer.Name);
-        int roundTrips = 0;
-        int fetched = 0;
-        int pushed = 0;
-        int rejected = 0;
-        long bytesIn = 0;
-        long bytesOut = 0;
-        try
-        {
-            RootSummary local = Summary;
-            RootExchangeResult exchange;
-            using (CallDeadline call = Deadline(cancellationToken))
-            {
-                exchange = await peer.ExchangeRootsAsync(local, call.Token).ConfigureAwait(false);
-            }
-
-            roundTrips++;
-            if (exchange.RootsMatch || exchange.Remote.Root == local.Root)
-            {
-                SyncDiagnostics.AntiEntropyRounds.Add(1, SyncDiagnostics.Tag("result", "match"));
-                return new SyncPassResult(true, 0, 0, 0, roundTrips, 0, 0, true);
-            }
-
-            PeerCapabilities capabilities = _capabilities.GetValue(peer, static _ => new PeerCapabilities());
-            if (capabilities.Converged is { } converged && converged.Local == local && converged.Remote == exchange.Remote)
-            {
-                // Nothing changed on either side since a pass found the sets equal (a peer with a root scheme of its
-                // own, such as a v1 node, never reports a matching root): no leaf listing.
-                SyncDiagnostics.AntiEntropyRounds.Add(1, SyncDiagnostics.Tag("result", "unchanged"));
-                return new SyncPassResult(false, 0, 0, 0, roundTrips, 0, 0, true) { Unchanged = true };
-            }
-
-            DiffResult diff = await ExtendedSync.DiffAsync(
-                _index, peer, capabilities, _options.MaxLeavesPerRequest, Deadline, cancellationToken, _seededSalt).ConfigureAwait(false);
-            roundTrips += diff.RemotePages;
-            if (!diff.Complete)
-            {
-                SyncLog.AntiEntropyPartialDiff(_logger, peer.Name, diff.CoveredUpTo.GetValueOrDefault());
-            }
-
-            foreach (AssertionHash[] batch in DiffEngine.PlanFetches(diff.MissingLocally, _options.FetchBatchSize))
-            {
-                IReadOnlyList<AssertionRecord> records;
-                using (CallDeadline call = Deadline(cancellationToken))
-                {
-                    records = await peer.FetchAsync(batch, call.Token).ConfigureAwait(false);
-                }
-
-                roundTrips++;
-                SyncDiagnostics.FetchRequests.Add(1);
-                var requested = new HashSet<AssertionHash>(batch);
-                foreach (AssertionRecord? answered in records)
-                {
-                    AssertionRecord? record = answered;
-                    HlcTimestamp timestamp = record?.Timestamp ?? HlcTimestamp.None;
-                    string? reason = record is null
-                        ? "the peer answered a null record."
-                        : !requested.Remove(record.Hash)
-                            ? $"the peer answered {record.Hash}, which was not requested (or answered it twice)."
-                            : _index.Contains(record.Hash)
-                                ? string.Empty
-                                : _verifier.Verify(record.Hash, record.Data.Span, ref timestamp);
-                    if (reason is { Length: 0 })
-                    {
-                        continue; // Arrived meanwhile through another path.
-                    }
-
-                    if (reason is not null)
-                    {
-                        rejected++;
-                        SyncDiagnostics.FetchRejected.Add(1);
-                        SyncLog.FetchedAssertionRejected(_logger, peer.Name, reason);
-                        continue;
-                    }
-
-                    if (timestamp != record!.Timestamp)
-                    {
-                        record = new AssertionRecord(record.Hash, record.Data, timestamp); // stamped here (a v1 answer)
-                    }
-
-                    if (await StoreVerifiedAsync(record, cancellationToken).ConfigureAwait(false))
-                    {
-                        fetched++;
-                        bytesIn += record!.Data.Length;
-                    }
-                }
-            }
-
-            PushOutcome push = await ExtendedSync.PushAsync(
-                _store,
-                peer,
-                capabilities,
-                diff.MissingRemotely,
-                Deadline,
-                (hash, error) => SyncLog.PushRejectedByPeer(_logger, peer.Name, hash, error),
-                cancellationToken).ConfigureAwait(false);
-            pushed = push.Pushed;
-            bytesOut = push.BytesSent;
-            roundTrips += push.Calls;
-            if (diff.Complete && diff.MissingLocally.Count == 0 && diff.MissingRemotely.Count == 0)
-            {
-                capabilities.Converged = new ConvergedSummaries(local, exchange.Remote);
-            }
-
-            SyncDiagnostics.AntiEntropyRounds.Add(1, SyncDiagnostics.Tag("result", "synced"));
-            SyncDiagnostics.FetchedAssertions.Add(fetched);
-            SyncDiagnostics.BytesReceived.Add(bytesIn, SyncDiagnostics.Tag("kind", "fetch"));
-            SyncDiagnostics.BytesSent.Add(bytesOut, SyncDiagnostics.Tag("kind", "push"));
-            SyncLog.AntiEntropyCompleted(_logger, peer.Name, false, fetched, pushed, rejected, diff.Complete);
-            activity?.SetTag("stemedb.sync.fetched", fetched);
-            activity?.SetTag("stemedb.sync.pushed", pushed);
-            return new SyncPassResult(false, fetched, pushed, rejected, roundTrips, bytesIn, bytesOut, diff.Complete);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            SyncDiagnostics.AntiEntropyRounds.Add(1, SyncDiagnostics.Tag("result", "failed"));
-            SyncDiagnostics.FetchedAssertions.Add(fetched);
-            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
-            if (ex is OperationCanceledException)
-            {
-                // Only a per-call deadline cancels without the caller's token: report it as a peer failure.
-                throw new SyncPeerException(
-                    SyncStatusCode.DeadlineExceeded,
-                    $"Peer '{peer.Name}' did not answer within {_options.PeerCallTimeout}; {fetched} assertions were stored before.",
-                    ex);
-            }
-
-            throw;
-        }
-    }
-
-    private sealed class PeerEntry
-    {
-        private readonly CancellationTokenSource _removed = new();
-
-        public PeerEntry(ISyncPeer peer) => Peer = peer;
-
-        public ISyncPeer Peer { get; }
-
-        public Task? Loop { get; set; }
-
-        public CancellationToken Removed => _removed.Token;
-
-        public bool IsRemoved => _removed.IsCancellationRequested;
-
-        public void Remove() => _removed.Cancel();
-    }
+    /// <summary>The wait before retry <paramref name="attempt"/> of a gossip push.</summary>
+    internal TimeSpan RetryDelay(int attempt) => _retry.RetryDelay(attempt);
 }

@@ -1,31 +1,39 @@
 namespace StemeDb.Sync;
 
 /// <summary>The outcome of one anti-entropy pass with a peer.</summary>
-/// <param name="RootsMatched">The roots were equal at the start: nothing was exchanged.</param>
-/// <param name="Fetched">Assertions fetched from the peer, verified and newly stored.</param>
-/// <param name="Pushed">Assertions the peer lacked that it accepted from this node.</param>
-/// <param name="Rejected">Fetched assertions refused by verification (nothing of them was stored).</param>
-/// <param name="RoundTrips">Calls made to the peer (exchange, leaves, fetches, pushes).</param>
-/// <param name="BytesReceived">Assertion bytes fetched and stored.</param>
-/// <param name="BytesSent">Assertion bytes pushed.</param>
-/// <param name="Complete">
-/// <see langword="true"/> if the diff saw the peer's whole leaf set; <see langword="false"/> when the peer holds
-/// more leaves than one v1 GetLeaves answer returns and only the hashes up to its last returned leaf were reconciled.
-/// </param>
-public readonly record struct SyncPassResult(
-    bool RootsMatched,
-    int Fetched,
-    int Pushed,
-    int Rejected,
-    int RoundTrips,
-    long BytesReceived,
-    long BytesSent,
-    bool Complete)
+public readonly record struct SyncPassResult
 {
+    /// <summary>The roots were equal at the start: nothing was exchanged.</summary>
+    public bool RootsMatched { get; init; }
+
     /// <summary>
     /// Both nodes' roots and counts were the same as at the start of an earlier pass that found the two sets equal, so
     /// the leaf listing was skipped: one call was made. This is how passes with a peer whose Merkle root scheme is not
     /// this library's (a v1 node: its root never matches) stay cheap while nothing changes.
     /// </summary>
     public bool Unchanged { get; init; }
+
+    /// <summary>
+    /// <see langword="true"/> if the diff saw the peer's whole leaf set; <see langword="false"/> when the peer holds
+    /// more leaves than one v1 GetLeaves answer returns and only the hashes up to its last returned leaf were reconciled.
+    /// </summary>
+    public bool Complete { get; init; }
+
+    /// <summary>Assertions fetched from the peer, verified and newly stored.</summary>
+    public long Fetched { get; init; }
+
+    /// <summary>Assertions the peer lacked that it accepted from this node.</summary>
+    public long Pushed { get; init; }
+
+    /// <summary>Fetched assertions refused by verification (nothing of them was stored).</summary>
+    public long Rejected { get; init; }
+
+    /// <summary>Calls made to the peer (exchange, leaves or reconcile, fetches, pushes).</summary>
+    public long RoundTrips { get; init; }
+
+    /// <summary>Assertion bytes fetched and stored.</summary>
+    public long BytesReceived { get; init; }
+
+    /// <summary>Assertion bytes pushed.</summary>
+    public long BytesSent { get; init; }
 }

@@ -619,7 +619,7 @@ public sealed class SyncNodeTests
     }
 
     [Test]
-    public async Task SyncWithPeerAsync_PeerAnswersForgedAndUnrequestedRecords_RejectsThemStoresNothing()
+    public async Task SyncWithPeerAsync_PeerAnswersForgedAndFutureRecords_RejectsThemStoresNothing()
     {
         var store = new InMemoryAssertionStore();
         SyncNode node = await StartNodeAsync(Manual(1), store);
@@ -634,15 +634,35 @@ public sealed class SyncNodeTests
             OnFetch = _ => new[]
             {
                 new AssertionRecord(genuine.Hash, other.Data, genuine.Timestamp), // bytes do not match the hash
-                other, // not requested
                 future, // too far ahead
             },
         };
 
         SyncPassResult result = await node.SyncWithPeerAsync(peer);
 
-        Assert.That(result.Rejected, Is.EqualTo(3));
+        Assert.That(result.Rejected, Is.EqualTo(2));
         Assert.That(result.Fetched, Is.Zero);
+        Assert.That(await store.CountAsync(), Is.Zero);
+        Assert.That(node.Count, Is.Zero);
+    }
+
+    [Test]
+    public async Task SyncWithPeerAsync_PeerAnswersUnrequestedRecord_FailsThePassStoresNothing()
+    {
+        var store = new InMemoryAssertionStore();
+        SyncNode node = await StartNodeAsync(Manual(1), store);
+        AssertionRecord genuine = EngineTestKit.Record(1);
+        AssertionRecord other = EngineTestKit.Record(2);
+        var peer = new FakePeer("evil")
+        {
+            Remote = new RootSummary(EngineTestKit.RootOf(new[] { genuine.Hash }), 1),
+            Leaves = new[] { genuine.Hash },
+            OnFetch = _ => new[] { genuine, other }, // other was never asked for
+        };
+
+        var ex = Assert.ThrowsAsync<SyncPeerException>(async () => await node.SyncWithPeerAsync(peer));
+
+        Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.InvalidResponse));
         Assert.That(await store.CountAsync(), Is.Zero);
         Assert.That(node.Count, Is.Zero);
     }

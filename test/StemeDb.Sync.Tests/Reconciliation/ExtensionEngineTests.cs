@@ -110,11 +110,10 @@ public class ExtensionEngineTests
         }
 
         var peer = new GatedBatchPeer();
-        var capabilities = new PeerCapabilities();
 
         // Act
-        ValueTask<PushOutcome> push = ExtendedSync.PushAsync(
-            store, peer, capabilities, hashes, ct => new CallDeadline(TimeSpan.FromMinutes(1), TimeProvider.System, ct), null, cancellationToken);
+        ValueTask<PushOutcome> push = BulkPush.PushAsync(
+            store, new PeerCalls(peer, TimeSpan.FromMinutes(1), TimeProvider.System), hashes, null, cancellationToken);
         await peer.WaitForCallsAsync(1, cancellationToken);
         peer.Release(1);
         await peer.WaitForCallsAsync(3, cancellationToken);
@@ -127,7 +126,7 @@ public class ExtensionEngineTests
         Assert.That(peer.AnsweredAtStart[1], Is.GreaterThanOrEqualTo(1), "the first batch goes alone until the peer shows it has the extension");
         Assert.That(peer.AnsweredAtStart[2], Is.EqualTo(1), "then two batches travel together");
         Assert.That(peer.AnsweredAtStart[3], Is.GreaterThanOrEqualTo(2), "with two batches held, the sender waits");
-        Assert.That(peer.MaxInFlight, Is.LessThanOrEqualTo(ExtendedSync.PushWindow));
+        Assert.That(peer.MaxInFlight, Is.LessThanOrEqualTo(BulkPush.PushWindow));
         Assert.That(peer.Received, Is.EqualTo(3_500));
         Assert.That(outcome.Pushed, Is.EqualTo(3_500));
         Assert.That(outcome.Calls, Is.EqualTo(4));

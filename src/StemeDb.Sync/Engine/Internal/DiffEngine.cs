@@ -36,22 +36,6 @@ internal static class DiffEngine
     /// <summary>The page size used when walking the local index.</summary>
     public const int DefaultLocalPageSize = 4096;
 
-    /// <summary>A pager over a v1 peer: one GetLeaves call, no continuation.</summary>
-    public static RemoteLeafPager V1Pager(ISyncPeer peer, int maxLeaves, Func<CancellationToken, CallDeadline> deadline)
-    {
-        ArgumentNullException.ThrowIfNull(peer);
-        return async (startAfter, cancellationToken) =>
-        {
-            if (startAfter is not null)
-            {
-                return null;
-            }
-
-            using CallDeadline call = deadline(cancellationToken);
-            return await peer.GetLeavesAsync((uint)maxLeaves, call.Token).ConfigureAwait(false);
-        };
-    }
-
     /// <summary>Compares the local index with the peer's leaves.</summary>
     /// <exception cref="SyncPeerException">The peer's pages are not strictly ascending, or a truncated page is empty.</exception>
     public static async ValueTask<DiffResult> ComputeAsync(

@@ -11,9 +11,20 @@ namespace StemeDb.Sync.Engine.Internal;
 /// </summary>
 internal sealed class SyncRequestHandler : ISyncRequestHandler
 {
-    private readonly SyncNode _node;
+    private readonly NodeId _nodeId;
+    private readonly NodeLifecycle _lifecycle;
+    private readonly MerkleIndex _index;
+    private readonly IAssertionStore _store;
+    private readonly IncomingAssertions _incoming;
 
-    public SyncRequestHandler(SyncNode node) => _node = node;
+    public SyncRequestHandler(NodeId nodeId, NodeLifecycle lifecycle, MerkleIndex index, IAssertionStore store, IncomingAssertions incoming)
+    {
+        _nodeId = nodeId;
+        _lifecycle = lifecycle;
+        _index = index;
+        _store = store;
+        _incoming = incoming;
+    }
 
     public ValueTask<GossipResult> GossipAsync(GossipMessage message, CancellationToken cancellationToken = default)
     {
@@ -29,12 +40,12 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
             return Reject($"hlc_node_id must be {SyncProtocol.NodeIdLength} bytes (or empty); got {message.HlcNodeId.Length}.");
         }
 
-        _node.EnsureServing();
+        _lifecycle.EnsureServing();
         var hash = new AssertionHash(message.Hash.Span);
         HlcTimestamp timestamp = message.HlcNodeId.Length == 0
             ? HlcTimestamp.None
             : new HlcTimestamp(message.HlcTime, message.HlcCounter, new NodeId(message.HlcNodeId.Span));
-        return _node.ReceiveGossipAsync(hash, message.Data, timestamp, cancellationToken);
+        return _incoming.ReceiveGossipAsync(hash, message.Data, timestamp, cancellationToken);
     }
 
     public ValueTask<RootExchangeResult> ExchangeRootsAsync(ReadOnlyMemory<byte> callerRoot, ulong callerCount, CancellationToken cancellationToken = default)
@@ -47,8 +58,8 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        _node.EnsureServing();
-        RootSummary local = _node.Summary;
+        _lifecycle.EnsureServing();
+        var local = new RootSummary(_index.Root, (ulong)_index.Count);
         bool match = callerRoot.Length == SyncProtocol.HashLength && new AssertionHash(callerRoot.Span) == local.Root;
         return new ValueTask<RootExchangeResult>(new RootExchangeResult(local, match));
     }
@@ -67,11 +78,11 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
 
         AssertionHash? cursor = startAfter.Length == 0 ? null : new AssertionHash(startAfter.Span);
         cancellationToken.ThrowIfCancellationRequested();
-        _node.EnsureServing();
+        _lifecycle.EnsureServing();
         int cap = SyncProtocol.LeavesPerPage(maxLeaves);
 
         // Ask for one more than the cap: "truncated" is then exact.
-        IReadOnlyList<AssertionHash> leaves = _node.Index.GetLeaves(cursor, cap + 1);
+        IReadOnlyList<AssertionHash> leaves = _index.GetLeaves(cursor, cap + 1);
         bool truncated = leaves.Count > cap;
         if (truncated)
         {
@@ -112,8 +123,8 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
             }
         }
 
-        _node.EnsureServing();
-        return _node.ServeFetchAsync(parsed, cancellationToken);
+        _lifecycle.EnsureServing();
+        return ServeFetchAsync(parsed, cancellationToken);
     }
 
     public ValueTask<PingResult> PingAsync(ReadOnlyMemory<byte> callerNodeId, CancellationToken cancellationToken = default)
@@ -126,15 +137,15 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        _node.EnsureServing();
-        return new ValueTask<PingResult>(new PingResult(_node.NodeId, (ulong)_node.Count));
+        _lifecycle.EnsureServing();
+        return new ValueTask<PingResult>(new PingResult(_nodeId, (ulong)_index.Count));
     }
 
     public ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        _node.EnsureServing();
-        return new ValueTask<ReconcileRoundResponse>(SetReconciler.Respond(_node.Index, request));
+        _lifecycle.EnsureServing();
+        return new ValueTask<ReconcileRoundResponse>(SetReconciler.Respond(_index, request));
     }
 
     public async ValueTask<IReadOnlyList<GossipResult>> GossipBatchAsync(IReadOnlyList<GossipMessage> messages, CancellationToken cancellationToken = default)
@@ -151,7 +162,7 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
                 $"A gossip batch carries at most {SyncProtocol.MaxGossipBatch} assertions; got {messages.Count}.");
         }
 
-        _node.EnsureServing();
+        _lifecycle.EnsureServing();
         var results = new GossipResult[messages.Count];
         for (int i = 0; i < results.Length; i++)
         {
@@ -161,9 +172,18 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
         return results;
     }
 
-    private ValueTask<GossipResult> Reject(string reason)
+    private ValueTask<GossipResult> Reject(string reason) => new(_incoming.Reject(reason));
+
+    private async ValueTask<IReadOnlyList<AssertionRecord>> ServeFetchAsync(AssertionHash[] hashes, CancellationToken cancellationToken)
     {
-        _node.RecordGossipRejection(reason);
-        return new ValueTask<GossipResult>(GossipResult.Rejected(reason));
+        IReadOnlyList<AssertionRecord> records = await _store.GetManyAsync(hashes, cancellationToken).ConfigureAwait(false);
+        long bytes = 0;
+        for (int i = 0; i < records.Count; i++)
+        {
+            bytes += records[i].Data.Length;
+        }
+
+        SyncDiagnostics.BytesSent.Add(bytes, SyncDiagnostics.Tag("kind", "fetch"));
+        return records;
     }
 }

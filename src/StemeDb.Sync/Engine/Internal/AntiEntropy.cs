@@ -1,0 +1,181 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Logging;
+
+namespace StemeDb.Sync.Engine.Internal;
+
+/// <summary>
+/// Anti-entropy: one loop per peer, and the pass itself. Exchange roots; if they differ, find what each side lacks
+/// (<see cref="PeerDiff"/>), fetch what is missing here in batches, hand the answers to the receive path, and push
+/// what the peer lacks (<see cref="BulkPush"/>).
+/// </summary>
+internal sealed class AntiEntropy
+{
+    private readonly SyncNodeOptions _options;
+    private readonly MerkleIndex _index;
+    private readonly IAssertionStore _store;
+    private readonly IncomingAssertions _incoming;
+    private readonly RetryPolicy _retry;
+    private readonly NodeLifecycle _lifecycle;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _timeProvider;
+
+    public AntiEntropy(
+        SyncNodeOptions options,
+        MerkleIndex index,
+        IAssertionStore store,
+        IncomingAssertions incoming,
+        RetryPolicy retry,
+        NodeLifecycle lifecycle,
+        ILogger logger,
+        TimeProvider timeProvider)
+    {
+        _options = options;
+        _index = index;
+        _store = store;
+        _incoming = incoming;
+        _retry = retry;
+        _lifecycle = lifecycle;
+        _logger = logger;
+        _timeProvider = timeProvider;
+    }
+
+    /// <summary>Starts the peer's loop, unless periodic anti-entropy is off.</summary>
+    public void StartLoop(PeerEntry entry)
+    {
+        if (_options.AntiEntropyInterval == Timeout.InfiniteTimeSpan)
+        {
+            return;
+        }
+
+        entry.Loop = Task.Run(() => LoopAsync(entry), CancellationToken.None);
+    }
+
+    /// <summary>One pass with a peer; throws <see cref="SyncPeerException"/> when a call fails or times out.</summary>
+    public async ValueTask<SyncPassResult> RunPassAsync(PeerCalls peer, CancellationToken cancellationToken)
+    {
+        using Activity? activity = SyncDiagnostics.ActivitySource.StartActivity("StemeDb.Sync.AntiEntropy", ActivityKind.Client);
+        activity?.SetTag("stemedb.sync.peer", peer.Name);
+        long roundTrips = 0;
+        long fetched = 0;
+        long rejected = 0;
+        long bytesIn = 0;
+        try
+        {
+            var local = new RootSummary(_index.Root, (ulong)_index.Count);
+            RootExchangeResult exchange = await peer.ExchangeRootsAsync(local, cancellationToken).ConfigureAwait(false);
+            roundTrips++;
+            if (exchange.RootsMatch || exchange.Remote.Root == local.Root)
+            {
+                SyncDiagnostics.AntiEntropyRounds.Add(1, SyncDiagnostics.Tag("result", "match"));
+                return new SyncPassResult { RootsMatched = true, Complete = true, RoundTrips = roundTrips };
+            }
+
+            if (peer.Capabilities.Converged is { } converged && converged.Local == local && converged.Remote == exchange.Remote)
+            {
+                // Nothing changed on either side since a pass found the sets equal (a peer with a root scheme of its
+                // own, such as a v1 node, never reports a matching root): no leaf listing.
+                SyncDiagnostics.AntiEntropyRounds.Add(1, SyncDiagnostics.Tag("result", "unchanged"));
+                return new SyncPassResult { Unchanged = true, Complete = true, RoundTrips = roundTrips };
+            }
+
+            DiffResult diff = await PeerDiff.DiffAsync(_index, peer, _options.MaxLeavesPerRequest, cancellationToken, _retry.SeededSalt).ConfigureAwait(false);
+            roundTrips += diff.RemotePages;
+            if (!diff.Complete)
+            {
+                SyncLog.AntiEntropyPartialDiff(_logger, peer.Name, diff.CoveredUpTo.GetValueOrDefault());
+            }
+
+            foreach (AssertionHash[] batch in DiffEngine.PlanFetches(diff.MissingLocally, _options.FetchBatchSize))
+            {
+                IReadOnlyList<AssertionRecord> records = await peer.FetchAsync(batch, cancellationToken).ConfigureAwait(false);
+                roundTrips++;
+                SyncDiagnostics.FetchRequests.Add(1);
+                FetchedOutcome outcome = await _incoming.ReceiveFetchedAsync(peer.Name, records, cancellationToken).ConfigureAwait(false);
+                fetched += outcome.Stored;
+                bytesIn += outcome.Bytes;
+                rejected += outcome.Rejected;
+            }
+
+            PushOutcome push = await BulkPush.PushAsync(
+                _store,
+                peer,
+                diff.MissingRemotely,
+                (hash, error) => SyncLog.PushRejectedByPeer(_logger, peer.Name, hash, error),
+                cancellationToken).ConfigureAwait(false);
+            roundTrips += push.Calls;
+            if (diff.Complete && diff.MissingLocally.Count == 0 && diff.MissingRemotely.Count == 0)
+            {
+                peer.Capabilities.Converged = new ConvergedSummaries(local, exchange.Remote);
+            }
+
+            SyncDiagnostics.AntiEntropyRounds.Add(1, SyncDiagnostics.Tag("result", "synced"));
+            SyncDiagnostics.FetchedAssertions.Add(fetched);
+            SyncDiagnostics.BytesReceived.Add(bytesIn, SyncDiagnostics.Tag("kind", "fetch"));
+            SyncDiagnostics.BytesSent.Add(push.BytesSent, SyncDiagnostics.Tag("kind", "push"));
+            SyncLog.AntiEntropyCompleted(_logger, peer.Name, false, (int)fetched, push.Pushed, (int)rejected, diff.Complete);
+            activity?.SetTag("stemedb.sync.fetched", fetched);
+            activity?.SetTag("stemedb.sync.pushed", push.Pushed);
+            return new SyncPassResult
+            {
+                Complete = diff.Complete,
+                Fetched = fetched,
+                Pushed = push.Pushed,
+                Rejected = rejected,
+                RoundTrips = roundTrips,
+                BytesReceived = bytesIn,
+                BytesSent = push.BytesSent,
+            };
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            SyncDiagnostics.AntiEntropyRounds.Add(1, SyncDiagnostics.Tag("result", "failed"));
+            SyncDiagnostics.FetchedAssertions.Add(fetched);
+            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            if (ex is OperationCanceledException)
+            {
+                // Only a per-call deadline cancels without the caller's token: report it as a peer failure.
+                throw new SyncPeerException(
+                    SyncStatusCode.DeadlineExceeded,
+                    $"Peer '{peer.Name}' did not answer within {_options.PeerCallTimeout}; {fetched} assertions were stored before.",
+                    ex);
+            }
+
+            throw;
+        }
+    }
+
+    private async Task LoopAsync(PeerEntry entry)
+    {
+        using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(entry.Removed, _lifecycle.Stopping);
+        CancellationToken cancellationToken = linked.Token;
+        try
+        {
+            for (bool first = true; ; first = false)
+            {
+                TimeSpan wait = first ? _retry.FirstAntiEntropyDelay() : _retry.NextAntiEntropyDelay();
+                await Task.Delay(wait, _timeProvider, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await RunPassAsync(entry.Calls, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    return;
+                }
+#pragma warning disable CA1031 // A background loop must never take the host down.
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    SyncLog.AntiEntropyFailed(_logger, entry.Peer.Name, ex);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+}

@@ -1,0 +1,174 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace StemeDb.Sync.Engine.Internal;
+
+/// <summary>The answers to one push of one or more assertions, and how many calls it took.</summary>
+internal readonly record struct PushAnswer(GossipResult[] Results, int Calls);
+
+/// <summary>
+/// The engine's view of one peer: every call it makes, each under the per-call deadline, and every answer checked
+/// against the protocol here, whatever the transport (an <see cref="ISyncPeer"/> is untrusted; adapters only map
+/// messages). An answer outside the protocol fails the call with <see cref="SyncStatusCode.InvalidResponse"/> before
+/// anything of it is used. Records themselves (hash, size, content, clock) are verified by
+/// <see cref="IncomingAssertions"/>.
+/// </summary>
+internal sealed class PeerCalls
+{
+    private readonly TimeSpan _timeout;
+    private readonly TimeProvider _timeProvider;
+
+    public PeerCalls(ISyncPeer peer, TimeSpan timeout, TimeProvider timeProvider)
+    {
+        Peer = peer;
+        _timeout = timeout;
+        _timeProvider = timeProvider;
+    }
+
+    public ISyncPeer Peer { get; }
+
+    public string Name => Peer.Name;
+
+    public PeerCapabilities Capabilities { get; } = new();
+
+    public async ValueTask<RootExchangeResult> ExchangeRootsAsync(RootSummary local, CancellationToken cancellationToken)
+    {
+        using CallDeadline call = Deadline(cancellationToken);
+        return await Peer.ExchangeRootsAsync(local, call.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>One page of leaves: the v1 call for the first page, the cursor extension after it. The order is the diff's to check.</summary>
+    public async ValueTask<LeavesPage> GetLeavesAsync(int maxLeaves, AssertionHash? startAfter, CancellationToken cancellationToken)
+    {
+        LeavesPage page;
+        using (CallDeadline call = Deadline(cancellationToken))
+        {
+            page = startAfter is null
+                ? await Peer.GetLeavesAsync((uint)maxLeaves, call.Token).ConfigureAwait(false)
+                : await Peer.GetLeavesAsync((uint)maxLeaves, startAfter, call.Token).ConfigureAwait(false);
+        }
+
+        if (page.Leaves is null)
+        {
+            throw InvalidResponse("GetLeaves", "the page carries no leaf list");
+        }
+
+        if (page.Leaves.Count > maxLeaves)
+        {
+            throw InvalidResponse("GetLeaves", $"{page.Leaves.Count} leaves were returned for a page of at most {maxLeaves}");
+        }
+
+        return page;
+    }
+
+    /// <summary>Fetches a batch; the answer may skip hashes, but holds no record that was not asked for, and none twice.</summary>
+    public async ValueTask<IReadOnlyList<AssertionRecord>> FetchAsync(AssertionHash[] hashes, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<AssertionRecord> records;
+        using (CallDeadline call = Deadline(cancellationToken))
+        {
+            records = await Peer.FetchAsync(hashes, call.Token).ConfigureAwait(false);
+        }
+
+        if (records is null)
+        {
+            throw InvalidResponse("FetchAssertions", "the answer carries no record list");
+        }
+
+        if (records.Count > hashes.Length)
+        {
+            throw InvalidResponse("FetchAssertions", $"{records.Count} assertions were returned for {hashes.Length} hashes");
+        }
+
+        var requested = new HashSet<AssertionHash>(hashes);
+        for (int i = 0; i < records.Count; i++)
+        {
+            if (records[i] is not { } record)
+            {
+                throw InvalidResponse("FetchAssertions", $"assertion {i} is null");
+            }
+
+            if (!requested.Remove(record.Hash))
+            {
+                throw InvalidResponse("FetchAssertions", $"assertion {i} ({record.Hash}) was not asked for, or was answered twice");
+            }
+        }
+
+        return records;
+    }
+
+    public async ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken)
+    {
+        using CallDeadline call = Deadline(cancellationToken);
+        return await Peer.ReconcileAsync(request, call.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>Pushes one assertion with unary <c>Gossip</c> (the live path when there is no backlog).</summary>
+    public async ValueTask<GossipResult> GossipAsync(AssertionRecord record, CancellationToken cancellationToken)
+    {
+        using CallDeadline call = Deadline(cancellationToken);
+        return await Peer.GossipAsync(record, call.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Pushes assertions: one <c>GossipBatch</c> call when there are several and the peer has the extension, else
+    /// unary <c>Gossip</c> one by one. The only v1 fallback: a peer that answers the batch <c>UNIMPLEMENTED</c> or
+    /// outside the protocol loses the extension for good, and the batch goes again one by one (pushes are idempotent).
+    /// </summary>
+    public async ValueTask<PushAnswer> PushAsync(IReadOnlyList<AssertionRecord> batch, CancellationToken cancellationToken)
+    {
+        if (batch.Count > 1 && Capabilities.GossipBatch)
+        {
+            IReadOnlyList<GossipResult>? results = null;
+            try
+            {
+                using CallDeadline call = Deadline(cancellationToken);
+                results = await Peer.GossipBatchAsync(batch, call.Token).ConfigureAwait(false);
+            }
+            catch (SyncPeerException ex) when (ex.Code is SyncStatusCode.Unimplemented or SyncStatusCode.InvalidResponse)
+            {
+                Capabilities.GossipBatch = false; // a v1 peer, or one whose batch answers are unusable
+            }
+
+            if (results is not null)
+            {
+                if (results.Count == batch.Count)
+                {
+                    var copy = new GossipResult[batch.Count];
+                    for (int i = 0; i < copy.Length; i++)
+                    {
+                        copy[i] = results[i];
+                    }
+
+                    return new PushAnswer(copy, 1);
+                }
+
+                Capabilities.GossipBatch = false; // an answer outside the protocol: one by one from here on
+                PushAnswer again = await PushEachAsync(batch, cancellationToken).ConfigureAwait(false);
+                return again with { Calls = again.Calls + 1 };
+            }
+        }
+
+        return await PushEachAsync(batch, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<PushAnswer> PushEachAsync(IReadOnlyList<AssertionRecord> batch, CancellationToken cancellationToken)
+    {
+        var results = new GossipResult[batch.Count];
+        for (int i = 0; i < results.Length; i++)
+        {
+            results[i] = await GossipAsync(batch[i], cancellationToken).ConfigureAwait(false);
+        }
+
+        return new PushAnswer(results, results.Length);
+    }
+
+    public override string ToString() => Name;
+
+    private CallDeadline Deadline(CancellationToken cancellationToken) => new(_timeout, _timeProvider, cancellationToken);
+
+    private SyncPeerException InvalidResponse(string rpc, string what) =>
+        new(SyncStatusCode.InvalidResponse, $"{rpc} to {Name} returned an answer outside the protocol: {what}.");
+}

@@ -1,0 +1,108 @@
+using System;
+using System.Collections.Generic;
+using System.Runtime.CompilerServices;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace StemeDb.Sync.Engine.Internal;
+
+/// <summary>
+/// Finds what each side lacks, with the best method the peer has: Reconcile, else paged <c>GetLeaves</c>, else one v1
+/// page. What a peer lacks is learned once and kept in its <see cref="PeerCapabilities"/>.
+/// </summary>
+internal static class PeerDiff
+{
+    /// <summary>Finds what each side lacks: Reconcile when the peer has it, paged leaves otherwise or when Reconcile gives up.</summary>
+    public static async ValueTask<DiffResult> DiffAsync(
+        MerkleIndex local, PeerCalls peer, int maxLeaves, CancellationToken cancellationToken, Func<ulong>? newSalt = null)
+    {
+        int roundTrips = 0;
+        if (peer.Capabilities.Reconcile)
+        {
+            try
+            {
+                ReconcileResult result = await SetReconciler.ReconcileCoreAsync(
+                    local,
+                    (request, ct) =>
+                    {
+                        roundTrips++;
+                        return peer.ReconcileAsync(request, ct);
+                    },
+                    cancellationToken,
+                    newSalt).ConfigureAwait(false);
+                if (result.Status is ReconcileStatus.Identical or ReconcileStatus.Reconciled)
+                {
+                    return new DiffResult(result.MissingLocally, result.MissingRemotely, true, null, 0, roundTrips);
+                }
+            }
+            catch (SyncPeerException ex) when (ex.Code is SyncStatusCode.Unimplemented or SyncStatusCode.InvalidResponse)
+            {
+                // A v1 peer (UNIMPLEMENTED), or one whose Reconcile answers are unusable (outside the protocol, e.g. a
+                // test double returning empty answers): v1 leaves serve from here on. Nothing was stored from it.
+                peer.Capabilities.Reconcile = false;
+            }
+        }
+
+        var unordered = new StrongBox<bool>();
+        DiffResult diff = await DiffEngine.ComputeAsync(
+            local, Pager(peer, maxLeaves, unordered), DiffEngine.DefaultLocalPageSize, cancellationToken).ConfigureAwait(false);
+        if (unordered.Value && !diff.Complete)
+        {
+            // A truncated page in the peer's own order is some of its leaves, not a prefix: what it lacks cannot be
+            // told from it (gossip delivers our new assertions), but what it holds and we lack can be fetched.
+            diff = diff with { MissingRemotely = Array.Empty<AssertionHash>() };
+        }
+
+        return diff with { RemotePages = diff.RemotePages + roundTrips };
+    }
+
+    /// <summary>
+    /// A pager that sends the cursor and stops paging for good when the peer ignores it (a v1 peer). The v1 contract
+    /// does not promise an order for <c>GetLeaves</c>: a first page that is not strictly ascending is sorted (and
+    /// duplicates dropped) here, <paramref name="unordered"/> is set, and no cursor is sent to that peer again.
+    /// </summary>
+    public static RemoteLeafPager Pager(PeerCalls peer, int maxLeaves, StrongBox<bool>? unordered = null)
+    {
+        return async (startAfter, cancellationToken) =>
+        {
+            if (startAfter is not null && !peer.Capabilities.Paging)
+            {
+                return null;
+            }
+
+            LeavesPage page = await peer.GetLeavesAsync(maxLeaves, startAfter, cancellationToken).ConfigureAwait(false);
+            if (startAfter is null && page.Leaves is { Count: > 1 } first && !IsStrictlyAscending(first))
+            {
+                peer.Capabilities.Paging = false; // our nodes always answer in order: this is a v1 node's own order
+                if (unordered is not null)
+                {
+                    unordered.Value = true;
+                }
+
+                var sorted = new SortedSet<AssertionHash>(first);
+                return new LeavesPage(new List<AssertionHash>(sorted), page.Truncated);
+            }
+
+            if (startAfter is { } after && page.Leaves is { Count: > 0 } leaves && (leaves[0] <= after || !IsStrictlyAscending(leaves)))
+            {
+                peer.Capabilities.Paging = false; // the cursor was ignored: v1 limits from here on
+                return null;
+            }
+
+            return page;
+        };
+    }
+
+    private static bool IsStrictlyAscending(IReadOnlyList<AssertionHash> leaves)
+    {
+        for (int i = 1; i < leaves.Count; i++)
+        {
+            if (leaves[i - 1] >= leaves[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}
