@@ -7,7 +7,7 @@ using Microsoft.Extensions.Time.Testing;
 using StemeDb.Sync.Testing;
 using StemeDb.Sync.Tests.Engine;
 
-namespace StemeDb.Sync.Tests.Transport;
+namespace StemeDb.Sync.Tests.Testing;
 
 /// <summary>The wire extensions beyond v1 over the in-memory network: forwarded by default, refused like a v1 peer when switched off.</summary>
 [TestFixture]

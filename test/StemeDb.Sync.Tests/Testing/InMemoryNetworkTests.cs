@@ -7,7 +7,7 @@ using Moq;
 using StemeDb.Sync.Testing;
 using StemeDb.Sync.Tests.Engine;
 
-namespace StemeDb.Sync.Tests.Transport;
+namespace StemeDb.Sync.Tests.Testing;
 
 [TestFixture]
 public sealed class InMemoryNetworkTests
