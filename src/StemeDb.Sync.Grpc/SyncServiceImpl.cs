@@ -27,9 +27,8 @@ namespace StemeDb.Sync.Grpc;
 /// Built for subclassing. Each RPC runs, in order: <see cref="AdmitCall"/> (the per-peer guard, when one is
 /// given: calls in flight, bytes in flight and rejected-request rate per peer; refused with <c>RESOURCE_EXHAUSTED</c>),
 /// <see cref="AuthorizeAsync"/> (throw an
-/// <see cref="RpcException"/> to refuse; the default allows every caller), for gossip
-/// <see cref="ValidateGossipAsync"/> (return a reason to reject before the handler sees the push), the
-/// handler call, and then the logging hooks <see cref="OnGossipRejected"/>, <see cref="OnRequestRejected"/>
+/// <see cref="RpcException"/> to refuse; the default allows every caller), the handler call (which validates
+/// content with the node's <see cref="IAssertionContentValidator"/>, on every transport), and then the logging hooks <see cref="OnGossipRejected"/>, <see cref="OnRequestRejected"/>
 /// and <see cref="OnUnexpectedException"/>. The RPC methods themselves stay overridable.
 /// </para>
 /// <para>
@@ -104,16 +103,6 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
     /// <exception cref="RpcException">Throw with <see cref="StatusCode.Unauthenticated"/> or
     /// <see cref="StatusCode.PermissionDenied"/> to refuse; the handler is then not called and nothing is stored.</exception>
     protected virtual ValueTask AuthorizeAsync(SyncRpc rpc, ServerCallContext context) => default;
-
-    /// <summary>
-    /// Extra validation of a gossip push before the handler sees it, on top of the handler's own checks
-    /// (lengths, hash, content validator, clock drift). The default accepts everything.
-    /// </summary>
-    /// <param name="message">The raw push (unverified).</param>
-    /// <param name="context">The call.</param>
-    /// <returns><see langword="null"/> to pass the push on, or the reason to answer <c>accepted=false</c> with
-    /// (nothing is stored).</returns>
-    protected virtual ValueTask<string?> ValidateGossipAsync(GossipMessage message, ServerCallContext context) => default;
 
     /// <summary>Called when a gossip push is answered <c>accepted=false</c>. The default logs at debug level.</summary>
     /// <param name="message">The raw push.</param>
@@ -251,10 +240,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
             request.HlcCounter,
             request.HlcNodeId.Memory);
 
-        string? reason = await ValidateGossipAsync(message, context).ConfigureAwait(false);
-        GossipResult result = reason is null
-            ? await Handler.GossipAsync(message, context.CancellationToken).ConfigureAwait(false)
-            : GossipResult.Rejected(reason);
+        GossipResult result = await Handler.GossipAsync(message, context.CancellationToken).ConfigureAwait(false);
 
         if (!result.Accepted)
         {
@@ -358,51 +344,20 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
 
     private async ValueTask<GossipBatchResponse> GossipBatchCoreAsync(GossipBatchRequest request, ServerCallContext context, PeerGuardLease? lease)
     {
-        // Each push passes the same gossip validation hook as a unary push; the handler enforces the batch limit.
-        var messages = new List<GossipMessage>(request.Assertions.Count);
-        var hookRejections = new Dictionary<int, string>();
-        for (int i = 0; i < request.Assertions.Count; i++)
+        // The handler enforces the batch limit and answers once per push.
+        var messages = new GossipMessage[request.Assertions.Count];
+        for (int i = 0; i < messages.Length; i++)
         {
             AssertionData item = request.Assertions[i];
-            var message = new GossipMessage(item.Hash.Memory, item.Data.Memory, item.HlcTime, item.HlcCounter, item.HlcNodeId.Memory);
-            messages.Add(message);
-            if (await ValidateGossipAsync(message, context).ConfigureAwait(false) is { } reason)
-            {
-                hookRejections[i] = reason;
-            }
+            messages[i] = new GossipMessage(item.Hash.Memory, item.Data.Memory, item.HlcTime, item.HlcCounter, item.HlcNodeId.Memory);
         }
 
-        IReadOnlyList<GossipResult> results;
-        if (hookRejections.Count == 0)
-        {
-            results = await Handler.GossipBatchAsync(messages, context.CancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            var passed = new List<GossipMessage>(messages.Count);
-            for (int i = 0; i < messages.Count; i++)
-            {
-                if (!hookRejections.ContainsKey(i))
-                {
-                    passed.Add(messages[i]);
-                }
-            }
-
-            IReadOnlyList<GossipResult> handled = await Handler.GossipBatchAsync(passed, context.CancellationToken).ConfigureAwait(false);
-            var merged = new GossipResult[messages.Count];
-            for (int i = 0, next = 0; i < merged.Length; i++)
-            {
-                merged[i] = hookRejections.TryGetValue(i, out string? reason) ? GossipResult.Rejected(reason) : handled[next++];
-            }
-
-            results = merged;
-        }
-
+        IReadOnlyList<GossipResult> results = await Handler.GossipBatchAsync(messages, context.CancellationToken).ConfigureAwait(false);
         var response = new GossipBatchResponse();
         for (int i = 0; i < results.Count; i++)
         {
             GossipResult result = results[i];
-            if (!result.Accepted)
+            if (!result.Accepted && i < messages.Length)
             {
                 OnGossipRejected(messages[i], result.Error ?? string.Empty, context);
             }

@@ -113,14 +113,11 @@ public class ExtensionTests
     }
 
     [Test]
-    public async Task GossipBatch_ValidationHookRejectsOne_OthersStoredAndAnsweredInOrder(CancellationToken cancellationToken)
+    public async Task GossipBatch_ContentValidatorRejectsOne_OthersStoredAndAnsweredInOrder(CancellationToken cancellationToken)
     {
-        // Arrange: a service subclass whose gossip hook refuses assertions containing "blocked".
-        await using SyncNode b = await TestNodes.StartAsync();
-        await using KestrelHost host = await KestrelHost.StartAsync(b.Handler, new KestrelHostOptions
-        {
-            ServiceFactory = services => new BlockingHookService(services.GetRequiredService<ISyncRequestHandler>()),
-        });
+        // Arrange: a node whose content validator refuses assertions containing "blocked".
+        await using SyncNode b = await TestNodes.StartAsync(configure: o => o.ContentValidator = new BlockingValidator());
+        await using KestrelHost host = await KestrelHost.StartAsync(b.Handler);
         using GrpcSyncPeer peer = host.CreatePeer();
         AssertionRecord[] records = [Records.Create("hook-1"), Records.Create("hook-blocked"), Records.Create("hook-3")];
 
@@ -129,7 +126,7 @@ public class ExtensionTests
 
         // Assert
         Assert.That(results.Select(r => r.Accepted), Is.EqualTo(new[] { true, false, true }));
-        Assert.That(results[1].Error, Is.EqualTo("blocked by policy"));
+        Assert.That(results[1].Error, Does.Contain("blocked by policy"));
         Assert.That(b.Count, Is.EqualTo(2));
     }
 
@@ -210,14 +207,12 @@ public class ExtensionTests
         }
     }
 
-    private sealed class BlockingHookService : SyncServiceImpl
+    private sealed class BlockingValidator : IAssertionContentValidator
     {
-        public BlockingHookService(ISyncRequestHandler handler)
-            : base(handler)
+        public bool TryValidate(ReadOnlySpan<byte> data, out string? error)
         {
+            error = data.IndexOf("blocked"u8) >= 0 ? "blocked by policy" : null;
+            return error is null && RkyvAssertionValidator.Instance.TryValidate(data, out error);
         }
-
-        protected override ValueTask<string?> ValidateGossipAsync(GossipMessage message, global::Grpc.Core.ServerCallContext context) =>
-            new(message.Data.Span.IndexOf("blocked"u8) >= 0 ? "blocked by policy" : null);
     }
 }

@@ -188,19 +188,6 @@ public class SyncServiceImplTests
     }
 
     [Test]
-    public async Task ValidateGossipHook_ReturnsReason_RejectsWithoutCallingHandler()
-    {
-        var service = new RecordingService(_handler.Object) { GossipVeto = "too large for this node" };
-
-        GossipResponse response = await service.Gossip(new GossipRequest(), new TestServerCallContext());
-
-        Assert.That(response.Accepted, Is.False);
-        Assert.That(response.Error, Is.EqualTo("too large for this node"));
-        Assert.That(service.GossipRejections, Is.EqualTo(new[] { "too large for this node" }));
-        _handler.VerifyNoOtherCalls();
-    }
-
-    [Test]
     public void RequestRejectedHook_HandlerRefuses_IsCalledWithMappedStatus()
     {
         _handler.Setup(h => h.ExchangeRootsAsync(It.IsAny<ReadOnlyMemory<byte>>(), It.IsAny<ulong>(), It.IsAny<CancellationToken>()))
@@ -222,8 +209,6 @@ public class SyncServiceImplTests
 
         public bool Refuse { get; init; }
 
-        public string? GossipVeto { get; init; }
-
         public List<SyncRpc> Authorized { get; } = [];
 
         public List<SyncRpc> Unexpected { get; } = [];
@@ -237,8 +222,6 @@ public class SyncServiceImplTests
             Authorized.Add(rpc);
             return Refuse ? throw new RpcException(new Status(StatusCode.PermissionDenied, "no")) : default;
         }
-
-        protected override ValueTask<string?> ValidateGossipAsync(GossipMessage message, ServerCallContext context) => new(GossipVeto);
 
         protected override void OnGossipRejected(GossipMessage message, string reason, ServerCallContext context) => GossipRejections.Add(reason);
 
