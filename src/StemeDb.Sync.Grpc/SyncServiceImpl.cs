@@ -1,5 +1,7 @@
 using System;
 using System.Collections.Generic;
+using System.Reflection;
+using System.Threading;
 using System.Threading.Tasks;
 using Google.Protobuf;
 using Grpc.Core;
@@ -24,12 +26,14 @@ namespace StemeDb.Sync.Grpc;
 /// creates one per call. Message size limits (answered with <c>RESOURCE_EXHAUSTED</c>) and TLS are the host's settings.
 /// </para>
 /// <para>
-/// Built for subclassing. Each RPC runs, in order: <see cref="AdmitCall"/> (the per-peer guard, when one is
-/// given: calls in flight, bytes in flight and rejected-request rate per peer; refused with <c>RESOURCE_EXHAUSTED</c>),
-/// <see cref="AuthorizeAsync"/> (throw an
-/// <see cref="RpcException"/> to refuse; the default allows every caller), the handler call (which validates
-/// content with the node's <see cref="IAssertionContentValidator"/>, on every transport), and then the logging hooks <see cref="OnGossipRejected"/>, <see cref="OnRequestRejected"/>
-/// and <see cref="OnUnexpectedException"/>. The RPC methods themselves stay overridable.
+/// Every call goes through a transport-neutral <see cref="SyncServer"/> (<see cref="Server"/>): the per-peer
+/// <see cref="PeerGuard"/> and the <see cref="ISyncCallAuthorizer"/>, when given, then the handler, which validates
+/// the request and the content (the node's <see cref="IAssertionContentValidator"/>). This class supplies the caller
+/// (<see cref="GetCaller"/>, from <see cref="GetPeerKey"/> and the TLS peer identity) and maps messages and errors.
+/// ASP.NET Core authorization works on it as on any gRPC service (<c>[Authorize]</c> on a subclass,
+/// <c>RequireAuthorization()</c> on its endpoint, interceptors). Subclass it to name callers differently or to
+/// observe rejections (<see cref="OnGossipRejected"/>, <see cref="OnRequestRejected"/>,
+/// <see cref="OnUnexpectedException"/>); the RPC methods themselves stay overridable.
 /// </para>
 /// <para>
 /// Errors: a <see cref="SyncRequestException"/> from the handler becomes an <see cref="RpcException"/> with
@@ -44,56 +48,60 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
     /// <summary>Creates the service.</summary>
     /// <param name="handler">The node's request handler.</param>
     /// <param name="logger">Where rejections and failures are logged; none when <see langword="null"/>.</param>
-    /// <param name="guard">Per-peer limits applied to every call (see <see cref="AdmitCall"/>); none when
-    /// <see langword="null"/>. With dependency injection, register a <see cref="PeerGuard"/> singleton to enable it.</param>
+    /// <param name="guard">Per-peer limits applied to every call; none when <see langword="null"/>. With dependency
+    /// injection, register a <see cref="PeerGuard"/> singleton to enable it.</param>
+    /// <param name="authorizer">Decides who may call (it gets the <see cref="ServerCallContext"/> as
+    /// <see cref="SyncCaller.TransportContext"/>, and may refuse with an <see cref="RpcException"/> too); everyone
+    /// when <see langword="null"/>. With dependency injection, register an <see cref="ISyncCallAuthorizer"/>.</param>
     /// <exception cref="ArgumentNullException"><paramref name="handler"/> is <see langword="null"/>.</exception>
-    public SyncServiceImpl(ISyncRequestHandler handler, ILogger<SyncServiceImpl>? logger = null, PeerGuard? guard = null)
+    public SyncServiceImpl(ISyncRequestHandler handler, ILogger<SyncServiceImpl>? logger = null, PeerGuard? guard = null, ISyncCallAuthorizer? authorizer = null)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        Handler = handler;
         Logger = (ILogger?)logger ?? NullLogger.Instance;
-        Guard = guard;
+
+        // A subclass that overrides AuthorizeAsync gets it run by the server, after the given authorizer, so that its
+        // refusals count against the caller like any other; without either, calls skip the per-caller handler.
+        bool hooked = GetType().GetMethod(nameof(AuthorizeAsync), BindingFlags.Instance | BindingFlags.NonPublic, [typeof(SyncRpc), typeof(ServerCallContext)])?.DeclaringType != typeof(SyncServiceImpl);
+        Server = new SyncServer(handler, guard, hooked ? new HookAuthorizer(this, authorizer) : authorizer, Logger);
     }
 
-    /// <summary>The handler every RPC delegates to.</summary>
-    protected ISyncRequestHandler Handler { get; }
+    /// <summary>The transport-neutral server every RPC goes through: guard, authorizer, handler.</summary>
+    protected SyncServer Server { get; }
 
     /// <summary>The logger the default hooks write to.</summary>
     protected ILogger Logger { get; }
 
-    /// <summary>The per-peer guard the default <see cref="AdmitCall"/> applies; none when <see langword="null"/>.</summary>
-    protected PeerGuard? Guard { get; }
-
     /// <inheritdoc />
     public override Task<GossipResponse> Gossip(GossipRequest request, ServerCallContext context) =>
-        ServeAsync(SyncRpc.Gossip, request, context, static (self, r, c, lease) => self.GossipCoreAsync(r, c, lease));
+        ServeAsync(SyncRpc.Gossip, request, context, static (self, r, c, handler) => self.GossipCoreAsync(r, c, handler));
 
     /// <inheritdoc />
     public override Task<RootExchangeResponse> ExchangeRoots(RootExchangeRequest request, ServerCallContext context) =>
-        ServeAsync(SyncRpc.ExchangeRoots, request, context, static (self, r, c, lease) => self.ExchangeRootsCoreAsync(r, c, lease));
+        ServeAsync(SyncRpc.ExchangeRoots, request, context, static (self, r, c, handler) => self.ExchangeRootsCoreAsync(r, c, handler));
 
     /// <inheritdoc />
     public override Task<FetchResponse> FetchAssertions(FetchRequest request, ServerCallContext context) =>
-        ServeAsync(SyncRpc.FetchAssertions, request, context, static (self, r, c, lease) => self.FetchAssertionsCoreAsync(r, c, lease));
+        ServeAsync(SyncRpc.FetchAssertions, request, context, static (self, r, c, handler) => self.FetchAssertionsCoreAsync(r, c, handler));
 
     /// <inheritdoc />
     public override Task<PingResponse> Ping(PingRequest request, ServerCallContext context) =>
-        ServeAsync(SyncRpc.Ping, request, context, static (self, r, c, lease) => self.PingCoreAsync(r, c, lease));
+        ServeAsync(SyncRpc.Ping, request, context, static (self, r, c, handler) => self.PingCoreAsync(r, c, handler));
 
     /// <inheritdoc />
     public override Task<GetLeavesResponse> GetLeaves(GetLeavesRequest request, ServerCallContext context) =>
-        ServeAsync(SyncRpc.GetLeaves, request, context, static (self, r, c, lease) => self.GetLeavesCoreAsync(r, c, lease));
+        ServeAsync(SyncRpc.GetLeaves, request, context, static (self, r, c, handler) => self.GetLeavesCoreAsync(r, c, handler));
 
     /// <inheritdoc />
     public override Task<ReconcileResponse> Reconcile(ReconcileRequest request, ServerCallContext context) =>
-        ServeAsync(SyncRpc.Reconcile, request, context, static (self, r, c, lease) => self.ReconcileCoreAsync(r, c, lease));
+        ServeAsync(SyncRpc.Reconcile, request, context, static (self, r, c, handler) => self.ReconcileCoreAsync(r, c, handler));
 
     /// <inheritdoc />
     public override Task<GossipBatchResponse> GossipBatch(GossipBatchRequest request, ServerCallContext context) =>
-        ServeAsync(SyncRpc.GossipBatch, request, context, static (self, r, c, lease) => self.GossipBatchCoreAsync(r, c, lease));
+        ServeAsync(SyncRpc.GossipBatch, request, context, static (self, r, c, handler) => self.GossipBatchCoreAsync(r, c, handler));
 
     /// <summary>
-    /// Decides whether the caller may make this call; runs first in every RPC. The default allows every caller.
+    /// Decides whether the caller may make this call; runs in every RPC after the guard's admission and the
+    /// <see cref="ISyncCallAuthorizer"/> (when given), before the handler. The default allows every caller.
     /// </summary>
     /// <param name="rpc">The RPC being called.</param>
     /// <param name="context">The call: peer address, request headers, and with TLS the authenticated peer
@@ -101,7 +109,8 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
     /// for the client certificate).</param>
     /// <returns>A task that completes when the caller is allowed.</returns>
     /// <exception cref="RpcException">Throw with <see cref="StatusCode.Unauthenticated"/> or
-    /// <see cref="StatusCode.PermissionDenied"/> to refuse; the handler is then not called and nothing is stored.</exception>
+    /// <see cref="StatusCode.PermissionDenied"/> to refuse; the refusal counts against the caller in the guard, the
+    /// handler is then not called and nothing is stored.</exception>
     protected virtual ValueTask AuthorizeAsync(SyncRpc rpc, ServerCallContext context) => default;
 
     /// <summary>Called when a gossip push is answered <c>accepted=false</c>. The default logs at debug level.</summary>
@@ -142,43 +151,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
     }
 
     /// <summary>
-    /// Admits or refuses a call before anything else runs; the default applies <see cref="Guard"/> (when set) to the
-    /// peer named by <see cref="GetPeerKey"/>. Runs before <see cref="AuthorizeAsync"/>, so callers that fail
-    /// authorization are limited too.
-    /// </summary>
-    /// <param name="rpc">The RPC being called.</param>
-    /// <param name="requestBytes">The size of the request message, in bytes.</param>
-    /// <param name="context">The call.</param>
-    /// <returns>The admitted lease, disposed when the call ends (rejections are counted against it); or
-    /// <see langword="null"/> when no guard applies.</returns>
-    /// <exception cref="RpcException">The call is refused: <see cref="StatusCode.ResourceExhausted"/> with the reason;
-    /// the handler is then not called and nothing is stored.</exception>
-    protected virtual PeerGuardLease? AdmitCall(SyncRpc rpc, int requestBytes, ServerCallContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        if (Guard is null)
-        {
-            return null;
-        }
-
-        PeerGuardLease lease = Guard.Enter(GetPeerKey(context), requestBytes);
-        if (lease.IsAdmitted)
-        {
-            return lease;
-        }
-
-        var status = new Status(StatusCode.ResourceExhausted, lease.Refusal switch
-        {
-            PeerGuardRefusal.TooManyConcurrentCalls => "Too many concurrent calls from this peer.",
-            PeerGuardRefusal.TooManyBytesInFlight => "Too many request bytes in flight from this peer.",
-            _ => $"Too many rejected requests from this peer; refused for another {Math.Ceiling(lease.RetryAfter.TotalSeconds)} s.",
-        });
-        SyncServiceLog.PeerRefused(Logger, rpc, lease.Peer, lease.Refusal);
-        throw new RpcException(status);
-    }
-
-    /// <summary>
-    /// Names the peer a call comes from, for <see cref="AdmitCall"/>. The default: with an authenticated peer (TLS client
+    /// Names the peer a call comes from, for the guard's limits (<see cref="GetCaller"/>). The default: with an authenticated peer (TLS client
     /// certificate) its identity; otherwise the remote address without the port (<c>ipv4:10.0.0.7</c>), so that new
     /// connections do not escape the limits. Override to key by something else (an authenticated user, a header
     /// set by a trusted proxy, the full address with port).
@@ -207,31 +180,42 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         return peer.Length == 0 ? "unknown" : peer;
     }
 
-    // Every RPC: admission by the peer guard, authorization, the call itself, and errors mapped to a status. The
-    // per-RPC bodies return ValueTask, so one that completes synchronously (the usual gossip push into an in-memory
-    // store) allocates no task of its own.
+    /// <summary>
+    /// The caller of a call, for <see cref="Server"/>: keyed by <see cref="GetPeerKey"/>, authenticated when TLS
+    /// authenticated the peer, with <paramref name="context"/> as its transport context.
+    /// </summary>
+    /// <param name="context">The call.</param>
+    /// <returns>The caller.</returns>
+    protected virtual SyncCaller GetCaller(ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return new SyncCaller(GetPeerKey(context), context.AuthContext is { IsPeerAuthenticated: true }, context);
+    }
+
+    // Every RPC: the handler for this caller (guard and authorizer in front when configured), the call itself, and
+    // errors mapped to a status. The per-RPC bodies return ValueTask, so one that completes synchronously (the usual
+    // gossip push into an in-memory store) allocates no task of its own.
     private async Task<TResponse> ServeAsync<TRequest, TResponse>(
         SyncRpc rpc,
         TRequest request,
         ServerCallContext context,
-        Func<SyncServiceImpl, TRequest, ServerCallContext, PeerGuardLease?, ValueTask<TResponse>> call)
+        Func<SyncServiceImpl, TRequest, ServerCallContext, ISyncRequestHandler, ValueTask<TResponse>> call)
         where TRequest : IMessage
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        using PeerGuardLease? lease = AdmitCall(rpc, request.CalculateSize(), context);
         try
         {
-            await AuthorizeCoreAsync(rpc, context, lease).ConfigureAwait(false);
-            return await call(this, request, context, lease).ConfigureAwait(false);
+            ISyncRequestHandler handler = Server.Guard is null && Server.Authorizer is null ? Server.Handler : Server.For(GetCaller(context));
+            return await call(this, request, context, handler).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not RpcException)
         {
-            throw ToRpcException(rpc, ex, context, lease);
+            throw ToRpcException(rpc, ex, context);
         }
     }
 
-    private async ValueTask<GossipResponse> GossipCoreAsync(GossipRequest request, ServerCallContext context, PeerGuardLease? lease)
+    private async ValueTask<GossipResponse> GossipCoreAsync(GossipRequest request, ServerCallContext context, ISyncRequestHandler handler)
     {
         var message = new GossipMessage(
             request.AssertionHash.Memory,
@@ -240,20 +224,19 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
             request.HlcCounter,
             request.HlcNodeId.Memory);
 
-        GossipResult result = await Handler.GossipAsync(message, context.CancellationToken).ConfigureAwait(false);
+        GossipResult result = await handler.GossipAsync(message, context.CancellationToken).ConfigureAwait(false);
 
         if (!result.Accepted)
         {
             OnGossipRejected(message, result.Error ?? string.Empty, context);
-            RecordRejection(SyncRpc.Gossip, lease, context);
         }
 
         return new GossipResponse { Accepted = result.Accepted, Error = result.Error ?? string.Empty };
     }
 
-    private async ValueTask<RootExchangeResponse> ExchangeRootsCoreAsync(RootExchangeRequest request, ServerCallContext context, PeerGuardLease? lease)
+    private async ValueTask<RootExchangeResponse> ExchangeRootsCoreAsync(RootExchangeRequest request, ServerCallContext context, ISyncRequestHandler handler)
     {
-        RootExchangeResult result = await Handler
+        RootExchangeResult result = await handler
             .ExchangeRootsAsync(request.MerkleRoot.Memory, request.AssertionCount, context.CancellationToken)
             .ConfigureAwait(false);
         return new RootExchangeResponse
@@ -264,7 +247,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         };
     }
 
-    private async ValueTask<FetchResponse> FetchAssertionsCoreAsync(FetchRequest request, ServerCallContext context, PeerGuardLease? lease)
+    private async ValueTask<FetchResponse> FetchAssertionsCoreAsync(FetchRequest request, ServerCallContext context, ISyncRequestHandler handler)
     {
         // The list is bounded by the received message size; the handler enforces the 1,000-hash limit.
         var hashes = new ReadOnlyMemory<byte>[request.Hashes.Count];
@@ -273,7 +256,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
             hashes[i] = request.Hashes[i].Memory;
         }
 
-        IReadOnlyList<AssertionRecord> records = await Handler
+        IReadOnlyList<AssertionRecord> records = await handler
             .FetchAsync(hashes, context.CancellationToken)
             .ConfigureAwait(false);
 
@@ -293,9 +276,9 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         return response;
     }
 
-    private async ValueTask<PingResponse> PingCoreAsync(PingRequest request, ServerCallContext context, PeerGuardLease? lease)
+    private async ValueTask<PingResponse> PingCoreAsync(PingRequest request, ServerCallContext context, ISyncRequestHandler handler)
     {
-        PingResult result = await Handler.PingAsync(request.NodeId.Memory, context.CancellationToken).ConfigureAwait(false);
+        PingResult result = await handler.PingAsync(request.NodeId.Memory, context.CancellationToken).ConfigureAwait(false);
         return new PingResponse
         {
             NodeId = UnsafeByteOperations.UnsafeWrap(result.NodeId.ToArray()),
@@ -303,14 +286,14 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         };
     }
 
-    private async ValueTask<GetLeavesResponse> GetLeavesCoreAsync(GetLeavesRequest request, ServerCallContext context, PeerGuardLease? lease)
+    private async ValueTask<GetLeavesResponse> GetLeavesCoreAsync(GetLeavesRequest request, ServerCallContext context, ISyncRequestHandler handler)
     {
         // max_leaves is uint64 on the wire; every value above the 10,000 cap means the cap, so clamping to uint keeps
         // its meaning (2^32 + 5 asks for 10,000 leaves, not 5).
         uint maxLeaves = request.MaxLeaves > uint.MaxValue ? uint.MaxValue : (uint)request.MaxLeaves;
         LeavesPage page = request.StartAfter.IsEmpty
-            ? await Handler.GetLeavesAsync(maxLeaves, context.CancellationToken).ConfigureAwait(false)
-            : await Handler.GetLeavesAsync(maxLeaves, request.StartAfter.Memory, context.CancellationToken).ConfigureAwait(false);
+            ? await handler.GetLeavesAsync(maxLeaves, context.CancellationToken).ConfigureAwait(false)
+            : await handler.GetLeavesAsync(maxLeaves, request.StartAfter.Memory, context.CancellationToken).ConfigureAwait(false);
         var response = new GetLeavesResponse { Truncated = page.Truncated };
         foreach (AssertionHash leaf in page.Leaves)
         {
@@ -320,7 +303,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         return response;
     }
 
-    private async ValueTask<ReconcileResponse> ReconcileCoreAsync(ReconcileRequest request, ServerCallContext context, PeerGuardLease? lease)
+    private async ValueTask<ReconcileResponse> ReconcileCoreAsync(ReconcileRequest request, ServerCallContext context, ISyncRequestHandler handler)
     {
         var round = new ReconcileRoundRequest(
             request.Version,
@@ -329,7 +312,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
             request.Slices.Memory,
             request.Cells,
             request.Salt);
-        ReconcileRoundResponse answer = await Handler.ReconcileAsync(round, context.CancellationToken).ConfigureAwait(false);
+        ReconcileRoundResponse answer = await handler.ReconcileAsync(round, context.CancellationToken).ConfigureAwait(false);
         return new ReconcileResponse
         {
             Identical = answer.Identical,
@@ -342,7 +325,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         };
     }
 
-    private async ValueTask<GossipBatchResponse> GossipBatchCoreAsync(GossipBatchRequest request, ServerCallContext context, PeerGuardLease? lease)
+    private async ValueTask<GossipBatchResponse> GossipBatchCoreAsync(GossipBatchRequest request, ServerCallContext context, ISyncRequestHandler handler)
     {
         // The handler enforces the batch limit and answers once per push.
         var messages = new GossipMessage[request.Assertions.Count];
@@ -352,7 +335,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
             messages[i] = new GossipMessage(item.Hash.Memory, item.Data.Memory, item.HlcTime, item.HlcCounter, item.HlcNodeId.Memory);
         }
 
-        IReadOnlyList<GossipResult> results = await Handler.GossipBatchAsync(messages, context.CancellationToken).ConfigureAwait(false);
+        IReadOnlyList<GossipResult> results = await handler.GossipBatchAsync(messages, context.CancellationToken).ConfigureAwait(false);
         var response = new GossipBatchResponse();
         for (int i = 0; i < results.Count; i++)
         {
@@ -368,35 +351,13 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         return response;
     }
 
-    private async ValueTask AuthorizeCoreAsync(SyncRpc rpc, ServerCallContext context, PeerGuardLease? lease)
-    {
-        try
-        {
-            await AuthorizeAsync(rpc, context).ConfigureAwait(false);
-        }
-        catch (RpcException ex) when (ex.StatusCode is StatusCode.Unauthenticated or StatusCode.PermissionDenied)
-        {
-            RecordRejection(rpc, lease, context);
-            throw;
-        }
-    }
-
-    private void RecordRejection(SyncRpc rpc, PeerGuardLease? lease, ServerCallContext context)
-    {
-        if (lease is not null && lease.RecordRejection())
-        {
-            SyncServiceLog.PeerBlocked(Logger, rpc, lease.Peer);
-        }
-    }
-
-    private RpcException ToRpcException(SyncRpc rpc, Exception exception, ServerCallContext context, PeerGuardLease? lease)
+    private RpcException ToRpcException(SyncRpc rpc, Exception exception, ServerCallContext context)
     {
         switch (exception)
         {
             case SyncRequestException refused:
                 var status = new Status(StatusMapping.ToGrpc(refused.Code), refused.Message);
                 OnRequestRejected(rpc, status, refused, context);
-                RecordRejection(rpc, lease, context);
                 return new RpcException(status);
 
             case OperationCanceledException when context.CancellationToken.IsCancellationRequested:
@@ -410,4 +371,23 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
     }
 
     private static ByteString Wrap(AssertionHash hash) => UnsafeByteOperations.UnsafeWrap(hash.ToArray());
+
+    /// <summary>Runs the host's authorizer, then the subclass's <see cref="AuthorizeAsync"/> hook with the gRPC call.</summary>
+    private sealed class HookAuthorizer(SyncServiceImpl service, ISyncCallAuthorizer? inner) : ISyncCallAuthorizer
+    {
+        public async ValueTask AuthorizeAsync(SyncCaller caller, SyncRpc rpc, CancellationToken cancellationToken)
+        {
+            if (inner is not null)
+            {
+                await inner.AuthorizeAsync(caller, rpc, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (caller.TransportContext is not ServerCallContext context)
+            {
+                throw new InvalidOperationException($"{nameof(GetCaller)} must pass the ServerCallContext as the caller's transport context.");
+            }
+
+            await service.AuthorizeAsync(rpc, context).ConfigureAwait(false);
+        }
+    }
 }

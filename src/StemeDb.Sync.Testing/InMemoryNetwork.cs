@@ -28,7 +28,7 @@ public sealed class InMemoryNetwork
     private readonly object _gate = new();
     private readonly Random _random;
     private readonly TimeProvider _timeProvider;
-    private readonly Dictionary<string, ISyncRequestHandler> _endpoints = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SyncServer> _endpoints = new(StringComparer.Ordinal);
     private readonly HashSet<string> _disconnected = new(StringComparer.Ordinal);
     private readonly HashSet<(string, string)> _cut = new();
     private readonly List<PendingCall> _pending = new();
@@ -107,7 +107,23 @@ public sealed class InMemoryNetwork
         ArgumentNullException.ThrowIfNull(handler);
         lock (_gate)
         {
-            _endpoints[name] = handler;
+            _endpoints[name] = new SyncServer(handler);
+        }
+    }
+
+    /// <summary>
+    /// Registers an endpoint served through a <see cref="SyncServer"/>, or replaces it: each call passes the server's
+    /// guard and authorizer as the caller named by the calling endpoint (<see cref="SyncCaller.Key"/> is its name).
+    /// </summary>
+    /// <param name="name">The endpoint's name.</param>
+    /// <param name="server">The server side it serves.</param>
+    public void SetEndpoint(string name, SyncServer server)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(server);
+        lock (_gate)
+        {
+            _endpoints[name] = server;
         }
     }
 
@@ -246,11 +262,13 @@ public sealed class InMemoryNetwork
         bool loseAnswer;
         lock (_gate)
         {
-            if (!_endpoints.TryGetValue(to, out handler!))
+            if (!_endpoints.TryGetValue(to, out SyncServer? server))
             {
                 Interlocked.Increment(ref _refused);
                 throw new SyncPeerException(SyncStatusCode.Unavailable, $"No endpoint named '{to}' is on the network.");
             }
+
+            handler = server.Guard is null && server.Authorizer is null ? server.Handler : server.For(new SyncCaller(from.Length == 0 ? "(unnamed)" : from));
 
             drop = _random.NextDouble() < DropRate;
             duplicate = !drop && _random.NextDouble() < DuplicateRate;

@@ -22,12 +22,4 @@ internal static partial class SyncServiceLog
     [LoggerMessage(EventId = 4, EventName = "CallCancelled", Level = LogLevel.Debug,
         Message = "{Rpc} from {Peer} was cancelled by the caller or its deadline")]
     public static partial void CallCancelled(ILogger logger, SyncRpc rpc, string peer);
-
-    [LoggerMessage(EventId = 5, EventName = "PeerRefused", Level = LogLevel.Debug,
-        Message = "{Rpc} from {Peer} refused by the peer guard: {Refusal}")]
-    public static partial void PeerRefused(ILogger logger, SyncRpc rpc, string peer, PeerGuardRefusal refusal);
-
-    [LoggerMessage(EventId = 6, EventName = "PeerBlocked", Level = LogLevel.Warning,
-        Message = "{Peer} went over the rejected-request limit on {Rpc}; its calls are refused for a while")]
-    public static partial void PeerBlocked(ILogger logger, SyncRpc rpc, string peer);
 }

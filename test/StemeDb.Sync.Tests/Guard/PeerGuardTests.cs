@@ -4,7 +4,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Time.Testing;
 
-namespace StemeDb.Sync.Tests.Reliability;
+namespace StemeDb.Sync.Tests.Guard;
 
 [TestFixture]
 public sealed class PeerGuardTests

@@ -1,6 +1,6 @@
-namespace StemeDb.Sync.Grpc;
+namespace StemeDb.Sync;
 
-/// <summary>The v1 RPCs of <c>stemedb.sync.v1.SyncService</c>, as passed to the <see cref="SyncServiceImpl"/> hooks.</summary>
+/// <summary>The RPCs of <c>stemedb.sync.v1.SyncService</c>, as a <see cref="SyncServer"/> names them to its authorizer and in its logs.</summary>
 public enum SyncRpc
 {
     /// <summary><c>Gossip</c>: a peer pushes one assertion.</summary>

@@ -1,0 +1,167 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Time.Testing;
+using Moq;
+using StemeDb.Sync.Testing;
+using StemeDb.Sync.Tests.Engine;
+
+namespace StemeDb.Sync.Tests.Server;
+
+/// <summary>The transport-neutral server pipeline: guard admission, authorization, the handler, and what counts as a rejection.</summary>
+[TestFixture]
+public sealed class SyncServerTests
+{
+    private static readonly SyncCaller Caller = new("peer-a");
+
+    // PeerGuard refuses a caller once it goes over MaxRejectionsPerWindow: with 1, the second rejection blocks it.
+
+    private Mock<ISyncRequestHandler> _handler = null!;
+    private FakeTimeProvider _time = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _handler = new Mock<ISyncRequestHandler>(MockBehavior.Strict);
+        _time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+    }
+
+    private static GossipMessage Push(AssertionRecord record) =>
+        new(record.Hash.ToArray(), record.Data, record.Timestamp.Time, record.Timestamp.Counter, record.Timestamp.NodeId.ToArray());
+
+    [Test]
+    public void For_NeitherGuardNorAuthorizer_IsTheHandlerItself()
+    {
+        var server = new SyncServer(_handler.Object);
+
+        Assert.That(server.For(Caller), Is.SameAs(_handler.Object));
+    }
+
+    [Test]
+    public void Constructor_NullHandler_Throws()
+    {
+        Assert.Throws<ArgumentNullException>(() => _ = new SyncServer(null!));
+        Assert.Throws<ArgumentException>(() => _ = new SyncCaller(string.Empty));
+    }
+
+    [Test]
+    public async Task Call_AuthorizerAllows_ReachesHandlerWithTheCaller()
+    {
+        var authorizer = new RecordingAuthorizer();
+        _handler.Setup(h => h.PingAsync(It.IsAny<ReadOnlyMemory<byte>>(), It.IsAny<CancellationToken>())).ReturnsAsync(new PingResult(NodeId.NewId(), 7));
+        var server = new SyncServer(_handler.Object, authorizer: authorizer);
+
+        PingResult ping = await server.For(Caller).PingAsync(ReadOnlyMemory<byte>.Empty);
+
+        Assert.That(ping.AssertionCount, Is.EqualTo(7));
+        Assert.That(authorizer.Calls, Is.EqualTo(new[] { ("peer-a", SyncRpc.Ping) }));
+    }
+
+    [Test]
+    public void Call_AuthorizerRefuses_HandlerNeverCalledAndRefusalsBlockTheCaller()
+    {
+        var authorizer = new RecordingAuthorizer { Refuse = true };
+        var guard = new PeerGuard(new PeerGuardOptions { MaxRejectionsPerWindow = 1 }, _time);
+        var server = new SyncServer(_handler.Object, guard, authorizer);
+        ISyncRequestHandler handler = server.For(Caller);
+
+        for (int i = 0; i < 2; i++)
+        {
+            var refused = Assert.ThrowsAsync<SyncRequestException>(async () => await handler.GetLeavesAsync(10));
+            Assert.That(refused!.Code, Is.EqualTo(SyncStatusCode.PermissionDenied));
+        }
+
+        var blocked = Assert.ThrowsAsync<SyncRequestException>(async () => await handler.GetLeavesAsync(10));
+
+        Assert.That(blocked!.Code, Is.EqualTo(SyncStatusCode.ResourceExhausted));
+        Assert.That(authorizer.Calls, Has.Count.EqualTo(2), "a blocked caller is refused before authorization");
+        _handler.VerifyNoOtherCalls();
+    }
+
+    [Test]
+    public void Call_GuardRefusesConcurrentCall_IsResourceExhaustedWithoutReachingHandler()
+    {
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource<PingResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _handler.Setup(h => h.PingAsync(It.IsAny<ReadOnlyMemory<byte>>(), It.IsAny<CancellationToken>()))
+            .Returns(() =>
+            {
+                entered.TrySetResult();
+                return new ValueTask<PingResult>(release.Task);
+            });
+        var server = new SyncServer(_handler.Object, new PeerGuard(new PeerGuardOptions { MaxConcurrentCallsPerPeer = 1 }, _time));
+
+        ValueTask<PingResult> first = server.For(Caller).PingAsync(ReadOnlyMemory<byte>.Empty);
+        var refused = Assert.ThrowsAsync<SyncRequestException>(async () => await server.For(new SyncCaller("peer-a")).PingAsync(ReadOnlyMemory<byte>.Empty));
+        release.SetResult(new PingResult(NodeId.NewId(), 0));
+
+        Assert.That(entered.Task.IsCompleted, Is.True);
+        Assert.That(refused!.Code, Is.EqualTo(SyncStatusCode.ResourceExhausted));
+        Assert.DoesNotThrowAsync(async () => await first);
+        _handler.Verify(h => h.PingAsync(It.IsAny<ReadOnlyMemory<byte>>(), It.IsAny<CancellationToken>()), Times.Once);
+    }
+
+    [Test]
+    public async Task Call_HandlerRefusalsAndRejectedPushes_CountAgainstTheCallerOnly()
+    {
+        AssertionRecord record = EngineTestKit.Record(1);
+        _handler.Setup(h => h.GossipAsync(It.IsAny<GossipMessage>(), It.IsAny<CancellationToken>())).ReturnsAsync(GossipResult.Rejected("bad hash"));
+        _handler.Setup(h => h.FetchAsync(It.IsAny<IReadOnlyList<ReadOnlyMemory<byte>>>(), It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new SyncRequestException(SyncStatusCode.InvalidArgument, "too many hashes"));
+        _handler.Setup(h => h.PingAsync(It.IsAny<ReadOnlyMemory<byte>>(), It.IsAny<CancellationToken>())).ReturnsAsync(new PingResult(NodeId.NewId(), 0));
+        var server = new SyncServer(_handler.Object, new PeerGuard(new PeerGuardOptions { MaxRejectionsPerWindow = 1 }, _time));
+        ISyncRequestHandler a = server.For(Caller);
+
+        GossipResult rejected = await a.GossipAsync(Push(record));
+        Assert.ThrowsAsync<SyncRequestException>(async () => await a.FetchAsync(new ReadOnlyMemory<byte>[] { record.Hash.ToArray() }));
+        var blocked = Assert.ThrowsAsync<SyncRequestException>(async () => await a.PingAsync(ReadOnlyMemory<byte>.Empty));
+        PingResult other = await server.For(new SyncCaller("peer-b")).PingAsync(ReadOnlyMemory<byte>.Empty);
+
+        Assert.That(rejected.Accepted, Is.False);
+        Assert.That(blocked!.Code, Is.EqualTo(SyncStatusCode.ResourceExhausted));
+        Assert.That(other.AssertionCount, Is.Zero, "another caller is not affected");
+    }
+
+    [Test]
+    public async Task InMemoryNetwork_EndpointServedThroughServer_AuthorizesByCallingEndpointName()
+    {
+        await using var node = new SyncNode(EngineTestKit.Options(1), new InMemoryAssertionStore());
+        await node.StartAsync();
+        var authorizer = new RecordingAuthorizer { Allowed = "trusted" };
+        var network = new InMemoryNetwork();
+        network.SetEndpoint("server", new SyncServer(node.Handler, authorizer: authorizer));
+
+        GossipResult accepted = await network.CreatePeer("trusted", "server").GossipAsync(EngineTestKit.Record(1));
+        var refused = Assert.ThrowsAsync<SyncPeerException>(async () => await network.CreatePeer("stranger", "server").GossipAsync(EngineTestKit.Record(2)));
+
+        Assert.That(accepted, Is.EqualTo(GossipResult.Ok));
+        Assert.That(refused!.Code, Is.EqualTo(SyncStatusCode.PermissionDenied));
+        Assert.That(node.Count, Is.EqualTo(1));
+        Assert.That(authorizer.Calls, Is.EqualTo(new[] { ("trusted", SyncRpc.Gossip), ("stranger", SyncRpc.Gossip) }));
+    }
+
+    private sealed class RecordingAuthorizer : ISyncCallAuthorizer
+    {
+        public bool Refuse { get; init; }
+
+        public string? Allowed { get; init; }
+
+        public List<(string, SyncRpc)> Calls { get; } = new();
+
+        public ValueTask AuthorizeAsync(SyncCaller caller, SyncRpc rpc, CancellationToken cancellationToken)
+        {
+            lock (Calls)
+            {
+                Calls.Add((caller.Key, rpc));
+            }
+
+            if (Refuse || (Allowed is not null && caller.Key != Allowed))
+            {
+                throw new SyncRequestException(SyncStatusCode.PermissionDenied, $"{caller} may not call {rpc}.");
+            }
+
+            return default;
+        }
+    }
+}
