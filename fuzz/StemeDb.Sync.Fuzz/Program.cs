@@ -95,6 +95,8 @@ internal static class Program
             Write(corpus, "assertion", name, bytes);
         }
 
+        // Not a target of this harness: the schema-driven layer is part of the stemedb-sync CLI, whose tests replay
+        // this corpus (SchemaFuzzCorpusTests).
         foreach ((string name, string type, byte[] bytes) in valid.Where(c => schemaTypes.Contains(c.Type)))
         {
             Write(corpus, "schema", name, [(byte)Array.IndexOf(schemaTypes, type), .. bytes]);

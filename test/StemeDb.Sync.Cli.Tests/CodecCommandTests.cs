@@ -106,7 +106,7 @@ public sealed class CodecCommandTests
 
     private static IEnumerable<TestCaseData> Cases(string file, bool includeMutations)
     {
-        string path = Path.Combine(AppContext.BaseDirectory, "TestData", file);
+        string path = Path.Combine(AppContext.BaseDirectory, "TestData", "rkyv", file);
         using JsonDocument document = JsonDocument.Parse(File.ReadAllText(path));
         var cases = new List<TestCaseData>();
         foreach (JsonElement item in document.RootElement.GetProperty("cases").EnumerateArray())

@@ -2,6 +2,7 @@ using System;
 using System.CommandLine;
 using System.Threading.Tasks;
 using StemeDb.Sync.Cli.Internal;
+using StemeDb.Sync.Cli.Rkyv;
 
 namespace StemeDb.Sync.Cli.Commands;
 

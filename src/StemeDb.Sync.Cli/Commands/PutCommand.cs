@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.IO;
 using System.Threading.Tasks;
 using StemeDb.Sync.Cli.Internal;
+using StemeDb.Sync.Cli.Rkyv;
 using StemeDb.Sync.Grpc;
 
 namespace StemeDb.Sync.Cli.Commands;

@@ -97,7 +97,14 @@ internal static class ServeCommand
             void OnStopSignal(PosixSignalContext context)
             {
                 context.Cancel = true;
-                stop.Cancel();
+                try
+                {
+                    stop.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // A signal that arrives while the command returns: the server has already stopped.
+                }
             }
 
             NodeServer server;

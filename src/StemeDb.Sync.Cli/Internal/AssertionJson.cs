@@ -1,6 +1,7 @@
 using System;
 using System.Text;
 using System.Text.Json;
+using StemeDb.Sync.Cli.Rkyv;
 
 namespace StemeDb.Sync.Cli.Internal;
 

@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.Text;
 using System.Text.Json;
+using StemeDb.Sync.Cli.Rkyv;
 
 namespace StemeDb.Sync.Cli.Internal;
 
@@ -34,7 +35,7 @@ internal static class RecordJson
             {
                 writer.WriteString("data", Convert.ToHexStringLower(record.Data.Span));
             }
-            else if (AssertionJson.TryDecode(StemeDb.Sync.AssertionSchema.Assertion, record.Data.Span, out string json, out string error))
+            else if (AssertionJson.TryDecode(AssertionSchema.Assertion, record.Data.Span, out string json, out string error))
             {
                 writer.WritePropertyName("assertion");
                 writer.WriteRawValue(json, skipInputValidation: true);

@@ -6,9 +6,9 @@ using StemeDb.Sync.Codec.Internal;
 namespace StemeDb.Sync;
 
 /// <summary>
-/// The fast path for StemeDB's <c>Assertion</c>: encodes, validates and decodes its rkyv archive byte for byte as the
-/// Rust crate does (the format described by <see cref="AssertionSchema.Assertion"/>). Validation and
-/// <see cref="ArchivedAssertion"/> field access allocate nothing.
+/// The codec for StemeDB's <c>Assertion</c>: encodes, validates and decodes its rkyv archive (the archived Rust struct,
+/// 160 bytes, align 8) byte for byte as the Rust crate does. Validation and <see cref="ArchivedAssertion"/> field
+/// access allocate nothing.
 /// </summary>
 public static class AssertionCodec
 {

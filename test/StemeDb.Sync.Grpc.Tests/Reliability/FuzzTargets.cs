@@ -18,7 +18,7 @@ namespace StemeDb.Sync.Fuzzing;
 internal static class FuzzTargets
 {
     /// <summary>The target names, as given on the harness command line and used as corpus folder names.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["assertion", "schema", "handler"];
+    public static IReadOnlyList<string> Names { get; } = ["assertion", "handler"];
 
     private static readonly Lazy<HandlerHarness> Harness = new(HandlerHarness.Create, LazyThreadSafetyMode.ExecutionAndPublication);
 
@@ -29,9 +29,6 @@ internal static class FuzzTargets
         {
             case "assertion":
                 Assertion(input);
-                break;
-            case "schema":
-                Schema(input);
                 break;
             case "handler":
                 Handler(input);
@@ -64,32 +61,6 @@ internal static class FuzzTargets
     }
 
     /// <summary>
-    /// The generic schema validator (<see cref="RkyvView"/>) over a schema picked by the first byte: whatever it accepts
-    /// must be fully readable; for the Assertion schema it must agree with the dedicated Assertion validator.
-    /// </summary>
-    public static void Schema(ReadOnlySpan<byte> input)
-    {
-        if (input.IsEmpty)
-        {
-            return;
-        }
-
-        RkyvType type = SchemaSet.Schemas[input[0] % SchemaSet.Schemas.Length];
-        ReadOnlySpan<byte> archive = input[1..];
-        bool valid = RkyvView.TryAccess(type, archive, out RkyvView view, out RkyvError error);
-        if (ReferenceEquals(type, AssertionSchema.Assertion))
-        {
-            bool dedicated = AssertionCodec.TryValidate(archive, out RkyvError dedicatedError);
-            Check(valid == dedicated, $"schema validator says {valid} ({error}), Assertion validator says {dedicated} ({dedicatedError})");
-        }
-
-        if (valid)
-        {
-            _ = view.ToValue(); // must read every accepted archive without an exception
-        }
-    }
-
-    /// <summary>
     /// The server over every RPC (v1 and the Reconcile and GossipBatch extensions) from raw protobuf bytes: the first byte picks the RPC, the rest is parsed with the
     /// generated parser and sent through <see cref="SyncServiceImpl"/> to a real node. Allowed outcomes: an answer, or
     /// a refusal with <c>INVALID_ARGUMENT</c>; a push is stored only when accepted, with a hash that matches its bytes.
@@ -114,24 +85,6 @@ internal static class FuzzTargets
         {
             throw new FuzzFindingException(finding);
         }
-    }
-
-    // Built on first use: under the fuzzer, instrumented library code must not run before the fuzzing loop starts.
-    private static class SchemaSet
-    {
-        /// <summary>The generic schemas the <c>schema</c> target picks from with its first byte.</summary>
-        public static readonly RkyvType[] Schemas =
-        [
-            AssertionSchema.Assertion,
-            AssertionSchema.Value,
-            AssertionSchema.HlcTimestamp,
-            RkyvType.Struct(
-                "Mix",
-                ("names", RkyvType.Vec(RkyvType.Option(RkyvType.String))),
-                ("boxed", RkyvType.Box(RkyvType.Tuple(RkyvType.U16, RkyvType.Char, RkyvType.Bool))),
-                ("floats", RkyvType.Array(RkyvType.F32, 3)),
-                ("value", AssertionSchema.Value)),
-        ];
     }
 
     private sealed class HandlerHarness

@@ -49,3 +49,19 @@ public sealed record CorpusCase(string Name, string Type, byte[] Bytes, JsonElem
 {
     public override string ToString() => Name;
 }
+
+/// <summary>Maps the corpus' <c>error_kind</c> names to <see cref="RkyvErrorKind"/>.</summary>
+internal static class ErrorKinds
+{
+    public static RkyvErrorKind Parse(string kind) => kind switch
+    {
+        "subtree_range" => RkyvErrorKind.SubtreeRange,
+        "unaligned" => RkyvErrorKind.Unaligned,
+        "utf8" => RkyvErrorKind.Utf8,
+        "enum_tag" => RkyvErrorKind.EnumTag,
+        "bool" => RkyvErrorKind.Bool,
+        "char" => RkyvErrorKind.Char,
+        "string_repr" => RkyvErrorKind.StringRepr,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown corpus error kind"),
+    };
+}

@@ -1,6 +1,6 @@
 namespace StemeDb.Sync.Codec.Internal;
 
-/// <summary>Offsets of the archived <c>Assertion</c> (checked against <see cref="AssertionSchema"/> by the tests).</summary>
+/// <summary>Offsets of the archived <c>Assertion</c> (checked by the tests against the layout measured on the Rust type).</summary>
 internal static class AssertionLayout
 {
     public const int Size = 160;

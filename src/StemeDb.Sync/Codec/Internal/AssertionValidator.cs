@@ -4,7 +4,7 @@ using L = StemeDb.Sync.Codec.Internal.AssertionLayout;
 
 namespace StemeDb.Sync.Codec.Internal;
 
-/// <summary>Hand-written validation of an archived <c>Assertion</c>, check for check what the schema validator does. Allocates nothing.</summary>
+/// <summary>Hand-written validation of an archived <c>Assertion</c>, check for check what rkyv's bytecheck does. Allocates nothing.</summary>
 internal static class AssertionValidator
 {
     public static bool TryValidate(ReadOnlySpan<byte> data, out int root, out RkyvError error)

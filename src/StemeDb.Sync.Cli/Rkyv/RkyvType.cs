@@ -2,9 +2,10 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using StemeDb.Sync.Cli.Rkyv.Internal;
 using StemeDb.Sync.Codec.Internal;
 
-namespace StemeDb.Sync;
+namespace StemeDb.Sync.Cli.Rkyv;
 
 /// <summary>
 /// Describes a Rust type as rkyv 0.8 archives it (little-endian, aligned, 32-bit relative pointers): its kind,
@@ -19,7 +20,7 @@ namespace StemeDb.Sync;
 /// </para>
 /// <para>Descriptions cannot be recursive, so the nesting depth of every archive is bounded by its schema.</para>
 /// </remarks>
-public sealed class RkyvType
+internal sealed class RkyvType
 {
     private static readonly RkyvField[] NoFields = [];
     private static readonly RkyvVariant[] NoVariants = [];
@@ -156,7 +157,7 @@ public sealed class RkyvType
         ArgumentNullException.ThrowIfNull(element);
         int payload = Layout.AlignUp(1, element.Alignment);
         long size = Layout.AlignUp((long)payload + element.Size, element.Alignment);
-        Layout.CheckSize(size);
+        FieldLayout.CheckSize(size);
         return new RkyvType(RkyvTypeKind.Option, $"Option<{element.Name}>", (int)size, element.Alignment)
         {
             Element = element,
@@ -175,7 +176,7 @@ public sealed class RkyvType
         ArgumentNullException.ThrowIfNull(element);
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         long size = (long)element.Size * length;
-        Layout.CheckSize(size);
+        FieldLayout.CheckSize(size);
         return new RkyvType(RkyvTypeKind.Array, $"[{element.Name}; {length.ToString(CultureInfo.InvariantCulture)}]", (int)size, element.Alignment)
         {
             Element = element,
@@ -197,7 +198,7 @@ public sealed class RkyvType
             named[i] = (i.ToString(CultureInfo.InvariantCulture), elements[i]);
         }
 
-        RkyvField[] fields = Layout.LayOut(named, 0, out int size, out int alignment);
+        RkyvField[] fields = FieldLayout.LayOut(named, 0, out int size, out int alignment);
         return new RkyvType(RkyvTypeKind.Tuple, "(" + string.Join(", ", fields.Select(f => f.Type.Name)) + ")", size, alignment)
         {
             Fields = fields,
@@ -215,7 +216,7 @@ public sealed class RkyvType
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(fields);
-        RkyvField[] laidOut = Layout.LayOut(fields, 0, out int size, out int alignment);
+        RkyvField[] laidOut = FieldLayout.LayOut(fields, 0, out int size, out int alignment);
         return new RkyvType(RkyvTypeKind.Struct, name, size, alignment)
         {
             Fields = laidOut,
@@ -255,7 +256,7 @@ public sealed class RkyvType
         }
 
         long total = Layout.AlignUp((long)size, alignment);
-        Layout.CheckSize(total);
+        FieldLayout.CheckSize(total);
         return new RkyvType(RkyvTypeKind.Enum, name, (int)total, alignment)
         {
             Variants = indexed,

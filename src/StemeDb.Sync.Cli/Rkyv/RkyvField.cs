@@ -1,7 +1,7 @@
-namespace StemeDb.Sync;
+namespace StemeDb.Sync.Cli.Rkyv;
 
 /// <summary>A field of a struct, tuple or enum variant, with its offset in the archived layout.</summary>
-public sealed class RkyvField
+internal sealed class RkyvField
 {
     internal RkyvField(string name, RkyvType type, int offset)
     {

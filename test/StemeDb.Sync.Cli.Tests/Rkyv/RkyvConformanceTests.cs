@@ -1,8 +1,10 @@
 using System;
 using System.Buffers;
 using System.Text.Json;
+using StemeDb.Sync.Cli.Rkyv;
+using StemeDb.Sync.Tests.Codec;
 
-namespace StemeDb.Sync.Tests.Codec;
+namespace StemeDb.Sync.Cli.Tests.Rkyv;
 
 /// <summary>Every case of the corpus produced by the real rkyv 0.8.16 crate, through the schema-driven codec.</summary>
 [TestFixture]
@@ -94,22 +96,6 @@ public sealed class RkyvConformanceTests
     }
 }
 
-/// <summary>Maps the corpus' <c>error_kind</c> names to <see cref="RkyvErrorKind"/>.</summary>
-internal static class ErrorKinds
-{
-    public static RkyvErrorKind Parse(string kind) => kind switch
-    {
-        "subtree_range" => RkyvErrorKind.SubtreeRange,
-        "unaligned" => RkyvErrorKind.Unaligned,
-        "utf8" => RkyvErrorKind.Utf8,
-        "enum_tag" => RkyvErrorKind.EnumTag,
-        "bool" => RkyvErrorKind.Bool,
-        "char" => RkyvErrorKind.Char,
-        "string_repr" => RkyvErrorKind.StringRepr,
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown corpus error kind"),
-    };
-}
-
 /// <summary>Writers never rely on zeroed memory and respect the <see cref="IBufferWriter{T}"/> contract.</summary>
 [TestFixture]
 public sealed class BufferWriterContractTests
@@ -126,21 +112,5 @@ public sealed class BufferWriterContractTests
 
         // Assert
         Assert.That(output.WrittenBytes, Is.EqualTo(c.Bytes));
-    }
-
-    [TestCaseSource(typeof(AssertionCodecTests), nameof(AssertionCodecTests.AssertionVectors))]
-    public void AssertionEncode_IntoDirtySpan_ProducesRkyvBytesWithOneSpan(CorpusCase c)
-    {
-        // Arrange
-        Assertion assertion = AssertionDynamic.FromDynamic(RkyvJson.ToValue(AssertionSchema.Assertion, c.Value!.Value));
-        var output = new DirtyBufferWriter();
-
-        // Act
-        int written = AssertionCodec.Encode(assertion, output);
-
-        // Assert
-        Assert.That(written, Is.EqualTo(c.Bytes.Length));
-        Assert.That(output.WrittenBytes, Is.EqualTo(c.Bytes));
-        Assert.That(output.GetSpanCalls, Is.EqualTo(1));
     }
 }

@@ -1,8 +1,10 @@
 using System;
 using System.Collections.Generic;
 using System.Text;
+using StemeDb.Sync.Cli.Rkyv;
+using StemeDb.Sync.Tests.Codec;
 
-namespace StemeDb.Sync.Tests.Codec;
+namespace StemeDb.Sync.Cli.Tests.Rkyv;
 
 /// <summary>Generates random dynamic values for any <see cref="RkyvType"/>.</summary>
 internal static class RandomValues

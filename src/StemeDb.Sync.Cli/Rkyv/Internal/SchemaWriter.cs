@@ -3,8 +3,9 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Text;
+using StemeDb.Sync.Codec.Internal;
 
-namespace StemeDb.Sync.Codec.Internal;
+namespace StemeDb.Sync.Cli.Rkyv.Internal;
 
 /// <summary>
 /// Serializes a dynamic value (see <see cref="RkyvSerializer"/>) in rkyv's order: every object after everything it

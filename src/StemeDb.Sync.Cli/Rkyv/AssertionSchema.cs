@@ -1,11 +1,11 @@
-namespace StemeDb.Sync;
+namespace StemeDb.Sync.Cli.Rkyv;
 
 /// <summary>
 /// Schema descriptions of StemeDB's own record types, for use with <see cref="RkyvSerializer"/> and
 /// <see cref="RkyvJson"/> (for example to print an assertion as JSON). <see cref="AssertionCodec"/> is the fast path
 /// for the same format.
 /// </summary>
-public static class AssertionSchema
+internal static class AssertionSchema
 {
     /// <summary><c>struct HlcTimestamp { time: u64, counter: u32, node_id: [u8; 16] }</c> (32 bytes, align 8).</summary>
     public static RkyvType HlcTimestamp { get; } = RkyvType.Struct(

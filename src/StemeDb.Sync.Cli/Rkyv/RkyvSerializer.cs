@@ -1,8 +1,9 @@
 using System;
 using System.Buffers;
+using StemeDb.Sync.Cli.Rkyv.Internal;
 using StemeDb.Sync.Codec.Internal;
 
-namespace StemeDb.Sync;
+namespace StemeDb.Sync.Cli.Rkyv;
 
 /// <summary>
 /// Reads and writes rkyv 0.8 archives (little-endian, aligned, 32-bit relative pointers) of any type described by an
@@ -23,7 +24,7 @@ namespace StemeDb.Sync;
 /// <item><term>enums</term><description><see cref="RkyvEnumValue"/></description></item>
 /// </list>
 /// </remarks>
-public static class RkyvSerializer
+internal static class RkyvSerializer
 {
     /// <summary>
     /// Serializes <paramref name="value"/> and appends the archive to <paramref name="output"/>. The archive starts at

@@ -1,7 +1,7 @@
-namespace StemeDb.Sync;
+namespace StemeDb.Sync.Cli.Rkyv;
 
 /// <summary>The shape of an enum variant.</summary>
-public enum RkyvVariantKind
+internal enum RkyvVariantKind
 {
     /// <summary>A variant without fields, e.g. <c>Empty</c>.</summary>
     Unit,

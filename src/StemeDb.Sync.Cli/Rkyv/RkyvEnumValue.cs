@@ -1,6 +1,6 @@
 using System;
 
-namespace StemeDb.Sync;
+namespace StemeDb.Sync.Cli.Rkyv;
 
 /// <summary>
 /// An enum value in the dynamic value model of <see cref="RkyvSerializer"/>: the variant name and its payload.
@@ -10,7 +10,7 @@ namespace StemeDb.Sync;
 /// a tuple variant with one field, an <c>IReadOnlyList&lt;object?&gt;</c> for a tuple variant with several fields, and an
 /// <c>IReadOnlyDictionary&lt;string, object?&gt;</c> for a struct variant.
 /// </remarks>
-public sealed class RkyvEnumValue
+internal sealed class RkyvEnumValue
 {
     /// <summary>Creates an enum value.</summary>
     /// <param name="variant">The variant name.</param>

@@ -1,7 +1,8 @@
 using System;
 using System.Buffers.Binary;
+using StemeDb.Sync.Codec.Internal;
 
-namespace StemeDb.Sync.Codec.Internal;
+namespace StemeDb.Sync.Cli.Rkyv.Internal;
 
 /// <summary>
 /// Schema-driven equivalent of rkyv's <c>access</c> with bytecheck. Recursion follows the schema, which cannot be

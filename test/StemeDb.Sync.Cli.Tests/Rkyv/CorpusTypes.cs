@@ -1,6 +1,7 @@
 using System.Collections.Generic;
+using StemeDb.Sync.Cli.Rkyv;
 
-namespace StemeDb.Sync.Tests.Codec;
+namespace StemeDb.Sync.Cli.Tests.Rkyv;
 
 /// <summary>The Rust types of the conformance corpus (TestData/rkyv/types.rs) described with <see cref="RkyvType"/>.</summary>
 internal static class CorpusTypes

@@ -1,7 +1,7 @@
-namespace StemeDb.Sync;
+namespace StemeDb.Sync.Cli.Rkyv;
 
 /// <summary>The kind of an <see cref="RkyvType"/>: which Rust type it describes.</summary>
-public enum RkyvTypeKind
+internal enum RkyvTypeKind
 {
     /// <summary><c>u8</c>: one byte.</summary>
     U8,

@@ -2,8 +2,9 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Text;
+using StemeDb.Sync.Cli.Rkyv;
 
-namespace StemeDb.Sync.Tests.Codec;
+namespace StemeDb.Sync.Cli.Tests.Rkyv;
 
 /// <summary>Structural comparison of dynamic values (floats bit for bit, so -0.0 and NaN payloads count).</summary>
 internal static class DynamicValues

@@ -1,8 +1,10 @@
 using System;
 using System.Linq;
 using System.Text;
+using StemeDb.Sync.Cli.Rkyv;
+using StemeDb.Sync.Tests.Codec;
 
-namespace StemeDb.Sync.Tests.Codec;
+namespace StemeDb.Sync.Cli.Tests.Rkyv;
 
 [TestFixture]
 public sealed class RkyvViewTests

@@ -3,8 +3,9 @@ using System.Buffers;
 using System.Collections.Generic;
 using System.Linq;
 using System.Text.Json;
+using StemeDb.Sync.Cli.Rkyv;
 
-namespace StemeDb.Sync.Tests.Codec;
+namespace StemeDb.Sync.Cli.Tests.Rkyv;
 
 [TestFixture]
 public sealed class RkyvTypeTests

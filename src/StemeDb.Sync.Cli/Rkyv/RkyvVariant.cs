@@ -1,14 +1,14 @@
 using System;
 using System.Collections.Generic;
-using StemeDb.Sync.Codec.Internal;
+using StemeDb.Sync.Cli.Rkyv.Internal;
 
-namespace StemeDb.Sync;
+namespace StemeDb.Sync.Cli.Rkyv;
 
 /// <summary>
 /// One variant of an enum described by <see cref="RkyvType.Enum"/>. Its tag is its declaration index; its fields
 /// follow the one-byte tag in C layout.
 /// </summary>
-public sealed class RkyvVariant
+internal sealed class RkyvVariant
 {
     private RkyvVariant(string name, RkyvVariantKind kind, RkyvField[] fields, int size, int alignment, int index)
     {
@@ -86,7 +86,7 @@ public sealed class RkyvVariant
         ArgumentException.ThrowIfNullOrEmpty(name);
 
         // The variant struct is repr(C) { tag: u8, fields... }.
-        RkyvField[] laidOut = Layout.LayOut(fields, startOffset: 1, out int size, out int alignment);
+        RkyvField[] laidOut = FieldLayout.LayOut(fields, startOffset: 1, out int size, out int alignment);
         return new RkyvVariant(name, kind, laidOut, size, alignment, -1);
     }
 

@@ -1,8 +1,9 @@
 using System;
 using System.Buffers;
 using System.Text;
+using StemeDb.Sync.Codec.Internal;
 
-namespace StemeDb.Sync.Codec.Internal;
+namespace StemeDb.Sync.Cli.Rkyv.Internal;
 
 /// <summary>
 /// Appends to an <see cref="IBufferWriter{T}"/> while tracking the position relative to the start of the archive,

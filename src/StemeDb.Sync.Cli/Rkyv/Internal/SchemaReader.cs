@@ -2,8 +2,9 @@ using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Text;
+using StemeDb.Sync.Codec.Internal;
 
-namespace StemeDb.Sync.Codec.Internal;
+namespace StemeDb.Sync.Cli.Rkyv.Internal;
 
 /// <summary>Decodes an archive that <see cref="SchemaValidator"/> accepted into the dynamic value model.</summary>
 internal static class SchemaReader

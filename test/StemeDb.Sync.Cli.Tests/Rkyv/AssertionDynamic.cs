@@ -1,8 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using StemeDb.Sync.Cli.Rkyv;
 
-namespace StemeDb.Sync.Tests.Codec;
+namespace StemeDb.Sync.Cli.Tests.Rkyv;
 
 /// <summary>Converts between <see cref="Assertion"/> and the dynamic value model of <see cref="AssertionSchema.Assertion"/>.</summary>
 internal static class AssertionDynamic

@@ -7,7 +7,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using StemeDb.Sync.Internal;
 
-namespace StemeDb.Sync;
+namespace StemeDb.Sync.Cli.Rkyv;
 
 /// <summary>
 /// Maps between JSON and the dynamic value model of <see cref="RkyvSerializer"/>, and so between JSON and archives.
@@ -19,7 +19,7 @@ namespace StemeDb.Sync;
 /// Floats are written in their shortest round-trip form; NaN and infinities, which JSON numbers cannot hold, are
 /// written and read as the strings <c>"NaN"</c>, <c>"Infinity"</c> and <c>"-Infinity"</c>.
 /// </remarks>
-public static class RkyvJson
+internal static class RkyvJson
 {
     /// <summary>Converts JSON into an archive of <paramref name="type"/>.</summary>
     /// <param name="type">The schema.</param>

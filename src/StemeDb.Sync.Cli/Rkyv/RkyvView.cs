@@ -1,9 +1,10 @@
 using System;
 using System.Buffers.Binary;
 using System.Text;
+using StemeDb.Sync.Cli.Rkyv.Internal;
 using StemeDb.Sync.Codec.Internal;
 
-namespace StemeDb.Sync;
+namespace StemeDb.Sync.Cli.Rkyv;
 
 /// <summary>
 /// A zero-copy view of a value inside a validated archive of any <see cref="RkyvType"/>: navigate with
@@ -12,7 +13,7 @@ namespace StemeDb.Sync;
 /// <see cref="TryAccess"/>, which validate the whole archive first.
 /// </summary>
 /// <remarks>Asking a view for something its type does not have (a field of a <c>u32</c>, say) throws <see cref="InvalidOperationException"/>.</remarks>
-public readonly ref struct RkyvView
+internal readonly ref struct RkyvView
 {
     private readonly ReadOnlySpan<byte> _buffer;
 
