@@ -19,7 +19,7 @@ namespace StemeDb.Sync.Benchmarks;
 /// <para>
 /// Setup as <see cref="GrpcGossipBenchmarks"/> (<see cref="GrpcGossipFixture"/>): one process, Kestrel on 127.0.0.1
 /// (HTTP/2 cleartext), one client channel. Three variants: the bare no-op unary call (payload as large as one
-/// assertion), the same call with the 10 s deadline <see cref="GrpcSyncPeer"/> sends, and v1 Gossip through
+/// assertion), the same call with a 10 s gRPC deadline (as <see cref="GrpcSyncPeerOptions.Deadline"/> adds when set), and v1 Gossip through
 /// <see cref="GrpcSyncPeer"/> (default options) of a new assertion that the receiver verifies and stores; a rejected
 /// push throws, and at the end the receiver must hold exactly one assertion per gossip call.
 /// </para>

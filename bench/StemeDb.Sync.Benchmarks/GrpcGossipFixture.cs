@@ -112,10 +112,10 @@ internal sealed class GrpcGossipFixture : IAsyncDisposable
     /// <returns>The call.</returns>
     public Task NoopAsync() => _noop.CallAsync(_noopRequest).ResponseAsync;
 
-    /// <summary>The no-op call with the deadline <see cref="GrpcSyncPeer"/> sends by default (10 s).</summary>
+    /// <summary>The no-op call with a 10 s gRPC deadline, as <see cref="GrpcSyncPeer"/> sends when <see cref="GrpcSyncPeerOptions.Deadline"/> is set.</summary>
     /// <returns>The call.</returns>
     public Task NoopWithDeadlineAsync() =>
-        _noop.CallAsync(_noopRequest, deadline: DateTime.UtcNow + GrpcSyncPeerOptions.DefaultDeadline).ResponseAsync;
+        _noop.CallAsync(_noopRequest, deadline: DateTime.UtcNow + TimeSpan.FromSeconds(10)).ResponseAsync;
 
     /// <summary>v1 Gossip of <paramref name="record"/> through <see cref="GrpcSyncPeer"/>; throws unless it is accepted.</summary>
     /// <param name="record">A record the receiver does not hold yet.</param>

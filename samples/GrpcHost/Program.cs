@@ -50,7 +50,7 @@ builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, p
 // The node: an in-memory store here; a real host plugs in its own IAssertionStore.
 builder.Services.AddSingleton<IAssertionStore, InMemoryAssertionStore>();
 builder.Services.AddSingleton(sp => new SyncNode(
-    new SyncNodeOptions { AntiEntropyInterval = TimeSpan.FromSeconds(10), AntiEntropyJitter = TimeSpan.FromSeconds(2) },
+    new SyncNodeOptions { AntiEntropyInterval = TimeSpan.FromSeconds(10) }, // jitter: one sixth of the interval
     sp.GetRequiredService<IAssertionStore>(),
     sp.GetRequiredService<ILoggerFactory>()));
 builder.Services.AddSingleton(sp => sp.GetRequiredService<SyncNode>().Handler);
@@ -87,7 +87,8 @@ namespace StemeDb.Sync.Samples.GrpcHost
             await _node.StartAsync(cancellationToken);
             foreach (IConfigurationSection peerAddress in _configuration.GetSection("Peers").GetChildren())
             {
-                var peer = GrpcSyncPeer.Create(new Uri(peerAddress.Value!), new GrpcSyncPeerOptions { Deadline = TimeSpan.FromSeconds(5) });
+                // No gRPC deadline: the node's PeerCallTimeout is the deadline of every call it makes.
+                var peer = GrpcSyncPeer.Create(new Uri(peerAddress.Value!));
                 _peers.Add(peer);
                 _node.AddPeer(peer);
                 LogPeer(_logger, peer.Name);

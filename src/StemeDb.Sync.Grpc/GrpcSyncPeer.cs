@@ -18,7 +18,10 @@ namespace StemeDb.Sync.Grpc;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Every call carries the deadline from <see cref="GrpcSyncPeerOptions.Deadline"/>. Failures surface as
+/// A node's <see cref="SyncNodeOptions.PeerCallTimeout"/> is the deadline of every call it makes through this peer: the
+/// node cancels the token it passes, which ends the call (the server sees the cancellation). A call also carries the
+/// gRPC deadline from <see cref="GrpcSyncPeerOptions.Deadline"/> when one is set (by default none), for callers
+/// without a node. Failures surface as
 /// <see cref="SyncPeerException"/>: a gRPC status maps to the <see cref="SyncStatusCode"/> of the same name
 /// (an unreachable peer, a failed TLS handshake or a dropped connection is <see cref="SyncStatusCode.Unavailable"/>), and an answer
 /// that cannot be mapped (a hash that is not 32 bytes, a node id that is not 16) is
@@ -343,7 +346,7 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
                 ? SyncStatusCode.Unavailable
                 : StatusMapping.FromGrpc(ex.StatusCode);
             string detail = string.IsNullOrEmpty(ex.Status.Detail) ? "no detail" : ex.Status.Detail;
-            string message = ex.StatusCode == StatusCode.DeadlineExceeded
+            string message = ex.StatusCode == StatusCode.DeadlineExceeded && _options.Deadline != Timeout.InfiniteTimeSpan
                 ? $"{rpc} to {Name} did not complete within its deadline ({_options.Deadline})."
                 : $"{rpc} to {Name} failed with {ex.StatusCode}: {detail}";
             throw new SyncPeerException(code, message, ex);

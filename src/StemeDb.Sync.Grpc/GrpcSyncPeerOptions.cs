@@ -7,15 +7,17 @@ namespace StemeDb.Sync.Grpc;
 /// <summary>Settings of a <see cref="GrpcSyncPeer"/>. Works without dependency injection.</summary>
 public sealed class GrpcSyncPeerOptions
 {
-    /// <summary>The default per-call deadline (10 seconds).</summary>
-    public static readonly TimeSpan DefaultDeadline = TimeSpan.FromSeconds(10);
-
     /// <summary>
-    /// The deadline of each call, counted from its start; a call still running then fails with
-    /// <see cref="SyncStatusCode.DeadlineExceeded"/>. <see cref="Timeout.InfiniteTimeSpan"/> sends no
-    /// deadline. Default: 10 seconds.
+    /// A gRPC deadline for each call, counted from its start; a call still running then fails with
+    /// <see cref="SyncStatusCode.DeadlineExceeded"/>. Default: <see cref="Timeout.InfiniteTimeSpan"/>, no gRPC deadline.
     /// </summary>
-    public TimeSpan Deadline { get; set; } = DefaultDeadline;
+    /// <remarks>
+    /// A peer added to a <see cref="SyncNode"/> needs none: the node's <see cref="SyncNodeOptions.PeerCallTimeout"/>
+    /// is the deadline of every call it makes (it cancels the call's token at the deadline, and reports the call as
+    /// <see cref="SyncStatusCode.DeadlineExceeded"/>). Set it when calling the peer directly, without a node, or to
+    /// have the server see the deadline too; a shorter one of the two then ends the call first.
+    /// </remarks>
+    public TimeSpan Deadline { get; set; } = Timeout.InfiniteTimeSpan;
 
     /// <summary>
     /// The largest response the client accepts, in bytes; <see langword="null"/> keeps the gRPC default (4 MiB).

@@ -39,8 +39,9 @@ public sealed class StemeDbSyncBuilder
     }
 
     /// <summary>
-    /// Adjusts the engine settings after they were derived from <see cref="StemeDbSyncOptions"/> (for example the
-    /// content validator, gossip queue sizes or retry delays). The node validates the result when it is created.
+    /// Adjusts the engine settings (for example the node id, the anti-entropy interval, the content validator or the
+    /// gossip queue size), after any binding from configuration registered before. The result is validated with
+    /// <see cref="SyncNodeOptions.Validate"/> when the host starts.
     /// </summary>
     /// <param name="configure">Changes the settings.</param>
     /// <returns>This builder.</returns>

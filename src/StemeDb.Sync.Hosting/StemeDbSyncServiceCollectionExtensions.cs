@@ -24,7 +24,12 @@ public static class StemeDbSyncServiceCollectionExtensions
     /// (<see cref="HealthServiceImpl"/>), which reports <c>SERVING</c> while the node runs.
     /// </summary>
     /// <remarks>
-    /// <para>Options are validated when the host starts; every problem is reported, naming its setting.</para>
+    /// <para>
+    /// The engine settings are <see cref="SyncNodeOptions"/>, with the core's defaults; adjust them with
+    /// <see cref="StemeDbSyncBuilder.ConfigureNode"/>, or bind them from configuration with
+    /// <see cref="AddStemeDbSync(IServiceCollection, IConfiguration)"/>. Both option sets are validated when the host
+    /// starts (the engine settings by <see cref="SyncNodeOptions.Validate"/>), with messages naming the setting.
+    /// </para>
     /// <para>
     /// To serve the node over ASP.NET Core gRPC, map the two services:
     /// <c>app.MapGrpcService&lt;SyncServiceImpl&gt;(); app.MapGrpcService&lt;HealthServiceImpl&gt;();</c>
@@ -35,7 +40,7 @@ public static class StemeDbSyncServiceCollectionExtensions
     /// </para>
     /// </remarks>
     /// <param name="services">The service collection.</param>
-    /// <param name="configure">Sets the options; may be <see langword="null"/> when they come from configuration.</param>
+    /// <param name="configure">Sets the hosting options (the peers); may be <see langword="null"/> when they come from configuration.</param>
     /// <returns>A builder to choose the store and adjust engine settings.</returns>
     [SuppressMessage("ApiDesign", "RS0027:API with optional parameter(s) should have the most parameters amongst its public overloads", Justification = "The overloads differ by the type of their second parameter (a delegate or a configuration section), as in Microsoft.Extensions.")]
     public static StemeDbSyncBuilder AddStemeDbSync(this IServiceCollection services, Action<StemeDbSyncOptions>? configure = null)
@@ -48,8 +53,9 @@ public static class StemeDbSyncServiceCollectionExtensions
         }
 
         options.ValidateOnStart();
+        services.AddOptions<SyncNodeOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StemeDbSyncOptions>, StemeDbSyncOptionsValidator>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<SyncNodeOptions>, SyncNodeOptionsSetup>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SyncNodeOptions>, SyncNodeOptionsValidator>());
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IAssertionStore, InMemoryAssertionStore>();
@@ -67,7 +73,10 @@ public static class StemeDbSyncServiceCollectionExtensions
 
     /// <summary>
     /// Registers a replicating node whose options are bound from <paramref name="configuration"/> (usually the
-    /// <see cref="StemeDbSyncOptions.SectionName"/> section); see <see cref="AddStemeDbSync(IServiceCollection, Action{StemeDbSyncOptions}?)"/>.
+    /// <see cref="StemeDbSyncOptions.SectionName"/> section): <c>Peers</c> onto <see cref="StemeDbSyncOptions"/>, and
+    /// every engine setting (<c>NodeId</c>, <c>AntiEntropyInterval</c>, <c>GossipFanout</c>, <c>PeerCallTimeout</c>, …)
+    /// onto the <see cref="SyncNodeOptions"/> property of the same name; settings not in the section keep the core's
+    /// defaults. See <see cref="AddStemeDbSync(IServiceCollection, Action{StemeDbSyncOptions}?)"/>.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configuration">The configuration section holding the options.</param>
@@ -77,6 +86,7 @@ public static class StemeDbSyncServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<StemeDbSyncOptions>().Bind(configuration);
+        services.AddOptions<SyncNodeOptions>().Bind(configuration);
         return services.AddStemeDbSync(configure: null);
     }
 

@@ -1,5 +1,6 @@
 using System;
 using System.Buffers.Binary;
+using System.ComponentModel;
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using StemeDb.Sync.Internal;
@@ -16,7 +17,12 @@ namespace StemeDb.Sync;
 /// <see cref="FromGuid"/> and <see cref="ToGuid"/>, which convert to and from network order.
 /// </para>
 /// <para>Ordering is unsigned lexicographic over the 16 bytes.</para>
+/// <para>
+/// A <see cref="TypeConverter"/> reads and writes the text forms of <see cref="Parse"/> and <see cref="ToString"/>, so a
+/// node id binds from configuration (for example <see cref="SyncNodeOptions.NodeId"/>).
+/// </para>
 /// </remarks>
+[TypeConverter(typeof(NodeIdConverter))]
 public readonly struct NodeId : IEquatable<NodeId>, IComparable<NodeId>
 {
     /// <summary>The length of a node id in bytes (16).</summary>

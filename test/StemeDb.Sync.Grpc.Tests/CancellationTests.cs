@@ -52,6 +52,23 @@ public class CancellationTests
     }
 
     [Test]
+    [CancelAfter(20_000)]
+    public async Task NodeDeadline_PeerWithDefaultOptions_NodeReportsDeadlineExceededAndServerSeesCancellation()
+    {
+        _handler.BlockExchangeRoots = true;
+        await using SyncNode local = await TestNodes.StartAsync(configure: o => o.PeerCallTimeout = TimeSpan.FromMilliseconds(300));
+        using GrpcSyncPeer peer = _host.CreatePeer(); // default options: no gRPC deadline, the node's is the only one
+
+        var ex = Assert.ThrowsAsync<SyncPeerException>(async () => await local.SyncWithPeerAsync(peer));
+
+        Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.DeadlineExceeded));
+        Assert.That(ex.Message, Does.Contain("deadline"));
+        await _handler.Cancelled;
+        _handler.BlockExchangeRoots = false;
+        await AssertServerStillServesAsync();
+    }
+
+    [Test]
     public async Task Cancellation_TokenCancelledMidCall_OperationCanceledAndServerSeesCancellation()
     {
         using GrpcSyncPeer peer = _host.CreatePeer(new GrpcSyncPeerOptions { Deadline = Timeout.InfiniteTimeSpan });

@@ -85,6 +85,32 @@ public class GrpcSyncPeerTests
     }
 
     [Test]
+    public async Task Call_DefaultOptions_SendsNoDeadline()
+    {
+        CallOptions seen = default;
+        _client.Setup(c => c.PingAsync(It.IsAny<PingRequest>(), It.IsAny<CallOptions>()))
+            .Callback((PingRequest _, CallOptions o) => seen = o)
+            .Returns(Calls.Success(new PingResponse { NodeId = Bytes(16) }));
+
+        await CreatePeer().PingAsync(NodeId.NewId());
+
+        Assert.That(new GrpcSyncPeerOptions().Deadline, Is.EqualTo(Timeout.InfiniteTimeSpan));
+        Assert.That(seen.Deadline, Is.Null, "a node's PeerCallTimeout is the deadline; the peer adds none of its own");
+    }
+
+    [Test]
+    public void Call_DeadlineExceededWithoutAConfiguredDeadline_MessageCarriesTheStatusDetail()
+    {
+        _client.Setup(c => c.PingAsync(It.IsAny<PingRequest>(), It.IsAny<CallOptions>()))
+            .Returns(Calls.Failure<PingResponse>(StatusCode.DeadlineExceeded, "the server's own deadline"));
+
+        var ex = Assert.ThrowsAsync<SyncPeerException>(async () => await CreatePeer().PingAsync(NodeId.NewId()));
+
+        Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.DeadlineExceeded));
+        Assert.That(ex.Message, Does.Contain("the server's own deadline").And.Not.Contain("-00:00"));
+    }
+
+    [Test]
     public async Task Call_InfiniteDeadline_SendsNoDeadline()
     {
         CallOptions seen = default;

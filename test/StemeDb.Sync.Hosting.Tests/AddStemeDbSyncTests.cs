@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Reflection;
 using System.Threading;
 using System.Threading.Tasks;
 using Grpc.Health.V1;
@@ -48,7 +49,7 @@ public sealed class AddStemeDbSyncTests
     [Test]
     public async Task Host_StartAndStop_RunsTheNodeAndReportsHealth(CancellationToken cancellationToken)
     {
-        using IHost host = BuildHost(services => services.AddStemeDbSync(o => o.NodeId = "0123456789abcdef0123456789abcdef"));
+        using IHost host = BuildHost(services => services.AddStemeDbSync().ConfigureNode(o => o.NodeId = NodeId.Parse("0123456789abcdef0123456789abcdef")));
         HealthServiceImpl health = host.Services.GetRequiredService<HealthServiceImpl>();
         SyncNode node = host.Services.GetRequiredService<SyncNode>();
 
@@ -68,37 +69,158 @@ public sealed class AddStemeDbSyncTests
     }
 
     [Test]
-    public void Host_InvalidOptions_FailsToStartListingEverySetting(CancellationToken cancellationToken)
+    public void Host_InvalidPeers_FailsToStartListingEveryPeer(CancellationToken cancellationToken)
     {
         using IHost host = BuildHost(services => services.AddStemeDbSync(o =>
         {
-            o.NodeId = "not-an-id";
             o.Peers.Add("ftp://example");
             o.Peers.Add("http://10.0.0.1:5000");
             o.Peers.Add("http://10.0.0.1:5000/");
-            o.AntiEntropyInterval = TimeSpan.FromMilliseconds(1);
-            o.GossipFanout = -1;
         }));
 
         OptionsValidationException? ex = Assert.ThrowsAsync<OptionsValidationException>(async () => await host.StartAsync(cancellationToken));
 
-        Assert.That(ex!.Failures, Has.Some.Contains("StemeDbSync:NodeId: 'not-an-id'"));
-        Assert.That(ex.Failures, Has.Some.Contains("StemeDbSync:Peers[0]: 'ftp://example' is not an absolute http:// or https:// address"));
+        Assert.That(ex!.Failures, Has.Some.Contains("StemeDbSync:Peers[0]: 'ftp://example' is not an absolute http:// or https:// address"));
         Assert.That(ex.Failures, Has.Some.Contains("StemeDbSync:Peers[2]: 'http://10.0.0.1:5000/' is listed more than once"));
-        Assert.That(ex.Failures, Has.Some.Contains("StemeDbSync:AntiEntropyInterval"));
-        Assert.That(ex.Failures, Has.Some.Contains("StemeDbSync:GossipFanout"));
+    }
+
+    [Test]
+    public void Host_InvalidEngineSettingInCode_FailsToStartNamingIt(CancellationToken cancellationToken)
+    {
+        using IHost host = BuildHost(services => services.AddStemeDbSync().ConfigureNode(o => o.GossipFanout = -1));
+
+        OptionsValidationException? ex = Assert.ThrowsAsync<OptionsValidationException>(async () => await host.StartAsync(cancellationToken));
+
+        Assert.That(ex!.OptionsType, Is.EqualTo(typeof(SyncNodeOptions)));
+        Assert.That(ex.Failures, Has.Some.StartsWith("StemeDbSync:GossipFanout: SyncNodeOptions.GossipFanout must be between 0 and 1000; got -1."));
+    }
+
+    [TestCase("GossipFanout", "2000", "must be between 0 and 1000")]
+    [TestCase("PeerCallTimeout", "00:00:00", "must be positive")]
+    [TestCase("AntiEntropyInterval", "-00:00:01", "must be positive")]
+    [TestCase("AntiEntropyJitter", "00:01:00", "must not exceed AntiEntropyInterval")]
+    [TestCase("FetchBatchSize", "5000", "must be between 1 and 1000")]
+    [TestCase("NodeId", "00000000000000000000000000000000", "must not be the empty")]
+    public void Host_BadValueInConfiguration_FailsToStartNamingTheSetting(string key, string value, string problem)
+    {
+        IConfiguration configuration = Configuration(new Dictionary<string, string?> { ["StemeDbSync:" + key] = value });
+        using IHost host = BuildHost(services => services.AddStemeDbSync(configuration.GetSection(StemeDbSyncOptions.SectionName)));
+
+        OptionsValidationException? ex = Assert.ThrowsAsync<OptionsValidationException>(async () => await host.StartAsync(CancellationToken.None));
+
+        Assert.That(ex!.Failures, Has.Some.StartsWith($"StemeDbSync:{key}: ").And.Some.Contains(problem));
+    }
+
+    [TestCase("NodeId", "not-a-node-id")]
+    [TestCase("GossipFanout", "three")]
+    [TestCase("PeerCallTimeout", "soon")]
+    public void Host_UnreadableValueInConfiguration_FailsToStartNamingTheSetting(string key, string value)
+    {
+        IConfiguration configuration = Configuration(new Dictionary<string, string?> { ["StemeDbSync:" + key] = value });
+        using IHost host = BuildHost(services => services.AddStemeDbSync(configuration.GetSection(StemeDbSyncOptions.SectionName)));
+
+        var ex = Assert.ThrowsAsync<InvalidOperationException>(async () => await host.StartAsync(CancellationToken.None));
+
+        Assert.That(ex!.Message, Does.Contain($"StemeDbSync:{key}"));
+    }
+
+    [Test]
+    public async Task AddStemeDbSync_NothingConfigured_EngineSettingsAreTheCoreDefaults()
+    {
+        var services = new ServiceCollection();
+
+        services.AddStemeDbSync();
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        SyncNodeOptions hosted = provider.GetRequiredService<IOptions<SyncNodeOptions>>().Value;
+
+        var core = new SyncNodeOptions();
+        foreach (PropertyInfo property in typeof(SyncNodeOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            if (property.Name != nameof(SyncNodeOptions.NodeId))
+            {
+                Assert.That(property.GetValue(hosted), Is.EqualTo(property.GetValue(core)), property.Name);
+            }
+        }
+
+        Assert.That(hosted.NodeId, Is.Not.EqualTo(NodeId.Empty), "a fresh random id");
+    }
+
+    [Test]
+    public async Task AddStemeDbSync_FromConfiguration_BindsEveryEngineSetting()
+    {
+        IConfiguration configuration = Configuration(new Dictionary<string, string?>
+        {
+            ["StemeDbSync:NodeId"] = "0123456789abcdef0123456789abcdef",
+            ["StemeDbSync:MaxClockDrift"] = "00:00:02",
+            ["StemeDbSync:MaxAssertionBytes"] = "4096",
+            ["StemeDbSync:GossipFanout"] = "7",
+            ["StemeDbSync:GossipQueueCapacity"] = "123",
+            ["StemeDbSync:GossipConcurrency"] = "9",
+            ["StemeDbSync:GossipMaxAttempts"] = "11",
+            ["StemeDbSync:GossipRetryBaseDelay"] = "00:00:00.250",
+            ["StemeDbSync:GossipRetryMaxDelay"] = "00:00:08",
+            ["StemeDbSync:AntiEntropyInterval"] = "00:02:00",
+            ["StemeDbSync:AntiEntropyJitter"] = "00:00:13",
+            ["StemeDbSync:FetchBatchSize"] = "321",
+            ["StemeDbSync:MaxLeavesPerRequest"] = "4321",
+            ["StemeDbSync:PeerCallTimeout"] = "00:00:42",
+        });
+        var services = new ServiceCollection();
+
+        services.AddStemeDbSync(configuration.GetSection(StemeDbSyncOptions.SectionName));
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        SyncNodeOptions options = provider.GetRequiredService<IOptions<SyncNodeOptions>>().Value;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(options.NodeId, Is.EqualTo(NodeId.Parse("0123456789abcdef0123456789abcdef")));
+            Assert.That(options.MaxClockDrift, Is.EqualTo(TimeSpan.FromSeconds(2)));
+            Assert.That(options.MaxAssertionBytes, Is.EqualTo(4096));
+            Assert.That(options.GossipFanout, Is.EqualTo(7));
+            Assert.That(options.GossipQueueCapacity, Is.EqualTo(123));
+            Assert.That(options.GossipConcurrency, Is.EqualTo(9));
+            Assert.That(options.GossipMaxAttempts, Is.EqualTo(11));
+            Assert.That(options.GossipRetryBaseDelay, Is.EqualTo(TimeSpan.FromMilliseconds(250)));
+            Assert.That(options.GossipRetryMaxDelay, Is.EqualTo(TimeSpan.FromSeconds(8)));
+            Assert.That(options.AntiEntropyInterval, Is.EqualTo(TimeSpan.FromMinutes(2)));
+            Assert.That(options.AntiEntropyJitter, Is.EqualTo(TimeSpan.FromSeconds(13)));
+            Assert.That(options.FetchBatchSize, Is.EqualTo(321));
+            Assert.That(options.MaxLeavesPerRequest, Is.EqualTo(4321));
+            Assert.That(options.PeerCallTimeout, Is.EqualTo(TimeSpan.FromSeconds(42)));
+        });
+
+        // Every bindable engine setting is covered above: a new one must be added to this test.
+        string[] bindable = typeof(SyncNodeOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.CanWrite && p.Name != nameof(SyncNodeOptions.ContentValidator))
+            .Select(p => "StemeDbSync:" + p.Name)
+            .ToArray();
+        Assert.That(configuration.AsEnumerable().Where(kv => kv.Value is not null).Select(kv => kv.Key), Is.EquivalentTo(bindable));
+    }
+
+    [Test]
+    public async Task ConfigureNode_AfterConfiguration_Wins()
+    {
+        IConfiguration configuration = Configuration(new Dictionary<string, string?> { ["StemeDbSync:GossipFanout"] = "7", ["StemeDbSync:PeerCallTimeout"] = "00:00:42" });
+        var services = new ServiceCollection();
+
+        services.AddStemeDbSync(configuration.GetSection(StemeDbSyncOptions.SectionName)).ConfigureNode(o => o.GossipFanout = 9);
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        SyncNodeOptions options = provider.GetRequiredService<IOptions<SyncNodeOptions>>().Value;
+
+        Assert.That(options.GossipFanout, Is.EqualTo(9));
+        Assert.That(options.PeerCallTimeout, Is.EqualTo(TimeSpan.FromSeconds(42)));
     }
 
     [Test]
     public async Task AddStemeDbSync_FromConfiguration_BindsNodeIdPeersAndInterval(CancellationToken cancellationToken)
     {
-        IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        IConfiguration configuration = Configuration(new Dictionary<string, string?>
         {
             ["StemeDbSync:NodeId"] = "0f8fad5b-d9cb-469f-a165-70867728950e",
             ["StemeDbSync:Peers:0"] = "http://127.0.0.1:1",
             ["StemeDbSync:Peers:1"] = "http://127.0.0.1:2",
             ["StemeDbSync:AntiEntropyInterval"] = "01:00:00",
-        }).Build();
+        });
         using IHost host = BuildHost(services => services.AddStemeDbSync(configuration.GetSection(StemeDbSyncOptions.SectionName)));
         SyncNode node = host.Services.GetRequiredService<SyncNode>();
 
@@ -111,7 +233,9 @@ public sealed class AddStemeDbSyncTests
         Assert.That(peers[0], Does.Contain("127.0.0.1:1"));
         Assert.That(peers[1], Does.Contain("127.0.0.1:2"));
         Assert.That(node.Peers, Is.Empty, "peers are removed and disposed when the host stops");
-        Assert.That(host.Services.GetRequiredService<IOptions<SyncNodeOptions>>().Value.AntiEntropyInterval, Is.EqualTo(TimeSpan.FromHours(1)));
+        SyncNodeOptions options = host.Services.GetRequiredService<IOptions<SyncNodeOptions>>().Value;
+        Assert.That(options.AntiEntropyInterval, Is.EqualTo(TimeSpan.FromHours(1)));
+        Assert.That(options.AntiEntropyJitter, Is.Null, "the core derives the jitter from the interval");
     }
 
     [Test]
@@ -136,7 +260,8 @@ public sealed class AddStemeDbSyncTests
     public async Task ConfigureNode_HostAdjustment_RunsAfterTheOptionsAndIsEnforced(CancellationToken cancellationToken)
     {
         using IHost host = BuildHost(services => services
-            .AddStemeDbSync(o => o.GossipFanout = 5)
+            .AddStemeDbSync()
+            .ConfigureNode(o => o.GossipFanout = 5)
             .ConfigureNode(o => o.MaxAssertionBytes = 64));
         SyncNode node = host.Services.GetRequiredService<SyncNode>();
         SyncNodeOptions options = host.Services.GetRequiredService<IOptions<SyncNodeOptions>>().Value;
@@ -160,6 +285,9 @@ public sealed class AddStemeDbSyncTests
         Assert.Throws<ArgumentNullException>(() => builder.UseStore((Func<IServiceProvider, IAssertionStore>)null!));
         Assert.Throws<ArgumentNullException>(() => builder.ConfigureNode(null!));
     }
+
+    private static IConfiguration Configuration(Dictionary<string, string?> values) =>
+        new ConfigurationBuilder().AddInMemoryCollection(values).Build();
 
     private static IHost BuildHost(Action<IServiceCollection> configure)
     {

@@ -1,4 +1,5 @@
 using System;
+using System.ComponentModel;
 
 namespace StemeDb.Sync.Tests;
 
@@ -62,5 +63,41 @@ public class NodeIdTests
         Assert.That(small < large, Is.True);
         Assert.That(NodeId.Empty < lastByte, Is.True);
         Assert.That(lastByte < small, Is.True);
+    }
+
+    [Test]
+    public void TypeConverter_RoundTrip_ReturnsTheSameId()
+    {
+        TypeConverter converter = TypeDescriptor.GetConverter(typeof(NodeId));
+        NodeId id = NodeId.NewId();
+
+        string? text = converter.ConvertToInvariantString(id);
+        object? back = converter.ConvertFromInvariantString(text!);
+
+        Assert.That(converter.CanConvertFrom(typeof(string)), Is.True);
+        Assert.That(text, Is.EqualTo(id.ToString()));
+        Assert.That(back, Is.EqualTo(id));
+    }
+
+    [Test]
+    public void TypeConverter_HyphenatedUuid_Parses()
+    {
+        TypeConverter converter = TypeDescriptor.GetConverter(typeof(NodeId));
+
+        object? id = converter.ConvertFromInvariantString("00112233-4455-6677-8899-aabbccddeeff");
+
+        Assert.That(id, Is.EqualTo(NodeId.Parse("00112233445566778899aabbccddeeff")));
+    }
+
+    [TestCase("")]
+    [TestCase("not-a-node-id")]
+    [TestCase("0011")]
+    public void TypeConverter_BadString_ThrowsFormatExceptionQuotingIt(string text)
+    {
+        TypeConverter converter = TypeDescriptor.GetConverter(typeof(NodeId));
+
+        var ex = Assert.Throws<FormatException>(() => converter.ConvertFromInvariantString(text));
+
+        Assert.That(ex!.Message, Does.Contain($"'{text}'"));
     }
 }

@@ -68,14 +68,16 @@ internal static class ServeCommand
         {
             Description = "Mean seconds between anti-entropy passes with each peer.",
             HelpName = "seconds",
-            DefaultValueFactory = _ => TimeSpan.FromSeconds(30),
+            DefaultValueFactory = _ => CommandSupport.EngineDefaults.AntiEntropyInterval,
             CustomParser = result => CommandSupport.ParseSeconds(result, "--anti-entropy-interval"),
         };
+        Option<TimeSpan> timeout = CommandSupport.TimeoutOption();
+        timeout.Description = "Deadline of each call to a peer, in seconds.";
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log node activity (information level) to standard error." };
 
         var command = new Command("serve", "Run a node: gRPC sync and health services on Kestrel, with gossip and anti-entropy to its peers. Stops cleanly on Ctrl-C or SIGTERM (exit 0).")
         {
-            listen, peers, data, nodeId, interval, verbose,
+            listen, peers, data, nodeId, interval, timeout, verbose,
         };
         command.SetAction((parse, ct) => CommandSupport.RunAsync(console, ct, async token =>
         {
@@ -85,8 +87,12 @@ internal static class ServeCommand
                 Peers = parse.GetValue(peers) ?? [],
                 DataDirectory = parse.GetValue(data),
                 NodeId = parse.GetValue(nodeId),
-                AntiEntropyInterval = parse.GetValue(interval),
                 MinimumLogLevel = parse.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning,
+                ConfigureNode = options =>
+                {
+                    options.AntiEntropyInterval = parse.GetValue(interval);
+                    options.PeerCallTimeout = parse.GetValue(timeout);
+                },
             };
 
             // Ctrl-C and SIGTERM are the normal way to stop a server: handle them here, from before start-up, so that a

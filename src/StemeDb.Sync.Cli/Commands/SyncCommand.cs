@@ -4,6 +4,7 @@ using System.Globalization;
 using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
+using Grpc.Net.Client;
 using StemeDb.Sync.Cli.Internal;
 using StemeDb.Sync.Grpc;
 using StemeDb.Sync.Sqlite;
@@ -64,7 +65,6 @@ internal static class SyncCommand
             NodeId = nodeId,
             ContentValidator = RkyvAssertionValidator.Instance,
             AntiEntropyInterval = Timeout.InfiniteTimeSpan,
-            AntiEntropyJitter = TimeSpan.Zero,
             GossipFanout = 0,
             PeerCallTimeout = timeout,
         };
@@ -72,7 +72,12 @@ internal static class SyncCommand
         await using (local.ConfigureAwait(false))
         {
             await local.StartAsync(cancellationToken).ConfigureAwait(false);
-            using GrpcSyncPeer peer = CommandSupport.CreatePeer(address, timeout);
+
+            // One channel, two views: the node's calls run under its PeerCallTimeout; the summary's direct call
+            // (after the pass) carries the same deadline as a gRPC deadline.
+            using GrpcChannel channel = GrpcChannel.ForAddress(address);
+            var peer = new GrpcSyncPeer(channel);
+            var probe = new GrpcSyncPeer(channel, new GrpcSyncPeerOptions { Deadline = timeout });
             long before = local.Count;
             await console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"local: {before} assertions, root {local.Root}")).ConfigureAwait(false);
 
@@ -89,7 +94,7 @@ internal static class SyncCommand
 
             SyncPassResult result = await pass.ConfigureAwait(false);
             long elapsed = Environment.TickCount64 - started;
-            RootExchangeResult remote = await peer.ExchangeRootsAsync(new RootSummary(local.Root, (ulong)local.Count), cancellationToken).ConfigureAwait(false);
+            RootExchangeResult remote = await probe.ExchangeRootsAsync(new RootSummary(local.Root, (ulong)local.Count), cancellationToken).ConfigureAwait(false);
 
             await console.Out.WriteLineAsync(result.RootsMatched
                 ? "roots matched: nothing to exchange"

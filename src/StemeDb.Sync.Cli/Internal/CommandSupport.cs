@@ -17,11 +17,15 @@ internal static class CommandSupport
         CustomParser = ParseAddress,
     };
 
+    /// <summary>The engine's defaults (<see cref="SyncNodeOptions"/>), which the command line's defaults follow.</summary>
+    public static SyncNodeOptions EngineDefaults => new();
+
+    /// <summary><c>--timeout</c>: the deadline of each call; by default the engine's <see cref="SyncNodeOptions.PeerCallTimeout"/>.</summary>
     public static Option<TimeSpan> TimeoutOption() => new("--timeout")
     {
         Description = "Deadline of each call, in seconds.",
         HelpName = "seconds",
-        DefaultValueFactory = _ => TimeSpan.FromSeconds(10),
+        DefaultValueFactory = _ => EngineDefaults.PeerCallTimeout,
         CustomParser = result => ParseSeconds(result, "--timeout"),
     };
 
@@ -64,6 +68,7 @@ internal static class CommandSupport
         return TimeSpan.FromSeconds(seconds);
     }
 
+    /// <summary>A peer called directly, without a node: the gRPC deadline is the only deadline of its calls.</summary>
     public static GrpcSyncPeer CreatePeer(Uri address, TimeSpan timeout) =>
         GrpcSyncPeer.Create(address, new GrpcSyncPeerOptions { Deadline = timeout });
 

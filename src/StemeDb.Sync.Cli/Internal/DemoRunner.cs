@@ -137,12 +137,13 @@ internal sealed class DemoRunner
                 new NodeServerSettings
                 {
                     Listen = new Uri("http://127.0.0.1:0"),
-                    AntiEntropyInterval = _settings.AntiEntropyInterval,
-                    GossipFanout = 2,
-                    PeerCallTimeout = TimeSpan.FromSeconds(5),
                     MinimumLogLevel = LogLevel.None,
                     ConfigureNode = options =>
                     {
+                        // Tuned for a demo that converges in seconds on loopback; the other settings keep the core's defaults.
+                        options.AntiEntropyInterval = _settings.AntiEntropyInterval;
+                        options.GossipFanout = 2;
+                        options.PeerCallTimeout = TimeSpan.FromSeconds(5);
                         options.GossipRetryBaseDelay = TimeSpan.FromMilliseconds(100);
                         options.GossipRetryMaxDelay = TimeSpan.FromSeconds(1);
                     },
@@ -158,7 +159,8 @@ internal sealed class DemoRunner
             {
                 if (i != j)
                 {
-                    GrpcSyncPeer channel = GrpcSyncPeer.Create(_servers[j].Address, new GrpcSyncPeerOptions { Deadline = TimeSpan.FromSeconds(5) });
+                    // No gRPC deadline: the node's PeerCallTimeout is the deadline of every call it makes.
+                    GrpcSyncPeer channel = GrpcSyncPeer.Create(_servers[j].Address);
                     _channels.Add(channel);
                     _links[i, j] = new CountingPeer(channel, $"{Names[i]}->{Names[j]} ({_servers[j].Address.GetLeftPart(UriPartial.Authority)})");
                 }

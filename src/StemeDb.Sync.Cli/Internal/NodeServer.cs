@@ -34,14 +34,9 @@ internal sealed class NodeServerSettings
 
     public NodeId? NodeId { get; init; }
 
-    public TimeSpan AntiEntropyInterval { get; init; } = TimeSpan.FromSeconds(30);
-
-    public int GossipFanout { get; init; } = 3;
-
-    public TimeSpan PeerCallTimeout { get; init; } = TimeSpan.FromSeconds(10);
-
     public LogLevel MinimumLogLevel { get; init; } = LogLevel.Warning;
 
+    /// <summary>Changes the engine settings, which otherwise keep the core's defaults (<see cref="SyncNodeOptions"/>).</summary>
     public Action<SyncNodeOptions>? ConfigureNode { get; init; }
 }
 
@@ -120,10 +115,6 @@ internal sealed class NodeServer : IAsyncDisposable
         builder.Services.AddGrpc();
         StemeDb.Sync.Hosting.StemeDbSyncBuilder sync = builder.Services.AddStemeDbSync(options =>
         {
-            options.NodeId = nodeId.ToString();
-            options.AntiEntropyInterval = settings.AntiEntropyInterval;
-            options.GossipFanout = settings.GossipFanout;
-            options.PeerCallTimeout = settings.PeerCallTimeout;
             foreach (Uri peer in settings.Peers)
             {
                 options.Peers.Add(peer.ToString());
@@ -131,6 +122,7 @@ internal sealed class NodeServer : IAsyncDisposable
         });
         sync.ConfigureNode(options =>
         {
+            options.NodeId = nodeId;
             options.ContentValidator = RkyvAssertionValidator.Instance;
             settings.ConfigureNode?.Invoke(options);
         });

@@ -32,12 +32,12 @@ internal sealed class StemeDbSyncHostedService : IHostedService, IDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await _node.StartAsync(cancellationToken).ConfigureAwait(false);
-        var peerOptions = new GrpcSyncPeerOptions { Deadline = _options.PeerCallTimeout };
         foreach (string address in _options.Peers)
         {
-            // The validator has checked every address at start-up.
+            // The validator has checked every address at start-up. No gRPC deadline: the node's PeerCallTimeout is the
+            // deadline of every call it makes.
             StemeDbSyncOptionsValidator.TryParsePeer(address, out Uri? uri, out _);
-            GrpcSyncPeer peer = GrpcSyncPeer.Create(uri!, peerOptions);
+            GrpcSyncPeer peer = GrpcSyncPeer.Create(uri!);
             _peers.Add(peer);
             _node.AddPeer(peer);
         }

@@ -5,8 +5,11 @@ using StemeDb.Sync.Engine.Internal;
 namespace StemeDb.Sync;
 
 /// <summary>
-/// Settings of a <see cref="SyncNode"/>. Works without dependency injection; the node validates the
-/// settings when it is constructed and takes a snapshot, so later changes do not affect a running node.
+/// Settings of a <see cref="SyncNode"/>: the one place where the engine's defaults and bounds are defined. Works
+/// without dependency injection; the node validates the settings (<see cref="Validate"/>) when it is constructed and
+/// takes a snapshot, so later changes do not affect a running node. Every property but
+/// <see cref="ContentValidator"/> binds from configuration (<c>Microsoft.Extensions.Configuration</c>): time spans
+/// as <c>hh:mm:ss</c>, <see cref="NodeId"/> as 32 hex digits or a hyphenated UUID.
 /// </summary>
 public sealed class SyncNodeOptions
 {
@@ -53,8 +56,12 @@ public sealed class SyncNodeOptions
     /// </summary>
     public TimeSpan AntiEntropyInterval { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Each anti-entropy wait is drawn uniformly from interval ± jitter (default 5 s; at most the interval).</summary>
-    public TimeSpan AntiEntropyJitter { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// Each anti-entropy wait is drawn uniformly from interval ± jitter (at most the interval). Default
+    /// <see langword="null"/>: one sixth of <see cref="AntiEntropyInterval"/> (5 s for the default 30 s), so the jitter
+    /// follows the interval; set it to fix the spread (<see cref="TimeSpan.Zero"/> for none).
+    /// </summary>
+    public TimeSpan? AntiEntropyJitter { get; set; }
 
     /// <summary>How many hashes one fetch asks for (default and maximum 1,000).</summary>
     public int FetchBatchSize { get; set; } = SyncProtocol.MaxFetchHashes;
@@ -62,7 +69,11 @@ public sealed class SyncNodeOptions
     /// <summary>How many leaves one GetLeaves request asks a peer for (default and maximum 10,000).</summary>
     public int MaxLeavesPerRequest { get; set; } = SyncProtocol.MaxLeavesPerPage;
 
-    /// <summary>Deadline of each call to a peer (default 30 s).</summary>
+    /// <summary>
+    /// The deadline of each call to a peer (default 30 s), whatever the transport: the node cancels the token it
+    /// passes to the peer when the deadline passes, and reports the call as
+    /// <see cref="SyncStatusCode.DeadlineExceeded"/>. Transport adapters need no deadline of their own.
+    /// </summary>
     public TimeSpan PeerCallTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Seeds the node's random choices (peer selection, jitter) for reproducible tests; <see langword="null"/> for a random seed.</summary>
@@ -71,11 +82,25 @@ public sealed class SyncNodeOptions
     /// <summary>When <see langword="false"/>, no background loop runs: gossip waits until it is pumped (deterministic simulation).</summary>
     internal bool RunBackgroundLoops { get; set; } = true;
 
+    /// <summary>The largest <see cref="GossipFanout"/> accepted.</summary>
+    internal const int MaxGossipFanout = 1000;
+
     /// <summary>The default content validator: assertions are rkyv archives of the StemeDB <c>Assertion</c> type.</summary>
     internal static IAssertionContentValidator DefaultContentValidator => RkyvAssertionValidator.Instance;
 
-    /// <summary>Returns a validated copy.</summary>
-    internal SyncNodeOptions ValidatedCopy()
+    /// <summary>The jitter in effect: <see cref="AntiEntropyJitter"/>, or one sixth of the interval when it is not set.</summary>
+    internal TimeSpan EffectiveAntiEntropyJitter => AntiEntropyJitter
+        ?? (AntiEntropyInterval == Timeout.InfiniteTimeSpan || AntiEntropyInterval <= TimeSpan.Zero ? TimeSpan.Zero : AntiEntropyInterval / 6);
+
+    /// <summary>
+    /// Checks every setting against its bounds, as the node does when it is constructed. Hosts call it to fail early,
+    /// e.g. when the settings come from configuration.
+    /// </summary>
+    /// <exception cref="ArgumentException">
+    /// A setting is out of range; <see cref="ArgumentException.ParamName"/> is the name of the setting (the first one
+    /// found) and the message names it too, e.g. <c>SyncNodeOptions.GossipFanout must be between 0 and 1000; got 2000.</c>
+    /// </exception>
+    public void Validate()
     {
         if (NodeId == NodeId.Empty)
         {
@@ -84,7 +109,7 @@ public sealed class SyncNodeOptions
 
         RequireNonNegative(MaxClockDrift, nameof(MaxClockDrift));
         RequireRange(MaxAssertionBytes, 1, int.MaxValue, nameof(MaxAssertionBytes));
-        RequireRange(GossipFanout, 0, 1000, nameof(GossipFanout));
+        RequireRange(GossipFanout, 0, MaxGossipFanout, nameof(GossipFanout));
         RequireRange(GossipQueueCapacity, 1, 10_000_000, nameof(GossipQueueCapacity));
         RequireRange(GossipConcurrency, 1, 1024, nameof(GossipConcurrency));
         RequireRange(GossipMaxAttempts, 1, 100, nameof(GossipMaxAttempts));
@@ -100,19 +125,27 @@ public sealed class SyncNodeOptions
         if (AntiEntropyInterval != Timeout.InfiniteTimeSpan)
         {
             RequirePositive(AntiEntropyInterval, nameof(AntiEntropyInterval));
-            RequireNonNegative(AntiEntropyJitter, nameof(AntiEntropyJitter));
-            if (AntiEntropyJitter > AntiEntropyInterval)
+            if (AntiEntropyJitter is TimeSpan jitter)
             {
-                throw new ArgumentException(
-                    $"SyncNodeOptions.AntiEntropyJitter ({AntiEntropyJitter}) must not exceed AntiEntropyInterval ({AntiEntropyInterval}).",
-                    nameof(AntiEntropyJitter));
+                RequireNonNegative(jitter, nameof(AntiEntropyJitter));
+                if (jitter > AntiEntropyInterval)
+                {
+                    throw new ArgumentException(
+                        $"SyncNodeOptions.AntiEntropyJitter ({jitter}) must not exceed AntiEntropyInterval ({AntiEntropyInterval}).",
+                        nameof(AntiEntropyJitter));
+                }
             }
         }
 
         RequireRange(FetchBatchSize, 1, SyncProtocol.MaxFetchHashes, nameof(FetchBatchSize));
         RequireRange(MaxLeavesPerRequest, 1, SyncProtocol.MaxLeavesPerPage, nameof(MaxLeavesPerRequest));
         RequirePositive(PeerCallTimeout, nameof(PeerCallTimeout));
+    }
 
+    /// <summary>Returns a validated copy, with the defaults that depend on other settings resolved.</summary>
+    internal SyncNodeOptions ValidatedCopy()
+    {
+        Validate();
         return new SyncNodeOptions
         {
             NodeId = NodeId,
@@ -126,7 +159,7 @@ public sealed class SyncNodeOptions
             GossipRetryBaseDelay = GossipRetryBaseDelay,
             GossipRetryMaxDelay = GossipRetryMaxDelay,
             AntiEntropyInterval = AntiEntropyInterval,
-            AntiEntropyJitter = AntiEntropyJitter,
+            AntiEntropyJitter = EffectiveAntiEntropyJitter,
             FetchBatchSize = FetchBatchSize,
             MaxLeavesPerRequest = MaxLeavesPerRequest,
             PeerCallTimeout = PeerCallTimeout,
@@ -139,7 +172,7 @@ public sealed class SyncNodeOptions
     {
         if (value < min || value > max)
         {
-            throw new ArgumentOutOfRangeException(name, value, $"SyncNodeOptions.{name} must be between {min} and {max}; got {value}.");
+            throw new ArgumentOutOfRangeException(name, $"SyncNodeOptions.{name} must be between {min} and {max}; got {value}.");
         }
     }
 
@@ -147,7 +180,7 @@ public sealed class SyncNodeOptions
     {
         if (value <= TimeSpan.Zero)
         {
-            throw new ArgumentOutOfRangeException(name, value, $"SyncNodeOptions.{name} must be positive; got {value}.");
+            throw new ArgumentOutOfRangeException(name, $"SyncNodeOptions.{name} must be positive; got {value}.");
         }
     }
 
@@ -155,7 +188,7 @@ public sealed class SyncNodeOptions
     {
         if (value < TimeSpan.Zero)
         {
-            throw new ArgumentOutOfRangeException(name, value, $"SyncNodeOptions.{name} must not be negative; got {value}.");
+            throw new ArgumentOutOfRangeException(name, $"SyncNodeOptions.{name} must not be negative; got {value}.");
         }
     }
 }

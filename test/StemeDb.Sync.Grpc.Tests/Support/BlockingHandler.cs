@@ -56,8 +56,29 @@ internal sealed class BlockingHandler : ISyncRequestHandler
 
     public ValueTask<GossipResult> GossipAsync(GossipMessage message, CancellationToken cancellationToken = default) => _inner.GossipAsync(message, cancellationToken);
 
-    public ValueTask<RootExchangeResult> ExchangeRootsAsync(ReadOnlyMemory<byte> callerRoot, ulong callerCount, CancellationToken cancellationToken = default) =>
-        _inner.ExchangeRootsAsync(callerRoot, callerCount, cancellationToken);
+    /// <summary>When set, every root exchange blocks (the first call of an anti-entropy pass).</summary>
+    public bool BlockExchangeRoots { get; set; }
+
+    public async ValueTask<RootExchangeResult> ExchangeRootsAsync(ReadOnlyMemory<byte> callerRoot, ulong callerCount, CancellationToken cancellationToken = default)
+    {
+        if (!BlockExchangeRoots)
+        {
+            return await _inner.ExchangeRootsAsync(callerRoot, callerCount, cancellationToken);
+        }
+
+        _entered.TrySetResult();
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            _cancelled.TrySetResult();
+            throw;
+        }
+
+        throw new InvalidOperationException("unreachable");
+    }
 
     public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, CancellationToken cancellationToken = default) => _inner.GetLeavesAsync(maxLeaves, cancellationToken);
 

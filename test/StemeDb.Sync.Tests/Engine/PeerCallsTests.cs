@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
+using Microsoft.Extensions.Time.Testing;
 using Moq;
 using StemeDb.Sync.Engine.Internal;
 
@@ -139,5 +140,75 @@ public class PeerCallsTests
 
         Assert.That(answer.Results, Is.EqualTo(results));
         Assert.That(answer.Calls, Is.EqualTo(1));
+    }
+
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task Call_PeerStillRunningAtTheDeadline_TokenCancelledAndDeadlineExceeded()
+    {
+        var time = new FakeTimeProvider(EngineTestKit.Start);
+        var entered = new TaskCompletionSource<CancellationToken>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _peer.Setup(p => p.ExchangeRootsAsync(It.IsAny<RootSummary>(), It.IsAny<CancellationToken>()))
+            .Returns(async (RootSummary _, CancellationToken token) =>
+            {
+                entered.SetResult(token);
+                await Task.Delay(Timeout.Infinite, token);
+                return default;
+            });
+        var calls = new PeerCalls(_peer.Object, TimeSpan.FromSeconds(30), time);
+
+        Task<RootExchangeResult> call = calls.ExchangeRootsAsync(default, CancellationToken.None).AsTask();
+        CancellationToken seen = await entered.Task;
+        time.Advance(TimeSpan.FromSeconds(29));
+        Assert.That(seen.IsCancellationRequested, Is.False);
+        time.Advance(TimeSpan.FromSeconds(1));
+
+        var ex = Assert.ThrowsAsync<SyncPeerException>(async () => await call);
+        Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.DeadlineExceeded));
+        Assert.That(ex.Message, Does.Contain("ExchangeRoots").And.Contain("peer").And.Contain("00:00:30"));
+        Assert.That(ex.InnerException, Is.InstanceOf<OperationCanceledException>());
+    }
+
+    [Test]
+    public void Call_PeerReportsTheCancelledCallAsUnavailableAfterTheDeadline_DeadlineExceeded()
+    {
+        var time = new FakeTimeProvider(EngineTestKit.Start);
+        _peer.Setup(p => p.GossipAsync(It.IsAny<AssertionRecord>(), It.IsAny<CancellationToken>()))
+            .Returns((AssertionRecord _, CancellationToken _) =>
+            {
+                time.Advance(TimeSpan.FromMinutes(2)); // the deadline passes during the call
+                throw new SyncPeerException(SyncStatusCode.Unavailable, "stream reset");
+            });
+        var calls = new PeerCalls(_peer.Object, TimeSpan.FromMinutes(1), time);
+
+        var ex = Assert.ThrowsAsync<SyncPeerException>(async () => await calls.GossipAsync(EngineTestKit.Record(1), CancellationToken.None));
+
+        Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.DeadlineExceeded));
+    }
+
+    [Test]
+    public void Call_PeerUnavailableBeforeTheDeadline_StaysUnavailable()
+    {
+        _peer.Setup(p => p.GossipAsync(It.IsAny<AssertionRecord>(), It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new SyncPeerException(SyncStatusCode.Unavailable, "refused"));
+
+        var ex = Assert.ThrowsAsync<SyncPeerException>(async () => await Calls().GossipAsync(EngineTestKit.Record(1), CancellationToken.None));
+
+        Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.Unavailable));
+    }
+
+    [Test]
+    public void Call_CallerCancels_StaysOperationCanceled()
+    {
+        using var cts = new CancellationTokenSource();
+        _peer.Setup(p => p.FetchAsync(It.IsAny<IReadOnlyList<AssertionHash>>(), It.IsAny<CancellationToken>()))
+            .Returns(async (IReadOnlyList<AssertionHash> _, CancellationToken token) =>
+            {
+                await cts.CancelAsync();
+                token.ThrowIfCancellationRequested();
+                return Array.Empty<AssertionRecord>();
+            });
+
+        Assert.CatchAsync<OperationCanceledException>(async () => await Calls().FetchAsync([Hash(1)], cts.Token));
     }
 }

@@ -1,8 +1,10 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using StemeDb.Sync.Sqlite;
@@ -84,7 +86,8 @@ public sealed class HostingTests
     {
         // Arrange
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Services.AddStemeDbSync(options => options.NodeId = "not-a-node-id");
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["StemeDbSync:NodeId"] = "not-a-node-id" });
+        builder.Services.AddStemeDbSync(builder.Configuration.GetSection("StemeDbSync"));
         IHost host = builder.Build();
 
         // Act + Assert
@@ -92,7 +95,7 @@ public sealed class HostingTests
         {
             Assert.That(
                 async () => await host.StartAsync(cancellationToken),
-                Throws.InstanceOf<Microsoft.Extensions.Options.OptionsValidationException>().With.Message.Contains("NodeId"));
+                Throws.InvalidOperationException.With.Message.Contains("StemeDbSync:NodeId"));
         }
         finally
         {
@@ -114,7 +117,8 @@ public sealed class HostingTests
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Services
-            .AddStemeDbSync(options => options.NodeId = nodeId)
+            .AddStemeDbSync()
+            .ConfigureNode(options => options.NodeId = NodeId.Parse(nodeId))
             .UseStore(_ => SqliteAssertionStore.Open(path));
         return builder.Build();
     }

@@ -113,7 +113,6 @@ internal sealed class LoopbackNode : IAsyncDisposable
     public GrpcSyncPeer CreatePeer(bool withToken) =>
         GrpcSyncPeer.Create(Address, new GrpcSyncPeerOptions
         {
-            Deadline = TimeSpan.FromSeconds(10),
             HttpHandler = withToken ? new TokenHandler() : null,
         });
 

@@ -17,6 +17,9 @@ internal sealed class CallDeadline : IDisposable
 
     public CancellationToken Token => _linked.Token;
 
+    /// <summary>Whether the deadline has passed (the caller's own cancellation is not a timeout).</summary>
+    public bool TimedOut(CancellationToken callerToken) => _timeout.IsCancellationRequested && !callerToken.IsCancellationRequested;
+
     public void Dispose()
     {
         _linked.Dispose();

@@ -9,10 +9,12 @@ namespace StemeDb.Sync.Engine.Internal;
 internal readonly record struct PushAnswer(GossipResult[] Results, int Calls);
 
 /// <summary>
-/// The engine's view of one peer: every call it makes, each under the per-call deadline, and every answer checked
-/// against the protocol here, whatever the transport (an <see cref="ISyncPeer"/> is untrusted; adapters only map
-/// messages). An answer outside the protocol fails the call with <see cref="SyncStatusCode.InvalidResponse"/> before
-/// anything of it is used. Records themselves (hash, size, content, clock) are verified by
+/// The engine's view of one peer: every call it makes, each under the per-call deadline
+/// (<see cref="SyncNodeOptions.PeerCallTimeout"/>), and every answer checked against the protocol here, whatever the
+/// transport (an <see cref="ISyncPeer"/> is untrusted; adapters only map messages). A call still running at its
+/// deadline is cancelled through its token and fails with <see cref="SyncStatusCode.DeadlineExceeded"/>, however the
+/// peer surfaced the cancellation. An answer outside the protocol fails the call with
+/// <see cref="SyncStatusCode.InvalidResponse"/> before anything of it is used. Records themselves (hash, size, content, clock) are verified by
 /// <see cref="IncomingAssertions"/>.
 /// </summary>
 internal sealed class PeerCalls
@@ -33,22 +35,19 @@ internal sealed class PeerCalls
 
     public PeerCapabilities Capabilities { get; } = new();
 
-    public async ValueTask<RootExchangeResult> ExchangeRootsAsync(RootSummary local, CancellationToken cancellationToken)
-    {
-        using CallDeadline call = Deadline(cancellationToken);
-        return await Peer.ExchangeRootsAsync(local, call.Token).ConfigureAwait(false);
-    }
+    public ValueTask<RootExchangeResult> ExchangeRootsAsync(RootSummary local, CancellationToken cancellationToken) =>
+        CallAsync("ExchangeRoots", local, static (peer, local, token) => peer.ExchangeRootsAsync(local, token), cancellationToken);
 
     /// <summary>One page of leaves: the v1 call for the first page, the cursor extension after it. The order is the diff's to check.</summary>
     public async ValueTask<LeavesPage> GetLeavesAsync(int maxLeaves, AssertionHash? startAfter, CancellationToken cancellationToken)
     {
-        LeavesPage page;
-        using (CallDeadline call = Deadline(cancellationToken))
-        {
-            page = startAfter is null
-                ? await Peer.GetLeavesAsync((uint)maxLeaves, call.Token).ConfigureAwait(false)
-                : await Peer.GetLeavesAsync((uint)maxLeaves, startAfter, call.Token).ConfigureAwait(false);
-        }
+        LeavesPage page = await CallAsync(
+            "GetLeaves",
+            (MaxLeaves: (uint)maxLeaves, StartAfter: startAfter),
+            static (peer, request, token) => request.StartAfter is null
+                ? peer.GetLeavesAsync(request.MaxLeaves, token)
+                : peer.GetLeavesAsync(request.MaxLeaves, request.StartAfter, token),
+            cancellationToken).ConfigureAwait(false);
 
         if (page.Leaves is null)
         {
@@ -66,11 +65,8 @@ internal sealed class PeerCalls
     /// <summary>Fetches a batch; the answer may skip hashes, but holds no record that was not asked for, and none twice.</summary>
     public async ValueTask<IReadOnlyList<AssertionRecord>> FetchAsync(AssertionHash[] hashes, CancellationToken cancellationToken)
     {
-        IReadOnlyList<AssertionRecord> records;
-        using (CallDeadline call = Deadline(cancellationToken))
-        {
-            records = await Peer.FetchAsync(hashes, call.Token).ConfigureAwait(false);
-        }
+        IReadOnlyList<AssertionRecord> records = await CallAsync(
+            "FetchAssertions", hashes, static (peer, hashes, token) => peer.FetchAsync(hashes, token), cancellationToken).ConfigureAwait(false);
 
         if (records is null)
         {
@@ -99,18 +95,12 @@ internal sealed class PeerCalls
         return records;
     }
 
-    public async ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken)
-    {
-        using CallDeadline call = Deadline(cancellationToken);
-        return await Peer.ReconcileAsync(request, call.Token).ConfigureAwait(false);
-    }
+    public ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken) =>
+        CallAsync("Reconcile", request, static (peer, request, token) => peer.ReconcileAsync(request, token), cancellationToken);
 
     /// <summary>Pushes one assertion with unary <c>Gossip</c> (the live path when there is no backlog).</summary>
-    public async ValueTask<GossipResult> GossipAsync(AssertionRecord record, CancellationToken cancellationToken)
-    {
-        using CallDeadline call = Deadline(cancellationToken);
-        return await Peer.GossipAsync(record, call.Token).ConfigureAwait(false);
-    }
+    public ValueTask<GossipResult> GossipAsync(AssertionRecord record, CancellationToken cancellationToken) =>
+        CallAsync("Gossip", record, static (peer, record, token) => peer.GossipAsync(record, token), cancellationToken);
 
     /// <summary>
     /// Pushes assertions: one <c>GossipBatch</c> call when there are several and the peer has the extension, else
@@ -124,8 +114,8 @@ internal sealed class PeerCalls
             IReadOnlyList<GossipResult>? results = null;
             try
             {
-                using CallDeadline call = Deadline(cancellationToken);
-                results = await Peer.GossipBatchAsync(batch, call.Token).ConfigureAwait(false);
+                results = await CallAsync(
+                    "GossipBatch", batch, static (peer, batch, token) => peer.GossipBatchAsync(batch, token), cancellationToken).ConfigureAwait(false);
             }
             catch (SyncPeerException ex) when (ex.Code is SyncStatusCode.Unimplemented or SyncStatusCode.InvalidResponse)
             {
@@ -167,7 +157,31 @@ internal sealed class PeerCalls
 
     public override string ToString() => Name;
 
-    private CallDeadline Deadline(CancellationToken cancellationToken) => new(_timeout, _timeProvider, cancellationToken);
+    /// <summary>
+    /// One call under the per-call deadline. The peer sees one token, cancelled by the caller or at the deadline; when
+    /// the deadline cancelled it, the call fails with <see cref="SyncStatusCode.DeadlineExceeded"/> (whether the peer
+    /// threw <see cref="OperationCanceledException"/> or reported the cancelled call as <see cref="SyncStatusCode.Unavailable"/>), and the
+    /// caller's own cancellation stays an <see cref="OperationCanceledException"/>.
+    /// </summary>
+    private async ValueTask<TResult> CallAsync<TRequest, TResult>(
+        string rpc,
+        TRequest request,
+        Func<ISyncPeer, TRequest, CancellationToken, ValueTask<TResult>> invoke,
+        CancellationToken cancellationToken)
+    {
+        using var call = new CallDeadline(_timeout, _timeProvider, cancellationToken);
+        try
+        {
+            return await invoke(Peer, request, call.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (call.TimedOut(cancellationToken) && ex is OperationCanceledException or SyncPeerException { Code: SyncStatusCode.Unavailable })
+        {
+            throw new SyncPeerException(
+                SyncStatusCode.DeadlineExceeded,
+                $"{rpc} to {Name} did not complete within the per-call deadline ({_timeout}).",
+                ex);
+        }
+    }
 
     private SyncPeerException InvalidResponse(string rpc, string what) =>
         new(SyncStatusCode.InvalidResponse, $"{rpc} to {Name} returned an answer outside the protocol: {what}.");

@@ -45,7 +45,7 @@ internal sealed class RetryPolicy
     public TimeSpan NextAntiEntropyDelay()
     {
         double interval = _options.AntiEntropyInterval.TotalMilliseconds;
-        double jitter = _options.AntiEntropyJitter.TotalMilliseconds;
+        double jitter = _options.EffectiveAntiEntropyJitter.TotalMilliseconds;
         return TimeSpan.FromMilliseconds(Math.Max(0, interval + (((NextDouble() * 2) - 1) * jitter)));
     }
 
