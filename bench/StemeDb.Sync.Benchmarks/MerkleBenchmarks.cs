@@ -55,7 +55,7 @@ public class MerkleBenchmarks
 
     /// <summary>The fingerprint of a range between two random leaves.</summary>
     [Benchmark]
-    public RangeFingerprint RangeFingerprint() => _built.GetRangeFingerprint(_lower, _upper);
+    public AssertionHash RangeFingerprint() => _built.GetRangeFingerprint(_lower, _upper).Fingerprint;
 
     private MerkleIndex Build() => BuildIndex(_leaves);
 

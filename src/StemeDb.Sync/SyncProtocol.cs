@@ -1,3 +1,6 @@
+using System;
+using System.Collections.Generic;
+
 namespace StemeDb.Sync;
 
 /// <summary>
@@ -30,4 +33,24 @@ public static class SyncProtocol
     /// <returns>Between 1 and <see cref="MaxLeavesPerPage"/>.</returns>
     public static int LeavesPerPage(ulong requested) =>
         requested == 0 || requested > MaxLeavesPerPage ? MaxLeavesPerPage : (int)requested;
+
+    /// <summary>
+    /// The Merkle root a node of this library reports for a set of assertions (<see cref="SyncNode.Root"/>, and in
+    /// <c>ExchangeRoots</c>), computed from their hashes alone. Use it to check that a node holds exactly a given set.
+    /// The root scheme is this library's; an original (v1) node's roots differ.
+    /// </summary>
+    /// <param name="hashes">The set's hashes, in any order; repeats count once.</param>
+    /// <returns>The root of the set (a fixed value for the empty set).</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="hashes"/> is <see langword="null"/>.</exception>
+    public static AssertionHash ComputeRoot(IEnumerable<AssertionHash> hashes)
+    {
+        ArgumentNullException.ThrowIfNull(hashes);
+        var index = new MerkleIndex();
+        foreach (AssertionHash hash in hashes)
+        {
+            index.Add(hash);
+        }
+
+        return index.Root;
+    }
 }

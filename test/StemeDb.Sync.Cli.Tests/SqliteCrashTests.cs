@@ -119,15 +119,11 @@ public sealed partial class SqliteCrashTests
         }
 
         // The root the restarted node rebuilt from its store is the root of exactly the stored set.
-        var expected = new MerkleIndex();
-        foreach (AssertionHash leaf in page.Leaves)
-        {
-            expected.Add(leaf);
-        }
+        AssertionHash expected = SyncProtocol.ComputeRoot(page.Leaves);
 
-        RootExchangeResult roots = await peer.ExchangeRootsAsync(new RootSummary(expected.Root, (ulong)expected.Count), cancellationToken);
+        RootExchangeResult roots = await peer.ExchangeRootsAsync(new RootSummary(expected, (ulong)page.Leaves.Count), cancellationToken);
         Assert.That(roots.Remote.Count, Is.EqualTo((ulong)stored.Count));
-        Assert.That(roots.Remote.Root, Is.EqualTo(expected.Root));
+        Assert.That(roots.Remote.Root, Is.EqualTo(expected));
         Assert.That(roots.RootsMatch, Is.True);
         await TestContext.Progress.WriteLineAsync($"round {round}: {acknowledged.Count} acknowledged, {stored.Count} stored after restart, root {roots.Remote.Root}");
     }

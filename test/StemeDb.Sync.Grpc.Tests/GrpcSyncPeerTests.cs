@@ -233,10 +233,10 @@ public class GrpcSyncPeerTests
         _client.Setup(c => c.ExchangeRootsAsync(It.IsAny<RootExchangeRequest>(), It.IsAny<CallOptions>()))
             .Returns(Calls.Success(new RootExchangeResponse { AssertionCount = 3 }));
 
-        RootExchangeResult result = await CreatePeer().ExchangeRootsAsync(new RootSummary(new MerkleIndex().Root, 0));
+        RootExchangeResult result = await CreatePeer().ExchangeRootsAsync(new RootSummary(SyncProtocol.ComputeRoot([]), 0));
 
         Assert.That(result.Remote, Is.EqualTo(new RootSummary(default, 3)));
-        Assert.That(result.Remote.Root, Is.Not.EqualTo(new MerkleIndex().Root), "not even the empty set's root");
+        Assert.That(result.Remote.Root, Is.Not.EqualTo(SyncProtocol.ComputeRoot([])), "not even the empty set's root");
     }
 
     [TestCase(1)]

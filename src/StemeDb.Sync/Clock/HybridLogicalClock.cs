@@ -8,14 +8,14 @@ namespace StemeDb.Sync;
 /// </summary>
 /// <remarks>
 /// <para>
-/// <see cref="Now"/> stamps local and send events; <see cref="Observe"/> merges a received timestamp. Both are
+/// <see cref="Now"/> stamps local and send events; <see cref="TryObserve"/> merges a received timestamp. Both are
 /// strictly monotonic: each result is greater than every timestamp this clock issued before, even when the
 /// wall clock steps backwards. When the logical counter would overflow, the physical component is advanced by
 /// one millisecond instead, which keeps monotonicity at the cost of running one millisecond ahead of wall time.
 /// </para>
 /// <para>
 /// A remote timestamp more than <see cref="MaxForwardDrift"/> ahead of local wall time is refused
-/// (<see cref="HlcDriftException"/> or <see langword="false"/> from <see cref="TryObserve"/>) and leaves the
+/// (<see langword="false"/> from <see cref="TryObserve"/>) and leaves the
 /// clock unchanged, so that one peer with a bad clock cannot drag every node into the future. The default
 /// bound is <see cref="DefaultMaxForwardDrift"/> (500 ms, as in CockroachDB).
 /// </para>
@@ -35,7 +35,7 @@ public sealed class HybridLogicalClock
     /// <summary>Creates a clock for a node.</summary>
     /// <param name="nodeId">The node whose id every timestamp carries.</param>
     /// <param name="timeProvider">Wall time; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
-    /// <param name="maxForwardDrift">Bound for <see cref="Observe"/>; <see cref="DefaultMaxForwardDrift"/> when <see langword="null"/>.</param>
+    /// <param name="maxForwardDrift">Bound for <see cref="TryObserve"/>; <see cref="DefaultMaxForwardDrift"/> when <see langword="null"/>.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxForwardDrift"/> is negative.</exception>
     public HybridLogicalClock(NodeId nodeId, TimeProvider? timeProvider = null, TimeSpan? maxForwardDrift = null)
     {
@@ -88,20 +88,6 @@ public sealed class HybridLogicalClock
 
             return new HlcTimestamp(_time, _counter, NodeId);
         }
-    }
-
-    /// <summary>Merges a timestamp received from another node.</summary>
-    /// <param name="remote">The received timestamp.</param>
-    /// <returns>A timestamp greater than both <paramref name="remote"/> and every one issued before.</returns>
-    /// <exception cref="HlcDriftException"><paramref name="remote"/> is more than <see cref="MaxForwardDrift"/> ahead of wall time; the clock is unchanged.</exception>
-    public HlcTimestamp Observe(HlcTimestamp remote)
-    {
-        if (!TryObserve(remote, out HlcTimestamp timestamp))
-        {
-            throw new HlcDriftException(remote, WallMilliseconds(), MaxForwardDrift);
-        }
-
-        return timestamp;
     }
 
     /// <summary>Merges a received timestamp unless it is too far ahead of wall time.</summary>

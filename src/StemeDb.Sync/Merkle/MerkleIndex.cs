@@ -37,7 +37,7 @@ namespace StemeDb.Sync;
 /// read may wait for the merge of up to 2^20 of them.
 /// </para>
 /// </remarks>
-public sealed class MerkleIndex
+internal sealed class MerkleIndex
 {
     /// <summary>The fewest deferred leaves held before they are merged (unless a read comes first).</summary>
     internal const int MinDeferred = 1024;

@@ -14,7 +14,7 @@ namespace StemeDb.Sync;
 /// The <see langword="default"/> value (count 0, all-zero fingerprint) is not the fingerprint of the
 /// empty range; <see cref="MerkleIndex.GetRangeFingerprint"/> returns the real one.
 /// </remarks>
-public readonly struct RangeFingerprint : IEquatable<RangeFingerprint>
+internal readonly struct RangeFingerprint : IEquatable<RangeFingerprint>
 {
     /// <summary>Creates a fingerprint from its parts, e.g. as received from a peer.</summary>
     /// <param name="count">The number of leaves in the range.</param>

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 namespace StemeDb.Sync;
 
 /// <summary>How a reconciliation with a peer ended.</summary>
-public enum ReconcileStatus
+internal enum ReconcileStatus
 {
     /// <summary>The two sets are equal.</summary>
     Identical,
@@ -25,7 +25,7 @@ public enum ReconcileStatus
 /// <param name="RoundTrips">Reconcile calls made (at most 4).</param>
 /// <param name="EstimatedDifferences">The peer's estimate of the number of differences (0 when identical).</param>
 /// <param name="PayloadBytes">Bytes of the messages' fields (fingerprints, bitmaps, tables and scalars), both directions; framing excluded.</param>
-public sealed record ReconcileResult(
+internal sealed record ReconcileResult(
     ReconcileStatus Status,
     IReadOnlyList<AssertionHash> MissingLocally,
     IReadOnlyList<AssertionHash> MissingRemotely,

@@ -13,7 +13,7 @@ namespace StemeDb.Sync;
 /// over the differing slices lists them. Round 1 usually decides; a table that does not decode is retried
 /// twice as large, for at most 4 rounds. The responder keeps no state between rounds.
 /// </summary>
-public static class SetReconciler
+internal static class SetReconciler
 {
     /// <summary>The algorithm version this implementation speaks.</summary>
     public const uint Version = 1;

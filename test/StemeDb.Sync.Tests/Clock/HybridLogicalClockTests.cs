@@ -70,7 +70,7 @@ public class HybridLogicalClockTests
         clock.Now();
         var remote = new HlcTimestamp(1_700_000_000_200, 7, Other);
 
-        HlcTimestamp merged = clock.Observe(remote);
+        HlcTimestamp merged = Observe(clock, remote);
 
         Assert.That(merged, Is.EqualTo(new HlcTimestamp(1_700_000_000_200, 8, Self)));
         Assert.That(merged, Is.GreaterThan(remote));
@@ -83,7 +83,7 @@ public class HybridLogicalClockTests
         clock.Now();
         clock.Now(); // local counter 1 at Start
 
-        HlcTimestamp merged = clock.Observe(new HlcTimestamp(1_700_000_000_000, 5, Other));
+        HlcTimestamp merged = Observe(clock, new HlcTimestamp(1_700_000_000_000, 5, Other));
 
         Assert.That(merged, Is.EqualTo(new HlcTimestamp(1_700_000_000_000, 6, Self)));
     }
@@ -95,7 +95,7 @@ public class HybridLogicalClockTests
         time.Advance(TimeSpan.FromSeconds(1));
         HlcTimestamp local = clock.Now();
 
-        HlcTimestamp merged = clock.Observe(new HlcTimestamp(1_600_000_000_000, 99, Other));
+        HlcTimestamp merged = Observe(clock, new HlcTimestamp(1_600_000_000_000, 99, Other));
 
         Assert.That(merged, Is.EqualTo(new HlcTimestamp(local.Time, local.Counter + 1, Self)));
     }
@@ -107,25 +107,22 @@ public class HybridLogicalClockTests
         clock.Now();
         time.Advance(TimeSpan.FromSeconds(2));
 
-        HlcTimestamp merged = clock.Observe(new HlcTimestamp(1_700_000_000_001, 3, Other));
+        HlcTimestamp merged = Observe(clock, new HlcTimestamp(1_700_000_000_001, 3, Other));
 
         Assert.That(merged, Is.EqualTo(new HlcTimestamp(1_700_000_002_000, 0, Self)));
     }
 
     [Test]
-    public void Observe_TooFarAhead_ThrowsAndLeavesClockUnchanged()
+    public void TryObserve_TooFarAhead_RefusesAndLeavesClockUnchanged()
     {
         var (clock, _) = Create(TimeSpan.FromMilliseconds(500));
         HlcTimestamp before = clock.Now();
         var remote = new HlcTimestamp(1_700_000_000_501, 0, Other);
 
-        var ex = Assert.Throws<HlcDriftException>(() => clock.Observe(remote));
-
-        Assert.That(ex!.Remote, Is.EqualTo(remote));
-        Assert.That(ex.Message, Does.Contain("501 ms ahead"));
+        Assert.That(clock.TryObserve(remote, out HlcTimestamp refused), Is.False);
+        Assert.That(refused, Is.EqualTo(default(HlcTimestamp)));
         Assert.That(clock.Current, Is.EqualTo(before));
-        Assert.That(clock.TryObserve(remote, out _), Is.False);
-        Assert.That(clock.Current, Is.EqualTo(before));
+        Assert.That(clock.IsWithinDrift(remote), Is.False);
     }
 
     [Test]
@@ -133,7 +130,7 @@ public class HybridLogicalClockTests
     {
         var (clock, _) = Create(TimeSpan.FromMilliseconds(500));
 
-        HlcTimestamp merged = clock.Observe(new HlcTimestamp(1_700_000_000_500, 0, Other));
+        HlcTimestamp merged = Observe(clock, new HlcTimestamp(1_700_000_000_500, 0, Other));
 
         Assert.That(merged.Time, Is.EqualTo(1_700_000_000_500));
         Assert.That(clock.IsWithinDrift(new HlcTimestamp(1_700_000_000_500, 0, Other)), Is.True);
@@ -159,7 +156,7 @@ public class HybridLogicalClockTests
     public void CounterOverflow_AdvancesPhysicalTimeAndStaysMonotonic()
     {
         var (clock, _) = Create();
-        HlcTimestamp merged = clock.Observe(new HlcTimestamp(1_700_000_000_000, uint.MaxValue - 1, Other));
+        HlcTimestamp merged = Observe(clock, new HlcTimestamp(1_700_000_000_000, uint.MaxValue - 1, Other));
         Assert.That(merged.Counter, Is.EqualTo(uint.MaxValue));
 
         HlcTimestamp next = clock.Now();
@@ -176,7 +173,7 @@ public class HybridLogicalClockTests
         var (clock, _) = Create();
         var remote = new HlcTimestamp(1_700_000_000_000, uint.MaxValue, Other);
 
-        HlcTimestamp merged = clock.Observe(remote);
+        HlcTimestamp merged = Observe(clock, remote);
 
         Assert.That(merged, Is.GreaterThan(remote));
         Assert.That(merged, Is.EqualTo(new HlcTimestamp(1_700_000_000_001, 0, Self)));
@@ -199,7 +196,7 @@ public class HybridLogicalClockTests
             {
                 HlcTimestamp ts = (i % 5) switch
                 {
-                    0 => clock.Observe(new HlcTimestamp(1_700_000_000_000 + (ulong)(i % 50), (uint)i, Other)),
+                    0 => Observe(clock, new HlcTimestamp(1_700_000_000_000 + (ulong)(i % 50), (uint)i, Other)),
                     1 when t == 0 => Advance(time, clock),
                     _ => clock.Now(),
                 };
@@ -246,5 +243,16 @@ public class HybridLogicalClockTests
         public DateTimeOffset Now { get; set; } = now;
 
         public override DateTimeOffset GetUtcNow() => Now;
+    }
+
+    /// <summary>Merges a timestamp the test expects to be accepted.</summary>
+    private static HlcTimestamp Observe(HybridLogicalClock clock, HlcTimestamp remote)
+    {
+        if (!clock.TryObserve(remote, out HlcTimestamp merged))
+        {
+            throw new AssertionException($"{remote} was refused as too far ahead.");
+        }
+
+        return merged;
     }
 }

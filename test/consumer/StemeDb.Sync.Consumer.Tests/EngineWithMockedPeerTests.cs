@@ -16,16 +16,12 @@ public sealed class EngineWithMockedPeerTests
 
     private static Mock<ISyncPeer> RemotePeerHolding(IReadOnlyList<AssertionRecord> answers, IReadOnlyList<AssertionRecord> holds)
     {
-        var index = new MerkleIndex();
-        foreach (AssertionRecord record in holds)
-        {
-            index.Add(record.Hash);
-        }
+        AssertionHash remoteRoot = SyncProtocol.ComputeRoot(holds.Select(r => r.Hash));
 
         var peer = new Mock<ISyncPeer>(MockBehavior.Strict);
         peer.SetupGet(p => p.Name).Returns("mocked-remote");
         peer.Setup(p => p.ExchangeRootsAsync(It.IsAny<RootSummary>(), It.IsAny<CancellationToken>()))
-            .Returns(new ValueTask<RootExchangeResult>(new RootExchangeResult(new RootSummary(index.Root, (ulong)holds.Count), false)));
+            .Returns(new ValueTask<RootExchangeResult>(new RootExchangeResult(new RootSummary(remoteRoot, (ulong)holds.Count), false)));
         peer.Setup(p => p.GetLeavesAsync(It.IsAny<uint>(), It.IsAny<CancellationToken>()))
             .Returns(new ValueTask<LeavesPage>(new LeavesPage(holds.Select(r => r.Hash).Order().ToArray(), false)));
         peer.Setup(p => p.FetchAsync(It.IsAny<IReadOnlyList<AssertionHash>>(), It.IsAny<CancellationToken>()))
@@ -94,7 +90,7 @@ public sealed class EngineWithMockedPeerTests
             Assert.That(result.Rejected, Is.EqualTo(1));
             Assert.That(result.Fetched, Is.Zero);
             Assert.That(await store.CountAsync(cancellationToken), Is.Zero);
-            Assert.That(node.Root, Is.EqualTo(new MerkleIndex().Root));
+            Assert.That(node.Root, Is.EqualTo(SyncProtocol.ComputeRoot([])));
         });
     }
 
