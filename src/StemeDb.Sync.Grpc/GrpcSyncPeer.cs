@@ -99,14 +99,7 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
             return ValueTask.FromException<GossipResult>(new ArgumentNullException(nameof(record)));
         }
 
-        var request = new GossipRequest
-        {
-            AssertionHash = UnsafeByteOperations.UnsafeWrap(record.Hash.ToArray()),
-            AssertionData = UnsafeByteOperations.UnsafeWrap(record.Data),
-            HlcTime = record.Timestamp.Time,
-            HlcCounter = record.Timestamp.Counter,
-            HlcNodeId = UnsafeByteOperations.UnsafeWrap(record.Timestamp.NodeId.ToArray()),
-        };
+        GossipRequest request = WireMapping.ToGossipRequest(record);
 
         return CallAsync(
             SyncRpc.Gossip,
@@ -123,8 +116,8 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
     {
         var request = new RootExchangeRequest
         {
-            MerkleRoot = UnsafeByteOperations.UnsafeWrap(local.Root.ToArray()),
-            AssertionCount = local.Count,
+            MerkleRoot = WireMapping.Bytes(local.Root),
+            AssertionCount = WireMapping.Count(local.Count),
         };
 
         RootExchangeResponse response = await CallAsync(
@@ -137,7 +130,7 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
             throw InvalidResponse(SyncRpc.ExchangeRoots, $"the Merkle root is {response.MerkleRoot.Length} bytes, not {SyncProtocol.HashLength} (or none)");
         }
 
-        return new RootExchangeResult(new RootSummary(root, response.AssertionCount), response.RootsMatch);
+        return new RootExchangeResult(new RootSummary(root, Count(SyncRpc.ExchangeRoots, response.AssertionCount)), response.RootsMatch);
     }
 
     /// <inheritdoc />
@@ -153,7 +146,7 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
         var request = new GetLeavesRequest { MaxLeaves = maxLeaves };
         if (startAfter is { } cursor)
         {
-            request.StartAfter = UnsafeByteOperations.UnsafeWrap(cursor.ToArray());
+            request.StartAfter = WireMapping.Bytes(cursor);
         }
 
         GetLeavesResponse response = await CallAsync(
@@ -190,7 +183,7 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
         var request = new FetchRequest();
         for (int i = 0; i < hashes.Count; i++)
         {
-            request.Hashes.Add(UnsafeByteOperations.UnsafeWrap(hashes[i].ToArray()));
+            request.Hashes.Add(WireMapping.Bytes(hashes[i]));
         }
 
         FetchResponse response = await CallAsync(
@@ -227,7 +220,7 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
     /// <inheritdoc />
     public async ValueTask<PingResult> PingAsync(NodeId self, CancellationToken cancellationToken = default)
     {
-        var request = new PingRequest { NodeId = UnsafeByteOperations.UnsafeWrap(self.ToArray()) };
+        var request = new PingRequest { NodeId = WireMapping.Bytes(self) };
         PingResponse response = await CallAsync(
             SyncRpc.Ping, static (c, r, o) => c.PingAsync(r, o), request, cancellationToken).ConfigureAwait(false);
         if (!NodeId.TryCreate(response.NodeId.Span, out NodeId nodeId))
@@ -235,7 +228,7 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
             throw InvalidResponse(SyncRpc.Ping, $"the node id is {response.NodeId.Length} bytes, not {SyncProtocol.NodeIdLength}");
         }
 
-        return new PingResult(nodeId, response.AssertionCount);
+        return new PingResult(nodeId, Count(SyncRpc.Ping, response.AssertionCount));
     }
 
     /// <inheritdoc />
@@ -278,14 +271,7 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
         foreach (AssertionRecord record in records)
         {
             ArgumentNullException.ThrowIfNull(record, nameof(records));
-            request.Assertions.Add(new AssertionData
-            {
-                Hash = UnsafeByteOperations.UnsafeWrap(record.Hash.ToArray()),
-                Data = UnsafeByteOperations.UnsafeWrap(record.Data),
-                HlcTime = record.Timestamp.Time,
-                HlcCounter = record.Timestamp.Counter,
-                HlcNodeId = UnsafeByteOperations.UnsafeWrap(record.Timestamp.NodeId.ToArray()),
-            });
+            request.Assertions.Add(WireMapping.ToData(record));
         }
 
         GossipBatchResponse response = await CallAsync(
@@ -364,6 +350,10 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
 
         return map(response);
     }
+
+    /// <summary>A wire count (uint64) as a count; one beyond <see cref="long.MaxValue"/> is outside the protocol.</summary>
+    private long Count(SyncRpc rpc, ulong wire) =>
+        wire <= long.MaxValue ? (long)wire : throw InvalidResponse(rpc, $"the assertion count {wire} is beyond any set");
 
     private SyncPeerException InvalidResponse(SyncRpc rpc, string what) =>
         new(SyncStatusCode.InvalidResponse, $"{rpc} to {Name} returned an answer outside the protocol: {what}.");

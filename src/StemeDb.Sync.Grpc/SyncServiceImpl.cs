@@ -217,12 +217,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
 
     private async ValueTask<GossipResponse> GossipCoreAsync(GossipRequest request, ServerCallContext context, ISyncRequestHandler handler)
     {
-        var message = new GossipMessage(
-            request.AssertionHash.Memory,
-            request.AssertionData.Memory,
-            request.HlcTime,
-            request.HlcCounter,
-            request.HlcNodeId.Memory);
+        GossipMessage message = WireMapping.ToMessage(request);
 
         GossipResult result = await handler.GossipAsync(message, context.CancellationToken).ConfigureAwait(false);
 
@@ -241,8 +236,8 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
             .ConfigureAwait(false);
         return new RootExchangeResponse
         {
-            MerkleRoot = Wrap(result.Remote.Root),
-            AssertionCount = result.Remote.Count,
+            MerkleRoot = WireMapping.Bytes(result.Remote.Root),
+            AssertionCount = WireMapping.Count(result.Remote.Count),
             RootsMatch = result.RootsMatch,
         };
     }
@@ -263,14 +258,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         var response = new FetchResponse();
         foreach (AssertionRecord record in records)
         {
-            response.Assertions.Add(new AssertionData
-            {
-                Hash = Wrap(record.Hash),
-                Data = UnsafeByteOperations.UnsafeWrap(record.Data), // records are immutable
-                HlcTime = record.Timestamp.Time,
-                HlcCounter = record.Timestamp.Counter,
-                HlcNodeId = UnsafeByteOperations.UnsafeWrap(record.Timestamp.NodeId.ToArray()),
-            });
+            response.Assertions.Add(WireMapping.ToData(record));
         }
 
         return response;
@@ -281,8 +269,8 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         PingResult result = await handler.PingAsync(request.NodeId.Memory, context.CancellationToken).ConfigureAwait(false);
         return new PingResponse
         {
-            NodeId = UnsafeByteOperations.UnsafeWrap(result.NodeId.ToArray()),
-            AssertionCount = result.AssertionCount,
+            NodeId = WireMapping.Bytes(result.NodeId),
+            AssertionCount = WireMapping.Count(result.AssertionCount),
         };
     }
 
@@ -297,7 +285,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         var response = new GetLeavesResponse { Truncated = page.Truncated };
         foreach (AssertionHash leaf in page.Leaves)
         {
-            response.Leaves.Add(Wrap(leaf));
+            response.Leaves.Add(WireMapping.Bytes(leaf));
         }
 
         return response;
@@ -331,8 +319,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         var messages = new GossipMessage[request.Assertions.Count];
         for (int i = 0; i < messages.Length; i++)
         {
-            AssertionData item = request.Assertions[i];
-            messages[i] = new GossipMessage(item.Hash.Memory, item.Data.Memory, item.HlcTime, item.HlcCounter, item.HlcNodeId.Memory);
+            messages[i] = WireMapping.ToMessage(request.Assertions[i]);
         }
 
         IReadOnlyList<GossipResult> results = await handler.GossipBatchAsync(messages, context.CancellationToken).ConfigureAwait(false);
@@ -370,7 +357,6 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         }
     }
 
-    private static ByteString Wrap(AssertionHash hash) => UnsafeByteOperations.UnsafeWrap(hash.ToArray());
 
     /// <summary>Runs the host's authorizer, then the subclass's <see cref="AuthorizeAsync"/> hook with the gRPC call.</summary>
     private sealed class HookAuthorizer(SyncServiceImpl service, ISyncCallAuthorizer? inner) : ISyncCallAuthorizer

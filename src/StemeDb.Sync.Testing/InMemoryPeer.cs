@@ -33,7 +33,7 @@ internal sealed class InMemoryPeer : ISyncPeer
     public ValueTask<RootExchangeResult> ExchangeRootsAsync(RootSummary local, CancellationToken cancellationToken = default)
     {
         byte[] root = local.Root.ToArray();
-        return _network.CallAsync(_from, Name, (handler, ct) => handler.ExchangeRootsAsync(root, local.Count, ct), cancellationToken);
+        return _network.CallAsync(_from, Name, (handler, ct) => handler.ExchangeRootsAsync(root, (ulong)Math.Max(0, local.Count), ct), cancellationToken);
     }
 
     public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, CancellationToken cancellationToken = default) =>

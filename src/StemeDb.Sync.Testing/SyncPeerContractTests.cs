@@ -99,7 +99,7 @@ public abstract class SyncPeerContractTests
     {
         SyncNode server = await NodeAsync(1, records: 4, cancellationToken).ConfigureAwait(false);
         ISyncPeer peer = await PeerAsync(server.Handler, cancellationToken).ConfigureAwait(false);
-        var serverSummary = new RootSummary(server.Root, (ulong)server.Count);
+        var serverSummary = new RootSummary(server.Root, server.Count);
 
         RootExchangeResult same = await peer.ExchangeRootsAsync(serverSummary, cancellationToken).ConfigureAwait(false);
         RootExchangeResult other = await peer.ExchangeRootsAsync(new RootSummary(Record(99).Hash, 1), cancellationToken).ConfigureAwait(false);

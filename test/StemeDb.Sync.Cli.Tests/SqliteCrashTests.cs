@@ -121,8 +121,8 @@ public sealed partial class SqliteCrashTests
         // The root the restarted node rebuilt from its store is the root of exactly the stored set.
         AssertionHash expected = SyncProtocol.ComputeRoot(page.Leaves);
 
-        RootExchangeResult roots = await peer.ExchangeRootsAsync(new RootSummary(expected, (ulong)page.Leaves.Count), cancellationToken);
-        Assert.That(roots.Remote.Count, Is.EqualTo((ulong)stored.Count));
+        RootExchangeResult roots = await peer.ExchangeRootsAsync(new RootSummary(expected, page.Leaves.Count), cancellationToken);
+        Assert.That(roots.Remote.Count, Is.EqualTo(stored.Count));
         Assert.That(roots.Remote.Root, Is.EqualTo(expected));
         Assert.That(roots.RootsMatch, Is.True);
         await TestContext.Progress.WriteLineAsync($"round {round}: {acknowledged.Count} acknowledged, {stored.Count} stored after restart, root {roots.Remote.Root}");

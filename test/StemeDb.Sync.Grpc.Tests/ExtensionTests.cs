@@ -194,7 +194,7 @@ public class ExtensionTests
             Assert.That(first.Pushed, Is.EqualTo(localBelowLimit));
             Assert.That(second.Fetched, Is.Zero);
             Assert.That(node.Count, Is.EqualTo(10_010));
-            Assert.That((await peer.PingAsync(node.NodeId, cancellationToken)).AssertionCount, Is.EqualTo((ulong)(10_300 + localBelowLimit)));
+            Assert.That((await peer.PingAsync(node.NodeId, cancellationToken)).AssertionCount, Is.EqualTo(10_300 + localBelowLimit));
         }
         finally
         {

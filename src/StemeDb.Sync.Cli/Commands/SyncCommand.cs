@@ -94,7 +94,7 @@ internal static class SyncCommand
 
             SyncPassResult result = await pass.ConfigureAwait(false);
             long elapsed = Environment.TickCount64 - started;
-            RootExchangeResult remote = await probe.ExchangeRootsAsync(new RootSummary(local.Root, (ulong)local.Count), cancellationToken).ConfigureAwait(false);
+            RootExchangeResult remote = await probe.ExchangeRootsAsync(new RootSummary(local.Root, local.Count), cancellationToken).ConfigureAwait(false);
 
             await console.Out.WriteLineAsync(result.RootsMatched
                 ? "roots matched: nothing to exchange"

@@ -81,7 +81,7 @@ internal sealed class DemoRunner
         }
 
         IReadOnlyList<RootSummary> roots = await PrintSummaryAsync(expected, cancellationToken).ConfigureAwait(false);
-        bool converged = roots.Count == 3 && roots.All(r => r.Root == roots[0].Root && r.Count == (ulong)expected);
+        bool converged = roots.Count == 3 && roots.All(r => r.Root == roots[0].Root && r.Count == expected);
         await Say(converged ? "CONVERGED: all three roots match." : "NOT CONVERGED: the roots differ.").ConfigureAwait(false);
         return new DemoOutcome(converged, roots, expected, _clock.Elapsed);
     }

@@ -19,8 +19,8 @@ public readonly record struct GossipResult(bool Accepted, string Error)
 
 /// <summary>A node's Merkle root and the number of assertions under it.</summary>
 /// <param name="Root">The Merkle root of the node's assertion hashes.</param>
-/// <param name="Count">The number of assertions.</param>
-public readonly record struct RootSummary(AssertionHash Root, ulong Count);
+/// <param name="Count">The number of assertions (the wire carries it as <c>uint64</c>; an answer above <see cref="long.MaxValue"/> is outside the protocol).</param>
+public readonly record struct RootSummary(AssertionHash Root, long Count);
 
 /// <summary>The answer to a root exchange.</summary>
 /// <param name="Remote">The answering node's root and count.</param>
@@ -35,7 +35,7 @@ public readonly record struct LeavesPage(IReadOnlyList<AssertionHash> Leaves, bo
 /// <summary>The answer to a ping.</summary>
 /// <param name="NodeId">The answering node's id.</param>
 /// <param name="AssertionCount">The number of assertions the answering node holds.</param>
-public readonly record struct PingResult(NodeId NodeId, ulong AssertionCount);
+public readonly record struct PingResult(NodeId NodeId, long AssertionCount);
 
 /// <summary>
 /// A gossip push exactly as it arrived from a transport: raw, unverified fields. The request handler

@@ -46,7 +46,7 @@ internal sealed class FakePeer : ISyncPeer
         new(OnFetch(hashes));
 
     public ValueTask<PingResult> PingAsync(NodeId self, CancellationToken cancellationToken = default) =>
-        new(new PingResult(default, (ulong)Leaves.Count));
+        new(new PingResult(default, Leaves.Count));
 }
 
 /// <summary>Wraps a peer and counts fetch calls and the largest batch.</summary>

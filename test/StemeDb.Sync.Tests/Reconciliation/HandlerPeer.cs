@@ -54,7 +54,7 @@ internal sealed class HandlerPeer : ISyncPeer
     }
 
     public ValueTask<RootExchangeResult> ExchangeRootsAsync(RootSummary local, CancellationToken cancellationToken = default) =>
-        _handler.ExchangeRootsAsync(local.Root.ToArray(), local.Count, cancellationToken);
+        _handler.ExchangeRootsAsync(local.Root.ToArray(), (ulong)local.Count, cancellationToken);
 
     public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, CancellationToken cancellationToken = default)
     {

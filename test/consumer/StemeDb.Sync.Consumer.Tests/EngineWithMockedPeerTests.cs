@@ -21,7 +21,7 @@ public sealed class EngineWithMockedPeerTests
         var peer = new Mock<ISyncPeer>(MockBehavior.Strict);
         peer.SetupGet(p => p.Name).Returns("mocked-remote");
         peer.Setup(p => p.ExchangeRootsAsync(It.IsAny<RootSummary>(), It.IsAny<CancellationToken>()))
-            .Returns(new ValueTask<RootExchangeResult>(new RootExchangeResult(new RootSummary(remoteRoot, (ulong)holds.Count), false)));
+            .Returns(new ValueTask<RootExchangeResult>(new RootExchangeResult(new RootSummary(remoteRoot, holds.Count), false)));
         peer.Setup(p => p.GetLeavesAsync(It.IsAny<uint>(), It.IsAny<CancellationToken>()))
             .Returns(new ValueTask<LeavesPage>(new LeavesPage(holds.Select(r => r.Hash).Order().ToArray(), false)));
         peer.Setup(p => p.FetchAsync(It.IsAny<IReadOnlyList<AssertionHash>>(), It.IsAny<CancellationToken>()))

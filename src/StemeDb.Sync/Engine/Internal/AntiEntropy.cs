@@ -65,7 +65,7 @@ internal sealed class AntiEntropy
         long bytesIn = 0;
         try
         {
-            var local = new RootSummary(_index.Root, (ulong)_index.Count);
+            var local = new RootSummary(_index.Root, _index.Count);
             RootExchangeResult exchange = await peer.ExchangeRootsAsync(local, cancellationToken).ConfigureAwait(false);
             roundTrips++;
             if (exchange.RootsMatch || exchange.Remote.Root == local.Root)

@@ -59,7 +59,7 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
 
         cancellationToken.ThrowIfCancellationRequested();
         _lifecycle.EnsureServing();
-        var local = new RootSummary(_index.Root, (ulong)_index.Count);
+        var local = new RootSummary(_index.Root, _index.Count);
         bool match = callerRoot.Length == SyncProtocol.HashLength && new AssertionHash(callerRoot.Span) == local.Root;
         return new ValueTask<RootExchangeResult>(new RootExchangeResult(local, match));
     }
@@ -138,7 +138,7 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
 
         cancellationToken.ThrowIfCancellationRequested();
         _lifecycle.EnsureServing();
-        return new ValueTask<PingResult>(new PingResult(_nodeId, (ulong)_index.Count));
+        return new ValueTask<PingResult>(new PingResult(_nodeId, _index.Count));
     }
 
     public ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken = default)

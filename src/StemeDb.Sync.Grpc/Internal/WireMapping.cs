@@ -1,0 +1,48 @@
+using System;
+using Google.Protobuf;
+using StemeDb.Sync.Grpc.V1;
+
+namespace StemeDb.Sync.Grpc.Internal;
+
+/// <summary>
+/// The one mapping between the core's records and values and the <c>stemedb.sync.v1</c> messages, for both the
+/// client (<see cref="GrpcSyncPeer"/>) and the server (<see cref="SyncServiceImpl"/>). Bytes are wrapped, not
+/// copied: records, hashes and ids are immutable.
+/// </summary>
+internal static class WireMapping
+{
+    public static ByteString Bytes(AssertionHash hash) => UnsafeByteOperations.UnsafeWrap(hash.ToArray());
+
+    public static ByteString Bytes(NodeId id) => UnsafeByteOperations.UnsafeWrap(id.ToArray());
+
+    /// <summary>A count on the wire (<c>uint64</c>); counts are never negative.</summary>
+    public static ulong Count(long count) => (ulong)Math.Max(0, count);
+
+    /// <summary>A record as an <c>AssertionData</c> (fetch answers and batch pushes), with its HLC fields.</summary>
+    public static AssertionData ToData(AssertionRecord record) => new()
+    {
+        Hash = Bytes(record.Hash),
+        Data = UnsafeByteOperations.UnsafeWrap(record.Data),
+        HlcTime = record.Timestamp.Time,
+        HlcCounter = record.Timestamp.Counter,
+        HlcNodeId = Bytes(record.Timestamp.NodeId),
+    };
+
+    /// <summary>A record as a unary <c>Gossip</c> push.</summary>
+    public static GossipRequest ToGossipRequest(AssertionRecord record) => new()
+    {
+        AssertionHash = Bytes(record.Hash),
+        AssertionData = UnsafeByteOperations.UnsafeWrap(record.Data),
+        HlcTime = record.Timestamp.Time,
+        HlcCounter = record.Timestamp.Counter,
+        HlcNodeId = Bytes(record.Timestamp.NodeId),
+    };
+
+    /// <summary>A received unary push, raw (the handler verifies it).</summary>
+    public static GossipMessage ToMessage(GossipRequest request) =>
+        new(request.AssertionHash.Memory, request.AssertionData.Memory, request.HlcTime, request.HlcCounter, request.HlcNodeId.Memory);
+
+    /// <summary>A received batch item, raw (the handler verifies it).</summary>
+    public static GossipMessage ToMessage(AssertionData item) =>
+        new(item.Hash.Memory, item.Data.Memory, item.HlcTime, item.HlcCounter, item.HlcNodeId.Memory);
+}
