@@ -3,13 +3,17 @@
 //   dotnet run --project samples/GrpcHost -- --port 5001
 //   dotnet run --project samples/GrpcHost -- --port 5002 --peer http://127.0.0.1:5001 --ingest "hello"
 //   dotnet run --project samples/GrpcHost -- --port 5003 --pfx node.pfx --pfx-password secret   (TLS)
+//   dotnet run --project samples/GrpcHost -- --port 5004 --token s3cret   (callers must send the token)
 //
 // Without --pfx the endpoint is HTTP/2 cleartext (h2c); with it, HTTP/2 over TLS. The node gossips what it
-// ingests to its peers and reconciles with them by anti-entropy every few seconds.
+// ingests to its peers and reconciles with them by anti-entropy every few seconds. With --token the sync service
+// requires ASP.NET Core authorization (a bearer token here; any authentication scheme works the same way), and the
+// node sends the token to its peers.
 using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Net;
+using System.Net.Http;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Threading;
@@ -33,6 +37,7 @@ builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
     ["--pfx"] = "Pfx",
     ["--pfx-password"] = "PfxPassword",
     ["--ingest"] = "Ingest",
+    ["--token"] = "Token",
 });
 builder.Logging.AddSimpleConsole(o => o.SingleLine = true).AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
@@ -56,13 +61,27 @@ builder.Services.AddSingleton(sp => new SyncNode(
 builder.Services.AddSingleton(sp => sp.GetRequiredService<SyncNode>().Handler);
 builder.Services.AddHostedService<NodeLifetime>();
 
-// The gRPC service over the node's handler. It is stateless, so one instance serves every call; subclass
-// SyncServiceImpl to add authorization (AuthorizeAsync) and register the subclass here instead.
+// The gRPC service over the node's handler. It is stateless, so one instance serves every call.
 builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = 4 * 1024 * 1024);
 builder.Services.AddSingleton<SyncServiceImpl>();
 
+// Authorization the ASP.NET Core way: an authentication scheme, and RequireAuthorization() on the gRPC endpoint
+// (an [Authorize] attribute on a SyncServiceImpl subclass works too). A refused call gets UNAUTHENTICATED before
+// it reaches the service, so nothing is stored.
+string? token = builder.Configuration["Token"];
+builder.Services.AddAuthentication(BearerTokenHandler.SchemeName)
+    .AddScheme<BearerTokenOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, o => o.Token = token);
+builder.Services.AddAuthorization();
+
 WebApplication app = builder.Build();
-app.MapGrpcService<SyncServiceImpl>();
+app.UseAuthentication();
+app.UseAuthorization();
+GrpcServiceEndpointConventionBuilder sync = app.MapGrpcService<SyncServiceImpl>();
+if (token is not null)
+{
+    sync.RequireAuthorization();
+}
+
 await app.RunAsync();
 
 namespace StemeDb.Sync.Samples.GrpcHost
@@ -87,8 +106,15 @@ namespace StemeDb.Sync.Samples.GrpcHost
             await _node.StartAsync(cancellationToken);
             foreach (IConfigurationSection peerAddress in _configuration.GetSection("Peers").GetChildren())
             {
-                // No gRPC deadline: the node's PeerCallTimeout is the deadline of every call it makes.
-                var peer = GrpcSyncPeer.Create(new Uri(peerAddress.Value!));
+                // No gRPC deadline: the node's PeerCallTimeout is the deadline of every call it makes. With a token, every
+                // call carries it (the peers of this sample share one).
+                var options = new GrpcSyncPeerOptions();
+                if (_configuration["Token"] is { } token)
+                {
+                    options.HttpHandler = new BearerTokenSender(token) { InnerHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true } };
+                }
+
+                var peer = GrpcSyncPeer.Create(new Uri(peerAddress.Value!), options);
                 _peers.Add(peer);
                 _node.AddPeer(peer);
                 LogPeer(_logger, peer.Name);
@@ -96,10 +122,13 @@ namespace StemeDb.Sync.Samples.GrpcHost
 
             if (_configuration["Ingest"] is { } text)
             {
-                // Assertions are rkyv archives; bytes the node's content validator refuses are reported, not stored.
+                // Assertions are rkyv archives: the text becomes the object of one StemeDB Assertion. Bytes the node's
+                // content validator refuses are reported, not stored.
+                var now = new HlcTimestamp((ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), 0, _node.NodeId);
+                byte[] bytes = AssertionCodec.Encode(new Assertion("sample", "says", AssertionValue.FromText(text), now, _node.NodeId));
                 try
                 {
-                    IngestResult result = await _node.IngestAsync(Encoding.UTF8.GetBytes(text), cancellationToken);
+                    IngestResult result = await _node.IngestAsync(bytes, cancellationToken);
                     LogIngested(_logger, result.Hash.ToString(), result.Timestamp.ToString());
                 }
                 catch (ArgumentException ex)
