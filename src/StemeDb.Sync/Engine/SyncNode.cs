@@ -69,9 +69,9 @@ public sealed class SyncNode : IAsyncDisposable
         _clock = new HybridLogicalClock(_options.NodeId, time, _options.MaxClockDrift);
         var verifier = new AssertionVerifier(_options.ContentValidator!, _clock, _options.MaxAssertionBytes);
 
-        // A store of this library copies a record's bytes inside PutAsync and keeps no reference to them: records may
+        // A synchronous-put store (the in-memory one) copies a record's bytes inside PutAsync and keeps no reference to them: records may
         // lend it a caller's or a transport's buffer. Any other store may keep the record it is given.
-        bool storeCopies = store is ILibraryStore;
+        bool storeCopies = store is ISynchronousPutStore;
         _retry = new RetryPolicy(_options);
         _peers = new PeerTable(peer => new PeerCalls(peer, _options.PeerCallTimeout, time));
         _gossip = new GossipPump(_options, _peers, _retry, _lifecycle, storeCopies, _logger, time);

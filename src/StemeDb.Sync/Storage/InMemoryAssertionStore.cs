@@ -20,7 +20,7 @@ namespace StemeDb.Sync;
 /// a CPU cache. The store keeps its own copy: a caller may reuse the buffer of a record it put. Records are never
 /// removed.
 /// </remarks>
-public sealed class InMemoryAssertionStore : IAssertionStore, ILibraryStore
+public sealed class InMemoryAssertionStore : IAssertionStore, ISynchronousPutStore
 {
     private const int StripeCount = 64; // a power of two
 
@@ -51,7 +51,7 @@ public sealed class InMemoryAssertionStore : IAssertionStore, ILibraryStore
     }
 
     /// <inheritdoc />
-    bool ILibraryStore.Put(AssertionHash hash, ReadOnlySpan<byte> data, HlcTimestamp timestamp) => Put(hash, data, timestamp);
+    bool ISynchronousPutStore.Put(AssertionHash hash, ReadOnlySpan<byte> data, HlcTimestamp timestamp) => Put(hash, data, timestamp);
 
     /// <inheritdoc />
     public ValueTask<AssertionRecord?> GetAsync(AssertionHash hash, CancellationToken cancellationToken = default)
@@ -126,7 +126,7 @@ public sealed class InMemoryAssertionStore : IAssertionStore, ILibraryStore
     }
 
     /// <inheritdoc />
-    void ILibraryStore.Prefetch(AssertionHash hash) => StripeOf(hash).Prefetch(hash);
+    void ISynchronousPutStore.Prefetch(AssertionHash hash) => StripeOf(hash).Prefetch(hash);
 
     private bool Put(AssertionHash hash, ReadOnlySpan<byte> data, HlcTimestamp timestamp)
     {

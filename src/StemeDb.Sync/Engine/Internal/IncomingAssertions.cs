@@ -24,7 +24,7 @@ internal sealed class IncomingAssertions
     private readonly GossipPump _gossip;
     private readonly ILogger _logger;
 
-    // storeCopies: the store copies a record's bytes inside PutAsync (a store of this library), so that a record may
+    // storeCopies: the store copies a record's bytes inside PutAsync (a synchronous-put store), so that a record may
     // lend it the transport's buffer; any other store gets bytes of its own.
     public IncomingAssertions(
         IAssertionStore store, bool storeCopies, MerkleIndex index, HybridLogicalClock clock, AssertionVerifier verifier, GossipPump gossip, ILogger logger)

@@ -8,7 +8,7 @@ namespace StemeDb.Sync.Engine.Internal;
 
 /// <summary>
 /// The host's ingest: validate, hash, stamp, store and index local assertions, then queue the new ones for gossip.
-/// A store of this library (<see cref="ILibraryStore"/>) copies the caller's bytes synchronously and takes prefetch
+/// A store that puts synchronously from a span (<see cref="ISynchronousPutStore"/>, the in-memory store) copies the caller's bytes synchronously and takes prefetch
 /// hints: no state machine per assertion, and no record unless gossip takes one. Any other store gets a record with
 /// bytes the node owns, since it may keep it.
 /// </summary>
@@ -21,7 +21,7 @@ internal sealed class LocalIngest
     private const int PrefetchDistance = 4;
 
     private readonly IAssertionStore _store;
-    private readonly ILibraryStore? _libraryStore;
+    private readonly ISynchronousPutStore? _synchronousStore;
     private readonly MerkleIndex _index;
     private readonly HybridLogicalClock _clock;
     private readonly AssertionVerifier _verifier;
@@ -32,7 +32,7 @@ internal sealed class LocalIngest
         IAssertionStore store, MerkleIndex index, HybridLogicalClock clock, AssertionVerifier verifier, GossipPump gossip, NodeLifecycle lifecycle)
     {
         _store = store;
-        _libraryStore = store as ILibraryStore;
+        _synchronousStore = store as ISynchronousPutStore;
         _index = index;
         _clock = clock;
         _verifier = verifier;
@@ -53,7 +53,7 @@ internal sealed class LocalIngest
             {
                 // Hash first: the store's first read for the hash then loads while the content is validated and stamped.
                 hash = AssertionHash.Compute(span);
-                _libraryStore?.Prefetch(hash);
+                _synchronousStore?.Prefetch(hash);
             }
 
             string? error = _verifier.CheckContent(span);
@@ -62,9 +62,9 @@ internal sealed class LocalIngest
                 throw new ArgumentException($"The assertion was rejected: {error}", nameof(data));
             }
 
-            if (_libraryStore is { } libraryStore)
+            if (_synchronousStore is { } synchronousStore)
             {
-                ValueTask<IngestResult> result = PutLocal(libraryStore, hash, data, cancellationToken);
+                ValueTask<IngestResult> result = PutLocal(synchronousStore, hash, data, cancellationToken);
                 _index.AddDeferred(hash);
                 return result;
             }
@@ -113,14 +113,14 @@ internal sealed class LocalIngest
         {
             for (int i = 0; i < hashes.Length; i++)
             {
-                if (_libraryStore is { } libraryStore)
+                if (_synchronousStore is { } synchronousStore)
                 {
                     if (i + PrefetchDistance < hashes.Length)
                     {
-                        libraryStore.Prefetch(hashes[i + PrefetchDistance]); // loads while the puts before it run
+                        synchronousStore.Prefetch(hashes[i + PrefetchDistance]); // loads while the puts before it run
                     }
 
-                    ValueTask<IngestResult> local = PutLocal(libraryStore, hashes[i], assertions[i], cancellationToken);
+                    ValueTask<IngestResult> local = PutLocal(synchronousStore, hashes[i], assertions[i], cancellationToken);
                     stored.Add(hashes[i]);
                     results[i] = local.IsCompletedSuccessfully ? local.Result : await local.ConfigureAwait(false);
                     continue;
@@ -171,8 +171,8 @@ internal sealed class LocalIngest
         return results;
     }
 
-    /// <summary>Stamps and puts a validated, hashed local assertion into a store of this library; the caller indexes the hash.</summary>
-    private ValueTask<IngestResult> PutLocal(ILibraryStore store, AssertionHash hash, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    /// <summary>Stamps and puts a validated, hashed local assertion into a synchronous-put store; the caller indexes the hash.</summary>
+    private ValueTask<IngestResult> PutLocal(ISynchronousPutStore store, AssertionHash hash, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         HlcTimestamp timestamp = _clock.Now();

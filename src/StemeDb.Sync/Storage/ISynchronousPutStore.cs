@@ -3,12 +3,12 @@ using System;
 namespace StemeDb.Sync;
 
 /// <summary>
-/// What the sync node may rely on in a store of this library beyond <see cref="IAssertionStore"/>: its
+/// A store that puts synchronously from a span (the in-memory store). What the node may rely on beyond <see cref="IAssertionStore"/>: its
 /// <see cref="IAssertionStore.PutAsync"/> copies the bytes it keeps and holds no reference to the record, so that the
 /// node may lend it the caller's buffer instead of a copy of its own. Internal: a host's store is treated as the
 /// contract alone allows.
 /// </summary>
-internal interface ILibraryStore
+internal interface ISynchronousPutStore
 {
     /// <summary>
     /// <see cref="IAssertionStore.PutAsync"/> without a record: stores a copy of <paramref name="data"/>, synchronously.

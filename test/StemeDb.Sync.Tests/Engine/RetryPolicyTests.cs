@@ -1,0 +1,34 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Time.Testing;
+using StemeDb.Sync.Testing;
+
+namespace StemeDb.Sync.Tests.Engine;
+
+/// <summary>The retry policy (<c>RetryPolicy</c>).</summary>
+[TestFixture]
+public sealed class RetryPolicyTests : NodeTestBase
+{
+    [Test]
+    public async Task RetryDelay_Attempts_GrowsExponentiallyWithinJitterAndCap()
+    {
+        SyncNode node = await StartNodeAsync(Manual(1, o =>
+        {
+            o.GossipRetryBaseDelay = TimeSpan.FromMilliseconds(100);
+            o.GossipRetryMaxDelay = TimeSpan.FromMilliseconds(1000);
+        }));
+
+        for (int trial = 0; trial < 50; trial++)
+        {
+            Assert.That(node.RetryDelay(1).TotalMilliseconds, Is.InRange(50, 100));
+            Assert.That(node.RetryDelay(2).TotalMilliseconds, Is.InRange(100, 200));
+            Assert.That(node.RetryDelay(3).TotalMilliseconds, Is.InRange(200, 400));
+            Assert.That(node.RetryDelay(10).TotalMilliseconds, Is.InRange(500, 1000));
+        }
+    }
+}

@@ -1,0 +1,73 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Time.Testing;
+using StemeDb.Sync.Testing;
+
+namespace StemeDb.Sync.Tests.Engine;
+
+/// <summary>A host store over the in-memory one: everything forwards, and subclasses change how puts behave.</summary>
+internal abstract class ForwardingStore : IAssertionStore
+{
+    protected InMemoryAssertionStore Inner { get; } = new();
+
+    public abstract ValueTask<bool> PutAsync(AssertionRecord record, CancellationToken cancellationToken = default);
+
+    public ValueTask<AssertionRecord?> GetAsync(AssertionHash hash, CancellationToken cancellationToken = default) => Inner.GetAsync(hash, cancellationToken);
+
+    public ValueTask<IReadOnlyList<AssertionRecord>> GetManyAsync(IReadOnlyList<AssertionHash> hashes, CancellationToken cancellationToken = default) =>
+        Inner.GetManyAsync(hashes, cancellationToken);
+
+    public ValueTask<bool> ContainsAsync(AssertionHash hash, CancellationToken cancellationToken = default) => Inner.ContainsAsync(hash, cancellationToken);
+
+    public ValueTask<long> CountAsync(CancellationToken cancellationToken = default) => Inner.CountAsync(cancellationToken);
+
+    public IAsyncEnumerable<AssertionHash> EnumerateHashesAsync(CancellationToken cancellationToken = default) => Inner.EnumerateHashesAsync(cancellationToken);
+}
+
+/// <summary>Also keeps every record object it was given, as some host stores do.</summary>
+internal sealed class RecordKeepingStore : ForwardingStore
+{
+    public ConcurrentDictionary<AssertionHash, AssertionRecord> Records { get; } = new();
+
+    public override ValueTask<bool> PutAsync(AssertionRecord record, CancellationToken cancellationToken = default)
+    {
+        Records.TryAdd(record.Hash, record);
+        return Inner.PutAsync(record, cancellationToken);
+    }
+}
+
+/// <summary>Puts fail after a number of successful ones.</summary>
+internal sealed class FailingAfterStore : ForwardingStore
+{
+    private int _putsLeft;
+
+    public FailingAfterStore(int puts) => _putsLeft = puts;
+
+    public override ValueTask<bool> PutAsync(AssertionRecord record, CancellationToken cancellationToken = default) =>
+        Interlocked.Decrement(ref _putsLeft) < 0 ? throw new IOException("disk full") : Inner.PutAsync(record, cancellationToken);
+}
+
+/// <summary>Puts complete asynchronously; one put (1-based) can be made to fail.</summary>
+internal sealed class AsyncStore : ForwardingStore
+{
+    private int _puts;
+
+    public int FailPut { get; init; }
+
+    public override async ValueTask<bool> PutAsync(AssertionRecord record, CancellationToken cancellationToken = default)
+    {
+        int put = Interlocked.Increment(ref _puts);
+        await Task.Yield();
+        if (put == FailPut)
+        {
+            throw new IOException("disk full");
+        }
+
+        return await Inner.PutAsync(record, cancellationToken);
+    }
+}
