@@ -4,6 +4,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using NUnit.Framework;
+using StemeDb.Sync.Testing.Internal;
 
 namespace StemeDb.Sync.Testing;
 
@@ -30,18 +31,7 @@ public abstract class AssertionStoreContractTests
     /// <summary>Releases a store created by <see cref="CreateStore"/>; disposes it when it is disposable.</summary>
     /// <param name="store">The store.</param>
     /// <returns>A task that completes when the store is released.</returns>
-    protected virtual async ValueTask DisposeStoreAsync(IAssertionStore store)
-    {
-        switch (store)
-        {
-            case IAsyncDisposable asyncDisposable:
-                await asyncDisposable.DisposeAsync().ConfigureAwait(false);
-                break;
-            case IDisposable disposable:
-                disposable.Dispose();
-                break;
-        }
-    }
+    protected virtual ValueTask DisposeStoreAsync(IAssertionStore store) => Disposal.DisposeAsync(store);
 
     /// <summary>Releases the stores of the test.</summary>
     /// <returns>A task that completes when every store is released.</returns>

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using NUnit.Framework;
+using StemeDb.Sync.Testing.Internal;
 
 namespace StemeDb.Sync.Testing;
 
@@ -44,18 +45,7 @@ public abstract class SyncPeerContractTests
     /// <summary>Releases a peer created by <see cref="ConnectAsync"/>; disposes it when it is disposable.</summary>
     /// <param name="peer">The peer.</param>
     /// <returns>A task that completes when the peer is released.</returns>
-    protected virtual async ValueTask DisposePeerAsync(ISyncPeer peer)
-    {
-        switch (peer)
-        {
-            case IAsyncDisposable asyncDisposable:
-                await asyncDisposable.DisposeAsync().ConfigureAwait(false);
-                break;
-            case IDisposable disposable:
-                disposable.Dispose();
-                break;
-        }
-    }
+    protected virtual ValueTask DisposePeerAsync(ISyncPeer peer) => Disposal.DisposeAsync(peer);
 
     /// <summary>Releases the peers and nodes of the test.</summary>
     /// <returns>A task that completes when everything is released.</returns>
