@@ -23,7 +23,7 @@ namespace StemeDb.Sync.Testing;
 /// (<see cref="SyncRequestException"/>) keep their status code.</para>
 /// <para>Thread-safe.</para>
 /// </remarks>
-public sealed class InMemoryNetwork
+public sealed partial class InMemoryNetwork
 {
     private readonly object _gate = new();
     private readonly Random _random;
@@ -397,91 +397,4 @@ public sealed class InMemoryNetwork
             _pending.Remove(call);
         }
     }
-
-    private abstract class PendingCall
-    {
-        protected PendingCall(string from, string to)
-        {
-            From = from;
-            To = to;
-        }
-
-        public string From { get; }
-
-        public string To { get; }
-
-        public abstract ValueTask DeliverAsync();
-
-        public abstract void Fail(Exception exception);
-    }
-
-    private sealed class PendingCall<T> : PendingCall
-    {
-        private readonly InMemoryNetwork _network;
-        private readonly Func<ISyncRequestHandler, CancellationToken, ValueTask<T>> _invoke;
-        private readonly CancellationToken _cancellationToken;
-        private readonly TaskCompletionSource<T> _completion = new(); // Continuations run inline: a deterministic schedule.
-        private readonly CancellationTokenRegistration _registration;
-
-        public PendingCall(
-            InMemoryNetwork network,
-            string from,
-            string to,
-            Func<ISyncRequestHandler, CancellationToken, ValueTask<T>> invoke,
-            CancellationToken cancellationToken)
-            : base(from, to)
-        {
-            _network = network;
-            _invoke = invoke;
-            _cancellationToken = cancellationToken;
-            _registration = cancellationToken.Register(static state =>
-            {
-                var self = (PendingCall<T>)state!;
-                self._network.Remove(self);
-                self._completion.TrySetCanceled(self._cancellationToken);
-            }, this);
-        }
-
-        public Task<T> Task => _completion.Task;
-
-        public override async ValueTask DeliverAsync()
-        {
-            await _registration.DisposeAsync().ConfigureAwait(false);
-            if (_completion.Task.IsCompleted)
-            {
-                return;
-            }
-
-            try
-            {
-                T result = await _network.DeliverCoreAsync(From, To, _invoke, _cancellationToken).ConfigureAwait(false);
-                _completion.TrySetResult(result);
-            }
-            catch (OperationCanceledException) when (_cancellationToken.IsCancellationRequested)
-            {
-                _completion.TrySetCanceled(_cancellationToken);
-            }
-#pragma warning disable CA1031 // Every failure goes to the caller.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                _completion.TrySetException(ex);
-            }
-        }
-
-        public override void Fail(Exception exception)
-        {
-            _registration.Dispose();
-            _completion.TrySetException(exception);
-        }
-    }
 }
-
-/// <summary>What an <see cref="InMemoryNetwork"/> did so far.</summary>
-/// <param name="Sent">Calls made.</param>
-/// <param name="Delivered">Calls whose handler ran (once or twice).</param>
-/// <param name="Dropped">Requests lost before the handler.</param>
-/// <param name="Duplicated">Requests delivered a second time.</param>
-/// <param name="AnswersLost">Answers lost after the handler ran.</param>
-/// <param name="Refused">Calls refused: partition, disconnected or unknown endpoint.</param>
-public readonly record struct InMemoryNetworkStatistics(long Sent, long Delivered, long Dropped, long Duplicated, long AnswersLost, long Refused);

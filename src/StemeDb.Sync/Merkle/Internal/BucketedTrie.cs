@@ -36,7 +36,7 @@ namespace StemeDb.Sync.Merkle.Internal;
 /// O(depth) whatever the leaves; so no operation degrades beyond the bound of that trie.
 /// </para>
 /// </remarks>
-internal sealed class BucketedTrie
+internal sealed partial class BucketedTrie
 {
     /// <summary>The depth grows by one bit when the average bucket would hold more than this many leaves.</summary>
     internal const int SplitAverage = 16;
@@ -353,99 +353,6 @@ internal sealed class BucketedTrie
         }
 
         return (count + end, sum);
-    }
-
-    /// <summary>Recomputes every derived value from the leaves and compares; throws on any inconsistency. For tests.</summary>
-    internal void CheckInvariants()
-    {
-        int total = 0;
-        Key256 totalSum = default;
-        for (int index = 0; index < _buckets.Length; index++)
-        {
-            Bucket bucket = _buckets[index];
-            List<Key256> keys = KeysOf(bucket);
-            if (keys.Count != bucket.Count)
-            {
-                throw new InvalidOperationException($"Bucket {index} counts {bucket.Count} leaves, has {keys.Count}.");
-            }
-
-            if (bucket.Storage is CritBitTrie && bucket.Count <= MaxSortedBucket)
-            {
-                throw new InvalidOperationException($"Bucket {index} is a trie with only {bucket.Count} leaves.");
-            }
-
-            for (int i = 0; i < keys.Count; i++)
-            {
-                if (BucketOf(keys[i]) != index)
-                {
-                    throw new InvalidOperationException($"Bucket {index} holds a leaf of bucket {BucketOf(keys[i])}.");
-                }
-
-                if (i > 0 && Key256.Compare(keys[i - 1], keys[i]) >= 0)
-                {
-                    throw new InvalidOperationException($"Bucket {index} is not strictly ascending at {i}.");
-                }
-
-                totalSum += keys[i];
-            }
-
-            if ((bucket.Flags & (HasHash | HashDirty)) == HasHash && bucket.Count > 0 && _bucketHashes[index] != FullHash(keys, 0, keys.Count))
-            {
-                throw new InvalidOperationException($"Bucket {index} is clean but caches a wrong hash.");
-            }
-
-            int parent = (_buckets.Length + index) >> 1;
-            if ((bucket.Flags & HashDirty) != 0 && parent > 0 && (_nodeFlags[parent] & HashDirty) == 0)
-            {
-                throw new InvalidOperationException($"Bucket {index} is dirty under a clean parent.");
-            }
-
-            total += keys.Count;
-        }
-
-        if (total != _count || totalSum != _totalSum)
-        {
-            throw new InvalidOperationException("Total count or sum is inconsistent.");
-        }
-
-        for (int position = 1; position < _nodes.Length; position++)
-        {
-            byte flags = _nodeFlags[position];
-            int parent = position >> 1;
-            if (parent > 0 && (flags & ~_nodeFlags[parent] & Dirty) != 0)
-            {
-                throw new InvalidOperationException($"Node {position} is dirty under a clean parent.");
-            }
-
-            (int count, Key256 sum, Key256? hash) = FullSubtree(position);
-            NodeData node = _nodes[position];
-            if ((flags & SumDirty) == 0 && (node.Count != count || node.Sum != sum))
-            {
-                throw new InvalidOperationException($"Node {position} is clean but caches a wrong count or sum.");
-            }
-
-            if ((flags & (HasHash | HashDirty)) == HasHash && count > 0 && node.Hash != hash)
-            {
-                throw new InvalidOperationException($"Node {position} is clean but caches a wrong hash.");
-            }
-        }
-
-        if (_rootHashValid && _rootHash != (_count == 0 ? MerkleHashing.EmptyRoot : FullSubtree(1).Hash))
-        {
-            throw new InvalidOperationException("The cached root hash is stale.");
-        }
-    }
-
-    /// <summary>The number of leaves in the fullest bucket. For tests.</summary>
-    internal int LargestBucket()
-    {
-        int largest = 0;
-        foreach (Bucket bucket in _buckets)
-        {
-            largest = Math.Max(largest, bucket.Count);
-        }
-
-        return largest;
     }
 
     /// <summary>Binary search in <c>keys[0..count)</c>: the index of <paramref name="key"/>, or the complement of where it belongs.</summary>
