@@ -32,8 +32,9 @@ public sealed class GrpcSyncPeerOptions
     public int? MaxSendMessageSize { get; set; }
 
     /// <summary>
-    /// The HTTP handler of a channel the peer creates, for TLS settings such as a client certificate or a custom
-    /// server certificate check; <see langword="null"/> uses the gRPC default. The channel disposes it.
+    /// The HTTP handler of a channel the peer creates: TLS settings (a client certificate, a custom server certificate
+    /// check), or credentials for every call (a <see cref="DelegatingHandler"/> that adds a header in front of a
+    /// <see cref="SocketsHttpHandler"/>); <see langword="null"/> uses the gRPC default. The channel disposes it.
     /// Used only when the peer creates its own channel.
     /// </summary>
     public HttpMessageHandler? HttpHandler { get; set; }

@@ -1,6 +1,8 @@
 using System;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using StemeDb.Sync.Grpc;
+using StemeDb.Sync.Hosting.Internal;
 
 namespace StemeDb.Sync.Hosting;
 
@@ -49,6 +51,26 @@ public sealed class StemeDbSyncBuilder
     {
         ArgumentNullException.ThrowIfNull(configure);
         Services.Configure(configure);
+        return this;
+    }
+
+    /// <summary>
+    /// Adjusts how the node connects to each peer listed in <see cref="StemeDbSyncOptions.Peers"/>: credentials for
+    /// outgoing calls (an <see cref="GrpcSyncPeerOptions.HttpHandler"/> that adds a header, or that presents a client
+    /// certificate and trusts the peers' CA), message size limits. Runs once per peer when the host starts, in the order
+    /// registered, on fresh options.
+    /// </summary>
+    /// <param name="configure">Changes the options of the peer at the given address.</param>
+    /// <returns>This builder.</returns>
+    /// <example>
+    /// <code>
+    /// .ConfigurePeers((address, peer) => peer.HttpHandler = new ApiKeyHandler(key) { InnerHandler = new SocketsHttpHandler() });
+    /// </code>
+    /// </example>
+    public StemeDbSyncBuilder ConfigurePeers(Action<Uri, GrpcSyncPeerOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        Services.AddSingleton(new PeerConfiguration(configure));
         return this;
     }
 }

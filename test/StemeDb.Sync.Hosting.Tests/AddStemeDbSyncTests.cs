@@ -278,6 +278,41 @@ public sealed class AddStemeDbSyncTests
     }
 
     [Test]
+    public async Task ConfigurePeers_Credentials_EveryCallToTheConfiguredPeerCarriesThem(CancellationToken cancellationToken)
+    {
+        var seen = new List<(Uri Address, string? Token)>();
+        var configured = new List<Uri>();
+        using IHost host = BuildHost(services => services
+            .AddStemeDbSync(o => o.Peers.Add("http://127.0.0.1:1"))
+            .ConfigureNode(o => o.AntiEntropyInterval = Timeout.InfiniteTimeSpan)
+            .ConfigurePeers((address, peer) =>
+            {
+                configured.Add(address);
+                peer.HttpHandler = new BearerHandler("peer-secret") { InnerHandler = new RecordingHandler(seen) };
+            })
+            .ConfigurePeers((_, peer) => peer.MaxReceiveMessageSize = 1 << 20));
+        SyncNode node = host.Services.GetRequiredService<SyncNode>();
+
+        await host.StartAsync(cancellationToken);
+        ISyncPeer peer = node.Peers.Single();
+        Assert.ThrowsAsync<SyncPeerException>(async () => await peer.PingAsync(node.NodeId, cancellationToken));
+        await host.StopAsync(cancellationToken);
+
+        Assert.That(configured, Is.EqualTo(new[] { new Uri("http://127.0.0.1:1") }));
+        Assert.That(seen, Is.Not.Empty);
+        Assert.That(seen.Select(s => s.Token), Is.All.EqualTo("Bearer peer-secret"));
+        Assert.That(seen.Select(s => s.Address.Port), Is.All.EqualTo(1));
+    }
+
+    [Test]
+    public void ConfigurePeers_Null_Throws()
+    {
+        StemeDbSyncBuilder builder = new ServiceCollection().AddStemeDbSync();
+
+        Assert.Throws<ArgumentNullException>(() => builder.ConfigurePeers(null!));
+    }
+
+    [Test]
     public void UseStore_NullFactory_Throws()
     {
         StemeDbSyncBuilder builder = new ServiceCollection().AddStemeDbSync();
@@ -300,5 +335,29 @@ public sealed class AddStemeDbSyncTests
     {
         HealthCheckResponse response = await health.Check(new HealthCheckRequest { Service = service }, null!);
         return response.Status;
+    }
+
+    /// <summary>What a host adds to its peers' calls: a bearer token.</summary>
+    private sealed class BearerHandler(string token) : System.Net.Http.DelegatingHandler
+    {
+        protected override Task<System.Net.Http.HttpResponseMessage> SendAsync(System.Net.Http.HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+
+    /// <summary>Stands in for the network: records each request as it would leave, and answers 503 (no server is needed).</summary>
+    private sealed class RecordingHandler(List<(Uri Address, string? Token)> seen) : System.Net.Http.HttpMessageHandler
+    {
+        protected override Task<System.Net.Http.HttpResponseMessage> SendAsync(System.Net.Http.HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            lock (seen)
+            {
+                seen.Add((request.RequestUri!, request.Headers.Authorization?.ToString()));
+            }
+
+            return Task.FromResult(new System.Net.Http.HttpResponseMessage(System.Net.HttpStatusCode.ServiceUnavailable) { Version = new Version(2, 0) });
+        }
     }
 }

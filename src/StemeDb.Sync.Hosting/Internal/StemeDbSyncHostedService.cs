@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Grpc.Health.V1;
@@ -20,9 +21,16 @@ internal sealed class StemeDbSyncHostedService : IHostedService, IDisposable
     private readonly StemeDbSyncOptions _options;
     private readonly ILogger _logger;
     private readonly List<GrpcSyncPeer> _peers = new();
+    private readonly PeerConfiguration[] _peerConfigurations;
 
-    public StemeDbSyncHostedService(SyncNode node, HealthServiceImpl health, IOptions<StemeDbSyncOptions> options, ILogger<StemeDbSyncHostedService>? logger = null)
+    public StemeDbSyncHostedService(
+        SyncNode node,
+        HealthServiceImpl health,
+        IOptions<StemeDbSyncOptions> options,
+        IEnumerable<PeerConfiguration> peerConfigurations,
+        ILogger<StemeDbSyncHostedService>? logger = null)
     {
+        _peerConfigurations = peerConfigurations.ToArray();
         _node = node;
         _health = health;
         _options = options.Value;
@@ -37,7 +45,13 @@ internal sealed class StemeDbSyncHostedService : IHostedService, IDisposable
             // The validator has checked every address at start-up. No gRPC deadline: the node's PeerCallTimeout is the
             // deadline of every call it makes.
             StemeDbSyncOptionsValidator.TryParsePeer(address, out Uri? uri, out _);
-            GrpcSyncPeer peer = GrpcSyncPeer.Create(uri!);
+            var peerOptions = new GrpcSyncPeerOptions();
+            foreach (PeerConfiguration configuration in _peerConfigurations)
+            {
+                configuration.Apply(uri!, peerOptions);
+            }
+
+            GrpcSyncPeer peer = GrpcSyncPeer.Create(uri!, peerOptions);
             _peers.Add(peer);
             _node.AddPeer(peer);
         }
