@@ -201,7 +201,7 @@ public sealed class SyncNode : IAsyncDisposable
     /// task completes; the node keeps its own copy where it needs one, so the caller may reuse the buffer afterwards.</param>
     /// <param name="cancellationToken">Cancels the store call.</param>
     /// <returns>The hash, the timestamp and whether the assertion was new.</returns>
-    /// <exception cref="ArgumentException">The assertion is too large or its content is invalid; nothing was stored.</exception>
+    /// <exception cref="AssertionRejectedException">The assertion is too large or its content is invalid (<see cref="AssertionRejectedException.Reason"/>); nothing was stored.</exception>
     /// <exception cref="InvalidOperationException">The node is not running.</exception>
     public ValueTask<IngestResult> IngestAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
         _ingest.IngestAsync(data, cancellationToken);
@@ -215,8 +215,8 @@ public sealed class SyncNode : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the store calls.</param>
     /// <returns>One result per assertion, in the order given (an assertion given twice is added once).</returns>
     /// <exception cref="ArgumentNullException"><paramref name="assertions"/> is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentException">An assertion is too large or its content is invalid (the message gives its
-    /// position); nothing of the batch was stored.</exception>
+    /// <exception cref="AssertionRejectedException">An assertion is too large or its content is invalid (its position is
+    /// <see cref="AssertionRejectedException.Index"/>); nothing of the batch was stored.</exception>
     /// <exception cref="InvalidOperationException">The node is not running.</exception>
     /// <remarks>
     /// Costs less per assertion than <see cref="IngestAsync"/>: the hashing runs apart from the store and index updates,

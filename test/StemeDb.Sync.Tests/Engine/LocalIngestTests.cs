@@ -136,9 +136,11 @@ public sealed class LocalIngestTests : NodeTestBase
         byte[][] batch = Enumerable.Range(0, 10).Select(EngineTestKit.Data).ToArray();
         batch[6][0] = 0xFF;
 
-        var ex = Assert.ThrowsAsync<ArgumentException>(async () => await node.IngestManyAsync(batch.Select(b => (ReadOnlyMemory<byte>)b).ToArray()));
+        var ex = Assert.ThrowsAsync<AssertionRejectedException>(async () => await node.IngestManyAsync(batch.Select(b => (ReadOnlyMemory<byte>)b).ToArray()));
 
-        Assert.That(ex!.Message, Does.Contain("Assertion 6 of 10"));
+        Assert.That(ex!.Index, Is.EqualTo(6));
+        Assert.That(ex.Reason, Is.EqualTo(AssertionRejectionReason.InvalidContent));
+        Assert.That(ex.Message, Does.Contain("Assertion 6 of 10"));
         Assert.That(ex.Message, Does.Contain("first byte 0xFF"));
         Assert.That(await store.CountAsync(), Is.Zero);
         Assert.That(node.Count, Is.Zero);
@@ -267,11 +269,25 @@ public sealed class LocalIngestTests : NodeTestBase
         byte[] data = EngineTestKit.Data(1);
         data[0] = 0xFF;
 
-        var ex = Assert.ThrowsAsync<ArgumentException>(async () => await node.IngestAsync(data));
+        var ex = Assert.ThrowsAsync<AssertionRejectedException>(async () => await node.IngestAsync(data));
 
-        Assert.That(ex!.Message, Does.Contain("first byte 0xFF"));
+        Assert.That(ex!.Reason, Is.EqualTo(AssertionRejectionReason.InvalidContent));
+        Assert.That(ex.Index, Is.Null);
+        Assert.That(ex.Message, Does.Contain("first byte 0xFF"));
+        Assert.That(ex.Message, Does.Not.Contain("(Parameter").And.Not.Contain(".."), "one clean sentence");
         Assert.That(await store.CountAsync(), Is.Zero);
         Assert.That(node.Count, Is.Zero);
+    }
+
+    [Test]
+    public async Task IngestAsync_ValidatorReasonEndsWithPeriod_MessageIsOneCleanSentence()
+    {
+        SyncNode node = await StartNodeAsync(EngineTestKit.Options(1, o => o.RunBackgroundLoops = false, new SentenceValidator()));
+
+        var ex = Assert.ThrowsAsync<AssertionRejectedException>(async () => await node.IngestAsync(EngineTestKit.Data(1)));
+
+        Assert.That(ex!.Message, Is.EqualTo("The assertion was rejected: Invalid assertion content: the subject is empty."));
+        Assert.That(ex.ParamName, Is.Null);
     }
 
     [Test]
@@ -279,9 +295,10 @@ public sealed class LocalIngestTests : NodeTestBase
     {
         SyncNode node = await StartNodeAsync(Manual(1, o => o.MaxAssertionBytes = 10));
 
-        var ex = Assert.ThrowsAsync<ArgumentException>(async () => await node.IngestAsync(new byte[11]));
+        var ex = Assert.ThrowsAsync<AssertionRejectedException>(async () => await node.IngestAsync(new byte[11]));
 
-        Assert.That(ex!.Message, Does.Contain("at most 10 bytes"));
+        Assert.That(ex!.Reason, Is.EqualTo(AssertionRejectionReason.TooLarge));
+        Assert.That(ex.Message, Does.Contain("at most 10 bytes"));
         Assert.That(node.Count, Is.Zero);
     }
 
@@ -296,5 +313,15 @@ public sealed class LocalIngestTests : NodeTestBase
         await node.IngestAsync(EngineTestKit.Data(1));
 
         Assert.That(ingested.Total, Is.EqualTo(2));
+    }
+
+    /// <summary>Refuses everything with a reason that is already a sentence.</summary>
+    private sealed class SentenceValidator : IAssertionContentValidator
+    {
+        public bool TryValidate(ReadOnlySpan<byte> data, out string? error)
+        {
+            error = "the subject is empty.";
+            return false;
+        }
     }
 }

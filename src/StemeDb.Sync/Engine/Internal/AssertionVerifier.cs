@@ -50,7 +50,7 @@ internal sealed class AssertionVerifier
             return $"HLC timestamp {timestamp} is more than {(long)_clock.MaxForwardDrift.TotalMilliseconds} ms ahead of local wall time.";
         }
 
-        string? error = contentValid ? null : CheckContent(data);
+        string? error = contentValid ? null : CheckContent(data)?.Message;
         if (error is not null)
         {
             return error;
@@ -72,12 +72,12 @@ internal sealed class AssertionVerifier
     /// <summary>Whether an assertion of <paramref name="length"/> bytes is within the size limit.</summary>
     public bool IsWithinSize(int length) => length <= _maxBytes;
 
-    /// <summary>Checks size and content only (local ingest, where the hash is computed here).</summary>
-    public string? CheckContent(ReadOnlySpan<byte> data)
+    /// <summary>Checks size and content only (local ingest, where the hash is computed here); <see langword="null"/> when both pass.</summary>
+    public Rejection? CheckContent(ReadOnlySpan<byte> data)
     {
         if (data.Length > _maxBytes)
         {
-            return $"The assertion is {data.Length} bytes; at most {_maxBytes} bytes are accepted.";
+            return new(AssertionRejectionReason.TooLarge, $"The assertion is {data.Length} bytes; at most {_maxBytes} bytes are accepted.");
         }
 
         bool valid;
@@ -90,9 +90,15 @@ internal sealed class AssertionVerifier
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            return $"Invalid assertion content: the content validator failed ({ex.GetType().Name}: {ex.Message}).";
+            return new(AssertionRejectionReason.ValidatorFailed, $"Invalid assertion content: the content validator failed ({ex.GetType().Name}: {Sentence(ex.Message)}).");
         }
 
-        return valid ? null : $"Invalid assertion content: {error ?? "rejected by the content validator"}.";
+        return valid ? null : new(AssertionRejectionReason.InvalidContent, $"Invalid assertion content: {Sentence(error ?? "rejected by the content validator")}.");
     }
+
+    /// <summary>A reason to end with our own period: without the one it may end with already.</summary>
+    private static string Sentence(string reason) => reason.TrimEnd().TrimEnd('.');
 }
+
+/// <summary>Why an assertion offered for ingest is refused, and the sentence that says so.</summary>
+internal readonly record struct Rejection(AssertionRejectionReason Reason, string Message);

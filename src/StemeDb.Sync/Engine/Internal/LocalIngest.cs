@@ -56,10 +56,9 @@ internal sealed class LocalIngest
                 _synchronousStore?.Prefetch(hash);
             }
 
-            string? error = _verifier.CheckContent(span);
-            if (error is not null)
+            if (_verifier.CheckContent(span) is { } rejection)
             {
-                throw new ArgumentException($"The assertion was rejected: {error}", nameof(data));
+                throw new AssertionRejectedException(rejection.Reason, $"The assertion was rejected: {rejection.Message}");
             }
 
             if (_synchronousStore is { } synchronousStore)
@@ -97,10 +96,9 @@ internal sealed class LocalIngest
         for (int i = 0; i < hashes.Length; i++)
         {
             ReadOnlySpan<byte> data = assertions[i].Span;
-            string? error = _verifier.CheckContent(data);
-            if (error is not null)
+            if (_verifier.CheckContent(data) is { } rejection)
             {
-                throw new ArgumentException($"Assertion {i} of {hashes.Length} was rejected, so none was stored: {error}", nameof(assertions));
+                throw new AssertionRejectedException(rejection.Reason, $"Assertion {i} of {hashes.Length} was rejected, so none was stored: {rejection.Message}", i);
             }
 
             hashes[i] = AssertionHash.Compute(data);
