@@ -36,6 +36,7 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
     private readonly SyncService.SyncServiceClient _client;
     private readonly GrpcSyncPeerOptions _options;
     private readonly IDisposable? _ownedChannel;
+    private readonly Metadata? _headers;
 
     /// <summary>Creates a peer over an existing channel, which the caller keeps owning.</summary>
     /// <param name="channel">The channel to the remote node.</param>
@@ -52,6 +53,14 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(name);
         _options = (options ?? new GrpcSyncPeerOptions()).ValidateAndCopy();
+        if (_options.Headers.Count > 0)
+        {
+            _headers = new Metadata();
+            foreach (KeyValuePair<string, string> header in _options.Headers)
+            {
+                _headers.Add(header.Key, header.Value);
+            }
+        }
         _client = client;
         Name = name;
         _ownedChannel = ownedChannel;
@@ -314,7 +323,7 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
         DateTime? deadline = _options.Deadline == Timeout.InfiniteTimeSpan
             ? null
             : _options.TimeProvider.GetUtcNow().UtcDateTime + _options.Deadline;
-        var callOptions = new CallOptions(deadline: deadline, cancellationToken: cancellationToken);
+        var callOptions = new CallOptions(headers: _headers, deadline: deadline, cancellationToken: cancellationToken);
         TResponse response;
         try
         {

@@ -1,5 +1,7 @@
 using System;
+using System.Collections.Generic;
 using System.Net.Http;
+using Grpc.Core;
 using System.Threading;
 
 namespace StemeDb.Sync.Grpc;
@@ -39,6 +41,13 @@ public sealed class GrpcSyncPeerOptions
     /// </summary>
     public HttpMessageHandler? HttpHandler { get; set; }
 
+    /// <summary>
+    /// Headers sent with every call, for credentials a peer requires: an API key, or
+    /// <c>authorization: Bearer &lt;token&gt;</c> for a node that checks it with <see cref="BearerTokenAuthorizer"/>.
+    /// Names are lowercase ASCII, as gRPC metadata requires. Empty by default.
+    /// </summary>
+    public IDictionary<string, string> Headers { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
     /// <summary>The clock deadlines are computed from. Default: <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
@@ -60,12 +69,25 @@ public sealed class GrpcSyncPeerOptions
             throw new ArgumentOutOfRangeException(nameof(MaxSendMessageSize), MaxSendMessageSize, "The maximum send size must be positive, or null for no limit.");
         }
 
+        try
+        {
+            var metadata = new Metadata();
+            foreach (KeyValuePair<string, string> header in Headers)
+            {
+                metadata.Add(header.Key, header.Value ?? throw new ArgumentException($"The header '{header.Key}' has no value.", nameof(Headers)));
+            }
+        }
+        catch (ArgumentException ex) when (ex.ParamName != nameof(Headers))
+        {
+            throw new ArgumentException($"A header name is not valid gRPC metadata: {ex.Message}", nameof(Headers), ex);
+        }
+
         if (TimeProvider is null)
         {
             throw new ArgumentException("The time provider must not be null.", nameof(TimeProvider));
         }
 
-        return new GrpcSyncPeerOptions
+        var copy = new GrpcSyncPeerOptions
         {
             Deadline = Deadline,
             MaxReceiveMessageSize = MaxReceiveMessageSize,
@@ -73,5 +95,12 @@ public sealed class GrpcSyncPeerOptions
             HttpHandler = HttpHandler,
             TimeProvider = TimeProvider,
         };
+
+        foreach (KeyValuePair<string, string> header in Headers)
+        {
+            copy.Headers.Add(header.Key, header.Value);
+        }
+
+        return copy;
     }
 }

@@ -20,9 +20,10 @@ internal static class PutCommand
             HelpName = "path",
         };
         Option<TimeSpan> timeout = CommandSupport.TimeoutOption();
+        Option<string?> tokenFile = CommandSupport.TokenFileOption("File holding the bearer token to send (one line), for a node started with --token-file.");
         var command = new Command("put", "Encode an Assertion given as JSON (conformance corpus shape) and push it to a node, stamped with the assertion's own hlc. Prints its hash; exits 1 if the node rejects it.")
         {
-            node, file, timeout,
+            node, file, timeout, tokenFile,
         };
         command.SetAction((parse, ct) => CommandSupport.RunAsync(console, ct, async token =>
         {
@@ -35,7 +36,7 @@ internal static class PutCommand
             AssertionHash hash = AssertionHash.Compute(archive);
             var record = new AssertionRecord(hash, archive, assertion.Hlc);
 
-            using GrpcSyncPeer peer = CommandSupport.CreatePeer(parse.GetValue(node)!, parse.GetValue(timeout));
+            using GrpcSyncPeer peer = CommandSupport.CreatePeer(parse.GetValue(node)!, parse.GetValue(timeout), CommandSupport.ReadToken(parse.GetValue(tokenFile)));
             GossipResult result = await peer.GossipAsync(record, token).ConfigureAwait(false);
             if (!result.Accepted)
             {

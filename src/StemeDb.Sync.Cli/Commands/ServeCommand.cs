@@ -74,10 +74,12 @@ internal static class ServeCommand
         Option<TimeSpan> timeout = CommandSupport.TimeoutOption();
         timeout.Description = "Deadline of each call to a peer, in seconds.";
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log node activity (information level) to standard error." };
+        Option<string?> tokenFile = CommandSupport.TokenFileOption("File holding a shared bearer token (one line): callers of the sync service must send it, and this node sends it to its peers.");
+        var insecure = new Option<bool>("--insecure") { Description = "Serve cleartext gRPC on an address beyond loopback (refused without it)." };
 
         var command = new Command("serve", "Run a node: gRPC sync and health services on Kestrel, with gossip and anti-entropy to its peers. Stops cleanly on Ctrl-C or SIGTERM (exit 0).")
         {
-            listen, peers, data, nodeId, interval, timeout, verbose,
+            listen, peers, data, nodeId, interval, timeout, tokenFile, insecure, verbose,
         };
         command.SetAction((parse, ct) => CommandSupport.RunAsync(console, ct, async token =>
         {
@@ -88,6 +90,8 @@ internal static class ServeCommand
                 DataDirectory = parse.GetValue(data),
                 NodeId = parse.GetValue(nodeId),
                 MinimumLogLevel = parse.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning,
+                Token = CommandSupport.ReadToken(parse.GetValue(tokenFile)),
+                Insecure = parse.GetValue(insecure),
                 ConfigureNode = options =>
                 {
                     options.AntiEntropyInterval = parse.GetValue(interval);

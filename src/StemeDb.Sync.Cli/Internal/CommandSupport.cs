@@ -68,9 +68,49 @@ internal static class CommandSupport
         return TimeSpan.FromSeconds(seconds);
     }
 
+    /// <summary><c>--token-file</c>: a file holding the shared bearer token (one line) that nodes require and send.</summary>
+    public static Option<string?> TokenFileOption(string description = "File holding the bearer token the node requires (one line).") => new("--token-file")
+    {
+        Description = description,
+        HelpName = "file",
+    };
+
+    /// <summary>The token in <paramref name="path"/> (trimmed), or <see langword="null"/> without a path.</summary>
+    public static string? ReadToken(string? path)
+    {
+        if (path is null)
+        {
+            return null;
+        }
+
+        string token;
+        try
+        {
+            token = File.ReadAllText(path).Trim();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException(ExitCodes.Usage, $"--token-file: cannot read '{path}': {ex.Message}", ex);
+        }
+
+        return token.Length > 0 ? token : throw new CliException(ExitCodes.Usage, $"--token-file: '{path}' is empty.");
+    }
+
+    /// <summary>Options of a peer that sends <paramref name="token"/> (when given) with every call.</summary>
+    public static GrpcSyncPeerOptions PeerOptions(string? token, TimeSpan deadline)
+    {
+        var options = new GrpcSyncPeerOptions { Deadline = deadline };
+        if (token is not null)
+        {
+            options.Headers[BearerTokenAuthorizer.HeaderName] = BearerTokenAuthorizer.HeaderValue(token);
+        }
+
+        return options;
+    }
+
     /// <summary>A peer called directly, without a node: the gRPC deadline is the only deadline of its calls.</summary>
-    public static GrpcSyncPeer CreatePeer(Uri address, TimeSpan timeout) =>
-        GrpcSyncPeer.Create(address, new GrpcSyncPeerOptions { Deadline = timeout });
+    public static GrpcSyncPeer CreatePeer(Uri address, TimeSpan timeout, string? token) =>
+        GrpcSyncPeer.Create(address, PeerOptions(token, timeout));
 
     /// <summary>Runs a command body, mapping failures to a message on standard error and a documented exit code.</summary>
     public static async Task<int> RunAsync(CliConsole console, CancellationToken cancellationToken, Func<CancellationToken, Task<int>> body)

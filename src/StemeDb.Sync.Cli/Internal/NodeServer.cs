@@ -36,6 +36,12 @@ internal sealed class NodeServerSettings
 
     public LogLevel MinimumLogLevel { get; init; } = LogLevel.Warning;
 
+    /// <summary>A shared bearer token: required from callers of the sync service, and sent to the peers.</summary>
+    public string? Token { get; init; }
+
+    /// <summary>Whether cleartext may be served beyond loopback.</summary>
+    public bool Insecure { get; init; }
+
     /// <summary>Changes the engine settings, which otherwise keep the core's defaults (<see cref="SyncNodeOptions"/>).</summary>
     public Action<SyncNodeOptions>? ConfigureNode { get; init; }
 }
@@ -73,6 +79,14 @@ internal sealed class NodeServer : IAsyncDisposable
         if (settings.Listen.Scheme != Uri.UriSchemeHttp)
         {
             throw new CliException(ExitCodes.Usage, $"--listen must be an http:// address (gRPC over cleartext HTTP/2); got '{settings.Listen}'. Put a TLS terminator in front for https.");
+        }
+
+        if (!settings.Insecure && !IsLoopback(settings.Listen))
+        {
+            throw new CliException(
+                ExitCodes.Usage,
+                $"--listen {settings.Listen.GetLeftPart(UriPartial.Authority)} would serve cleartext gRPC beyond this machine: anyone who can reach it could read " +
+                "every assertion and push new ones. Listen on 127.0.0.1 behind a TLS terminator, or pass --insecure to serve it anyway (with --token-file to require a token).");
         }
 
         NodeId nodeId = settings.NodeId ?? (settings.DataDirectory is { } dir ? LoadOrCreateNodeId(dir) : NodeId.NewId());
@@ -120,6 +134,12 @@ internal sealed class NodeServer : IAsyncDisposable
                 options.Peers.Add(peer.ToString());
             }
         });
+        if (settings.Token is { } token)
+        {
+            builder.Services.AddSingleton<ISyncCallAuthorizer>(new BearerTokenAuthorizer(token));
+            sync.ConfigurePeers((_, peer) => peer.Headers[BearerTokenAuthorizer.HeaderName] = BearerTokenAuthorizer.HeaderValue(token));
+        }
+
         sync.ConfigureNode(options =>
         {
             options.NodeId = nodeId;
@@ -189,6 +209,10 @@ internal sealed class NodeServer : IAsyncDisposable
         var address = new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
         return new NodeServer(app, address, app.Services.GetRequiredService<SyncNode>(), storeDescription);
     }
+
+    private static bool IsLoopback(Uri listen) =>
+        string.Equals(listen.Host, "localhost", StringComparison.OrdinalIgnoreCase)
+        || (IPAddress.TryParse(listen.Host.Trim('[', ']'), out IPAddress? ip) && IPAddress.IsLoopback(ip));
 
     /// <summary>Stops the server and the node, then disposes them (and the store). Idempotent.</summary>
     public async ValueTask DisposeAsync()
