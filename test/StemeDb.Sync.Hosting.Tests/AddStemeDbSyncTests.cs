@@ -273,7 +273,7 @@ public sealed class AddStemeDbSyncTests
         Assert.That(options.MaxAssertionBytes, Is.EqualTo(64));
         Assert.That(
             async () => await node.IngestAsync(large, cancellationToken),
-            Throws.ArgumentException.With.Message.Contains("at most 64 bytes"));
+            Throws.TypeOf<AssertionRejectedException>().With.Message.Contains("at most 64 bytes"));
         await host.StopAsync(cancellationToken);
     }
 
