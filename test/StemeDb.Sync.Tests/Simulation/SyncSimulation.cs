@@ -396,10 +396,28 @@ internal sealed class SyncSimulation
                 throw new InvalidOperationException("The simulation did not quiesce after healing.");
             }
 
-            if (!Complete(_network.DeliverNextAsync()))
+            if (!Complete(_network.DeliverNextAsync()) && !Settled(done))
             {
                 _time.Advance(TimeSpan.FromSeconds(1));
             }
         }
+    }
+
+    /// <summary>
+    /// Before the clock moves: lets work that left the drain thread (a continuation the runtime queued to the thread
+    /// pool instead of running it inline) run, so that the schedule does not depend on how busy the machine is. Waits
+    /// for the thread pool's queue to empty (by spinning, not by time), then looks again: true when that produced a
+    /// call to deliver or finished the operation, so the clock need not move.
+    /// </summary>
+    private bool Settled(Func<bool> done)
+    {
+        var spin = new SpinWait();
+        for (int i = 0; i < 100_000 && ThreadPool.PendingWorkItemCount > 0; i++)
+        {
+            spin.SpinOnce();
+        }
+
+        Thread.Yield();
+        return _network.PendingCount > 0 || done();
     }
 }
