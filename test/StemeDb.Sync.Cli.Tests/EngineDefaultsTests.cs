@@ -28,7 +28,7 @@ public sealed class EngineDefaultsTests
         ParseResult parse = StemeDbSyncCli.Build(new CliRunner().Console).Parse(args);
 
         Assert.That(parse.Errors, Is.Empty);
-        Assert.That(parse.GetValue<TimeSpan>("--timeout"), Is.EqualTo(Core.PeerCallTimeout));
+        Assert.That(parse.GetValue<Seconds>("--timeout").Value, Is.EqualTo(Core.PeerCallTimeout));
     }
 
     [Test]
@@ -36,7 +36,7 @@ public sealed class EngineDefaultsTests
     {
         ParseResult parse = StemeDbSyncCli.Build(new CliRunner().Console).Parse(["serve", "--listen", "http://127.0.0.1:0"]);
 
-        Assert.That(parse.GetValue<TimeSpan>("--anti-entropy-interval"), Is.EqualTo(Core.AntiEntropyInterval));
+        Assert.That(parse.GetValue<Seconds>("--anti-entropy-interval").Value, Is.EqualTo(Core.AntiEntropyInterval));
     }
 
     [Test]

@@ -28,6 +28,21 @@ public sealed class UsageTests
         Assert.That(output, Does.Contain(command.Split(' ')[^1]));
     }
 
+    [TestCase("ping", "--timeout")]
+    [TestCase("serve", "--timeout")]
+    [TestCase("serve", "--anti-entropy-interval")]
+    public async Task Help_SecondsOption_ShowsItsDefaultInSeconds(string command, string option)
+    {
+        var core = new SyncNodeOptions();
+        double expected = option == "--timeout" ? core.PeerCallTimeout.TotalSeconds : core.AntiEntropyInterval.TotalSeconds;
+
+        var (_, output, _) = await CliRunner.RunAsync(string.Empty, command, "--help");
+
+        string line = System.Array.Find(output.Split('\n'), l => l.TrimStart().StartsWith(option + " ", System.StringComparison.Ordinal))!;
+        Assert.That(line, Does.EndWith($"[default: {expected}]").IgnoreCase.Or.Contain($"[default: {expected}]"));
+        Assert.That(line, Does.Not.Contain("00:"));
+    }
+
     [Test]
     public async Task Help_Root_DocumentsTheExitCodes()
     {

@@ -16,7 +16,7 @@ internal static class ClientCommands
     public static Command Ping(CliConsole console)
     {
         Argument<Uri> node = CommandSupport.NodeArgument();
-        Option<TimeSpan> timeout = CommandSupport.TimeoutOption();
+        Option<Seconds> timeout = CommandSupport.TimeoutOption();
         Option<string?> tokenFile = CommandSupport.TokenFileOption("File holding the bearer token to send (one line), for a node started with --token-file.");
         var command = new Command("ping", "Check that a node is alive; prints its node id, assertion count and the round-trip time.") { node, timeout, tokenFile };
         command.SetAction((parse, ct) => CommandSupport.RunAsync(console, ct, async token =>
@@ -54,7 +54,7 @@ internal static class ClientCommands
                 return parsed.ToArray();
             },
         };
-        Option<TimeSpan> timeout = CommandSupport.TimeoutOption();
+        Option<Seconds> timeout = CommandSupport.TimeoutOption();
         Option<string?> tokenFile = CommandSupport.TokenFileOption("File holding the bearer token to send (one line), for a node started with --token-file.");
         var command = new Command("roots", "Print each node's Merkle root and assertion count. With several nodes, exits 1 unless all roots are equal.") { nodes, timeout, tokenFile };
         command.SetAction((parse, ct) => CommandSupport.RunAsync(console, ct, async token =>
@@ -88,7 +88,7 @@ internal static class ClientCommands
             Description = "How many leaves to ask for (the node caps it at 10000).",
             DefaultValueFactory = _ => (uint)SyncProtocol.MaxLeavesPerPage,
         };
-        Option<TimeSpan> timeout = CommandSupport.TimeoutOption();
+        Option<Seconds> timeout = CommandSupport.TimeoutOption();
         Option<string?> tokenFile = CommandSupport.TokenFileOption("File holding the bearer token to send (one line), for a node started with --token-file.");
         var command = new Command("leaves", "Print a node's Merkle leaves (assertion hashes) in ascending order, one per line.") { node, max, timeout, tokenFile };
         command.SetAction((parse, ct) => CommandSupport.RunAsync(console, ct, async token =>
@@ -143,7 +143,7 @@ internal static class ClientCommands
         {
             Description = "Print the archive bytes as hex instead of decoding them as an Assertion.",
         };
-        Option<TimeSpan> timeout = CommandSupport.TimeoutOption();
+        Option<Seconds> timeout = CommandSupport.TimeoutOption();
         Option<string?> tokenFile = CommandSupport.TokenFileOption("File holding the bearer token to send (one line), for a node started with --token-file.");
         var command = new Command("fetch", "Fetch assertions by hash and print one JSON object per line: hash, HLC timestamp, and the decoded assertion (or its bytes with --hex). Exits 1 if any hash was not found.")
         {

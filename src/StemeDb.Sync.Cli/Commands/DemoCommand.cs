@@ -23,11 +23,11 @@ internal static class DemoCommand
                 result.AddError("--assertions must be between 1 and 1000.");
             }
         });
-        var timeout = new Option<TimeSpan>("--timeout")
+        var timeout = new Option<Seconds>("--timeout")
         {
             Description = "Give up (exit 1) if the nodes have not converged after this many seconds.",
             HelpName = "seconds",
-            DefaultValueFactory = _ => TimeSpan.FromSeconds(50),
+            DefaultValueFactory = _ => new Seconds(TimeSpan.FromSeconds(50)),
             CustomParser = result => CommandSupport.ParseSeconds(result, "--timeout"),
         };
         var command = new Command("demo", "Start three real nodes on loopback gRPC, write on each, cut one off, keep writing, heal, and show convergence as it happens. Exits 0 only if all roots match. Leaves no process or file behind.")

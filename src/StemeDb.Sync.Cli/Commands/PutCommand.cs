@@ -19,7 +19,7 @@ internal static class PutCommand
             Description = "Read the assertion JSON from this file instead of standard input.",
             HelpName = "path",
         };
-        Option<TimeSpan> timeout = CommandSupport.TimeoutOption();
+        Option<Seconds> timeout = CommandSupport.TimeoutOption();
         Option<string?> tokenFile = CommandSupport.TokenFileOption("File holding the bearer token to send (one line), for a node started with --token-file.");
         var command = new Command("put", "Encode an Assertion given as JSON (conformance corpus shape) and push it to a node, stamped with the assertion's own hlc. Prints its hash; exits 1 if the node rejects it.")
         {

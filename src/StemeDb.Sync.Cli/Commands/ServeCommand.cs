@@ -64,14 +64,14 @@ internal static class ServeCommand
                 return id;
             },
         };
-        var interval = new Option<TimeSpan>("--anti-entropy-interval")
+        var interval = new Option<Seconds>("--anti-entropy-interval")
         {
             Description = "Mean seconds between anti-entropy passes with each peer.",
             HelpName = "seconds",
-            DefaultValueFactory = _ => CommandSupport.EngineDefaults.AntiEntropyInterval,
+            DefaultValueFactory = _ => new Seconds(CommandSupport.EngineDefaults.AntiEntropyInterval),
             CustomParser = result => CommandSupport.ParseSeconds(result, "--anti-entropy-interval"),
         };
-        Option<TimeSpan> timeout = CommandSupport.TimeoutOption();
+        Option<Seconds> timeout = CommandSupport.TimeoutOption();
         timeout.Description = "Deadline of each call to a peer, in seconds.";
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log node activity (information level) to standard error." };
         Option<string?> tokenFile = CommandSupport.TokenFileOption("File holding a shared bearer token (one line): callers of the sync service must send it, and this node sends it to its peers.");

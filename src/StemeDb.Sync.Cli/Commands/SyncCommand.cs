@@ -22,7 +22,7 @@ internal static class SyncCommand
             Description = "Local data directory (SQLite store) to reconcile; in memory without it (then the pass downloads, verifies and counts the peer's assertions).",
             HelpName = "dir",
         };
-        Option<TimeSpan> timeout = CommandSupport.TimeoutOption();
+        Option<Seconds> timeout = CommandSupport.TimeoutOption();
         var command = new Command("sync", "Run one anti-entropy pass against a peer: compare roots, fetch and verify what is missing locally, push what the peer lacks. Prints progress and a summary; exits 0 when the pass completed.")
         {
             node, data, timeout,

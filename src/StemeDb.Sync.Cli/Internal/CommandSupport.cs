@@ -21,11 +21,11 @@ internal static class CommandSupport
     public static SyncNodeOptions EngineDefaults => new();
 
     /// <summary><c>--timeout</c>: the deadline of each call; by default the engine's <see cref="SyncNodeOptions.PeerCallTimeout"/>.</summary>
-    public static Option<TimeSpan> TimeoutOption() => new("--timeout")
+    public static Option<Seconds> TimeoutOption() => new("--timeout")
     {
         Description = "Deadline of each call, in seconds.",
         HelpName = "seconds",
-        DefaultValueFactory = _ => EngineDefaults.PeerCallTimeout,
+        DefaultValueFactory = _ => new Seconds(EngineDefaults.PeerCallTimeout),
         CustomParser = result => ParseSeconds(result, "--timeout"),
     };
 
@@ -55,7 +55,7 @@ internal static class CommandSupport
         return false;
     }
 
-    public static TimeSpan ParseSeconds(ArgumentResult result, string name)
+    public static Seconds ParseSeconds(ArgumentResult result, string name)
     {
         string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
         if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double seconds)
@@ -65,7 +65,7 @@ internal static class CommandSupport
             return default;
         }
 
-        return TimeSpan.FromSeconds(seconds);
+        return new Seconds(TimeSpan.FromSeconds(seconds));
     }
 
     /// <summary><c>--token-file</c>: a file holding the shared bearer token (one line) that nodes require and send.</summary>
