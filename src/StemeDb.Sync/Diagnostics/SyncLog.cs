@@ -65,4 +65,12 @@ internal static partial class SyncLog
     [LoggerMessage(EventId = 304, EventName = "PushRejectedByPeer", Level = LogLevel.Warning,
         Message = "Peer {Peer} rejected pushed assertion {Hash}: {Reason}")]
     public static partial void PushRejectedByPeer(ILogger logger, string peer, AssertionHash hash, string reason);
+
+    [LoggerMessage(EventId = 305, EventName = "AntiEntropyStillFailing", Level = LogLevel.Debug,
+        Message = "Anti-entropy with {Peer} failed again ({Failure}), as in the previous pass; it is retried at the next interval.")]
+    public static partial void AntiEntropyStillFailing(ILogger logger, string peer, string failure);
+
+    [LoggerMessage(EventId = 306, EventName = "AntiEntropyRecovered", Level = LogLevel.Information,
+        Message = "Anti-entropy with {Peer} works again.")]
+    public static partial void AntiEntropyRecovered(ILogger logger, string peer);
 }

@@ -6,6 +6,8 @@ using System.Linq;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
+using Moq;
+using System.Threading;
 using StemeDb.Sync.Testing;
 
 namespace StemeDb.Sync.Tests.Engine;
@@ -58,6 +60,46 @@ public sealed class TelemetryTests
         Assert.That(entry.id.Name, Is.EqualTo("GossipRejected"));
         Assert.That(entry.message, Does.Contain("assertion_hash must be 32 bytes"));
         Assert.That(provider.Entries.Any(e => e.Id.Id == 100 && e.Message.Contains("started", StringComparison.Ordinal)), Is.True);
+    }
+
+    [Test]
+    public async Task BackgroundAntiEntropy_PeerFailsThreeTimesTheSameWay_WarnsOnceThenDebugThenRecovery()
+    {
+        using var provider = new ListLoggerProvider();
+        var time = new TimerWatchingTimeProvider(EngineTestKit.Start);
+        int passes = 0;
+        var peer = new Mock<ISyncPeer>();
+        peer.SetupGet(p => p.Name).Returns("flaky");
+        peer.Setup(p => p.ExchangeRootsAsync(It.IsAny<RootSummary>(), It.IsAny<System.Threading.CancellationToken>()))
+            .Returns((RootSummary local, System.Threading.CancellationToken _) => Interlocked.Increment(ref passes) <= 3
+                ? ValueTask.FromException<RootExchangeResult>(new SyncPeerException(SyncStatusCode.Unavailable, "connection refused"))
+                : ValueTask.FromResult(new RootExchangeResult(local, true)));
+        await using var node = new SyncNode(
+            EngineTestKit.Options(1, o =>
+            {
+                o.AntiEntropyInterval = TimeSpan.FromSeconds(10);
+                o.PeerCallTimeout = TimeSpan.FromMinutes(7); // told apart from the loop's waits
+            }),
+            new InMemoryAssertionStore(),
+            provider,
+            time);
+        await node.StartAsync();
+        node.AddPeer(peer.Object);
+
+        for (int pass = 1; pass <= 4; pass++)
+        {
+            time.Advance(await time.NextTimerAsync(due => due != TimeSpan.FromMinutes(7)));
+            await EngineTestKit.WaitUntilAsync(() => Volatile.Read(ref passes) == pass, $"pass {pass} ran");
+        }
+
+        await time.NextTimerAsync(due => due != TimeSpan.FromMinutes(7)); // the loop logged pass 4 and waits again
+
+        (LogLevel Level, EventId Id, string Message)[] entries = provider.Entries.Where(e => e.Id.Id is 301 or 305 or 306).ToArray();
+        Assert.That(entries.Select(e => e.Id.Id), Is.EqualTo(new[] { 301, 305, 305, 306 }));
+        Assert.That(entries[0].Level, Is.EqualTo(LogLevel.Warning));
+        Assert.That(entries[1].Level, Is.EqualTo(LogLevel.Debug));
+        Assert.That(entries[1].Message, Does.Contain("Unavailable"));
+        Assert.That(entries[3].Level, Is.EqualTo(LogLevel.Information));
     }
 
     private sealed class ListLoggerProvider : ILoggerFactory

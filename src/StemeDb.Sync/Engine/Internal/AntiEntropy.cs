@@ -152,6 +152,9 @@ internal sealed class AntiEntropy
     {
         using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(entry.Removed, _lifecycle.Stopping);
         CancellationToken cancellationToken = linked.Token;
+        // A peer that keeps failing the same way is logged once with the exception, then briefly at Debug, and once more
+        // when it works again: an unreachable or refusing peer does not fill the log with a stack trace every pass.
+        string? failing = null;
         try
         {
             for (bool first = true; ; first = false)
@@ -161,6 +164,11 @@ internal sealed class AntiEntropy
                 try
                 {
                     await RunPassAsync(entry.Calls, cancellationToken).ConfigureAwait(false);
+                    if (failing is not null)
+                    {
+                        SyncLog.AntiEntropyRecovered(_logger, entry.Peer.Name);
+                        failing = null;
+                    }
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
@@ -170,7 +178,16 @@ internal sealed class AntiEntropy
                 catch (Exception ex)
 #pragma warning restore CA1031
                 {
-                    SyncLog.AntiEntropyFailed(_logger, entry.Peer.Name, ex);
+                    string state = ex is SyncPeerException peerFailure ? peerFailure.Code.ToString() : ex.GetType().Name;
+                    if (state == failing)
+                    {
+                        SyncLog.AntiEntropyStillFailing(_logger, entry.Peer.Name, state);
+                    }
+                    else
+                    {
+                        SyncLog.AntiEntropyFailed(_logger, entry.Peer.Name, ex);
+                        failing = state;
+                    }
                 }
             }
         }
