@@ -1,12 +1,8 @@
 using System;
-using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using System.Threading;
 using System.Threading.Tasks;
-using Microsoft.Extensions.Time.Testing;
-using StemeDb.Sync.Testing;
 
 namespace StemeDb.Sync.Tests.Engine;
 
