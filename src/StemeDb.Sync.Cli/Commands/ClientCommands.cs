@@ -16,12 +16,12 @@ internal static class ClientCommands
     public static Command Ping(CliConsole console)
     {
         Argument<Uri> node = CommandSupport.NodeArgument();
-        Option<Seconds> timeout = CommandSupport.TimeoutOption();
-        Option<string?> tokenFile = CommandSupport.TokenFileOption("File holding the bearer token to send (one line), for a node started with --token-file.");
-        var command = new Command("ping", "Check that a node is alive; prints its node id, assertion count and the round-trip time.") { node, timeout, tokenFile };
+        var connection = new ConnectionOptions();
+        var command = new Command("ping", "Check that a node is alive; prints its node id, assertion count and the round-trip time.") { node };
+        connection.AddTo(command);
         command.SetAction((parse, ct) => CommandSupport.RunAsync(console, ct, async token =>
         {
-            using GrpcSyncPeer peer = CommandSupport.CreatePeer(parse.GetValue(node)!, parse.GetValue(timeout), CommandSupport.ReadToken(parse.GetValue(tokenFile)));
+            using GrpcSyncPeer peer = connection.CreatePeer(parse, parse.GetValue(node)!);
             long started = Environment.TickCount64;
             PingResult result = await peer.PingAsync(NodeId.Empty, token).ConfigureAwait(false);
             long elapsed = Environment.TickCount64 - started;
@@ -54,15 +54,15 @@ internal static class ClientCommands
                 return parsed.ToArray();
             },
         };
-        Option<Seconds> timeout = CommandSupport.TimeoutOption();
-        Option<string?> tokenFile = CommandSupport.TokenFileOption("File holding the bearer token to send (one line), for a node started with --token-file.");
-        var command = new Command("roots", "Print each node's Merkle root and assertion count. With several nodes, exits 1 unless all roots are equal.") { nodes, timeout, tokenFile };
+        var connection = new ConnectionOptions();
+        var command = new Command("roots", "Print each node's Merkle root and assertion count. With several nodes, exits 1 unless all roots are equal.") { nodes };
+        connection.AddTo(command);
         command.SetAction((parse, ct) => CommandSupport.RunAsync(console, ct, async token =>
         {
             var summaries = new List<RootSummary>();
             foreach (Uri address in parse.GetValue(nodes)!)
             {
-                using GrpcSyncPeer peer = CommandSupport.CreatePeer(address, parse.GetValue(timeout), CommandSupport.ReadToken(parse.GetValue(tokenFile)));
+                using GrpcSyncPeer peer = connection.CreatePeer(parse, address);
                 RootExchangeResult result = await peer.ExchangeRootsAsync(new RootSummary(AssertionHash.Zero, 0), token).ConfigureAwait(false);
                 summaries.Add(result.Remote);
                 await console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{result.Remote.Root}  {result.Remote.Count,8}  {peer.Name}")).ConfigureAwait(false);
@@ -88,12 +88,12 @@ internal static class ClientCommands
             Description = "How many leaves to ask for (the node caps it at 10000).",
             DefaultValueFactory = _ => (uint)SyncProtocol.MaxLeavesPerPage,
         };
-        Option<Seconds> timeout = CommandSupport.TimeoutOption();
-        Option<string?> tokenFile = CommandSupport.TokenFileOption("File holding the bearer token to send (one line), for a node started with --token-file.");
-        var command = new Command("leaves", "Print a node's Merkle leaves (assertion hashes) in ascending order, one per line.") { node, max, timeout, tokenFile };
+        var connection = new ConnectionOptions();
+        var command = new Command("leaves", "Print a node's Merkle leaves (assertion hashes) in ascending order, one per line.") { node, max };
+        connection.AddTo(command);
         command.SetAction((parse, ct) => CommandSupport.RunAsync(console, ct, async token =>
         {
-            using GrpcSyncPeer peer = CommandSupport.CreatePeer(parse.GetValue(node)!, parse.GetValue(timeout), CommandSupport.ReadToken(parse.GetValue(tokenFile)));
+            using GrpcSyncPeer peer = connection.CreatePeer(parse, parse.GetValue(node)!);
             LeavesPage page = await peer.GetLeavesAsync(parse.GetValue(max), token).ConfigureAwait(false);
             foreach (AssertionHash leaf in page.Leaves)
             {
@@ -143,16 +143,16 @@ internal static class ClientCommands
         {
             Description = "Print the archive bytes as hex instead of decoding them as an Assertion.",
         };
-        Option<Seconds> timeout = CommandSupport.TimeoutOption();
-        Option<string?> tokenFile = CommandSupport.TokenFileOption("File holding the bearer token to send (one line), for a node started with --token-file.");
+        var connection = new ConnectionOptions();
         var command = new Command("fetch", "Fetch assertions by hash and print one JSON object per line: hash, HLC timestamp, and the decoded assertion (or its bytes with --hex). Exits 1 if any hash was not found.")
         {
-            node, hashes, raw, timeout, tokenFile,
+            node, hashes, raw,
         };
+        connection.AddTo(command);
         command.SetAction((parse, ct) => CommandSupport.RunAsync(console, ct, async token =>
         {
             AssertionHash[] wanted = parse.GetValue(hashes)!;
-            using GrpcSyncPeer peer = CommandSupport.CreatePeer(parse.GetValue(node)!, parse.GetValue(timeout), CommandSupport.ReadToken(parse.GetValue(tokenFile)));
+            using GrpcSyncPeer peer = connection.CreatePeer(parse, parse.GetValue(node)!);
             IReadOnlyList<AssertionRecord> records = await peer.FetchAsync(wanted, token).ConfigureAwait(false);
             var found = new HashSet<AssertionHash>();
             foreach (AssertionRecord record in records)

@@ -19,12 +19,12 @@ internal static class PutCommand
             Description = "Read the assertion JSON from this file instead of standard input.",
             HelpName = "path",
         };
-        Option<Seconds> timeout = CommandSupport.TimeoutOption();
-        Option<string?> tokenFile = CommandSupport.TokenFileOption("File holding the bearer token to send (one line), for a node started with --token-file.");
+        var connection = new ConnectionOptions();
         var command = new Command("put", "Encode an Assertion given as JSON (conformance corpus shape) and push it to a node, stamped with the assertion's own hlc. Prints its hash; exits 1 if the node rejects it.")
         {
-            node, file, timeout, tokenFile,
+            node, file,
         };
+        connection.AddTo(command);
         command.SetAction((parse, ct) => CommandSupport.RunAsync(console, ct, async token =>
         {
             FileInfo? source = parse.GetValue(file);
@@ -36,7 +36,7 @@ internal static class PutCommand
             AssertionHash hash = AssertionHash.Compute(archive);
             var record = new AssertionRecord(hash, archive, assertion.Hlc);
 
-            using GrpcSyncPeer peer = CommandSupport.CreatePeer(parse.GetValue(node)!, parse.GetValue(timeout), CommandSupport.ReadToken(parse.GetValue(tokenFile)));
+            using GrpcSyncPeer peer = connection.CreatePeer(parse, parse.GetValue(node)!);
             GossipResult result = await peer.GossipAsync(record, token).ConfigureAwait(false);
             if (!result.Accepted)
             {

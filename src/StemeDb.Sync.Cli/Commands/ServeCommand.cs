@@ -17,7 +17,7 @@ internal static class ServeCommand
     {
         var listen = new Option<Uri>("--listen")
         {
-            Description = "Address to serve gRPC on (cleartext HTTP/2), e.g. http://127.0.0.1:5000; port 0 picks a free port.",
+            Description = "Address to serve gRPC on: http://IP:PORT (cleartext HTTP/2), or https://IP:PORT with --tls-cert; port 0 picks a free port.",
             HelpName = "url",
             Required = true,
             CustomParser = CommandSupport.ParseAddress,
@@ -76,10 +76,14 @@ internal static class ServeCommand
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log node activity (information level) to standard error." };
         Option<string?> tokenFile = CommandSupport.TokenFileOption("File holding a shared bearer token (one line): callers of the sync service must send it, and this node sends it to its peers.");
         var insecure = new Option<bool>("--insecure") { Description = "Serve cleartext gRPC on an address beyond loopback (refused without it)." };
+        var tlsCertificate = new Option<string?>("--tls-cert") { Description = "PEM certificate to serve TLS with (on an https:// --listen address) and to present to peers.", HelpName = "file" };
+        var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key of --tls-cert.", HelpName = "file" };
+        var clientCa = new Option<string?>("--client-ca") { Description = "PEM CA certificate: callers must present a client certificate that chains to it (mutual TLS).", HelpName = "file" };
+        var peerCa = new Option<string?>("--peer-ca") { Description = "PEM CA certificate that peers' server certificates must chain to.", HelpName = "file" };
 
         var command = new Command("serve", "Run a node: gRPC sync and health services on Kestrel, with gossip and anti-entropy to its peers. Stops cleanly on Ctrl-C or SIGTERM (exit 0).")
         {
-            listen, peers, data, nodeId, interval, timeout, tokenFile, insecure, verbose,
+            listen, peers, data, nodeId, interval, timeout, tokenFile, tlsCertificate, tlsKey, clientCa, peerCa, insecure, verbose,
         };
         command.SetAction((parse, ct) => CommandSupport.RunAsync(console, ct, async token =>
         {
@@ -92,6 +96,13 @@ internal static class ServeCommand
                 MinimumLogLevel = parse.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning,
                 Token = CommandSupport.ReadToken(parse.GetValue(tokenFile)),
                 Insecure = parse.GetValue(insecure),
+                Tls = new TlsFiles
+                {
+                    CertificateFile = parse.GetValue(tlsCertificate),
+                    KeyFile = parse.GetValue(tlsKey),
+                    ClientCaFile = parse.GetValue(clientCa),
+                    PeerCaFile = parse.GetValue(peerCa),
+                },
                 ConfigureNode = options =>
                 {
                     options.AntiEntropyInterval = parse.GetValue(interval);

@@ -108,9 +108,6 @@ internal static class CommandSupport
         return options;
     }
 
-    /// <summary>A peer called directly, without a node: the gRPC deadline is the only deadline of its calls.</summary>
-    public static GrpcSyncPeer CreatePeer(Uri address, TimeSpan timeout, string? token) =>
-        GrpcSyncPeer.Create(address, PeerOptions(token, timeout));
 
     /// <summary>Runs a command body, mapping failures to a message on standard error and a documented exit code.</summary>
     public static async Task<int> RunAsync(CliConsole console, CancellationToken cancellationToken, Func<CancellationToken, Task<int>> body)

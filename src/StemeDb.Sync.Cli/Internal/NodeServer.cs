@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Threading;
 using System.Threading.Tasks;
 using Grpc.HealthCheck;
@@ -12,6 +13,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -38,6 +40,9 @@ internal sealed class NodeServerSettings
 
     /// <summary>A shared bearer token: required from callers of the sync service, and sent to the peers.</summary>
     public string? Token { get; init; }
+
+    /// <summary>TLS: the node's certificate (served on an https:// address, and presented to peers), and the CAs of callers and peers.</summary>
+    public TlsFiles Tls { get; init; } = new();
 
     /// <summary>Whether cleartext may be served beyond loopback.</summary>
     public bool Insecure { get; init; }
@@ -76,12 +81,20 @@ internal sealed class NodeServer : IAsyncDisposable
 
     public static async Task<NodeServer> StartAsync(NodeServerSettings settings, CancellationToken cancellationToken)
     {
-        if (settings.Listen.Scheme != Uri.UriSchemeHttp)
+        bool https = settings.Listen.Scheme == Uri.UriSchemeHttps;
+        if (https != settings.Tls.Validate().HasCertificate)
         {
-            throw new CliException(ExitCodes.Usage, $"--listen must be an http:// address (gRPC over cleartext HTTP/2); got '{settings.Listen}'. Put a TLS terminator in front for https.");
+            throw new CliException(ExitCodes.Usage, https
+                ? $"--listen {settings.Listen} needs --tls-cert and --tls-key (PEM) to serve TLS."
+                : $"--tls-cert serves TLS: --listen must be an https:// address; got '{settings.Listen}'.");
         }
 
-        if (!settings.Insecure && !IsLoopback(settings.Listen))
+        if (settings.Tls.ClientCaFile is not null && !https)
+        {
+            throw new CliException(ExitCodes.Usage, "--client-ca requires TLS: give --tls-cert, --tls-key and an https:// --listen address.");
+        }
+
+        if (!https && !settings.Insecure && !IsLoopback(settings.Listen))
         {
             throw new CliException(
                 ExitCodes.Usage,
@@ -111,7 +124,15 @@ internal sealed class NodeServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            Action<ListenOptions> http2 = listen => listen.Protocols = HttpProtocols.Http2;
+            HttpsConnectionAdapterOptions? tls = https ? ServerTls(settings.Tls) : null;
+            Action<ListenOptions> http2 = listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                if (tls is not null)
+                {
+                    listen.UseHttps(tls);
+                }
+            };
             if (IPAddress.TryParse(settings.Listen.Host.Trim('[', ']'), out IPAddress? ip))
             {
                 kestrel.Listen(ip, settings.Listen.Port, http2);
@@ -134,6 +155,11 @@ internal sealed class NodeServer : IAsyncDisposable
                 options.Peers.Add(peer.ToString());
             }
         });
+        if (settings.Tls.HasCertificate || settings.Tls.PeerCaFile is not null)
+        {
+            sync.ConfigurePeers((_, peer) => peer.HttpHandler = settings.Tls.CreatePeerHandler());
+        }
+
         if (settings.Token is { } token)
         {
             builder.Services.AddSingleton<ISyncCallAuthorizer>(new BearerTokenAuthorizer(token));
@@ -208,6 +234,20 @@ internal sealed class NodeServer : IAsyncDisposable
             ?? settings.Listen.ToString();
         var address = new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
         return new NodeServer(app, address, app.Services.GetRequiredService<SyncNode>(), storeDescription);
+    }
+
+    /// <summary>The served certificate, and with a client CA, mutual TLS: a caller without a certificate chaining to it is refused.</summary>
+    private static HttpsConnectionAdapterOptions ServerTls(TlsFiles files)
+    {
+        var options = new HttpsConnectionAdapterOptions { ServerCertificate = files.LoadCertificate() };
+        if (files.ClientCaFile is { } clientCa)
+        {
+            X509Certificate2Collection roots = TlsFiles.LoadCa(clientCa, "--client-ca");
+            options.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+            options.ClientCertificateValidation = (certificate, _, _) => TlsFiles.ChainsTo(certificate, roots);
+        }
+
+        return options;
     }
 
     private static bool IsLoopback(Uri listen) =>

@@ -1,0 +1,150 @@
+using System;
+using System.IO;
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.RegularExpressions;
+using System.Threading;
+using System.Threading.Tasks;
+using StemeDb.Sync.Cli.Internal;
+
+namespace StemeDb.Sync.Cli.Tests;
+
+/// <summary>
+/// Two <c>serve</c> nodes with mutual TLS, from PEM files made here (a CA, a certificate per node, and a stranger from
+/// another CA): they gossip to each other, and callers are served only with a client certificate from the CA.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public sealed partial class ServeTlsTests
+{
+    private string _directory = null!;
+
+    [SetUp]
+    public void CreateDirectory()
+    {
+        _directory = Path.Combine(Path.GetTempPath(), "stemedb-tls-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(_directory);
+    }
+
+    [TearDown]
+    public void DeleteDirectory() => Directory.Delete(_directory, recursive: true);
+
+    [Test]
+    [CancelAfter(90_000)]
+    public async Task Serve_MutualTls_NodesGossipAndOnlyCallersWithACertificateFromTheCaAreServed(CancellationToken cancellationToken)
+    {
+        using var ca = new Authority("stemedb test ca");
+        using var otherCa = new Authority("another ca");
+        string caFile = Write("ca.pem", ca.Certificate.ExportCertificatePem());
+        (string aCert, string aKey) = Issue(ca, "node-a");
+        (string bCert, string bKey) = Issue(ca, "node-b");
+        (string strangerCert, string strangerKey) = Issue(otherCa, "stranger");
+        string[] tlsA = ["--tls-cert", aCert, "--tls-key", aKey, "--client-ca", caFile, "--peer-ca", caFile];
+        string[] tlsB = ["--tls-cert", bCert, "--tls-key", bKey, "--client-ca", caFile, "--peer-ca", caFile];
+        string[] asClientB = ["--tls-cert", bCert, "--tls-key", bKey, "--peer-ca", caFile];
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var a = new CliRunner();
+        Task<int> servingA = a.StartAsync(["serve", "--listen", "https://127.0.0.1:0", .. tlsA], stop.Token);
+        var b = new CliRunner();
+        Task<int> servingB = Task.FromResult(0);
+        try
+        {
+            string addressA = await WaitForAddressAsync(a, servingA, cancellationToken);
+            servingB = b.StartAsync(["serve", "--listen", "https://127.0.0.1:0", "--peer", addressA, .. tlsB], stop.Token);
+            string addressB = await WaitForAddressAsync(b, servingB, cancellationToken);
+
+            (int anonymous, _, string anonymousError) = await CliRunner.RunAsync(string.Empty, "ping", addressA, "--peer-ca", caFile);
+            (int stranger, _, _) = await CliRunner.RunAsync(string.Empty, "ping", addressA, "--peer-ca", caFile, "--tls-cert", strangerCert, "--tls-key", strangerKey);
+            (int untrusted, _, _) = await CliRunner.RunAsync(string.Empty, ["ping", addressA, "--tls-cert", bCert, "--tls-key", bKey]);
+            (int trusted, string trustedOut, string trustedError) = await CliRunner.RunAsync(string.Empty, ["ping", addressA, .. asClientB]);
+            Assert.That(anonymous, Is.EqualTo(ExitCodes.Unavailable), "no client certificate");
+            Assert.That(anonymousError, Does.StartWith("error:"));
+            Assert.That(stranger, Is.EqualTo(ExitCodes.Unavailable), "a client certificate from another CA");
+            Assert.That(untrusted, Is.EqualTo(ExitCodes.Unavailable), "the server's certificate is not trusted without --peer-ca");
+            Assert.That(trusted, Is.EqualTo(ExitCodes.Success), trustedError);
+            Assert.That(trustedOut, Does.Contain(": 0 assertions"));
+
+            // B gossips what it is given to A over mutual TLS, presenting its own certificate.
+            (int put, string hash, string putError) = await CliRunner.RunAsync(TestAssertions.Json("user:over-tls"), ["put", addressB, .. asClientB]);
+            Assert.That(put, Is.EqualTo(ExitCodes.Success), putError);
+            while ((await CliRunner.RunAsync(string.Empty, ["fetch", addressA, hash.Trim(), "--hex", .. asClientB])).Code != ExitCodes.Success)
+            {
+                await Task.Delay(50, cancellationToken);
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
+
+        Assert.That(await servingB, Is.EqualTo(ExitCodes.Success), b.Error);
+        Assert.That(await servingA, Is.EqualTo(ExitCodes.Success), a.Error);
+    }
+
+    [TestCase("https://127.0.0.1:0")]
+    public async Task Serve_HttpsWithoutCertificate_ExitsTwo(string listen)
+    {
+        (int code, _, string error) = await CliRunner.RunAsync(string.Empty, "serve", "--listen", listen);
+
+        Assert.That(code, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(error, Does.Contain("--tls-cert"));
+    }
+
+    private (string Certificate, string Key) Issue(Authority authority, string name)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")], false));
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddIpAddress(IPAddress.Loopback);
+        san.AddDnsName("localhost");
+        request.CertificateExtensions.Add(san.Build());
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        byte[] serial = RandomNumberGenerator.GetBytes(16);
+        using X509Certificate2 issued = request.Create(authority.Certificate, now.AddMinutes(-5), now.AddDays(1), serial);
+        return (Write(name + ".pem", issued.ExportCertificatePem()), Write(name + ".key", key.ExportPkcs8PrivateKeyPem()));
+    }
+
+    private string Write(string name, string pem)
+    {
+        string path = Path.Combine(_directory, name);
+        File.WriteAllText(path, pem);
+        return path;
+    }
+
+    private static async Task<string> WaitForAddressAsync(CliRunner runner, Task<int> serving, CancellationToken cancellationToken)
+    {
+        while (ListeningOn().Match(runner.Out) is not { Success: true })
+        {
+            Assert.That(serving.IsCompleted, Is.False, () => "serve ended early: " + runner.Error);
+            await Task.Delay(20, cancellationToken);
+        }
+
+        return ListeningOn().Match(runner.Out).Groups[1].Value;
+    }
+
+    [GeneratedRegex(@"listening on (https://127\.0\.0\.1:\d+)")]
+    private static partial Regex ListeningOn();
+
+    /// <summary>A self-signed certificate authority for one test.</summary>
+    private sealed class Authority : IDisposable
+    {
+        public Authority(string name)
+        {
+            using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
+            request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+            request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+            DateTimeOffset now = DateTimeOffset.UtcNow;
+            Certificate = request.CreateSelfSigned(now.AddMinutes(-10), now.AddDays(2));
+        }
+
+        public X509Certificate2 Certificate { get; }
+
+        public void Dispose() => Certificate.Dispose();
+    }
+}
