@@ -83,6 +83,38 @@ public sealed partial class ServeTlsTests
         Assert.That(await servingA, Is.EqualTo(ExitCodes.Success), a.Error);
     }
 
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Serve_AllowPeer_OnlyTheNamedCertificateIsServed(CancellationToken cancellationToken)
+    {
+        using var ca = new Authority("stemedb test ca");
+        string caFile = Write("ca.pem", ca.Certificate.ExportCertificatePem());
+        (string aCert, string aKey) = Issue(ca, "node-a");
+        (string bCert, string bKey) = Issue(ca, "node-b");
+        (string cCert, string cKey) = Issue(ca, "node-c");
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var a = new CliRunner();
+        Task<int> servingA = a.StartAsync(
+            ["serve", "--listen", "https://127.0.0.1:0", "--tls-cert", aCert, "--tls-key", aKey, "--client-ca", caFile, "--allow-peer", "node-b"],
+            stop.Token);
+        try
+        {
+            string addressA = await WaitForAddressAsync(a, servingA, cancellationToken);
+
+            (int named, _, string namedError) = await CliRunner.RunAsync(string.Empty, "ping", addressA, "--peer-ca", caFile, "--tls-cert", bCert, "--tls-key", bKey);
+            (int other, _, _) = await CliRunner.RunAsync(string.Empty, "ping", addressA, "--peer-ca", caFile, "--tls-cert", cCert, "--tls-key", cKey);
+
+            Assert.That(named, Is.EqualTo(ExitCodes.Success), namedError);
+            Assert.That(other, Is.EqualTo(ExitCodes.Unavailable), "a certificate from the CA that names another peer");
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
+
+        Assert.That(await servingA, Is.EqualTo(ExitCodes.Success), a.Error);
+    }
+
     [TestCase("https://127.0.0.1:0")]
     public async Task Serve_HttpsWithoutCertificate_ExitsTwo(string listen)
     {

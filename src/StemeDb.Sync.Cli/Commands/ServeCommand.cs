@@ -79,11 +79,17 @@ internal static class ServeCommand
         var tlsCertificate = new Option<string?>("--tls-cert") { Description = "PEM certificate to serve TLS with (on an https:// --listen address) and to present to peers.", HelpName = "file" };
         var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key of --tls-cert.", HelpName = "file" };
         var clientCa = new Option<string?>("--client-ca") { Description = "PEM CA certificate: callers must present a client certificate that chains to it (mutual TLS).", HelpName = "file" };
+        var allowPeer = new Option<string[]>("--allow-peer")
+        {
+            Description = "With --client-ca: accept only client certificates that name this peer (DNS SAN or CN); repeat for several.",
+            HelpName = "name",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var peerCa = new Option<string?>("--peer-ca") { Description = "PEM CA certificate that peers' server certificates must chain to.", HelpName = "file" };
 
         var command = new Command("serve", "Run a node: gRPC sync and health services on Kestrel, with gossip and anti-entropy to its peers. Stops cleanly on Ctrl-C or SIGTERM (exit 0).")
         {
-            listen, peers, data, nodeId, interval, timeout, tokenFile, tlsCertificate, tlsKey, clientCa, peerCa, insecure, verbose,
+            listen, peers, data, nodeId, interval, timeout, tokenFile, tlsCertificate, tlsKey, clientCa, allowPeer, peerCa, insecure, verbose,
         };
         command.SetAction((parse, ct) => CommandSupport.RunAsync(console, ct, async token =>
         {
@@ -102,6 +108,7 @@ internal static class ServeCommand
                     KeyFile = parse.GetValue(tlsKey),
                     ClientCaFile = parse.GetValue(clientCa),
                     PeerCaFile = parse.GetValue(peerCa),
+                    AllowedPeers = parse.GetValue(allowPeer) ?? [],
                 },
                 ConfigureNode = options =>
                 {

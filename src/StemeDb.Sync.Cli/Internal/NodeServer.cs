@@ -94,6 +94,11 @@ internal sealed class NodeServer : IAsyncDisposable
             throw new CliException(ExitCodes.Usage, "--client-ca requires TLS: give --tls-cert, --tls-key and an https:// --listen address.");
         }
 
+        if (settings.Tls.AllowedPeers.Count > 0 && settings.Tls.ClientCaFile is null)
+        {
+            throw new CliException(ExitCodes.Usage, "--allow-peer checks client certificates: it requires --client-ca (mutual TLS).");
+        }
+
         if (!https && !settings.Insecure && !IsLoopback(settings.Listen))
         {
             throw new CliException(
@@ -244,7 +249,8 @@ internal sealed class NodeServer : IAsyncDisposable
         {
             X509Certificate2Collection roots = TlsFiles.LoadCa(clientCa, "--client-ca");
             options.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
-            options.ClientCertificateValidation = (certificate, _, _) => TlsFiles.ChainsTo(certificate, roots);
+            options.ClientCertificateValidation = (certificate, _, _) =>
+                TlsFiles.ChainsTo(certificate, roots) && TlsFiles.IsAllowed(certificate, files.AllowedPeers);
         }
 
         return options;

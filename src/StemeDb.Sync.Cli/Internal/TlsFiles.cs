@@ -22,6 +22,9 @@ internal sealed class TlsFiles
 
     public string? PeerCaFile { get; init; }
 
+    /// <summary>With mutual TLS: the names (DNS SAN or CN) a client certificate must carry one of; any when empty.</summary>
+    public System.Collections.Generic.IReadOnlyList<string> AllowedPeers { get; init; } = [];
+
     public bool HasCertificate => CertificateFile is not null;
 
     /// <summary>Checks that the certificate and its key come together; throws a usage error otherwise.</summary>
@@ -60,6 +63,44 @@ internal sealed class TlsFiles
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException)
         {
             throw new CliException(ExitCodes.Usage, $"{option}: cannot load '{path}': {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Whether the certificate names one of <paramref name="allowed"/> in a DNS SAN or its CN (any name when none is listed).</summary>
+    public static bool IsAllowed(X509Certificate2 certificate, System.Collections.Generic.IReadOnlyList<string> allowed)
+    {
+        if (allowed.Count == 0)
+        {
+            return true;
+        }
+
+        foreach (X509Extension extension in certificate.Extensions)
+        {
+            if (extension is X509SubjectAlternativeNameExtension san)
+            {
+                foreach (string dns in san.EnumerateDnsNames())
+                {
+                    if (Contains(allowed, dns))
+                    {
+                        return true;
+                    }
+                }
+            }
+        }
+
+        return Contains(allowed, certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false));
+
+        static bool Contains(System.Collections.Generic.IReadOnlyList<string> names, string name)
+        {
+            foreach (string candidate in names)
+            {
+                if (string.Equals(candidate, name, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
     }
 
