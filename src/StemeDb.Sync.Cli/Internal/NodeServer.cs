@@ -165,6 +165,9 @@ internal sealed class NodeServer : IAsyncDisposable
             sync.ConfigurePeers((_, peer) => peer.HttpHandler = settings.Tls.CreatePeerHandler());
         }
 
+        // Per-caller limits with the library's defaults: calls and bytes in flight, and the rate of rejected requests.
+        builder.Services.AddSingleton(new PeerGuard());
+
         if (settings.Token is { } token)
         {
             builder.Services.AddSingleton<ISyncCallAuthorizer>(new BearerTokenAuthorizer(token));
