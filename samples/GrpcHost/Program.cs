@@ -13,7 +13,6 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Net;
-using System.Net.Http;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Threading;
@@ -111,7 +110,7 @@ namespace StemeDb.Sync.Samples.GrpcHost
                 var options = new GrpcSyncPeerOptions();
                 if (_configuration["Token"] is { } token)
                 {
-                    options.HttpHandler = new BearerTokenSender(token) { InnerHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true } };
+                    options.Headers[BearerTokenAuthorizer.HeaderName] = BearerTokenAuthorizer.HeaderValue(token);
                 }
 
                 var peer = GrpcSyncPeer.Create(new Uri(peerAddress.Value!), options);

@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
 using StemeDb.Sync.Cli.Internal;
@@ -7,7 +8,7 @@ using StemeDb.Sync.Cli.Internal;
 namespace StemeDb.Sync.Cli.Tests;
 
 /// <summary>Runs the command line in this process with captured standard streams.</summary>
-internal sealed class CliRunner
+internal sealed partial class CliRunner
 {
     private readonly StringWriter _out = new();
     private readonly StringWriter _error = new();
@@ -50,4 +51,20 @@ internal sealed class CliRunner
 
     public Task<int> StartAsync(string[] args, CancellationToken cancellationToken) =>
         StemeDbSyncCli.RunAsync(args, Console, cancellationToken);
+
+    /// <summary>Waits until <c>serve</c>, started on this runner, prints its address; fails if it ends first.</summary>
+    public async Task<string> WaitForAddressAsync(Task<int> serving, CancellationToken cancellationToken)
+    {
+        Match match;
+        while (!(match = ListeningOn().Match(Out)).Success)
+        {
+            Assert.That(serving.IsCompleted, Is.False, () => "serve ended early: " + Error);
+            await Task.Delay(20, cancellationToken);
+        }
+
+        return match.Groups[1].Value;
+    }
+
+    [GeneratedRegex(@"listening on (https?://127\.0\.0\.1:\d+)")]
+    private static partial Regex ListeningOn();
 }

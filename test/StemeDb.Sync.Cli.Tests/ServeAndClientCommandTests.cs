@@ -2,7 +2,6 @@ using System;
 using System.IO;
 using System.Net;
 using System.Net.Sockets;
-using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Data.Sqlite;
@@ -13,7 +12,7 @@ namespace StemeDb.Sync.Cli.Tests;
 /// <summary>One real node served by <c>serve --data</c> in this process, driven by the client commands.</summary>
 [TestFixture]
 [NonParallelizable]
-public sealed partial class ServeAndClientCommandTests
+public sealed class ServeAndClientCommandTests
 {
     private readonly CancellationTokenSource _stop = new();
     private CliRunner _server = null!;
@@ -28,13 +27,7 @@ public sealed partial class ServeAndClientCommandTests
         _server = new CliRunner();
         _serving = _server.StartAsync(["serve", "--listen", "http://127.0.0.1:0", "--data", _dataDirectory], _stop.Token);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        while (ListeningOn().Match(_server.Out) is not { Success: true } match)
-        {
-            Assert.That(_serving.IsCompleted, Is.False, () => "serve ended early: " + _server.Error);
-            await Task.Delay(50, timeout.Token);
-        }
-
-        _address = ListeningOn().Match(_server.Out).Groups[1].Value;
+        _address = await _server.WaitForAddressAsync(_serving, timeout.Token);
     }
 
     [OneTimeTearDown]
@@ -194,7 +187,4 @@ public sealed partial class ServeAndClientCommandTests
         Assert.That(code, Is.EqualTo(ExitCodes.IOError));
         Assert.That(error, Does.Contain("already open"));
     }
-
-    [GeneratedRegex(@"listening on (http://127\.0\.0\.1:\d+)")]
-    private static partial Regex ListeningOn();
 }

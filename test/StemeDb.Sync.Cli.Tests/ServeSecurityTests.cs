@@ -1,6 +1,5 @@
 using System;
 using System.IO;
-using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
 using StemeDb.Sync.Cli.Internal;
@@ -10,7 +9,7 @@ namespace StemeDb.Sync.Cli.Tests;
 /// <summary><c>serve</c> refuses cleartext beyond loopback without <c>--insecure</c>, and <c>--token-file</c> makes callers present the token.</summary>
 [TestFixture]
 [NonParallelizable]
-public sealed partial class ServeSecurityTests
+public sealed class ServeSecurityTests
 {
     [TestCase("http://0.0.0.0:0")]
     [TestCase("http://[::]:0")]
@@ -39,9 +38,9 @@ public sealed partial class ServeSecurityTests
         Task<int> servingB = Task.FromResult(0);
         try
         {
-            string addressA = await WaitForAddressAsync(a, servingA, cancellationToken);
+            string addressA = await a.WaitForAddressAsync(servingA, cancellationToken);
             servingB = b.StartAsync(["serve", "--listen", "http://127.0.0.1:0", "--token-file", tokenFile, "--peer", addressA], stop.Token);
-            string addressB = await WaitForAddressAsync(b, servingB, cancellationToken);
+            string addressB = await b.WaitForAddressAsync(servingB, cancellationToken);
 
             (int anonymous, _, string anonymousError) = await CliRunner.RunAsync(string.Empty, "ping", addressA);
             (int wrong, _, string wrongError) = await CliRunner.RunAsync(string.Empty, "ping", addressA, "--token-file", wrongFile);
@@ -71,18 +70,4 @@ public sealed partial class ServeSecurityTests
         Assert.That(await servingB, Is.EqualTo(ExitCodes.Success), b.Error);
         Assert.That(await servingA, Is.EqualTo(ExitCodes.Success), a.Error);
     }
-
-    private static async Task<string> WaitForAddressAsync(CliRunner runner, Task<int> serving, CancellationToken cancellationToken)
-    {
-        while (ListeningOn().Match(runner.Out) is not { Success: true })
-        {
-            Assert.That(serving.IsCompleted, Is.False, () => "serve ended early: " + runner.Error);
-            await Task.Delay(20, cancellationToken);
-        }
-
-        return ListeningOn().Match(runner.Out).Groups[1].Value;
-    }
-
-    [GeneratedRegex(@"listening on (http://127\.0\.0\.1:\d+)")]
-    private static partial Regex ListeningOn();
 }

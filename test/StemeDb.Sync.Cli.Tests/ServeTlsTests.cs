@@ -3,7 +3,6 @@ using System.IO;
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
 using StemeDb.Sync.Cli.Internal;
@@ -16,7 +15,7 @@ namespace StemeDb.Sync.Cli.Tests;
 /// </summary>
 [TestFixture]
 [NonParallelizable]
-public sealed partial class ServeTlsTests
+public sealed class ServeTlsTests
 {
     private string _directory = null!;
 
@@ -51,9 +50,9 @@ public sealed partial class ServeTlsTests
         Task<int> servingB = Task.FromResult(0);
         try
         {
-            string addressA = await WaitForAddressAsync(a, servingA, cancellationToken);
+            string addressA = await a.WaitForAddressAsync(servingA, cancellationToken);
             servingB = b.StartAsync(["serve", "--listen", "https://127.0.0.1:0", "--peer", addressA, .. tlsB], stop.Token);
-            string addressB = await WaitForAddressAsync(b, servingB, cancellationToken);
+            string addressB = await b.WaitForAddressAsync(servingB, cancellationToken);
 
             (int anonymous, _, string anonymousError) = await CliRunner.RunAsync(string.Empty, "ping", addressA, "--peer-ca", caFile);
             (int stranger, _, _) = await CliRunner.RunAsync(string.Empty, "ping", addressA, "--peer-ca", caFile, "--tls-cert", strangerCert, "--tls-key", strangerKey);
@@ -99,7 +98,7 @@ public sealed partial class ServeTlsTests
             stop.Token);
         try
         {
-            string addressA = await WaitForAddressAsync(a, servingA, cancellationToken);
+            string addressA = await a.WaitForAddressAsync(servingA, cancellationToken);
 
             (int named, _, string namedError) = await CliRunner.RunAsync(string.Empty, "ping", addressA, "--peer-ca", caFile, "--tls-cert", bCert, "--tls-key", bKey);
             (int other, _, _) = await CliRunner.RunAsync(string.Empty, "ping", addressA, "--peer-ca", caFile, "--tls-cert", cCert, "--tls-key", cKey);
@@ -148,19 +147,7 @@ public sealed partial class ServeTlsTests
         return path;
     }
 
-    private static async Task<string> WaitForAddressAsync(CliRunner runner, Task<int> serving, CancellationToken cancellationToken)
-    {
-        while (ListeningOn().Match(runner.Out) is not { Success: true })
-        {
-            Assert.That(serving.IsCompleted, Is.False, () => "serve ended early: " + runner.Error);
-            await Task.Delay(20, cancellationToken);
-        }
 
-        return ListeningOn().Match(runner.Out).Groups[1].Value;
-    }
-
-    [GeneratedRegex(@"listening on (https://127\.0\.0\.1:\d+)")]
-    private static partial Regex ListeningOn();
 
     /// <summary>A self-signed certificate authority for one test.</summary>
     private sealed class Authority : IDisposable

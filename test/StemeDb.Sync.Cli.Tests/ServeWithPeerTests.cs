@@ -1,5 +1,4 @@
 using System;
-using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
 using StemeDb.Sync.Cli.Internal;
@@ -10,7 +9,7 @@ namespace StemeDb.Sync.Cli.Tests;
 /// <summary>Two in-memory nodes started by <c>serve</c>; B names A with <c>--peer</c>.</summary>
 [TestFixture]
 [NonParallelizable]
-public sealed partial class ServeWithPeerTests
+public sealed class ServeWithPeerTests
 {
     [Test]
     [CancelAfter(60_000)]
@@ -19,10 +18,10 @@ public sealed partial class ServeWithPeerTests
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var a = new CliRunner();
         Task<int> servingA = a.StartAsync(["serve", "--listen", "http://127.0.0.1:0"], stop.Token);
-        string addressA = await WaitForAddressAsync(a, servingA, cancellationToken);
+        string addressA = await a.WaitForAddressAsync(servingA, cancellationToken);
         var b = new CliRunner();
         Task<int> servingB = b.StartAsync(["serve", "--listen", "http://127.0.0.1:0", "--peer", addressA, "--anti-entropy-interval", "0.3"], stop.Token);
-        string addressB = await WaitForAddressAsync(b, servingB, cancellationToken);
+        string addressB = await b.WaitForAddressAsync(servingB, cancellationToken);
 
         try
         {
@@ -63,7 +62,7 @@ public sealed partial class ServeWithPeerTests
         var node = new CliRunner();
         string peerAddress = peer.Address.ToString().TrimEnd('/');
         Task<int> serving = node.StartAsync(["serve", "--listen", "http://127.0.0.1:0", "--peer", peerAddress], stop.Token);
-        string address = await WaitForAddressAsync(node, serving, cancellationToken);
+        string address = await node.WaitForAddressAsync(serving, cancellationToken);
 
         try
         {
@@ -118,18 +117,4 @@ public sealed partial class ServeWithPeerTests
             await Task.Delay(100, cancellationToken);
         }
     }
-
-    private static async Task<string> WaitForAddressAsync(CliRunner runner, Task<int> serving, CancellationToken cancellationToken)
-    {
-        while (ListeningOn().Match(runner.Out) is not { Success: true })
-        {
-            Assert.That(serving.IsCompleted, Is.False, () => "serve ended early: " + runner.Error);
-            await Task.Delay(50, cancellationToken);
-        }
-
-        return ListeningOn().Match(runner.Out).Groups[1].Value;
-    }
-
-    [GeneratedRegex(@"listening on (http://127\.0\.0\.1:\d+)")]
-    private static partial Regex ListeningOn();
 }

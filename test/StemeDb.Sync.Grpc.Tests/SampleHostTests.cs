@@ -2,8 +2,6 @@ using System;
 using System.Diagnostics;
 using System.IO;
 using System.Net;
-using System.Net.Http;
-using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
@@ -32,7 +30,9 @@ public sealed class SampleHostTests
         try
         {
             var address = new Uri($"http://127.0.0.1:{portA}");
-            using GrpcSyncPeer withToken = GrpcSyncPeer.Create(address, new GrpcSyncPeerOptions { HttpHandler = new TokenSender(Token) });
+            var tokenOptions = new GrpcSyncPeerOptions();
+            tokenOptions.Headers[BearerTokenAuthorizer.HeaderName] = BearerTokenAuthorizer.HeaderValue(Token);
+            using GrpcSyncPeer withToken = GrpcSyncPeer.Create(address, tokenOptions);
             using GrpcSyncPeer anonymous = GrpcSyncPeer.Create(address);
             await Poll.UntilAsync(async () => await TryCountAsync(withToken, cancellationToken) == 0, cancellationToken);
 
@@ -99,14 +99,5 @@ public sealed class SampleHostTests
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
-    }
-
-    private sealed class TokenSender(string token) : DelegatingHandler(new SocketsHttpHandler())
-    {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-            return base.SendAsync(request, cancellationToken);
-        }
     }
 }
