@@ -322,7 +322,7 @@ internal sealed class BenchServer : IAsyncDisposable
         private readonly Holder _holder;
 
         public CountingService(ISyncRequestHandler handler, Holder holder)
-            : base(handler) => _holder = holder;
+            : base(new SyncServer(handler)) => _holder = holder;
 
         public override async Task<GetLeavesResponse> GetLeaves(GetLeavesRequest request, ServerCallContext context)
         {

@@ -96,7 +96,7 @@ internal static class FuzzTargets
         private HandlerHarness(SyncNode node)
         {
             _node = node;
-            _service = new SyncServiceImpl(node.Handler);
+            _service = new SyncServiceImpl(new SyncServer(node.Handler));
         }
 
         public static HandlerHarness Create()

@@ -32,7 +32,7 @@ WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(args);
 builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
 {
     ["--port"] = "Port",
-    ["--peer"] = "Peers:0",
+    ["--peer"] = "StemeDbSync:Peers:0",
     ["--pfx"] = "Pfx",
     ["--pfx-password"] = "PfxPassword",
     ["--ingest"] = "Ingest",
@@ -51,23 +51,26 @@ builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, p
     }
 }));
 
-// The node: an in-memory store here; a real host plugs in its own IAssertionStore.
-builder.Services.AddSingleton<IAssertionStore, InMemoryAssertionStore>();
-builder.Services.AddSingleton(sp => new SyncNode(
-    new SyncNodeOptions { AntiEntropyInterval = TimeSpan.FromSeconds(10) }, // jitter: one sixth of the interval
-    sp.GetRequiredService<IAssertionStore>(),
-    sp.GetRequiredService<ILoggerFactory>()));
-builder.Services.AddSingleton(sp => sp.GetRequiredService<SyncNode>().Handler);
-builder.Services.AddHostedService<NodeLifetime>();
-
-// The gRPC service over the node's handler. It is stateless, so one instance serves every call.
-builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = 4 * 1024 * 1024);
-builder.Services.AddSingleton<SyncServiceImpl>();
-
-// Authorization the ASP.NET Core way: an authentication scheme, and RequireAuthorization() on the gRPC endpoint
-// (an [Authorize] attribute on a SyncServiceImpl subclass works too). A refused call gets UNAUTHENTICATED before
-// it reaches the service, so nothing is stored.
+// The node: AddStemeDbSync registers it (an in-memory store unless UseStore picks another), its peers from
+// configuration (--peer), a hosted service that starts it and runs gossip and anti-entropy, and the server side
+// MapStemeDbSync serves: the node's handler behind a PeerGuard with default limits. With a token, every call to a
+// peer carries it (the peers of this sample share one).
 string? token = builder.Configuration["Token"];
+builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = 4 * 1024 * 1024);
+builder.Services.AddStemeDbSync(builder.Configuration.GetSection("StemeDbSync"))
+    .ConfigureNode(node => node.AntiEntropyInterval = TimeSpan.FromSeconds(10)) // jitter: one sixth of the interval
+    .ConfigurePeers((_, peer) =>
+    {
+        if (token is not null)
+        {
+            peer.Headers[BearerTokenAuthorizer.HeaderName] = BearerTokenAuthorizer.HeaderValue(token);
+        }
+    });
+builder.Services.AddHostedService<IngestOnStart>();
+
+// Authorization the ASP.NET Core way: an authentication scheme, and RequireAuthorization() on the sync endpoint
+// (an [Authorize] attribute on a SyncServiceImpl subclass works too). A refused call gets UNAUTHENTICATED before
+// it reaches the service, so nothing is stored. The health service stays open to probes.
 builder.Services.AddAuthentication(BearerTokenHandler.SchemeName)
     .AddScheme<BearerTokenOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, o => o.Token = token);
 builder.Services.AddAuthorization();
@@ -75,7 +78,7 @@ builder.Services.AddAuthorization();
 WebApplication app = builder.Build();
 app.UseAuthentication();
 app.UseAuthorization();
-GrpcServiceEndpointConventionBuilder sync = app.MapGrpcService<SyncServiceImpl>();
+GrpcServiceEndpointConventionBuilder sync = app.MapStemeDbSync();
 if (token is not null)
 {
     sync.RequireAuthorization();
@@ -85,15 +88,14 @@ await app.RunAsync();
 
 namespace StemeDb.Sync.Samples.GrpcHost
 {
-    /// <summary>Starts the node with the host, connects its peers, optionally ingests one assertion, and stops it.</summary>
-    internal sealed partial class NodeLifetime : IHostedService, IAsyncDisposable
+    /// <summary>Optionally ingests one assertion once the node runs (AddStemeDbSync's hosted service starts it first).</summary>
+    internal sealed partial class IngestOnStart : IHostedService
     {
         private readonly SyncNode _node;
         private readonly IConfiguration _configuration;
-        private readonly ILogger<NodeLifetime> _logger;
-        private readonly List<GrpcSyncPeer> _peers = [];
+        private readonly ILogger<IngestOnStart> _logger;
 
-        public NodeLifetime(SyncNode node, IConfiguration configuration, ILogger<NodeLifetime> logger)
+        public IngestOnStart(SyncNode node, IConfiguration configuration, ILogger<IngestOnStart> logger)
         {
             _node = node;
             _configuration = configuration;
@@ -102,23 +104,6 @@ namespace StemeDb.Sync.Samples.GrpcHost
 
         public async Task StartAsync(CancellationToken cancellationToken)
         {
-            await _node.StartAsync(cancellationToken);
-            foreach (IConfigurationSection peerAddress in _configuration.GetSection("Peers").GetChildren())
-            {
-                // No gRPC deadline: the node's PeerCallTimeout is the deadline of every call it makes. With a token, every
-                // call carries it (the peers of this sample share one).
-                var options = new GrpcSyncPeerOptions();
-                if (_configuration["Token"] is { } token)
-                {
-                    options.Headers[BearerTokenAuthorizer.HeaderName] = BearerTokenAuthorizer.HeaderValue(token);
-                }
-
-                var peer = GrpcSyncPeer.Create(new Uri(peerAddress.Value!), options);
-                _peers.Add(peer);
-                _node.AddPeer(peer);
-                LogPeer(_logger, peer.Name);
-            }
-
             if (_configuration["Ingest"] is { } text)
             {
                 // Assertions are rkyv archives: the text becomes the object of one StemeDB Assertion. Bytes the node's
@@ -130,7 +115,7 @@ namespace StemeDb.Sync.Samples.GrpcHost
                     IngestResult result = await _node.IngestAsync(bytes, cancellationToken);
                     LogIngested(_logger, result.Hash.ToString(), result.Timestamp.ToString());
                 }
-                catch (ArgumentException ex)
+                catch (AssertionRejectedException ex)
                 {
                     LogRefused(_logger, ex.Message);
                 }
@@ -139,23 +124,10 @@ namespace StemeDb.Sync.Samples.GrpcHost
             LogStarted(_logger, _node.NodeId.ToString(), _node.Count.ToString(CultureInfo.InvariantCulture));
         }
 
-        public async Task StopAsync(CancellationToken cancellationToken) => await _node.StopAsync(cancellationToken);
-
-        public ValueTask DisposeAsync()
-        {
-            foreach (GrpcSyncPeer peer in _peers)
-            {
-                peer.Dispose();
-            }
-
-            return ValueTask.CompletedTask;
-        }
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
         [LoggerMessage(1, LogLevel.Information, "Node {NodeId} serving StemeDb.Sync v1 with {Count} assertions")]
         private static partial void LogStarted(ILogger logger, string nodeId, string count);
-
-        [LoggerMessage(2, LogLevel.Information, "Peer {Peer} added")]
-        private static partial void LogPeer(ILogger logger, string peer);
 
         [LoggerMessage(4, LogLevel.Warning, "Ingest refused: {Reason}")]
         private static partial void LogRefused(ILogger logger, string reason);

@@ -6,7 +6,6 @@ using System.Threading.Tasks;
 using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using StemeDb.Sync.Grpc.Internal;
 using StemeDb.Sync.Grpc.V1;
 
@@ -19,11 +18,11 @@ namespace StemeDb.Sync.Grpc;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Host it with ASP.NET Core (<c>services.AddGrpc(); services.AddSingleton&lt;SyncServiceImpl&gt;();
-/// app.MapGrpcService&lt;SyncServiceImpl&gt;();</c>, with the node's handler registered as
-/// <see cref="ISyncRequestHandler"/>); this package itself does not depend on ASP.NET Core. The class keeps no
-/// per-call state, so one instance (a singleton) can serve every call; without the registration ASP.NET Core
-/// creates one per call. Message size limits (answered with <c>RESOURCE_EXHAUSTED</c>) and TLS are the host's settings.
+/// Host it with ASP.NET Core: with the StemeDb.Sync.AspNetCore package, <c>services.AddGrpc();
+/// services.AddStemeDbSync(...); app.MapStemeDbSync();</c>; by hand, register a <see cref="SyncServer"/> and
+/// <c>app.MapGrpcService&lt;SyncServiceImpl&gt;()</c>. This package itself does not depend on ASP.NET Core. The class
+/// keeps no per-call state, so one instance (a singleton) can serve every call. Message size limits (answered with
+/// <c>RESOURCE_EXHAUSTED</c>) and TLS are the host's settings.
 /// </para>
 /// <para>
 /// Every call goes through a transport-neutral <see cref="SyncServer"/> (<see cref="Server"/>): the per-peer
@@ -45,24 +44,21 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
 {
     private const string InternalErrorMessage = "The server failed to process the request.";
 
-    /// <summary>Creates the service.</summary>
-    /// <param name="handler">The node's request handler.</param>
-    /// <param name="logger">Where rejections and failures are logged; none when <see langword="null"/>.</param>
-    /// <param name="guard">Per-peer limits applied to every call; none when <see langword="null"/>. With dependency
-    /// injection, register a <see cref="PeerGuard"/> singleton to enable it.</param>
-    /// <param name="authorizer">Decides who may call (it gets the <see cref="ServerCallContext"/> as
-    /// <see cref="SyncCaller.TransportContext"/>, and may refuse with an <see cref="RpcException"/> too); everyone
-    /// when <see langword="null"/>. With dependency injection, register an <see cref="ISyncCallAuthorizer"/>.</param>
-    /// <exception cref="ArgumentNullException"><paramref name="handler"/> is <see langword="null"/>.</exception>
-    public SyncServiceImpl(ISyncRequestHandler handler, ILogger<SyncServiceImpl>? logger = null, PeerGuard? guard = null, ISyncCallAuthorizer? authorizer = null)
+    /// <summary>Creates the service over a node's server side.</summary>
+    /// <param name="server">The transport-neutral server: the node's handler with its <see cref="PeerGuard"/>,
+    /// <see cref="ISyncCallAuthorizer"/> and logger. With dependency injection (<c>AddStemeDbSync</c>) it is
+    /// registered for you with every one of them, so a subclass whose constructor takes a <see cref="SyncServer"/>
+    /// and passes it on keeps them all. Without it, build one: <c>new SyncServer(node.Handler, guard, authorizer, logger)</c>.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="server"/> is <see langword="null"/>.</exception>
+    public SyncServiceImpl(SyncServer server)
     {
-        ArgumentNullException.ThrowIfNull(handler);
-        Logger = (ILogger?)logger ?? NullLogger.Instance;
+        ArgumentNullException.ThrowIfNull(server);
+        Logger = server.Logger;
 
         // A subclass that overrides AuthorizeAsync gets it run by the server, after the given authorizer, so that its
         // refusals count against the caller like any other; without either, calls skip the per-caller handler.
         bool hooked = GetType().GetMethod(nameof(AuthorizeAsync), BindingFlags.Instance | BindingFlags.NonPublic, [typeof(SyncRpc), typeof(ServerCallContext)])?.DeclaringType != typeof(SyncServiceImpl);
-        Server = new SyncServer(handler, guard, hooked ? new HookAuthorizer(this, authorizer) : authorizer, Logger);
+        Server = hooked ? new SyncServer(server.Handler, server.Guard, new HookAuthorizer(this, server.Authorizer), server.Logger) : server;
     }
 
     /// <summary>The transport-neutral server every RPC goes through: guard, authorizer, handler.</summary>

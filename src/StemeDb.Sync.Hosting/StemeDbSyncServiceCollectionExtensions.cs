@@ -18,7 +18,9 @@ public static class StemeDbSyncServiceCollectionExtensions
     /// <summary>
     /// Registers a replicating node: <see cref="SyncNode"/> (with its hybrid logical clock), its store
     /// (<see cref="InMemoryAssertionStore"/> unless the host chooses another with <see cref="StemeDbSyncBuilder.UseStore(Func{IServiceProvider, IAssertionStore})"/>
-    /// or registered an <see cref="IAssertionStore"/> before), <see cref="ISyncRequestHandler"/> for the gRPC service,
+    /// or registered an <see cref="IAssertionStore"/> before), <see cref="ISyncRequestHandler"/>, the
+    /// <see cref="SyncServer"/> the gRPC service serves through (with a <see cref="PeerGuard"/> with default limits
+    /// unless the host registered one, and the <see cref="ISyncCallAuthorizer"/> when the host registered one),
     /// gRPC peers from <see cref="StemeDbSyncOptions.Peers"/>, a hosted service that starts the node (rebuilding its
     /// index from the store) and runs gossip and anti-entropy, and the gRPC health service
     /// (<see cref="HealthServiceImpl"/>), which reports <c>SERVING</c> while the node runs.
@@ -31,8 +33,8 @@ public static class StemeDbSyncServiceCollectionExtensions
     /// starts (the engine settings by <see cref="SyncNodeOptions.Validate"/>), with messages naming the setting.
     /// </para>
     /// <para>
-    /// To serve the node over ASP.NET Core gRPC, map the two services:
-    /// <c>app.MapGrpcService&lt;SyncServiceImpl&gt;(); app.MapGrpcService&lt;HealthServiceImpl&gt;();</c>
+    /// To serve the node over ASP.NET Core gRPC, call <c>app.MapStemeDbSync()</c> (package StemeDb.Sync.AspNetCore),
+    /// or map the two services yourself: <c>app.MapGrpcService&lt;SyncServiceImpl&gt;(); app.MapGrpcService&lt;HealthServiceImpl&gt;();</c>
     /// </para>
     /// <para>
     /// The node (and a SQLite store) are asynchronously disposable: dispose the service provider with
@@ -61,6 +63,8 @@ public static class StemeDbSyncServiceCollectionExtensions
         services.TryAddSingleton<IAssertionStore, InMemoryAssertionStore>();
         services.TryAddSingleton(CreateNode);
         services.TryAddSingleton<ISyncRequestHandler>(sp => sp.GetRequiredService<SyncNode>().Handler);
+        services.TryAddSingleton(sp => new PeerGuard(new PeerGuardOptions(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(CreateServer);
         services.TryAddSingleton(_ =>
         {
             var health = new HealthServiceImpl();
@@ -89,6 +93,12 @@ public static class StemeDbSyncServiceCollectionExtensions
         services.AddOptions<SyncNodeOptions>().Bind(configuration);
         return services.AddStemeDbSync(configure: null);
     }
+
+    private static SyncServer CreateServer(IServiceProvider services) => new(
+        services.GetRequiredService<ISyncRequestHandler>(),
+        services.GetService<PeerGuard>(),
+        services.GetService<ISyncCallAuthorizer>(),
+        services.GetService<ILoggerFactory>()?.CreateLogger<SyncServer>());
 
     private static SyncNode CreateNode(IServiceProvider services)
     {

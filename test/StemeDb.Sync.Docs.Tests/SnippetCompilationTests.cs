@@ -133,7 +133,7 @@ public sealed partial class SnippetCompilationTests
         // can see: the shared frameworks (trusted platform assemblies) and this test's output folder.
         _ = new[]
         {
-            typeof(SyncNode), typeof(Grpc.GrpcSyncPeer), typeof(Hosting.StemeDbSyncOptions), typeof(Sqlite.SqliteAssertionStore),
+            typeof(SyncNode), typeof(Grpc.GrpcSyncPeer), typeof(Hosting.StemeDbSyncOptions), typeof(Microsoft.AspNetCore.Builder.StemeDbSyncEndpointRouteBuilderExtensions), typeof(Sqlite.SqliteAssertionStore),
             typeof(Testing.InMemoryNetwork), typeof(Microsoft.AspNetCore.Builder.WebApplication), typeof(global::Grpc.HealthCheck.HealthServiceImpl),
         };
         string trusted = (string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!;

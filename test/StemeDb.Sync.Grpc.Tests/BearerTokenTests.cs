@@ -18,7 +18,7 @@ public sealed class BearerTokenTests
         await using SyncNode node = await TestNodes.StartAsync();
         await using KestrelHost host = await KestrelHost.StartAsync(node.Handler, new KestrelHostOptions
         {
-            ServiceFactory = services => new SyncServiceImpl(services.GetRequiredService<ISyncRequestHandler>(), authorizer: new BearerTokenAuthorizer(Token)),
+            ServiceFactory = services => new SyncServiceImpl(new SyncServer(services.GetRequiredService<ISyncRequestHandler>(), authorizer: new BearerTokenAuthorizer(Token))),
         });
         var trusted = new GrpcSyncPeerOptions();
         trusted.Headers[BearerTokenAuthorizer.HeaderName] = BearerTokenAuthorizer.HeaderValue(Token);

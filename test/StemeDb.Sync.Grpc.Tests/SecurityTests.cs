@@ -170,7 +170,7 @@ public class SecurityTests
         private readonly string[] _allowed;
 
         public AllowListService(ISyncRequestHandler handler, params string[] allowed)
-            : base(handler) => _allowed = allowed;
+            : base(new SyncServer(handler)) => _allowed = allowed;
 
         protected override ValueTask AuthorizeAsync(SyncRpc rpc, ServerCallContext context)
         {

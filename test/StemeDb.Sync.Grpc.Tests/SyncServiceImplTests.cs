@@ -41,7 +41,7 @@ public class SyncServiceImplTests
             HlcNodeId = ByteString.CopyFrom(9),
         };
 
-        GossipResponse response = await new SyncServiceImpl(_handler.Object).Gossip(request, new TestServerCallContext());
+        GossipResponse response = await new SyncServiceImpl(new SyncServer(_handler.Object)).Gossip(request, new TestServerCallContext());
 
         Assert.That(response.Accepted, Is.False);
         Assert.That(response.Error, Is.EqualTo("nope"));
@@ -67,7 +67,7 @@ public class SyncServiceImplTests
             .ThrowsAsync(new SyncRequestException(code, "too many hashes"));
 
         var ex = Assert.ThrowsAsync<RpcException>(async () =>
-            await new SyncServiceImpl(_handler.Object).FetchAssertions(new FetchRequest(), new TestServerCallContext()));
+            await new SyncServiceImpl(new SyncServer(_handler.Object)).FetchAssertions(new FetchRequest(), new TestServerCallContext()));
 
         Assert.That(ex!.StatusCode, Is.EqualTo(expected));
         Assert.That(ex.Status.Detail, Is.EqualTo("too many hashes"));
@@ -96,7 +96,7 @@ public class SyncServiceImplTests
             .Returns((uint _, CancellationToken t) => ValueTask.FromCanceled<LeavesPage>(t));
 
         var ex = Assert.ThrowsAsync<RpcException>(async () =>
-            await new SyncServiceImpl(_handler.Object).GetLeaves(new GetLeavesRequest(), new TestServerCallContext(cancellationToken: cts.Token)));
+            await new SyncServiceImpl(new SyncServer(_handler.Object)).GetLeaves(new GetLeavesRequest(), new TestServerCallContext(cancellationToken: cts.Token)));
 
         Assert.That(ex!.StatusCode, Is.EqualTo(StatusCode.Cancelled));
     }
@@ -109,7 +109,7 @@ public class SyncServiceImplTests
         AssertionHash[] sorted = new[] { a, b }.Order().ToArray();
         _handler.Setup(h => h.GetLeavesAsync(5u, It.IsAny<CancellationToken>())).ReturnsAsync(new LeavesPage(sorted, true));
 
-        GetLeavesResponse response = await new SyncServiceImpl(_handler.Object).GetLeaves(new GetLeavesRequest { MaxLeaves = 5 }, new TestServerCallContext());
+        GetLeavesResponse response = await new SyncServiceImpl(new SyncServer(_handler.Object)).GetLeaves(new GetLeavesRequest { MaxLeaves = 5 }, new TestServerCallContext());
 
         Assert.That(response.Truncated, Is.True);
         Assert.That(response.Leaves.Select(l => l.ToByteArray()), Is.EqualTo(sorted.Select(h => h.ToArray())));
@@ -122,7 +122,7 @@ public class SyncServiceImplTests
         _handler.Setup(h => h.ExchangeRootsAsync(It.IsAny<ReadOnlyMemory<byte>>(), 3UL, It.IsAny<CancellationToken>()))
             .ReturnsAsync(new RootExchangeResult(new RootSummary(root, 8), false));
 
-        RootExchangeResponse response = await new SyncServiceImpl(_handler.Object)
+        RootExchangeResponse response = await new SyncServiceImpl(new SyncServer(_handler.Object))
             .ExchangeRoots(new RootExchangeRequest { AssertionCount = 3 }, new TestServerCallContext());
 
         Assert.That(response.MerkleRoot.ToByteArray(), Is.EqualTo(root.ToArray()));
@@ -142,7 +142,7 @@ public class SyncServiceImplTests
         request.Hashes.Add(ByteString.CopyFrom(record.Hash.ToArray()));
         request.Hashes.Add(ByteString.CopyFrom(7));
 
-        FetchResponse response = await new SyncServiceImpl(_handler.Object).FetchAssertions(request, new TestServerCallContext());
+        FetchResponse response = await new SyncServiceImpl(new SyncServer(_handler.Object)).FetchAssertions(request, new TestServerCallContext());
 
         Assert.That(seen!.Select(h => h.ToArray()), Is.EqualTo(new[] { record.Hash.ToArray(), new byte[] { 7 } }));
         AssertionData item = response.Assertions.Single();
@@ -203,7 +203,7 @@ public class SyncServiceImplTests
     private sealed class RecordingService : SyncServiceImpl
     {
         public RecordingService(ISyncRequestHandler handler)
-            : base(handler)
+            : base(new SyncServer(handler))
         {
         }
 

@@ -34,6 +34,44 @@ public sealed class AddStemeDbSyncTests
     }
 
     [Test]
+    public async Task AddStemeDbSync_NothingElseRegistered_ServerHasTheNodesHandlerAndADefaultGuard()
+    {
+        var services = new ServiceCollection();
+
+        services.AddStemeDbSync();
+        await using ServiceProvider provider = services.BuildServiceProvider();
+
+        SyncServer server = provider.GetRequiredService<SyncServer>();
+        Assert.Multiple(() =>
+        {
+            Assert.That(server.Handler, Is.SameAs(provider.GetRequiredService<SyncNode>().Handler));
+            Assert.That(server.Guard, Is.Not.Null.And.SameAs(provider.GetRequiredService<PeerGuard>()));
+            Assert.That(server.Authorizer, Is.Null);
+        });
+    }
+
+    [Test]
+    public async Task AddStemeDbSync_HostRegisteredGuardAndAuthorizer_ServerAndTheActivatedServiceUseThem()
+    {
+        var guard = new PeerGuard(new PeerGuardOptions { MaxRejectionsPerWindow = 0 });
+        var authorizer = new BearerTokenAuthorizer("secret");
+        var services = new ServiceCollection();
+        services.AddSingleton(guard);
+        services.AddSingleton<ISyncCallAuthorizer>(authorizer);
+
+        services.AddStemeDbSync();
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        // The way ASP.NET Core's gRPC activator creates a service that is not registered itself.
+        var service = (ExposingService)ActivatorUtilities.CreateFactory(typeof(ExposingService), Type.EmptyTypes)(provider, null);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(service.ServedBy.Guard, Is.SameAs(guard));
+            Assert.That(service.ServedBy.Authorizer, Is.SameAs(authorizer));
+        });
+    }
+
+    [Test]
     public async Task AddStemeDbSync_CalledTwice_RegistersOneNodeAndOneHostedService()
     {
         var services = new ServiceCollection();
@@ -359,5 +397,11 @@ public sealed class AddStemeDbSyncTests
 
             return Task.FromResult(new System.Net.Http.HttpResponseMessage(System.Net.HttpStatusCode.ServiceUnavailable) { Version = new Version(2, 0) });
         }
+    }
+
+    /// <summary>The obvious subclass: it takes the server from the container and passes it on.</summary>
+    private sealed class ExposingService(SyncServer server) : SyncServiceImpl(server)
+    {
+        public SyncServer ServedBy => Server;
     }
 }

@@ -165,9 +165,8 @@ internal sealed class NodeServer : IAsyncDisposable
             sync.ConfigurePeers((_, peer) => peer.HttpHandler = settings.Tls.CreatePeerHandler());
         }
 
-        // Per-caller limits with the library's defaults: calls and bytes in flight, and the rate of rejected requests.
-        builder.Services.AddSingleton(new PeerGuard());
-
+        // Per-caller limits (calls and bytes in flight, the rate of rejected requests): AddStemeDbSync registers a
+        // PeerGuard with the library's defaults, which the served SyncServer uses.
         if (settings.Token is { } token)
         {
             builder.Services.AddSingleton<ISyncCallAuthorizer>(new BearerTokenAuthorizer(token));
@@ -216,8 +215,7 @@ internal sealed class NodeServer : IAsyncDisposable
             throw;
         }
 
-        app.MapGrpcService<SyncServiceImpl>();
-        app.MapGrpcService<HealthServiceImpl>();
+        app.MapStemeDbSync();
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -46,7 +46,8 @@ public sealed class SyncServer
     /// <summary>The authorizer, or <see langword="null"/>.</summary>
     public ISyncCallAuthorizer? Authorizer { get; }
 
-    internal ILogger Logger { get; }
+    /// <summary>Where the server and the transports serving through it log refusals and failures.</summary>
+    public ILogger Logger { get; }
 
     /// <summary>The handler a transport calls for one caller: the guard and the authorizer in front of <see cref="Handler"/>.</summary>
     /// <param name="caller">Who calls, as the transport names it.</param>

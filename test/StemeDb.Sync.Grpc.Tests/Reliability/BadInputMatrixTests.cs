@@ -463,7 +463,7 @@ public sealed class BadInputMatrixTests
     }
 
     /// <summary>Keys the guard by a test header, so one test client can play several peers.</summary>
-    private sealed class KeyedByHeaderService(ISyncRequestHandler handler, PeerGuard guard) : SyncServiceImpl(handler, null, guard)
+    private sealed class KeyedByHeaderService(ISyncRequestHandler handler, PeerGuard guard) : SyncServiceImpl(new SyncServer(handler, guard))
     {
         public const string PeerHeader = "x-test-peer";
 

@@ -277,7 +277,7 @@ public sealed class LoadTests
     private readonly record struct GarbageResult(long Sent, long Rejected, long Refused, long Accepted);
 
     /// <summary>Keys the guard by connection (address and port): every test client is its own peer on loopback.</summary>
-    private sealed class PerConnectionGuardedService(ISyncRequestHandler handler, PeerGuard guard) : SyncServiceImpl(handler, null, guard)
+    private sealed class PerConnectionGuardedService(ISyncRequestHandler handler, PeerGuard guard) : SyncServiceImpl(new SyncServer(handler, guard))
     {
         protected override string GetPeerKey(ServerCallContext context) => context.Peer;
     }

@@ -19,7 +19,7 @@ public sealed class PeerGuardServiceTests
     public async Task Service_NoGuard_EveryCallAdmitted()
     {
         Mock<ISyncRequestHandler> handler = Handler();
-        var service = new SyncServiceImpl(handler.Object);
+        var service = new SyncServiceImpl(new SyncServer(handler.Object));
 
         for (int i = 0; i < 100; i++)
         {
@@ -36,7 +36,7 @@ public sealed class PeerGuardServiceTests
         handler.Setup(h => h.GossipAsync(It.IsAny<GossipMessage>(), It.IsAny<System.Threading.CancellationToken>()))
             .ReturnsAsync(GossipResult.Rejected("bad"));
         var guard = new PeerGuard(new PeerGuardOptions { MaxRejectionsPerWindow = 2 });
-        var service = new SyncServiceImpl(handler.Object, null, guard);
+        var service = new SyncServiceImpl(new SyncServer(handler.Object, guard));
 
         for (int i = 0; i < 3; i++)
         {
@@ -60,7 +60,7 @@ public sealed class PeerGuardServiceTests
         handler.Setup(h => h.FetchAsync(It.IsAny<IReadOnlyList<ReadOnlyMemory<byte>>>(), It.IsAny<System.Threading.CancellationToken>()))
             .ThrowsAsync(new SyncRequestException(SyncStatusCode.InvalidArgument, "bad hash"));
         var guard = new PeerGuard(new PeerGuardOptions { MaxRejectionsPerWindow = 1 });
-        var service = new SyncServiceImpl(handler.Object, null, guard);
+        var service = new SyncServiceImpl(new SyncServer(handler.Object, guard));
 
         var first = Assert.ThrowsAsync<RpcException>(async () => await service.FetchAssertions(new FetchRequest(), new TestServerCallContext()));
         var second = Assert.ThrowsAsync<RpcException>(async () => await service.FetchAssertions(new FetchRequest(), new TestServerCallContext()));
@@ -95,42 +95,13 @@ public sealed class PeerGuardServiceTests
     {
         // The test context's peer is "ipv4:127.0.0.1:1": a refusal recorded for the address without the port applies.
         var guard = new PeerGuard(new PeerGuardOptions { MaxRejectionsPerWindow = 0 });
-        var service = new SyncServiceImpl(Handler().Object, null, guard);
+        var service = new SyncServiceImpl(new SyncServer(Handler().Object, guard));
         await service.Ping(new PingRequest(), new TestServerCallContext());
 
         guard.RecordRejection("ipv4:127.0.0.1");
 
         var refused = Assert.ThrowsAsync<RpcException>(async () => await service.Ping(new PingRequest(), new TestServerCallContext()));
         Assert.That(refused!.StatusCode, Is.EqualTo(StatusCode.ResourceExhausted));
-    }
-
-    [Test]
-    public async Task DependencyInjection_GuardRegistered_IsUsedByTheActivatedService()
-    {
-        var guard = new PeerGuard(new PeerGuardOptions { MaxRejectionsPerWindow = 0 });
-        guard.RecordRejection("ipv4:127.0.0.1");
-        SyncServiceImpl guarded = Activate(services => services.AddSingleton(guard));
-        SyncServiceImpl unguarded = Activate(_ => { });
-
-        var refused = Assert.ThrowsAsync<RpcException>(async () => await guarded.Ping(new PingRequest(), new TestServerCallContext()));
-        PingResponse answered = await unguarded.Ping(new PingRequest(), new TestServerCallContext());
-
-        Assert.Multiple(() =>
-        {
-            Assert.That(refused!.StatusCode, Is.EqualTo(StatusCode.ResourceExhausted));
-            Assert.That(answered.NodeId.ToByteArray(), Is.EqualTo(Pong.NodeId.ToArray()));
-        });
-    }
-
-    /// <summary>Creates the service the way ASP.NET Core's gRPC service activator does.</summary>
-    private static SyncServiceImpl Activate(Action<IServiceCollection> configure)
-    {
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddSingleton(Handler().Object);
-        configure(services);
-        using ServiceProvider provider = services.BuildServiceProvider();
-        return (SyncServiceImpl)ActivatorUtilities.CreateFactory(typeof(SyncServiceImpl), Type.EmptyTypes)(provider, null);
     }
 
     private static Mock<ISyncRequestHandler> Handler()
@@ -140,7 +111,7 @@ public sealed class PeerGuardServiceTests
         return handler;
     }
 
-    private sealed class RefusingService(ISyncRequestHandler handler, PeerGuard guard) : SyncServiceImpl(handler, null, guard)
+    private sealed class RefusingService(ISyncRequestHandler handler, PeerGuard guard) : SyncServiceImpl(new SyncServer(handler, guard))
     {
         protected override ValueTask AuthorizeAsync(SyncRpc rpc, ServerCallContext context) =>
             throw new RpcException(new Status(StatusCode.PermissionDenied, "not on the allow list"));

@@ -98,6 +98,7 @@ internal sealed class KestrelHost : IAsyncDisposable
             }
         });
         builder.Services.AddSingleton(handler);
+        builder.Services.AddSingleton(new SyncServer(handler));
         if (options.ServiceFactory is { } factory)
         {
             builder.Services.AddSingleton(factory);

@@ -36,8 +36,8 @@ public sealed class TokenCheckedSyncService : SyncServiceImpl
 
     private readonly RpcJournal _journal;
 
-    public TokenCheckedSyncService(ISyncRequestHandler handler, RpcJournal journal)
-        : base(handler)
+    public TokenCheckedSyncService(SyncServer server, RpcJournal journal)
+        : base(server)
     {
         _journal = journal;
     }
@@ -98,7 +98,7 @@ internal sealed class LoopbackNode : IAsyncDisposable
             new SyncNodeOptions { AntiEntropyInterval = Timeout.InfiniteTimeSpan },
             new InMemoryAssertionStore());
         var journal = new RpcJournal();
-        builder.Services.AddSingleton(node.Handler);
+        builder.Services.AddSingleton(new SyncServer(node.Handler));
         builder.Services.AddSingleton(journal);
         builder.Services.AddGrpc();
 

@@ -1,0 +1,152 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Net;
+using System.Threading;
+using System.Threading.Tasks;
+using Grpc.Core;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using StemeDb.Sync.Grpc;
+
+namespace StemeDb.Sync.AspNetCore.Tests;
+
+[TestFixture]
+public sealed class MapStemeDbSyncTests
+{
+    private const string Token = "map-test-token";
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task MapStemeDbSync_AfterAddStemeDbSync_ServesSyncAndHealth(CancellationToken cancellationToken)
+    {
+        await using WebApplication app = Build(services => { });
+        app.MapStemeDbSync();
+        await app.StartAsync(cancellationToken);
+        Uri address = AddressOf(app);
+
+        using GrpcSyncPeer peer = GrpcSyncPeer.Create(address);
+        PingResult ping = await peer.PingAsync(NodeId.NewId(), cancellationToken);
+        using GrpcChannel channel = GrpcChannel.ForAddress(address);
+        HealthCheckResponse health = await new Health.HealthClient(channel)
+            .CheckAsync(new HealthCheckRequest { Service = StemeDb.Sync.Hosting.StemeDbSyncHealth.ServiceName }, cancellationToken: cancellationToken);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(ping.NodeId, Is.EqualTo(app.Services.GetRequiredService<SyncNode>().NodeId));
+            Assert.That(health.Status, Is.EqualTo(HealthCheckResponse.Types.ServingStatus.Serving));
+            Assert.That(app.Services.GetRequiredService<PeerGuard>().TrackedPeerCount, Is.EqualTo(1), "the registered guard saw the call");
+        });
+        await app.StopAsync(cancellationToken);
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task MapStemeDbSync_SubclassTakingTheServer_KeepsGuardAuthorizerAndLogging(CancellationToken cancellationToken)
+    {
+        var logs = new RecordingLoggerProvider();
+        await using WebApplication app = Build(services =>
+        {
+            services.AddSingleton<ISyncCallAuthorizer>(new BearerTokenAuthorizer(Token));
+            services.AddSingleton<ILoggerProvider>(logs);
+        });
+        app.MapStemeDbSync<AuditingService>();
+        await app.StartAsync(cancellationToken);
+        Uri address = AddressOf(app);
+
+        using GrpcSyncPeer anonymous = GrpcSyncPeer.Create(address);
+        var refused = Assert.ThrowsAsync<SyncPeerException>(async () => await anonymous.PingAsync(NodeId.NewId(), cancellationToken));
+        var withToken = new GrpcSyncPeerOptions();
+        withToken.Headers[BearerTokenAuthorizer.HeaderName] = BearerTokenAuthorizer.HeaderValue(Token);
+        using GrpcSyncPeer authorized = GrpcSyncPeer.Create(address, withToken);
+        await authorized.PingAsync(NodeId.NewId(), cancellationToken);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused!.Code, Is.EqualTo(SyncStatusCode.Unauthenticated), "the registered authorizer ran");
+            Assert.That(AuditingService.Audited, Does.Contain(SyncRpc.Ping), "the subclass's own hook ran after it");
+            Assert.That(app.Services.GetRequiredService<PeerGuard>().TrackedPeerCount, Is.EqualTo(1), "the registered guard saw the calls");
+            Assert.That(logs.Categories, Does.Contain(typeof(SyncServer).FullName), "the server logs through the host's logging");
+        });
+        await app.StopAsync(cancellationToken);
+    }
+
+    [Test]
+    public async Task MapStemeDbSync_WithoutAddStemeDbSync_ThrowsNamingTheCall()
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Services.AddGrpc();
+        await using WebApplication app = builder.Build();
+
+        var ex = Assert.Throws<InvalidOperationException>(() => app.MapStemeDbSync());
+
+        Assert.That(ex!.Message, Does.Contain("AddStemeDbSync"));
+    }
+
+    private static WebApplication Build(Action<IServiceCollection> configure)
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
+        builder.Services.AddGrpc();
+        builder.Services.AddStemeDbSync();
+        configure(builder.Services);
+        return builder.Build();
+    }
+
+    private static Uri AddressOf(WebApplication app) =>
+        new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
+
+    /// <summary>The obvious subclass: it takes the server from the container and passes it on.</summary>
+    private sealed class AuditingService(SyncServer server) : SyncServiceImpl(server)
+    {
+        public static List<SyncRpc> Audited { get; } = [];
+
+        protected override ValueTask AuthorizeAsync(SyncRpc rpc, ServerCallContext context)
+        {
+            lock (Audited)
+            {
+                Audited.Add(rpc);
+            }
+
+            return default;
+        }
+    }
+
+    private sealed class RecordingLoggerProvider : ILoggerProvider
+    {
+        private readonly HashSet<string> _categories = [];
+
+        public IReadOnlyCollection<string> Categories
+        {
+            get
+            {
+                lock (_categories)
+                {
+                    return [.. _categories];
+                }
+            }
+        }
+
+        public ILogger CreateLogger(string categoryName)
+        {
+            lock (_categories)
+            {
+                _categories.Add(categoryName);
+            }
+
+            return Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}
