@@ -369,7 +369,15 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
                 throw new InvalidOperationException($"{nameof(GetCaller)} must pass the ServerCallContext as the caller's transport context.");
             }
 
-            await service.AuthorizeAsync(rpc, context).ConfigureAwait(false);
+            try
+            {
+                await service.AuthorizeAsync(rpc, context).ConfigureAwait(false);
+            }
+            catch (RpcException ex) when (ex.StatusCode is StatusCode.Unauthenticated or StatusCode.PermissionDenied)
+            {
+                // As the server's own refusal, so that it is counted and logged by kind; the caller gets the same status and detail.
+                throw new SyncRequestException(StatusMapping.FromGrpc(ex.StatusCode), ex.Status.Detail);
+            }
         }
     }
 }

@@ -3,7 +3,8 @@ using System.Collections.Generic;
 namespace StemeDb.Sync.Hosting;
 
 /// <summary>
-/// The hosting-specific settings of the node that <c>services.AddStemeDbSync(...)</c> registers: the peers to connect.
+/// The hosting-specific settings of the node that <c>services.AddStemeDbSync(...)</c> registers: the peers to connect,
+/// and the credentials of calls between nodes (a token file, TLS files).
 /// The engine settings are <see cref="SyncNodeOptions"/> (their defaults and bounds are defined there, once), bound from
 /// the same configuration section by <c>AddStemeDbSync(IConfiguration)</c> and adjusted in code with
 /// <see cref="StemeDbSyncBuilder.ConfigureNode"/>. Both are validated when the host starts, with messages that name
@@ -32,4 +33,16 @@ public sealed class StemeDbSyncOptions
     /// <see cref="SyncNodeOptions.PeerCallTimeout"/> is the deadline of every call.
     /// </remarks>
     public IList<string> Peers { get; } = new List<string>();
+
+    /// <summary>
+    /// A file holding a shared bearer token, for nodes without mutual TLS: callers of this node must send it
+    /// (<c>authorization: Bearer …</c>, compared in constant time; others get <c>UNAUTHENTICATED</c>), and the node sends
+    /// it to its peers. Read when the host starts; leading and trailing white space is ignored. Use it over TLS beyond
+    /// loopback. None when unset.
+    /// </summary>
+    /// <remarks>The check runs before a registered <see cref="ISyncCallAuthorizer"/>, which still applies.</remarks>
+    public string? TokenFile { get; set; }
+
+    /// <summary>The node's TLS files (configuration section <c>StemeDbSync:Tls</c>); see <see cref="StemeDbSyncTlsOptions"/>.</summary>
+    public StemeDbSyncTlsOptions Tls { get; } = new();
 }

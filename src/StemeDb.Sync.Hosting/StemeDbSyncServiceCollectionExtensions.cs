@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StemeDb.Sync;
+using StemeDb.Sync.Grpc;
 using StemeDb.Sync.Hosting;
 using StemeDb.Sync.Hosting.Internal;
 
@@ -94,11 +95,22 @@ public static class StemeDbSyncServiceCollectionExtensions
         return services.AddStemeDbSync(configure: null);
     }
 
-    private static SyncServer CreateServer(IServiceProvider services) => new(
-        services.GetRequiredService<ISyncRequestHandler>(),
-        services.GetService<PeerGuard>(),
-        services.GetService<ISyncCallAuthorizer>(),
-        services.GetService<ILoggerFactory>()?.CreateLogger<SyncServer>());
+    private static SyncServer CreateServer(IServiceProvider services)
+    {
+        ISyncCallAuthorizer? authorizer = services.GetService<ISyncCallAuthorizer>();
+        if (services.GetRequiredService<IOptions<StemeDbSyncOptions>>().Value.TokenFile is { } tokenFile)
+        {
+            var token = new BearerTokenAuthorizer(TlsFiles.ReadToken(tokenFile));
+            authorizer = authorizer is null ? token : new BothAuthorizers(token, authorizer);
+        }
+
+        return new SyncServer(
+            services.GetRequiredService<ISyncRequestHandler>(),
+            services.GetService<PeerGuard>(),
+            authorizer,
+            services.GetService<ILoggerFactory>()?.CreateLogger<SyncServer>(),
+            services.GetService<TimeProvider>());
+    }
 
     private static SyncNode CreateNode(IServiceProvider services)
     {

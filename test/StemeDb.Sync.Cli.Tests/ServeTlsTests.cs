@@ -6,6 +6,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Threading;
 using System.Threading.Tasks;
 using StemeDb.Sync.Cli.Internal;
+using StemeDb.Sync.Tests.Support;
 
 namespace StemeDb.Sync.Cli.Tests;
 
@@ -17,24 +18,20 @@ namespace StemeDb.Sync.Cli.Tests;
 [NonParallelizable]
 public sealed class ServeTlsTests
 {
-    private string _directory = null!;
+    private TestPki _pki = null!;
 
     [SetUp]
-    public void CreateDirectory()
-    {
-        _directory = Path.Combine(Path.GetTempPath(), "stemedb-tls-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_directory);
-    }
+    public void CreateDirectory() => _pki = new TestPki();
 
     [TearDown]
-    public void DeleteDirectory() => Directory.Delete(_directory, recursive: true);
+    public void DeleteDirectory() => _pki.Dispose();
 
     [Test]
     [CancelAfter(90_000)]
     public async Task Serve_MutualTls_NodesGossipAndOnlyCallersWithACertificateFromTheCaAreServed(CancellationToken cancellationToken)
     {
-        using var ca = new Authority("stemedb test ca");
-        using var otherCa = new Authority("another ca");
+        using var ca = new TestAuthority("stemedb test ca");
+        using var otherCa = new TestAuthority("another ca");
         string caFile = Write("ca.pem", ca.Certificate.ExportCertificatePem());
         (string aCert, string aKey) = Issue(ca, "node-a");
         (string bCert, string bKey) = Issue(ca, "node-b");
@@ -86,7 +83,7 @@ public sealed class ServeTlsTests
     [CancelAfter(60_000)]
     public async Task Serve_AllowPeer_OnlyTheNamedCertificateIsServed(CancellationToken cancellationToken)
     {
-        using var ca = new Authority("stemedb test ca");
+        using var ca = new TestAuthority("stemedb test ca");
         string caFile = Write("ca.pem", ca.Certificate.ExportCertificatePem());
         (string aCert, string aKey) = Issue(ca, "node-a");
         (string bCert, string bKey) = Issue(ca, "node-b");
@@ -123,47 +120,7 @@ public sealed class ServeTlsTests
         Assert.That(error, Does.Contain("--tls-cert"));
     }
 
-    private (string Certificate, string Key) Issue(Authority authority, string name)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")], false));
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddIpAddress(IPAddress.Loopback);
-        san.AddDnsName("localhost");
-        request.CertificateExtensions.Add(san.Build());
-        DateTimeOffset now = DateTimeOffset.UtcNow;
-        byte[] serial = RandomNumberGenerator.GetBytes(16);
-        using X509Certificate2 issued = request.Create(authority.Certificate, now.AddMinutes(-5), now.AddDays(1), serial);
-        return (Write(name + ".pem", issued.ExportCertificatePem()), Write(name + ".key", key.ExportPkcs8PrivateKeyPem()));
-    }
+    private (string Certificate, string Key) Issue(TestAuthority authority, string name) => _pki.Issue(authority, name);
 
-    private string Write(string name, string pem)
-    {
-        string path = Path.Combine(_directory, name);
-        File.WriteAllText(path, pem);
-        return path;
-    }
-
-
-
-    /// <summary>A self-signed certificate authority for one test.</summary>
-    private sealed class Authority : IDisposable
-    {
-        public Authority(string name)
-        {
-            using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-            var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
-            request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-            request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-            DateTimeOffset now = DateTimeOffset.UtcNow;
-            Certificate = request.CreateSelfSigned(now.AddMinutes(-10), now.AddDays(2));
-        }
-
-        public X509Certificate2 Certificate { get; }
-
-        public void Dispose() => Certificate.Dispose();
-    }
+    private string Write(string name, string pem) => _pki.Write(name, pem);
 }

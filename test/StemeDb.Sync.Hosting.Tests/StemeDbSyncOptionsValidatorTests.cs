@@ -44,4 +44,30 @@ public sealed class StemeDbSyncOptionsValidatorTests
         Assert.That(result.FailureMessage, Does.Contain("StemeDbSync:Peers[1]"));
         Assert.That(result.FailureMessage, Does.Not.Contain("Peers[0]"));
     }
+
+    [Test]
+    public void Validate_CredentialFilesInconsistentOrUnreadable_FailsNamingEachSetting()
+    {
+        string missing = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "stemedb-missing-" + Guid.NewGuid().ToString("N"));
+        string empty = System.IO.Path.GetTempFileName();
+        try
+        {
+            var options = new StemeDbSyncOptions { TokenFile = empty };
+            options.Tls.CertificateFile = missing + ".pem";
+            options.Tls.PeerCaFile = missing + ".ca";
+            options.Tls.AllowedPeers.Add("node-b");
+
+            ValidateOptionsResult result = _validator.Validate(null, options);
+
+            Assert.That(result.Failed, Is.True);
+            Assert.That(result.Failures, Has.Some.StartsWith("StemeDbSync:TokenFile: ").And.Some.Contains("is empty"));
+            Assert.That(result.Failures, Has.Some.Contains("StemeDbSync:Tls:CertificateFile and KeyFile go together"));
+            Assert.That(result.Failures, Has.Some.StartsWith("StemeDbSync:Tls:PeerCaFile: "));
+            Assert.That(result.Failures, Has.Some.StartsWith("StemeDbSync:Tls:AllowedPeers needs ClientCaFile"));
+        }
+        finally
+        {
+            System.IO.File.Delete(empty);
+        }
+    }
 }

@@ -82,7 +82,7 @@ internal sealed class NodeServer : IAsyncDisposable
     public static async Task<NodeServer> StartAsync(NodeServerSettings settings, CancellationToken cancellationToken)
     {
         bool https = settings.Listen.Scheme == Uri.UriSchemeHttps;
-        if (https != settings.Tls.Validate().HasCertificate)
+        if (https != settings.Tls.Validate().CheckFiles().HasCertificate)
         {
             throw new CliException(ExitCodes.Usage, https
                 ? $"--listen {settings.Listen} needs --tls-cert and --tls-key (PEM) to serve TLS."
@@ -129,13 +129,13 @@ internal sealed class NodeServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            HttpsConnectionAdapterOptions? tls = https ? ServerTls(settings.Tls) : null;
             Action<ListenOptions> http2 = listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;
-                if (tls is not null)
+                if (https)
                 {
-                    listen.UseHttps(tls);
+                    // The node's certificate, read again when its files change; with --client-ca, mutual TLS.
+                    listen.UseStemeDbSyncTls();
                 }
             };
             if (IPAddress.TryParse(settings.Listen.Host.Trim('[', ']'), out IPAddress? ip))
@@ -159,11 +159,9 @@ internal sealed class NodeServer : IAsyncDisposable
             {
                 options.Peers.Add(peer.ToString());
             }
+
+            settings.Tls.CopyTo(options.Tls);
         });
-        if (settings.Tls.HasCertificate || settings.Tls.PeerCaFile is not null)
-        {
-            sync.ConfigurePeers((_, peer) => peer.HttpHandler = settings.Tls.CreatePeerHandler());
-        }
 
         // Per-caller limits (calls and bytes in flight, the rate of rejected requests): AddStemeDbSync registers a
         // PeerGuard with the library's defaults, which the served SyncServer uses.
@@ -243,20 +241,6 @@ internal sealed class NodeServer : IAsyncDisposable
     }
 
     /// <summary>The served certificate, and with a client CA, mutual TLS: a caller without a certificate chaining to it is refused.</summary>
-    private static HttpsConnectionAdapterOptions ServerTls(TlsFiles files)
-    {
-        var options = new HttpsConnectionAdapterOptions { ServerCertificate = files.LoadCertificate() };
-        if (files.ClientCaFile is { } clientCa)
-        {
-            X509Certificate2Collection roots = TlsFiles.LoadCa(clientCa, "--client-ca");
-            options.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
-            options.ClientCertificateValidation = (certificate, _, _) =>
-                TlsFiles.ChainsTo(certificate, roots) && TlsFiles.IsAllowed(certificate, files.AllowedPeers);
-        }
-
-        return options;
-    }
-
     private static bool IsLoopback(Uri listen) =>
         string.Equals(listen.Host, "localhost", StringComparison.OrdinalIgnoreCase)
         || (IPAddress.TryParse(listen.Host.Trim('[', ']'), out IPAddress? ip) && IPAddress.IsLoopback(ip));

@@ -1,9 +1,11 @@
 using System;
 using System.IO;
 using System.Net.Http;
-using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+
+using StemeDb.Sync.Hosting;
+using Shared = StemeDb.Sync.Hosting.Internal.TlsFiles;
 
 namespace StemeDb.Sync.Cli.Internal;
 
@@ -38,13 +40,49 @@ internal sealed class TlsFiles
         return this;
     }
 
+    /// <summary>
+    /// Loads every file given, so that a missing or unreadable one is a usage error naming its option before the node
+    /// starts; the node itself reads them again (and again when they change) through its hosting options.
+    /// </summary>
+    public TlsFiles CheckFiles()
+    {
+        if (HasCertificate)
+        {
+            LoadCertificate().Dispose();
+        }
+
+        if (ClientCaFile is { } clientCa)
+        {
+            LoadCa(clientCa, "--client-ca");
+        }
+
+        if (PeerCaFile is { } peerCa)
+        {
+            LoadCa(peerCa, "--peer-ca");
+        }
+
+        return this;
+    }
+
+    /// <summary>Sets the node's hosting TLS options to these files.</summary>
+    public void CopyTo(StemeDbSyncTlsOptions options)
+    {
+        options.CertificateFile = CertificateFile;
+        options.KeyFile = KeyFile;
+        options.ClientCaFile = ClientCaFile;
+        options.PeerCaFile = PeerCaFile;
+        foreach (string peer in AllowedPeers)
+        {
+            options.AllowedPeers.Add(peer);
+        }
+    }
+
     /// <summary>The certificate with its private key, usable by the TLS stack.</summary>
     public X509Certificate2 LoadCertificate()
     {
         try
         {
-            using X509Certificate2 pem = X509Certificate2.CreateFromPemFile(CertificateFile!, KeyFile);
-            return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), password: null);
+            return Shared.LoadCertificate(CertificateFile!, KeyFile!);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
         {
@@ -56,62 +94,12 @@ internal sealed class TlsFiles
     {
         try
         {
-            var roots = new X509Certificate2Collection();
-            roots.ImportFromPemFile(path);
-            return roots.Count > 0 ? roots : throw new CliException(ExitCodes.Usage, $"{option}: '{path}' holds no certificate.");
+            return Shared.LoadCa(path);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException)
         {
             throw new CliException(ExitCodes.Usage, $"{option}: cannot load '{path}': {ex.Message}", ex);
         }
-    }
-
-    /// <summary>Whether the certificate names one of <paramref name="allowed"/> in a DNS SAN or its CN (any name when none is listed).</summary>
-    public static bool IsAllowed(X509Certificate2 certificate, System.Collections.Generic.IReadOnlyList<string> allowed)
-    {
-        if (allowed.Count == 0)
-        {
-            return true;
-        }
-
-        foreach (X509Extension extension in certificate.Extensions)
-        {
-            if (extension is X509SubjectAlternativeNameExtension san)
-            {
-                foreach (string dns in san.EnumerateDnsNames())
-                {
-                    if (Contains(allowed, dns))
-                    {
-                        return true;
-                    }
-                }
-            }
-        }
-
-        return Contains(allowed, certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false));
-
-        static bool Contains(System.Collections.Generic.IReadOnlyList<string> names, string name)
-        {
-            foreach (string candidate in names)
-            {
-                if (string.Equals(candidate, name, StringComparison.OrdinalIgnoreCase))
-                {
-                    return true;
-                }
-            }
-
-            return false;
-        }
-    }
-
-    /// <summary>Whether <paramref name="certificate"/> chains to one of <paramref name="roots"/> (and only to them).</summary>
-    public static bool ChainsTo(X509Certificate2 certificate, X509Certificate2Collection roots)
-    {
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        return chain.Build(certificate);
     }
 
     /// <summary>
@@ -120,26 +108,9 @@ internal sealed class TlsFiles
     /// </summary>
     public HttpMessageHandler? CreatePeerHandler()
     {
-        if (CertificateFile is null && PeerCaFile is null)
-        {
-            return null;
-        }
-
-        var handler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true };
-        if (HasCertificate)
-        {
-            handler.SslOptions.ClientCertificates = new X509CertificateCollection { LoadCertificate() };
-        }
-
-        if (PeerCaFile is { } peerCa)
-        {
-            X509Certificate2Collection roots = LoadCa(peerCa, "--peer-ca");
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-                certificate is not null
-                && (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) == SslPolicyErrors.None // the name must match
-                && ChainsTo(X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()), roots);
-        }
-
-        return handler;
+        CheckFiles();
+        var options = new StemeDbSyncTlsOptions();
+        CopyTo(options);
+        return Shared.CreatePeerHandler(options);
     }
 }

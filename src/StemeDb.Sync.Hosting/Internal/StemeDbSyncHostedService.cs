@@ -45,7 +45,12 @@ internal sealed class StemeDbSyncHostedService : IHostedService, IDisposable
             // The validator has checked every address at start-up. No gRPC deadline: the node's PeerCallTimeout is the
             // deadline of every call it makes.
             StemeDbSyncOptionsValidator.TryParsePeer(address, out Uri? uri, out _);
-            var peerOptions = new GrpcSyncPeerOptions();
+            var peerOptions = new GrpcSyncPeerOptions { HttpHandler = TlsFiles.CreatePeerHandler(_options.Tls) };
+            if (_options.TokenFile is { } tokenFile)
+            {
+                peerOptions.Headers[BearerTokenAuthorizer.HeaderName] = BearerTokenAuthorizer.HeaderValue(TlsFiles.ReadToken(tokenFile));
+            }
+
             foreach (PeerConfiguration configuration in _peerConfigurations)
             {
                 configuration.Apply(uri!, peerOptions);

@@ -1,5 +1,7 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
+using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 
 namespace StemeDb.Sync.Hosting.Internal;
@@ -28,7 +30,50 @@ internal sealed class StemeDbSyncOptionsValidator : IValidateOptions<StemeDbSync
             }
         }
 
+        if (options.TokenFile is { } tokenFile)
+        {
+            Check(failures, prefix + nameof(StemeDbSyncOptions.TokenFile), () => TlsFiles.ReadToken(tokenFile));
+        }
+
+        StemeDbSyncTlsOptions tls = options.Tls;
+        string tlsPrefix = prefix + nameof(StemeDbSyncOptions.Tls) + ":";
+        if ((tls.CertificateFile is null) != (tls.KeyFile is null))
+        {
+            failures.Add($"{tlsPrefix}{nameof(StemeDbSyncTlsOptions.CertificateFile)} and {nameof(StemeDbSyncTlsOptions.KeyFile)} go together: give both, or neither.");
+        }
+        else if (tls.CertificateFile is { } certificateFile)
+        {
+            Check(failures, tlsPrefix + nameof(StemeDbSyncTlsOptions.CertificateFile), () => TlsFiles.LoadCertificate(certificateFile, tls.KeyFile!).Dispose());
+        }
+
+        if (tls.ClientCaFile is { } clientCa)
+        {
+            Check(failures, tlsPrefix + nameof(StemeDbSyncTlsOptions.ClientCaFile), () => TlsFiles.LoadCa(clientCa));
+        }
+
+        if (tls.PeerCaFile is { } peerCa)
+        {
+            Check(failures, tlsPrefix + nameof(StemeDbSyncTlsOptions.PeerCaFile), () => TlsFiles.LoadCa(peerCa));
+        }
+
+        if (tls.AllowedPeers.Count > 0 && tls.ClientCaFile is null)
+        {
+            failures.Add($"{tlsPrefix}{nameof(StemeDbSyncTlsOptions.AllowedPeers)} needs {nameof(StemeDbSyncTlsOptions.ClientCaFile)}: without client certificates there is no peer name to check.");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void Check(List<string> failures, string setting, Action load)
+    {
+        try
+        {
+            load();
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or CryptographicException or ArgumentException)
+        {
+            failures.Add($"{setting}: {ex.Message}");
+        }
     }
 
     /// <summary>Parses a peer address: absolute http or https, with a host and no query or fragment.</summary>

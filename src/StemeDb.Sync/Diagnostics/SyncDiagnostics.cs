@@ -59,5 +59,9 @@ internal static class SyncDiagnostics
     public static readonly Counter<long> BytesReceived = Meter.CreateCounter<long>(
         "stemedb.sync.bytes.received", "By", "Assertion bytes received from peers and stored.");
 
+    /// <summary>Calls the server refused before they reached the handler: the peer guard's limits, or the authorizer.</summary>
+    public static readonly Counter<long> CallsRefused = Meter.CreateCounter<long>(
+        "stemedb.sync.server.refused", "{call}", "Calls refused before the handler, by the peer guard or the authorizer (tags: rpc, reason).");
+
     public static KeyValuePair<string, object?> Tag(string name, object? value) => new(name, value);
 }

@@ -26,16 +26,24 @@ public sealed class SyncServer
     /// <param name="handler">The node's handler (<see cref="SyncNode.Handler"/>).</param>
     /// <param name="guard">Per-caller limits; none when <see langword="null"/>.</param>
     /// <param name="authorizer">Decides who may call; everyone when <see langword="null"/>.</param>
-    /// <param name="logger">Where refusals are logged; nowhere when <see langword="null"/>.</param>
+    /// <param name="logger">Where refusals are logged (a refused caller once, then at most once a minute per caller and
+    /// kind of refusal); nowhere when <see langword="null"/>.</param>
+    /// <param name="timeProvider">The clock of the refusal log's interval; the system clock when <see langword="null"/>.</param>
     /// <exception cref="ArgumentNullException"><paramref name="handler"/> is <see langword="null"/>.</exception>
-    public SyncServer(ISyncRequestHandler handler, PeerGuard? guard = null, ISyncCallAuthorizer? authorizer = null, ILogger? logger = null)
+    public SyncServer(ISyncRequestHandler handler, PeerGuard? guard = null, ISyncCallAuthorizer? authorizer = null, ILogger? logger = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(handler);
         Handler = handler;
         Guard = guard;
         Authorizer = authorizer;
         Logger = logger ?? NullLogger.Instance;
+        _refusals = new RefusalLog(timeProvider ?? TimeProvider.System, RefusalLogInterval);
     }
+
+    /// <summary>The shortest time between two log lines about refusals of one caller and kind.</summary>
+    internal static readonly TimeSpan RefusalLogInterval = TimeSpan.FromMinutes(1);
+
+    private readonly RefusalLog _refusals;
 
     /// <summary>The node's handler, which every admitted and authorized call reaches.</summary>
     public ISyncRequestHandler Handler { get; }
@@ -73,7 +81,12 @@ public sealed class SyncServer
             return lease;
         }
 
-        ServerLog.PeerRefused(Logger, rpc, lease.Peer, lease.Refusal);
+        SyncDiagnostics.CallsRefused.Add(1, SyncDiagnostics.Tag("rpc", rpc.ToString()), SyncDiagnostics.Tag("reason", "limited"));
+        if (_refusals.ShouldLog(lease.Peer, lease.Refusal.ToString(), out long suppressed))
+        {
+            ServerLog.PeerRefused(Logger, rpc, lease.Peer, lease.Refusal, suppressed);
+        }
+
         throw new SyncRequestException(SyncStatusCode.ResourceExhausted, lease.Refusal switch
         {
             PeerGuardRefusal.TooManyConcurrentCalls => "Too many concurrent calls from this peer.",
@@ -96,6 +109,15 @@ public sealed class SyncServer
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            string reason = ex is SyncRequestException { Code: SyncStatusCode.Unauthenticated } ? "unauthenticated"
+                : ex is SyncRequestException { Code: SyncStatusCode.PermissionDenied } ? "permission_denied"
+                : "refused";
+            SyncDiagnostics.CallsRefused.Add(1, SyncDiagnostics.Tag("rpc", rpc.ToString()), SyncDiagnostics.Tag("reason", reason));
+            if (_refusals.ShouldLog(caller.Key, reason, out long suppressed))
+            {
+                ServerLog.CallerRefused(Logger, rpc, caller.Key, reason, ex.Message, suppressed);
+            }
+
             CountRejection(rpc, lease);
             throw;
         }

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Time.Testing;
@@ -139,6 +140,70 @@ public sealed class SyncServerTests
         Assert.That(refused!.Code, Is.EqualTo(SyncStatusCode.PermissionDenied));
         Assert.That(node.Count, Is.EqualTo(1));
         Assert.That(authorizer.Calls, Is.EqualTo(new[] { ("trusted", SyncRpc.Gossip), ("stranger", SyncRpc.Gossip) }));
+    }
+
+    [Test]
+    public void Call_AuthorizerKeepsRefusing_EveryRefusalCountedButLoggedOncePerCallerPerInterval()
+    {
+        var authorizer = new RecordingAuthorizer { Refuse = true };
+        var logger = new ListLogger();
+        var server = new SyncServer(_handler.Object, authorizer: authorizer, logger: logger, timeProvider: _time);
+        using var refused = new MetricRecorder("stemedb.sync.server.refused", "reason", "permission_denied");
+
+        for (int i = 0; i < 5; i++)
+        {
+            Assert.ThrowsAsync<SyncRequestException>(async () => await server.For(Caller).GetLeavesAsync(10));
+        }
+
+        Assert.ThrowsAsync<SyncRequestException>(async () => await server.For(new SyncCaller("peer-b")).GetLeavesAsync(10));
+        _time.Advance(SyncServer.RefusalLogInterval);
+        Assert.ThrowsAsync<SyncRequestException>(async () => await server.For(Caller).GetLeavesAsync(10));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused.Total, Is.EqualTo(7), "every refusal is counted");
+            Assert.That(logger.Lines.Select(l => (l.Id, l.Peer)), Is.EqualTo(new[] { (402, "peer-a"), (402, "peer-b"), (402, "peer-a") }));
+            Assert.That(logger.Lines[2].Message, Does.Contain("(4 more such refusals"), "the next line reports the ones not logged");
+        });
+        _handler.VerifyNoOtherCalls();
+    }
+
+    [Test]
+    public void Call_GuardKeepsRefusing_LoggedOncePerIntervalAndCounted()
+    {
+        var guard = new PeerGuard(new PeerGuardOptions { MaxRejectionsPerWindow = 0 }, _time);
+        guard.RecordRejection(Caller.Key);
+        var logger = new ListLogger();
+        var server = new SyncServer(_handler.Object, guard, logger: logger, timeProvider: _time);
+        using var limited = new MetricRecorder("stemedb.sync.server.refused", "reason", "limited");
+
+        for (int i = 0; i < 3; i++)
+        {
+            var ex = Assert.ThrowsAsync<SyncRequestException>(async () => await server.For(Caller).GetLeavesAsync(10));
+            Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.ResourceExhausted));
+        }
+
+        Assert.That(limited.Total, Is.EqualTo(3));
+        Assert.That(logger.Lines.Select(l => l.Id), Is.EqualTo(new[] { 400 }));
+    }
+
+    /// <summary>Records event ids, the peer named in the state and the message.</summary>
+    private sealed class ListLogger : Microsoft.Extensions.Logging.ILogger
+    {
+        public List<(int Id, string? Peer, string Message)> Lines { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            string? peer = state is IReadOnlyList<KeyValuePair<string, object?>> values
+                ? values.FirstOrDefault(v => v.Key == "Peer").Value?.ToString()
+                : null;
+            Lines.Add((eventId.Id, peer, formatter(state, exception)));
+        }
     }
 
     private sealed class RecordingAuthorizer : ISyncCallAuthorizer

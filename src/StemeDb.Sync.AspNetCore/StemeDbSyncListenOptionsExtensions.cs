@@ -1,0 +1,55 @@
+using System;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using StemeDb.Sync.Hosting;
+using StemeDb.Sync.Hosting.Internal;
+
+namespace Microsoft.AspNetCore.Hosting;
+
+/// <summary>Serves a Kestrel endpoint with the node's TLS settings (<see cref="StemeDbSyncOptions.Tls"/>).</summary>
+public static class StemeDbSyncListenOptionsExtensions
+{
+    /// <summary>
+    /// Serves this endpoint over TLS with the node's certificate (<see cref="StemeDbSyncTlsOptions.CertificateFile"/>
+    /// and <see cref="StemeDbSyncTlsOptions.KeyFile"/>), read again when its files change so that rotation needs no
+    /// restart. With <see cref="StemeDbSyncTlsOptions.ClientCaFile"/> it requires a client certificate that chains to
+    /// that CA (mutual TLS), and with <see cref="StemeDbSyncTlsOptions.AllowedPeers"/> one that names an allowed peer;
+    /// any other caller is refused during the handshake, before a call runs.
+    /// </summary>
+    /// <example>
+    /// <code>
+    /// builder.WebHost.ConfigureKestrel(k => k.ListenAnyIP(5001, listen => listen.UseStemeDbSyncTls()));
+    /// </code>
+    /// </example>
+    /// <param name="listenOptions">The endpoint.</param>
+    /// <returns><paramref name="listenOptions"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="listenOptions"/> is <see langword="null"/>.</exception>
+    /// <exception cref="InvalidOperationException"><c>AddStemeDbSync</c> was not called, or the options name no
+    /// certificate.</exception>
+    public static ListenOptions UseStemeDbSyncTls(this ListenOptions listenOptions)
+    {
+        ArgumentNullException.ThrowIfNull(listenOptions);
+        StemeDbSyncTlsOptions tls = (listenOptions.ApplicationServices.GetService<IOptions<StemeDbSyncOptions>>()
+            ?? throw new InvalidOperationException("UseStemeDbSyncTls needs the node's options: call services.AddStemeDbSync(...) first.")).Value.Tls;
+        if (tls.CertificateFile is not { } certificateFile || tls.KeyFile is not { } keyFile)
+        {
+            throw new InvalidOperationException(
+                $"UseStemeDbSyncTls needs {StemeDbSyncOptions.SectionName}:Tls:{nameof(StemeDbSyncTlsOptions.CertificateFile)} and {nameof(StemeDbSyncTlsOptions.KeyFile)}.");
+        }
+
+        ReloadingPem<X509Certificate2> certificate = TlsFiles.Certificate(certificateFile, keyFile);
+        var https = new HttpsConnectionAdapterOptions { ServerCertificateSelector = (_, _) => certificate.Current };
+        if (tls.ClientCaFile is { } clientCa)
+        {
+            ReloadingPem<X509Certificate2Collection> roots = TlsFiles.Ca(clientCa);
+            string[] allowed = [.. tls.AllowedPeers];
+            https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+            https.ClientCertificateValidation = (client, _, _) => TlsFiles.ChainsTo(client, roots.Current) && TlsFiles.IsAllowed(client, allowed);
+        }
+
+        return listenOptions.UseHttps(https);
+    }
+}

@@ -1,0 +1,53 @@
+using System.Collections.Generic;
+
+namespace StemeDb.Sync.Hosting;
+
+/// <summary>
+/// The node's TLS files (PEM), bound from the <c>StemeDbSync:Tls</c> configuration section. Certificates are read
+/// again when their files change, so that rotating them needs no restart (connections already open keep theirs).
+/// </summary>
+/// <remarks>
+/// <para>
+/// Outgoing calls to peers (this package): the node presents <see cref="CertificateFile"/> as its client certificate,
+/// and accepts a peer's server certificate only when it chains to <see cref="PeerCaFile"/> (when given; otherwise the
+/// system's trust applies) and names the host the node dialled.
+/// </para>
+/// <para>
+/// The served endpoint (StemeDb.Sync.AspNetCore, <c>listenOptions.UseStemeDbSyncTls()</c>): the node serves
+/// <see cref="CertificateFile"/>; with <see cref="ClientCaFile"/>, callers must present a client certificate that
+/// chains to it (mutual TLS), and with <see cref="AllowedPeers"/> one that names an allowed peer. Other callers are
+/// refused during the handshake, before any call runs.
+/// </para>
+/// </remarks>
+/// <example>
+/// <code language="json">
+/// "StemeDbSync": {
+///   "Peers": [ "https://node-b.internal:5001" ],
+///   "Tls": {
+///     "CertificateFile": "/etc/stemedb/node.crt",
+///     "KeyFile": "/etc/stemedb/node.key",
+///     "ClientCaFile": "/etc/stemedb/ca.crt",
+///     "PeerCaFile": "/etc/stemedb/ca.crt",
+///     "AllowedPeers": [ "node-b.internal", "node-c.internal" ]
+///   }
+/// }
+/// </code>
+/// </example>
+public sealed class StemeDbSyncTlsOptions
+{
+    /// <summary>The node's certificate (PEM): served, and presented to peers as the client certificate.</summary>
+    public string? CertificateFile { get; set; }
+
+    /// <summary>The private key of <see cref="CertificateFile"/> (PEM).</summary>
+    public string? KeyFile { get; set; }
+
+    /// <summary>The CA (PEM) that callers' client certificates must chain to; no client certificate is asked for when unset.</summary>
+    public string? ClientCaFile { get; set; }
+
+    /// <summary>The CA (PEM) that peers' server certificates must chain to; the system's trust when unset.</summary>
+    public string? PeerCaFile { get; set; }
+
+    /// <summary>With <see cref="ClientCaFile"/>: the names (a DNS name in the certificate's subject alternative names, or its
+    /// common name) a caller's certificate must carry one of; any name when empty.</summary>
+    public IList<string> AllowedPeers { get; } = new List<string>();
+}
