@@ -1,0 +1,102 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Text;
+using System.Text.RegularExpressions;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace StemeDb.Sync.Cli.Tests.Support;
+
+/// <summary><c>stemedb-sync serve</c> (or any command) as a real child process of the built tool.</summary>
+internal sealed partial class ServeProcess : IDisposable
+{
+    private readonly StringBuilder _stderr = new();
+    private readonly Task _stderrDrained;
+
+    private ServeProcess(Process process)
+    {
+        Process = process;
+        _stderrDrained = Task.Run(async () =>
+        {
+            while (await process.StandardError.ReadLineAsync() is { } line)
+            {
+                lock (_stderr)
+                {
+                    _stderr.AppendLine(line);
+                }
+            }
+        });
+    }
+
+    public Process Process { get; }
+
+    /// <summary>What the process wrote to standard error so far.</summary>
+    public string Stderr
+    {
+        get
+        {
+            lock (_stderr)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    /// <summary>Starts the tool with these arguments.</summary>
+    public static ServeProcess Start(params string[] arguments)
+    {
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "stemedb-sync.dll"));
+        foreach (string argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        return new ServeProcess(Process.Start(start) ?? throw new InvalidOperationException("the tool did not start"));
+    }
+
+    /// <summary>The address <c>serve</c> prints once it listens; fails the test if it exits first.</summary>
+    public async Task<Uri> WaitForAddressAsync(CancellationToken cancellationToken)
+    {
+        while (await Process.StandardOutput.ReadLineAsync(cancellationToken) is { } line)
+        {
+            Match match = ListeningOn().Match(line);
+            if (match.Success)
+            {
+                return new Uri(match.Groups[1].Value);
+            }
+        }
+
+        await _stderrDrained.WaitAsync(cancellationToken);
+        Assert.Fail($"serve exited without listening:\n{Stderr}");
+        throw new InvalidOperationException();
+    }
+
+    /// <summary>Waits for the process to exit on its own; returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(CancellationToken cancellationToken)
+    {
+        await Process.WaitForExitAsync(cancellationToken);
+        await _stderrDrained.WaitAsync(cancellationToken);
+        return Process.ExitCode;
+    }
+
+    public void Dispose()
+    {
+        if (!Process.HasExited)
+        {
+            Process.Kill(entireProcessTree: true);
+            Process.WaitForExit();
+        }
+
+        Process.Dispose();
+    }
+
+    [GeneratedRegex(@"listening on (https?://127\.0\.0\.1:\d+)")]
+    private static partial Regex ListeningOn();
+}
