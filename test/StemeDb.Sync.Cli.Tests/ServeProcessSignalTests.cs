@@ -1,9 +1,9 @@
 using System;
 using System.Diagnostics;
 using System.IO;
-using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
+using StemeDb.Sync.Cli.Tests.Support;
 using StemeDb.Sync.Grpc;
 
 namespace StemeDb.Sync.Cli.Tests;
@@ -12,7 +12,7 @@ namespace StemeDb.Sync.Cli.Tests;
 [TestFixture]
 [NonParallelizable]
 [Platform(Exclude = "Win", Reason = "POSIX signals")]
-public sealed partial class ServeProcessSignalTests
+public sealed class ServeProcessSignalTests
 {
     private string _dataDirectory = null!;
 
@@ -33,8 +33,8 @@ public sealed partial class ServeProcessSignalTests
     [CancelAfter(60_000)]
     public async Task Serve_Signal_StopsCleanlyWithExitZeroAndKeepsItsData(string signal, CancellationToken cancellationToken)
     {
-        using Process first = StartServe();
-        Uri address = await ReadAddressAsync(first, cancellationToken);
+        using ServeProcess first = StartServe();
+        Uri address = await first.WaitForAddressAsync(cancellationToken);
         AssertionRecord record = TestAssertions.Record("signal:" + signal);
         using (GrpcSyncPeer peer = GrpcSyncPeer.Create(address))
         {
@@ -42,16 +42,15 @@ public sealed partial class ServeProcessSignalTests
             Assert.That(result.Accepted, Is.True, result.Error);
         }
 
-        await SendSignalAsync(first.Id, signal, cancellationToken);
-        string rest = await first.StandardOutput.ReadToEndAsync(cancellationToken);
-        await first.WaitForExitAsync(cancellationToken);
+        await SendSignalAsync(first.Process.Id, signal, cancellationToken);
+        string rest = await first.Process.StandardOutput.ReadToEndAsync(cancellationToken);
 
-        Assert.That(first.ExitCode, Is.EqualTo(0));
+        Assert.That(await first.WaitForExitAsync(cancellationToken), Is.EqualTo(0));
         Assert.That(rest, Does.Contain("stopping").And.Contain("stopped"));
         Assert.That(File.Exists(Path.Combine(_dataDirectory, "assertions.db-wal")), Is.False, "a clean stop closes the database, which checkpoints and removes the log");
 
-        using Process second = StartServe();
-        Uri again = await ReadAddressAsync(second, cancellationToken);
+        using ServeProcess second = StartServe();
+        Uri again = await second.WaitForAddressAsync(cancellationToken);
         using (GrpcSyncPeer peer = GrpcSyncPeer.Create(again))
         {
             PingResult ping = await peer.PingAsync(NodeId.Empty, cancellationToken);
@@ -59,43 +58,45 @@ public sealed partial class ServeProcessSignalTests
             Assert.That(await peer.FetchAsync([record.Hash], cancellationToken), Has.Count.EqualTo(1));
         }
 
-        await SendSignalAsync(second.Id, "TERM", cancellationToken);
-        await second.WaitForExitAsync(cancellationToken);
-        Assert.That(second.ExitCode, Is.EqualTo(0));
+        await SendSignalAsync(second.Process.Id, "TERM", cancellationToken);
+        Assert.That(await second.WaitForExitAsync(cancellationToken), Is.EqualTo(0));
     }
 
-    private Process StartServe()
+    /// <summary>
+    /// Any number of SIGTERM and SIGINT at any moment after the process took the signals ("starting"): during start-up
+    /// (the store opening, Kestrel binding), while serving, and during shutdown. The moments come from a seeded random
+    /// schedule; the exit code must be 0 whatever the schedule.
+    /// </summary>
+    [Test]
+    [CancelAfter(240_000)]
+    public async Task Serve_SignalsAtRandomMomentsOfStartUpAndShutdown_AlwaysExitsZero(CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        const int Sigint = 2;
+        const int Sigterm = 15;
+        var random = new Random(20261202);
+        for (int run = 0; run < 10; run++)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string arg in new[] { Path.Combine(AppContext.BaseDirectory, "stemedb-sync.dll"), "serve", "--listen", "http://127.0.0.1:0", "--data", _dataDirectory })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        Process process = Process.Start(start)!;
-        _ = process.StandardError.ReadToEndAsync(CancellationToken.None);
-        return process;
-    }
-
-    private static async Task<Uri> ReadAddressAsync(Process process, CancellationToken cancellationToken)
-    {
-        while (await process.StandardOutput.ReadLineAsync(cancellationToken) is { } line)
-        {
-            Match match = ListeningOn().Match(line);
-            if (match.Success)
+            int signals = random.Next(1, 5);
+            var moments = new int[signals];
+            for (int i = 0; i < signals; i++)
             {
-                return new Uri(match.Groups[1].Value);
+                moments[i] = random.Next(0, 300);
             }
-        }
 
-        Assert.Fail("serve exited without listening");
-        throw new InvalidOperationException();
+            using ServeProcess serve = ServeProcess.Start("serve", "--listen", "http://127.0.0.1:0", "--data", Path.Combine(_dataDirectory, run.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            await serve.WaitForLineAsync(line => line == "starting", "starting", cancellationToken);
+            foreach (int moment in moments)
+            {
+                await Task.Delay(moment, cancellationToken);
+                serve.Signal(random.Next(2) == 0 ? Sigterm : Sigint);
+            }
+
+            int code = await serve.WaitForExitAsync(cancellationToken);
+            Assert.That(code, Is.Zero, $"run {run}: signals after {string.Join(", ", moments)} ms; stderr:\n{serve.Stderr}");
+        }
     }
+
+    private ServeProcess StartServe() => ServeProcess.Start("serve", "--listen", "http://127.0.0.1:0", "--data", _dataDirectory);
 
     private static async Task SendSignalAsync(int pid, string signal, CancellationToken cancellationToken)
     {
@@ -104,6 +105,4 @@ public sealed partial class ServeProcessSignalTests
         Assert.That(kill.ExitCode, Is.Zero);
     }
 
-    [GeneratedRegex(@"listening on (http://127\.0\.0\.1:\d+)")]
-    private static partial Regex ListeningOn();
 }

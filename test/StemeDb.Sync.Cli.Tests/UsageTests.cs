@@ -57,6 +57,7 @@ public sealed class UsageTests
     [TestCase("ping", "ftp://127.0.0.1:1")]
     [TestCase("serve")]
     [TestCase("serve", "--listen", "http://127.0.0.1:0", "--node-id", "xyz")]
+    [TestCase("serve", "--listen", "http://127.0.0.1:0", "--peer", "http://127.0.0.1:1", "--peer", "http://127.0.0.1:1/")]
     [TestCase("fetch", "http://127.0.0.1:1", "abcd")]
     [TestCase("demo", "--assertions", "0")]
     [TestCase("demo", "--timeout", "-3")]

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.CommandLine;
 using System.Globalization;
 using System.Linq;
@@ -30,6 +31,7 @@ internal static class ServeCommand
             CustomParser = result =>
             {
                 var parsed = new Uri[result.Tokens.Count];
+                var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
                 for (int i = 0; i < parsed.Length; i++)
                 {
                     if (!CommandSupport.TryParseAddress(result.Tokens[i].Value, out Uri? uri))
@@ -38,7 +40,13 @@ internal static class ServeCommand
                         return [];
                     }
 
-                    parsed[i] = uri!;
+                    if (!seen.Add(uri!.GetLeftPart(UriPartial.Path).TrimEnd('/')))
+                    {
+                        result.AddError($"--peer: '{result.Tokens[i].Value}' is given more than once.");
+                        return [];
+                    }
+
+                    parsed[i] = uri;
                 }
 
                 return parsed;
@@ -142,8 +150,9 @@ internal static class ServeCommand
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
-                await console.Error.WriteLineAsync("interrupted during start-up").ConfigureAwait(false);
-                return ExitCodes.Interrupted;
+                // A stop asked for before the server listened: nothing was served, and the start-up was undone.
+                await console.Out.WriteLineAsync("stopped during start-up").ConfigureAwait(false);
+                return ExitCodes.Success;
             }
 
             await using (server.ConfigureAwait(false))

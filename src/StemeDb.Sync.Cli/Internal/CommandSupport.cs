@@ -126,6 +126,12 @@ internal static class CommandSupport
             await console.Error.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
             return ex.ExitCode;
         }
+        catch (Microsoft.Extensions.Options.OptionsValidationException ex)
+        {
+            // A setting the node's own validation refuses: the command line gave it, so it is a usage error.
+            await console.Error.WriteLineAsync("error: " + string.Join(" ", ex.Failures)).ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
         catch (SyncPeerException ex)
         {
             await console.Error.WriteLineAsync($"error: {ex.Code}: {ex.Message}").ConfigureAwait(false);

@@ -64,23 +64,33 @@ internal sealed partial class ServeProcess : IDisposable
     /// <summary>The address <c>serve</c> prints once it listens; fails the test if it exits first.</summary>
     public async Task<Uri> WaitForAddressAsync(CancellationToken cancellationToken)
     {
+        Match match = ListeningOn().Match(await WaitForLineAsync(line => ListeningOn().IsMatch(line), "listening", cancellationToken));
+        return new Uri(match.Groups[1].Value);
+    }
+
+    /// <summary>Reads standard output up to the first line that matches; fails the test if the process exits first.</summary>
+    public async Task<string> WaitForLineAsync(Func<string, bool> match, string what, CancellationToken cancellationToken)
+    {
         while (await Process.StandardOutput.ReadLineAsync(cancellationToken) is { } line)
         {
-            Match match = ListeningOn().Match(line);
-            if (match.Success)
+            if (match(line))
             {
-                return new Uri(match.Groups[1].Value);
+                return line;
             }
         }
 
         await _stderrDrained.WaitAsync(cancellationToken);
-        Assert.Fail($"serve exited without listening:\n{Stderr}");
+        Assert.Fail($"the process exited before {what}:\n{Stderr}");
         throw new InvalidOperationException();
     }
+
+    /// <summary>Sends a POSIX signal (no-op once the process has exited).</summary>
+    public void Signal(int signal) => _ = Kill(Process.Id, signal);
 
     /// <summary>Waits for the process to exit on its own; returns its exit code.</summary>
     public async Task<int> WaitForExitAsync(CancellationToken cancellationToken)
     {
+        _ = await Process.StandardOutput.ReadToEndAsync(cancellationToken);
         await Process.WaitForExitAsync(cancellationToken);
         await _stderrDrained.WaitAsync(cancellationToken);
         return Process.ExitCode;
@@ -96,6 +106,9 @@ internal sealed partial class ServeProcess : IDisposable
 
         Process.Dispose();
     }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
 
     [GeneratedRegex(@"listening on (https?://127\.0\.0\.1:\d+)")]
     private static partial Regex ListeningOn();
