@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 
 namespace StemeDb.Sync.Hosting;
@@ -27,12 +28,28 @@ public sealed class StemeDbSyncOptions
     /// <summary>The conventional configuration section name: <c>StemeDbSync</c>.</summary>
     public const string SectionName = "StemeDbSync";
 
-    /// <summary>The gRPC addresses (<c>http://host:port</c> or <c>https://…</c>) of the peers this node gossips to and reconciles with.</summary>
+    /// <summary>
+    /// The gRPC addresses (<c>http://host:port</c> or <c>https://…</c>) of the peers this node gossips to and reconciles
+    /// with. A configuration reload that changes the list adds and removes peers while the node runs.
+    /// </summary>
     /// <remarks>
     /// Each peer is a <see cref="Grpc.GrpcSyncPeer"/> without a gRPC deadline of its own: the node's
     /// <see cref="SyncNodeOptions.PeerCallTimeout"/> is the deadline of every call.
     /// </remarks>
     public IList<string> Peers { get; } = new List<string>();
+
+    /// <summary>
+    /// DNS names of peers, as <c>NAME:PORT</c> (or <c>https://NAME:PORT</c>, <c>http://NAME:PORT</c>; the scheme is https
+    /// when <see cref="Tls"/> names a certificate or a peer CA, http otherwise): every address a name resolves to (A and
+    /// AAAA records) is a peer, for example the pods of a Kubernetes headless service. The names are resolved at start,
+    /// every <see cref="PeerDnsInterval"/> and when the configuration is reloaded; peers are added and removed as the
+    /// records change. A resolved address becomes a peer once it answers a ping with another node's id, so the node's own
+    /// address is skipped. With TLS, a peer's certificate must carry the DNS name.
+    /// </summary>
+    public IList<string> PeerDns { get; } = new List<string>();
+
+    /// <summary>How often the <see cref="PeerDns"/> names are resolved again; 30 seconds by default, at least 1 second.</summary>
+    public TimeSpan PeerDnsInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// A file holding a shared bearer token, for nodes without mutual TLS: callers of this node must send it

@@ -55,7 +55,9 @@ public static class StemeDbSyncServiceCollectionExtensions
             options.Configure(configure);
         }
 
-        options.ValidateOnStart();
+        // Validated when the host starts, by the hosted service reading the options (not ValidateOnStart, which keeps an
+        // IOptionsMonitor that throws on the thread that reloads the configuration when a reload fails validation; the
+        // node's peer list logs and ignores such a reload instead).
         services.AddOptions<SyncNodeOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StemeDbSyncOptions>, StemeDbSyncOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SyncNodeOptions>, SyncNodeOptionsValidator>());
@@ -72,6 +74,7 @@ public static class StemeDbSyncServiceCollectionExtensions
             StemeDbSyncHostedService.SetHealth(health, Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.NotServing);
             return health;
         });
+        services.TryAddSingleton<IPeerNameResolver, SystemPeerNameResolver>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StemeDbSyncHostedService>());
         return new StemeDbSyncBuilder(services);
     }

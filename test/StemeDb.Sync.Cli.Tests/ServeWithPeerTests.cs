@@ -49,6 +49,34 @@ public sealed class ServeWithPeerTests
     }
 
     [Test]
+    [CancelAfter(60_000)]
+    public async Task Serve_WithPeerDns_PeersWithTheNodeTheNameResolvesToAndGossipsToIt(CancellationToken cancellationToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var a = new CliRunner();
+        Task<int> servingA = a.StartAsync(["serve", "--listen", "http://127.0.0.1:0"], stop.Token);
+        string addressA = await a.WaitForAddressAsync(servingA, cancellationToken);
+        var b = new CliRunner();
+
+        // localhost resolves to 127.0.0.1 (node A) and, where the machine has it, ::1 (nobody there: skipped).
+        Task<int> servingB = b.StartAsync(["serve", "--listen", "http://127.0.0.1:0", "--peer-dns", $"localhost:{new Uri(addressA).Port}"], stop.Token);
+        string addressB = await b.WaitForAddressAsync(servingB, cancellationToken);
+        try
+        {
+            var (putB, hashB, _) = await CliRunner.RunAsync(TestAssertions.Json("user:written-on-b-found-by-dns"), "put", addressB);
+            Assert.That(putB, Is.EqualTo(ExitCodes.Success));
+            await WaitUntilFetchableAsync(addressA, hashB.Trim(), cancellationToken);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
+
+        Assert.That(await servingB, Is.EqualTo(ExitCodes.Success), b.Error);
+        Assert.That(await servingA, Is.EqualTo(ExitCodes.Success), a.Error);
+    }
+
+    [Test]
     [CancelAfter(120_000)]
     public async Task Serve_DefaultOptionsV1Peer_CatchesUpItsAssertionsInTheFirstPass(CancellationToken cancellationToken)
     {

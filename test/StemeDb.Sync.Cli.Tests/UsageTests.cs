@@ -58,6 +58,8 @@ public sealed class UsageTests
     [TestCase("serve")]
     [TestCase("serve", "--listen", "http://127.0.0.1:0", "--node-id", "xyz")]
     [TestCase("serve", "--listen", "http://127.0.0.1:0", "--peer", "http://127.0.0.1:1", "--peer", "http://127.0.0.1:1/")]
+    [TestCase("serve", "--listen", "http://127.0.0.1:0", "--peer-dns", "nodes.example")]
+    [TestCase("serve", "--listen", "http://127.0.0.1:0", "--peer-dns", "nodes.example:99999")]
     [TestCase("fetch", "http://127.0.0.1:1", "abcd")]
     [TestCase("demo", "--assertions", "0")]
     [TestCase("demo", "--timeout", "-3")]

@@ -93,11 +93,33 @@ internal static class ServeCommand
             HelpName = "name",
             AllowMultipleArgumentsPerToken = false,
         };
+        var peerDns = new Option<string[]>("--peer-dns")
+        {
+            Description = "A DNS name of peers, NAME:PORT; repeat for several. Every address it resolves to (A/AAAA) is a peer, re-resolved every 30 s (a Kubernetes headless service). The node's own address is skipped.",
+            HelpName = "name:port",
+            AllowMultipleArgumentsPerToken = false,
+            CustomParser = result =>
+            {
+                var entries = new string[result.Tokens.Count];
+                for (int i = 0; i < entries.Length; i++)
+                {
+                    if (!StemeDb.Sync.Hosting.Internal.PeerDnsEntry.TryParse(result.Tokens[i].Value, out _, out _, out _, out string? problem))
+                    {
+                        result.AddError("--peer-dns: " + problem);
+                        return [];
+                    }
+
+                    entries[i] = result.Tokens[i].Value;
+                }
+
+                return entries;
+            },
+        };
         var peerCa = new Option<string?>("--peer-ca") { Description = "PEM CA certificate that peers' server certificates must chain to.", HelpName = "file" };
 
         var command = new Command("serve", "Run a node: gRPC sync and health services on Kestrel, with gossip and anti-entropy to its peers. Stops cleanly on Ctrl-C or SIGTERM (exit 0).")
         {
-            listen, peers, data, nodeId, interval, timeout, tokenFile, tlsCertificate, tlsKey, clientCa, allowPeer, peerCa, insecure, verbose,
+            listen, peers, peerDns, data, nodeId, interval, timeout, tokenFile, tlsCertificate, tlsKey, clientCa, allowPeer, peerCa, insecure, verbose,
         };
         command.SetAction((parse, ct) => CommandSupport.RunAsync(console, ct, async token =>
         {
@@ -105,6 +127,7 @@ internal static class ServeCommand
             {
                 Listen = parse.GetValue(listen)!,
                 Peers = parse.GetValue(peers) ?? [],
+                PeerDns = parse.GetValue(peerDns) ?? [],
                 DataDirectory = parse.GetValue(data),
                 NodeId = parse.GetValue(nodeId),
                 MinimumLogLevel = parse.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning,

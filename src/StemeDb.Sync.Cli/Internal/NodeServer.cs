@@ -31,6 +31,9 @@ internal sealed class NodeServerSettings
 
     public IReadOnlyList<Uri> Peers { get; init; } = [];
 
+    /// <summary>DNS names of peers, NAME:PORT.</summary>
+    public IReadOnlyList<string> PeerDns { get; init; } = [];
+
     /// <summary>A data directory for the SQLite store; in-memory when <see langword="null"/>.</summary>
     public string? DataDirectory { get; init; }
 
@@ -158,6 +161,11 @@ internal sealed class NodeServer : IAsyncDisposable
             foreach (Uri peer in settings.Peers)
             {
                 options.Peers.Add(peer.ToString());
+            }
+
+            foreach (string name in settings.PeerDns)
+            {
+                options.PeerDns.Add(name);
             }
 
             settings.Tls.CopyTo(options.Tls);

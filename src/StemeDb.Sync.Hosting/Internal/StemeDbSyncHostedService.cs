@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Grpc.Health.V1;
@@ -9,60 +8,44 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using StemeDb.Sync.Grpc;
 
 namespace StemeDb.Sync.Hosting.Internal;
 
 /// <summary>Starts the node with the host, connects its configured peers, and reports health; stops it with the host.</summary>
-internal sealed class StemeDbSyncHostedService : IHostedService, IDisposable
+internal sealed class StemeDbSyncHostedService : IHostedService, IAsyncDisposable
 {
     private readonly SyncNode _node;
     private readonly HealthServiceImpl _health;
-    private readonly StemeDbSyncOptions _options;
     private readonly ILogger _logger;
-    private readonly List<GrpcSyncPeer> _peers = new();
-    private readonly PeerConfiguration[] _peerConfigurations;
+    private readonly PeerDirectory _peers;
 
     public StemeDbSyncHostedService(
         SyncNode node,
         HealthServiceImpl health,
         IOptions<StemeDbSyncOptions> options,
+        IOptionsFactory<StemeDbSyncOptions> optionsFactory,
+        IEnumerable<IOptionsChangeTokenSource<StemeDbSyncOptions>> optionsChanges,
+        IOptions<SyncNodeOptions> nodeOptions,
         IEnumerable<PeerConfiguration> peerConfigurations,
-        ILogger<StemeDbSyncHostedService>? logger = null)
+        IPeerNameResolver resolver,
+        TimeProvider time,
+        ILoggerFactory? loggerFactory = null)
     {
-        _peerConfigurations = peerConfigurations.ToArray();
         _node = node;
         _health = health;
-        _options = options.Value;
-        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _logger = (ILogger?)loggerFactory?.CreateLogger<StemeDbSyncHostedService>() ?? NullLogger.Instance;
+        _peers = new PeerDirectory(node, options.Value, optionsFactory, optionsChanges, peerConfigurations, resolver, time, nodeOptions.Value.PeerCallTimeout, _logger);
     }
+
+    /// <summary>The peers the node has now, by address.</summary>
+    internal PeerDirectory Peers => _peers;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await _node.StartAsync(cancellationToken).ConfigureAwait(false);
-        foreach (string address in _options.Peers)
-        {
-            // The validator has checked every address at start-up. No gRPC deadline: the node's PeerCallTimeout is the
-            // deadline of every call it makes.
-            StemeDbSyncOptionsValidator.TryParsePeer(address, out Uri? uri, out _);
-            var peerOptions = new GrpcSyncPeerOptions { HttpHandler = TlsFiles.CreatePeerHandler(_options.Tls) };
-            if (_options.TokenFile is { } tokenFile)
-            {
-                peerOptions.Headers[BearerTokenAuthorizer.HeaderName] = BearerTokenAuthorizer.HeaderValue(TlsFiles.ReadToken(tokenFile));
-            }
-
-            foreach (PeerConfiguration configuration in _peerConfigurations)
-            {
-                configuration.Apply(uri!, peerOptions);
-            }
-
-            GrpcSyncPeer peer = GrpcSyncPeer.Create(uri!, peerOptions);
-            _peers.Add(peer);
-            _node.AddPeer(peer);
-        }
-
+        await _peers.StartAsync(cancellationToken).ConfigureAwait(false);
         SetHealth(HealthCheckResponse.Types.ServingStatus.Serving);
-        HostingLog.NodeServing(_logger, _node.NodeId, _node.Count, _peers.Count);
+        HostingLog.NodeServing(_logger, _node.NodeId, _node.Count, _peers.Addresses.Count);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -74,22 +57,11 @@ internal sealed class StemeDbSyncHostedService : IHostedService, IDisposable
         }
         finally
         {
-            DisposePeers();
+            await _peers.DisposeAsync().ConfigureAwait(false);
         }
     }
 
-    public void Dispose() => DisposePeers();
-
-    private void DisposePeers()
-    {
-        foreach (GrpcSyncPeer peer in _peers)
-        {
-            _node.RemovePeer(peer);
-            peer.Dispose();
-        }
-
-        _peers.Clear();
-    }
+    public ValueTask DisposeAsync() => _peers.DisposeAsync();
 
     private void SetHealth(HealthCheckResponse.Types.ServingStatus status) => SetHealth(_health, status);
 

@@ -30,6 +30,19 @@ internal sealed class StemeDbSyncOptionsValidator : IValidateOptions<StemeDbSync
             }
         }
 
+        for (int i = 0; i < options.PeerDns.Count; i++)
+        {
+            if (!PeerDnsEntry.TryParse(options.PeerDns[i], out _, out _, out _, out string? problem))
+            {
+                failures.Add($"{prefix}{nameof(StemeDbSyncOptions.PeerDns)}[{i}]: {problem}");
+            }
+        }
+
+        if (options.PeerDnsInterval < TimeSpan.FromSeconds(1))
+        {
+            failures.Add($"{prefix}{nameof(StemeDbSyncOptions.PeerDnsInterval)}: must be at least 1 second; got {options.PeerDnsInterval}.");
+        }
+
         if (options.TokenFile is { } tokenFile)
         {
             Check(failures, prefix + nameof(StemeDbSyncOptions.TokenFile), () => TlsFiles.ReadToken(tokenFile));

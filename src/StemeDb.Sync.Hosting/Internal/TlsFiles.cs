@@ -167,7 +167,10 @@ internal static class TlsFiles
     /// peer CA: it presents the node's certificate (as it is on disk at each new connection), and accepts a peer's
     /// server certificate that names the dialled host and chains to the peer CA (or, without one, that the system trusts).
     /// </summary>
-    public static HttpMessageHandler? CreatePeerHandler(StemeDbSyncTlsOptions tls)
+    /// <param name="tls">The node's TLS files.</param>
+    /// <param name="targetHost">The name the peer's certificate must carry when it is not the dialled host (a peer found
+    /// by a DNS name and dialled by address); the dialled host when <see langword="null"/>.</param>
+    public static HttpMessageHandler? CreatePeerHandler(StemeDbSyncTlsOptions tls, string? targetHost = null)
     {
         if (tls.CertificateFile is null && tls.PeerCaFile is null)
         {
@@ -175,6 +178,11 @@ internal static class TlsFiles
         }
 
         var handler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true };
+        if (targetHost is not null)
+        {
+            handler.SslOptions.TargetHost = targetHost;
+        }
+
         if (tls.CertificateFile is { } certificateFile && tls.KeyFile is { } keyFile)
         {
             ReloadingPem<X509Certificate2> certificate = Certificate(certificateFile, keyFile);

@@ -1,0 +1,148 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using StemeDb.Sync.Hosting.Internal;
+
+namespace StemeDb.Sync.AspNetCore.Tests;
+
+/// <summary>
+/// Peers found by DNS and from reloaded configuration, with real nodes on 127.0.0.1, 127.0.0.2 and 127.0.0.3 (one
+/// port, as the pods of a headless service) and a fake resolver whose records the test changes.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class PeerDiscoveryTests
+{
+    private const string Name = "stemedb.nodes.test";
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task PeerDns_RecordsIncludeThisNode_PeersWithTheOthersAndFollowsRecordChanges(CancellationToken cancellationToken)
+    {
+        int port = FreePort();
+        var resolver = new FakeResolver();
+        resolver.Set(Name, "127.0.0.1", "127.0.0.2", "127.0.0.3");
+        await using WebApplication b = await StartNodeAsync(IPAddress.Parse("127.0.0.2"), port, new(), null, cancellationToken);
+        await using WebApplication c = await StartNodeAsync(IPAddress.Parse("127.0.0.3"), port, new(), null, cancellationToken);
+        await using WebApplication a = await StartNodeAsync(IPAddress.Loopback, port, new() { ["StemeDbSync:PeerDns:0"] = $"{Name}:{port}" }, resolver, cancellationToken);
+        PeerDirectory directory = DirectoryOf(a);
+
+        string[] atStart = [.. directory.Addresses.Order()];
+        resolver.Set(Name, "127.0.0.1", "127.0.0.2");
+        await directory.RefreshAsync(cancellationToken);
+        string[] afterC = [.. directory.Addresses];
+        resolver.Set(Name, "127.0.0.1", "127.0.0.2", "127.0.0.3");
+        await directory.RefreshAsync(cancellationToken);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(atStart, Is.EqualTo(new[] { $"http://127.0.0.2:{port}", $"http://127.0.0.3:{port}" }), "never itself");
+            Assert.That(afterC, Is.EqualTo(new[] { $"http://127.0.0.2:{port}" }), "a record that disappears removes its peer");
+            Assert.That(directory.Addresses, Has.Count.EqualTo(2), "and one that comes back adds it again");
+            Assert.That(a.Services.GetRequiredService<SyncNode>().Peers, Has.Count.EqualTo(2));
+            Assert.That(resolver.Lookups, Is.GreaterThanOrEqualTo(3));
+        });
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Peers_ConfigurationReloaded_PeersAreAddedAndRemovedWhileTheNodeRuns(CancellationToken cancellationToken)
+    {
+        int port = FreePort();
+        await using WebApplication b = await StartNodeAsync(IPAddress.Parse("127.0.0.2"), port, new(), null, cancellationToken);
+        await using WebApplication a = await StartNodeAsync(IPAddress.Loopback, port, new(), null, cancellationToken);
+        var configuration = (IConfigurationRoot)a.Services.GetRequiredService<IConfiguration>();
+        PeerDirectory directory = DirectoryOf(a);
+        string peerB = $"http://127.0.0.2:{port}";
+        string peerC = $"http://127.0.0.3:{port}";
+
+        configuration["StemeDbSync:Peers:0"] = peerB;
+        configuration.Reload();
+        await UntilAsync(() => directory.Addresses.SequenceEqual([peerB]), cancellationToken);
+        configuration["StemeDbSync:Peers:0"] = peerC;
+        configuration.Reload();
+        await UntilAsync(() => directory.Addresses.SequenceEqual([peerC]), cancellationToken);
+        configuration["StemeDbSync:Peers:0"] = "not a url";
+        configuration.Reload(); // invalid: logged and ignored, the host keeps running with the peers it had
+        await directory.RefreshAsync(cancellationToken);
+
+        Assert.That(directory.Addresses, Is.EqualTo(new[] { peerC }));
+        Assert.That(a.Services.GetRequiredService<SyncNode>().Peers.Select(p => p.Name), Is.EqualTo(new[] { new Uri(peerC).Authority }));
+    }
+
+    private static async Task<WebApplication> StartNodeAsync(IPAddress address, int port, Dictionary<string, string?> settings, FakeResolver? resolver, CancellationToken cancellationToken)
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, port, listen => listen.Protocols = HttpProtocols.Http2));
+        builder.Services.AddGrpc();
+        if (resolver is not null)
+        {
+            builder.Services.AddSingleton<IPeerNameResolver>(resolver);
+        }
+
+        builder.Services.AddStemeDbSync(builder.Configuration.GetSection("StemeDbSync"))
+            .ConfigureNode(node => node.AntiEntropyInterval = Timeout.InfiniteTimeSpan);
+        WebApplication app = builder.Build();
+        app.MapStemeDbSync();
+        await app.StartAsync(cancellationToken);
+        return app;
+    }
+
+    private static PeerDirectory DirectoryOf(WebApplication app) =>
+        app.Services.GetServices<IHostedService>().OfType<StemeDbSyncHostedService>().Single().Peers;
+
+    private static async Task UntilAsync(Func<bool> condition, CancellationToken cancellationToken)
+    {
+        while (!condition())
+        {
+            await Task.Delay(20, cancellationToken);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private sealed class FakeResolver : IPeerNameResolver
+    {
+        private readonly Dictionary<string, IPAddress[]> _records = [];
+        private int _lookups;
+
+        public int Lookups => Volatile.Read(ref _lookups);
+
+        public void Set(string host, params string[] addresses)
+        {
+            lock (_records)
+            {
+                _records[host] = [.. addresses.Select(IPAddress.Parse)];
+            }
+        }
+
+        public Task<IPAddress[]> ResolveAsync(string host, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _lookups);
+            lock (_records)
+            {
+                return _records.TryGetValue(host, out IPAddress[]? found)
+                    ? Task.FromResult(found)
+                    : Task.FromException<IPAddress[]>(new SocketException((int)SocketError.HostNotFound));
+            }
+        }
+    }
+}
