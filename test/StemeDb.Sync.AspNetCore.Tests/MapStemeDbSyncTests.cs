@@ -14,6 +14,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using StemeDb.Sync.AspNetCore.Tests.Support;
 using StemeDb.Sync.Grpc;
 
 namespace StemeDb.Sync.AspNetCore.Tests;
@@ -27,10 +28,10 @@ public sealed class MapStemeDbSyncTests
     [CancelAfter(60_000)]
     public async Task MapStemeDbSync_AfterAddStemeDbSync_ServesSyncAndHealth(CancellationToken cancellationToken)
     {
-        await using WebApplication app = Build(services => { });
+        await using WebApplication app = TestNodes.Build();
         app.MapStemeDbSync();
         await app.StartAsync(cancellationToken);
-        Uri address = AddressOf(app);
+        Uri address = TestNodes.AddressOf(app);
 
         using GrpcSyncPeer peer = GrpcSyncPeer.Create(address);
         PingResult ping = await peer.PingAsync(NodeId.NewId(), cancellationToken);
@@ -52,14 +53,14 @@ public sealed class MapStemeDbSyncTests
     public async Task MapStemeDbSync_SubclassTakingTheServer_KeepsGuardAuthorizerAndLogging(CancellationToken cancellationToken)
     {
         var logs = new RecordingLoggerProvider();
-        await using WebApplication app = Build(services =>
+        await using WebApplication app = TestNodes.Build(configure: services =>
         {
             services.AddSingleton<ISyncCallAuthorizer>(new BearerTokenAuthorizer(Token));
             services.AddSingleton<ILoggerProvider>(logs);
         });
         app.MapStemeDbSync<AuditingService>();
         await app.StartAsync(cancellationToken);
-        Uri address = AddressOf(app);
+        Uri address = TestNodes.AddressOf(app);
 
         using GrpcSyncPeer anonymous = GrpcSyncPeer.Create(address);
         var refused = Assert.ThrowsAsync<SyncPeerException>(async () => await anonymous.PingAsync(NodeId.NewId(), cancellationToken));
@@ -89,20 +90,6 @@ public sealed class MapStemeDbSyncTests
 
         Assert.That(ex!.Message, Does.Contain("AddStemeDbSync"));
     }
-
-    private static WebApplication Build(Action<IServiceCollection> configure)
-    {
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
-        builder.Services.AddGrpc();
-        builder.Services.AddStemeDbSync();
-        configure(builder.Services);
-        return builder.Build();
-    }
-
-    private static Uri AddressOf(WebApplication app) =>
-        new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
 
     /// <summary>The obvious subclass: it takes the server from the container and passes it on.</summary>
     private sealed class AuditingService(SyncServer server) : SyncServiceImpl(server)

@@ -15,6 +15,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using StemeDb.Sync.AspNetCore.Tests.Support;
 using StemeDb.Sync.Grpc;
 using StemeDb.Sync.Tests.Support;
 
@@ -58,13 +59,13 @@ public sealed class NodeTlsAndTokenTests
             ["StemeDbSync:Tls:AllowedPeers:1"] = "node-b",
         };
 
-        await using WebApplication a = await StartNodeAsync(Tls(aCert, aKey), tls: true, cancellationToken);
-        Uri addressA = AddressOf(a);
+        await using WebApplication a = await TestNodes.StartAsync(cancellationToken, Tls(aCert, aKey), tls: true);
+        Uri addressA = TestNodes.AddressOf(a);
         SyncNode nodeA = a.Services.GetRequiredService<SyncNode>();
         await nodeA.IngestAsync(TestAssertions.Encode("written on a", nodeA.NodeId), cancellationToken);
         Dictionary<string, string?> configB = Tls(bCert, bKey);
         configB["StemeDbSync:Peers:0"] = addressA.ToString();
-        await using WebApplication b = await StartNodeAsync(configB, tls: true, cancellationToken);
+        await using WebApplication b = await TestNodes.StartAsync(cancellationToken, configB, tls: true);
         SyncNode nodeB = b.Services.GetRequiredService<SyncNode>();
         await nodeB.IngestAsync(TestAssertions.Encode("written on b", nodeB.NodeId), cancellationToken);
 
@@ -90,8 +91,8 @@ public sealed class NodeTlsAndTokenTests
         using var ca = new TestAuthority("stemedb test ca");
         string caFile = _pki.Write("ca.pem", ca.Certificate.ExportCertificatePem());
         (string cert, string key) = _pki.Issue(ca, "node-a");
-        await using WebApplication a = await StartNodeAsync(new() { ["StemeDbSync:Tls:CertificateFile"] = cert, ["StemeDbSync:Tls:KeyFile"] = key }, tls: true, cancellationToken);
-        Uri address = AddressOf(a);
+        await using WebApplication a = await TestNodes.StartAsync(cancellationToken, new() { ["StemeDbSync:Tls:CertificateFile"] = cert, ["StemeDbSync:Tls:KeyFile"] = key }, tls: true);
+        Uri address = TestNodes.AddressOf(a);
         string before = await ServedCertificateAsync(address, caFile, cancellationToken);
 
         // Rotation: the new certificate and key are written over the old files, as a certificate manager does.
@@ -114,11 +115,11 @@ public sealed class NodeTlsAndTokenTests
     {
         string tokenFile = _pki.Write("token", "  s3cret-token\n");
         string wrongFile = _pki.Write("wrong", "not-the-token");
-        await using WebApplication a = await StartNodeAsync(new() { ["StemeDbSync:TokenFile"] = tokenFile }, tls: false, cancellationToken);
-        Uri addressA = AddressOf(a);
+        await using WebApplication a = await TestNodes.StartAsync(cancellationToken, new() { ["StemeDbSync:TokenFile"] = tokenFile }, tls: false);
+        Uri addressA = TestNodes.AddressOf(a);
         SyncNode nodeA = a.Services.GetRequiredService<SyncNode>();
-        await using WebApplication b = await StartNodeAsync(new() { ["StemeDbSync:TokenFile"] = tokenFile, ["StemeDbSync:Peers:0"] = addressA.ToString() }, tls: false, cancellationToken);
-        await using WebApplication wrong = await StartNodeAsync(new() { ["StemeDbSync:TokenFile"] = wrongFile, ["StemeDbSync:Peers:0"] = addressA.ToString() }, tls: false, cancellationToken);
+        await using WebApplication b = await TestNodes.StartAsync(cancellationToken, new() { ["StemeDbSync:TokenFile"] = tokenFile, ["StemeDbSync:Peers:0"] = addressA.ToString() }, tls: false);
+        await using WebApplication wrong = await TestNodes.StartAsync(cancellationToken, new() { ["StemeDbSync:TokenFile"] = wrongFile, ["StemeDbSync:Peers:0"] = addressA.ToString() }, tls: false);
         SyncNode nodeB = b.Services.GetRequiredService<SyncNode>();
         SyncNode nodeWrong = wrong.Services.GetRequiredService<SyncNode>();
         await nodeB.IngestAsync(TestAssertions.Encode("written on b", nodeB.NodeId), cancellationToken);
@@ -137,48 +138,10 @@ public sealed class NodeTlsAndTokenTests
         });
     }
 
-    private static async Task<WebApplication> StartNodeAsync(Dictionary<string, string?> configuration, bool tls, CancellationToken cancellationToken)
-    {
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.Configuration.AddInMemoryCollection(configuration);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
-        {
-            if (tls)
-            {
-                listen.UseStemeDbSyncTls();
-            }
-            else
-            {
-                listen.Protocols = HttpProtocols.Http2;
-            }
-        }));
-        builder.Services.AddGrpc();
-        builder.Services.AddStemeDbSync(builder.Configuration.GetSection("StemeDbSync"))
-            .ConfigureNode(node => node.AntiEntropyInterval = Timeout.InfiniteTimeSpan);
-        WebApplication app = builder.Build();
-        app.MapStemeDbSync();
-        await app.StartAsync(cancellationToken);
-        return app;
-    }
-
-    private static Uri AddressOf(WebApplication app) =>
-        new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
-
     /// <summary>Whether a client with this certificate (or none) gets a ping answered.</summary>
     private static async Task<bool> PingsAsync(Uri address, string caFile, string? certificate, string? key, CancellationToken cancellationToken)
     {
-        var handler = new SocketsHttpHandler();
-        var roots = new X509Certificate2Collection();
-        roots.ImportFromPemFile(caFile);
-        handler.SslOptions.RemoteCertificateValidationCallback = (_, served, _, _) => served is not null && ChainsTo(served, roots);
-        if (certificate is not null)
-        {
-            using X509Certificate2 pem = X509Certificate2.CreateFromPemFile(certificate, key);
-            handler.SslOptions.ClientCertificates = [X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null)];
-        }
-
-        using GrpcSyncPeer peer = GrpcSyncPeer.Create(address, new GrpcSyncPeerOptions { HttpHandler = handler });
+        using GrpcSyncPeer peer = GrpcSyncPeer.Create(address, new GrpcSyncPeerOptions { HttpHandler = TestPki.ClientHandler(caFile, certificate, key) });
         try
         {
             await peer.PingAsync(NodeId.NewId(), cancellationToken);
@@ -194,26 +157,9 @@ public sealed class NodeTlsAndTokenTests
     private static async Task<string> ServedCertificateAsync(Uri address, string caFile, CancellationToken cancellationToken)
     {
         string? served = null;
-        var roots = new X509Certificate2Collection();
-        roots.ImportFromPemFile(caFile);
-        var handler = new SocketsHttpHandler();
-        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) =>
-        {
-            served = certificate is null ? null : new X509Certificate2(certificate).GetNameInfo(X509NameType.SimpleName, false);
-            return certificate is not null && ChainsTo(certificate, roots);
-        };
-        using GrpcSyncPeer peer = GrpcSyncPeer.Create(address, new GrpcSyncPeerOptions { HttpHandler = handler });
+        using GrpcSyncPeer peer = GrpcSyncPeer.Create(address, new GrpcSyncPeerOptions { HttpHandler = TestPki.ClientHandler(caFile, served: name => served = name) });
         await peer.PingAsync(NodeId.NewId(), cancellationToken);
         return served ?? throw new InvalidOperationException("no certificate was served");
-    }
-
-    private static bool ChainsTo(X509Certificate certificate, X509Certificate2Collection roots)
-    {
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        return chain.Build(X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
     }
 }
 

@@ -12,6 +12,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using StemeDb.Sync.AspNetCore.Tests.Support;
 using StemeDb.Sync.Hosting.Internal;
 
 namespace StemeDb.Sync.AspNetCore.Tests;
@@ -33,9 +34,9 @@ public sealed class PeerDiscoveryTests
         int port = FreePort();
         var resolver = new FakeResolver();
         resolver.Set(Name, "127.0.0.1", "127.0.0.2", "127.0.0.3");
-        await using WebApplication b = await StartNodeAsync(IPAddress.Parse("127.0.0.2"), port, new(), null, cancellationToken);
-        await using WebApplication c = await StartNodeAsync(IPAddress.Parse("127.0.0.3"), port, new(), null, cancellationToken);
-        await using WebApplication a = await StartNodeAsync(IPAddress.Loopback, port, new() { ["StemeDbSync:PeerDns:0"] = $"{Name}:{port}" }, resolver, cancellationToken);
+        await using WebApplication b = await TestNodes.StartAsync(cancellationToken, address: IPAddress.Parse("127.0.0.2"), port: port);
+        await using WebApplication c = await TestNodes.StartAsync(cancellationToken, address: IPAddress.Parse("127.0.0.3"), port: port);
+        await using WebApplication a = await TestNodes.StartAsync(cancellationToken, new() { ["StemeDbSync:PeerDns:0"] = $"{Name}:{port}" }, configure: services => services.AddSingleton<IPeerNameResolver>(resolver), address: IPAddress.Loopback, port: port);
         PeerDirectory directory = DirectoryOf(a);
 
         string[] atStart = [.. directory.Addresses.Order()];
@@ -60,8 +61,8 @@ public sealed class PeerDiscoveryTests
     public async Task Peers_ConfigurationReloaded_PeersAreAddedAndRemovedWhileTheNodeRuns(CancellationToken cancellationToken)
     {
         int port = FreePort();
-        await using WebApplication b = await StartNodeAsync(IPAddress.Parse("127.0.0.2"), port, new(), null, cancellationToken);
-        await using WebApplication a = await StartNodeAsync(IPAddress.Loopback, port, new(), null, cancellationToken);
+        await using WebApplication b = await TestNodes.StartAsync(cancellationToken, address: IPAddress.Parse("127.0.0.2"), port: port);
+        await using WebApplication a = await TestNodes.StartAsync(cancellationToken, address: IPAddress.Loopback, port: port);
         var configuration = (IConfigurationRoot)a.Services.GetRequiredService<IConfiguration>();
         PeerDirectory directory = DirectoryOf(a);
         string peerB = $"http://127.0.0.2:{port}";
@@ -79,26 +80,6 @@ public sealed class PeerDiscoveryTests
 
         Assert.That(directory.Addresses, Is.EqualTo(new[] { peerC }));
         Assert.That(a.Services.GetRequiredService<SyncNode>().Peers.Select(p => p.Name), Is.EqualTo(new[] { new Uri(peerC).Authority }));
-    }
-
-    private static async Task<WebApplication> StartNodeAsync(IPAddress address, int port, Dictionary<string, string?> settings, FakeResolver? resolver, CancellationToken cancellationToken)
-    {
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.Configuration.AddInMemoryCollection(settings);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, port, listen => listen.Protocols = HttpProtocols.Http2));
-        builder.Services.AddGrpc();
-        if (resolver is not null)
-        {
-            builder.Services.AddSingleton<IPeerNameResolver>(resolver);
-        }
-
-        builder.Services.AddStemeDbSync(builder.Configuration.GetSection("StemeDbSync"))
-            .ConfigureNode(node => node.AntiEntropyInterval = Timeout.InfiniteTimeSpan);
-        WebApplication app = builder.Build();
-        app.MapStemeDbSync();
-        await app.StartAsync(cancellationToken);
-        return app;
     }
 
     private static PeerDirectory DirectoryOf(WebApplication app) =>

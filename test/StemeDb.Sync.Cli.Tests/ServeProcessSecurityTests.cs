@@ -1,7 +1,4 @@
 using System;
-using System.Collections.Generic;
-using System.Net.Http;
-using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
@@ -126,29 +123,6 @@ public sealed class ServeProcessSecurityTests
         return JsonDocument.Parse(stdout).RootElement.Clone();
     }
 
-    private static GrpcSyncPeer Client(Uri address, string caFile, string certificate, string key)
-    {
-        var roots = new X509Certificate2Collection();
-        roots.ImportFromPemFile(caFile);
-        var handler = new SocketsHttpHandler();
-        using (X509Certificate2 pem = X509Certificate2.CreateFromPemFile(certificate, key))
-        {
-            handler.SslOptions.ClientCertificates = [X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null)];
-        }
-
-        handler.SslOptions.RemoteCertificateValidationCallback = (_, served, _, _) =>
-        {
-            if (served is null)
-            {
-                return false;
-            }
-
-            using var chain = new X509Chain();
-            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-            chain.ChainPolicy.CustomTrustStore.AddRange(roots);
-            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-            return chain.Build(X509CertificateLoader.LoadCertificate(served.GetRawCertData()));
-        };
-        return GrpcSyncPeer.Create(address, new GrpcSyncPeerOptions { HttpHandler = handler });
-    }
+    private static GrpcSyncPeer Client(Uri address, string caFile, string certificate, string key) =>
+        GrpcSyncPeer.Create(address, new GrpcSyncPeerOptions { HttpHandler = TestPki.ClientHandler(caFile, certificate, key) });
 }

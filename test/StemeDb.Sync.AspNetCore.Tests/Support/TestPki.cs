@@ -47,6 +47,40 @@ internal sealed class TestPki : IDisposable
     }
 
     public void Dispose() => System.IO.Directory.Delete(Directory, recursive: true);
+
+    /// <summary>
+    /// An HTTP handler for a test client: it trusts only servers whose certificate chains to <paramref name="caFile"/>
+    /// (and reports the served certificate's common name to <paramref name="served"/>), and presents the client
+    /// certificate in <paramref name="certificate"/> and <paramref name="key"/> when given.
+    /// </summary>
+    public static System.Net.Http.SocketsHttpHandler ClientHandler(string caFile, string? certificate = null, string? key = null, Action<string>? served = null)
+    {
+        var roots = new X509Certificate2Collection();
+        roots.ImportFromPemFile(caFile);
+        var handler = new System.Net.Http.SocketsHttpHandler();
+        if (certificate is not null)
+        {
+            using X509Certificate2 pem = X509Certificate2.CreateFromPemFile(certificate, key);
+            handler.SslOptions.ClientCertificates = [X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null)];
+        }
+
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, presented, _, _) =>
+        {
+            if (presented is null)
+            {
+                return false;
+            }
+
+            using X509Certificate2 server = X509CertificateLoader.LoadCertificate(presented.GetRawCertData());
+            served?.Invoke(server.GetNameInfo(X509NameType.SimpleName, false));
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.AddRange(roots);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            return chain.Build(server);
+        };
+        return handler;
+    }
 }
 
 /// <summary>A self-signed certificate authority for one test.</summary>
