@@ -1,0 +1,135 @@
+using System;
+using System.Diagnostics;
+
+namespace StemeDb.Sync.Merkle.Internal;
+
+/// <summary>
+/// Inner node hashes gathered for a root read and computed together: <see cref="Run"/> computes them level by level
+/// from the bottom (a node's height is one more than its higher child's), each level in groups of independent nodes
+/// across the lanes of <see cref="NodeHasher.HashAll"/>. Not thread-safe; reused from read to read.
+/// </summary>
+internal sealed class NodeHashBatch
+{
+    private Key256[] _values = new Key256[256];
+    private ushort[] _heights = new ushort[256];
+    private int _valueCount;
+    private NodeJob[] _jobs = new NodeJob[128];
+    private NodeJob[] _sorted = Array.Empty<NodeJob>();
+    private int _jobCount;
+    private int _maxHeight;
+    private int[] _levelStarts = new int[64];
+    private (int Tag, int Value)[] _results = new (int, int)[128];
+    private int _resultCount;
+
+    /// <summary>The number of jobs gathered since the last <see cref="Clear"/>.</summary>
+    public int JobCount => _jobCount;
+
+    /// <summary>The results noted with <see cref="Note"/>, valid after <see cref="Run"/> until <see cref="Clear"/>.</summary>
+    public ReadOnlySpan<(int Tag, int Value)> Results => _results.AsSpan(0, _resultCount);
+
+    /// <summary>Adds a known value (a leaf, or a hash computed earlier); returns its position.</summary>
+    public int Add(in Key256 value)
+    {
+        int position = NewValue(0);
+        _values[position] = value;
+        return position;
+    }
+
+    /// <summary>Adds the inner node over the values at <paramref name="left"/> and <paramref name="right"/>; returns the position of its hash.</summary>
+    public int AddInner(int left, int right)
+    {
+        int height = Math.Max(_heights[left], _heights[right]) + 1;
+        int output = NewValue(height);
+        if (_jobCount == _jobs.Length)
+        {
+            Array.Resize(ref _jobs, _jobs.Length * 2);
+        }
+
+        _jobs[_jobCount++] = new NodeJob(left, right, output);
+        _maxHeight = Math.Max(_maxHeight, height);
+        return output;
+    }
+
+    /// <summary>Notes that the caller wants the value at <paramref name="value"/> after <see cref="Run"/>, under <paramref name="tag"/>.</summary>
+    public void Note(int tag, int value)
+    {
+        if (_resultCount == _results.Length)
+        {
+            Array.Resize(ref _results, _results.Length * 2);
+        }
+
+        _results[_resultCount++] = (tag, value);
+    }
+
+    /// <summary>The value at <paramref name="position"/> (a hash only after <see cref="Run"/>).</summary>
+    public Key256 this[int position] => _values[position];
+
+    /// <summary>Computes every inner node gathered: the lowest level first, so that each reads finished values.</summary>
+    public void Run()
+    {
+        if (_jobCount == 0)
+        {
+            return;
+        }
+
+        // Counting sort of the jobs by height (they were gathered children first, in depth-first order).
+        if (_levelStarts.Length < _maxHeight + 2)
+        {
+            _levelStarts = new int[Math.Max(_maxHeight + 2, _levelStarts.Length * 2)];
+        }
+
+        if (_sorted.Length < _jobCount)
+        {
+            _sorted = new NodeJob[_jobs.Length];
+        }
+
+        Span<int> starts = _levelStarts.AsSpan(0, _maxHeight + 2);
+        starts.Clear();
+        for (int i = 0; i < _jobCount; i++)
+        {
+            starts[_heights[_jobs[i].Output] + 1]++;
+        }
+
+        for (int h = 1; h < starts.Length; h++)
+        {
+            starts[h] += starts[h - 1];
+        }
+
+        for (int i = 0; i < _jobCount; i++)
+        {
+            NodeJob job = _jobs[i];
+            _sorted[starts[_heights[job.Output]]++] = job;
+        }
+
+        // starts[h] is now the end of height h's jobs; height 0 has none.
+        int from = 0;
+        for (int h = 1; h <= _maxHeight; h++)
+        {
+            int to = starts[h];
+            Debug.Assert(to >= from, "Heights sort the jobs.");
+            NodeHasher.HashAll(_values, _sorted.AsSpan(from, to - from));
+            from = to;
+        }
+    }
+
+    /// <summary>Forgets every value, job and result; keeps the buffers.</summary>
+    public void Clear()
+    {
+        _valueCount = 0;
+        _jobCount = 0;
+        _resultCount = 0;
+        _maxHeight = 0;
+    }
+
+    private int NewValue(int height)
+    {
+        if (_valueCount == _values.Length)
+        {
+            Array.Resize(ref _values, _values.Length * 2);
+            Array.Resize(ref _heights, _heights.Length * 2);
+        }
+
+        _heights[_valueCount] = checked((ushort)height);
+        return _valueCount++;
+    }
+}
