@@ -30,7 +30,7 @@ public class NodeHasherTests
         for (int count = 0; count <= 40; count++)
         {
             // Arrange
-            (Key256[] values, NodeJob[] jobs) = RandomJobs(count, seed: 100 + count, scattered: true);
+            (uint[] values, NodeJob[] jobs) = RandomJobs(count, seed: 100 + count, scattered: true);
 
             // Act
             NodeHasher.HashAll(values, jobs);
@@ -38,7 +38,7 @@ public class NodeHasherTests
             // Assert
             foreach (NodeJob job in jobs)
             {
-                Assert.That(values[job.Output], Is.EqualTo(Expected(values[job.Left], values[job.Right])), $"{count} jobs");
+                Assert.That(Value(values, job.Output), Is.EqualTo(Expected(Value(values, job.Left), Value(values, job.Right))), $"{count} jobs");
             }
         }
     }
@@ -65,11 +65,10 @@ public class NodeHasherTests
     public void HashWith_FlippedInputBit_ChangesOnlyThatLane()
     {
         // Arrange: 16 jobs hashed, then the same with one bit of lane 5's right half flipped.
-        (Key256[] values, NodeJob[] jobs) = RandomJobs(16, seed: 7, scattered: false);
+        (uint[] values, NodeJob[] jobs) = RandomJobs(16, seed: 7, scattered: false);
         NodeHasher.HashWith<Lanes16>(values, jobs);
-        Key256[] before = (Key256[])values.Clone();
-        Key256 right = values[jobs[5].Right];
-        values[jobs[5].Right] = new Key256(right.W0, right.W1, right.W2, right.W3 ^ 1);
+        uint[] before = (uint[])values.Clone();
+        values[(jobs[5].Right * NodeHasher.ValueWords) + 7] ^= 1;
 
         // Act
         NodeHasher.HashWith<Lanes16>(values, jobs);
@@ -77,8 +76,8 @@ public class NodeHasherTests
         // Assert
         for (int lane = 0; lane < jobs.Length; lane++)
         {
-            Key256 output = values[jobs[lane].Output];
-            Assert.That(output == before[jobs[lane].Output], Is.EqualTo(lane != 5), $"lane {lane}");
+            Key256 output = Value(values, jobs[lane].Output);
+            Assert.That(output == Value(before, jobs[lane].Output), Is.EqualTo(lane != 5), $"lane {lane}");
         }
     }
 
@@ -106,7 +105,7 @@ public class NodeHasherTests
     {
         // Arrange: 10 groups of T's lanes over random values, inputs and outputs scattered over one array.
         int count = 10 * T.Count;
-        (Key256[] values, NodeJob[] jobs) = RandomJobs(count, seed, scattered: true);
+        (uint[] values, NodeJob[] jobs) = RandomJobs(count, seed, scattered: true);
 
         // Act
         int done = NodeHasher.HashWith<T>(values, jobs);
@@ -115,20 +114,40 @@ public class NodeHasherTests
         Assert.That(done, Is.EqualTo(count));
         foreach (NodeJob job in jobs)
         {
-            Assert.That(values[job.Output], Is.EqualTo(Expected(values[job.Left], values[job.Right])));
+            Assert.That(Value(values, job.Output), Is.EqualTo(Expected(Value(values, job.Left), Value(values, job.Right))));
         }
     }
 
-    /// <summary>Random values and jobs reading two of them each and writing a third (distinct from every input).</summary>
-    private static (Key256[] Values, NodeJob[] Jobs) RandomJobs(int count, int seed, bool scattered)
+    [Test]
+    public void ToWordsThenFromWords_RandomValues_RoundTrip()
+    {
+        var random = new Random(5);
+        byte[] bytes = new byte[32];
+        uint[] words = new uint[NodeHasher.ValueWords];
+        for (int i = 0; i < 100; i++)
+        {
+            random.NextBytes(bytes);
+            var value = Key256.Read(bytes);
+            NodeHasher.ToWords(value, words);
+
+            Assert.That(NodeHasher.FromWords(words), Is.EqualTo(value));
+            Assert.That(words[0], Is.EqualTo(BitConverter.ToUInt32(bytes, 0)), "BLAKE3 reads little-endian words of the bytes");
+        }
+    }
+
+    private static Key256 Value(uint[] values, int position) =>
+        NodeHasher.FromWords(values.AsSpan(position * NodeHasher.ValueWords, NodeHasher.ValueWords));
+
+    /// <summary>Random values (as words) and jobs reading two of them each and writing a third (distinct from every input).</summary>
+    private static (uint[] Values, NodeJob[] Jobs) RandomJobs(int count, int seed, bool scattered)
     {
         var random = new Random(seed);
-        var values = new Key256[3 * count];
+        uint[] values = new uint[3 * count * NodeHasher.ValueWords];
         byte[] bytes = new byte[32];
         for (int i = 0; i < 2 * count; i++)
         {
             random.NextBytes(bytes);
-            values[i] = Key256.Read(bytes);
+            NodeHasher.ToWords(Key256.Read(bytes), values.AsSpan(i * NodeHasher.ValueWords, NodeHasher.ValueWords));
         }
 
         int[] inputs = new int[2 * count];

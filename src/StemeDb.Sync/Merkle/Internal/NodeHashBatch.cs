@@ -10,7 +10,7 @@ namespace StemeDb.Sync.Merkle.Internal;
 /// </summary>
 internal sealed class NodeHashBatch
 {
-    private Key256[] _values = new Key256[256];
+    private uint[] _words = new uint[256 * NodeHasher.ValueWords]; // value i at words [8i, 8i + 8): see NodeHasher.ToWords
     private ushort[] _heights = new ushort[256];
     private int _valueCount;
     private NodeJob[] _jobs = new NodeJob[128];
@@ -31,7 +31,7 @@ internal sealed class NodeHashBatch
     public int Add(in Key256 value)
     {
         int position = NewValue(0);
-        _values[position] = value;
+        NodeHasher.ToWords(value, _words.AsSpan(position * NodeHasher.ValueWords, NodeHasher.ValueWords));
         return position;
     }
 
@@ -62,7 +62,7 @@ internal sealed class NodeHashBatch
     }
 
     /// <summary>The value at <paramref name="position"/> (a hash only after <see cref="Run"/>).</summary>
-    public Key256 this[int position] => _values[position];
+    public Key256 this[int position] => NodeHasher.FromWords(_words.AsSpan(position * NodeHasher.ValueWords, NodeHasher.ValueWords));
 
     /// <summary>Computes every inner node gathered: the lowest level first, so that each reads finished values.</summary>
     public void Run()
@@ -107,7 +107,7 @@ internal sealed class NodeHashBatch
         {
             int to = starts[h];
             Debug.Assert(to >= from, "Heights sort the jobs.");
-            NodeHasher.HashAll(_values, _sorted.AsSpan(from, to - from));
+            NodeHasher.HashAll(_words.AsSpan(0, _valueCount * NodeHasher.ValueWords), _sorted.AsSpan(from, to - from));
             from = to;
         }
     }
@@ -123,9 +123,9 @@ internal sealed class NodeHashBatch
 
     private int NewValue(int height)
     {
-        if (_valueCount == _values.Length)
+        if (_valueCount == _heights.Length)
         {
-            Array.Resize(ref _values, _values.Length * 2);
+            Array.Resize(ref _words, _words.Length * 2);
             Array.Resize(ref _heights, _heights.Length * 2);
         }
 

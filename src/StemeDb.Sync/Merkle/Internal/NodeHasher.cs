@@ -1,9 +1,11 @@
 using System;
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using System.Text;
 
 namespace StemeDb.Sync.Merkle.Internal;
@@ -51,20 +53,47 @@ internal static class NodeHasher
     /// <summary>The chaining value of inner node hashes: the context key of <see cref="InnerContext"/>, as 8 words.</summary>
     private static readonly uint[] ContextKey = ComputeContextKey();
 
+    /// <summary>The number of words a value takes in a word array: a hash as BLAKE3 reads it, 8 little-endian words.</summary>
+    public const int ValueWords = 8;
+
     /// <summary>The inner node hash of <paramref name="left"/> and <paramref name="right"/>, one at a time (scalar).</summary>
     public static Key256 Inner(in Key256 left, in Key256 right)
     {
-        Span<Key256> values = [left, right, default];
+        Span<uint> values = stackalloc uint[3 * ValueWords];
+        ToWords(left, values);
+        ToWords(right, values[ValueWords..]);
         ReadOnlySpan<NodeJob> job = [new NodeJob(0, 1, 2)];
         HashGroup<Lanes1>(values, job);
-        return values[2];
+        return FromWords(values[(2 * ValueWords)..]);
     }
 
+    /// <summary>Writes the 32 bytes of <paramref name="value"/> as BLAKE3 reads them: 8 little-endian words.</summary>
+    public static void ToWords(in Key256 value, Span<uint> destination)
+    {
+        // A Key256 holds the bytes as big-endian 64-bit words, so each 32-bit half is byte-swapped.
+        destination[0] = BinaryPrimitives.ReverseEndianness((uint)(value.W0 >> 32));
+        destination[1] = BinaryPrimitives.ReverseEndianness((uint)value.W0);
+        destination[2] = BinaryPrimitives.ReverseEndianness((uint)(value.W1 >> 32));
+        destination[3] = BinaryPrimitives.ReverseEndianness((uint)value.W1);
+        destination[4] = BinaryPrimitives.ReverseEndianness((uint)(value.W2 >> 32));
+        destination[5] = BinaryPrimitives.ReverseEndianness((uint)value.W2);
+        destination[6] = BinaryPrimitives.ReverseEndianness((uint)(value.W3 >> 32));
+        destination[7] = BinaryPrimitives.ReverseEndianness((uint)value.W3);
+    }
+
+    /// <summary>The value of 8 little-endian words (the inverse of <see cref="ToWords"/>).</summary>
+    public static Key256 FromWords(ReadOnlySpan<uint> words) => new(
+        ((ulong)BinaryPrimitives.ReverseEndianness(words[0]) << 32) | BinaryPrimitives.ReverseEndianness(words[1]),
+        ((ulong)BinaryPrimitives.ReverseEndianness(words[2]) << 32) | BinaryPrimitives.ReverseEndianness(words[3]),
+        ((ulong)BinaryPrimitives.ReverseEndianness(words[4]) << 32) | BinaryPrimitives.ReverseEndianness(words[5]),
+        ((ulong)BinaryPrimitives.ReverseEndianness(words[6]) << 32) | BinaryPrimitives.ReverseEndianness(words[7]));
+
     /// <summary>
-    /// Computes every job: <c>values[job.Output] = Inner(values[job.Left], values[job.Right])</c>. The jobs must be
-    /// independent: no job may read an output of another job of the same call.
+    /// Computes every job over a word array (value <c>i</c> at words <c>[8i, 8i + 8)</c>, see <see cref="ToWords"/>):
+    /// the value at <c>job.Output</c> becomes the inner node hash of those at <c>job.Left</c> and <c>job.Right</c>.
+    /// The jobs must be independent: no job may read an output of another job of the same call.
     /// </summary>
-    public static void HashAll(Span<Key256> values, ReadOnlySpan<NodeJob> jobs)
+    public static void HashAll(Span<uint> values, ReadOnlySpan<NodeJob> jobs)
     {
         int done = 0;
         if (Vector512.IsHardwareAccelerated)
@@ -92,7 +121,7 @@ internal static class NodeHasher
     }
 
     /// <summary>Computes the jobs in full groups of <typeparamref name="T"/>'s lanes; returns how many it computed. For tests: any lane count.</summary>
-    internal static int HashWith<T>(Span<Key256> values, ReadOnlySpan<NodeJob> jobs)
+    internal static int HashWith<T>(Span<uint> values, ReadOnlySpan<NodeJob> jobs)
         where T : unmanaged, ILanes<T>
     {
         int done = 0;
@@ -106,29 +135,148 @@ internal static class NodeHasher
 
     /// <summary>Computes up to <typeparamref name="T"/>'s lane count of independent jobs (the spare lanes repeat the last job and are not written).</summary>
     [SkipLocalsInit]
-    internal static void HashGroup<T>(Span<Key256> values, ReadOnlySpan<NodeJob> jobs)
+    internal static void HashGroup<T>(Span<uint> values, ReadOnlySpan<NodeJob> jobs)
         where T : unmanaged, ILanes<T>
     {
         int lanes = T.Count;
         Span<uint> words = stackalloc uint[16 * MaxLanes];
 
-        // Transpose: word w of lane l at words[w * lanes + l]. A Key256 holds big-endian words; BLAKE3 reads little-endian.
-        for (int lane = 0; lane < lanes; lane++)
+        // Transposed: word w of lane l at words[w * lanes + l]; with AVX2, eight lanes at a time by 8x8 transposes.
+        if (Avx2.IsSupported && lanes % 8 == 0)
         {
-            NodeJob job = jobs[Math.Min(lane, jobs.Length - 1)];
-            Write(words, lanes, lane, 0, values[job.Left]);
-            Write(words, lanes, lane, 8, values[job.Right]);
+            for (int from = 0; from < lanes; from += 8)
+            {
+                ReadOnlySpan<NodeJob> group = jobs[Math.Min(from, jobs.Length - 1)..];
+                Transpose8(values, group, right: false, words[from..], lanes);
+                Transpose8(values, group, right: true, words[((ValueWords * lanes) + from)..], lanes);
+            }
+        }
+        else
+        {
+            for (int lane = 0; lane < lanes; lane++)
+            {
+                NodeJob job = jobs[Math.Min(lane, jobs.Length - 1)];
+                ReadOnlySpan<uint> left = values.Slice(job.Left * ValueWords, ValueWords);
+                ReadOnlySpan<uint> right = values.Slice(job.Right * ValueWords, ValueWords);
+                for (int w = 0; w < ValueWords; w++)
+                {
+                    words[(w * lanes) + lane] = left[w];
+                    words[((ValueWords + w) * lanes) + lane] = right[w];
+                }
+            }
         }
 
         Compress<T>(ContextKey, BlockLength, Flags, words);
-        for (int lane = 0; lane < jobs.Length && lane < lanes; lane++)
+
+        int count = Math.Min(jobs.Length, lanes);
+        int lane0 = 0;
+        if (Avx2.IsSupported && lanes % 8 == 0)
         {
-            values[jobs[lane].Output] = new Key256(
-                Word(words, lanes, lane, 0),
-                Word(words, lanes, lane, 2),
-                Word(words, lanes, lane, 4),
-                Word(words, lanes, lane, 6));
+            for (; lane0 + 8 <= count; lane0 += 8)
+            {
+                Untranspose8(words[lane0..], lanes, values, jobs.Slice(lane0, 8));
+            }
         }
+
+        for (int lane = lane0; lane < count; lane++)
+        {
+            Span<uint> output = values.Slice(jobs[lane].Output * ValueWords, ValueWords);
+            for (int w = 0; w < ValueWords; w++)
+            {
+                output[w] = words[(w * lanes) + lane];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads the 8-word values (the right inputs when <paramref name="right"/>, else the left) of the first 8 jobs of <paramref name="jobs"/> (the last
+    /// one repeated when fewer) and writes them transposed: word w of job j at <c>destination[w * stride + j]</c>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8(ReadOnlySpan<uint> values, ReadOnlySpan<NodeJob> jobs, bool right, Span<uint> destination, int stride)
+    {
+        ref uint source = ref MemoryMarshal.GetReference(values);
+        Vector256<uint> r0 = Row(ref source, values.Length, jobs[0], right);
+        Vector256<uint> r1 = Row(ref source, values.Length, jobs[Math.Min(1, jobs.Length - 1)], right);
+        Vector256<uint> r2 = Row(ref source, values.Length, jobs[Math.Min(2, jobs.Length - 1)], right);
+        Vector256<uint> r3 = Row(ref source, values.Length, jobs[Math.Min(3, jobs.Length - 1)], right);
+        Vector256<uint> r4 = Row(ref source, values.Length, jobs[Math.Min(4, jobs.Length - 1)], right);
+        Vector256<uint> r5 = Row(ref source, values.Length, jobs[Math.Min(5, jobs.Length - 1)], right);
+        Vector256<uint> r6 = Row(ref source, values.Length, jobs[Math.Min(6, jobs.Length - 1)], right);
+        Vector256<uint> r7 = Row(ref source, values.Length, jobs[Math.Min(7, jobs.Length - 1)], right);
+        Transpose(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+        ref uint target = ref MemoryMarshal.GetReference(destination);
+        Debug.Assert(destination.Length >= (7 * stride) + 8, "Room for the transposed words.");
+        r0.StoreUnsafe(ref target);
+        r1.StoreUnsafe(ref Unsafe.Add(ref target, stride));
+        r2.StoreUnsafe(ref Unsafe.Add(ref target, 2 * stride));
+        r3.StoreUnsafe(ref Unsafe.Add(ref target, 3 * stride));
+        r4.StoreUnsafe(ref Unsafe.Add(ref target, 4 * stride));
+        r5.StoreUnsafe(ref Unsafe.Add(ref target, 5 * stride));
+        r6.StoreUnsafe(ref Unsafe.Add(ref target, 6 * stride));
+        r7.StoreUnsafe(ref Unsafe.Add(ref target, 7 * stride));
+    }
+
+    /// <summary>The inverse of <see cref="Transpose8"/> for outputs: 8 lanes of 8 output words into the values the 8 jobs name.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Untranspose8(ReadOnlySpan<uint> words, int stride, Span<uint> values, ReadOnlySpan<NodeJob> jobs)
+    {
+        ref uint source = ref MemoryMarshal.GetReference(words);
+        Vector256<uint> r0 = Vector256.LoadUnsafe(ref source);
+        Vector256<uint> r1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref source, stride));
+        Vector256<uint> r2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref source, 2 * stride));
+        Vector256<uint> r3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref source, 3 * stride));
+        Vector256<uint> r4 = Vector256.LoadUnsafe(ref Unsafe.Add(ref source, 4 * stride));
+        Vector256<uint> r5 = Vector256.LoadUnsafe(ref Unsafe.Add(ref source, 5 * stride));
+        Vector256<uint> r6 = Vector256.LoadUnsafe(ref Unsafe.Add(ref source, 6 * stride));
+        Vector256<uint> r7 = Vector256.LoadUnsafe(ref Unsafe.Add(ref source, 7 * stride));
+        Transpose(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+        r0.CopyTo(values.Slice(jobs[0].Output * ValueWords, ValueWords));
+        r1.CopyTo(values.Slice(jobs[1].Output * ValueWords, ValueWords));
+        r2.CopyTo(values.Slice(jobs[2].Output * ValueWords, ValueWords));
+        r3.CopyTo(values.Slice(jobs[3].Output * ValueWords, ValueWords));
+        r4.CopyTo(values.Slice(jobs[4].Output * ValueWords, ValueWords));
+        r5.CopyTo(values.Slice(jobs[5].Output * ValueWords, ValueWords));
+        r6.CopyTo(values.Slice(jobs[6].Output * ValueWords, ValueWords));
+        r7.CopyTo(values.Slice(jobs[7].Output * ValueWords, ValueWords));
+    }
+
+    /// <summary>The 8 words of <paramref name="job"/>'s right or left input (bounds checked against <paramref name="length"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> Row(ref uint source, int length, NodeJob job, bool right)
+    {
+        int offset = (right ? job.Right : job.Left) * ValueWords;
+        if ((uint)offset > (uint)(length - ValueWords))
+        {
+            throw new ArgumentOutOfRangeException(nameof(job));
+        }
+
+        return Vector256.LoadUnsafe(ref source, (nuint)offset);
+    }
+
+    /// <summary>Transposes the 8x8 matrix of 32-bit words whose rows are <paramref name="r0"/> to <paramref name="r7"/> (AVX2).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose(
+        ref Vector256<uint> r0, ref Vector256<uint> r1, ref Vector256<uint> r2, ref Vector256<uint> r3,
+        ref Vector256<uint> r4, ref Vector256<uint> r5, ref Vector256<uint> r6, ref Vector256<uint> r7)
+    {
+        // Pairs of 32-bit words, then pairs of 64-bit words, then the 128-bit halves.
+        Vector256<uint> t0 = Avx2.UnpackLow(r0, r1), t1 = Avx2.UnpackHigh(r0, r1);
+        Vector256<uint> t2 = Avx2.UnpackLow(r2, r3), t3 = Avx2.UnpackHigh(r2, r3);
+        Vector256<uint> t4 = Avx2.UnpackLow(r4, r5), t5 = Avx2.UnpackHigh(r4, r5);
+        Vector256<uint> t6 = Avx2.UnpackLow(r6, r7), t7 = Avx2.UnpackHigh(r6, r7);
+        Vector256<uint> u0 = Avx2.UnpackLow(t0.AsUInt64(), t2.AsUInt64()).AsUInt32(), u1 = Avx2.UnpackHigh(t0.AsUInt64(), t2.AsUInt64()).AsUInt32();
+        Vector256<uint> u2 = Avx2.UnpackLow(t1.AsUInt64(), t3.AsUInt64()).AsUInt32(), u3 = Avx2.UnpackHigh(t1.AsUInt64(), t3.AsUInt64()).AsUInt32();
+        Vector256<uint> u4 = Avx2.UnpackLow(t4.AsUInt64(), t6.AsUInt64()).AsUInt32(), u5 = Avx2.UnpackHigh(t4.AsUInt64(), t6.AsUInt64()).AsUInt32();
+        Vector256<uint> u6 = Avx2.UnpackLow(t5.AsUInt64(), t7.AsUInt64()).AsUInt32(), u7 = Avx2.UnpackHigh(t5.AsUInt64(), t7.AsUInt64()).AsUInt32();
+        r0 = Avx2.Permute2x128(u0, u4, 0x20);
+        r1 = Avx2.Permute2x128(u1, u5, 0x20);
+        r2 = Avx2.Permute2x128(u2, u6, 0x20);
+        r3 = Avx2.Permute2x128(u3, u7, 0x20);
+        r4 = Avx2.Permute2x128(u0, u4, 0x31);
+        r5 = Avx2.Permute2x128(u1, u5, 0x31);
+        r6 = Avx2.Permute2x128(u2, u6, 0x31);
+        r7 = Avx2.Permute2x128(u3, u7, 0x31);
     }
 
     /// <summary>
@@ -212,26 +360,6 @@ internal static class NodeHasher
         c += d;
         b = T.RotateRight7(b ^ c);
     }
-
-    /// <summary>Writes the 8 little-endian message words of <paramref name="value"/>'s 32 bytes from word <paramref name="first"/> of a lane.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Write(Span<uint> words, int lanes, int lane, int first, in Key256 value)
-    {
-        words[(first * lanes) + lane] = BinaryPrimitives.ReverseEndianness((uint)(value.W0 >> 32));
-        words[((first + 1) * lanes) + lane] = BinaryPrimitives.ReverseEndianness((uint)value.W0);
-        words[((first + 2) * lanes) + lane] = BinaryPrimitives.ReverseEndianness((uint)(value.W1 >> 32));
-        words[((first + 3) * lanes) + lane] = BinaryPrimitives.ReverseEndianness((uint)value.W1);
-        words[((first + 4) * lanes) + lane] = BinaryPrimitives.ReverseEndianness((uint)(value.W2 >> 32));
-        words[((first + 5) * lanes) + lane] = BinaryPrimitives.ReverseEndianness((uint)value.W2);
-        words[((first + 6) * lanes) + lane] = BinaryPrimitives.ReverseEndianness((uint)(value.W3 >> 32));
-        words[((first + 7) * lanes) + lane] = BinaryPrimitives.ReverseEndianness((uint)value.W3);
-    }
-
-    /// <summary>The big-endian 64-bit word made of output words <paramref name="first"/> and the next of a lane.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Word(Span<uint> words, int lanes, int lane, int first) =>
-        ((ulong)BinaryPrimitives.ReverseEndianness(words[(first * lanes) + lane]) << 32)
-        | BinaryPrimitives.ReverseEndianness(words[((first + 1) * lanes) + lane]);
 
     /// <summary>
     /// The derive-key context key of <see cref="InnerContext"/>: BLAKE3 of its UTF-8 bytes (one block, at most 64 bytes)
