@@ -51,14 +51,14 @@ internal sealed partial class BucketedTrie
     private const int FirstCapacity = 4;
 
     /// <summary>A root read gathers the subtrees of up to 2^ChunkBits buckets one by one (see <see cref="RefreshHashes"/>).</summary>
-    private const int ChunkBits = 7;
+    private const int ChunkBits = 5;
 
     /// <summary>
     /// A root read computes the gathered nodes once this many wait. With <see cref="ChunkBits"/> this bounds the batch to
     /// about 400 KB for uniform leaves (it stays in the core's cache while it is hashed), and to about 3.5 MB whatever
     /// the leaves (sorted buckets hold at most <see cref="MaxSortedBucket"/>).
     /// </summary>
-    private const int FlushJobs = 1 << 12;
+    private const int FlushJobs = 1 << 10;
 
     // Flags of buckets and inner nodes.
     private const byte HashDirty = 1; // a leaf was added below since the hash was computed
@@ -617,6 +617,18 @@ internal sealed partial class BucketedTrie
     private Key256 RefreshHashes()
     {
         NodeHashBatch batch = _batch ??= new NodeHashBatch();
+        try
+        {
+            return GatherAndHash(batch);
+        }
+        finally
+        {
+            batch.Release();
+        }
+    }
+
+    private Key256 GatherAndHash(NodeHashBatch batch)
+    {
         int chunkLevel = Math.Max(0, _depth - ChunkBits);
         if (chunkLevel > 0)
         {

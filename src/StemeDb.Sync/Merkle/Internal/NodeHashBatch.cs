@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Diagnostics;
 
 namespace StemeDb.Sync.Merkle.Internal;
@@ -6,19 +7,20 @@ namespace StemeDb.Sync.Merkle.Internal;
 /// <summary>
 /// Inner node hashes gathered for a root read and computed together: <see cref="Run"/> computes them level by level
 /// from the bottom (a node's height is one more than its higher child's), each level in groups of independent nodes
-/// across the lanes of <see cref="NodeHasher.HashAll"/>. Not thread-safe; reused from read to read.
+/// across the lanes of <see cref="NodeHasher.HashAll"/>. Not thread-safe. Its buffers are rented from the shared
+/// array pools and given back by <see cref="Release"/> after each read, so that an index holds none between reads.
 /// </summary>
 internal sealed class NodeHashBatch
 {
-    private uint[] _words = new uint[256 * NodeHasher.ValueWords]; // value i at words [8i, 8i + 8): see NodeHasher.ToWords
-    private ushort[] _heights = new ushort[256];
+    private uint[] _words = Array.Empty<uint>(); // value i at words [8i, 8i + 8): see NodeHasher.ToWords
+    private ushort[] _heights = Array.Empty<ushort>();
     private int _valueCount;
-    private NodeJob[] _jobs = new NodeJob[128];
+    private NodeJob[] _jobs = Array.Empty<NodeJob>();
     private NodeJob[] _sorted = Array.Empty<NodeJob>();
     private int _jobCount;
     private int _maxHeight;
-    private int[] _levelStarts = new int[64];
-    private (int Tag, int Value)[] _results = new (int, int)[128];
+    private int[] _levelStarts = Array.Empty<int>();
+    private (int Tag, int Value)[] _results = Array.Empty<(int, int)>();
     private int _resultCount;
 
     /// <summary>The number of jobs gathered since the last <see cref="Clear"/>.</summary>
@@ -42,7 +44,7 @@ internal sealed class NodeHashBatch
         int output = NewValue(height);
         if (_jobCount == _jobs.Length)
         {
-            Array.Resize(ref _jobs, _jobs.Length * 2);
+            Grow(ref _jobs, _jobCount + 1, _jobCount);
         }
 
         _jobs[_jobCount++] = new NodeJob(left, right, output);
@@ -55,7 +57,7 @@ internal sealed class NodeHashBatch
     {
         if (_resultCount == _results.Length)
         {
-            Array.Resize(ref _results, _results.Length * 2);
+            Grow(ref _results, _resultCount + 1, _resultCount);
         }
 
         _results[_resultCount++] = (tag, value);
@@ -75,12 +77,12 @@ internal sealed class NodeHashBatch
         // Counting sort of the jobs by height (they were gathered children first, in depth-first order).
         if (_levelStarts.Length < _maxHeight + 2)
         {
-            _levelStarts = new int[Math.Max(_maxHeight + 2, _levelStarts.Length * 2)];
+            Grow(ref _levelStarts, _maxHeight + 2, 0);
         }
 
         if (_sorted.Length < _jobCount)
         {
-            _sorted = new NodeJob[_jobs.Length];
+            Grow(ref _sorted, _jobCount, 0);
         }
 
         Span<int> starts = _levelStarts.AsSpan(0, _maxHeight + 2);
@@ -121,15 +123,46 @@ internal sealed class NodeHashBatch
         _maxHeight = 0;
     }
 
+    /// <summary>Forgets everything and gives the buffers back to the pools (the next use rents them again).</summary>
+    public void Release()
+    {
+        Clear();
+        Return(ref _words);
+        Return(ref _heights);
+        Return(ref _jobs);
+        Return(ref _sorted);
+        Return(ref _levelStarts);
+        Return(ref _results);
+    }
+
     private int NewValue(int height)
     {
         if (_valueCount == _heights.Length)
         {
-            Array.Resize(ref _words, _words.Length * 2);
-            Array.Resize(ref _heights, _heights.Length * 2);
+            Grow(ref _heights, _valueCount + 1, _valueCount);
+            Grow(ref _words, _heights.Length * NodeHasher.ValueWords, _valueCount * NodeHasher.ValueWords);
         }
 
         _heights[_valueCount] = checked((ushort)height);
         return _valueCount++;
+    }
+
+    /// <summary>Replaces <paramref name="array"/> with a rented one of at least <paramref name="needed"/> elements (and at least twice as many), keeping its first <paramref name="keep"/>.</summary>
+    private static void Grow<T>(ref T[] array, int needed, int keep)
+    {
+        T[] grown = ArrayPool<T>.Shared.Rent(Math.Max(needed, Math.Max(256, array.Length * 2)));
+        array.AsSpan(0, keep).CopyTo(grown);
+        Return(ref array);
+        array = grown;
+    }
+
+    private static void Return<T>(ref T[] array)
+    {
+        if (array.Length > 0)
+        {
+            ArrayPool<T>.Shared.Return(array);
+        }
+
+        array = Array.Empty<T>();
     }
 }
