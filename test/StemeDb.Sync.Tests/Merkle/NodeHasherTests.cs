@@ -43,6 +43,33 @@ public class NodeHasherTests
         }
     }
 
+    [TestCase(16, 5)]
+    [TestCase(16, 9)]
+    [TestCase(8, 3)]
+    [TestCase(4, 2)]
+    public void HashGroup_FewerJobsThanLanes_WritesTheirOutputsOnly(int lanes, int count)
+    {
+        // Arrange: the spare lanes repeat the last job; nothing but the jobs' outputs may change.
+        (uint[] values, NodeJob[] jobs) = RandomJobs(count, seed: 200 + count, scattered: true);
+        uint[] before = (uint[])values.Clone();
+
+        // Act
+        switch (lanes)
+        {
+            case 16: NodeHasher.HashGroup<Lanes16>(values, jobs); break;
+            case 8: NodeHasher.HashGroup<Lanes8>(values, jobs); break;
+            default: NodeHasher.HashGroup<Lanes4>(values, jobs); break;
+        }
+
+        // Assert
+        foreach (NodeJob job in jobs)
+        {
+            Assert.That(Value(values, job.Output), Is.EqualTo(Expected(Value(values, job.Left), Value(values, job.Right))));
+        }
+
+        Assert.That(values.AsSpan(0, 2 * count * NodeHasher.ValueWords).SequenceEqual(before.AsSpan(0, 2 * count * NodeHasher.ValueWords)), Is.True, "inputs unchanged");
+    }
+
     [Test]
     public void Inner_EqualAndSwappedHalves_MatchPackageAndDiffer()
     {

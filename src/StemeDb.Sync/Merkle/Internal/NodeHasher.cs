@@ -19,8 +19,8 @@ namespace StemeDb.Sync.Merkle.Internal;
 /// <remarks>
 /// <para>
 /// In derive-key mode BLAKE3 first hashes the context string into a 32-byte context key, then hashes the key material
-/// with that key as its chaining value and the DERIVE_KEY_MATERIAL flag. The context key is computed once (by the
-/// Blake3 package). A 64-byte input is one chunk of one block, so its hash is the single compression of the block with
+/// with that key as its chaining value and the DERIVE_KEY_MATERIAL flag. The context key is computed once, by the same
+/// compression with the DERIVE_KEY_CONTEXT flag (the context is shorter than one block). A 64-byte input is one chunk of one block, so its hash is the single compression of the block with
 /// counter 0, block length 64 and the flags CHUNK_START | CHUNK_END | ROOT | DERIVE_KEY_MATERIAL; the output is the
 /// first 8 words of its result. The tests check every lane count bit for bit against the Blake3 package.
 /// </para>
@@ -37,6 +37,9 @@ internal static class NodeHasher
     /// <summary>The derive-key context whose hash of the empty input is the root of the empty set (root version 2).</summary>
     public const string EmptyContext = "StemeDb.Sync 2026-12-02 Merkle empty set v2";
 
+    /// <summary>The number of words a value takes in a word array: a hash as BLAKE3 reads it, 8 little-endian words.</summary>
+    public const int ValueWords = 8;
+
     /// <summary>The most lanes of any implementation.</summary>
     internal const int MaxLanes = 16;
 
@@ -52,9 +55,6 @@ internal static class NodeHasher
 
     /// <summary>The chaining value of inner node hashes: the context key of <see cref="InnerContext"/>, as 8 words.</summary>
     private static readonly uint[] ContextKey = ComputeContextKey();
-
-    /// <summary>The number of words a value takes in a word array: a hash as BLAKE3 reads it, 8 little-endian words.</summary>
-    public const int ValueWords = 8;
 
     /// <summary>The inner node hash of <paramref name="left"/> and <paramref name="right"/>, one at a time (scalar).</summary>
     public static Key256 Inner(in Key256 left, in Key256 right)
