@@ -55,8 +55,8 @@ internal sealed partial class BucketedTrie
 
     /// <summary>
     /// A root read computes the gathered nodes once this many wait. With <see cref="ChunkBits"/> this bounds the batch to
-    /// about 400 KB for uniform leaves (it stays in the core's cache while it is hashed), and to about 3.5 MB whatever
-    /// the leaves (sorted buckets hold at most <see cref="MaxSortedBucket"/>).
+    /// about 100 KB for uniform leaves (it stays in the core's cache while it is hashed), and to about 1 MB whatever the
+    /// leaves (sorted buckets hold at most <see cref="MaxSortedBucket"/>; larger ones hash on their own), at any size.
     /// </summary>
     private const int FlushJobs = 1 << 10;
 
@@ -612,7 +612,8 @@ internal sealed partial class BucketedTrie
     /// Recomputes every dirty or missing hash and returns the root's. The inner nodes to hash are gathered into
     /// <see cref="NodeHashBatch"/> and computed level by level, many per vector instruction; so that the batch stays
     /// small, the subtrees of up to 2^<see cref="ChunkBits"/> buckets are gathered one after another and computed
-    /// whenever <see cref="FlushJobs"/> nodes wait, and the levels above them last.
+    /// whenever <see cref="FlushJobs"/> nodes wait, then in the same way the subtrees of 2^<see cref="ChunkBits"/>
+    /// of those, and so on up to the root.
     /// </summary>
     private Key256 RefreshHashes()
     {
@@ -629,10 +630,10 @@ internal sealed partial class BucketedTrie
 
     private Key256 GatherAndHash(NodeHashBatch batch)
     {
-        int chunkLevel = Math.Max(0, _depth - ChunkBits);
-        if (chunkLevel > 0)
+        // Every ChunkBits levels from the bottom, each subtree (it reaches down to the level below, now clean) in turn.
+        for (int level = _depth - ChunkBits; level > 0; level -= ChunkBits)
         {
-            for (int position = 1 << chunkLevel; position < 2 << chunkLevel; position++)
+            for (int position = 1 << level; position < 2 << level; position++)
             {
                 if (NeedsHash(position) && CountOf(position) > 0)
                 {
