@@ -255,8 +255,9 @@ internal static class IngestRatioHarness
     }
 
     /// <summary>
-    /// The root of the corpus's hashes computed straight from the specification (docs/PROTOCOL.md, "Merkle index and
-    /// root"): a recursion over the sorted leaves, independent of the library's index.
+    /// The root (version 2) of the corpus's hashes computed straight from the specification (docs/PROTOCOL.md, "Merkle
+    /// index and root"): a recursion over the sorted leaves with the Blake3 package's derive-key hasher, independent of
+    /// the library's index and of its vectorized hashing.
     /// </summary>
     private static AssertionHash ReferenceRoot(byte[] buffer, int[] offsets, int count)
     {
@@ -276,13 +277,13 @@ internal static class IngestRatioHarness
             }
         }
 
-        return distinct == 0 ? AssertionHash.Compute([0x02]) : new AssertionHash(Node(leaves, 0, distinct));
+        return new AssertionHash(distinct == 0 ? DeriveKey("StemeDb.Sync 2026-12-02 Merkle empty set v2", []) : Node(leaves, 0, distinct));
 
         static byte[] Node(byte[][] sorted, int from, int to)
         {
             if (to - from == 1)
             {
-                return AssertionHash.Compute([0x00, .. sorted[from]]).ToArray();
+                return sorted[from]; // a leaf is its own value
             }
 
             int bit = FirstDifferingBit(sorted[from], sorted[to - 1]);
@@ -292,7 +293,16 @@ internal static class IngestRatioHarness
                 split++;
             }
 
-            return AssertionHash.Compute([0x01, .. Node(sorted, from, split), .. Node(sorted, split, to)]).ToArray();
+            return DeriveKey("StemeDb.Sync 2026-12-02 Merkle inner node v2", [.. Node(sorted, from, split), .. Node(sorted, split, to)]);
+        }
+
+        static byte[] DeriveKey(string context, byte[] material)
+        {
+            using var hasher = Blake3.Hasher.NewDeriveKey(context);
+            hasher.Update(material);
+            byte[] output = new byte[32];
+            hasher.Finalize(output);
+            return output;
         }
 
         static int FirstDifferingBit(byte[] a, byte[] b)

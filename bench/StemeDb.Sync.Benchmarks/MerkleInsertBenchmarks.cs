@@ -43,8 +43,9 @@ public class MerkleInsertBenchmarks
     }
 
     /// <summary>
-    /// The BLAKE3 calls one insert followed by a root read costs (deterministic), in the index's bucketed layout and in
-    /// the crit-bit trie it used before, over the same leaves: averaged over the 4096 fresh leaves.
+    /// The inner node hashes (root version 2: one BLAKE3 compression each; leaves are not hashed) one insert followed by
+    /// a root read costs (deterministic), in the index's bucketed layout and in the crit-bit trie it used before, over the
+    /// same leaves: averaged over the 4096 fresh leaves.
     /// </summary>
     private void PrintHashesPerInsert()
     {
@@ -69,7 +70,7 @@ public class MerkleInsertBenchmarks
         }
 
         Console.WriteLine(
-            $"// BLAKE3 calls per insert + root read at {N} leaves: bucketed index {(bucketed.HashesComputed - bucketedBefore) / (double)FreshLeaves:F1}, " +
+            $"// Inner node hashes per insert + root read at {N} leaves: bucketed index {(bucketed.HashesComputed - bucketedBefore) / (double)FreshLeaves:F1}, " +
             $"crit-bit trie {(critBit.HashesComputed - critBitBefore) / (double)FreshLeaves:F1}");
     }
 

@@ -37,7 +37,8 @@ public static class SyncProtocol
     /// <summary>
     /// The Merkle root a node of this library reports for a set of assertions (<see cref="SyncNode.Root"/>, and in
     /// <c>ExchangeRoots</c>), computed from their hashes alone. Use it to check that a node holds exactly a given set.
-    /// The root scheme is this library's; an original (v1) node's roots differ.
+    /// The root scheme is this library's, root version 2 of docs/PROTOCOL.md since 0.2.0; an original (v1) node's roots
+    /// differ, and so do those of this library's 0.1 releases (root version 1).
     /// </summary>
     /// <param name="hashes">The set's hashes, in any order; repeats count once.</param>
     /// <returns>The root of the set (a fixed value for the empty set).</returns>

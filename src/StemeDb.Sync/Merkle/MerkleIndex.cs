@@ -12,10 +12,10 @@ namespace StemeDb.Sync;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The root is that of the binary Patricia (crit-bit) trie of the set, whose shape depends only on the set, so the
-/// root is the same for the same set whatever the insertion order. Each inner node hashes as
-/// BLAKE3(0x01 || left || right), each leaf as BLAKE3(0x00 || leaf), and the empty set has the root
-/// BLAKE3(0x02) (<see cref="EmptyRoot"/>).
+/// The root (version 2) is that of the binary Patricia (crit-bit) trie of the set, whose shape depends only on the
+/// set, so the root is the same for the same set whatever the insertion order. A leaf is its own value; each inner node
+/// hashes its children's 64 bytes in BLAKE3's derive-key mode (one compression), and the empty set has a derive-key
+/// root of its own (<see cref="EmptyRoot"/>).
 /// </para>
 /// <para>
 /// Layout and costs with n leaves (uniformly distributed, as BLAKE3 hashes are): the leaves are kept sorted in
@@ -70,7 +70,7 @@ internal sealed class MerkleIndex
     // The root as of the last read with no insert since, or null: lets clean reads skip the lock.
     private volatile RootSnapshot? _cleanRoot;
 
-    /// <summary>The root of the empty set: BLAKE3 of the single byte 0x02.</summary>
+    /// <summary>The root of the empty set: BLAKE3 in derive-key mode of the empty input under its own context (docs/PROTOCOL.md).</summary>
     public static AssertionHash EmptyRoot { get; } = MerkleHashing.EmptyRoot.ToHash();
 
     /// <summary>The number of leaves.</summary>

@@ -11,13 +11,14 @@ namespace StemeDb.Sync.Tests.Merkle;
 [TestFixture]
 public class MerkleIndexTests
 {
-    // Test vectors of docs/PROTOCOL.md ("Merkle index and root"). Leaf(i) is BLAKE3 of the ASCII decimal digits of i.
-    private const string EmptyRootHex = "ab13bedf42e84bae0f7c62c7dd6a8ada571e8829bed6ea558217f0361b5e25d0";
-    private const string OneLeafRootHex = "56e773c6f9c7fc6b3d6c2d4bff7417f284ec16528e6e01bc5f4be09b3a182df9";
-    private const string TwoLeavesRootHex = "f9708ea7c870223012b6ce5ce273e4fd4e80c11eb16fb5cb25a8177a08a01829";
-    private const string ThreeLeavesRootHex = "e691ef8117882ac30f1cdd2859ff8830cbfa2858e144842a79c396b888c07b08";
-    private const string EdgeRootHex = "096b19e52c32ef1e0a21e6f80978a08171b86b9e6355172fd32fed4405aa9441";
-    private const string HundredRootHex = "eda20e948c791c4437cace68d886ea8c427f28cd7a6676a9bc7ee455065ca0be";
+    // Test vectors of docs/PROTOCOL.md ("Merkle index and root", root version 2). Leaf(i) is BLAKE3 of the ASCII decimal
+    // digits of i. The values were also computed with a third, unrelated BLAKE3 implementation (JavaScript).
+    private const string EmptyRootHex = "55a7d26d94f798c5730050b93d9cd8c3d5f753943f3679c93b1cd996642d5c72";
+    private const string OneLeafRootHex = "4d067153ac729a4a7e8220c97935ffba67487860d58298ceeb23864369867d9f";
+    private const string TwoLeavesRootHex = "55fd778ed91f951fd21a16414382d40f6eec7317f5ee81f6bd60bee9ee820b4e";
+    private const string ThreeLeavesRootHex = "44c6414c5faf0fdbb4f158694238dc71232e3fc7e8f1ef2f766d79e142ea215e";
+    private const string EdgeRootHex = "93457c6629336ac481e5c1e825feaede635bdd3cec8fc9dde205e9a45e9610b9";
+    private const string HundredRootHex = "2daf61a5fca8ad2dff5c705a219ceb1751e9ea740f67bba9ebbf1aebe935f88c";
 
     internal static AssertionHash Leaf(int i) =>
         AssertionHash.Compute(Encoding.ASCII.GetBytes(i.ToString(CultureInfo.InvariantCulture)));
@@ -88,26 +89,22 @@ public class MerkleIndexTests
 
         Assert.That(index.Count, Is.Zero);
         Assert.That(index.Root, Is.EqualTo(MerkleIndex.EmptyRoot));
-        Assert.That(MerkleIndex.EmptyRoot, Is.EqualTo(AssertionHash.Compute(new byte[] { 0x02 })));
         Assert.That(index.Contains(AssertionHash.Zero), Is.False);
         Assert.That(index.GetLeaves(null, 10), Is.Empty);
         Assert.That(index.GetLeaves(AssertionHash.Zero, 10), Is.Empty);
     }
 
     [Test]
-    public void Root_OneLeaf_IsDomainSeparatedLeafHash()
+    public void Root_OneLeaf_IsTheLeafItself()
     {
         AssertionHash leaf = Leaf(7);
         MerkleIndex index = Build(new[] { leaf });
 
-        byte[] input = new byte[33];
-        leaf.CopyTo(input.AsSpan(1));
-        Assert.That(index.Root, Is.EqualTo(AssertionHash.Compute(input)));
-        Assert.That(index.Root, Is.Not.EqualTo(leaf));
+        Assert.That(index.Root, Is.EqualTo(leaf));
     }
 
     [Test]
-    public void Root_TwoLeaves_IsInnerHashOfLeafHashesInAscendingOrder()
+    public void Root_TwoLeaves_IsDeriveKeyHashOfLeavesInAscendingOrder()
     {
         AssertionHash a = Leaf(0);
         AssertionHash b = Leaf(1);
@@ -115,11 +112,23 @@ public class MerkleIndexTests
 
         MerkleIndex index = Build(new[] { high, low });
 
-        byte[] inner = new byte[65];
-        inner[0] = 0x01;
-        LeafNodeHash(low).CopyTo(inner.AsSpan(1));
-        LeafNodeHash(high).CopyTo(inner.AsSpan(33));
-        Assert.That(index.Root, Is.EqualTo(AssertionHash.Compute(inner)));
+        byte[] material = [.. low.ToArray(), .. high.ToArray()];
+        using var hasher = Blake3.Hasher.NewDeriveKey("StemeDb.Sync 2026-12-02 Merkle inner node v2");
+        hasher.Update(material);
+        byte[] expected = new byte[32];
+        hasher.Finalize(expected);
+        Assert.That(index.Root, Is.EqualTo(new AssertionHash(expected)));
+    }
+
+    [Test]
+    public void EmptyRoot_IsNotTheHashOfAnyShortContent()
+    {
+        // The empty set's root is a derive-key output: not BLAKE3 of the bytes a one-leaf set could hold, so a node
+        // holding the single assertion 0x02 (which a permissive validator accepts) does not look empty.
+        AssertionHash onlyLeaf = AssertionHash.Compute(new byte[] { 0x02 });
+
+        Assert.That(Build(new[] { onlyLeaf }).Root, Is.Not.EqualTo(MerkleIndex.EmptyRoot));
+        Assert.That(MerkleIndex.EmptyRoot, Is.EqualTo(new AssertionHash(ReferenceMerkle.DeriveKey(ReferenceMerkle.EmptyContext, []))));
     }
 
     [Test]
@@ -320,6 +329,90 @@ public class MerkleIndexTests
         Assert.That(index.Root, Is.EqualTo(ReferenceRoot(leaves)));
     }
 
+    [TestCase(40_000, 21)]
+    public void Root_FreshIndexLargerThanOneGatherChunk_AgreesWithReference(int count, int seed)
+    {
+        // Beyond 2^10 buckets a root read gathers subtree by subtree and computes the batch when it fills.
+        AssertionHash[] leaves = RandomLeaves(count, seed);
+        var index = new MerkleIndex();
+        index.AddDeferred(leaves);
+
+        Assert.That(index.Count, Is.EqualTo(count));
+        Assert.That(index.Root, Is.EqualTo(ReferenceRoot(leaves)));
+    }
+
+    [TestCase(3, 31)]
+    [TestCase(100, 32)]
+    [TestCase(5_000, 33)]
+    [TestCase(25_000, 34)]
+    public void Root_IncrementalInsertsWithReadsAtRandomPoints_AgreesWithReferenceAtEveryRead(int count, int seed)
+    {
+        // Arrange: leaves in a random order, some one by one and some deferred in runs, roots read at random points.
+        AssertionHash[] leaves = RandomLeaves(count, seed);
+        var random = new Random(seed);
+        var index = new MerkleIndex();
+        var added = new List<AssertionHash>();
+        int reads = 0;
+        for (int i = 0; i < leaves.Length;)
+        {
+            int run = Math.Min(leaves.Length - i, 1 + random.Next(Math.Max(1, count / 8)));
+            if (random.Next(2) == 0)
+            {
+                for (int k = 0; k < run; k++)
+                {
+                    index.Add(leaves[i + k]);
+                }
+            }
+            else
+            {
+                index.AddDeferred(leaves.AsSpan(i, run));
+            }
+
+            added.AddRange(leaves.AsSpan(i, run).ToArray());
+            i += run;
+
+            // Act and assert: a root read now and then (and always at the end) equals the independent recursion.
+            if (random.Next(3) == 0 || i == leaves.Length)
+            {
+                reads++;
+                Assert.That(index.Root, Is.EqualTo(ReferenceRoot(added)), $"after {added.Count} leaves");
+            }
+        }
+
+        Assert.That(reads, Is.GreaterThan(0));
+        Assert.That(index.Count, Is.EqualTo(count));
+    }
+
+    [Test]
+    public void Root_BucketGrownIntoCritBitTrieThenMoreInserts_AgreesWithReference()
+    {
+        // Arrange: 600 leaves sharing their first 8 bytes gather in one bucket, which becomes a crit-bit trie, among
+        // 3,000 uniform leaves; the root is read between inserts.
+        var random = new Random(41);
+        var leaves = new List<AssertionHash>(RandomLeaves(3_000, seed: 42));
+        for (int i = 0; i < 600; i++)
+        {
+            byte[] bytes = new byte[32];
+            random.NextBytes(bytes.AsSpan(8));
+            bytes[0] = 0x5a;
+            leaves.Add(new AssertionHash(bytes));
+        }
+
+        var index = new MerkleIndex();
+        var added = new List<AssertionHash>();
+        foreach (AssertionHash leaf in leaves.OrderBy(_ => random.Next()))
+        {
+            index.Add(leaf);
+            added.Add(leaf);
+            if (added.Count % 700 == 0)
+            {
+                Assert.That(index.Root, Is.EqualTo(ReferenceRoot(added)), $"after {added.Count} leaves");
+            }
+        }
+
+        Assert.That(index.Root, Is.EqualTo(ReferenceRoot(added)));
+    }
+
     [Test]
     public void Root_ClusteredLeavesWithLongSharedPrefixes_AgreesWithReference()
     {
@@ -396,12 +489,5 @@ public class MerkleIndexTests
         Assert.Throws<ArgumentOutOfRangeException>(() => index.GetLeaves(null, -1));
         Assert.That(index.Root, Is.EqualTo(root));
         Assert.That(index.Count, Is.EqualTo(10));
-    }
-
-    private static byte[] LeafNodeHash(AssertionHash leaf)
-    {
-        byte[] input = new byte[33];
-        leaf.CopyTo(input.AsSpan(1));
-        return AssertionHash.Compute(input).ToArray();
     }
 }

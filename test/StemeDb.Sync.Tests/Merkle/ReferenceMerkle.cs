@@ -6,15 +6,29 @@ using System.Numerics;
 namespace StemeDb.Sync.Tests.Merkle;
 
 /// <summary>
-/// A deliberately naive, independent implementation of the Merkle root and range fingerprint as written in
-/// docs/PROTOCOL.md: sorted byte arrays, recursion, BigInteger. It shares no code with the index.
+/// A deliberately naive, independent implementation of the Merkle root (version 2) and range fingerprint as written in
+/// docs/PROTOCOL.md: sorted byte arrays, recursion, BigInteger, the Blake3 package's derive-key hasher. It shares no
+/// code with the index, not even the context strings.
 /// </summary>
 internal static class ReferenceMerkle
 {
+    public const string InnerContext = "StemeDb.Sync 2026-12-02 Merkle inner node v2";
+    public const string EmptyContext = "StemeDb.Sync 2026-12-02 Merkle empty set v2";
+
     public static byte[] Root(IEnumerable<byte[]> leaves)
     {
         List<byte[]> sorted = leaves.Distinct(ByteArrayComparer.Instance).OrderBy(l => l, ByteArrayComparer.Instance).ToList();
-        return sorted.Count == 0 ? Blake3Of(new byte[] { 0x02 }) : Node(sorted);
+        return sorted.Count == 0 ? DeriveKey(EmptyContext, Array.Empty<byte>()) : Node(sorted);
+    }
+
+    /// <summary>BLAKE3 in derive-key mode: <paramref name="material"/> under <paramref name="context"/>, 32 bytes.</summary>
+    public static byte[] DeriveKey(string context, byte[] material)
+    {
+        using var hasher = Blake3.Hasher.NewDeriveKey(context);
+        hasher.Update(material);
+        byte[] output = new byte[32];
+        hasher.Finalize(output);
+        return output;
     }
 
     public static (int Count, byte[] Fingerprint) Fingerprint(IEnumerable<byte[]> leaves)
@@ -47,7 +61,7 @@ internal static class ReferenceMerkle
     {
         if (sorted.Count == 1)
         {
-            return Blake3Of(new byte[] { 0x00 }.Concat(sorted[0]).ToArray());
+            return sorted[0]; // a leaf is its own value
         }
 
         // The first bit (most significant first) where the smallest and largest leaf differ splits the set.
@@ -59,7 +73,7 @@ internal static class ReferenceMerkle
 
         List<byte[]> left = sorted.Where(l => !GetBit(l, bit)).ToList();
         List<byte[]> right = sorted.Where(l => GetBit(l, bit)).ToList();
-        return Blake3Of(new byte[] { 0x01 }.Concat(Node(left)).Concat(Node(right)).ToArray());
+        return DeriveKey(InnerContext, Node(left).Concat(Node(right)).ToArray());
     }
 
     private static bool GetBit(byte[] bytes, int bit) => (bytes[bit / 8] & (0x80 >> (bit % 8))) != 0;

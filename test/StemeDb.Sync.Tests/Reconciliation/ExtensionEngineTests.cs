@@ -41,6 +41,31 @@ public class ExtensionEngineTests
     }
 
     [Test]
+    public async Task SyncWithPeer_PeerOnAnotherRootVersion_ConvergesByReconcileThenStopsEarly(CancellationToken cancellationToken)
+    {
+        // Arrange: the peer reports roots of another root version (here: BLAKE3 of its root), which never match ours.
+        (SyncNode a, SyncNode b) = await TwoNodesAsync(2_000, 30, 40, cancellationToken);
+        await using (a)
+        await using (b)
+        {
+            var peer = new HandlerPeer(b.Handler) { OtherRootVersion = root => AssertionHash.Compute(root.ToArray()) };
+
+            // Act: one pass to converge, a second that finds the sets equal, a third with nothing changed since.
+            SyncPassResult first = await a.SyncWithPeerAsync(peer, cancellationToken);
+            SyncPassResult second = await a.SyncWithPeerAsync(peer, cancellationToken);
+            SyncPassResult third = await a.SyncWithPeerAsync(peer, cancellationToken);
+
+            // Assert: the same set on both sides, found by range fingerprints; then the pass stops at the roots.
+            Assert.That(first is { Complete: true, Fetched: 40, Pushed: 30, RootsMatched: false }, Is.True, first.ToString());
+            Assert.That(a.Root, Is.EqualTo(b.Root));
+            Assert.That(a.Count, Is.EqualTo(2_070));
+            Assert.That(second is { Complete: true, Unchanged: false, Fetched: 0, Pushed: 0 }, Is.True, second.ToString());
+            Assert.That(third is { Unchanged: true, Fetched: 0, Pushed: 0, RoundTrips: 1 }, Is.True, third.ToString());
+            Assert.That(peer.LeavesCalls, Is.Zero, "Reconcile found the differences; no leaf list was needed");
+        }
+    }
+
+    [Test]
     public async Task SyncWithPeer_PeerWithPagingButNoReconcile_ConvergesBeyondV1LimitByPaging(CancellationToken cancellationToken)
     {
         // Arrange

@@ -31,6 +31,12 @@ internal sealed class HandlerPeer : ISyncPeer
 
     public bool Batch { get; init; } = true;
 
+    /// <summary>
+    /// When set, the root the peer reports in <c>ExchangeRoots</c> is this function of its real one (a node on another
+    /// root version, or another root scheme): it never matches the caller's.
+    /// </summary>
+    public Func<AssertionHash, AssertionHash>? OtherRootVersion { get; init; }
+
     /// <summary>Awaited before each unary gossip is handled (to hold the sender).</summary>
     public Func<Task>? BeforeGossip { get; init; }
 
@@ -53,8 +59,13 @@ internal sealed class HandlerPeer : ISyncPeer
         return await _handler.GossipAsync(ToMessage(record), cancellationToken);
     }
 
-    public ValueTask<RootExchangeResult> ExchangeRootsAsync(RootSummary local, CancellationToken cancellationToken = default) =>
-        _handler.ExchangeRootsAsync(local.Root.ToArray(), (ulong)local.Count, cancellationToken);
+    public async ValueTask<RootExchangeResult> ExchangeRootsAsync(RootSummary local, CancellationToken cancellationToken = default)
+    {
+        RootExchangeResult answer = await _handler.ExchangeRootsAsync(local.Root.ToArray(), (ulong)local.Count, cancellationToken);
+        return OtherRootVersion is { } rootOf
+            ? new RootExchangeResult(answer.Remote with { Root = rootOf(answer.Remote.Root) }, RootsMatch: false)
+            : answer;
+    }
 
     public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, CancellationToken cancellationToken = default)
     {

@@ -71,6 +71,11 @@ internal sealed partial class BucketedTrie
 
             (int count, Key256 sum, Key256? hash) = FullSubtree(position);
             NodeData node = _nodes[position];
+            if ((flags & CountDirty) == 0 && node.Count != count)
+            {
+                throw new InvalidOperationException($"Node {position} is clean but caches a wrong count.");
+            }
+
             if ((flags & SumDirty) == 0 && (node.Count != count || node.Sum != sum))
             {
                 throw new InvalidOperationException($"Node {position} is clean but caches a wrong count or sum.");

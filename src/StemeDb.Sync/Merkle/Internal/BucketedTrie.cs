@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace StemeDb.Sync.Merkle.Internal;
 
@@ -49,11 +50,22 @@ internal sealed partial class BucketedTrie
 
     private const int FirstCapacity = 4;
 
+    /// <summary>A root read gathers the subtrees of up to 2^ChunkBits buckets one by one (see <see cref="RefreshHashes"/>).</summary>
+    private const int ChunkBits = 5;
+
+    /// <summary>
+    /// A root read computes the gathered nodes once this many wait. With <see cref="ChunkBits"/> this bounds the batch to
+    /// about 100 KB for uniform leaves (it stays in the core's cache while it is hashed), and to about 1 MB whatever the
+    /// leaves (sorted buckets hold at most <see cref="MaxSortedBucket"/>; larger ones hash on their own), at any size.
+    /// </summary>
+    private const int FlushJobs = 1 << 10;
+
     // Flags of buckets and inner nodes.
     private const byte HashDirty = 1; // a leaf was added below since the hash was computed
     private const byte SumDirty = 2;  // inner nodes only: a leaf was added below since count and sum were computed
     private const byte HasHash = 4;   // the hash was computed at least once (fresh buckets have none yet)
-    private const byte Dirty = HashDirty | SumDirty;
+    private const byte CountDirty = 8; // inner nodes only: a leaf was added below since the count was computed
+    private const byte Dirty = HashDirty | SumDirty | CountDirty;
 
     private int _depth;
     private Bucket[] _buckets = new Bucket[1];
@@ -64,6 +76,7 @@ internal sealed partial class BucketedTrie
     private Key256 _totalSum;
     private Key256 _rootHash = MerkleHashing.EmptyRoot;
     private bool _rootHashValid = true;
+    private NodeHashBatch? _batch;
 
     public int Count => _count;
 
@@ -80,7 +93,7 @@ internal sealed partial class BucketedTrie
         {
             if (!_rootHashValid)
             {
-                _rootHash = _count == 0 ? MerkleHashing.EmptyRoot : RefreshHash(1);
+                _rootHash = _count == 0 ? MerkleHashing.EmptyRoot : RefreshHashes();
                 _rootHashValid = true;
             }
 
@@ -571,84 +584,196 @@ internal sealed partial class BucketedTrie
             (int rightCount, Key256 rightSum) = RefreshSum((2 * position) + 1);
             node.Count = leftCount + rightCount;
             node.Sum = leftSum + rightSum;
-            _nodeFlags[position] &= unchecked((byte)~SumDirty);
+            _nodeFlags[position] &= unchecked((byte)~(SumDirty | CountDirty));
         }
 
         return (node.Count, node.Sum);
     }
 
-    /// <summary>The count of the subtree at heap position <paramref name="position"/> (recomputing dirty sums).</summary>
-    private int CountOf(int position) =>
-        position >= _buckets.Length ? _buckets[position - _buckets.Length].Count : RefreshSum(position).Count;
+    /// <summary>The count of the subtree at heap position <paramref name="position"/>, recomputing dirty counts (not sums: a root read needs none).</summary>
+    private int CountOf(int position)
+    {
+        if (position >= _buckets.Length)
+        {
+            return _buckets[position - _buckets.Length].Count;
+        }
 
-    /// <summary>The hash of the non-empty subtree at heap position <paramref name="position"/>, recomputing what is dirty or missing.</summary>
-    private Key256 RefreshHash(int position)
+        ref NodeData node = ref _nodes[position];
+        if ((_nodeFlags[position] & CountDirty) != 0)
+        {
+            node.Count = CountOf(2 * position) + CountOf((2 * position) + 1);
+            _nodeFlags[position] &= unchecked((byte)~CountDirty);
+        }
+
+        return node.Count;
+    }
+
+    /// <summary>
+    /// Recomputes every dirty or missing hash and returns the root's. The inner nodes to hash are gathered into
+    /// <see cref="NodeHashBatch"/> and computed level by level, many per vector instruction; so that the batch stays
+    /// small, the subtrees of up to 2^<see cref="ChunkBits"/> buckets are gathered one after another and computed
+    /// whenever <see cref="FlushJobs"/> nodes wait, then in the same way the subtrees of 2^<see cref="ChunkBits"/>
+    /// of those, and so on up to the root.
+    /// </summary>
+    private Key256 RefreshHashes()
+    {
+        NodeHashBatch batch = _batch ??= new NodeHashBatch();
+        try
+        {
+            return GatherAndHash(batch);
+        }
+        finally
+        {
+            batch.Release();
+        }
+    }
+
+    private Key256 GatherAndHash(NodeHashBatch batch)
+    {
+        // Every ChunkBits levels from the bottom, each subtree (it reaches down to the level below, now clean) in turn.
+        for (int level = _depth - ChunkBits; level > 0; level -= ChunkBits)
+        {
+            for (int position = 1 << level; position < 2 << level; position++)
+            {
+                if (NeedsHash(position) && CountOf(position) > 0)
+                {
+                    Gather(position, batch);
+                    if (batch.JobCount >= FlushJobs)
+                    {
+                        Flush(batch);
+                    }
+                }
+            }
+
+            Flush(batch); // the levels above read these hashes from the cache
+        }
+
+        Gather(1, batch);
+        Flush(batch);
+        return _depth == 0 ? _bucketHashes[0] : _nodes[1].Hash;
+    }
+
+    /// <summary>Whether the node or bucket at heap position <paramref name="position"/> has no up-to-date hash.</summary>
+    private bool NeedsHash(int position)
+    {
+        byte flags = position >= _buckets.Length ? _buckets[position - _buckets.Length].Flags : _nodeFlags[position];
+        return (flags & (HasHash | HashDirty)) != HasHash;
+    }
+
+    /// <summary>
+    /// Adds to <paramref name="batch"/> the hash of the non-empty subtree at heap position <paramref name="position"/>:
+    /// its cached hash when up to date, or else the inner nodes that compute it (noted, so that <see cref="Flush"/>
+    /// caches them). Returns the hash's position in the batch.
+    /// </summary>
+    private int Gather(int position, NodeHashBatch batch)
     {
         if (position >= _buckets.Length)
         {
             int index = position - _buckets.Length;
             ref Bucket bucket = ref _buckets[index];
             Debug.Assert(bucket.Count > 0, "Only non-empty subtrees are hashed.");
-            if ((bucket.Flags & (HasHash | HashDirty)) != HasHash)
+            if ((bucket.Flags & (HasHash | HashDirty)) == HasHash)
             {
-                if (bucket.Storage is CritBitTrie trie)
-                {
-                    long before = trie.HashesComputed;
-                    _bucketHashes[index] = trie.Root;
-                    HashesComputed += trie.HashesComputed - before;
-                }
-                else
-                {
-                    _bucketHashes[index] = HashSorted((Key256[])bucket.Storage!, 0, bucket.Count);
-                }
-
-                bucket.Flags = HasHash;
+                return batch.Add(_bucketHashes[index]);
             }
 
-            return _bucketHashes[index];
+            bucket.Flags = HasHash; // the hash is written by Flush
+            if (bucket.Storage is CritBitTrie trie)
+            {
+                long before = trie.HashesComputed;
+                _bucketHashes[index] = trie.Root;
+                HashesComputed += trie.HashesComputed - before;
+                return batch.Add(_bucketHashes[index]);
+            }
+
+            int value = GatherSorted((Key256[])bucket.Storage!, bucket.Count, batch);
+            batch.Note(~index, value);
+            return value;
         }
 
         ref byte flags = ref _nodeFlags[position];
-        if ((flags & (HasHash | HashDirty)) != HasHash)
+        if ((flags & (HasHash | HashDirty)) == HasHash)
         {
-            int leftCount = CountOf(2 * position);
-            int rightCount = CountOf((2 * position) + 1);
-            Key256 hash;
-            if (leftCount == 0)
+            return batch.Add(_nodes[position].Hash);
+        }
+
+        int hash;
+        if (CountOf(2 * position) == 0)
+        {
+            hash = Gather((2 * position) + 1, batch);
+        }
+        else if (CountOf((2 * position) + 1) == 0)
+        {
+            hash = Gather(2 * position, batch);
+        }
+        else
+        {
+            int left = Gather(2 * position, batch);
+            hash = batch.AddInner(left, Gather((2 * position) + 1, batch));
+        }
+
+        flags = (byte)((flags & ~HashDirty) | HasHash); // the hash is written by Flush
+        batch.Note(position, hash);
+        return hash;
+    }
+
+    /// <summary>Computes the gathered nodes and caches the noted hashes: a bucket's under its complemented index, an inner node's under its position.</summary>
+    private void Flush(NodeHashBatch batch)
+    {
+        HashesComputed += batch.JobCount;
+        batch.Run();
+        foreach ((int tag, int value) in batch.Results)
+        {
+            if (tag < 0)
             {
-                hash = RefreshHash((2 * position) + 1);
-            }
-            else if (rightCount == 0)
-            {
-                hash = RefreshHash(2 * position);
+                _bucketHashes[~tag] = batch[value];
             }
             else
             {
-                Key256 left = RefreshHash(2 * position);
-                Key256 right = RefreshHash((2 * position) + 1);
-                HashesComputed++;
-                hash = MerkleHashing.Inner(left, right);
+                _nodes[tag].Hash = batch[value];
             }
-
-            _nodes[position].Hash = hash;
-            flags = (byte)((flags & SumDirty) | HasHash);
         }
 
-        return _nodes[position].Hash;
+        batch.Clear();
     }
 
-    /// <summary>The trie hash of the sorted, distinct leaves <c>keys[lo..hi)</c> (at least one).</summary>
-    private Key256 HashSorted(Key256[] keys, int lo, int hi)
+    /// <summary>
+    /// Adds to <paramref name="batch"/> the crit-bit trie of the sorted, distinct leaves <c>keys[0..count)</c> (at least
+    /// one, at most <see cref="MaxSortedBucket"/>); returns its hash's position. One pass from left to right: the trie
+    /// is the Cartesian tree of the first differing bits of neighbouring leaves (the smallest bit splits at the top), so
+    /// a stack of subtrees waiting for their right sibling, each with the bit that will join it, builds it.
+    /// </summary>
+    [SkipLocalsInit]
+    private static int GatherSorted(Key256[] keys, int count, NodeHashBatch batch)
     {
-        HashesComputed++;
-        if (hi - lo == 1)
+        Debug.Assert(count is > 0 and <= MaxSortedBucket, "A sorted bucket.");
+        Span<int> waiting = stackalloc int[MaxSortedBucket];
+        Span<int> joinBits = stackalloc int[MaxSortedBucket];
+        int top = 0;
+        int current = batch.Add(MerkleHashing.Leaf(keys[0]));
+        for (int i = 1; i < count; i++)
         {
-            return MerkleHashing.Leaf(keys[lo]);
+            // current is the subtree ending at keys[i - 1]; bit is where it parts from keys[i] on.
+            int bit = Key256.FirstDifferingBit(keys[i - 1], keys[i]);
+            while (top > 0 && joinBits[top - 1] > bit)
+            {
+                top--;
+                current = batch.AddInner(waiting[top], current);
+            }
+
+            waiting[top] = current;
+            joinBits[top] = bit;
+            top++;
+            current = batch.Add(MerkleHashing.Leaf(keys[i]));
         }
 
-        int bit = Key256.FirstDifferingBit(keys[lo], keys[hi - 1]);
-        int split = FirstWithBit(keys, lo, hi, bit);
-        return MerkleHashing.Inner(HashSorted(keys, lo, split), HashSorted(keys, split, hi));
+        while (top > 0)
+        {
+            top--;
+            current = batch.AddInner(waiting[top], current);
+        }
+
+        return current;
     }
 
     /// <summary>The trie hash of any sorted, distinct leaves, computed from scratch. For tests.</summary>

@@ -319,8 +319,7 @@ internal sealed partial class CritBitTrie
     {
         if (r < 0)
         {
-            HashesComputed++;
-            return MerkleHashing.Leaf(_leaves[~r]);
+            return MerkleHashing.Leaf(_leaves[~r]); // a leaf is its own value: nothing to hash
         }
 
         InnerNode node = _nodes[r];
