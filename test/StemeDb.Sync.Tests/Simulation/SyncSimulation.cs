@@ -62,6 +62,7 @@ internal sealed class SyncSimulation
     private int _crashes;
     private int _partitions;
     private CancellationToken _cancellationToken;
+    private int _baselineBusyWorkers;
 
     public SyncSimulation(int seed, SimulationConfig config)
     {
@@ -84,6 +85,7 @@ internal sealed class SyncSimulation
     public SimulationOutcome Run(CancellationToken cancellationToken = default)
     {
         _cancellationToken = cancellationToken;
+        _baselineBusyWorkers = BusyWorkers();
         for (int i = 0; i < _config.Nodes; i++)
         {
             StartNode(i);
@@ -405,19 +407,37 @@ internal sealed class SyncSimulation
 
     /// <summary>
     /// Before the clock moves: lets work that left the drain thread (a continuation the runtime queued to the thread
-    /// pool instead of running it inline) run, so that the schedule does not depend on how busy the machine is. Waits
-    /// for the thread pool's queue to empty (by spinning, not by time), then looks again: true when that produced a
-    /// call to deliver or finished the operation, so the clock need not move.
+    /// pool instead of running it inline: channel readers, semaphore waiters) finish, so that the schedule does not
+    /// depend on how busy the machine is. Waits, by spinning and not by time, until the thread pool has nothing queued
+    /// and no more worker threads busy than when the run began (a work item already taken from the queue but still
+    /// running counts too), then looks again: true when that produced a call to deliver or finished the operation, so
+    /// the clock need not move.
     /// </summary>
     private bool Settled(Func<bool> done)
     {
         var spin = new SpinWait();
-        for (int i = 0; i < 100_000 && ThreadPool.PendingWorkItemCount > 0; i++)
+        int i = 0;
+        for (; i < 20_000 && (ThreadPool.PendingWorkItemCount > 0 || BusyWorkers() > _baselineBusyWorkers); i++)
         {
             spin.SpinOnce();
         }
 
+        if (i == 20_000 && ThreadPool.PendingWorkItemCount == 0)
+        {
+            // A worker that stays busy with nothing queued is not this run's work (it runs in short steps): count it
+            // as the baseline from now on, so that later steps do not wait for it.
+            _baselineBusyWorkers = BusyWorkers();
+        }
+
         Thread.Yield();
         return _network.PendingCount > 0 || done();
+    }
+
+    /// <summary>Worker threads of the thread pool running a work item now.</summary>
+    private static int BusyWorkers()
+    {
+        ThreadPool.GetMaxThreads(out int max, out _);
+        ThreadPool.GetAvailableThreads(out int available, out _);
+        return max - available;
     }
 }
