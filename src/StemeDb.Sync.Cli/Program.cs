@@ -7,5 +7,5 @@ namespace StemeDb.Sync.Cli;
 internal static class Program
 {
     public static Task<int> Main(string[] args) =>
-        StemeDbSyncCli.RunAsync(args, new CliConsole(Console.Out, Console.Error, Console.In));
+        StemeDbSyncCli.RunAsync(args, new CliConsole(Console.Out, Console.Error, Console.In, Console.OpenStandardInput, Console.OpenStandardOutput));
 }
