@@ -28,7 +28,7 @@ internal static class ExportImportCommands
         {
             (Uri? address, string? directory) = Source(parse.GetValue(node), parse.GetValue(data));
             string? path = parse.GetValue(file);
-            Stream output = path is null ? console.OpenOutput() : new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
+            Stream output = path is null ? console.OpenOutput() : OpenFile(path, FileMode.Create, FileAccess.Write);
             await using (Owned(output, path).ConfigureAwait(false))
             {
                 PipeWriter pipe = PipeWriter.Create(output, new StreamPipeWriterOptions(leaveOpen: true));
@@ -79,7 +79,7 @@ internal static class ExportImportCommands
         {
             (Uri? address, string? directory) = Source(parse.GetValue(node), parse.GetValue(data));
             string? path = parse.GetValue(file);
-            Stream input = path is null ? console.OpenInput() : new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
+            Stream input = path is null ? console.OpenInput() : OpenFile(path, FileMode.Open, FileAccess.Read);
             await using (Owned(input, path).ConfigureAwait(false))
             {
                 var progress = new StreamProgress(console, "import", totalBytes: input.CanSeek ? input.Length : null);
@@ -113,6 +113,19 @@ internal static class ExportImportCommands
         new Option<string?>("--data") { Description = data, HelpName = "dir" },
         new Option<string?>("--file") { Description = file, HelpName = "file" },
         new ConnectionOptions());
+
+    /// <summary>The <c>--file</c>; a file that cannot be opened is a local I/O error.</summary>
+    private static FileStream OpenFile(string path, FileMode mode, FileAccess access)
+    {
+        try
+        {
+            return new FileStream(path, mode, access, access == FileAccess.Read ? FileShare.Read : FileShare.None, 1 << 16, useAsync: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException(ExitCodes.IOError, $"--file: cannot open '{path}': {ex.Message}", ex);
+        }
+    }
 
     /// <summary>A file the command opened is closed at the end; standard input and output are left open.</summary>
     private static IAsyncDisposable Owned(Stream stream, string? path) => path is null ? NotOwned.Instance : stream;
