@@ -43,10 +43,10 @@ namespace StemeDb.Sync.Benchmarks;
 /// </list>
 /// <para>
 /// Every phase ends by checking that the fresh node's count and root equal the source's; the harness exits 1 if any
-/// does not. The managed heap is sampled every 10 ms; the table gives its peak above the level before the phase, what the
-/// fresh node retains after it (a full collection with the node alive: its Merkle index and, over the in-memory store,
-/// its store), and the difference: what the phase itself held at its peak (buffers, batches, garbage not yet
-/// collected).
+/// does not. The managed heap is sampled every 10 ms; the table gives its peak above the level after a full collection
+/// before the phase, what the fresh node holds after it (the heap after a full collection with the node, less the heap
+/// after one without it: its Merkle index and, over the in-memory store, its store), and the difference: what the phase
+/// itself held at its peak (buffers, batches, garbage not yet collected).
 /// </para>
 /// </remarks>
 internal static class BootstrapHarness
@@ -250,23 +250,23 @@ internal static class BootstrapHarness
     /// <summary>Runs one phase into a fresh node, timing it and sampling memory; checks the node ends with the source's set.</summary>
     private static async Task<Row> MeasureAsync(string name, SyncNode source, int count, Func<SyncNode, Task<string>> phase, IAssertionStore? store = null)
     {
-        await using SyncNode node = await StartNodeAsync(store ?? new InMemoryAssertionStore());
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
+        SyncNode? node = await StartNodeAsync(store ?? new InMemoryAssertionStore());
         using var sampler = new MemorySampler();
         long start = Stopwatch.GetTimestamp();
         string notes = await phase(node);
         bool matches = node.Count == source.Count && node.Root == source.Root; // the root read is part of the timing
         double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
         long peak = await sampler.StopAsync();
-        long retained = Math.Max(0, RetainedAbove(sampler.Start));
-        GC.KeepAlive(node);
         if (!matches)
         {
             notes += $"; ended with {node.Count:N0} assertions, root {node.Root}";
         }
 
+        // What the node holds (its index; over the in-memory store, its store too): the heap with it, then without it.
+        long withNode = GC.GetTotalMemory(forceFullCollection: true);
+        await node.DisposeAsync();
+        node = null;
+        long retained = Math.Max(0, withNode - GC.GetTotalMemory(forceFullCollection: true));
         return new Row(name, seconds, count, retained, peak, matches, notes);
     }
 
@@ -279,15 +279,6 @@ internal static class BootstrapHarness
         }
 
         return await store.GetManyAsync(hashes);
-    }
-
-    /// <summary>The managed heap after a full collection, above <paramref name="start"/>.</summary>
-    private static long RetainedAbove(long start)
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-        return GC.GetTotalMemory(forceFullCollection: true) - start;
     }
 
     /// <summary>One phase: its time, the heap the fresh node retains after it (its index and, in memory, its store), the heap's peak above the start.</summary>
