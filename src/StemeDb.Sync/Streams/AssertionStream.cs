@@ -198,7 +198,7 @@ public static class AssertionStream
         var reader = new AssertionStreamReader(source, node.MaxAssertionBytes);
         var batch = new List<AssertionRecord>(ImportBatchRecords);
         var offsets = new List<long>(ImportBatchRecords);
-        long batchBytes = 0, committed = 0, added = 0;
+        long committed = 0, added = 0;
 
         async ValueTask StoreBatchAsync()
         {
@@ -218,16 +218,15 @@ public static class AssertionStream
 
             batch.Clear();
             offsets.Clear();
-            batchBytes = 0;
             progress?.Report(new AssertionStreamProgress(committed, reader.Offset));
         }
 
-        while (true)
+        bool more = true;
+        while (more)
         {
-            AssertionRecord? record;
             try
             {
-                record = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                more = await reader.ReadBatchAsync(batch, offsets, ImportBatchRecords, ImportBatchBytes, cancellationToken).ConfigureAwait(false);
             }
             catch (AssertionStreamException ex)
             {
@@ -235,21 +234,9 @@ public static class AssertionStream
                 throw ex.WithCommitted(committed);
             }
 
-            if (record is null)
-            {
-                break;
-            }
-
-            batch.Add(record);
-            offsets.Add(reader.RecordOffset);
-            batchBytes += record.Data.Length;
-            if (batch.Count == ImportBatchRecords || batchBytes >= ImportBatchBytes)
-            {
-                await StoreBatchAsync().ConfigureAwait(false);
-            }
+            await StoreBatchAsync().ConfigureAwait(false);
         }
 
-        await StoreBatchAsync().ConfigureAwait(false);
         return new AssertionImportResult(committed, added, 0, reader.Offset);
     }
 

@@ -1,6 +1,7 @@
 using System;
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Collections.Generic;
 using System.IO.Pipelines;
 using System.Threading;
 using System.Threading.Tasks;
@@ -21,6 +22,7 @@ internal sealed class AssertionStreamReader
     private bool _headerRead;
     private bool _endCountRead;
     private bool _ended;
+    private readonly List<AssertionRecord> _single = new(1);
 
     /// <param name="reader">The source; the caller completes it.</param>
     /// <param name="maxRecordBytes">The largest data length accepted.</param>
@@ -45,11 +47,27 @@ internal sealed class AssertionStreamReader
     /// </summary>
     public async ValueTask<AssertionRecord?> ReadAsync(CancellationToken cancellationToken)
     {
+        _single.Clear();
+        await ReadBatchAsync(_single, null, 1, long.MaxValue, cancellationToken).ConfigureAwait(false);
+        return _single.Count > 0 ? _single[0] : null;
+    }
+
+    /// <summary>
+    /// Appends records to <paramref name="records"/> (and where each starts to <paramref name="offsets"/>) until
+    /// <paramref name="maxRecords"/> were added or their data reached <paramref name="maxDataBytes"/>, parsing every
+    /// record already buffered before waiting for more. Returns <see langword="false"/> once the stream has ended (the
+    /// end marker read, its count matched, nothing after it); the records of that call are appended too. On a failure,
+    /// the records parsed before it stay appended.
+    /// </summary>
+    public async ValueTask<bool> ReadBatchAsync(List<AssertionRecord> records, List<long>? offsets, int maxRecords, long maxDataBytes, CancellationToken cancellationToken)
+    {
         if (_ended)
         {
-            return null;
+            return false;
         }
 
+        int added = 0;
+        long dataBytes = 0;
         while (true)
         {
             ReadResult result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
@@ -59,38 +77,53 @@ internal sealed class AssertionStreamReader
             }
 
             ReadOnlySequence<byte> buffer = result.Buffer;
-            Step step;
+            long consumed = 0;
+            bool needMore = false;
             try
             {
-                step = TryParse(buffer, result.IsCompleted);
+                while (added < maxRecords && dataBytes < maxDataBytes)
+                {
+                    Step step = TryParse(buffer.Slice(consumed), result.IsCompleted);
+                    if (step.Consumed == 0 && !step.Done)
+                    {
+                        needMore = true;
+                        break;
+                    }
+
+                    long start = Offset;
+                    consumed += step.Consumed;
+                    Offset += step.Consumed;
+                    if (step.Record is { } record)
+                    {
+                        RecordOffset = start;
+                        Count++;
+                        records.Add(record);
+                        offsets?.Add(start);
+                        added++;
+                        dataBytes += record.Data.Length;
+                    }
+
+                    if (step.Done)
+                    {
+                        _ended = true;
+                        break;
+                    }
+                }
             }
             catch
             {
-                _reader.AdvanceTo(buffer.Start);
+                _reader.AdvanceTo(buffer.GetPosition(consumed));
                 throw;
             }
 
-            if (step.Consumed == 0 && !step.Done)
+            if (needMore)
             {
-                _reader.AdvanceTo(buffer.Start, buffer.End); // wait for more bytes
+                _reader.AdvanceTo(buffer.GetPosition(consumed), buffer.End); // wait for more bytes
                 continue;
             }
 
-            _reader.AdvanceTo(buffer.GetPosition(step.Consumed));
-            long start = Offset;
-            Offset += step.Consumed;
-            if (step.Record is not null)
-            {
-                RecordOffset = start;
-                Count++;
-                return step.Record;
-            }
-
-            if (step.Done)
-            {
-                _ended = true;
-                return null;
-            }
+            _reader.AdvanceTo(buffer.GetPosition(consumed));
+            return !_ended;
         }
     }
 
