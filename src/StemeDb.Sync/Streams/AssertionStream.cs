@@ -18,8 +18,8 @@ namespace StemeDb.Sync;
 /// <remarks>
 /// <para>
 /// Reading is bounded: a record's declared length is checked against the limit before its bytes are awaited, and an
-/// import holds at most one batch (1,024 records or 4 MiB of data) while the node stores it; the source is not read
-/// meanwhile, so a fast source waits for the store (back-pressure). Every record is verified like one received from a
+/// import holds at most one batch (1,024 records, ended early once their data reaches 4 MiB) while the node stores it;
+/// the source is not read meanwhile, so a fast source waits for the store (back-pressure). Every record is verified like one received from a
 /// peer (the clock drift bound, the size, the content validator, BLAKE3(data) == hash) before anything of it is stored.
 /// </para>
 /// <para>
