@@ -37,6 +37,9 @@ public static class AssertionStream
     /// <summary>The most data bytes one import batch holds (a batch also ends at <see cref="ImportBatchRecords"/>).</summary>
     internal const int ImportBatchBytes = 4 * 1024 * 1024;
 
+    /// <summary>The buffer segments of a pipe over a <see cref="Stream"/>: fewer reads and fewer records split across segments than the default 4 KiB.</summary>
+    private const int StreamBufferBytes = 64 * 1024;
+
     /// <summary>How many records a push or an export reads or writes between progress reports.</summary>
     private const int ProgressInterval = 1000;
 
@@ -84,7 +87,7 @@ public static class AssertionStream
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(destination);
-        PipeWriter pipe = PipeWriter.Create(destination, new StreamPipeWriterOptions(leaveOpen: true));
+        PipeWriter pipe = PipeWriter.Create(destination, new StreamPipeWriterOptions(minimumBufferSize: StreamBufferBytes, leaveOpen: true));
         try
         {
             return await ExportAsync(store, pipe, progress, cancellationToken).ConfigureAwait(false);
@@ -255,7 +258,7 @@ public static class AssertionStream
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(node);
-        PipeReader pipe = PipeReader.Create(source, new StreamPipeReaderOptions(leaveOpen: true));
+        PipeReader pipe = PipeReader.Create(source, new StreamPipeReaderOptions(bufferSize: StreamBufferBytes, minimumReadSize: StreamBufferBytes / 4, leaveOpen: true));
         try
         {
             return await ImportAsync(pipe, node, progress, cancellationToken).ConfigureAwait(false);
