@@ -31,7 +31,7 @@ internal static class ExportImportCommands
             Stream output = path is null ? console.OpenOutput() : OpenFile(path, FileMode.Create, FileAccess.Write);
             await using (Owned(output, path).ConfigureAwait(false))
             {
-                PipeWriter pipe = PipeWriter.Create(output, new StreamPipeWriterOptions(leaveOpen: true));
+                PipeWriter pipe = PipeWriter.Create(output, new StreamPipeWriterOptions(minimumBufferSize: 1 << 16, leaveOpen: true));
                 try
                 {
                     long records;
