@@ -15,7 +15,7 @@ internal static class Program
 
     public static async Task<int> Main(string[] args)
     {
-        var console = new CliConsole(Console.Out, Console.Error, Console.In);
+        var console = new CliConsole(Console.Out, Console.Error, Console.In, Console.OpenStandardInput, Console.OpenStandardOutput);
         if (args.Length == 0 || args[0] != "serve")
         {
             return await StemeDbSyncCli.RunAsync(args, console).ConfigureAwait(false);

@@ -21,6 +21,8 @@ internal static class StemeDbSyncCli
         root.Subcommands.Add(ClientCommands.Fetch(console));
         root.Subcommands.Add(PutCommand.Create(console));
         root.Subcommands.Add(SyncCommand.Create(console));
+        root.Subcommands.Add(ExportImportCommands.Export(console));
+        root.Subcommands.Add(ExportImportCommands.Import(console));
         root.Subcommands.Add(CodecCommand.Create(console));
         root.Subcommands.Add(DemoCommand.Create(console));
         return root;

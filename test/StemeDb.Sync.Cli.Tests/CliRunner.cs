@@ -13,10 +13,14 @@ internal sealed partial class CliRunner
     private readonly StringWriter _out = new();
     private readonly StringWriter _error = new();
 
-    public CliRunner(string input = "")
+    public CliRunner(string input = "", byte[]? binaryInput = null)
     {
-        Console = new CliConsole(TextWriter.Synchronized(_out), TextWriter.Synchronized(_error), new StringReader(input));
+        Console = new CliConsole(
+            TextWriter.Synchronized(_out), TextWriter.Synchronized(_error), new StringReader(input), () => new MemoryStream(binaryInput ?? [], writable: false), () => BinaryOut);
     }
+
+    /// <summary>What a command wrote to standard output as bytes (<c>export</c>).</summary>
+    public MemoryStream BinaryOut { get; } = new();
 
     public CliConsole Console { get; }
 

@@ -17,6 +17,8 @@ public sealed class UsageTests
     [TestCase("codec encode")]
     [TestCase("codec decode")]
     [TestCase("demo")]
+    [TestCase("export")]
+    [TestCase("import")]
     public async Task Help_EveryCommand_PrintsUsageAndExitsZero(string command)
     {
         string[] args = [.. command.Split(' '), "--help"];
@@ -55,6 +57,7 @@ public sealed class UsageTests
     [TestCase("bogus")]
     [TestCase("ping", "not-a-url")]
     [TestCase("ping", "ftp://127.0.0.1:1")]
+    [TestCase("export", "not-a-url")]
     [TestCase("serve")]
     [TestCase("serve", "--listen", "http://127.0.0.1:0", "--node-id", "xyz")]
     [TestCase("serve", "--listen", "http://127.0.0.1:0", "--peer", "http://127.0.0.1:1", "--peer", "http://127.0.0.1:1/")]

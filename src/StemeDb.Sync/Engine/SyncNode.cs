@@ -102,6 +102,16 @@ public sealed class SyncNode : IAsyncDisposable
 
     internal int PendingGossipCount => _gossip.Pending;
 
+    /// <summary>The largest assertion the node accepts (<see cref="SyncNodeOptions.MaxAssertionBytes"/>).</summary>
+    internal int MaxAssertionBytes => _options.MaxAssertionBytes;
+
+    /// <summary>
+    /// Stores records read from an assertion stream: each verified like a received record, in order, up to the first
+    /// that fails; nothing from that one on is stored.
+    /// </summary>
+    internal ValueTask<ReceivedBatch> ReceiveManyAsync(IReadOnlyList<AssertionRecord> records, CancellationToken cancellationToken) =>
+        _ingest.ReceiveManyAsync(records, cancellationToken);
+
     /// <summary>Rebuilds the index from the store, then starts gossip workers and one anti-entropy loop per peer.</summary>
     /// <param name="cancellationToken">Cancels the start-up; the node can then be started again.</param>
     /// <returns>A task that completes when the node serves requests.</returns>

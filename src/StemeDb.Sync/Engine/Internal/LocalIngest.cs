@@ -7,6 +7,12 @@ using System.Threading.Tasks;
 namespace StemeDb.Sync.Engine.Internal;
 
 /// <summary>
+/// What <see cref="LocalIngest.ReceiveManyAsync"/> did with a batch: how many records (from the first) were verified and
+/// stored, how many of those were new, and why the next one failed verification (<see langword="null"/> when none did).
+/// </summary>
+internal readonly record struct ReceivedBatch(int Stored, int Added, string? Rejection);
+
+/// <summary>
 /// The host's ingest: validate, hash, stamp, store and index local assertions, then queue the new ones for gossip.
 /// A store that puts synchronously from a span (<see cref="ISynchronousPutStore"/>, the in-memory store) copies the caller's bytes synchronously and takes prefetch
 /// hints: no state machine per assertion, and no record unless gossip takes one. Any other store gets a record with
@@ -63,7 +69,7 @@ internal sealed class LocalIngest
 
             if (_synchronousStore is { } synchronousStore)
             {
-                ValueTask<IngestResult> result = PutLocal(synchronousStore, hash, data, cancellationToken);
+                ValueTask<IngestResult> result = PutLocal(synchronousStore, hash, data, null, cancellationToken);
                 _index.AddDeferred(hash);
                 return result;
             }
@@ -104,34 +110,83 @@ internal sealed class LocalIngest
             hashes[i] = AssertionHash.Compute(data);
         }
 
-        var results = new IngestResult[hashes.Length];
-        var stored = new List<AssertionHash>(hashes.Length);
+        return await PutManyAsync(hashes.Length, hashes, assertions, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Records read from an assertion stream: each is verified like a record received from a peer (drift, size, content,
+    /// BLAKE3), in order, up to the first that fails; those before it are stored, indexed and observed by the clock
+    /// through the same bounded puts as <see cref="IngestManyAsync"/>, keeping their timestamps. Nothing after the first
+    /// failure is stored.
+    /// </summary>
+    public async ValueTask<ReceivedBatch> ReceiveManyAsync(IReadOnlyList<AssertionRecord> records, CancellationToken cancellationToken)
+    {
+        _lifecycle.EnsureRunning();
+        var hashes = new AssertionHash[records.Count];
+        var data = new ReadOnlyMemory<byte>[records.Count];
+        var timestamps = new HlcTimestamp[records.Count];
+        string? reason = null;
+        int verified = 0;
+        for (; verified < records.Count; verified++)
+        {
+            AssertionRecord record = records[verified];
+            HlcTimestamp timestamp = record.Timestamp;
+            if ((reason = _verifier.Verify(record.Hash, record.Data.Span, ref timestamp)) is not null)
+            {
+                break;
+            }
+
+            hashes[verified] = record.Hash;
+            data[verified] = record.Data;
+            timestamps[verified] = timestamp;
+        }
+
+        IngestResult[] results = await PutManyAsync(verified, hashes, data, timestamps, cancellationToken).ConfigureAwait(false);
+        int added = 0;
+        foreach (IngestResult result in results)
+        {
+            added += result.Added ? 1 : 0;
+        }
+
+        return new ReceivedBatch(verified, added, reason);
+    }
+
+    /// <summary>
+    /// Puts the first <paramref name="count"/> verified, hashed assertions, up to <see cref="MaxPutsInFlight"/> at once,
+    /// and indexes every one whose put completed (also when a put fails). Local assertions (<paramref name="received"/>
+    /// <see langword="null"/>) are stamped now; received ones keep their timestamps, which the clock then observes.
+    /// </summary>
+    private async ValueTask<IngestResult[]> PutManyAsync(
+        int count, AssertionHash[] hashes, IReadOnlyList<ReadOnlyMemory<byte>> assertions, HlcTimestamp[]? received, CancellationToken cancellationToken)
+    {
+        var results = new IngestResult[count];
+        var stored = new List<AssertionHash>(count);
         var inFlight = new Queue<(int Index, AssertionRecord Record, Task<bool> Put)>();
         try
         {
-            for (int i = 0; i < hashes.Length; i++)
+            for (int i = 0; i < count; i++)
             {
                 if (_synchronousStore is { } synchronousStore)
                 {
-                    if (i + PrefetchDistance < hashes.Length)
+                    if (i + PrefetchDistance < count)
                     {
                         synchronousStore.Prefetch(hashes[i + PrefetchDistance]); // loads while the puts before it run
                     }
 
-                    ValueTask<IngestResult> local = PutLocal(synchronousStore, hashes[i], assertions[i], cancellationToken);
+                    ValueTask<IngestResult> local = PutLocal(synchronousStore, hashes[i], assertions[i], received?[i], cancellationToken);
                     stored.Add(hashes[i]);
                     results[i] = local.IsCompletedSuccessfully ? local.Result : await local.ConfigureAwait(false);
                     continue;
                 }
 
-                AssertionRecord record = NewLocalRecord(hashes[i], assertions[i]);
+                AssertionRecord record = received is null ? NewLocalRecord(hashes[i], assertions[i]) : Observed(new AssertionRecord(hashes[i], assertions[i], received[i]));
                 ValueTask<bool> put = _store.PutAsync(record, cancellationToken);
                 if (put.IsCompletedSuccessfully)
                 {
                     stored.Add(record.Hash);
                     results[i] = put.Result
                         ? CompleteAdded(record)
-                        : await CompleteLocalAsync(record, false, cancellationToken).ConfigureAwait(false);
+                        : await CompleteLocalAsync(record, false, cancellationToken, lookUpExisting: received is null).ConfigureAwait(false);
                     continue;
                 }
 
@@ -141,7 +196,7 @@ internal sealed class LocalIngest
                     (int index, AssertionRecord oldest, Task<bool> oldestPut) = inFlight.Dequeue();
                     bool added = await oldestPut.ConfigureAwait(false);
                     stored.Add(oldest.Hash);
-                    results[index] = await CompleteLocalAsync(oldest, added, cancellationToken).ConfigureAwait(false);
+                    results[index] = await CompleteLocalAsync(oldest, added, cancellationToken, lookUpExisting: received is null).ConfigureAwait(false);
                 }
             }
 
@@ -149,7 +204,7 @@ internal sealed class LocalIngest
             {
                 bool added = await entry.Put.ConfigureAwait(false);
                 stored.Add(entry.Record.Hash);
-                results[entry.Index] = await CompleteLocalAsync(entry.Record, added, cancellationToken).ConfigureAwait(false);
+                results[entry.Index] = await CompleteLocalAsync(entry.Record, added, cancellationToken, lookUpExisting: received is null).ConfigureAwait(false);
             }
         }
         finally
@@ -169,14 +224,35 @@ internal sealed class LocalIngest
         return results;
     }
 
-    /// <summary>Stamps and puts a validated, hashed local assertion into a synchronous-put store; the caller indexes the hash.</summary>
-    private ValueTask<IngestResult> PutLocal(ISynchronousPutStore store, AssertionHash hash, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    /// <summary>
+    /// Puts a validated, hashed assertion into a synchronous-put store, stamped now (local) or with the verified
+    /// <paramref name="received"/> timestamp, which the clock then observes; the caller indexes the hash.
+    /// </summary>
+    private ValueTask<IngestResult> PutLocal(
+        ISynchronousPutStore store, AssertionHash hash, ReadOnlyMemory<byte> data, HlcTimestamp? received, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        HlcTimestamp timestamp = _clock.Now();
-        return store.Put(hash, data.Span, timestamp)
+        HlcTimestamp timestamp = received ?? _clock.Now();
+        bool added = store.Put(hash, data.Span, timestamp);
+        if (received is { } observed)
+        {
+            _clock.TryObserve(observed, out _);
+            if (!added)
+            {
+                return new ValueTask<IngestResult>(new IngestResult(hash, timestamp, false));
+            }
+        }
+
+        return added
             ? new ValueTask<IngestResult>(CompleteAdded(hash, timestamp, _gossip.Enabled ? new AssertionRecord(hash, data, timestamp) : null))
             : CompleteLocalAsync(new AssertionRecord(hash, data, timestamp), false, cancellationToken);
+    }
+
+    /// <summary>A received record about to be put: the clock observes its verified timestamp.</summary>
+    private AssertionRecord Observed(AssertionRecord record)
+    {
+        _clock.TryObserve(record.Timestamp, out _);
+        return record;
     }
 
     /// <summary>The rest of <see cref="IngestAsync"/> once the put is under way.</summary>
@@ -208,8 +284,13 @@ internal sealed class LocalIngest
         new(hash, data.ToArray(), _clock.Now());
 
     /// <summary>The result of a local put: the stored timestamp when it was already present, otherwise counted and queued for gossip.</summary>
-    private async ValueTask<IngestResult> CompleteLocalAsync(AssertionRecord record, bool added, CancellationToken cancellationToken)
+    private async ValueTask<IngestResult> CompleteLocalAsync(AssertionRecord record, bool added, CancellationToken cancellationToken, bool lookUpExisting = true)
     {
+        if (!added && !lookUpExisting)
+        {
+            return new IngestResult(record.Hash, record.Timestamp, false);
+        }
+
         if (!added)
         {
             AssertionRecord? existing = await _store.GetAsync(record.Hash, cancellationToken).ConfigureAwait(false);
