@@ -1,5 +1,4 @@
 using System;
-using Grpc.AspNetCore.Server;
 using Grpc.HealthCheck;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,8 +1,3 @@
-using System;
-using System.IO;
-using System.Net;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Threading;
 using System.Threading.Tasks;
 using StemeDb.Sync.Cli.Internal;

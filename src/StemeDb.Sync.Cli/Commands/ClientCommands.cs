@@ -3,8 +3,6 @@ using System.Collections.Generic;
 using System.CommandLine;
 using System.Globalization;
 using System.Linq;
-using System.Threading;
-using System.Threading.Tasks;
 using StemeDb.Sync.Cli.Internal;
 using StemeDb.Sync.Grpc;
 

@@ -1,6 +1,5 @@
 using System;
 using System.CommandLine;
-using System.Threading.Tasks;
 using StemeDb.Sync.Cli.Internal;
 
 namespace StemeDb.Sync.Cli.Commands;

@@ -1,7 +1,6 @@
 using System;
 using System.CommandLine;
 using System.IO;
-using System.Threading.Tasks;
 using StemeDb.Sync.Cli.Internal;
 using StemeDb.Sync.Cli.Rkyv;
 using StemeDb.Sync.Grpc;

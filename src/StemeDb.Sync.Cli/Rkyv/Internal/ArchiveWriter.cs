@@ -1,6 +1,5 @@
 using System;
 using System.Buffers;
-using System.Text;
 using StemeDb.Sync.Codec.Internal;
 
 namespace StemeDb.Sync.Cli.Rkyv.Internal;
