@@ -356,7 +356,7 @@ internal static class BootstrapHarness
             builder.Logging.ClearProviders();
             builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
             builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = null);
-            builder.Services.AddSingleton(node.Handler);
+            builder.Services.AddSingleton(new SyncServer(node.Handler));
             builder.Services.AddSingleton<SyncServiceImpl>();
             WebApplication app = builder.Build();
             app.MapGrpcService<SyncServiceImpl>();

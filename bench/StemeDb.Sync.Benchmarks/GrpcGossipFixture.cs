@@ -71,7 +71,7 @@ internal sealed class GrpcGossipFixture : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
         builder.Services.AddGrpc();
-        builder.Services.AddSingleton(receiver.Handler);
+        builder.Services.AddSingleton(new SyncServer(receiver.Handler));
         builder.Services.AddSingleton<SyncServiceImpl>(); // stateless: one instance serves every call
         builder.Services.AddSingleton<NoopServiceImpl>(); // likewise, so the baseline is as bare as it gets
         WebApplication app = builder.Build();
