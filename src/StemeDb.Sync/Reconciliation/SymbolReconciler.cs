@@ -138,13 +138,13 @@ internal static class SymbolReconciler
     }
 
     /// <summary>
-    /// How many symbols to ask for next, <paramref name="received"/> being in hand: a fifth more in all (so that at most
-    /// about a fifth are read past the point where decoding succeeds), and at once about 1.4 per difference the counts
+    /// How many symbols to ask for next, <paramref name="received"/> being in hand: an eighth more in all (so that at
+    /// most about an eighth are read past the point where decoding succeeds), and at once about 1.4 per difference the counts
     /// alone prove (<paramref name="countGap"/>, the difference of the set sizes).
     /// </summary>
     internal static uint NextCount(int received, long countGap)
     {
-        long target = Math.Max(received + Math.Max(1, received / 5), (countGap * 7 / 5) + 8);
+        long target = Math.Max(received + Math.Max(1, received / 8), (countGap * 7 / 5) + 8);
         long wanted = Math.Min(target - received, ReconcileSymbolsLimits.MaxSymbols - received);
         return (uint)Math.Clamp(wanted, 1, ReconcileSymbolsLimits.MaxSymbolsPerMessage);
     }

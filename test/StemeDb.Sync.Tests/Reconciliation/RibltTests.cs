@@ -74,8 +74,11 @@ public sealed class RibltTests
     [Test]
     public void Sketch_MaintainedOnInsert_EqualsSymbolsComputedFromLeaves()
     {
-        // Arrange: enough leaves for the prefix to grow twice, added one by one and deferred
+        // Arrange: symbols read once (so that they are kept from then on), then enough leaves for the prefix to grow
+        // twice, added one by one and deferred
         var index = new MerkleIndex();
+        index.Add(new AssertionHash(new byte[AssertionHash.Length]));
+        _ = index.BeginSymbols();
         var random = new Random(3);
         var bytes = new byte[AssertionHash.Length];
         for (int i = 0; i < 4_000; i++)
@@ -112,6 +115,28 @@ public sealed class RibltTests
             Assert.That(countThen, Is.EqualTo(count));
             Assert.That(length, Is.GreaterThan(RibltSketch.MinLength));
             Assert.That(kept, Is.EqualTo(computed));
+        });
+    }
+
+    [Test]
+    public void Sketch_FirstRead_IsMadeFromEveryLeaf()
+    {
+        // Arrange: a bulk load before any read of the symbols
+        ReconcileTestSets sets = ReconcileTestSets.Create(3_000, 0, seed: 8);
+        var computed = new CodedSymbol[1_000];
+        RibltSketch.Compute(computed, 0, Leaves(sets.Local));
+        var read = new CodedSymbol[1_000];
+
+        // Act
+        (long version, int count) = sets.Local.BeginSymbols();
+        bool ok = sets.Local.TryGetSymbols(version, 0, read, out _);
+
+        // Assert
+        Assert.Multiple(() =>
+        {
+            Assert.That(ok, Is.True);
+            Assert.That(count, Is.EqualTo(3_000));
+            Assert.That(read, Is.EqualTo(computed));
         });
     }
 

@@ -27,7 +27,14 @@ internal sealed class RibltSketch
     public const int JournalLength = 1024;
 
     private readonly (ulong W0, ulong W1, ulong W2, ulong W3)[] _journal = new (ulong, ulong, ulong, ulong)[JournalLength];
-    private CodedSymbol[] _symbols = new CodedSymbol[MinLength];
+    private CodedSymbol[] _symbols;
+
+    /// <summary>Makes the sketch of a set of <paramref name="count"/> leaves from all of them (O(n)).</summary>
+    public RibltSketch(long count, IEnumerable<AssertionHash> leaves)
+    {
+        _symbols = new CodedSymbol[TargetLength(count)];
+        Compute(_symbols, 0, leaves);
+    }
 
     /// <summary>The number of symbols kept up to date.</summary>
     public int Length => _symbols.Length;
@@ -42,7 +49,7 @@ internal sealed class RibltSketch
     public bool ShouldGrow(long count)
     {
         int target = TargetLength(count);
-        return target >= Length + (Length / 2) || (target == MaxLength && Length < MaxLength);
+        return (target >= Length + (Length / 2) || (target == MaxLength && Length < MaxLength)) && target > Length;
     }
 
     /// <summary>Adds a new leaf (the caller checks that it is new: adding one twice removes it).</summary>
