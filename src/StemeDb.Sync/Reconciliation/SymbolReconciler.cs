@@ -187,21 +187,9 @@ internal static class SymbolReconciler
     /// <summary>The answer's protobuf size.</summary>
     internal static long ResponseBytes(ReconcileSymbolsResponse response) =>
         Field(response.AssertionCount) + Field(response.Snapshot) + Field(response.SnapshotGone ? 1UL : 0UL)
-        + (response.Symbols.Length == 0 ? 0 : 1 + Varint((ulong)response.Symbols.Length) + response.Symbols.Length);
+        + (response.Symbols.Length == 0 ? 0 : 1 + CodedSymbolCodec.VarintLength((ulong)response.Symbols.Length) + response.Symbols.Length);
 
-    private static int Field(ulong value) => value == 0 ? 0 : 1 + Varint(value);
-
-    private static int Varint(ulong value)
-    {
-        int length = 1;
-        while (value >= 0x80)
-        {
-            value >>= 7;
-            length++;
-        }
-
-        return length;
-    }
+    private static int Field(ulong value) => value == 0 ? 0 : 1 + CodedSymbolCodec.VarintLength(value);
 
     private static SyncRequestException Invalid(string message) => new(SyncStatusCode.InvalidArgument, "ReconcileSymbols: " + message);
 

@@ -72,16 +72,7 @@ internal static class RibltHash
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint Checksum(ulong mix) => (uint)(mix >> 32);
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Fmix(ulong k)
-    {
-        k ^= k >> 33;
-        k *= 0xFF51AFD7ED558CCDUL;
-        k ^= k >> 33;
-        k *= 0xC4CEB9FE1A85EC53UL;
-        k ^= k >> 33;
-        return k;
-    }
+    private static ulong Fmix(ulong k) => Iblt.Mix(k);
 }
 
 /// <summary>

@@ -120,7 +120,8 @@ internal static class CodedSymbolCodec
         return true;
     }
 
-    private static int VarintLength(uint value)
+    /// <summary>The length of <paramref name="value"/> as an unsigned LEB128 (protobuf) varint.</summary>
+    internal static int VarintLength(ulong value)
     {
         int length = 1;
         while (value >= 0x80)
