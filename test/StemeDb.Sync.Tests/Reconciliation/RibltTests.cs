@@ -316,6 +316,7 @@ public sealed class RibltTests
     [TestCase(new byte[] { 0x80, 0x80, 0x80, 0x80 }, "cut short")]
     [TestCase(new byte[] { 0xFF, 0xFF, 0xFF, 0xFF, 0x08 }, "exceeds")]
     [TestCase(new byte[] { 0x80 }, "cut short")]
+    [TestCase(new byte[] { 0x80, 0x00 }, "overlong")]
     public void Codec_BadCount_FailsCleanly(byte[] count, string expected)
     {
         // Arrange

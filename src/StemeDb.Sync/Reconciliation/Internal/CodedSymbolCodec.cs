@@ -5,7 +5,8 @@ namespace StemeDb.Sync.Reconciliation.Internal;
 
 /// <summary>
 /// The wire form of a run of coded symbols (docs/PROTOCOL.md, "ReconcileSymbols"): per symbol, the 32-byte sum, the
-/// checksum as 4 big-endian bytes, and the count as an unsigned LEB128 varint of at most 5 bytes (0 to 2^31 - 1).
+/// checksum as 4 big-endian bytes, and the count as an unsigned LEB128 varint of at most 5 bytes (0 to 2^31 - 1), in its
+/// shortest form (so that every symbol run has one encoding).
 /// </summary>
 internal static class CodedSymbolCodec
 {
@@ -101,6 +102,12 @@ internal static class CodedSymbolCodec
                 count |= (uint)(b & 0x7F) << shift;
                 if (b < 0x80)
                 {
+                    if (b == 0 && shift > 0)
+                    {
+                        error = $"the count of symbol {i} is overlong (a varint ends with a zero byte)";
+                        return false;
+                    }
+
                     break;
                 }
 
