@@ -120,41 +120,27 @@ public sealed class SymbolReconcilerTests
         Assert.That(response.Symbols.Length, Is.Zero);
     }
 
-    [Test]
-    public void Reconcile_AnswerWithTruncatedSymbols_IsInvalidResponse()
-    {
-        // Arrange
-        ReconcileTestSets sets = ReconcileTestSets.Create(100, 10, seed: 2);
-
-        // Act
-        SyncPeerException? ex = Assert.ThrowsAsync<SyncPeerException>(async () => await SymbolReconciler.ReconcileCoreAsync(
-            sets.Local,
-            (request, _) =>
-            {
-                ReconcileSymbolsResponse response = SymbolReconciler.Respond(sets.Remote, request);
-                return new(response with { Symbols = response.Symbols[..^1] });
-            },
-            CancellationToken.None));
-
-        // Assert
-        Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.InvalidResponse));
-    }
-
-    [Test]
-    public void Reconcile_LaterAnswerOfAnotherSnapshot_IsInvalidResponse()
+    [TestCase("truncated symbols")]
+    [TestCase("symbols with a byte more")]
+    [TestCase("a later answer of another snapshot")]
+    [TestCase("a later answer of another count")]
+    [TestCase("the first answer's snapshot gone")]
+    public void Reconcile_AnswerOutsideTheProtocol_IsInvalidResponse(string tampering)
     {
         // Arrange
         ReconcileTestSets sets = ReconcileTestSets.Create(100, 100, seed: 3);
+        ReconcileSymbolsResponse Tamper(ReconcileSymbolsRequest request, ReconcileSymbolsResponse response) => tampering switch
+        {
+            "truncated symbols" => response with { Symbols = response.Symbols[..^1] },
+            "symbols with a byte more" => response with { Symbols = new byte[response.Symbols.Length + 1] },
+            "a later answer of another snapshot" => request.Start == 0 ? response : response with { Snapshot = response.Snapshot + 1 },
+            "a later answer of another count" => request.Start == 0 ? response : response with { AssertionCount = response.AssertionCount + 1 },
+            _ => response with { Symbols = ReadOnlyMemory<byte>.Empty, SnapshotGone = true },
+        };
 
         // Act
         SyncPeerException? ex = Assert.ThrowsAsync<SyncPeerException>(async () => await SymbolReconciler.ReconcileCoreAsync(
-            sets.Local,
-            (request, _) =>
-            {
-                ReconcileSymbolsResponse response = SymbolReconciler.Respond(sets.Remote, request);
-                return new(request.Start == 0 ? response : response with { Snapshot = response.Snapshot + 1 });
-            },
-            CancellationToken.None));
+            sets.Local, (request, _) => new(Tamper(request, SymbolReconciler.Respond(sets.Remote, request))), CancellationToken.None));
 
         // Assert
         Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.InvalidResponse));
