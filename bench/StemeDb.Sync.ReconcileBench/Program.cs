@@ -27,15 +27,15 @@ using StemeDb.Sync.Grpc.V1;
 bool smoke = args.Contains("--smoke");
 bool quick = args.Contains("--quick");
 int[] sizes = smoke ? [5_000] : quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
-int[] diffs = smoke ? [0, 1, 100] : [0, 1, 100, 1_000, 10_000];
+int[] diffs = smoke ? [0, 1, 100] : quick ? [0, 1, 100, 1_000, 10_000] : [0, 1, 100, 1_000, 10_000, 100_000];
 
 await using var server = await BenchServer.StartAsync();
 using GrpcSyncPeer peer = GrpcSyncPeer.Create(server.Address, new GrpcSyncPeerOptions { Deadline = TimeSpan.FromMinutes(5) });
 
 Console.WriteLine("## Reconciliation: n shared leaves, d random differences split both ways");
 Console.WriteLine();
-Console.WriteLine("| n | d | method | round trips | wire bytes | bytes/diff | largest message | wall ms | found |");
-Console.WriteLine("|---:|---:|---|---:|---:|---:|---:|---:|---:|");
+Console.WriteLine("| n | d | method | round trips | wire bytes | bytes/diff | largest message | server CPU ms | client CPU ms | wall ms | found |");
+Console.WriteLine("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
 var random = new Random(42);
 foreach (int n in sizes)
 {
@@ -74,14 +74,18 @@ foreach (int n in sizes)
 
         _ = local.Root;
         _ = remote.Root;
+        _ = local.BeginSymbols(); // the symbols are kept from their first read on; that read (O(n) once) is not timed
+        _ = remote.BeginSymbols();
 
         // (a) leaves exchange: v1 GetLeaves pages (with the cursor extension beyond the first 10,000).
         server.Reset();
         var clock = Stopwatch.StartNew();
+        TimeSpan cpu = ProcessCpu();
         DiffResult diff = await DiffEngine.ComputeAsync(
             local,
             PeerDiff.Pager(new PeerCalls(peer, TimeSpan.FromMinutes(5), TimeProvider.System), 10_000));
         clock.Stop();
+        server.ProcessCpu = ProcessCpu() - cpu;
         string method = remote.Count <= 10_000 ? "v1 GetLeaves" : "paged GetLeaves";
         Check(method, n, d, diff.Complete, diff.MissingLocally, diff.MissingRemotely, remoteOnly, localOnly);
         Report(n, d, method, server, clock.Elapsed, (diff.MissingLocally.Count + diff.MissingRemotely.Count).ToString("N0", CultureInfo.InvariantCulture));
@@ -89,8 +93,10 @@ foreach (int n in sizes)
         // (b) Reconcile.
         server.Reset();
         clock.Restart();
+        cpu = ProcessCpu();
         ReconcileResult result = await SetReconciler.ReconcileAsync(local, peer);
         clock.Stop();
+        server.ProcessCpu = ProcessCpu() - cpu;
         bool decoded = result.Status is ReconcileStatus.Identical or ReconcileStatus.Reconciled;
         if (decoded)
         {
@@ -104,6 +110,40 @@ foreach (int n in sizes)
             server,
             clock.Elapsed,
             decoded ? (result.MissingLocally.Count + result.MissingRemotely.Count).ToString("N0", CultureInfo.InvariantCulture) : "falls back");
+
+        // (c) ReconcileSymbols (rateless coded symbols). Its RPC is not on the wire yet: the exchanges call the
+        // responder in process, and the bytes are the protobuf sizes of the messages as specified (docs/PROTOCOL.md).
+        server.Reset();
+        clock.Restart();
+        cpu = ProcessCpu();
+        ReconcileResult symbols = await SymbolReconciler.ReconcileCoreAsync(
+            local,
+            (request, _) =>
+            {
+                long start = Stopwatch.GetTimestamp();
+                ReconcileSymbolsResponse response = SymbolReconciler.Respond(remote, request);
+                server.HandlerTime += Stopwatch.GetElapsedTime(start);
+                server.Count((int)SymbolReconciler.RequestBytes(request), (int)SymbolReconciler.ResponseBytes(response));
+                return new ValueTask<ReconcileSymbolsResponse>(response);
+            },
+            CancellationToken.None);
+        clock.Stop();
+        server.ProcessCpu = ProcessCpu() - cpu;
+        bool symbolsDecoded = symbols.Status is ReconcileStatus.Identical or ReconcileStatus.Reconciled;
+        if (symbolsDecoded)
+        {
+            Check("ReconcileSymbols", n, d, true, symbols.MissingLocally, symbols.MissingRemotely, remoteOnly, localOnly);
+        }
+
+        int messages = server.Calls;
+        server.Calls = 1; // one stream
+        Report(
+            n,
+            d,
+            $"ReconcileSymbols, in process ({symbols.Status}, {messages} messages)",
+            server,
+            clock.Elapsed,
+            symbolsDecoded ? (symbols.MissingLocally.Count + symbols.MissingRemotely.Count).ToString("N0", CultureInfo.InvariantCulture) : "falls back");
     }
 }
 
@@ -212,13 +252,19 @@ static void Check(
     }
 }
 
+// Server CPU: time in the responder's handler code (index reads, tables, symbols). Client CPU: the process's CPU time
+// over the row less that; for the gRPC rows it includes both sides' gRPC and HTTP/2 work.
 static void Report(int n, int d, string method, BenchServer server, TimeSpan elapsed, string found)
 {
     string perDiff = d == 0 ? "-" : (server.Bytes / (double)d).ToString("N0", CultureInfo.InvariantCulture);
+    double serverMs = server.HandlerTime.TotalMilliseconds;
+    double clientMs = Math.Max(0, (server.ProcessCpu - server.HandlerTime).TotalMilliseconds);
     Console.WriteLine(string.Create(
         CultureInfo.InvariantCulture,
-        $"| {n:N0} | {d:N0} | {method} | {server.Calls} | {server.Bytes:N0} | {perDiff} | {server.Largest:N0} | {elapsed.TotalMilliseconds:N0} | {found:N0} |"));
+        $"| {n:N0} | {d:N0} | {method} | {server.Calls} | {server.Bytes:N0} | {perDiff} | {server.Largest:N0} | {serverMs:N1} | {clientMs:N1} | {elapsed.TotalMilliseconds:N0} | {found:N0} |"));
 }
+
+static TimeSpan ProcessCpu() => Process.GetCurrentProcess().TotalProcessorTime;
 
 static AssertionRecord[] MakeRecords(int count, int seed = 7)
 {
@@ -273,11 +319,17 @@ internal sealed class BenchServer : IAsyncDisposable
 
     public long Largest;
 
+    public TimeSpan HandlerTime;
+
+    public TimeSpan ProcessCpu;
+
     public void Reset()
     {
         Calls = 0;
         Bytes = 0;
         Largest = 0;
+        HandlerTime = TimeSpan.Zero;
+        ProcessCpu = TimeSpan.Zero;
     }
 
     public void Count(int request, int response)
@@ -362,15 +414,23 @@ internal sealed class BenchServer : IAsyncDisposable
 
         public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, ReadOnlyMemory<byte> startAfter, CancellationToken cancellationToken = default)
         {
+            long start = Stopwatch.GetTimestamp();
             int cap = maxLeaves is 0 or > 10_000 ? 10_000 : (int)maxLeaves;
             AssertionHash? cursor = startAfter.Length == 0 ? null : new AssertionHash(startAfter.Span);
             IReadOnlyList<AssertionHash> leaves = _holder.Server.Index.GetLeaves(cursor, cap + 1);
             bool truncated = leaves.Count > cap;
-            return new ValueTask<LeavesPage>(new LeavesPage(truncated ? leaves.Take(cap).ToArray() : leaves, truncated));
+            var page = new LeavesPage(truncated ? leaves.Take(cap).ToArray() : leaves, truncated);
+            _holder.Server.HandlerTime += Stopwatch.GetElapsedTime(start);
+            return new ValueTask<LeavesPage>(page);
         }
 
-        public ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken = default) =>
-            new(SetReconciler.Respond(_holder.Server.Index, request));
+        public ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken = default)
+        {
+            long start = Stopwatch.GetTimestamp();
+            ReconcileRoundResponse response = SetReconciler.Respond(_holder.Server.Index, request);
+            _holder.Server.HandlerTime += Stopwatch.GetElapsedTime(start);
+            return new(response);
+        }
 
         public ValueTask<IReadOnlyList<AssertionRecord>> FetchAsync(IReadOnlyList<ReadOnlyMemory<byte>> hashes, CancellationToken cancellationToken = default) =>
             throw new NotSupportedException();

@@ -18,7 +18,7 @@ namespace StemeDb.Sync.Fuzzing;
 internal static class FuzzTargets
 {
     /// <summary>The target names, as given on the harness command line and used as corpus folder names.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["assertion", "handler"];
+    public static IReadOnlyList<string> Names { get; } = ["assertion", "handler", "symbols"];
 
     private static readonly Lazy<HandlerHarness> Harness = new(HandlerHarness.Create, LazyThreadSafetyMode.ExecutionAndPublication);
 
@@ -33,9 +33,41 @@ internal static class FuzzTargets
             case "handler":
                 Handler(input);
                 break;
+            case "symbols":
+                Symbols(input);
+                break;
             default:
                 throw new ArgumentException($"Unknown fuzz target '{target}'; expected one of: {string.Join(", ", Names)}.", nameof(target));
         }
+    }
+
+    /// <summary>
+    /// The rateless symbol codec and peeling decoder of <c>ReconcileSymbols</c>: the first byte is how many symbols the
+    /// rest should hold. What decodes must re-encode to the same bytes; the decoder, fed those symbols as a peer's
+    /// against an empty set, must stop with at most twice as many leaves as symbols plus 64, each once.
+    /// </summary>
+    public static void Symbols(ReadOnlySpan<byte> input)
+    {
+        if (input.IsEmpty)
+        {
+            return;
+        }
+
+        var symbols = new Reconciliation.Internal.CodedSymbol[input[0]];
+        bool decoded = Reconciliation.Internal.CodedSymbolCodec.TryDecode(input[1..], symbols, out string? error);
+        Check(decoded || !string.IsNullOrEmpty(error), "a rejection without a reason");
+        if (!decoded)
+        {
+            return;
+        }
+
+        Check(Reconciliation.Internal.CodedSymbolCodec.Encode(symbols).AsSpan().SequenceEqual(input[1..]), "the symbols re-encode to other bytes");
+        var decoder = new Reconciliation.Internal.RibltDecoder(256);
+        _ = decoder.Add(symbols, new Reconciliation.Internal.CodedSymbol[symbols.Length]);
+        Check(decoder.DecodedCount <= (2 * symbols.Length) + 64, $"{decoder.DecodedCount} leaves decoded from {symbols.Length} symbols");
+        (List<AssertionHash> localOnly, List<AssertionHash> remoteOnly) = decoder.Differences();
+        Check(localOnly.Count + remoteOnly.Count == decoder.DecodedCount, "the differences do not list every decoded leaf");
+        Check(new HashSet<AssertionHash>([.. localOnly, .. remoteOnly]).Count == decoder.DecodedCount, "a leaf was decoded twice");
     }
 
     /// <summary>

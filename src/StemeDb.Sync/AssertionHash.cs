@@ -50,6 +50,9 @@ public readonly struct AssertionHash : IEquatable<AssertionHash>, IComparable<As
     /// <summary>The first 8 bytes, big-endian.</summary>
     internal ulong W0 => _w0;
 
+    /// <summary>The hash whose four big-endian words are these.</summary>
+    internal static AssertionHash FromWords(ulong w0, ulong w1, ulong w2, ulong w3) => new(w0, w1, w2, w3);
+
     /// <summary>Bytes 8 to 15, big-endian.</summary>
     internal ulong W1 => _w1;
 

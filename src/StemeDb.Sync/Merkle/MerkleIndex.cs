@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Numerics;
 using StemeDb.Sync.Merkle.Internal;
+using StemeDb.Sync.Reconciliation.Internal;
 
 namespace StemeDb.Sync;
 
@@ -56,6 +57,10 @@ internal sealed class MerkleIndex
     private const int KeptDeferredLength = 65_536;
 
     private readonly BucketedTrie _trie = new();
+    private readonly List<Key256> _fresh = new();
+
+    // The rateless coded symbols, made on the first read of them (from every leaf), kept up to date from then on.
+    private RibltSketch? _sketch;
     private readonly object _gate = new();
     private volatile int _count;
 
@@ -123,6 +128,12 @@ internal sealed class MerkleIndex
             if (!_trie.Add(key))
             {
                 return false;
+            }
+
+            if (_sketch is { } sketch)
+            {
+                sketch.Add(key.W0, key.W1, key.W2, key.W3);
+                GrowSketchLocked(sketch);
             }
 
             _cleanRoot = null;
@@ -202,7 +213,28 @@ internal sealed class MerkleIndex
             return;
         }
 
-        _trie.AddSorted(Sort(_deferred.AsSpan(0, _deferredCount)));
+        ReadOnlySpan<Key256> sorted = Sort(_deferred.AsSpan(0, _deferredCount));
+        if (_sketch is not { } sketch)
+        {
+            _trie.AddSorted(sorted);
+        }
+        else
+        {
+            List<Key256> fresh = FreshLocked(sorted);
+            _trie.AddSorted(sorted);
+            foreach (Key256 key in fresh)
+            {
+                sketch.Add(key.W0, key.W1, key.W2, key.W3);
+            }
+
+            fresh.Clear();
+            if (fresh.Capacity > KeptDeferredLength)
+            {
+                fresh.Capacity = 0; // a bulk load's buffer is let go
+            }
+
+            GrowSketchLocked(sketch);
+        }
 
         // Only now: had the merge failed (out of memory), the leaves would still be deferred, and adding them again is harmless.
         _deferredCount = 0;
@@ -211,6 +243,114 @@ internal sealed class MerkleIndex
         if (!moreComing && _deferred.Length > KeptDeferredLength)
         {
             _deferred = Array.Empty<Key256>();
+        }
+    }
+
+    /// <summary>The leaves of <paramref name="sorted"/> that the trie lacks, once each (for the sketch, once they join the trie).</summary>
+    private List<Key256> FreshLocked(ReadOnlySpan<Key256> sorted)
+    {
+        List<Key256> fresh = _fresh;
+        fresh.Clear();
+        for (int i = 0; i < sorted.Length; i++)
+        {
+            Key256 key = sorted[i];
+            if ((i == 0 || key != sorted[i - 1]) && !_trie.Contains(key))
+            {
+                fresh.Add(key);
+            }
+        }
+
+        return fresh;
+    }
+
+    /// <summary>Lengthens the sketch's prefix once the set has grown enough (O(n) a time, O(1) per leaf amortized).</summary>
+    private void GrowSketchLocked(RibltSketch sketch)
+    {
+        if (sketch.ShouldGrow(_trie.Count))
+        {
+            sketch.Grow(_trie.Count, AllLeavesLocked());
+        }
+    }
+
+    /// <summary>The sketch, made from every leaf on first use (O(n) once).</summary>
+    private RibltSketch SketchLocked()
+    {
+        if (_sketch is null)
+        {
+            _sketch = new RibltSketch(_trie.Count, AllLeavesLocked());
+        }
+
+        return _sketch;
+    }
+
+    /// <summary>Every leaf, ascending, read a page at a time (the caller holds the lock throughout).</summary>
+    private IEnumerable<AssertionHash> AllLeavesLocked()
+    {
+        var page = new List<AssertionHash>(4096);
+        Key256? cursor = null;
+        while (true)
+        {
+            page.Clear();
+            _trie.GetLeaves(cursor, 4096, page);
+            foreach (AssertionHash leaf in page)
+            {
+                yield return leaf;
+            }
+
+            if (page.Count < 4096)
+            {
+                yield break;
+            }
+
+            cursor = Key256.FromHash(page[^1]);
+        }
+    }
+
+    /// <summary>
+    /// Starts a read of the set's rateless coded symbols (docs/PROTOCOL.md, "ReconcileSymbols"): the version and count
+    /// of the set that <see cref="TryGetSymbols"/> with this version describes. The first read of the symbols makes
+    /// them from every leaf (O(n) once); from then on every new leaf is added to them (about 2 ln(L/2) + 1 symbols
+    /// of the L kept, up to 0.3 per leaf and 2^18 in all: 12 bytes per leaf).
+    /// </summary>
+    internal (long Version, int Count) BeginSymbols()
+    {
+        lock (_gate)
+        {
+            MergeDeferredLocked();
+            return (SketchLocked().Version, _trie.Count);
+        }
+    }
+
+    /// <summary>
+    /// Copies coded symbols <paramref name="start"/> onward of the set as of <paramref name="version"/> (from
+    /// <see cref="BeginSymbols"/>): those in the kept prefix are copied, later ones computed from every leaf (O(n)).
+    /// </summary>
+    /// <returns><see langword="false"/> when too many leaves were added since <paramref name="version"/> to tell that set.</returns>
+    /// <param name="version">The version from <see cref="BeginSymbols"/>.</param>
+    /// <param name="start">The first symbol index.</param>
+    /// <param name="destination">Where the symbols go, as many as it holds.</param>
+    /// <param name="count">The number of leaves as of <paramref name="version"/>.</param>
+    internal bool TryGetSymbols(long version, long start, Span<CodedSymbol> destination, out int count)
+    {
+        lock (_gate)
+        {
+            MergeDeferredLocked();
+            RibltSketch sketch = SketchLocked();
+            count = (int)(_trie.Count - (sketch.Version - version));
+            return sketch.TryRead(version, start, destination, AllLeavesLocked);
+        }
+    }
+
+    /// <summary>The number of coded symbols kept up to date as leaves are added.</summary>
+    internal int SketchLength
+    {
+        get
+        {
+            lock (_gate)
+            {
+                MergeDeferredLocked();
+                return SketchLocked().Length;
+            }
         }
     }
 

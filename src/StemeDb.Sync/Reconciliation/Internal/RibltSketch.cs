@@ -1,0 +1,140 @@
+using System;
+using System.Collections.Generic;
+
+namespace StemeDb.Sync.Reconciliation.Internal;
+
+/// <summary>
+/// The prefix of a leaf set's rateless coded symbols (docs/PROTOCOL.md, "ReconcileSymbols"), kept up to date as
+/// leaves are added: each new leaf is XORed into the symbols it maps to below <see cref="Length"/>, about
+/// 2 ln(<see cref="Length"/>/2) + 1 of them. The prefix grows with the set, to about 0.3 symbols per leaf (at most
+/// <see cref="MaxLength"/>, 12 bytes per leaf); symbols past it are computed from the leaves when asked for. Not
+/// thread-safe: the owner (<see cref="MerkleIndex"/>) serializes every call.
+/// </summary>
+/// <remarks>
+/// A reader that takes symbols in several calls while leaves keep arriving names the <see cref="Version"/> it started
+/// at; the leaves added since are taken back out of what it reads, from a journal of the last
+/// <see cref="JournalLength"/> additions, so that all its symbols describe one set.
+/// </remarks>
+internal sealed class RibltSketch
+{
+    /// <summary>The shortest prefix kept (10 KiB).</summary>
+    public const int MinLength = 256;
+
+    /// <summary>The longest prefix kept: 2^18 symbols, 10 MiB, enough for about 170,000 differences.</summary>
+    public const int MaxLength = 1 << 18;
+
+    /// <summary>How many of the latest additions a reader may have missed and still read a consistent set.</summary>
+    public const int JournalLength = 1024;
+
+    private readonly (ulong W0, ulong W1, ulong W2, ulong W3)[] _journal = new (ulong, ulong, ulong, ulong)[JournalLength];
+    private CodedSymbol[] _symbols;
+
+    /// <summary>Makes the sketch of a set of <paramref name="count"/> leaves from all of them (O(n)).</summary>
+    public RibltSketch(long count, IEnumerable<AssertionHash> leaves)
+    {
+        _symbols = new CodedSymbol[TargetLength(count)];
+        Compute(_symbols, 0, leaves);
+    }
+
+    /// <summary>The number of symbols kept up to date.</summary>
+    public int Length => _symbols.Length;
+
+    /// <summary>The number of leaves added so far (the set's version).</summary>
+    public long Version { get; private set; }
+
+    /// <summary>The prefix length kept for a set of <paramref name="count"/> leaves.</summary>
+    public static int TargetLength(long count) => (int)Math.Clamp(count * 3 / 10, MinLength, MaxLength);
+
+    /// <summary>Whether a set of <paramref name="count"/> leaves calls for a longer prefix (see <see cref="Grow"/>).</summary>
+    public bool ShouldGrow(long count)
+    {
+        int target = TargetLength(count);
+        return (target >= Length + (Length / 2) || (target == MaxLength && Length < MaxLength)) && target > Length;
+    }
+
+    /// <summary>Adds a new leaf (the caller checks that it is new: adding one twice removes it).</summary>
+    public void Add(ulong w0, ulong w1, ulong w2, ulong w3)
+    {
+        Apply(_symbols, 0, w0, w1, w2, w3, 1);
+        _journal[(int)(Version % JournalLength)] = (w0, w1, w2, w3);
+        Version++;
+    }
+
+    /// <summary>
+    /// Grows the prefix for a set of <paramref name="count"/> leaves, once it is half as long again as the prefix kept:
+    /// the new symbols are computed from <paramref name="leaves"/> (the whole set), so growth costs O(n) a time and
+    /// O(1) per leaf amortized.
+    /// </summary>
+    public void Grow(long count, IEnumerable<AssertionHash> leaves)
+    {
+        if (!ShouldGrow(count))
+        {
+            return;
+        }
+
+        int target = TargetLength(count);
+        var grown = new CodedSymbol[target];
+        Array.Copy(_symbols, grown, _symbols.Length);
+        Compute(grown.AsSpan(_symbols.Length), (ulong)_symbols.Length, leaves);
+        _symbols = grown;
+    }
+
+    /// <summary>
+    /// Copies symbols <paramref name="start"/> onward into <paramref name="destination"/>, as of <paramref name="version"/>;
+    /// those past the prefix are computed from <paramref name="leaves"/> (the whole current set).
+    /// </summary>
+    /// <returns><see langword="false"/> when more than <see cref="JournalLength"/> leaves were added since
+    /// <paramref name="version"/>: the set read from is no longer known.</returns>
+    public bool TryRead(long version, long start, Span<CodedSymbol> destination, Func<IEnumerable<AssertionHash>> leaves)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        if (version > Version || Version - version > JournalLength)
+        {
+            return false;
+        }
+
+        int kept = start >= Length ? 0 : (int)Math.Min(destination.Length, Length - start);
+        _symbols.AsSpan((int)Math.Min(start, Length), kept).CopyTo(destination);
+        if (kept < destination.Length)
+        {
+            Compute(destination[kept..], (ulong)(start + kept), leaves());
+        }
+
+        for (long v = version; v < Version; v++)
+        {
+            (ulong w0, ulong w1, ulong w2, ulong w3) = _journal[(int)(v % JournalLength)];
+            Apply(destination, (ulong)start, w0, w1, w2, w3, -1);
+        }
+
+        return true;
+    }
+
+    /// <summary>Computes symbols <paramref name="start"/> onward of <paramref name="leaves"/> into <paramref name="destination"/> (cleared first).</summary>
+    public static void Compute(Span<CodedSymbol> destination, ulong start, IEnumerable<AssertionHash> leaves)
+    {
+        destination.Clear();
+        foreach (AssertionHash leaf in leaves)
+        {
+            Apply(destination, start, leaf.W0, leaf.W1, leaf.W2, leaf.W3, 1);
+        }
+    }
+
+    /// <summary>Adds (<paramref name="sign"/> 1) or removes (-1) a leaf in the symbols <paramref name="start"/> onward held in <paramref name="symbols"/>.</summary>
+    public static void Apply(Span<CodedSymbol> symbols, ulong start, ulong w0, ulong w1, ulong w2, ulong w3, int sign)
+    {
+        ulong mix = RibltHash.Mix(w0, w1, w2, w3);
+        uint check = RibltHash.Checksum(mix);
+        ulong end = start + (ulong)symbols.Length;
+        var walk = new SymbolWalk(mix);
+        while (walk.Index < start)
+        {
+            walk.Next();
+        }
+
+        while (walk.Index < end)
+        {
+            symbols[(int)(walk.Index - start)].Apply(w0, w1, w2, w3, check, sign);
+            walk.Next();
+        }
+    }
+}
