@@ -54,8 +54,8 @@ public sealed class StemeDbSyncOptions
     /// <summary>
     /// A file holding a shared bearer token, for nodes without mutual TLS: callers of this node must send it
     /// (<c>authorization: Bearer …</c>, compared in constant time; others get <c>UNAUTHENTICATED</c>), and the node sends
-    /// it to its peers. Read when the host starts; leading and trailing white space is ignored. Use it over TLS beyond
-    /// loopback. None when unset.
+    /// it to its peers. Read once, when the host starts (a configuration reload does not change it); leading and
+    /// trailing white space is ignored. Use it over TLS beyond loopback. None when unset.
     /// </summary>
     /// <remarks>The check runs before a registered <see cref="ISyncCallAuthorizer"/>, which still applies.</remarks>
     public string? TokenFile { get; set; }

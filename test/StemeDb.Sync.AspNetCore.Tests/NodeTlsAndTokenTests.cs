@@ -77,7 +77,7 @@ public sealed class NodeTlsAndTokenTests
 
     [Test]
     [CancelAfter(60_000)]
-    public async Task UseStemeDbSyncTls_CertificateFilesReplaced_NewConnectionsGetTheNewCertificate(CancellationToken cancellationToken)
+    public async Task UseStemeDbSyncTls_CertificateFilesReplaced_NewConnectionsGetTheNewCertificateButNotAHalfWrittenOne(CancellationToken cancellationToken)
     {
         using var ca = new TestAuthority("stemedb test ca");
         string caFile = _pki.Write("ca.pem", ca.Certificate.ExportCertificatePem());
@@ -93,10 +93,17 @@ public sealed class NodeTlsAndTokenTests
         File.SetLastWriteTimeUtc(cert, DateTime.UtcNow.AddMinutes(1));
         string after = await ServedCertificateAsync(address, caFile, cancellationToken);
 
+        // A certificate manager caught mid-write: the file cannot be loaded, so the last good certificate stays.
+        string complete = File.ReadAllText(cert);
+        File.WriteAllText(cert, complete[..(complete.Length / 2)]);
+        File.SetLastWriteTimeUtc(cert, DateTime.UtcNow.AddMinutes(2));
+        string halfWritten = await ServedCertificateAsync(address, caFile, cancellationToken);
+
         Assert.Multiple(() =>
         {
             Assert.That(before, Is.EqualTo("node-a"));
             Assert.That(after, Is.EqualTo("node-a-rotated"), "the rotated certificate is served without a restart");
+            Assert.That(halfWritten, Is.EqualTo("node-a-rotated"), "a half-written file is not used");
         });
     }
 

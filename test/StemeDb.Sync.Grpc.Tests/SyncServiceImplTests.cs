@@ -166,6 +166,24 @@ public class SyncServiceImplTests
     }
 
     [Test]
+    public void AuthorizeHook_RefusesRepeatedly_CallerGetsItsStatusAndTheServerLogsTheKindOnce()
+    {
+        var logger = new EventLogger();
+        var service = new RecordingService(_handler.Object, logger) { Refuse = true };
+
+        var first = Assert.ThrowsAsync<RpcException>(async () => await service.Gossip(new GossipRequest(), new TestServerCallContext()));
+        var second = Assert.ThrowsAsync<RpcException>(async () => await service.Gossip(new GossipRequest(), new TestServerCallContext()));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(first!.Status, Is.EqualTo(new Status(StatusCode.PermissionDenied, "no")));
+            Assert.That(second!.Status, Is.EqualTo(new Status(StatusCode.PermissionDenied, "no")));
+            Assert.That(logger.Events, Is.EqualTo(new[] { (402, "permission_denied") }), "the override's refusal is the server's: logged once by kind");
+        });
+        _handler.VerifyNoOtherCalls();
+    }
+
+    [Test]
     public async Task AuthorizeHook_EveryRpc_IsCalledWithItsName()
     {
         _handler.Setup(h => h.GossipAsync(It.IsAny<GossipMessage>(), It.IsAny<CancellationToken>())).ReturnsAsync(GossipResult.Ok);
@@ -202,8 +220,8 @@ public class SyncServiceImplTests
     /// <summary>A subclass that records every hook call.</summary>
     private sealed class RecordingService : SyncServiceImpl
     {
-        public RecordingService(ISyncRequestHandler handler)
-            : base(new SyncServer(handler))
+        public RecordingService(ISyncRequestHandler handler, Microsoft.Extensions.Logging.ILogger? logger = null)
+            : base(new SyncServer(handler, logger: logger))
         {
         }
 
@@ -229,5 +247,19 @@ public class SyncServiceImplTests
             Refusals.Add((rpc, status.StatusCode));
 
         protected override void OnUnexpectedException(SyncRpc rpc, Exception exception, ServerCallContext context) => Unexpected.Add(rpc);
+    }
+
+    /// <summary>Records the event id and the <c>Reason</c> of each entry.</summary>
+    private sealed class EventLogger : Microsoft.Extensions.Logging.ILogger
+    {
+        public List<(int, string?)> Events { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Events.Add((eventId.Id, (state as IReadOnlyList<KeyValuePair<string, object?>>)?.FirstOrDefault(v => v.Key == "Reason").Value?.ToString()));
     }
 }

@@ -61,7 +61,7 @@ internal static class CommandSupport
         if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double seconds)
             || double.IsNaN(seconds) || seconds <= 0 || seconds > 86_400)
         {
-            result.AddError($"{name} must be a number of seconds between 0 and 86400; got '{text}'.");
+            result.AddError($"{name} must be a number of seconds more than 0 and at most 86400; got '{text}'.");
             return default;
         }
 

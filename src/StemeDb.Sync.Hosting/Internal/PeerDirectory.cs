@@ -44,6 +44,7 @@ internal sealed class PeerDirectory : IAsyncDisposable
     private readonly IPeerNameResolver _resolver;
     private readonly TimeProvider _time;
     private readonly TimeSpan _pingTimeout;
+    private readonly string? _token;
     private readonly ILogger _logger;
     private readonly Dictionary<string, GrpcSyncPeer> _peers = new(StringComparer.OrdinalIgnoreCase);
     private readonly HashSet<string> _self = new(StringComparer.OrdinalIgnoreCase);
@@ -66,6 +67,9 @@ internal sealed class PeerDirectory : IAsyncDisposable
         ILogger logger)
     {
         _pingTimeout = pingTimeout;
+
+        // The token is read once, when the host starts, like the server's (a reload does not change it).
+        _token = options.TokenFile is { } tokenFile ? BearerTokenAuthorizer.HeaderValue(TlsFiles.ReadToken(tokenFile)) : null;
         _node = node;
         _options = options;
         _factory = factory;
@@ -331,9 +335,9 @@ internal sealed class PeerDirectory : IAsyncDisposable
     {
         // No gRPC deadline: the node's PeerCallTimeout is the deadline of every call it makes.
         var peerOptions = new GrpcSyncPeerOptions { HttpHandler = TlsFiles.CreatePeerHandler(options.Tls, tlsName) };
-        if (options.TokenFile is { } tokenFile)
+        if (_token is not null)
         {
-            peerOptions.Headers[BearerTokenAuthorizer.HeaderName] = BearerTokenAuthorizer.HeaderValue(TlsFiles.ReadToken(tokenFile));
+            peerOptions.Headers[BearerTokenAuthorizer.HeaderName] = _token;
         }
 
         foreach (PeerConfiguration configuration in _configurations)
