@@ -249,4 +249,40 @@ public sealed class DnsMessageTests
 
         Assert.That(() => DnsMessage.ReadSrvAnswer(answer, Id, Name), Throws.TypeOf<DnsException>().With.Message.Contains("neither a label length nor a compression pointer"));
     }
+
+    [Test]
+    public void ReadSrvAnswer_SeededMutations_ReadOrThrowOnlyDnsException()
+    {
+        int suffix = QuestionName + 1 + "_grpc".Length + 1 + "_tcp".Length;
+        DnsPacket packet = DnsPacket.Response(Id, 1, 3).SrvQuestion(Name);
+        packet.Pointer(QuestionName).RecordFields(5, 10).Name("_x.alias");
+        packet.Srv(QuestionName, 0, 0, 5000, "a.example")
+            .Pointer(QuestionName).RecordFields(33, 6 + 10 + 2).UInt16(0).UInt16(0).UInt16(5001).Labels("stemedb-0").Pointer(suffix);
+        byte[] valid = packet.ToArray();
+        var random = new Random(20261202);
+        int read = 0;
+
+        for (int i = 0; i < 20_000; i++)
+        {
+            byte[] mutated = (byte[])valid.Clone();
+            for (int flips = random.Next(1, 4); flips > 0; flips--)
+            {
+                mutated[random.Next(mutated.Length)] = (byte)random.Next(256);
+            }
+
+            byte[] input = random.Next(4) == 0 ? mutated[..random.Next(mutated.Length)] : mutated;
+            try
+            {
+                DnsAnswer answer = DnsMessage.ReadSrvAnswer(input, Id, Name);
+                Assert.That(answer.Records, Has.All.Matches<SrvRecord>(r => r.Target.Length == 0 || Uri.CheckHostName(r.Target) == UriHostNameType.Dns));
+                read++;
+            }
+            catch (DnsException)
+            {
+                // A clear rejection.
+            }
+        }
+
+        Assert.That(read, Is.GreaterThan(0), "some mutations (in a TTL, a weight) still read");
+    }
 }
