@@ -39,12 +39,19 @@ public sealed class StemeDbSyncOptions
     public IList<string> Peers { get; } = new List<string>();
 
     /// <summary>
-    /// DNS names of peers, as <c>NAME:PORT</c> (or <c>https://NAME:PORT</c>, <c>http://NAME:PORT</c>; the scheme is https
-    /// when <see cref="Tls"/> names a certificate or a peer CA, http otherwise): every address a name resolves to (A and
-    /// AAAA records) is a peer, for example the pods of a Kubernetes headless service. The names are resolved at start,
-    /// every <see cref="PeerDnsInterval"/> and when the configuration is reloaded; peers are added and removed as the
-    /// records change. A resolved address becomes a peer once it answers a ping with another node's id, so the node's own
-    /// address is skipped. With TLS, a peer's certificate must carry the DNS name.
+    /// DNS names of peers, as <c>NAME:PORT</c> or <c>NAME</c> (either optionally after <c>https://</c> or <c>http://</c>;
+    /// the scheme is https when <see cref="Tls"/> names a certificate or a peer CA, http otherwise). <c>NAME:PORT</c>:
+    /// every address the name resolves to (A and AAAA records) is a peer on that port, for example the pods of a
+    /// Kubernetes headless service. <c>NAME</c> without a port names SRV records (RFC 2782), such as
+    /// <c>_grpc._tcp.stemedb.default.svc.cluster.local</c>: the records of the lowest priority are used (higher ones are
+    /// backups and are ignored, and so are weights, since every target becomes a peer), and every address of each target
+    /// host is a peer on the record's port. SRV records are asked of the nameservers in <c>/etc/resolv.conf</c> (over UDP,
+    /// over TCP when the answer is truncated, 5 seconds per nameserver), following its <c>search</c> and <c>ndots</c>
+    /// rules; a name ending with a dot is asked as it is. The names are resolved at start, every
+    /// <see cref="PeerDnsInterval"/> and when the configuration is reloaded; peers are added and removed as the records
+    /// change, and a lookup that fails (or a malformed answer) is logged and names no peer until the next resolution. A
+    /// resolved address becomes a peer once it answers a ping with another node's id, so the node's own address is
+    /// skipped. With TLS, a peer's certificate must carry the DNS name (for SRV records, the target host name).
     /// </summary>
     public IList<string> PeerDns { get; } = new List<string>();
 

@@ -16,7 +16,8 @@ namespace StemeDb.Sync.AspNetCore.Tests;
 
 /// <summary>
 /// Peers found by DNS and from reloaded configuration, with real nodes on 127.0.0.1, 127.0.0.2 and 127.0.0.3 (one
-/// port, as the pods of a headless service) and a fake resolver whose records the test changes.
+/// port, as the pods of a headless service; or on 127.0.0.1 with a port each, as SRV targets) and a fake resolver whose
+/// records the test changes.
 /// </summary>
 [TestFixture]
 [NonParallelizable]
@@ -51,6 +52,55 @@ public sealed class PeerDiscoveryTests
             Assert.That(a.Services.GetRequiredService<SyncNode>().Peers, Has.Count.EqualTo(2));
             Assert.That(resolver.Lookups, Is.GreaterThanOrEqualTo(3));
         });
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task PeerDns_SrvRecords_PeersWithTheLowestPriorityTargetsButItselfAndFollowsRecordChanges(CancellationToken cancellationToken)
+    {
+        const string Service = "_grpc._tcp.stemedb.nodes.test";
+        int portA = FreePort();
+        int portB = FreePort();
+        int portC = FreePort();
+        var resolver = new FakeResolver();
+        resolver.Set("a.nodes.test", "127.0.0.1");
+        resolver.Set("b.nodes.test", "127.0.0.1");
+        resolver.Set("c.nodes.test", "127.0.0.1");
+        resolver.SetService(Service, new(0, 10, (ushort)portA, "a.nodes.test"), new(0, 10, (ushort)portB, "b.nodes.test"), new(1, 10, (ushort)portC, "c.nodes.test"));
+        await using WebApplication b = await TestNodes.StartAsync(cancellationToken, address: IPAddress.Loopback, port: portB);
+        await using WebApplication c = await TestNodes.StartAsync(cancellationToken, address: IPAddress.Loopback, port: portC);
+        await using WebApplication a = await TestNodes.StartAsync(cancellationToken, new() { ["StemeDbSync:PeerDns:0"] = Service }, configure: services => services.AddSingleton<IPeerNameResolver>(resolver), address: IPAddress.Loopback, port: portA);
+        PeerDirectory directory = DirectoryOf(a);
+
+        string[] atStart = [.. directory.Addresses];
+        resolver.SetService(Service, new(0, 10, (ushort)portA, "a.nodes.test"), new(0, 10, (ushort)portB, "b.nodes.test"), new(0, 10, (ushort)portC, "c.nodes.test"));
+        await directory.RefreshAsync(cancellationToken);
+        string[] cPromoted = [.. directory.Addresses.Order()];
+        resolver.SetService(Service, new(0, 10, (ushort)portA, "a.nodes.test"), new(0, 10, (ushort)portC, "c.nodes.test"));
+        await directory.RefreshAsync(cancellationToken);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(atStart, Is.EqualTo(new[] { $"http://127.0.0.1:{portB}" }), "never itself, and not the priority-1 target");
+            Assert.That(cPromoted, Is.EqualTo(new[] { $"http://127.0.0.1:{portB}", $"http://127.0.0.1:{portC}" }.Order()), "a target that joins the lowest priority is added");
+            Assert.That(directory.Addresses, Is.EqualTo(new[] { $"http://127.0.0.1:{portC}" }), "a record that disappears removes its peer");
+            Assert.That(a.Services.GetRequiredService<SyncNode>().Peers, Has.Count.EqualTo(1));
+            Assert.That(resolver.ServiceLookups, Is.GreaterThanOrEqualTo(3));
+        });
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task PeerDns_SrvLookupFails_AddsNoPeerAndTheNodeRuns(CancellationToken cancellationToken)
+    {
+        var resolver = new FakeResolver();
+        await using WebApplication a = await TestNodes.StartAsync(cancellationToken, new() { ["StemeDbSync:PeerDns:0"] = "_grpc._tcp.missing.nodes.test" }, configure: services => services.AddSingleton<IPeerNameResolver>(resolver), address: IPAddress.Loopback);
+        PeerDirectory directory = DirectoryOf(a);
+
+        await directory.RefreshAsync(cancellationToken);
+
+        Assert.That(directory.Addresses, Is.Empty);
+        Assert.That(resolver.ServiceLookups, Is.GreaterThanOrEqualTo(2));
     }
 
     [Test]
@@ -100,9 +150,32 @@ public sealed class PeerDiscoveryTests
     private sealed class FakeResolver : IPeerNameResolver
     {
         private readonly Dictionary<string, IPAddress[]> _records = [];
+        private readonly Dictionary<string, SrvRecord[]> _services = [];
         private int _lookups;
+        private int _serviceLookups;
 
         public int Lookups => Volatile.Read(ref _lookups);
+
+        public int ServiceLookups => Volatile.Read(ref _serviceLookups);
+
+        public void SetService(string name, params SrvRecord[] records)
+        {
+            lock (_records)
+            {
+                _services[name] = records;
+            }
+        }
+
+        public Task<SrvRecord[]> ResolveServiceAsync(string name, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _serviceLookups);
+            lock (_records)
+            {
+                return _services.TryGetValue(name, out SrvRecord[]? found)
+                    ? Task.FromResult(found)
+                    : Task.FromException<SrvRecord[]>(new DnsException($"The name '{name}' does not exist (NXDOMAIN)."));
+            }
+        }
 
         public void Set(string host, params string[] addresses)
         {

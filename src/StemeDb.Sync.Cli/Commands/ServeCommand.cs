@@ -95,8 +95,8 @@ internal static class ServeCommand
         };
         var peerDns = new Option<string[]>("--peer-dns")
         {
-            Description = "A DNS name of peers, NAME:PORT; repeat for several. Every address it resolves to (A/AAAA) is a peer, re-resolved every 30 s (a Kubernetes headless service). The node's own address is skipped.",
-            HelpName = "name:port",
+            Description = "A DNS name of peers; repeat for several. NAME:PORT: every address it resolves to (A/AAAA) is a peer. NAME without a port: its SRV records of the lowest priority give the hosts and ports (weights ignored), such as _grpc._tcp.SERVICE.NAMESPACE.svc.cluster.local. Re-resolved every 30 s (a Kubernetes headless service); the node's own address is skipped.",
+            HelpName = "name[:port]",
             AllowMultipleArgumentsPerToken = false,
             CustomParser = result =>
             {

@@ -28,7 +28,7 @@ internal sealed class NodeServerSettings
 
     public IReadOnlyList<Uri> Peers { get; init; } = [];
 
-    /// <summary>DNS names of peers, NAME:PORT.</summary>
+    /// <summary>DNS names of peers: NAME:PORT (A/AAAA records) or NAME (SRV records).</summary>
     public IReadOnlyList<string> PeerDns { get; init; } = [];
 
     /// <summary>A data directory for the SQLite store; in-memory when <see langword="null"/>.</summary>

@@ -13,22 +13,33 @@ using StemeDb.Sync.Grpc;
 
 namespace StemeDb.Sync.Hosting.Internal;
 
-/// <summary>Resolves a host name to its addresses (A and AAAA records); replaced by a fake in tests.</summary>
+/// <summary>Resolves peer names: a host name to its addresses, a service name to its SRV records; replaced by a fake in tests.</summary>
 internal interface IPeerNameResolver
 {
+    /// <summary>The A and AAAA addresses of <paramref name="host"/>; throws <see cref="SocketException"/> when it has none.</summary>
     Task<IPAddress[]> ResolveAsync(string host, CancellationToken cancellationToken);
+
+    /// <summary>The SRV records of <paramref name="name"/>; throws <see cref="DnsException"/> when the lookup fails.</summary>
+    Task<SrvRecord[]> ResolveServiceAsync(string name, CancellationToken cancellationToken);
 }
 
-/// <summary>The system resolver.</summary>
+/// <summary>
+/// The system resolver for addresses, and <see cref="DnsSrvClient"/> on the nameservers of <c>/etc/resolv.conf</c>
+/// (read at every lookup) for SRV records.
+/// </summary>
 internal sealed class SystemPeerNameResolver : IPeerNameResolver
 {
     public Task<IPAddress[]> ResolveAsync(string host, CancellationToken cancellationToken) =>
         Dns.GetHostAddressesAsync(host, cancellationToken);
+
+    public Task<SrvRecord[]> ResolveServiceAsync(string name, CancellationToken cancellationToken) =>
+        new DnsSrvClient(ResolverConfiguration.Read(), DnsSrvClient.DefaultTimeout, TimeProvider.System).QueryAsync(name, cancellationToken);
 }
 
 /// <summary>
 /// Keeps the node's peers equal to what the options name: the listed <see cref="StemeDbSyncOptions.Peers"/>, and every
-/// address the <see cref="StemeDbSyncOptions.PeerDns"/> names resolve to, resolved again every
+/// address the <see cref="StemeDbSyncOptions.PeerDns"/> names resolve to (A/AAAA records of <c>NAME:PORT</c>; for a
+/// <c>NAME</c> without a port, the A/AAAA records of the targets of its lowest-priority SRV records), resolved again every
 /// <see cref="StemeDbSyncOptions.PeerDnsInterval"/> and whenever the configuration is reloaded. Peers that appear are
 /// added, peers that disappear are removed and disposed. A resolved address becomes a peer only once it answered a
 /// ping with a node id other than this node's (so a node never peers with itself); one that did not answer is tried
@@ -126,21 +137,38 @@ internal sealed class PeerDirectory : IAsyncDisposable
                 }
 
                 scheme ??= options.Tls.CertificateFile is not null || options.Tls.PeerCaFile is not null ? Uri.UriSchemeHttps : Uri.UriSchemeHttp;
-                IPAddress[] addresses;
-                try
+                IReadOnlyList<(string Host, int Port)> targets = [(host!, port)];
+                if (port == 0)
                 {
-                    addresses = await _resolver.ResolveAsync(host!, cancellationToken).ConfigureAwait(false);
-                }
-                catch (SocketException ex)
-                {
-                    HostingLog.PeerDnsFailed(_logger, host!, ex.Message);
-                    continue;
+                    try
+                    {
+                        targets = Targets(await _resolver.ResolveServiceAsync(host!, cancellationToken).ConfigureAwait(false));
+                    }
+                    catch (DnsException ex)
+                    {
+                        HostingLog.PeerDnsFailed(_logger, host!, ex.Message);
+                        continue;
+                    }
                 }
 
-                foreach (IPAddress address in addresses)
+                foreach ((string target, int targetPort) in targets)
                 {
-                    var uri = new Uri(string.Create(CultureInfo.InvariantCulture, $"{scheme}://{(address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString())}:{port}"));
-                    wanted.TryAdd(Key(uri), (uri, host, true));
+                    IPAddress[] addresses;
+                    try
+                    {
+                        addresses = await _resolver.ResolveAsync(target, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (SocketException ex)
+                    {
+                        HostingLog.PeerDnsFailed(_logger, target, ex.Message);
+                        continue;
+                    }
+
+                    foreach (IPAddress address in addresses)
+                    {
+                        var uri = new Uri(string.Create(CultureInfo.InvariantCulture, $"{scheme}://{(address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString())}:{targetPort}"));
+                        wanted.TryAdd(Key(uri), (uri, target, true));
+                    }
                 }
             }
 
@@ -251,6 +279,23 @@ internal sealed class PeerDirectory : IAsyncDisposable
             HostingLog.ReloadIgnored(_logger, string.Join(" ", ex.Failures));
             return _options;
         }
+    }
+
+    /// <summary>
+    /// The hosts and ports SRV records name: the records of the lowest priority only (the others are backups, RFC 2782),
+    /// every one of them (weights choose among targets for load, but each target here becomes a peer), without the
+    /// records whose target is the root (the service is not offered) or whose port is 0.
+    /// </summary>
+    internal static IReadOnlyList<(string Host, int Port)> Targets(IEnumerable<SrvRecord> records)
+    {
+        SrvRecord[] usable = [.. records.Where(r => r.Target.Length > 0 && r.Port > 0)];
+        if (usable.Length == 0)
+        {
+            return [];
+        }
+
+        ushort lowest = usable.Min(r => r.Priority);
+        return [.. usable.Where(r => r.Priority == lowest).Select(r => (r.Target, (int)r.Port)).Distinct()];
     }
 
     private static string Key(Uri address) => address.GetLeftPart(UriPartial.Path).TrimEnd('/');
