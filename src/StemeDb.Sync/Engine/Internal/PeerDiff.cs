@@ -7,16 +7,32 @@ using System.Threading.Tasks;
 namespace StemeDb.Sync.Engine.Internal;
 
 /// <summary>
-/// Finds what each side lacks, with the best method the peer has: Reconcile, else paged <c>GetLeaves</c>, else one v1
-/// page. What a peer lacks is learned once and kept in its <see cref="PeerCapabilities"/>.
+/// Finds what each side lacks, with the best method the peer has: ReconcileSymbols, else Reconcile, else paged
+/// <c>GetLeaves</c>, else one v1 page. What a peer lacks is learned once and kept in its <see cref="PeerCapabilities"/>.
 /// </summary>
 internal static class PeerDiff
 {
-    /// <summary>Finds what each side lacks: Reconcile when the peer has it, paged leaves otherwise or when Reconcile gives up.</summary>
+    /// <summary>
+    /// Finds what each side lacks: ReconcileSymbols when the peer has it, then Reconcile, then paged leaves, each taking
+    /// over when the one before is missing or gives up.
+    /// </summary>
     public static async ValueTask<DiffResult> DiffAsync(
         MerkleIndex local, PeerCalls peer, int maxLeaves, CancellationToken cancellationToken, Func<ulong>? newSalt = null)
     {
         int roundTrips = 0;
+        if (peer.Capabilities.ReconcileSymbols)
+        {
+            ReconcileResult? result = await ReconcileSymbolsAsync(local, peer, cancellationToken).ConfigureAwait(false);
+            if (result is not null)
+            {
+                roundTrips += result.RoundTrips;
+                if (result.Status is ReconcileStatus.Identical or ReconcileStatus.Reconciled)
+                {
+                    return new DiffResult(result.MissingLocally, result.MissingRemotely, true, null, 0, roundTrips);
+                }
+            }
+        }
+
         if (peer.Capabilities.Reconcile)
         {
             try
@@ -54,6 +70,35 @@ internal static class PeerDiff
         }
 
         return diff with { RemotePages = diff.RemotePages + roundTrips };
+    }
+
+    /// <summary>
+    /// Reconciles over one <c>ReconcileSymbols</c> stream. Returns <see langword="null"/> when the peer lacks the extension
+    /// (learned for good) or answered outside it, or when it serves too few symbols for this difference (the next method
+    /// takes over for this pass); a result that did not decode is returned for its round trips.
+    /// </summary>
+    private static async ValueTask<ReconcileResult?> ReconcileSymbolsAsync(MerkleIndex local, PeerCalls peer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            IReconcileSymbolsCall call = await peer.OpenReconcileSymbolsAsync(cancellationToken).ConfigureAwait(false);
+            await using (call.ConfigureAwait(false))
+            {
+                return await SymbolReconciler.ReconcileCoreAsync(
+                    local, (request, ct) => peer.ExchangeSymbolsAsync(call, request, ct), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (SyncPeerException ex) when (ex.Code is SyncStatusCode.Unimplemented or SyncStatusCode.InvalidResponse)
+        {
+            // A v1 peer or one of an earlier version (UNIMPLEMENTED), or answers outside the protocol: Reconcile and
+            // paged leaves serve from here on. Nothing was stored from it.
+            peer.Capabilities.ReconcileSymbols = false;
+            return null;
+        }
+        catch (SyncPeerException ex) when (ex.Code is SyncStatusCode.ResourceExhausted)
+        {
+            return null; // past the symbols the peer keeps (a large difference), or its guard's limits: the next method
+        }
     }
 
     /// <summary>

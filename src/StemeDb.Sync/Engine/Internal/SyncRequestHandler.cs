@@ -148,6 +148,13 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
         return new ValueTask<ReconcileRoundResponse>(SetReconciler.Respond(_index, request));
     }
 
+    public ValueTask<ReconcileSymbolsResponse> ReconcileSymbolsAsync(ReconcileSymbolsRequest request, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _lifecycle.EnsureServing();
+        return new ValueTask<ReconcileSymbolsResponse>(SymbolReconciler.Respond(_index, request));
+    }
+
     public async ValueTask<IReadOnlyList<GossipResult>> GossipBatchAsync(IReadOnlyList<GossipMessage> messages, CancellationToken cancellationToken = default)
     {
         if (messages is null)
