@@ -433,8 +433,24 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _streamToken);
             try
             {
-                await _call.RequestStream.WriteAsync(WireMapping.ToWire(request), linked.Token).ConfigureAwait(false);
-                if (!await _call.ResponseStream.MoveNext(linked.Token).ConfigureAwait(false))
+                InvalidOperationException? ended = null;
+                try
+                {
+                    await _call.RequestStream.WriteAsync(WireMapping.ToWire(request), linked.Token).ConfigureAwait(false);
+                }
+                catch (InvalidOperationException ex)
+                {
+                    ended = ex; // the call is already over (a v1 server's UNIMPLEMENTED, say): its status, read below, says why
+                }
+
+                bool answered = await _call.ResponseStream.MoveNext(linked.Token).ConfigureAwait(false);
+                if (ended is not null)
+                {
+                    throw new SyncPeerException(
+                        SyncStatusCode.Unavailable, $"{SyncRpc.ReconcileSymbols} to {_peer.Name} failed: {ended.Message}", ended);
+                }
+
+                if (!answered)
                 {
                     throw new SyncPeerException(
                         SyncStatusCode.InvalidResponse,
