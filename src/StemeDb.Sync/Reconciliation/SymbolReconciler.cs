@@ -52,7 +52,7 @@ internal static class SymbolReconciler
             // Symbols past the kept prefix would be computed from every leaf, O(n) per message: not served to callers.
             throw new SyncRequestException(
                 SyncStatusCode.ResourceExhausted,
-                $"ReconcileSymbols: this node serves the first {kept} symbols of its set (about 0.3 per assertion); symbols {request.Start} + {request.Count} go past them. Use Reconcile or paged GetLeaves.");
+                $"ReconcileSymbols: this node serves the first {kept} symbols of its set (0.15 to 0.3 per assertion); symbols {request.Start} + {request.Count} go past them. Use Reconcile or paged GetLeaves.");
         }
 
         var symbols = new CodedSymbol[request.Count];

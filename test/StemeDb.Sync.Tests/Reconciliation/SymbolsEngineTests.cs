@@ -59,10 +59,38 @@ public sealed class SymbolsEngineTests
     }
 
     [Test]
-    public async Task SyncWithPeer_DifferenceBeyondThePeersKeptSymbols_FallsBackForThatPassOnly(CancellationToken cancellationToken)
+    public async Task SyncWithPeer_CountsTooFarApartForTheSymbols_SkipsThemForThatPassOnly(CancellationToken cancellationToken)
     {
-        // Arrange: the peer holds 2,100 assertions, so it keeps 630 symbols, too few for 2,000 differences.
+        // Arrange: the peer holds 2,000 more assertions than this node, more than the symbols it keeps can decode
         (SyncNode a, SyncNode b) = await TwoNodesAsync(100, 0, 2_000, cancellationToken);
+        await using (a)
+        await using (b)
+        {
+            var peer = new HandlerPeer(b.Handler) { Symbols = true };
+
+            // Act
+            SyncPassResult first = await a.SyncWithPeerAsync(peer, cancellationToken);
+            int openedAfterFirst = peer.SymbolsOpened;
+            int reconcileAfterFirst = peer.ReconcileCalls;
+            await b.IngestAsync(EngineTestKit.Data(3_000_000), cancellationToken);
+            SyncPassResult second = await a.SyncWithPeerAsync(peer, cancellationToken);
+
+            // Assert: the first pass did not ask for symbols (nor start keeping them here); the second used them
+            Assert.That(first is { Complete: true, Fetched: 2_000 }, Is.True, first.ToString());
+            Assert.That(openedAfterFirst, Is.Zero);
+            Assert.That(second is { Complete: true, Fetched: 1 }, Is.True, second.ToString());
+            Assert.That(a.Root, Is.EqualTo(b.Root));
+            Assert.That(peer.SymbolsOpened, Is.EqualTo(1));
+            Assert.That(peer.ReconcileCalls, Is.EqualTo(reconcileAfterFirst), "the second pass needed no Reconcile");
+        }
+    }
+
+    [Test]
+    public async Task SyncWithPeer_EqualCountsDifferenceBeyondThePeersKeptSymbols_FallsBackForThatPassOnly(CancellationToken cancellationToken)
+    {
+        // Arrange: 1,000 assertions of its own on each side, equal counts, far more differences than 1,100 assertions'
+        // kept symbols decode
+        (SyncNode a, SyncNode b) = await TwoNodesAsync(100, 1_000, 1_000, cancellationToken);
         await using (a)
         await using (b)
         {
@@ -75,8 +103,8 @@ public sealed class SymbolsEngineTests
             await b.IngestAsync(EngineTestKit.Data(3_000_000), cancellationToken);
             SyncPassResult second = await a.SyncWithPeerAsync(peer, cancellationToken);
 
-            // Assert: the first pass converged by another method; the second used the symbols again
-            Assert.That(first is { Complete: true, Fetched: 2_000 }, Is.True, first.ToString());
+            // Assert: the symbols were refused past those kept, another method converged, and the next pass tried them again
+            Assert.That(first is { Complete: true, Fetched: 1_000, Pushed: 1_000 }, Is.True, first.ToString());
             Assert.That(reconcileAfterFirst + leavesAfterFirst, Is.GreaterThan(0));
             Assert.That(second is { Complete: true, Fetched: 1 }, Is.True, second.ToString());
             Assert.That(a.Root, Is.EqualTo(b.Root));

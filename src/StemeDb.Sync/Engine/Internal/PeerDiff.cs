@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
+using StemeDb.Sync.Reconciliation.Internal;
 
 namespace StemeDb.Sync.Engine.Internal;
 
@@ -16,11 +17,19 @@ internal static class PeerDiff
     /// Finds what each side lacks: ReconcileSymbols when the peer has it, then Reconcile, then paged leaves, each taking
     /// over when the one before is missing or gives up.
     /// </summary>
+    /// <param name="local">The local leaf set.</param>
+    /// <param name="peer">The peer.</param>
+    /// <param name="maxLeaves">The leaf page size.</param>
+    /// <param name="cancellationToken">Cancels the diff.</param>
+    /// <param name="newSalt">Draws Reconcile's salts (seeded in simulations).</param>
+    /// <param name="remoteCount">The peer's count from the root exchange, when known: a difference in counts too large for
+    /// the symbols it keeps skips ReconcileSymbols for this pass (a fresh node's bootstrap, say), so that neither side starts
+    /// keeping symbols for nothing.</param>
     public static async ValueTask<DiffResult> DiffAsync(
-        MerkleIndex local, PeerCalls peer, int maxLeaves, CancellationToken cancellationToken, Func<ulong>? newSalt = null)
+        MerkleIndex local, PeerCalls peer, int maxLeaves, CancellationToken cancellationToken, Func<ulong>? newSalt = null, long? remoteCount = null)
     {
         int roundTrips = 0;
-        if (peer.Capabilities.ReconcileSymbols)
+        if (peer.Capabilities.ReconcileSymbols && (remoteCount is not { } remote || SymbolsMayServe(local.Count, remote)))
         {
             ReconcileResult? result = await ReconcileSymbolsAsync(local, peer, cancellationToken).ConfigureAwait(false);
             if (result is not null)
@@ -70,6 +79,18 @@ internal static class PeerDiff
         }
 
         return diff with { RemotePages = diff.RemotePages + roundTrips };
+    }
+
+    /// <summary>
+    /// Whether the symbols a peer of <paramref name="remoteCount"/> keeps can decode at least the difference the counts
+    /// prove, at about 1.5 symbols per difference. It keeps between half its target (about 0.3 per assertion) and all of
+    /// it, or all 2^18 once there; the half is assumed below that.
+    /// </summary>
+    internal static bool SymbolsMayServe(long localCount, long remoteCount)
+    {
+        int target = RibltSketch.TargetLength(remoteCount);
+        long kept = target == RibltSketch.MaxLength ? target : Math.Max(RibltSketch.MinLength, target / 2);
+        return Math.Abs(localCount - remoteCount) * 3 / 2 < kept;
     }
 
     /// <summary>

@@ -6,7 +6,7 @@ namespace StemeDb.Sync.Reconciliation.Internal;
 /// <summary>
 /// The prefix of a leaf set's rateless coded symbols (docs/PROTOCOL.md, "ReconcileSymbols"), kept up to date as
 /// leaves are added: each new leaf is XORed into the symbols it maps to below <see cref="Length"/>, about
-/// 2 ln(<see cref="Length"/>/2) + 1 of them. The prefix grows with the set, to about 0.3 symbols per leaf (at most
+/// 2 ln(<see cref="Length"/>/2) + 1 of them. The prefix doubles as the set grows, to 0.3 symbols per leaf (at most
 /// <see cref="MaxLength"/>, 12 bytes per leaf); symbols past it are computed from the leaves when asked for. Not
 /// thread-safe: the owner (<see cref="MerkleIndex"/>) serializes every call.
 /// </summary>
@@ -45,11 +45,14 @@ internal sealed class RibltSketch
     /// <summary>The prefix length kept for a set of <paramref name="count"/> leaves.</summary>
     public static int TargetLength(long count) => (int)Math.Clamp(count * 3 / 10, MinLength, MaxLength);
 
-    /// <summary>Whether a set of <paramref name="count"/> leaves calls for a longer prefix (see <see cref="Grow"/>).</summary>
+    /// <summary>
+    /// Whether a set of <paramref name="count"/> leaves calls for a longer prefix (see <see cref="Grow"/>): once the target
+    /// is twice the prefix (or the longest), so that growth walks every leaf about once per leaf added in all.
+    /// </summary>
     public bool ShouldGrow(long count)
     {
         int target = TargetLength(count);
-        return (target >= Length + (Length / 2) || (target == MaxLength && Length < MaxLength)) && target > Length;
+        return (target >= 2 * Length || (target == MaxLength && Length < MaxLength)) && target > Length;
     }
 
     /// <summary>Adds new leaves (the caller checks that each is new and given once), several walks at a time.</summary>
@@ -72,9 +75,9 @@ internal sealed class RibltSketch
     }
 
     /// <summary>
-    /// Grows the prefix for a set of <paramref name="count"/> leaves, once it is half as long again as the prefix kept:
-    /// the new symbols are computed from <paramref name="leaves"/> (the whole set), so growth costs O(n) a time and
-    /// O(1) per leaf amortized.
+    /// Grows the prefix for a set of <paramref name="count"/> leaves, once its target is twice the prefix kept: the new
+    /// symbols are computed from <paramref name="leaves"/> (the whole set), so growth costs O(n) a time and O(1) per
+    /// leaf amortized.
     /// </summary>
     public void Grow(long count, IEnumerable<AssertionHash> leaves)
     {
