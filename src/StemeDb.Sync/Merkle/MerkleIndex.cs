@@ -339,6 +339,18 @@ internal sealed class MerkleIndex
         }
     }
 
+    /// <summary>Whether the index keeps coded symbols up to date (they were read at least once). For tests.</summary>
+    internal bool KeepsSymbols
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _sketch is not null;
+            }
+        }
+    }
+
     /// <summary>The number of coded symbols kept up to date as leaves are added.</summary>
     internal int SketchLength
     {

@@ -31,6 +31,7 @@ public sealed class SymbolsEngineTests
             Assert.That(peer.SymbolsExchanges, Is.GreaterThanOrEqualTo(1));
             Assert.That(peer.ReconcileCalls, Is.Zero, "the symbols found the difference");
             Assert.That(peer.LeavesCalls, Is.Zero, "no leaf list was needed");
+            Assert.That(a.Index.KeepsSymbols && b.Index.KeepsSymbols, Is.True, "both sides keep their symbols from now on");
         }
     }
 
@@ -141,6 +142,38 @@ public sealed class SymbolsEngineTests
             Assert.That(a.Root, Is.EqualTo(b.Root));
             Assert.That(peer.SymbolsOpened, Is.EqualTo(1));
             Assert.That(peer.ReconcileCalls, Is.GreaterThanOrEqualTo(1));
+        }
+    }
+
+    [Test]
+    public async Task SyncWithPeer_SymbolsTurnedOff_NeitherAsksNorServesNorKeepsThem(CancellationToken cancellationToken)
+    {
+        // Arrange: node a with ReconcileSymbols off, node b with them on
+        var a = new SyncNode(EngineTestKit.Options(1, o => o.ReconcileSymbols = false), new InMemoryAssertionStore());
+        var b = new SyncNode(EngineTestKit.Options(2), new InMemoryAssertionStore());
+        await using (a)
+        await using (b)
+        {
+            await a.StartAsync(cancellationToken);
+            await b.StartAsync(cancellationToken);
+            for (int i = 0; i < 50; i++)
+            {
+                await b.IngestAsync(EngineTestKit.Data(i), cancellationToken);
+            }
+
+            var peer = new HandlerPeer(b.Handler) { Symbols = true };
+
+            // Act
+            SyncPassResult pass = await a.SyncWithPeerAsync(peer, cancellationToken);
+            SyncRequestException? refused = Assert.ThrowsAsync<SyncRequestException>(
+                async () => await a.Handler.ReconcileSymbolsAsync(new ReconcileSymbolsRequest(1, 0, 6, 0), cancellationToken));
+
+            // Assert
+            Assert.That(pass is { Complete: true, Fetched: 50 }, Is.True, pass.ToString());
+            Assert.That(peer.SymbolsOpened, Is.Zero);
+            Assert.That(refused!.Code, Is.EqualTo(SyncStatusCode.Unimplemented));
+            Assert.That(a.Index.KeepsSymbols, Is.False, "no symbols kept, so ingest pays nothing for them");
+            Assert.That(b.Index.KeepsSymbols, Is.False);
         }
     }
 

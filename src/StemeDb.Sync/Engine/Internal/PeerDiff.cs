@@ -25,11 +25,18 @@ internal static class PeerDiff
     /// <param name="remoteCount">The peer's count from the root exchange, when known: a difference in counts too large for
     /// the symbols it keeps skips ReconcileSymbols for this pass (a fresh node's bootstrap, say), so that neither side starts
     /// keeping symbols for nothing.</param>
+    /// <param name="useSymbols">Whether this node reconciles by symbols at all (<see cref="SyncNodeOptions.ReconcileSymbols"/>).</param>
     public static async ValueTask<DiffResult> DiffAsync(
-        MerkleIndex local, PeerCalls peer, int maxLeaves, CancellationToken cancellationToken, Func<ulong>? newSalt = null, long? remoteCount = null)
+        MerkleIndex local,
+        PeerCalls peer,
+        int maxLeaves,
+        CancellationToken cancellationToken,
+        Func<ulong>? newSalt = null,
+        long? remoteCount = null,
+        bool useSymbols = true)
     {
         int roundTrips = 0;
-        if (peer.Capabilities.ReconcileSymbols && (remoteCount is not { } remote || SymbolsMayServe(local.Count, remote)))
+        if (useSymbols && peer.Capabilities.ReconcileSymbols && (remoteCount is not { } remote || SymbolsMayServe(local.Count, remote)))
         {
             ReconcileResult? result = await ReconcileSymbolsAsync(local, peer, cancellationToken).ConfigureAwait(false);
             if (result is not null)
