@@ -118,9 +118,20 @@ foreach (int n in sizes)
         clock.Restart();
         cpu = ProcessCpu();
         ReconcileResult symbols;
+        string status;
         await using (IReconcileSymbolsCall call = await peer.OpenReconcileSymbolsAsync())
         {
-            symbols = await SymbolReconciler.ReconcileCoreAsync(local, (request, ct) => call.ExchangeAsync(request, ct), CancellationToken.None);
+            try
+            {
+                symbols = await SymbolReconciler.ReconcileCoreAsync(local, (request, ct) => call.ExchangeAsync(request, ct), CancellationToken.None);
+                status = symbols.Status.ToString();
+            }
+            catch (SyncPeerException ex) when (ex.Code == SyncStatusCode.ResourceExhausted)
+            {
+                // Past the symbols the server keeps (about 0.15 to 0.3 per assertion): a node hands the pass to Reconcile.
+                symbols = new ReconcileResult(ReconcileStatus.DecodeFailed, [], [], server.Calls, 0, server.Bytes, server.Largest);
+                status = "past the kept symbols";
+            }
         }
 
         clock.Stop();
@@ -136,7 +147,7 @@ foreach (int n in sizes)
         Report(
             n,
             d,
-            $"ReconcileSymbols ({symbols.Status}, {messages} messages on one stream)",
+            $"ReconcileSymbols ({status}, {messages} messages on one stream)",
             server,
             clock.Elapsed,
             symbolsDecoded ? (symbols.MissingLocally.Count + symbols.MissingRemotely.Count).ToString("N0", CultureInfo.InvariantCulture) : "falls back");
