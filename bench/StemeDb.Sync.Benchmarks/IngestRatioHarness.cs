@@ -5,6 +5,7 @@ using System.Globalization;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using StemeDb.Sync.Reconciliation.Internal;
 
 namespace StemeDb.Sync.Benchmarks;
 
@@ -38,6 +39,9 @@ internal static class IngestRatioHarness
     /// <summary>How many ingests a running node makes between two root reads in the "as a node lives" variant.</summary>
     private const int RootReadEvery = 10_000;
 
+    /// <summary>The variant whose node keeps its rateless symbols up to date (a node that reconciles by ReconcileSymbols).</summary>
+    private const int SymbolsVariant = 5;
+
     private static readonly string[] Names =
     [
         "BLAKE3 alone",
@@ -45,6 +49,7 @@ internal static class IngestRatioHarness
         "IngestManyAsync, 1,000 per call (count read at the end)",
         "IngestAsync, one root read at the end",
         "IngestAsync, a root read every 10,000 ingests",
+        "IngestAsync, a root read every 10,000 ingests, rateless symbols kept",
     ];
 
     /// <summary>Runs the harness and prints the table.</summary>
@@ -165,6 +170,12 @@ internal static class IngestRatioHarness
             var options = new SyncNodeOptions { AntiEntropyInterval = Timeout.InfiniteTimeSpan, ContentValidator = RkyvAssertionValidator.Instance };
             node = new SyncNode(options, new InMemoryAssertionStore());
             await node.StartAsync();
+            if (variant == SymbolsVariant)
+            {
+                // A node that reconciles by ReconcileSymbols: its first reconciliation (here, before the first ingest) makes
+                // the index keep its symbols up to date from then on, growing them with the set.
+                _ = node.Index.BeginSymbols();
+            }
         }
 
         GC.Collect();
@@ -179,7 +190,7 @@ internal static class IngestRatioHarness
             1 => await IngestEachAsync(node!, buffer, offsets, count, rootEvery: 0),
             2 => await IngestBatchesAsync(node!, buffer, offsets, count),
             3 => await IngestEachAsync(node!, buffer, offsets, count, rootEvery: 0),
-            _ => await IngestEachAsync(node!, buffer, offsets, count, rootEvery: RootReadEvery),
+            _ => await IngestEachAsync(node!, buffer, offsets, count, rootEvery: RootReadEvery), // 4 and SymbolsVariant
         };
         if (variant >= 3)
         {
@@ -201,10 +212,34 @@ internal static class IngestRatioHarness
             {
                 throw new InvalidOperationException($"{Names[variant]}: the node's root {finalRoot} is not the specification's {expectedRoot}.");
             }
+
+            if (variant == SymbolsVariant)
+            {
+                CheckSymbols(node, buffer, offsets, count);
+            }
         }
 
         GC.KeepAlive(result);
         return (elapsed / count, bytes / (double)count);
+    }
+
+    /// <summary>The symbols the node kept while ingesting equal those computed from scratch over the assertions' hashes (the first 4,096).</summary>
+    private static void CheckSymbols(SyncNode node, byte[] buffer, int[] offsets, int count)
+    {
+        var hashes = new AssertionHash[count];
+        for (int i = 0; i < count; i++)
+        {
+            hashes[i] = AssertionHash.Compute(buffer.AsSpan(offsets[i], offsets[i + 1] - offsets[i]));
+        }
+
+        var expected = new CodedSymbol[4096];
+        RibltSketch.Compute(expected, 0, hashes);
+        var kept = new CodedSymbol[4096];
+        (long version, _) = node.Index.BeginSymbols();
+        if (!node.Index.TryGetSymbols(version, 0, kept, out int keptCount) || keptCount != count || !kept.AsSpan().SequenceEqual(expected))
+        {
+            throw new InvalidOperationException("The symbols kept while ingesting differ from those computed from the assertions.");
+        }
     }
 
     private static long HashAll(byte[] buffer, int[] offsets, int count)

@@ -93,7 +93,7 @@ internal static class FuzzTargets
     }
 
     /// <summary>
-    /// The server over every RPC (v1 and the Reconcile and GossipBatch extensions) from raw protobuf bytes: the first byte picks the RPC, the rest is parsed with the
+    /// The server over every RPC (v1 and the Reconcile, GossipBatch and ReconcileSymbols extensions) from raw protobuf bytes: the first byte picks the RPC, the rest is parsed with the
     /// generated parser and sent through <see cref="SyncServiceImpl"/> to a real node. Allowed outcomes: an answer, or
     /// a refusal with <c>INVALID_ARGUMENT</c>; a push is stored only when accepted, with a hash that matches its bytes.
     /// </summary>
@@ -151,7 +151,7 @@ internal static class FuzzTargets
             long before = _node.Count;
             try
             {
-                switch (selector % 7)
+                switch (selector % 8)
                 {
                     case 0:
                         Gossip(GossipRequest.Parser.ParseFrom(bytes), before);
@@ -171,6 +171,9 @@ internal static class FuzzTargets
                     case 5:
                         Reconcile(ReconcileRequest.Parser.ParseFrom(bytes));
                         break;
+                    case 7:
+                        Symbols(StemeDb.Sync.Grpc.V1.ReconcileSymbolsRequest.Parser.ParseFrom(bytes));
+                        break;
                     default:
                         GossipBatch(GossipBatchRequest.Parser.ParseFrom(bytes), before);
                         return;
@@ -183,6 +186,10 @@ internal static class FuzzTargets
             catch (RpcException ex) when (ex.StatusCode == StatusCode.InvalidArgument)
             {
                 // A refusal with a reason is an allowed answer to a bad request.
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.ResourceExhausted && selector % 8 == 7)
+            {
+                // ReconcileSymbols past the symbols the node keeps: refused, not computed from every leaf.
             }
 
             Check(_node.Count == before, $"the store changed from {before} to {_node.Count} on a request that stores nothing");
@@ -219,6 +226,24 @@ internal static class FuzzTargets
             Check(response.Identical || response.TooManyDifferences || response.Table.Length % 44 == 0, "reconcile answered a table that is not whole cells");
         }
 
+        private void Symbols(StemeDb.Sync.Grpc.V1.ReconcileSymbolsRequest request)
+        {
+            var reader = new OneRequest(request);
+            var writer = new Answers();
+            _service.ReconcileSymbols(reader, writer, _context).GetAwaiter().GetResult();
+            Check(writer.Written.Count == 1, $"one request of a symbols stream got {writer.Written.Count} answers");
+            StemeDb.Sync.Grpc.V1.ReconcileSymbolsResponse answer = writer.Written[0];
+            if (answer.SnapshotGone)
+            {
+                Check(answer.Symbols.IsEmpty, "a symbols answer with its snapshot gone carries symbols");
+                return;
+            }
+
+            Check(answer.AssertionCount == (ulong)_node.Count, "a symbols answer with a count other than the node's");
+            var symbols = new Reconciliation.Internal.CodedSymbol[request.Count];
+            Check(Reconciliation.Internal.CodedSymbolCodec.TryDecode(answer.Symbols.Span, symbols, out string? error), $"a symbols answer that does not decode: {error}");
+        }
+
         private void GossipBatch(GossipBatchRequest request, long before)
         {
             GossipBatchResponse response = Wait(_service.GossipBatch(request, _context));
@@ -252,6 +277,35 @@ internal static class FuzzTargets
         }
 
         private static T Wait<T>(Task<T> task) => task.GetAwaiter().GetResult();
+    }
+
+    /// <summary>A request stream of one message.</summary>
+    private sealed class OneRequest(StemeDb.Sync.Grpc.V1.ReconcileSymbolsRequest request) : IAsyncStreamReader<StemeDb.Sync.Grpc.V1.ReconcileSymbolsRequest>
+    {
+        private bool _read;
+
+        public StemeDb.Sync.Grpc.V1.ReconcileSymbolsRequest Current => request;
+
+        public Task<bool> MoveNext(CancellationToken cancellationToken)
+        {
+            bool first = !_read;
+            _read = true;
+            return Task.FromResult(first);
+        }
+    }
+
+    /// <summary>A response stream that keeps what is written.</summary>
+    private sealed class Answers : IServerStreamWriter<StemeDb.Sync.Grpc.V1.ReconcileSymbolsResponse>
+    {
+        public List<StemeDb.Sync.Grpc.V1.ReconcileSymbolsResponse> Written { get; } = new();
+
+        public WriteOptions? WriteOptions { get; set; }
+
+        public Task WriteAsync(StemeDb.Sync.Grpc.V1.ReconcileSymbolsResponse message)
+        {
+            Written.Add(message);
+            return Task.CompletedTask;
+        }
     }
 
     private sealed class FuzzCallContext : ServerCallContext

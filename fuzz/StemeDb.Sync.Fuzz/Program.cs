@@ -149,6 +149,8 @@ internal static class Program
 
         batch.Assertions.Add(new AssertionData { Hash = ByteString.CopyFrom(new byte[32]), Data = ByteString.CopyFrom(assertions[0].Bytes), HlcTime = time, HlcNodeId = ByteString.CopyFrom(nodeId) });
         Write(corpus, "handler", "gossip_batch", [6, .. batch.ToByteArray()]);
+        Write(corpus, "handler", "symbols_first", [7, .. new StemeDb.Sync.Grpc.V1.ReconcileSymbolsRequest { Version = 1, Count = 6 }.ToByteArray()]);
+        Write(corpus, "handler", "symbols_later", [7, .. new StemeDb.Sync.Grpc.V1.ReconcileSymbolsRequest { Version = 1, Start = 6, Count = 8, Snapshot = 1 }.ToByteArray()]);
     }
 
     private static List<(string Name, string Type, byte[] Bytes)> ReadCases(string path)

@@ -10,6 +10,8 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using StemeDb.Sync.Grpc.Internal;
 using StemeDb.Sync.Grpc.V1;
+using WireSymbolsRequest = StemeDb.Sync.Grpc.V1.ReconcileSymbolsRequest;
+using WireSymbolsResponse = StemeDb.Sync.Grpc.V1.ReconcileSymbolsResponse;
 
 namespace StemeDb.Sync.Grpc;
 
@@ -297,6 +299,30 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
         return results;
     }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// Opens one bidirectional stream, carrying the caller's token (and the <see cref="GrpcSyncPeerOptions.Deadline"/>, when
+    /// set) for its whole life; each exchange also honours its own token. A v1 server answers <c>UNIMPLEMENTED</c> at the
+    /// first exchange: <see cref="SyncPeerException"/> with <see cref="SyncStatusCode.Unimplemented"/>.
+    /// </remarks>
+    public ValueTask<IReconcileSymbolsCall> OpenReconcileSymbolsAsync(CancellationToken cancellationToken = default)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<IReconcileSymbolsCall>(cancellationToken);
+        }
+
+        var callOptions = new CallOptions(headers: _headers, deadline: Deadline(), cancellationToken: cancellationToken);
+        try
+        {
+            return new ValueTask<IReconcileSymbolsCall>(new SymbolsCall(this, _client.ReconcileSymbols(callOptions), cancellationToken));
+        }
+        catch (Exception ex) when (Failure(SyncRpc.ReconcileSymbols, ex, cancellationToken) is { } failure)
+        {
+            return ValueTask.FromException<IReconcileSymbolsCall>(failure);
+        }
+    }
+
     /// <summary>Disposes the channel if this peer created it; a channel passed in is left open.</summary>
     public void Dispose() => _ownedChannel?.Dispose();
 
@@ -320,44 +346,57 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
         CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        DateTime? deadline = _options.Deadline == Timeout.InfiniteTimeSpan
-            ? null
-            : _options.TimeProvider.GetUtcNow().UtcDateTime + _options.Deadline;
-        var callOptions = new CallOptions(headers: _headers, deadline: deadline, cancellationToken: cancellationToken);
+        var callOptions = new CallOptions(headers: _headers, deadline: Deadline(), cancellationToken: cancellationToken);
         TResponse response;
         try
         {
             using AsyncUnaryCall<TResponse> call = invoke(_client, request, callOptions);
             response = await call.ResponseAsync.ConfigureAwait(false);
         }
-        catch (RpcException ex) when (cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (Failure(rpc, ex, cancellationToken) is { } failure)
         {
-            throw new OperationCanceledException($"{rpc} to {Name} was cancelled.", ex, cancellationToken);
-        }
-        catch (RpcException ex)
-        {
-            // A failure to connect (refused, reset, TLS handshake) is "unavailable" whatever status the client chose.
-            SyncStatusCode code = ex.Status.DebugException is HttpRequestException or IOException
-                ? SyncStatusCode.Unavailable
-                : StatusMapping.FromGrpc(ex.StatusCode);
-            string detail = string.IsNullOrEmpty(ex.Status.Detail) ? "no detail" : ex.Status.Detail;
-            string message = ex.StatusCode == StatusCode.DeadlineExceeded && _options.Deadline != Timeout.InfiniteTimeSpan
-                ? $"{rpc} to {Name} did not complete within its deadline ({_options.Deadline})."
-                : $"{rpc} to {Name} failed with {ex.StatusCode}: {detail}";
-            throw new SyncPeerException(code, message, ex);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException and not SyncPeerException)
-        {
-            // Grpc.Net.Client reports transport failures as RpcException; anything else (a broken handler, an
-            // invalid response body) is still a failed call to this peer.
-            throw new SyncPeerException(SyncStatusCode.Unavailable, $"{rpc} to {Name} failed: {ex.Message}", ex);
+            throw failure;
         }
 
         return map(response);
+    }
+
+    private DateTime? Deadline() => _options.Deadline == Timeout.InfiniteTimeSpan
+        ? null
+        : _options.TimeProvider.GetUtcNow().UtcDateTime + _options.Deadline;
+
+    /// <summary>
+    /// What a failed call throws: <see cref="OperationCanceledException"/> when the caller cancelled, otherwise
+    /// <see cref="SyncPeerException"/> with the status mapped; <see langword="null"/> (rethrow as is) for the caller's
+    /// own cancellation and for exceptions already mapped.
+    /// </summary>
+    private Exception? Failure(SyncRpc rpc, Exception exception, CancellationToken cancellationToken)
+    {
+        switch (exception)
+        {
+            case RpcException ex when cancellationToken.IsCancellationRequested:
+                return new OperationCanceledException($"{rpc} to {Name} was cancelled.", ex, cancellationToken);
+            case RpcException ex:
+            {
+                // A failure to connect (refused, reset, TLS handshake) is "unavailable" whatever status the client chose.
+                SyncStatusCode code = ex.Status.DebugException is HttpRequestException or IOException
+                    ? SyncStatusCode.Unavailable
+                    : StatusMapping.FromGrpc(ex.StatusCode);
+                string detail = string.IsNullOrEmpty(ex.Status.Detail) ? "no detail" : ex.Status.Detail;
+                string message = ex.StatusCode == StatusCode.DeadlineExceeded && _options.Deadline != Timeout.InfiniteTimeSpan
+                    ? $"{rpc} to {Name} did not complete within its deadline ({_options.Deadline})."
+                    : $"{rpc} to {Name} failed with {ex.StatusCode}: {detail}";
+                return new SyncPeerException(code, message, ex);
+            }
+
+            case OperationCanceledException:
+            case SyncPeerException:
+                return null;
+            default:
+                // Grpc.Net.Client reports transport failures as RpcException; anything else (a broken handler, an
+                // invalid response body) is still a failed call to this peer.
+                return new SyncPeerException(SyncStatusCode.Unavailable, $"{rpc} to {Name} failed: {exception.Message}", exception);
+        }
     }
 
     /// <summary>A wire count (uint64) as a count; one beyond <see cref="long.MaxValue"/> is outside the protocol.</summary>
@@ -371,5 +410,81 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
     {
         ArgumentNullException.ThrowIfNull(channel);
         return channel;
+    }
+
+    /// <summary>One open <c>ReconcileSymbols</c> stream: a write and a read per exchange, failures mapped like unary calls.</summary>
+    private sealed class SymbolsCall : IReconcileSymbolsCall
+    {
+        private readonly GrpcSyncPeer _peer;
+        private readonly AsyncDuplexStreamingCall<WireSymbolsRequest, WireSymbolsResponse> _call;
+        private readonly CancellationToken _streamToken;
+        private bool _completed;
+
+        public SymbolsCall(GrpcSyncPeer peer, AsyncDuplexStreamingCall<WireSymbolsRequest, WireSymbolsResponse> call, CancellationToken streamToken)
+        {
+            _peer = peer;
+            _call = call;
+            _streamToken = streamToken;
+        }
+
+        public async ValueTask<ReconcileSymbolsResponse> ExchangeAsync(ReconcileSymbolsRequest request, CancellationToken cancellationToken = default)
+        {
+            ObjectDisposedException.ThrowIf(_completed, this);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _streamToken);
+            try
+            {
+                InvalidOperationException? ended = null;
+                try
+                {
+                    await _call.RequestStream.WriteAsync(WireMapping.ToWire(request), linked.Token).ConfigureAwait(false);
+                }
+                catch (InvalidOperationException ex)
+                {
+                    ended = ex; // the call is already over (a v1 server's UNIMPLEMENTED, say): its status, read below, says why
+                }
+
+                bool answered = await _call.ResponseStream.MoveNext(linked.Token).ConfigureAwait(false);
+                if (ended is not null)
+                {
+                    throw new SyncPeerException(
+                        SyncStatusCode.Unavailable, $"{SyncRpc.ReconcileSymbols} to {_peer.Name} failed: {ended.Message}", ended);
+                }
+
+                if (!answered)
+                {
+                    throw new SyncPeerException(
+                        SyncStatusCode.InvalidResponse,
+                        $"{SyncRpc.ReconcileSymbols} to {_peer.Name} returned an answer outside the protocol: the stream ended without an answer.");
+                }
+
+                return WireMapping.FromWire(_call.ResponseStream.Current);
+            }
+            catch (Exception ex) when (_peer.Failure(SyncRpc.ReconcileSymbols, ex, linked.Token) is { } failure)
+            {
+                throw failure;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_completed)
+            {
+                return;
+            }
+
+            _completed = true;
+            try
+            {
+                await _call.RequestStream.CompleteAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is RpcException or InvalidOperationException or OperationCanceledException or IOException)
+            {
+                // The stream already failed or was cancelled: nothing is left to end.
+            }
+            finally
+            {
+                _call.Dispose();
+            }
+        }
     }
 }

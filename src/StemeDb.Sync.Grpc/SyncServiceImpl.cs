@@ -8,6 +8,8 @@ using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using StemeDb.Sync.Grpc.Internal;
 using StemeDb.Sync.Grpc.V1;
+using WireSymbolsRequest = StemeDb.Sync.Grpc.V1.ReconcileSymbolsRequest;
+using WireSymbolsResponse = StemeDb.Sync.Grpc.V1.ReconcileSymbolsResponse;
 
 namespace StemeDb.Sync.Grpc;
 
@@ -94,6 +96,33 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
     /// <inheritdoc />
     public override Task<GossipBatchResponse> GossipBatch(GossipBatchRequest request, ServerCallContext context) =>
         ServeAsync(SyncRpc.GossipBatch, request, context, static (self, r, c, handler) => self.GossipBatchCoreAsync(r, c, handler));
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Extension (docs/PROTOCOL.md, "ReconcileSymbols"): each request of the stream is admitted, authorized and answered
+    /// on its own, like a unary call, in order; the stream ends when the caller completes it.
+    /// </remarks>
+    public override async Task ReconcileSymbols(
+        IAsyncStreamReader<WireSymbolsRequest> requestStream, IServerStreamWriter<WireSymbolsResponse> responseStream, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(requestStream);
+        ArgumentNullException.ThrowIfNull(responseStream);
+        ArgumentNullException.ThrowIfNull(context);
+        try
+        {
+            ISyncRequestHandler handler = Server.Guard is null && Server.Authorizer is null ? Server.Handler : Server.For(GetCaller(context));
+            while (await requestStream.MoveNext(context.CancellationToken).ConfigureAwait(false))
+            {
+                ReconcileSymbolsResponse answer = await handler.ReconcileSymbolsAsync(
+                    WireMapping.FromWire(requestStream.Current), context.CancellationToken).ConfigureAwait(false);
+                await responseStream.WriteAsync(WireMapping.ToWire(answer)).ConfigureAwait(false); // the call's own cancellation ends the write
+            }
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            throw ToRpcException(SyncRpc.ReconcileSymbols, ex, context);
+        }
+    }
 
     /// <summary>
     /// Decides whether the caller may make this call; runs in every RPC after the guard's admission and the

@@ -55,8 +55,8 @@ public sealed partial class InMemoryNetwork
 
     /// <summary>
     /// Whether peers forward the wire extensions beyond v1 (paged <c>GetLeaves</c> with a cursor, <c>Reconcile</c>,
-    /// <c>GossipBatch</c>) to the handlers, as the gRPC adapter does. Default <see langword="true"/>; set it to
-    /// <see langword="false"/> to model v1-only peers (the cursor is ignored, the other two answer
+    /// <c>ReconcileSymbols</c>, <c>GossipBatch</c>) to the handlers, as the gRPC adapter does. Default <see langword="true"/>; set it to
+    /// <see langword="false"/> to model v1-only peers (the cursor is ignored, the others answer
     /// <see cref="SyncStatusCode.Unimplemented"/>, and fetch answers carry hash and data only, with
     /// <see cref="HlcTimestamp.None"/>), which the engine detects and falls back from.
     /// </summary>

@@ -89,6 +89,18 @@ internal sealed class InMemoryPeer : ISyncPeer
             cancellationToken);
     }
 
+    public ValueTask<IReconcileSymbolsCall> OpenReconcileSymbolsAsync(CancellationToken cancellationToken = default)
+    {
+        if (!_network.ForwardExtensions)
+        {
+            return ValueTask.FromException<IReconcileSymbolsCall>(Unimplemented("ReconcileSymbols"));
+        }
+
+        return cancellationToken.IsCancellationRequested
+            ? ValueTask.FromCanceled<IReconcileSymbolsCall>(cancellationToken)
+            : new ValueTask<IReconcileSymbolsCall>(new SymbolsCall(this));
+    }
+
     public ValueTask<IReadOnlyList<GossipResult>> GossipBatchAsync(IReadOnlyList<AssertionRecord> records, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(records);
@@ -152,4 +164,33 @@ internal sealed class InMemoryPeer : ISyncPeer
 
     private SyncPeerException Unimplemented(string rpc) =>
         new(SyncStatusCode.Unimplemented, $"'{Name}' is a v1 peer on this network: {rpc} is not implemented.");
+
+    /// <summary>A <c>ReconcileSymbols</c> stream: each exchange is one delivery through the network (lost, duplicated or delayed like a call).</summary>
+    private sealed class SymbolsCall : IReconcileSymbolsCall
+    {
+        private readonly InMemoryPeer _peer;
+        private bool _disposed;
+
+        public SymbolsCall(InMemoryPeer peer) => _peer = peer;
+
+        public ValueTask<ReconcileSymbolsResponse> ExchangeAsync(ReconcileSymbolsRequest request, CancellationToken cancellationToken = default)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return _peer._network.CallAsync(
+                _peer._from,
+                _peer.Name,
+                async (handler, ct) =>
+                {
+                    ReconcileSymbolsResponse response = await handler.ReconcileSymbolsAsync(request, ct).ConfigureAwait(false);
+                    return response with { Symbols = response.Symbols.ToArray() };
+                },
+                cancellationToken);
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            _disposed = true;
+            return default;
+        }
+    }
 }

@@ -209,6 +209,70 @@ public abstract class SyncPeerContractTests
         Assert.That(server.Count, Is.EqualTo(2));
     }
 
+    /// <summary>
+    /// The ReconcileSymbols extension: the answers of one stream name one snapshot and its count, even when the node takes
+    /// new assertions between them; a v1-only transport refuses it as <see cref="SyncStatusCode.Unimplemented"/>.
+    /// </summary>
+    /// <returns>A task.</returns>
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task OpenReconcileSymbolsAsync_TwoExchanges_DescribeOneSnapshot(CancellationToken cancellationToken)
+    {
+        SyncNode server = await NodeAsync(1, records: 50, cancellationToken).ConfigureAwait(false);
+        ISyncPeer peer = await PeerAsync(server.Handler, cancellationToken).ConfigureAwait(false);
+        if (!CarriesExtensions)
+        {
+            SyncPeerException? refused = Assert.ThrowsAsync<SyncPeerException>(async () =>
+            {
+                IReconcileSymbolsCall call = await peer.OpenReconcileSymbolsAsync(cancellationToken).ConfigureAwait(false);
+                await using (call.ConfigureAwait(false))
+                {
+                    await call.ExchangeAsync(new ReconcileSymbolsRequest(1, 0, 6, 0), cancellationToken).ConfigureAwait(false);
+                }
+            });
+            Assert.That(refused!.Code, Is.EqualTo(SyncStatusCode.Unimplemented));
+            return;
+        }
+
+        IReconcileSymbolsCall symbols = await peer.OpenReconcileSymbolsAsync(cancellationToken).ConfigureAwait(false);
+        await using (symbols.ConfigureAwait(false))
+        {
+            ReconcileSymbolsResponse first = await symbols.ExchangeAsync(new ReconcileSymbolsRequest(1, 0, 6, 0), cancellationToken).ConfigureAwait(false);
+            await server.IngestAsync(Record(1_000).Data, cancellationToken).ConfigureAwait(false);
+            ReconcileSymbolsResponse second = await symbols.ExchangeAsync(
+                new ReconcileSymbolsRequest(1, 6, 8, first.Snapshot), cancellationToken).ConfigureAwait(false);
+
+            Assert.That(first.SnapshotGone, Is.False);
+            Assert.That(first.AssertionCount, Is.EqualTo(50));
+            Assert.That(first.Symbols.Length, Is.GreaterThan(6 * 32));
+            Assert.That(second.Snapshot, Is.EqualTo(first.Snapshot));
+            Assert.That(second.AssertionCount, Is.EqualTo(50), "the answer describes the snapshot, not the set now");
+            Assert.That(second.Symbols.Length, Is.GreaterThan(8 * 32));
+        }
+    }
+
+    /// <summary>A malformed ReconcileSymbols request fails as <see cref="SyncStatusCode.InvalidArgument"/>.</summary>
+    /// <returns>A task.</returns>
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task OpenReconcileSymbolsAsync_MalformedRequest_FailsInvalidArgument(CancellationToken cancellationToken)
+    {
+        Assume.That(CarriesExtensions, "the transport carries v1 only");
+        SyncNode server = await NodeAsync(1, records: 5, cancellationToken).ConfigureAwait(false);
+        ISyncPeer peer = await PeerAsync(server.Handler, cancellationToken).ConfigureAwait(false);
+
+        SyncPeerException? refused = Assert.ThrowsAsync<SyncPeerException>(async () =>
+        {
+            IReconcileSymbolsCall call = await peer.OpenReconcileSymbolsAsync(cancellationToken).ConfigureAwait(false);
+            await using (call.ConfigureAwait(false))
+            {
+                await call.ExchangeAsync(new ReconcileSymbolsRequest(1, 0, 0, 0), cancellationToken).ConfigureAwait(false);
+            }
+        });
+
+        Assert.That(refused!.Code, Is.EqualTo(SyncStatusCode.InvalidArgument));
+    }
+
     /// <summary>A node that syncs through the peer pulls everything it lacks, across several fetch batches and leaf pages.</summary>
     /// <returns>A task.</returns>
     [Test]

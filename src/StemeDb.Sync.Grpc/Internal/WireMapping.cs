@@ -1,6 +1,8 @@
 using System;
 using Google.Protobuf;
 using StemeDb.Sync.Grpc.V1;
+using WireSymbolsRequest = StemeDb.Sync.Grpc.V1.ReconcileSymbolsRequest;
+using WireSymbolsResponse = StemeDb.Sync.Grpc.V1.ReconcileSymbolsResponse;
 
 namespace StemeDb.Sync.Grpc.Internal;
 
@@ -45,4 +47,30 @@ internal static class WireMapping
     /// <summary>A received batch item, raw (the handler verifies it).</summary>
     public static GossipMessage ToMessage(AssertionData item) =>
         new(item.Hash.Memory, item.Data.Memory, item.HlcTime, item.HlcCounter, item.HlcNodeId.Memory);
+
+    /// <summary>A <c>ReconcileSymbols</c> request on the wire.</summary>
+    public static WireSymbolsRequest ToWire(ReconcileSymbolsRequest request) => new()
+    {
+        Version = request.Version,
+        Start = request.Start,
+        Count = request.Count,
+        Snapshot = request.Snapshot,
+    };
+
+    /// <summary>A <c>ReconcileSymbols</c> request from the wire (checked by the handler).</summary>
+    public static ReconcileSymbolsRequest FromWire(WireSymbolsRequest request) =>
+        new(request.Version, request.Start, request.Count, request.Snapshot);
+
+    /// <summary>A <c>ReconcileSymbols</c> answer on the wire.</summary>
+    public static WireSymbolsResponse ToWire(ReconcileSymbolsResponse response) => new()
+    {
+        AssertionCount = response.AssertionCount,
+        Snapshot = response.Snapshot,
+        Symbols = UnsafeByteOperations.UnsafeWrap(response.Symbols),
+        SnapshotGone = response.SnapshotGone,
+    };
+
+    /// <summary>A <c>ReconcileSymbols</c> answer from the wire (checked by the engine).</summary>
+    public static ReconcileSymbolsResponse FromWire(WireSymbolsResponse response) =>
+        new(response.AssertionCount, response.Snapshot, response.Symbols.Memory, response.SnapshotGone);
 }

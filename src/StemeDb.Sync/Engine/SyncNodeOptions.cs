@@ -76,6 +76,15 @@ public sealed class SyncNodeOptions
     /// </summary>
     public TimeSpan PeerCallTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Whether the node reconciles by rateless symbols (the <c>ReconcileSymbols</c> extension, docs/PROTOCOL.md), as the
+    /// caller of an anti-entropy pass and as the server (default <see langword="true"/>). From its first such
+    /// reconciliation on, the node's Merkle index keeps the symbols up to date: at most 12 bytes per assertion, and
+    /// CPU on every ingest (docs/BENCHMARKS.md, "Ingest"). When <see langword="false"/>, the node keeps none, answers
+    /// <c>ReconcileSymbols</c> as unimplemented, and reconciles with <c>Reconcile</c> and paged leaves.
+    /// </summary>
+    public bool ReconcileSymbols { get; set; } = true;
+
     /// <summary>Seeds the node's random choices (peer selection, jitter) for reproducible tests; <see langword="null"/> for a random seed.</summary>
     internal int? RandomSeed { get; set; }
 
@@ -163,6 +172,7 @@ public sealed class SyncNodeOptions
             FetchBatchSize = FetchBatchSize,
             MaxLeavesPerRequest = MaxLeavesPerRequest,
             PeerCallTimeout = PeerCallTimeout,
+            ReconcileSymbols = ReconcileSymbols,
             RandomSeed = RandomSeed,
             RunBackgroundLoops = RunBackgroundLoops,
         };

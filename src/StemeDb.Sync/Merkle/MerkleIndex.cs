@@ -220,14 +220,10 @@ internal sealed class MerkleIndex
         }
         else
         {
-            List<Key256> fresh = FreshLocked(sorted);
-            _trie.AddSorted(sorted);
-            foreach (Key256 key in fresh)
-            {
-                sketch.Add(key.W0, key.W1, key.W2, key.W3);
-            }
-
+            List<Key256> fresh = _fresh;
             fresh.Clear();
+            _trie.AddSorted(sorted, fresh);
+            AddToSketchLocked(sketch, fresh);
             if (fresh.Capacity > KeptDeferredLength)
             {
                 fresh.Capacity = 0; // a bulk load's buffer is let go
@@ -246,21 +242,23 @@ internal sealed class MerkleIndex
         }
     }
 
-    /// <summary>The leaves of <paramref name="sorted"/> that the trie lacks, once each (for the sketch, once they join the trie).</summary>
-    private List<Key256> FreshLocked(ReadOnlySpan<Key256> sorted)
+    /// <summary>Adds the leaves new to the trie to the sketch, a batch at a time (several symbol walks side by side).</summary>
+    private static void AddToSketchLocked(RibltSketch sketch, List<Key256> fresh)
     {
-        List<Key256> fresh = _fresh;
-        fresh.Clear();
-        for (int i = 0; i < sorted.Length; i++)
+        Span<(ulong W0, ulong W1, ulong W2, ulong W3)> batch = stackalloc (ulong, ulong, ulong, ulong)[64];
+        int count = 0;
+        foreach (Key256 key in fresh)
         {
-            Key256 key = sorted[i];
-            if ((i == 0 || key != sorted[i - 1]) && !_trie.Contains(key))
+            batch[count++] = (key.W0, key.W1, key.W2, key.W3);
+            if (count == batch.Length)
             {
-                fresh.Add(key);
+                sketch.AddMany(batch);
+                count = 0;
             }
         }
 
-        return fresh;
+        sketch.AddMany(batch[..count]);
+        fresh.Clear();
     }
 
     /// <summary>Lengthens the sketch's prefix once the set has grown enough (O(n) a time, O(1) per leaf amortized).</summary>
@@ -338,6 +336,18 @@ internal sealed class MerkleIndex
             RibltSketch sketch = SketchLocked();
             count = (int)(_trie.Count - (sketch.Version - version));
             return sketch.TryRead(version, start, destination, AllLeavesLocked);
+        }
+    }
+
+    /// <summary>Whether the index keeps coded symbols up to date (they were read at least once). For tests.</summary>
+    internal bool KeepsSymbols
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _sketch is not null;
+            }
         }
     }
 

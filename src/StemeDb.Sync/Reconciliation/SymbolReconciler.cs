@@ -21,8 +21,12 @@ internal static class SymbolReconciler
     /// <summary>The symbols the first request asks for: enough to settle 0 to 2 differences in one exchange.</summary>
     public const uint FirstCount = 6;
 
-    /// <summary>Answers one request from the <paramref name="local"/> index (the server side of <c>ReconcileSymbols</c>).</summary>
-    /// <exception cref="SyncRequestException">The request is malformed (<see cref="SyncStatusCode.InvalidArgument"/>); nothing changes.</exception>
+    /// <summary>
+    /// Answers one request from the <paramref name="local"/> index (the server side of <c>ReconcileSymbols</c>), from
+    /// the symbols it keeps up to date only (O(count) per request, whatever the set).
+    /// </summary>
+    /// <exception cref="SyncRequestException">The request is malformed (<see cref="SyncStatusCode.InvalidArgument"/>), or asks for symbols past
+    /// the kept prefix (<see cref="SyncStatusCode.ResourceExhausted"/>); nothing changes.</exception>
     public static ReconcileSymbolsResponse Respond(MerkleIndex local, ReconcileSymbolsRequest request)
     {
         ArgumentNullException.ThrowIfNull(local);
@@ -42,6 +46,15 @@ internal static class SymbolReconciler
         }
 
         long snapshot = request.Start == 0 ? local.BeginSymbols().Version : (long)Math.Min(request.Snapshot, long.MaxValue);
+        int kept = local.SketchLength;
+        if (request.Start + request.Count > (ulong)kept)
+        {
+            // Symbols past the kept prefix would be computed from every leaf, O(n) per message: not served to callers.
+            throw new SyncRequestException(
+                SyncStatusCode.ResourceExhausted,
+                $"ReconcileSymbols: this node serves the first {kept} symbols of its set (0.15 to 0.3 per assertion); symbols {request.Start} + {request.Count} go past them. Use Reconcile or paged GetLeaves.");
+        }
+
         var symbols = new CodedSymbol[request.Count];
         if (!local.TryGetSymbols(snapshot, (long)request.Start, symbols, out int countThen))
         {

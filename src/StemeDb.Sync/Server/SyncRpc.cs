@@ -23,4 +23,7 @@ public enum SyncRpc
 
     /// <summary><c>GossipBatch</c> (extension): a peer pushes many assertions.</summary>
     GossipBatch,
+
+    /// <summary><c>ReconcileSymbols</c> (extension): one message of a rateless reconciliation's stream.</summary>
+    ReconcileSymbols,
 }

@@ -81,4 +81,11 @@ public interface ISyncPeer
     /// <exception cref="SyncPeerException">The peer does not implement the extension (<see cref="SyncStatusCode.Unimplemented"/>, the default implementation) or the call failed.</exception>
     ValueTask<IReadOnlyList<GossipResult>> GossipBatchAsync(IReadOnlyList<AssertionRecord> records, CancellationToken cancellationToken = default) =>
         throw new SyncPeerException(SyncStatusCode.Unimplemented, $"Peer '{Name}' does not implement GossipBatch.");
+
+    /// <summary>Extension: opens a <c>ReconcileSymbols</c> stream to the peer (docs/PROTOCOL.md, "ReconcileSymbols").</summary>
+    /// <param name="cancellationToken">Cancels opening the stream.</param>
+    /// <returns>The open stream; the caller disposes it.</returns>
+    /// <exception cref="SyncPeerException">The peer does not implement the extension (<see cref="SyncStatusCode.Unimplemented"/>, the default implementation; a transport may also report it at the first exchange) or the call failed.</exception>
+    ValueTask<IReconcileSymbolsCall> OpenReconcileSymbolsAsync(CancellationToken cancellationToken = default) =>
+        throw new SyncPeerException(SyncStatusCode.Unimplemented, $"Peer '{Name}' does not implement ReconcileSymbols.");
 }

@@ -78,4 +78,15 @@ public interface ISyncRequestHandler
     /// <exception cref="SyncRequestException">More than 1,000 pushes (<see cref="SyncStatusCode.InvalidArgument"/>), or not implemented (<see cref="SyncStatusCode.Unimplemented"/>, the default implementation).</exception>
     ValueTask<IReadOnlyList<GossipResult>> GossipBatchAsync(IReadOnlyList<GossipMessage> messages, CancellationToken cancellationToken = default) =>
         throw new SyncRequestException(SyncStatusCode.Unimplemented, "GossipBatch is not implemented by this node.");
+
+    /// <summary>
+    /// Extension: answers one message of a <c>ReconcileSymbols</c> stream (docs/PROTOCOL.md, "ReconcileSymbols"). Each
+    /// message stands alone: the answer names the snapshot it describes, which the next request sends back.
+    /// </summary>
+    /// <param name="request">The raw request.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The answer.</returns>
+    /// <exception cref="SyncRequestException">Malformed request (<see cref="SyncStatusCode.InvalidArgument"/>), symbols past what this node keeps (<see cref="SyncStatusCode.ResourceExhausted"/>), or not implemented (<see cref="SyncStatusCode.Unimplemented"/>, the default implementation).</exception>
+    ValueTask<ReconcileSymbolsResponse> ReconcileSymbolsAsync(ReconcileSymbolsRequest request, CancellationToken cancellationToken = default) =>
+        throw new SyncRequestException(SyncStatusCode.Unimplemented, "ReconcileSymbols is not implemented by this node.");
 }

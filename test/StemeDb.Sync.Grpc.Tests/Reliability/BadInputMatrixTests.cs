@@ -101,6 +101,13 @@ public sealed class BadInputMatrixTests
         yield return Row("35 reconcile slice fingerprints one byte short", m => Fails(() => m.Client.ReconcileAsync(new ReconcileRequest { Version = 1, SliceFingerprints = ByteString.CopyFrom(new byte[3071]) }).ResponseAsync, StatusCode.InvalidArgument, "slice_fingerprints must be 3072 bytes"));
         yield return Row("36 reconcile retry asking 2^32-1 cells", m => Fails(() => m.Client.ReconcileAsync(new ReconcileRequest { Version = 1, Slices = ByteString.CopyFrom(Enumerable.Repeat((byte)0xFF, 16).ToArray()), Cells = uint.MaxValue }).ResponseAsync, StatusCode.InvalidArgument, "cells must be a positive multiple"));
         yield return Row("37 reconcile empty message", m => Fails(() => m.Client.ReconcileAsync(new ReconcileRequest()).ResponseAsync, StatusCode.InvalidArgument, "version 0 is not supported"));
+        yield return Row("40 reconcile symbols version 2", m => Fails(() => m.SymbolsAsync(new V1.ReconcileSymbolsRequest { Version = 2, Count = 6 }), StatusCode.InvalidArgument, "version 2 is not supported"));
+        yield return Row("41 reconcile symbols count 0", m => Fails(() => m.SymbolsAsync(new V1.ReconcileSymbolsRequest { Version = 1, Count = 0 }), StatusCode.InvalidArgument, "count must be 1 to 65536; got 0"));
+        yield return Row("42 reconcile symbols count 65,537", m => Fails(() => m.SymbolsAsync(new V1.ReconcileSymbolsRequest { Version = 1, Count = 65_537 }), StatusCode.InvalidArgument, "count must be 1 to 65536; got 65537"));
+        yield return Row("43 reconcile symbols past symbol 2^20", m => Fails(() => m.SymbolsAsync(new V1.ReconcileSymbolsRequest { Version = 1, Start = ulong.MaxValue - 3, Count = 6 }), StatusCode.InvalidArgument, "go past the limit"));
+        yield return Row("44 reconcile symbols past the kept ones (not computed from every leaf)", m => Fails(() => m.SymbolsAsync(new V1.ReconcileSymbolsRequest { Version = 1, Start = 60_000, Count = 65_536 }), StatusCode.ResourceExhausted, "symbols 60000 + 65536 go past them"));
+        yield return Row("45 reconcile symbols empty message", m => Fails(() => m.SymbolsAsync(new V1.ReconcileSymbolsRequest()), StatusCode.InvalidArgument, "version 0 is not supported"));
+        yield return Row("46 reconcile symbols body that is not protobuf", m => Fails(() => m.CallRawAsync("ReconcileSymbols", [0xFF, 0xFF, 0xFF, 0xFF, 0xFF]), StatusCode.Internal, null));
         yield return Row("38 gossip batch of 1,001 pushes", m =>
         {
             var batch = new GossipBatchRequest();
@@ -264,6 +271,14 @@ public sealed class BadInputMatrixTests
             Assert.That(response.Error, Does.Contain(reason));
         });
         return 0;
+    }
+
+    /// <summary>One request on a ReconcileSymbols stream, and its answer read back.</summary>
+    internal async Task SymbolsAsync(V1.ReconcileSymbolsRequest request)
+    {
+        using AsyncDuplexStreamingCall<V1.ReconcileSymbolsRequest, V1.ReconcileSymbolsResponse> call = _client.ReconcileSymbols();
+        await call.RequestStream.WriteAsync(request);
+        await call.ResponseStream.MoveNext(CancellationToken.None);
     }
 
     internal static async Task<int> Fails(Func<Task> call, StatusCode code, string? detail)

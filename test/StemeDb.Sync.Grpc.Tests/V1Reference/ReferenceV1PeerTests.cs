@@ -96,6 +96,23 @@ public class ReferenceV1PeerTests
     }
 
     [Test]
+    public async Task ReconcileSymbols_V1Server_RefusedUnimplementedAtTheFirstExchange(CancellationToken cancellationToken)
+    {
+        await using ReferenceV1Host host = await ReferenceV1Host.StartAsync();
+        host.Server.Put(Records.Create("v1-only"));
+        using GrpcSyncPeer peer = GrpcSyncPeer.Create(host.Address);
+
+        SyncPeerException? ex = Assert.ThrowsAsync<SyncPeerException>(async () =>
+        {
+            await using IReconcileSymbolsCall call = await peer.OpenReconcileSymbolsAsync(cancellationToken);
+            await call.ExchangeAsync(new ReconcileSymbolsRequest(1, 0, 6, 0), cancellationToken);
+        });
+
+        Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.Unimplemented), ex.Message);
+        Assert.That(host.Server.Count, Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task V1Client_GossipFetchLeaves_AnsweredWithoutExtensions(CancellationToken cancellationToken)
     {
         await using SyncNode node = await TestNodes.StartAsync();

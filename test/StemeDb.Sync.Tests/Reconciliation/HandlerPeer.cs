@@ -7,7 +7,8 @@ namespace StemeDb.Sync.Tests.Reconciliation;
 
 /// <summary>
 /// An in-process peer over a node's request handler, with each extension switchable: a disabled extension behaves
-/// as on a v1 node (Reconcile and GossipBatch refused as unimplemented, the GetLeaves cursor ignored). Counts calls.
+/// as on a v1 node (Reconcile, ReconcileSymbols and GossipBatch refused as unimplemented, the GetLeaves cursor
+/// ignored). ReconcileSymbols is off unless asked for (a peer of the version before it). Counts calls.
 /// </summary>
 internal sealed class HandlerPeer : ISyncPeer
 {
@@ -16,6 +17,8 @@ internal sealed class HandlerPeer : ISyncPeer
     private int _batchCalls;
     private int _gossipCalls;
     private int _leavesCalls;
+    private int _symbolsExchanges;
+    private int _symbolsOpened;
 
     public HandlerPeer(ISyncRequestHandler handler, string name = "peer")
     {
@@ -30,6 +33,16 @@ internal sealed class HandlerPeer : ISyncPeer
     public bool Paging { get; init; } = true;
 
     public bool Batch { get; init; } = true;
+
+    /// <summary>Whether the peer answers ReconcileSymbols (off by default: the tests of the other methods use a peer without it).</summary>
+    public bool Symbols { get; init; }
+
+    /// <summary>When set, every ReconcileSymbols answer passes through it (a peer answering outside the protocol).</summary>
+    public Func<ReconcileSymbolsRequest, ReconcileSymbolsResponse, ReconcileSymbolsResponse>? TamperSymbols { get; init; }
+
+    public int SymbolsExchanges => Volatile.Read(ref _symbolsExchanges);
+
+    public int SymbolsOpened => Volatile.Read(ref _symbolsOpened);
 
     /// <summary>
     /// When set, the root the peer reports in <c>ExchangeRoots</c> is this function of its real one (a node on another
@@ -123,6 +136,35 @@ internal sealed class HandlerPeer : ISyncPeer
         return _handler.GossipBatchAsync(messages, cancellationToken);
     }
 
+    public ValueTask<IReconcileSymbolsCall> OpenReconcileSymbolsAsync(CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _symbolsOpened);
+        return Symbols
+            ? new ValueTask<IReconcileSymbolsCall>(new SymbolsCall(this))
+            : throw new SyncPeerException(SyncStatusCode.Unimplemented, "a node of an earlier version");
+    }
+
     private static GossipMessage ToMessage(AssertionRecord record) => new(
         record.Hash.ToArray(), record.Data.ToArray(), record.Timestamp.Time, record.Timestamp.Counter, record.Timestamp.NodeId.ToArray());
+
+    private sealed class SymbolsCall(HandlerPeer peer) : IReconcileSymbolsCall
+    {
+        public async ValueTask<ReconcileSymbolsResponse> ExchangeAsync(ReconcileSymbolsRequest request, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref peer._symbolsExchanges);
+            ReconcileSymbolsResponse response;
+            try
+            {
+                response = await peer._handler.ReconcileSymbolsAsync(request, cancellationToken);
+            }
+            catch (SyncRequestException ex)
+            {
+                throw new SyncPeerException(ex.Code, ex.Message, ex); // as a transport maps the status
+            }
+
+            return peer.TamperSymbols is { } tamper ? tamper(request, response) : response;
+        }
+
+        public ValueTask DisposeAsync() => default;
+    }
 }

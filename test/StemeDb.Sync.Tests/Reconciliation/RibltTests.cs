@@ -9,6 +9,34 @@ namespace StemeDb.Sync.Tests.Reconciliation;
 [TestFixture]
 public sealed class RibltTests
 {
+    [TestCase(0, 1_003, 4_096)]
+    [TestCase(100, 7, 300)]
+    [TestCase(700, 2_050, 20_000)]
+    public void ApplyMany_AgainstOneByOne_SameSymbols(int start, int leafCount, int length)
+    {
+        // Arrange: leaves not a multiple of the four walks advanced side by side, a window not at 0
+        var random = new Random(leafCount);
+        var leaves = new (ulong W0, ulong W1, ulong W2, ulong W3)[leafCount];
+        for (int i = 0; i < leaves.Length; i++)
+        {
+            leaves[i] = ((ulong)random.NextInt64(), (ulong)random.NextInt64(), (ulong)random.NextInt64(), (ulong)random.NextInt64());
+        }
+
+        var together = new CodedSymbol[length];
+        var oneByOne = new CodedSymbol[length];
+
+        // Act
+        RibltSketch.ApplyMany(together, (ulong)start, leaves, 1);
+        foreach ((ulong w0, ulong w1, ulong w2, ulong w3) in leaves)
+        {
+            RibltSketch.Apply(oneByOne, (ulong)start, w0, w1, w2, w3, 1);
+        }
+
+        // Assert
+        Assert.That(together, Is.EqualTo(oneByOne));
+        Assert.That(together.Count(s => !s.IsEmpty), Is.GreaterThan(leafCount / 4), "the symbols were written");
+    }
+
     [TestCase(0, 0)]
     [TestCase(500, 1)]
     [TestCase(500, 2)]

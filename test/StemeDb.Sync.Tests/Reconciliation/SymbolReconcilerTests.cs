@@ -13,8 +13,8 @@ public sealed class SymbolReconcilerTests
     [TestCase(2_000, 0)]
     [TestCase(2_000, 1)]
     [TestCase(2_000, 100)]
-    [TestCase(3_000, 1_000)]
-    [TestCase(500, 5_000)]
+    [TestCase(6_000, 1_000)]
+    [TestCase(40_000, 5_000)]
     [TestCase(0, 50)]
     public async Task Reconcile_InProcessResponder_FindsExactlyTheDifference(int shared, int differences)
     {
@@ -58,7 +58,7 @@ public sealed class SymbolReconcilerTests
     public async Task Reconcile_LeavesArriveOnBothSidesMidway_StillDescribesOneSetEach()
     {
         // Arrange
-        ReconcileTestSets sets = ReconcileTestSets.Create(1_000, 300, seed: 6);
+        ReconcileTestSets sets = ReconcileTestSets.Create(3_000, 300, seed: 6);
         var random = new Random(6);
         var bytes = new byte[AssertionHash.Length];
         int exchanges = 0;

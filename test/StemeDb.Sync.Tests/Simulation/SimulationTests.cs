@@ -19,6 +19,11 @@ public sealed class SimulationTests
     private static IEnumerable<TestCaseData> CiSeeds() =>
         Enumerable.Range(1, CiSeedCount).Select(seed => new TestCaseData(seed).SetName($"Converges_Seed{seed:D4}"));
 
+    private const int MixedSeedCount = 60;
+
+    private static IEnumerable<TestCaseData> MixedSeeds() =>
+        Enumerable.Range(1, MixedSeedCount).Select(seed => new TestCaseData(seed).SetName($"MixedVersions_Seed{seed:D4}"));
+
     private static IEnumerable<TestCaseData> LongSeeds()
     {
         int count = int.TryParse(Environment.GetEnvironmentVariable("STEMEDB_SIM_SEEDS"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) ? n : 0;
@@ -38,6 +43,14 @@ public sealed class SimulationTests
     public void Simulation_SmallClusterWithFaults_ConvergesToAcknowledgedUnion(int seed)
     {
         Run(seed, SmallConfig(seed), $"Name=Converges_Seed{seed:D4}");
+    }
+
+    /// <summary>Nodes of every wire version in one cluster (v1, before ReconcileSymbols, current), with the same faults.</summary>
+    [TestCaseSource(nameof(MixedSeeds))]
+    [CancelAfter(60_000)]
+    public void Simulation_MixedWireVersions_ConvergesToAcknowledgedUnion(int seed)
+    {
+        Run(seed, SmallConfig(seed) with { MixedVersions = true }, $"Name=MixedVersions_Seed{seed:D4}");
     }
 
     [Test]

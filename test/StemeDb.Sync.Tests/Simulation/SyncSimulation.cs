@@ -21,10 +21,11 @@ internal sealed record SimulationConfig(
     double AntiEntropyWeight = 0.04,
     int GossipQueueCapacity = 16,
     int GossipFanout = 2,
-    int FetchBatchSize = 50)
+    int FetchBatchSize = 50,
+    bool MixedVersions = false)
 {
     public override string ToString() =>
-        $"{Nodes} nodes, {Assertions} assertions, drop {DropRate}, answer loss {AnswerLossRate}, duplicate {DuplicateRate}, queue {GossipQueueCapacity}, fanout {GossipFanout}, fetch batch {FetchBatchSize}";
+        $"{Nodes} nodes, {Assertions} assertions, drop {DropRate}, answer loss {AnswerLossRate}, duplicate {DuplicateRate}, queue {GossipQueueCapacity}, fanout {GossipFanout}, fetch batch {FetchBatchSize}{(MixedVersions ? ", mixed wire versions" : string.Empty)}";
 }
 
 /// <summary>What a run did, for the test output.</summary>
@@ -55,6 +56,7 @@ internal sealed class SyncSimulation
     private readonly InMemoryAssertionStore[] _stores;
     private readonly SyncNode?[] _nodes;
     private readonly ISyncPeer[][] _peers;
+    private readonly WireVersion[] _versions;
     private readonly HashSet<AssertionHash> _acknowledged = new();
     private readonly List<Task> _outstanding = new();
     private readonly Queue<string> _trace = new();
@@ -78,6 +80,13 @@ internal sealed class SyncSimulation
         _stores = Enumerable.Range(0, config.Nodes).Select(_ => new InMemoryAssertionStore()).ToArray();
         _nodes = new SyncNode?[config.Nodes];
         _peers = new ISyncPeer[config.Nodes][];
+
+        // With mixed versions, each node speaks one wire version (from its own generator, so that the run's other
+        // choices stay those of the seed); its callers see it through that version.
+        var versions = new Random(unchecked((seed * 31) + 5));
+        _versions = Enumerable.Range(0, config.Nodes)
+            .Select(_ => config.MixedVersions ? (WireVersion)versions.Next(3) : WireVersion.Current)
+            .ToArray();
     }
 
     public static string Name(int i) => $"n{i}";
@@ -156,7 +165,7 @@ internal sealed class SyncSimulation
     }
 
     public string Describe() =>
-        $"seed {_seed} ({_config}); last events:{Environment.NewLine}  " + string.Join(Environment.NewLine + "  ", _trace);
+        $"seed {_seed} ({_config}{(_config.MixedVersions ? "; versions " + string.Join(", ", _versions) : string.Empty)}); last events:{Environment.NewLine}  " + string.Join(Environment.NewLine + "  ", _trace);
 
     private void Note(string text)
     {
@@ -207,7 +216,10 @@ internal sealed class SyncSimulation
         _nodes[i] = node;
         _network.SetEndpoint(Name(i), node.Handler);
         _network.Reconnect(Name(i));
-        _peers[i] = Enumerable.Range(0, _nodes.Length).Where(j => j != i).Select(j => _network.CreatePeer(Name(i), Name(j))).ToArray();
+        _peers[i] = Enumerable.Range(0, _nodes.Length)
+            .Where(j => j != i)
+            .Select(j => _versions[j] == WireVersion.Current ? _network.CreatePeer(Name(i), Name(j)) : new OlderVersionPeer(_network.CreatePeer(Name(i), Name(j)), _versions[j]))
+            .ToArray();
         foreach (ISyncPeer peer in _peers[i])
         {
             node.AddPeer(peer);

@@ -82,7 +82,8 @@ internal sealed class AntiEntropy
                 return new SyncPassResult { Unchanged = true, Complete = true, RoundTrips = roundTrips };
             }
 
-            DiffResult diff = await PeerDiff.DiffAsync(_index, peer, _options.MaxLeavesPerRequest, cancellationToken, _retry.SeededSalt).ConfigureAwait(false);
+            DiffResult diff = await PeerDiff.DiffAsync(
+                _index, peer, _options.MaxLeavesPerRequest, cancellationToken, _retry.SeededSalt, exchange.Remote.Count, _options.ReconcileSymbols).ConfigureAwait(false);
             roundTrips += diff.RemotePages;
             if (!diff.Complete)
             {

@@ -98,6 +98,17 @@ internal sealed class PeerCalls
     public ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken) =>
         CallAsync("Reconcile", request, static (peer, request, token) => peer.ReconcileAsync(request, token), cancellationToken);
 
+    /// <summary>Opens a <c>ReconcileSymbols</c> stream (a peer returning none answers outside the protocol).</summary>
+    public async ValueTask<IReconcileSymbolsCall> OpenReconcileSymbolsAsync(CancellationToken cancellationToken)
+    {
+        IReconcileSymbolsCall? call = await Peer.OpenReconcileSymbolsAsync(cancellationToken).ConfigureAwait(false);
+        return call ?? throw InvalidResponse("ReconcileSymbols", "no stream was opened");
+    }
+
+    /// <summary>One exchange of an open <c>ReconcileSymbols</c> stream, under the per-call deadline; the reconciler checks the answer.</summary>
+    public ValueTask<ReconcileSymbolsResponse> ExchangeSymbolsAsync(IReconcileSymbolsCall call, ReconcileSymbolsRequest request, CancellationToken cancellationToken) =>
+        CallAsync("ReconcileSymbols", (Call: call, Request: request), static (_, a, token) => a.Call.ExchangeAsync(a.Request, token), cancellationToken);
+
     /// <summary>Pushes one assertion with unary <c>Gossip</c> (the live path when there is no backlog).</summary>
     public ValueTask<GossipResult> GossipAsync(AssertionRecord record, CancellationToken cancellationToken) =>
         CallAsync("Gossip", record, static (peer, record, token) => peer.GossipAsync(record, token), cancellationToken);

@@ -8,10 +8,14 @@ namespace StemeDb.Sync.Engine.Internal;
 /// </summary>
 internal sealed class PeerCapabilities
 {
+    private volatile bool _reconcileSymbols = true;
     private volatile bool _reconcile = true;
     private volatile bool _paging = true;
     private volatile bool _gossipBatch = true;
     private ConvergedSummaries? _converged;
+
+    /// <summary>Whether the peer answers <c>ReconcileSymbols</c>.</summary>
+    public bool ReconcileSymbols { get => _reconcileSymbols; set => _reconcileSymbols = value; }
 
     /// <summary>Whether the peer answers <c>Reconcile</c>.</summary>
     public bool Reconcile { get => _reconcile; set => _reconcile = value; }

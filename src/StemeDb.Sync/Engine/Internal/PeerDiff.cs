@@ -3,20 +3,52 @@ using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
+using StemeDb.Sync.Reconciliation.Internal;
 
 namespace StemeDb.Sync.Engine.Internal;
 
 /// <summary>
-/// Finds what each side lacks, with the best method the peer has: Reconcile, else paged <c>GetLeaves</c>, else one v1
-/// page. What a peer lacks is learned once and kept in its <see cref="PeerCapabilities"/>.
+/// Finds what each side lacks, with the best method the peer has: ReconcileSymbols, else Reconcile, else paged
+/// <c>GetLeaves</c>, else one v1 page. What a peer lacks is learned once and kept in its <see cref="PeerCapabilities"/>.
 /// </summary>
 internal static class PeerDiff
 {
-    /// <summary>Finds what each side lacks: Reconcile when the peer has it, paged leaves otherwise or when Reconcile gives up.</summary>
+    /// <summary>
+    /// Finds what each side lacks: ReconcileSymbols when the peer has it, then Reconcile, then paged leaves, each taking
+    /// over when the one before is missing or gives up.
+    /// </summary>
+    /// <param name="local">The local leaf set.</param>
+    /// <param name="peer">The peer.</param>
+    /// <param name="maxLeaves">The leaf page size.</param>
+    /// <param name="cancellationToken">Cancels the diff.</param>
+    /// <param name="newSalt">Draws Reconcile's salts (seeded in simulations).</param>
+    /// <param name="remoteCount">The peer's count from the root exchange, when known: a difference in counts too large for
+    /// the symbols it keeps skips ReconcileSymbols for this pass (a fresh node's bootstrap, say), so that neither side starts
+    /// keeping symbols for nothing.</param>
+    /// <param name="useSymbols">Whether this node reconciles by symbols at all (<see cref="SyncNodeOptions.ReconcileSymbols"/>).</param>
     public static async ValueTask<DiffResult> DiffAsync(
-        MerkleIndex local, PeerCalls peer, int maxLeaves, CancellationToken cancellationToken, Func<ulong>? newSalt = null)
+        MerkleIndex local,
+        PeerCalls peer,
+        int maxLeaves,
+        CancellationToken cancellationToken,
+        Func<ulong>? newSalt = null,
+        long? remoteCount = null,
+        bool useSymbols = true)
     {
         int roundTrips = 0;
+        if (useSymbols && peer.Capabilities.ReconcileSymbols && (remoteCount is not { } remote || SymbolsMayServe(local.Count, remote)))
+        {
+            ReconcileResult? result = await ReconcileSymbolsAsync(local, peer, cancellationToken).ConfigureAwait(false);
+            if (result is not null)
+            {
+                roundTrips += result.RoundTrips;
+                if (result.Status is ReconcileStatus.Identical or ReconcileStatus.Reconciled)
+                {
+                    return new DiffResult(result.MissingLocally, result.MissingRemotely, true, null, 0, roundTrips);
+                }
+            }
+        }
+
         if (peer.Capabilities.Reconcile)
         {
             try
@@ -54,6 +86,47 @@ internal static class PeerDiff
         }
 
         return diff with { RemotePages = diff.RemotePages + roundTrips };
+    }
+
+    /// <summary>
+    /// Whether the symbols a peer of <paramref name="remoteCount"/> keeps can decode at least the difference the counts
+    /// prove, at about 1.5 symbols per difference. It keeps between half its target (about 0.3 per assertion) and all of
+    /// it, or all 2^18 once there; the half is assumed below that.
+    /// </summary>
+    internal static bool SymbolsMayServe(long localCount, long remoteCount)
+    {
+        int target = RibltSketch.TargetLength(remoteCount);
+        long kept = target == RibltSketch.MaxLength ? target : Math.Max(RibltSketch.MinLength, target / 2);
+        return Math.Abs(localCount - remoteCount) * 3 / 2 < kept;
+    }
+
+    /// <summary>
+    /// Reconciles over one <c>ReconcileSymbols</c> stream. Returns <see langword="null"/> when the peer lacks the extension
+    /// (learned for good) or answered outside it, or when it serves too few symbols for this difference (the next method
+    /// takes over for this pass); a result that did not decode is returned for its round trips.
+    /// </summary>
+    private static async ValueTask<ReconcileResult?> ReconcileSymbolsAsync(MerkleIndex local, PeerCalls peer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            IReconcileSymbolsCall call = await peer.OpenReconcileSymbolsAsync(cancellationToken).ConfigureAwait(false);
+            await using (call.ConfigureAwait(false))
+            {
+                return await SymbolReconciler.ReconcileCoreAsync(
+                    local, (request, ct) => peer.ExchangeSymbolsAsync(call, request, ct), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (SyncPeerException ex) when (ex.Code is SyncStatusCode.Unimplemented or SyncStatusCode.InvalidResponse)
+        {
+            // A v1 peer or one of an earlier version (UNIMPLEMENTED), or answers outside the protocol: Reconcile and
+            // paged leaves serve from here on. Nothing was stored from it.
+            peer.Capabilities.ReconcileSymbols = false;
+            return null;
+        }
+        catch (SyncPeerException ex) when (ex.Code is SyncStatusCode.ResourceExhausted)
+        {
+            return null; // past the symbols the peer keeps (a large difference), or its guard's limits: the next method
+        }
     }
 
     /// <summary>

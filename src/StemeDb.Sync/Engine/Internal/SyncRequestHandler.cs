@@ -11,14 +11,16 @@ namespace StemeDb.Sync.Engine.Internal;
 /// </summary>
 internal sealed class SyncRequestHandler : ISyncRequestHandler
 {
+    private readonly bool _servesSymbols;
     private readonly NodeId _nodeId;
     private readonly NodeLifecycle _lifecycle;
     private readonly MerkleIndex _index;
     private readonly IAssertionStore _store;
     private readonly IncomingAssertions _incoming;
 
-    public SyncRequestHandler(NodeId nodeId, NodeLifecycle lifecycle, MerkleIndex index, IAssertionStore store, IncomingAssertions incoming)
+    public SyncRequestHandler(NodeId nodeId, NodeLifecycle lifecycle, MerkleIndex index, IAssertionStore store, IncomingAssertions incoming, bool servesSymbols = true)
     {
+        _servesSymbols = servesSymbols;
         _nodeId = nodeId;
         _lifecycle = lifecycle;
         _index = index;
@@ -146,6 +148,18 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
         cancellationToken.ThrowIfCancellationRequested();
         _lifecycle.EnsureServing();
         return new ValueTask<ReconcileRoundResponse>(SetReconciler.Respond(_index, request));
+    }
+
+    public ValueTask<ReconcileSymbolsResponse> ReconcileSymbolsAsync(ReconcileSymbolsRequest request, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!_servesSymbols)
+        {
+            throw new SyncRequestException(SyncStatusCode.Unimplemented, "ReconcileSymbols is turned off on this node (SyncNodeOptions.ReconcileSymbols).");
+        }
+
+        _lifecycle.EnsureServing();
+        return new ValueTask<ReconcileSymbolsResponse>(SymbolReconciler.Respond(_index, request));
     }
 
     public async ValueTask<IReadOnlyList<GossipResult>> GossipBatchAsync(IReadOnlyList<GossipMessage> messages, CancellationToken cancellationToken = default)

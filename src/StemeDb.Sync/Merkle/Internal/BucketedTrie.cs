@@ -143,8 +143,10 @@ internal sealed partial class BucketedTrie
     /// Adds keys given in ascending order (repeats and keys already present are skipped): the depth grows first, then
     /// each bucket takes its run of keys in one merge. Same result as adding them one by one.
     /// </summary>
+    /// <param name="keys">The keys, ascending.</param>
+    /// <param name="added">When given, receives each key that was new, once (in no particular order).</param>
     /// <returns>The number of keys that were new.</returns>
-    public int AddSorted(ReadOnlySpan<Key256> keys)
+    public int AddSorted(ReadOnlySpan<Key256> keys, List<Key256>? added = null)
     {
         // Deep enough for all of them (a bound: repeats and present keys may leave the trie a bit deeper than adding
         // one by one would), so that no deepening moves the buckets while the runs are merged.
@@ -153,7 +155,7 @@ internal sealed partial class BucketedTrie
             Deepen();
         }
 
-        int added = 0;
+        int count = 0;
         for (int start = 0; start < keys.Length;)
         {
             int index = BucketOf(keys[start]);
@@ -163,15 +165,15 @@ internal sealed partial class BucketedTrie
                 end++;
             }
 
-            added += MergeRun(index, keys[start..end]);
+            count += MergeRun(index, keys[start..end], added);
             start = end;
         }
 
-        return added;
+        return count;
     }
 
     /// <summary>Merges an ascending run of keys of bucket <paramref name="index"/> into it; returns how many were new.</summary>
-    private int MergeRun(int index, ReadOnlySpan<Key256> run)
+    private int MergeRun(int index, ReadOnlySpan<Key256> run, List<Key256>? added)
     {
         ref Bucket bucket = ref _buckets[index];
         if (bucket.Storage is CritBitTrie || bucket.Count + run.Length > MaxSortedBucket)
@@ -183,6 +185,7 @@ internal sealed partial class BucketedTrie
                 if (Add(key))
                 {
                     addedOneByOne++;
+                    added?.Add(key);
                 }
             }
 
@@ -246,6 +249,7 @@ internal sealed partial class BucketedTrie
 
             keys[write--] = key;
             _totalSum += key;
+            added?.Add(key);
         }
 
         bucket.Count = total;

@@ -6,7 +6,7 @@ namespace StemeDb.Sync.Reconciliation.Internal;
 /// <summary>
 /// The prefix of a leaf set's rateless coded symbols (docs/PROTOCOL.md, "ReconcileSymbols"), kept up to date as
 /// leaves are added: each new leaf is XORed into the symbols it maps to below <see cref="Length"/>, about
-/// 2 ln(<see cref="Length"/>/2) + 1 of them. The prefix grows with the set, to about 0.3 symbols per leaf (at most
+/// 2 ln(<see cref="Length"/>/2) + 1 of them. The prefix doubles as the set grows, to 0.3 symbols per leaf (at most
 /// <see cref="MaxLength"/>, 12 bytes per leaf); symbols past it are computed from the leaves when asked for. Not
 /// thread-safe: the owner (<see cref="MerkleIndex"/>) serializes every call.
 /// </summary>
@@ -45,11 +45,25 @@ internal sealed class RibltSketch
     /// <summary>The prefix length kept for a set of <paramref name="count"/> leaves.</summary>
     public static int TargetLength(long count) => (int)Math.Clamp(count * 3 / 10, MinLength, MaxLength);
 
-    /// <summary>Whether a set of <paramref name="count"/> leaves calls for a longer prefix (see <see cref="Grow"/>).</summary>
+    /// <summary>
+    /// Whether a set of <paramref name="count"/> leaves calls for a longer prefix (see <see cref="Grow"/>): once the target
+    /// is twice the prefix (or the longest), so that growth walks every leaf about once per leaf added in all.
+    /// </summary>
     public bool ShouldGrow(long count)
     {
         int target = TargetLength(count);
-        return (target >= Length + (Length / 2) || (target == MaxLength && Length < MaxLength)) && target > Length;
+        return (target >= 2 * Length || (target == MaxLength && Length < MaxLength)) && target > Length;
+    }
+
+    /// <summary>Adds new leaves (the caller checks that each is new and given once), several walks at a time.</summary>
+    public void AddMany(ReadOnlySpan<(ulong W0, ulong W1, ulong W2, ulong W3)> leaves)
+    {
+        ApplyMany(_symbols, 0, leaves, 1);
+        foreach ((ulong W0, ulong W1, ulong W2, ulong W3) leaf in leaves)
+        {
+            _journal[(int)(Version % JournalLength)] = leaf;
+            Version++;
+        }
     }
 
     /// <summary>Adds a new leaf (the caller checks that it is new: adding one twice removes it).</summary>
@@ -61,9 +75,9 @@ internal sealed class RibltSketch
     }
 
     /// <summary>
-    /// Grows the prefix for a set of <paramref name="count"/> leaves, once it is half as long again as the prefix kept:
-    /// the new symbols are computed from <paramref name="leaves"/> (the whole set), so growth costs O(n) a time and
-    /// O(1) per leaf amortized.
+    /// Grows the prefix for a set of <paramref name="count"/> leaves, once its target is twice the prefix kept: the new
+    /// symbols are computed from <paramref name="leaves"/> (the whole set), so growth costs O(n) a time and O(1) per
+    /// leaf amortized.
     /// </summary>
     public void Grow(long count, IEnumerable<AssertionHash> leaves)
     {
@@ -113,9 +127,108 @@ internal sealed class RibltSketch
     public static void Compute(Span<CodedSymbol> destination, ulong start, IEnumerable<AssertionHash> leaves)
     {
         destination.Clear();
+        Span<(ulong W0, ulong W1, ulong W2, ulong W3)> batch = stackalloc (ulong, ulong, ulong, ulong)[64];
+        int count = 0;
         foreach (AssertionHash leaf in leaves)
         {
-            Apply(destination, start, leaf.W0, leaf.W1, leaf.W2, leaf.W3, 1);
+            batch[count++] = (leaf.W0, leaf.W1, leaf.W2, leaf.W3);
+            if (count == batch.Length)
+            {
+                ApplyMany(destination, start, batch, 1);
+                count = 0;
+            }
+        }
+
+        ApplyMany(destination, start, batch[..count], 1);
+    }
+
+    /// <summary>
+    /// Adds (<paramref name="sign"/> 1) or removes (-1) each of <paramref name="leaves"/> in the symbols
+    /// <paramref name="start"/> onward held in <paramref name="symbols"/>, as <see cref="Apply"/> does one by one. Four
+    /// walks advance side by side: each step waits on a square root and a division, and the processor overlaps the steps
+    /// of independent walks, so this costs about a third of walking them one after another.
+    /// </summary>
+    public static void ApplyMany(Span<CodedSymbol> symbols, ulong start, ReadOnlySpan<(ulong W0, ulong W1, ulong W2, ulong W3)> leaves, int sign)
+    {
+        int i = 0;
+        for (; i + 4 <= leaves.Length; i += 4)
+        {
+            ApplyFour(symbols, start, leaves.Slice(i, 4), sign);
+        }
+
+        for (; i < leaves.Length; i++)
+        {
+            (ulong w0, ulong w1, ulong w2, ulong w3) = leaves[i];
+            Apply(symbols, start, w0, w1, w2, w3, sign);
+        }
+    }
+
+    private static void ApplyFour(Span<CodedSymbol> symbols, ulong start, ReadOnlySpan<(ulong W0, ulong W1, ulong W2, ulong W3)> four, int sign)
+    {
+        ulong end = start + (ulong)symbols.Length;
+        (ulong a0, ulong a1, ulong a2, ulong a3) = four[0];
+        (ulong b0, ulong b1, ulong b2, ulong b3) = four[1];
+        (ulong c0, ulong c1, ulong c2, ulong c3) = four[2];
+        (ulong d0, ulong d1, ulong d2, ulong d3) = four[3];
+        ulong mixA = RibltHash.Mix(a0, a1, a2, a3);
+        ulong mixB = RibltHash.Mix(b0, b1, b2, b3);
+        ulong mixC = RibltHash.Mix(c0, c1, c2, c3);
+        ulong mixD = RibltHash.Mix(d0, d1, d2, d3);
+        var a = new SymbolWalk(mixA);
+        var b = new SymbolWalk(mixB);
+        var c = new SymbolWalk(mixC);
+        var d = new SymbolWalk(mixD);
+        while (true)
+        {
+            bool more = false;
+            if (a.Index < end)
+            {
+                if (a.Index >= start)
+                {
+                    symbols[(int)(a.Index - start)].Apply(a0, a1, a2, a3, RibltHash.Checksum(mixA), sign);
+                }
+
+                a.Next();
+                more = true;
+            }
+
+            if (b.Index < end)
+            {
+                if (b.Index >= start)
+                {
+                    symbols[(int)(b.Index - start)].Apply(b0, b1, b2, b3, RibltHash.Checksum(mixB), sign);
+                }
+
+                b.Next();
+                more = true;
+            }
+
+            if (c.Index < end)
+            {
+                if (c.Index >= start)
+                {
+                    symbols[(int)(c.Index - start)].Apply(c0, c1, c2, c3, RibltHash.Checksum(mixC), sign);
+                }
+
+                c.Next();
+                more = true;
+            }
+
+            if (d.Index < end)
+            {
+                if (d.Index >= start)
+                {
+                    symbols[(int)(d.Index - start)].Apply(d0, d1, d2, d3, RibltHash.Checksum(mixD), sign);
+                }
+
+                d.Next();
+                more = true;
+            }
+
+            if (!more)
+            {
+                return;
+            }
         }
     }
 

@@ -94,6 +94,15 @@ internal sealed class CallerHandler : ISyncRequestHandler
             null,
             cancellationToken);
 
+    public ValueTask<ReconcileSymbolsResponse> ReconcileSymbolsAsync(ReconcileSymbolsRequest request, CancellationToken cancellationToken = default) =>
+        ServeAsync(
+            SyncRpc.ReconcileSymbols,
+            FixedFieldBytes,
+            request,
+            static (handler, r, token) => handler.ReconcileSymbolsAsync(r, token),
+            null,
+            cancellationToken);
+
     private static long SizeOf(GossipMessage message) =>
         message.Hash.Length + message.Data.Length + message.HlcNodeId.Length + FixedFieldBytes;
 
