@@ -202,6 +202,7 @@ public sealed class AddStemeDbSyncTests
             ["StemeDbSync:FetchBatchSize"] = "321",
             ["StemeDbSync:MaxLeavesPerRequest"] = "4321",
             ["StemeDbSync:PeerCallTimeout"] = "00:00:42",
+            ["StemeDbSync:ReconcileSymbols"] = "false",
         });
         var services = new ServiceCollection();
 
@@ -225,6 +226,7 @@ public sealed class AddStemeDbSyncTests
             Assert.That(options.FetchBatchSize, Is.EqualTo(321));
             Assert.That(options.MaxLeavesPerRequest, Is.EqualTo(4321));
             Assert.That(options.PeerCallTimeout, Is.EqualTo(TimeSpan.FromSeconds(42)));
+            Assert.That(options.ReconcileSymbols, Is.False);
         });
 
         // Every bindable engine setting is covered above: a new one must be added to this test.
