@@ -82,6 +82,33 @@ internal static class EngineTestKit
             await Task.Delay(5);
         }
     }
+
+    /// <summary>Two started nodes over in-memory stores: <paramref name="shared"/> assertions on both, then some of each one's own.</summary>
+    public static async Task<(SyncNode A, SyncNode B)> TwoNodesAsync(int shared, int onlyA, int onlyB, CancellationToken cancellationToken)
+    {
+        var a = new SyncNode(Options(1), new InMemoryAssertionStore());
+        var b = new SyncNode(Options(2), new InMemoryAssertionStore());
+        await a.StartAsync(cancellationToken);
+        await b.StartAsync(cancellationToken);
+        for (int i = 0; i < shared; i++)
+        {
+            byte[] data = Data(i);
+            await a.IngestAsync(data, cancellationToken);
+            await b.IngestAsync(data, cancellationToken);
+        }
+
+        for (int i = 0; i < onlyA; i++)
+        {
+            await a.IngestAsync(Data(1_000_000 + i), cancellationToken);
+        }
+
+        for (int i = 0; i < onlyB; i++)
+        {
+            await b.IngestAsync(Data(2_000_000 + i), cancellationToken);
+        }
+
+        return (a, b);
+    }
 }
 
 /// <summary>Rejects data whose first byte is 0xFF, with a reason.</summary>

@@ -18,7 +18,7 @@ public class ExtensionEngineTests
     public async Task SyncWithPeer_ExtensionPeerBeyondV1Limit_ConvergesInOnePassWithReconcile(CancellationToken cancellationToken)
     {
         // Arrange: both hold 10,500 shared assertions, each has 300 of its own.
-        (SyncNode a, SyncNode b) = await TwoNodesAsync(Shared, 300, 300, cancellationToken);
+        (SyncNode a, SyncNode b) = await EngineTestKit.TwoNodesAsync(Shared, 300, 300, cancellationToken);
         await using (a)
         await using (b)
         {
@@ -44,7 +44,7 @@ public class ExtensionEngineTests
     public async Task SyncWithPeer_PeerOnAnotherRootVersion_ConvergesByReconcileThenStopsEarly(CancellationToken cancellationToken)
     {
         // Arrange: the peer reports roots of another root version (here: BLAKE3 of its root), which never match ours.
-        (SyncNode a, SyncNode b) = await TwoNodesAsync(2_000, 30, 40, cancellationToken);
+        (SyncNode a, SyncNode b) = await EngineTestKit.TwoNodesAsync(2_000, 30, 40, cancellationToken);
         await using (a)
         await using (b)
         {
@@ -69,7 +69,7 @@ public class ExtensionEngineTests
     public async Task SyncWithPeer_PeerWithPagingButNoReconcile_ConvergesBeyondV1LimitByPaging(CancellationToken cancellationToken)
     {
         // Arrange
-        (SyncNode a, SyncNode b) = await TwoNodesAsync(Shared, 0, 40, cancellationToken);
+        (SyncNode a, SyncNode b) = await EngineTestKit.TwoNodesAsync(Shared, 0, 40, cancellationToken);
         await using (a)
         await using (b)
         {
@@ -94,7 +94,7 @@ public class ExtensionEngineTests
     public async Task SyncWithPeer_V1OnlyPeer_FallsBackAndConvergesUpToTheV1Limit(CancellationToken cancellationToken)
     {
         // Arrange: the peer holds more than 10,000 leaves and ignores the cursor.
-        (SyncNode a, SyncNode b) = await TwoNodesAsync(Shared, 20, 40, cancellationToken);
+        (SyncNode a, SyncNode b) = await EngineTestKit.TwoNodesAsync(Shared, 20, 40, cancellationToken);
         await using (a)
         await using (b)
         {
@@ -186,32 +186,6 @@ public class ExtensionEngineTests
 
         Assert.That(page.Leaves, Is.EqualTo(all.Skip(10).Take(10)));
         Assert.That(page.Truncated, Is.True);
-    }
-
-    private static async Task<(SyncNode A, SyncNode B)> TwoNodesAsync(int shared, int onlyA, int onlyB, CancellationToken cancellationToken)
-    {
-        var a = new SyncNode(EngineTestKit.Options(1), new InMemoryAssertionStore());
-        var b = new SyncNode(EngineTestKit.Options(2), new InMemoryAssertionStore());
-        await a.StartAsync(cancellationToken);
-        await b.StartAsync(cancellationToken);
-        for (int i = 0; i < shared; i++)
-        {
-            byte[] data = EngineTestKit.Data(i);
-            await a.IngestAsync(data, cancellationToken);
-            await b.IngestAsync(data, cancellationToken);
-        }
-
-        for (int i = 0; i < onlyA; i++)
-        {
-            await a.IngestAsync(EngineTestKit.Data(1_000_000 + i), cancellationToken);
-        }
-
-        for (int i = 0; i < onlyB; i++)
-        {
-            await b.IngestAsync(EngineTestKit.Data(2_000_000 + i), cancellationToken);
-        }
-
-        return (a, b);
     }
 
     /// <summary>A receiver that answers a batch only when released, and tracks calls in flight.</summary>

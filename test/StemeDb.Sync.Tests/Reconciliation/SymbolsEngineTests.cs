@@ -14,7 +14,7 @@ public sealed class SymbolsEngineTests
     public async Task SyncWithPeer_PeerWithSymbols_ConvergesByReconcileSymbolsAlone(CancellationToken cancellationToken)
     {
         // Arrange
-        (SyncNode a, SyncNode b) = await TwoNodesAsync(2_000, 30, 40, cancellationToken);
+        (SyncNode a, SyncNode b) = await EngineTestKit.TwoNodesAsync(2_000, 30, 40, cancellationToken);
         await using (a)
         await using (b)
         {
@@ -39,7 +39,7 @@ public sealed class SymbolsEngineTests
     public async Task SyncWithPeer_PeerOfEarlierVersion_FallsBackToReconcileAndStopsAsking(CancellationToken cancellationToken)
     {
         // Arrange: a peer with Reconcile but without ReconcileSymbols
-        (SyncNode a, SyncNode b) = await TwoNodesAsync(2_000, 5, 7, cancellationToken);
+        (SyncNode a, SyncNode b) = await EngineTestKit.TwoNodesAsync(2_000, 5, 7, cancellationToken);
         await using (a)
         await using (b)
         {
@@ -63,7 +63,7 @@ public sealed class SymbolsEngineTests
     public async Task SyncWithPeer_CountsTooFarApartForTheSymbols_SkipsThemForThatPassOnly(CancellationToken cancellationToken)
     {
         // Arrange: the peer holds 2,000 more assertions than this node, more than the symbols it keeps can decode
-        (SyncNode a, SyncNode b) = await TwoNodesAsync(100, 0, 2_000, cancellationToken);
+        (SyncNode a, SyncNode b) = await EngineTestKit.TwoNodesAsync(100, 0, 2_000, cancellationToken);
         await using (a)
         await using (b)
         {
@@ -91,7 +91,7 @@ public sealed class SymbolsEngineTests
     {
         // Arrange: 1,000 assertions of its own on each side, equal counts, far more differences than 1,100 assertions'
         // kept symbols decode
-        (SyncNode a, SyncNode b) = await TwoNodesAsync(100, 1_000, 1_000, cancellationToken);
+        (SyncNode a, SyncNode b) = await EngineTestKit.TwoNodesAsync(100, 1_000, 1_000, cancellationToken);
         await using (a)
         await using (b)
         {
@@ -120,7 +120,7 @@ public sealed class SymbolsEngineTests
     public async Task SyncWithPeer_SymbolsOutsideTheProtocol_FallsBackAndStopsAsking(string tampering, CancellationToken cancellationToken)
     {
         // Arrange
-        (SyncNode a, SyncNode b) = await TwoNodesAsync(1_000, 3, 4, cancellationToken);
+        (SyncNode a, SyncNode b) = await EngineTestKit.TwoNodesAsync(1_000, 3, 4, cancellationToken);
         await using (a)
         await using (b)
         {
@@ -181,7 +181,7 @@ public sealed class SymbolsEngineTests
     public async Task Handler_RequestPastTheKeptSymbols_IsResourceExhaustedAndChangesNothing(CancellationToken cancellationToken)
     {
         // Arrange: 300 assertions, so the minimum of 256 symbols is kept
-        (SyncNode a, SyncNode b) = await TwoNodesAsync(300, 0, 0, cancellationToken);
+        (SyncNode a, SyncNode b) = await EngineTestKit.TwoNodesAsync(300, 0, 0, cancellationToken);
         await using (a)
         await using (b)
         {
@@ -198,31 +198,5 @@ public sealed class SymbolsEngineTests
             Assert.That(inside.AssertionCount, Is.EqualTo(300));
             Assert.That(b.Root, Is.EqualTo(root));
         }
-    }
-
-    private static async Task<(SyncNode A, SyncNode B)> TwoNodesAsync(int shared, int onlyA, int onlyB, CancellationToken cancellationToken)
-    {
-        var a = new SyncNode(EngineTestKit.Options(1), new InMemoryAssertionStore());
-        var b = new SyncNode(EngineTestKit.Options(2), new InMemoryAssertionStore());
-        await a.StartAsync(cancellationToken);
-        await b.StartAsync(cancellationToken);
-        for (int i = 0; i < shared; i++)
-        {
-            byte[] data = EngineTestKit.Data(i);
-            await a.IngestAsync(data, cancellationToken);
-            await b.IngestAsync(data, cancellationToken);
-        }
-
-        for (int i = 0; i < onlyA; i++)
-        {
-            await a.IngestAsync(EngineTestKit.Data(1_000_000 + i), cancellationToken);
-        }
-
-        for (int i = 0; i < onlyB; i++)
-        {
-            await b.IngestAsync(EngineTestKit.Data(2_000_000 + i), cancellationToken);
-        }
-
-        return (a, b);
     }
 }
