@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using System.Threading;
@@ -115,21 +116,78 @@ internal sealed class LocalIngest
 
     /// <summary>
     /// Records read from an assertion stream: each is verified like a record received from a peer (drift, size, content,
-    /// BLAKE3), in order, up to the first that fails; those before it are stored, indexed and observed by the clock
-    /// through the same bounded puts as <see cref="IngestManyAsync"/>, keeping their timestamps. Nothing after the first
-    /// failure is stored.
+    /// BLAKE3), in order, up to the first that fails; those before it are stored, indexed and observed by the clock,
+    /// keeping their timestamps. Nothing from the first failure on is stored. A synchronous-put store takes each record
+    /// right after its verification, copying the bytes, which may be borrowed from the reader; any other store gets
+    /// the verified records through the same bounded puts as <see cref="IngestManyAsync"/>, with bytes of their own.
     /// </summary>
-    public async ValueTask<ReceivedBatch> ReceiveManyAsync(IReadOnlyList<AssertionRecord> records, CancellationToken cancellationToken)
+    public ValueTask<ReceivedBatch> ReceiveManyAsync(ReadOnlyMemory<UnverifiedRecord> records, CancellationToken cancellationToken)
     {
-        _lifecycle.EnsureRunning();
-        var hashes = new AssertionHash[records.Count];
-        var data = new ReadOnlyMemory<byte>[records.Count];
-        var timestamps = new HlcTimestamp[records.Count];
+        try
+        {
+            _lifecycle.EnsureRunning();
+            if (_synchronousStore is { } synchronousStore)
+            {
+                return new ValueTask<ReceivedBatch>(ReceiveSynchronously(synchronousStore, records.Span, cancellationToken));
+            }
+        }
+#pragma warning disable CA1031 // Not swallowed: faulted into the returned task, as an async method would.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            return ValueTask.FromException<ReceivedBatch>(ex);
+        }
+
+        return ReceiveThroughPutsAsync(records, cancellationToken);
+    }
+
+    /// <summary>Verifies and puts each record in turn into a synchronous-put store; indexes every one put.</summary>
+    private ReceivedBatch ReceiveSynchronously(ISynchronousPutStore store, ReadOnlySpan<UnverifiedRecord> records, CancellationToken cancellationToken)
+    {
+        AssertionHash[] stored = ArrayPool<AssertionHash>.Shared.Rent(Math.Max(1, records.Length));
+        int count = 0, added = 0;
+        string? reason = null;
+        try
+        {
+            for (; count < records.Length; count++)
+            {
+                if (count + PrefetchDistance < records.Length)
+                {
+                    store.Prefetch(records[count + PrefetchDistance].Hash); // the hash the record claims: only a hint, nothing is put before it is verified
+                }
+
+                ref readonly UnverifiedRecord record = ref records[count];
+                HlcTimestamp timestamp = record.Timestamp;
+                if ((reason = _verifier.Verify(record.Hash, record.Data.Span, ref timestamp)) is not null)
+                {
+                    break;
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
+                added += PutReceived(store, record.Hash, record.Data, timestamp) ? 1 : 0;
+                stored[count] = record.Hash;
+            }
+        }
+        finally
+        {
+            _index.AddDeferred(stored.AsSpan(0, count));
+            ArrayPool<AssertionHash>.Shared.Return(stored);
+        }
+
+        return new ReceivedBatch(count, added, reason);
+    }
+
+    /// <summary>Verifies the records up to the first that fails, then puts those through <see cref="PutManyAsync"/>.</summary>
+    private async ValueTask<ReceivedBatch> ReceiveThroughPutsAsync(ReadOnlyMemory<UnverifiedRecord> records, CancellationToken cancellationToken)
+    {
+        var hashes = new AssertionHash[records.Length];
+        var data = new ReadOnlyMemory<byte>[records.Length];
+        var timestamps = new HlcTimestamp[records.Length];
         string? reason = null;
         int verified = 0;
-        for (; verified < records.Count; verified++)
+        for (; verified < records.Length; verified++)
         {
-            AssertionRecord record = records[verified];
+            UnverifiedRecord record = records.Span[verified];
             HlcTimestamp timestamp = record.Timestamp;
             if ((reason = _verifier.Verify(record.Hash, record.Data.Span, ref timestamp)) is not null)
             {
@@ -137,7 +195,7 @@ internal sealed class LocalIngest
             }
 
             hashes[verified] = record.Hash;
-            data[verified] = record.Data;
+            data[verified] = record.Owned ? record.Data : record.Data.ToArray(); // the store may keep the bytes
             timestamps[verified] = timestamp;
         }
 
@@ -232,20 +290,32 @@ internal sealed class LocalIngest
         ISynchronousPutStore store, AssertionHash hash, ReadOnlyMemory<byte> data, HlcTimestamp? received, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        HlcTimestamp timestamp = received ?? _clock.Now();
-        bool added = store.Put(hash, data.Span, timestamp);
         if (received is { } observed)
         {
-            _clock.TryObserve(observed, out _);
-            if (!added)
-            {
-                return new ValueTask<IngestResult>(new IngestResult(hash, timestamp, false));
-            }
+            return new ValueTask<IngestResult>(new IngestResult(hash, observed, PutReceived(store, hash, data, observed)));
         }
 
+        HlcTimestamp timestamp = _clock.Now();
+        bool added = store.Put(hash, data.Span, timestamp);
         return added
             ? new ValueTask<IngestResult>(CompleteAdded(hash, timestamp, _gossip.Enabled ? new AssertionRecord(hash, data, timestamp) : null))
             : CompleteLocalAsync(new AssertionRecord(hash, data, timestamp), false, cancellationToken);
+    }
+
+    /// <summary>
+    /// Puts a verified received record into a synchronous-put store with its timestamp, which the clock then observes;
+    /// a new one is counted and queued for gossip. Returns whether it was new; the caller indexes the hash.
+    /// </summary>
+    private bool PutReceived(ISynchronousPutStore store, AssertionHash hash, ReadOnlyMemory<byte> data, HlcTimestamp timestamp)
+    {
+        bool added = store.Put(hash, data.Span, timestamp);
+        _clock.TryObserve(timestamp, out _);
+        if (added)
+        {
+            CompleteAdded(hash, timestamp, _gossip.Enabled ? new AssertionRecord(hash, data, timestamp) : null);
+        }
+
+        return added;
     }
 
     /// <summary>A received record about to be put: the clock observes its verified timestamp.</summary>
