@@ -1,7 +1,6 @@
 using System;
 using System.Buffers;
 using System.Collections.Generic;
-using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -111,7 +110,9 @@ internal sealed class LocalIngest
             hashes[i] = AssertionHash.Compute(data);
         }
 
-        return await PutManyAsync(hashes.Length, hashes, assertions, null, cancellationToken).ConfigureAwait(false);
+        var results = new IngestResult[hashes.Length];
+        await PutManyAsync(hashes.Length, hashes, assertions, null, results, cancellationToken).ConfigureAwait(false);
+        return results;
     }
 
     /// <summary>
@@ -177,49 +178,65 @@ internal sealed class LocalIngest
         return new ReceivedBatch(count, added, reason);
     }
 
-    /// <summary>Verifies the records up to the first that fails, then puts those through <see cref="PutManyAsync"/>.</summary>
+    /// <summary>
+    /// Verifies the records up to the first that fails, then puts those through <see cref="PutManyAsync"/>; the batch's
+    /// arrays are pooled, the records' bytes are arrays of their own (the store may keep them).
+    /// </summary>
     private async ValueTask<ReceivedBatch> ReceiveThroughPutsAsync(ReadOnlyMemory<UnverifiedRecord> records, CancellationToken cancellationToken)
     {
-        var hashes = new AssertionHash[records.Length];
-        var data = new ReadOnlyMemory<byte>[records.Length];
-        var timestamps = new HlcTimestamp[records.Length];
-        string? reason = null;
-        int verified = 0;
-        for (; verified < records.Length; verified++)
+        int length = records.Length;
+        AssertionHash[] hashes = ArrayPool<AssertionHash>.Shared.Rent(length);
+        ReadOnlyMemory<byte>[] data = ArrayPool<ReadOnlyMemory<byte>>.Shared.Rent(length);
+        HlcTimestamp[] timestamps = ArrayPool<HlcTimestamp>.Shared.Rent(length);
+        IngestResult[] results = ArrayPool<IngestResult>.Shared.Rent(length);
+        try
         {
-            UnverifiedRecord record = records.Span[verified];
-            HlcTimestamp timestamp = record.Timestamp;
-            if ((reason = _verifier.Verify(record.Hash, record.Data.Span, ref timestamp)) is not null)
+            string? reason = null;
+            int verified = 0;
+            for (; verified < length; verified++)
             {
-                break;
+                UnverifiedRecord record = records.Span[verified];
+                HlcTimestamp timestamp = record.Timestamp;
+                if ((reason = _verifier.Verify(record.Hash, record.Data.Span, ref timestamp)) is not null)
+                {
+                    break;
+                }
+
+                hashes[verified] = record.Hash;
+                data[verified] = record.Owned ? record.Data : record.Data.ToArray();
+                timestamps[verified] = timestamp;
             }
 
-            hashes[verified] = record.Hash;
-            data[verified] = record.Owned ? record.Data : record.Data.ToArray(); // the store may keep the bytes
-            timestamps[verified] = timestamp;
-        }
+            await PutManyAsync(verified, hashes, data, timestamps, results, cancellationToken).ConfigureAwait(false);
+            int added = 0;
+            for (int i = 0; i < verified; i++)
+            {
+                added += results[i].Added ? 1 : 0;
+            }
 
-        IngestResult[] results = await PutManyAsync(verified, hashes, data, timestamps, cancellationToken).ConfigureAwait(false);
-        int added = 0;
-        foreach (IngestResult result in results)
+            return new ReceivedBatch(verified, added, reason);
+        }
+        finally
         {
-            added += result.Added ? 1 : 0;
+            ArrayPool<AssertionHash>.Shared.Return(hashes);
+            ArrayPool<ReadOnlyMemory<byte>>.Shared.Return(data, clearArray: true);
+            ArrayPool<HlcTimestamp>.Shared.Return(timestamps);
+            ArrayPool<IngestResult>.Shared.Return(results);
         }
-
-        return new ReceivedBatch(verified, added, reason);
     }
 
     /// <summary>
     /// Puts the first <paramref name="count"/> verified, hashed assertions, up to <see cref="MaxPutsInFlight"/> at once,
     /// and indexes every one whose put completed (also when a put fails). Local assertions (<paramref name="received"/>
     /// <see langword="null"/>) are stamped now; received ones keep their timestamps, which the clock then observes.
+    /// Assertion <c>i</c>'s result goes to <c>results[i]</c>.
     /// </summary>
-    private async ValueTask<IngestResult[]> PutManyAsync(
-        int count, AssertionHash[] hashes, IReadOnlyList<ReadOnlyMemory<byte>> assertions, HlcTimestamp[]? received, CancellationToken cancellationToken)
+    private async ValueTask PutManyAsync(
+        int count, AssertionHash[] hashes, IReadOnlyList<ReadOnlyMemory<byte>> assertions, HlcTimestamp[]? received, IngestResult[] results, CancellationToken cancellationToken)
     {
-        var results = new IngestResult[count];
-        var stored = new List<AssertionHash>(count);
-        var inFlight = new Queue<(int Index, AssertionRecord Record, Task<bool> Put)>();
+        AssertionHash[] stored = ArrayPool<AssertionHash>.Shared.Rent(Math.Max(1, count));
+        int storedCount = 0;
+        var inFlight = new Queue<(int Index, AssertionRecord Record, Task<bool> Put)>(_synchronousStore is null ? Math.Min(count, MaxPutsInFlight) : 0);
         try
         {
             for (int i = 0; i < count; i++)
@@ -232,7 +249,7 @@ internal sealed class LocalIngest
                     }
 
                     ValueTask<IngestResult> local = PutLocal(synchronousStore, hashes[i], assertions[i], received?[i], cancellationToken);
-                    stored.Add(hashes[i]);
+                    stored[storedCount++] = hashes[i];
                     results[i] = local.IsCompletedSuccessfully ? local.Result : await local.ConfigureAwait(false);
                     continue;
                 }
@@ -241,7 +258,7 @@ internal sealed class LocalIngest
                 ValueTask<bool> put = _store.PutAsync(record, cancellationToken);
                 if (put.IsCompletedSuccessfully)
                 {
-                    stored.Add(record.Hash);
+                    stored[storedCount++] = record.Hash;
                     results[i] = put.Result
                         ? CompleteAdded(record)
                         : await CompleteLocalAsync(record, false, cancellationToken, lookUpExisting: received is null).ConfigureAwait(false);
@@ -253,7 +270,7 @@ internal sealed class LocalIngest
                 {
                     (int index, AssertionRecord oldest, Task<bool> oldestPut) = inFlight.Dequeue();
                     bool added = await oldestPut.ConfigureAwait(false);
-                    stored.Add(oldest.Hash);
+                    stored[storedCount++] = oldest.Hash;
                     results[index] = await CompleteLocalAsync(oldest, added, cancellationToken, lookUpExisting: received is null).ConfigureAwait(false);
                 }
             }
@@ -261,7 +278,7 @@ internal sealed class LocalIngest
             while (inFlight.TryDequeue(out (int Index, AssertionRecord Record, Task<bool> Put) entry))
             {
                 bool added = await entry.Put.ConfigureAwait(false);
-                stored.Add(entry.Record.Hash);
+                stored[storedCount++] = entry.Record.Hash;
                 results[entry.Index] = await CompleteLocalAsync(entry.Record, added, cancellationToken, lookUpExisting: received is null).ConfigureAwait(false);
             }
         }
@@ -272,14 +289,13 @@ internal sealed class LocalIngest
             {
                 if (await WaitForPutAsync(entry.Put).ConfigureAwait(false))
                 {
-                    stored.Add(entry.Record.Hash);
+                    stored[storedCount++] = entry.Record.Hash;
                 }
             }
 
-            _index.AddDeferred(CollectionsMarshal.AsSpan(stored));
+            _index.AddDeferred(stored.AsSpan(0, storedCount));
+            ArrayPool<AssertionHash>.Shared.Return(stored);
         }
-
-        return results;
     }
 
     /// <summary>
