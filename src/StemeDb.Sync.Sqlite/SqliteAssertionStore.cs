@@ -154,9 +154,21 @@ public sealed class SqliteAssertionStore : IAssertionStore, IAsyncDisposable
     /// <remarks>Completes after the transaction holding the record has committed with the configured <see cref="Durability"/>.</remarks>
     public ValueTask<bool> PutAsync(AssertionRecord record, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(record);
-        ThrowIfDisposed();
-        cancellationToken.ThrowIfCancellationRequested();
+        // Failures in the returned task, as from an async method.
+        if (record is null)
+        {
+            return ValueTask.FromException<bool>(new ArgumentNullException(nameof(record)));
+        }
+
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return ValueTask.FromException<bool>(new ObjectDisposedException(GetType().FullName));
+        }
+
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<bool>(cancellationToken);
+        }
 
         // While the queue has room (the usual case), no state machine: the put's task is the commit's.
         var pending = new PendingPut(record);
