@@ -33,9 +33,10 @@ namespace StemeDb.Sync;
 /// Operations are serialized by one internal lock; <see cref="Count"/> when no deferred leaf waits, and
 /// <see cref="Root"/> when no leaf was added since it was last read, read without it. The sync node adds the leaves
 /// it ingests through a deferred insert: they are sorted and merged into the buckets together (one merge per
-/// bucket), when about a quarter as many have gathered as the index holds, or before the next read, which always
-/// sees them. While they gather they take up to 8 more bytes per leaf (a read's merge gives that memory back), and a
-/// read may wait for the merge of up to 2^20 of them.
+/// bucket), when an eighth to a quarter as many have gathered as the index holds, or before the next read, which
+/// always sees them. While they gather they take up to 8 more bytes per leaf, and as much again for the buffer that
+/// sorts them during a bulk load (a read's merge gives that memory back); a read may wait for the merge of up to 2^20
+/// of them.
 /// </para>
 /// </remarks>
 internal sealed class MerkleIndex
