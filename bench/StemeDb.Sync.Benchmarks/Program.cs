@@ -9,6 +9,7 @@ namespace StemeDb.Sync.Benchmarks;
 /// Runs the benchmarks: <c>dotnet run -c Release --project bench/StemeDb.Sync.Benchmarks -- --filter '*'</c>; or, with
 /// <c>gossip-ratio</c> as the first argument, the interleaved gossip / no-op harness (<see cref="GossipRatioHarness"/>);
 /// with <c>ingest-ratio</c>, the interleaved ingest / BLAKE3 harness (<see cref="IngestRatioHarness"/>); with
+/// <c>import-ratio</c>, the interleaved import / <c>IngestManyAsync</c> harness (<see cref="ImportRatioHarness"/>); with
 /// <c>merkle-memory [N ...]</c>, the managed bytes per leaf a <c>MerkleIndex</c> of each N retains (default: 1,000,000,
 /// 1,048,577 (the first count after a split), 1,100,000 and 2,000,000).
 /// </summary>
@@ -29,6 +30,11 @@ internal static class Program
         if (args.Length > 0 && args[0] == BootstrapHarness.Command)
         {
             return await BootstrapHarness.RunAsync(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == ImportRatioHarness.Command)
+        {
+            return await ImportRatioHarness.RunAsync(args[1..]);
         }
 
         if (args.Length > 0 && args[0] == "merkle-memory")

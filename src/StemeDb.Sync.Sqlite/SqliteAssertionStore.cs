@@ -38,12 +38,7 @@ public sealed class SqliteAssertionStore : IAssertionStore, IAsyncDisposable
 
     private readonly string _connectionString;
     private readonly SqliteConnection _writeConnection;
-    private readonly SqliteCommand _insert;
-    private readonly SqliteParameter _insertHash;
-    private readonly SqliteParameter _insertData;
-    private readonly SqliteParameter _insertTime;
-    private readonly SqliteParameter _insertCounter;
-    private readonly SqliteParameter _insertNode;
+    private readonly InsertStatement _insert;
     private readonly Channel<PendingPut> _queue;
     private readonly FileStream _lock;
     private readonly int _maxBatchSize;
@@ -61,13 +56,7 @@ public sealed class SqliteAssertionStore : IAssertionStore, IAsyncDisposable
         _count = count;
         _maxBatchSize = options.MaxBatchSize;
 
-        _insert = writeConnection.CreateCommand();
-        _insert.CommandText = "INSERT OR IGNORE INTO assertions (hash, data, hlc_time, hlc_counter, hlc_node) VALUES ($hash, $data, $time, $counter, $node)";
-        _insertHash = _insert.Parameters.Add("$hash", SqliteType.Blob);
-        _insertData = _insert.Parameters.Add("$data", SqliteType.Blob);
-        _insertTime = _insert.Parameters.Add("$time", SqliteType.Integer);
-        _insertCounter = _insert.Parameters.Add("$counter", SqliteType.Integer);
-        _insertNode = _insert.Parameters.Add("$node", SqliteType.Blob);
+        _insert = new InsertStatement(writeConnection);
 
         _queue = Channel.CreateBounded<PendingPut>(new BoundedChannelOptions(options.WriteQueueCapacity)
         {
@@ -163,23 +152,27 @@ public sealed class SqliteAssertionStore : IAssertionStore, IAsyncDisposable
 
     /// <inheritdoc />
     /// <remarks>Completes after the transaction holding the record has committed with the configured <see cref="Durability"/>.</remarks>
-    public async ValueTask<bool> PutAsync(AssertionRecord record, CancellationToken cancellationToken = default)
+    public ValueTask<bool> PutAsync(AssertionRecord record, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(record);
-        ThrowIfDisposed();
-        cancellationToken.ThrowIfCancellationRequested();
+        // Failures in the returned task, as from an async method.
+        if (record is null)
+        {
+            return ValueTask.FromException<bool>(new ArgumentNullException(nameof(record)));
+        }
 
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return ValueTask.FromException<bool>(new ObjectDisposedException(GetType().FullName));
+        }
+
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<bool>(cancellationToken);
+        }
+
+        // While the queue has room (the usual case), no state machine: the put's task is the commit's.
         var pending = new PendingPut(record);
-        try
-        {
-            await _queue.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
-        }
-        catch (ChannelClosedException)
-        {
-            throw new ObjectDisposedException(nameof(SqliteAssertionStore));
-        }
-
-        return await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return _queue.Writer.TryWrite(pending) ? new ValueTask<bool>(WaitForCommit(pending, cancellationToken)) : EnqueueAndWaitAsync(pending, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -362,13 +355,32 @@ public sealed class SqliteAssertionStore : IAssertionStore, IAsyncDisposable
         return connection;
     }
 
+    /// <summary>The put's task: completed after the transaction holding it commits; cancellable while it waits.</summary>
+    private static Task<bool> WaitForCommit(PendingPut pending, CancellationToken cancellationToken) =>
+        cancellationToken.CanBeCanceled ? pending.Task.WaitAsync(cancellationToken) : pending.Task;
+
+    /// <summary>A put that found the queue full (or the store closing): waits for room, then for its commit.</summary>
+    private async ValueTask<bool> EnqueueAndWaitAsync(PendingPut pending, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _queue.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            throw new ObjectDisposedException(nameof(SqliteAssertionStore));
+        }
+
+        return await WaitForCommit(pending, cancellationToken).ConfigureAwait(false);
+    }
+
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 
     private async Task WriteLoopAsync()
     {
         ChannelReader<PendingPut> reader = _queue.Reader;
         var batch = new List<PendingPut>(Math.Min(_maxBatchSize, 1024));
-        byte[] node = new byte[NodeId.Length];
+        bool[] added = new bool[Math.Min(_maxBatchSize, 1024)];
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             batch.Clear();
@@ -382,29 +394,25 @@ public sealed class SqliteAssertionStore : IAssertionStore, IAsyncDisposable
                 continue;
             }
 
-            CommitBatch(batch, node);
+            if (added.Length < batch.Count)
+            {
+                added = new bool[batch.Count];
+            }
+
+            CommitBatch(batch, added);
         }
     }
 
-    private void CommitBatch(List<PendingPut> batch, byte[] node)
+    private void CommitBatch(List<PendingPut> batch, bool[] added)
     {
-        bool[] added = new bool[batch.Count];
         int addedCount = 0;
         try
         {
             using (SqliteTransaction transaction = _writeConnection.BeginTransaction())
             {
-                _insert.Transaction = transaction;
                 for (int i = 0; i < batch.Count; i++)
                 {
-                    AssertionRecord record = batch[i].Record;
-                    _insertHash.Value = record.Hash.ToArray();
-                    _insertData.Value = record.Data.ToArray();
-                    _insertTime.Value = unchecked((long)record.Timestamp.Time);
-                    _insertCounter.Value = (long)record.Timestamp.Counter;
-                    record.Timestamp.NodeId.CopyTo(node);
-                    _insertNode.Value = node;
-                    added[i] = _insert.ExecuteNonQuery() == 1;
+                    added[i] = _insert.Execute(batch[i].Record);
                     if (added[i])
                     {
                         addedCount++;
@@ -416,21 +424,19 @@ public sealed class SqliteAssertionStore : IAssertionStore, IAsyncDisposable
         }
         catch (Exception ex)
         {
-            _insert.Transaction = null;
             var failure = new IOException($"Writing to the assertion store '{FilePath}' failed: {ex.Message}", ex);
             foreach (PendingPut pending in batch)
             {
-                pending.Completion.TrySetException(failure);
+                pending.TrySetException(failure);
             }
 
             return;
         }
 
-        _insert.Transaction = null;
         Interlocked.Add(ref _count, addedCount);
         for (int i = 0; i < batch.Count; i++)
         {
-            batch[i].Completion.TrySetResult(added[i]);
+            batch[i].TrySetResult(added[i]);
         }
     }
 }

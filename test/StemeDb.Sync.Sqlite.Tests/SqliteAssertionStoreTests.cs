@@ -185,6 +185,54 @@ public sealed class SqliteAssertionStoreTests
     }
 
     [Test]
+    public async Task PutAsync_DataIsASliceOfALargerArray_StoresExactlyTheSlice()
+    {
+        // The writer binds the record's memory as it is: an offset and a length inside a larger array.
+        await using SqliteAssertionStore store = await SqliteAssertionStore.OpenAsync(DbPath);
+        byte[] buffer = new byte[300];
+        new Random(7).NextBytes(buffer);
+        ReadOnlyMemory<byte> slice = buffer.AsMemory(100, 150);
+        var record = new AssertionRecord(AssertionHash.Compute(slice.Span), slice, new HlcTimestamp(1_700_000_000_000, 3, NodeId.NewId()));
+
+        bool added = await store.PutAsync(record);
+        AssertionRecord? read = await store.GetAsync(record.Hash);
+
+        Assert.That(added, Is.True);
+        Assert.That(read!.Data.ToArray(), Is.EqualTo(slice.ToArray()));
+        Assert.That(read.Timestamp, Is.EqualTo(record.Timestamp));
+    }
+
+    [Test]
+    public async Task ImportAsync_StreamIntoANodeOverTheStore_EveryRecordStoredByteForByteWithItsTimestamp()
+    {
+        // Arrange: a stream of 2,500 records (three import batches, more than two group commits), sizes 0 to 2 KB.
+        AssertionRecord[] records = Enumerable.Range(0, 2500).Select(i => TestRecords.Create(i, size: i % 97 == 0 ? i % 2048 : 64)).ToArray();
+        var source = new InMemoryAssertionStore();
+        foreach (AssertionRecord record in records)
+        {
+            await source.PutAsync(record);
+        }
+
+        var stream = new MemoryStream();
+        await AssertionStream.ExportAsync(source, stream);
+        stream.Position = 0;
+        var options = new SyncNodeOptions { AntiEntropyInterval = Timeout.InfiniteTimeSpan, ContentValidator = AcceptAllContentValidator.Instance };
+        await using SqliteAssertionStore store = await SqliteAssertionStore.OpenAsync(DbPath);
+        await using var node = new SyncNode(options, store);
+        await node.StartAsync();
+
+        // Act
+        AssertionImportResult result = await AssertionStream.ImportAsync(stream, node);
+
+        // Assert
+        Assert.That((result.Records, result.Added), Is.EqualTo((2500L, 2500L)));
+        Assert.That(await store.CountAsync(), Is.EqualTo(2500));
+        IReadOnlyList<AssertionRecord> stored = await store.GetManyAsync(records.Select(r => r.Hash).ToArray());
+        Assert.That(stored.Select(r => r.Timestamp), Is.EqualTo(records.Select(r => r.Timestamp)));
+        Assert.That(stored.Select(r => r.Data.ToArray()), Is.EqualTo(records.Select(r => r.Data.ToArray())));
+    }
+
+    [Test]
     public async Task Open_WhileAlreadyOpen_ThrowsIOExceptionNamingTheLock()
     {
         await using SqliteAssertionStore store = await SqliteAssertionStore.OpenAsync(DbPath);

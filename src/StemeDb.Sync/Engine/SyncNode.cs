@@ -109,8 +109,12 @@ public sealed class SyncNode : IAsyncDisposable
     /// Stores records read from an assertion stream: each verified like a received record, in order, up to the first
     /// that fails; nothing from that one on is stored.
     /// </summary>
-    internal ValueTask<ReceivedBatch> ReceiveManyAsync(IReadOnlyList<AssertionRecord> records, CancellationToken cancellationToken) =>
+    /// <remarks>The records' bytes need to stay valid only until the returned task completes.</remarks>
+    internal ValueTask<ReceivedBatch> ReceiveManyAsync(ReadOnlyMemory<UnverifiedRecord> records, CancellationToken cancellationToken) =>
         _ingest.ReceiveManyAsync(records, cancellationToken);
+
+    /// <summary>Whether the store copies a record's bytes while it puts it and keeps no reference to them (<see cref="ISynchronousPutStore"/>).</summary>
+    internal bool StoreCopiesOnPut => _store is ISynchronousPutStore;
 
     /// <summary>Rebuilds the index from the store, then starts gossip workers and one anti-entropy loop per peer.</summary>
     /// <param name="cancellationToken">Cancels the start-up; the node can then be started again.</param>

@@ -33,9 +33,10 @@ namespace StemeDb.Sync;
 /// Operations are serialized by one internal lock; <see cref="Count"/> when no deferred leaf waits, and
 /// <see cref="Root"/> when no leaf was added since it was last read, read without it. The sync node adds the leaves
 /// it ingests through a deferred insert: they are sorted and merged into the buckets together (one merge per
-/// bucket), when about a quarter as many have gathered as the index holds, or before the next read, which always
-/// sees them. While they gather they take up to 8 more bytes per leaf (a read's merge gives that memory back), and a
-/// read may wait for the merge of up to 2^20 of them.
+/// bucket), when an eighth to a quarter as many have gathered as the index holds, or before the next read, which
+/// always sees them. While they gather they take up to 8 more bytes per leaf, and as much again for the buffer that
+/// sorts them during a bulk load (a read's merge gives that memory back); a read may wait for the merge of up to 2^20
+/// of them.
 /// </para>
 /// </remarks>
 internal sealed class MerkleIndex
@@ -70,6 +71,11 @@ internal sealed class MerkleIndex
     private int _deferredCount;
     private volatile bool _hasDeferred;
     private Key256[]? _grouped;
+
+    // A bulk load's grouping buffer (longer than KeptGroupingLength, a power of two): kept from merge to merge while
+    // the leaves keep coming, so that each merge does not take one of its own from the large object heap; a read's
+    // merge lets it go.
+    private Key256[]? _bulkGrouped;
     private int[]? _groupStarts;
 
     // The root as of the last read with no insert since, or null: lets clean reads skip the lock.
@@ -144,8 +150,8 @@ internal sealed class MerkleIndex
 
     /// <summary>
     /// Adds a leaf, deferring the insert: deferred leaves are sorted and merged into the index together, one merge per
-    /// bucket, when there are about a quarter as many as the leaves (at least <see cref="MinDeferred"/>, at most
-    /// <see cref="MaxDeferred"/>) or before the next read, whichever comes first. Every read sees the leaf.
+    /// bucket, when there are between an eighth and a quarter as many as the leaves (at least <see cref="MinDeferred"/>,
+    /// at most <see cref="MaxDeferred"/>) or before the next read, whichever comes first. Every read sees the leaf.
     /// </summary>
     /// <param name="leaf">The hash; adding a leaf twice, or one already present, changes nothing.</param>
     internal void AddDeferred(AssertionHash leaf)
@@ -188,17 +194,22 @@ internal sealed class MerkleIndex
         }
     }
 
-    /// <summary>Grows the deferred leaves' buffer up to its limit, or merges them once they reach it.</summary>
+    /// <summary>
+    /// Doubles the deferred leaves' buffer while the doubled buffer stays within the limit (a quarter of the leaves),
+    /// else merges them. Only doubling: a buffer grown to the limit itself would be replaced, a little larger, at almost
+    /// every merge of a bulk load as the limit creeps up with the set, each time on the large object heap.
+    /// </summary>
     private void MakeRoomLocked()
     {
         int limit = Math.Clamp(_trie.Count / 4, MinDeferred, MaxDeferred);
-        if (_deferredCount >= limit)
+        int doubled = Math.Max(MinDeferred, _deferred.Length * 2);
+        if (_deferredCount >= limit || (_deferredCount > 0 && doubled > limit))
         {
             MergeDeferredLocked(moreComing: true);
             return;
         }
 
-        var grown = new Key256[Math.Min(limit, Math.Max(MinDeferred, _deferred.Length * 2))];
+        var grown = new Key256[doubled];
         _deferred.AsSpan(0, _deferredCount).CopyTo(grown);
         _deferred = grown;
     }
@@ -236,9 +247,13 @@ internal sealed class MerkleIndex
         _deferredCount = 0;
         _hasDeferred = false;
         _count = _trie.Count;
-        if (!moreComing && _deferred.Length > KeptDeferredLength)
+        if (!moreComing)
         {
-            _deferred = Array.Empty<Key256>();
+            _bulkGrouped = null;
+            if (_deferred.Length > KeptDeferredLength)
+            {
+                _deferred = Array.Empty<Key256>();
+            }
         }
     }
 
@@ -391,9 +406,22 @@ internal sealed class MerkleIndex
             next[i] += next[i - 1];
         }
 
-        Key256[] grouped = keys.Length <= KeptGroupingLength
-            ? _grouped ??= new Key256[KeptGroupingLength]
-            : GC.AllocateUninitializedArray<Key256>(keys.Length); // every element is written below
+        Key256[] grouped;
+        if (keys.Length <= KeptGroupingLength)
+        {
+            grouped = _grouped ??= new Key256[KeptGroupingLength];
+        }
+        else
+        {
+            if (_bulkGrouped is null || _bulkGrouped.Length < keys.Length)
+            {
+                // Every element used is written below.
+                _bulkGrouped = GC.AllocateUninitializedArray<Key256>((int)BitOperations.RoundUpToPowerOf2((uint)keys.Length));
+            }
+
+            grouped = _bulkGrouped;
+        }
+
         foreach (Key256 key in keys)
         {
             grouped[next[(int)(key.W0 >> shift)]++] = key;

@@ -199,8 +199,11 @@ public static class AssertionStream
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(node);
         var reader = new AssertionStreamReader(source, node.MaxAssertionBytes);
-        var batch = new List<AssertionRecord>(ImportBatchRecords);
-        var offsets = new List<long>(ImportBatchRecords);
+
+        // A store that copies the bytes while it puts them takes them from the batch's reusable buffer: no allocation
+        // per record. Any other store may keep what it is given: each record's bytes get an array of their own.
+        bool intoBatchBuffer = node.StoreCopiesOnPut;
+        var batch = new RecordBatch(ImportBatchRecords);
         long committed = 0, added = 0;
 
         async ValueTask StoreBatchAsync()
@@ -210,17 +213,16 @@ public static class AssertionStream
                 return;
             }
 
-            ReceivedBatch outcome = await node.ReceiveManyAsync(batch, cancellationToken).ConfigureAwait(false);
+            ReceivedBatch outcome = await node.ReceiveManyAsync(batch.Records, cancellationToken).ConfigureAwait(false);
             committed += outcome.Stored;
             added += outcome.Added;
             if (outcome.Rejection is { } rejection)
             {
                 throw new AssertionStreamException(
-                    offsets[outcome.Stored], reader.Count - batch.Count + outcome.Stored, "the record failed verification: " + rejection.TrimEnd('.'), committed);
+                    batch.OffsetOf(outcome.Stored), reader.Count - batch.Count + outcome.Stored, "the record failed verification: " + rejection.TrimEnd('.'), committed);
             }
 
             batch.Clear();
-            offsets.Clear();
             progress?.Report(new AssertionStreamProgress(committed, reader.Offset));
         }
 
@@ -229,7 +231,7 @@ public static class AssertionStream
         {
             try
             {
-                more = await reader.ReadBatchAsync(batch, offsets, ImportBatchRecords, ImportBatchBytes, cancellationToken).ConfigureAwait(false);
+                more = await reader.ReadBatchAsync(batch, ImportBatchRecords, ImportBatchBytes, intoBatchBuffer, cancellationToken).ConfigureAwait(false);
             }
             catch (AssertionStreamException ex)
             {

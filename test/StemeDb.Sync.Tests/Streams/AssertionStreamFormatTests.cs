@@ -4,6 +4,7 @@ using System.IO;
 using System.IO.Pipelines;
 using System.Linq;
 using System.Threading.Tasks;
+using StemeDb.Sync.Engine.Internal;
 using StemeDb.Sync.Streams.Internal;
 
 namespace StemeDb.Sync.Tests.Streams;
@@ -104,6 +105,55 @@ public sealed class AssertionStreamFormatTests
             Assert.That(read.Select(r => (r.Hash, r.Timestamp)), Is.EqualTo(records.Select(r => (r.Hash, r.Timestamp))));
             Assert.That(read.Select(r => r.Data.ToArray()), Is.EqualTo(records.Select(r => r.Data.ToArray())));
         }
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task Reader_BatchesFromOneBufferSmallSegmentsAndSingleBytes_SameRecordsAndOffsets(bool intoBatchBuffer)
+    {
+        // Batches of at most 8 records: whole records parsed from one segment, records split across segments, and a
+        // batch's buffer reused after each clear.
+        List<AssertionRecord> records = StreamTestKit.Records(50);
+        (byte[] bytes, long[] offsets) = await StreamTestKit.WriteAsync(records);
+
+        foreach (PipeReader source in new[] { PipeReader.Create(new MemoryStream(bytes)), StreamTestKit.OneByteAtATime(bytes), StreamTestKit.SmallSegments(bytes) })
+        {
+            var reader = new AssertionStreamReader(source, 1024);
+            var batch = new RecordBatch(4);
+            var read = new List<(AssertionHash Hash, HlcTimestamp Timestamp, byte[] Data, bool Owned, long Offset)>();
+            bool more = true;
+            while (more)
+            {
+                more = await reader.ReadBatchAsync(batch, 8, long.MaxValue, intoBatchBuffer, default);
+                Assert.That(batch.Count, Is.LessThanOrEqualTo(8));
+                for (int i = 0; i < batch.Count; i++)
+                {
+                    UnverifiedRecord record = batch.Records.Span[i];
+                    read.Add((record.Hash, record.Timestamp, record.Data.ToArray(), record.Owned, batch.OffsetOf(i)));
+                }
+
+                batch.Clear();
+            }
+
+            Assert.That(read.Select(r => (r.Hash, r.Timestamp)), Is.EqualTo(records.Select(r => (r.Hash, r.Timestamp))));
+            Assert.That(read.Select(r => r.Data), Is.EqualTo(records.Select(r => r.Data.ToArray())));
+            Assert.That(read.Select(r => r.Offset), Is.EqualTo(offsets));
+            Assert.That(read.All(r => r.Owned == !intoBatchBuffer), Is.True);
+            Assert.That(reader.Offset, Is.EqualTo(bytes.Length));
+        }
+    }
+
+    [Test]
+    public async Task Reader_BatchDataLimit_EndsTheBatchOnceReached()
+    {
+        List<AssertionRecord> records = StreamTestKit.Records(10);
+        (byte[] bytes, _) = await StreamTestKit.WriteAsync(records);
+        var reader = new AssertionStreamReader(PipeReader.Create(new MemoryStream(bytes)), 1024);
+        var batch = new RecordBatch(16);
+
+        await reader.ReadBatchAsync(batch, 16, records[0].Data.Length + 1, intoBatchBuffer: true, default);
+
+        Assert.That(batch.Count, Is.EqualTo(2), "the first record stays under the limit, the second reaches it");
     }
 
     [Test]

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.IO.Pipelines;
 using System.Linq;
+using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 using StemeDb.Sync.Streams.Internal;
@@ -43,6 +44,73 @@ public sealed class AssertionStreamImportTests : NodeTestBase
         }
 
         Assert.That(reports.Select(r => r.Records), Is.EqualTo(new long[] { 1024, 2048, 2500 }), "one report per batch of 1,024");
+    }
+
+    [Test]
+    public async Task Import_RecordsFromEmptyToLargerThanABufferChunk_StoredByteForByteAcrossBatches()
+    {
+        // Records of 0 bytes to 300 KB among 2,100 small ones: batches reuse their buffer, and a record larger than one of
+        // its chunks gets a chunk of its own. Read from memory and in 7-byte segments.
+        List<AssertionRecord> records = StreamTestKit.Records(2100);
+        foreach ((int at, int size) in new[] { (5, 0), (1000, 300_000), (1030, 70_000), (2050, 1) })
+        {
+            byte[] data = new byte[size];
+            new Random(at).NextBytes(data);
+            records[at] = new AssertionRecord(AssertionHash.Compute(data), data, records[at].Timestamp);
+        }
+
+        (byte[] bytes, _) = await StreamTestKit.WriteAsync(records);
+        foreach (PipeReader source in new[] { PipeReader.Create(new MemoryStream(bytes)), StreamTestKit.SmallSegments(bytes) })
+        {
+            var store = new InMemoryAssertionStore();
+            SyncNode node = await StartNodeAsync(Manual(1), store);
+
+            AssertionImportResult result = await AssertionStream.ImportAsync(source, node);
+
+            Assert.That(result.Added, Is.EqualTo(2100));
+            foreach (AssertionRecord record in records)
+            {
+                AssertionRecord? stored = await store.GetAsync(record.Hash);
+                Assert.That(stored!.Data.ToArray(), Is.EqualTo(record.Data.ToArray()));
+                Assert.That(stored.Timestamp, Is.EqualTo(record.Timestamp));
+            }
+        }
+    }
+
+    [Test]
+    public async Task Import_IntoAStoreThatKeepsRecords_GivesEachRecordAnArrayOfItsOwn()
+    {
+        List<AssertionRecord> records = StreamTestKit.Records(2500);
+        (byte[] bytes, _) = await StreamTestKit.WriteAsync(records);
+        var store = new RecordKeepingStore();
+        SyncNode node = await StartNodeAsync(Manual(1), store);
+
+        AssertionImportResult result = await AssertionStream.ImportAsync(new MemoryStream(bytes), node);
+
+        Assert.That(result.Added, Is.EqualTo(2500));
+        var arrays = new HashSet<byte[]>(ReferenceEqualityComparer.Instance);
+        foreach (AssertionRecord record in records)
+        {
+            ReadOnlyMemory<byte> kept = store.Records[record.Hash].Data;
+            Assert.That(MemoryMarshal.TryGetArray(kept, out ArraySegment<byte> segment), Is.True);
+            Assert.That((segment.Offset, segment.Count), Is.EqualTo((0, segment.Array!.Length)), "a whole array, not a slice of a shared buffer");
+            Assert.That(arrays.Add(segment.Array), Is.True, "no array shared by two records");
+            Assert.That(kept.ToArray(), Is.EqualTo(record.Data.ToArray()));
+        }
+    }
+
+    [Test]
+    public async Task Import_DataByteFlippedWithAnAsynchronousStore_StopsAtThatRecordWithTheRecordsBeforeItStored()
+    {
+        List<AssertionRecord> records = StreamTestKit.Records(1500);
+        (byte[] bytes, long[] offsets) = await StreamTestKit.WriteAsync(records);
+        bytes[offsets[1200] + AssertionStreamFormat.RecordFixedLength + 2] ^= 0x01;
+        SyncNode node = await StartNodeAsync(Manual(1), new AsyncStore());
+
+        AssertionStreamException? error = Assert.ThrowsAsync<AssertionStreamException>(async () => await AssertionStream.ImportAsync(new MemoryStream(bytes), node));
+
+        Assert.That((error!.Offset, error.Record, error.Committed), Is.EqualTo((offsets[1200], 1200L, 1200L)));
+        Assert.That(node.Root, Is.EqualTo(EngineTestKit.RootOf(records.Take(1200).Select(r => r.Hash))));
     }
 
     [Test]

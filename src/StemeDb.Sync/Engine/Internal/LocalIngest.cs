@@ -1,6 +1,6 @@
 using System;
+using System.Buffers;
 using System.Collections.Generic;
-using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -110,58 +110,133 @@ internal sealed class LocalIngest
             hashes[i] = AssertionHash.Compute(data);
         }
 
-        return await PutManyAsync(hashes.Length, hashes, assertions, null, cancellationToken).ConfigureAwait(false);
+        var results = new IngestResult[hashes.Length];
+        await PutManyAsync(hashes.Length, hashes, assertions, null, results, cancellationToken).ConfigureAwait(false);
+        return results;
     }
 
     /// <summary>
     /// Records read from an assertion stream: each is verified like a record received from a peer (drift, size, content,
-    /// BLAKE3), in order, up to the first that fails; those before it are stored, indexed and observed by the clock
-    /// through the same bounded puts as <see cref="IngestManyAsync"/>, keeping their timestamps. Nothing after the first
-    /// failure is stored.
+    /// BLAKE3), in order, up to the first that fails; those before it are stored, indexed and observed by the clock,
+    /// keeping their timestamps. Nothing from the first failure on is stored. A synchronous-put store takes each record
+    /// right after its verification, copying the bytes, which may be borrowed from the reader; any other store gets
+    /// the verified records through the same bounded puts as <see cref="IngestManyAsync"/>, with bytes of their own.
     /// </summary>
-    public async ValueTask<ReceivedBatch> ReceiveManyAsync(IReadOnlyList<AssertionRecord> records, CancellationToken cancellationToken)
+    public ValueTask<ReceivedBatch> ReceiveManyAsync(ReadOnlyMemory<UnverifiedRecord> records, CancellationToken cancellationToken)
     {
-        _lifecycle.EnsureRunning();
-        var hashes = new AssertionHash[records.Count];
-        var data = new ReadOnlyMemory<byte>[records.Count];
-        var timestamps = new HlcTimestamp[records.Count];
-        string? reason = null;
-        int verified = 0;
-        for (; verified < records.Count; verified++)
+        try
         {
-            AssertionRecord record = records[verified];
-            HlcTimestamp timestamp = record.Timestamp;
-            if ((reason = _verifier.Verify(record.Hash, record.Data.Span, ref timestamp)) is not null)
+            _lifecycle.EnsureRunning();
+            if (_synchronousStore is { } synchronousStore)
             {
-                break;
+                return new ValueTask<ReceivedBatch>(ReceiveSynchronously(synchronousStore, records.Span, cancellationToken));
+            }
+        }
+#pragma warning disable CA1031 // Not swallowed: faulted into the returned task, as an async method would.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            return ValueTask.FromException<ReceivedBatch>(ex);
+        }
+
+        return ReceiveThroughPutsAsync(records, cancellationToken);
+    }
+
+    /// <summary>Verifies and puts each record in turn into a synchronous-put store; indexes every one put.</summary>
+    private ReceivedBatch ReceiveSynchronously(ISynchronousPutStore store, ReadOnlySpan<UnverifiedRecord> records, CancellationToken cancellationToken)
+    {
+        AssertionHash[] stored = ArrayPool<AssertionHash>.Shared.Rent(Math.Max(1, records.Length));
+        int count = 0, added = 0;
+        string? reason = null;
+        try
+        {
+            for (; count < records.Length; count++)
+            {
+                if (count + PrefetchDistance < records.Length)
+                {
+                    store.Prefetch(records[count + PrefetchDistance].Hash); // the hash the record claims: only a hint, nothing is put before it is verified
+                }
+
+                ref readonly UnverifiedRecord record = ref records[count];
+                HlcTimestamp timestamp = record.Timestamp;
+                if ((reason = _verifier.Verify(record.Hash, record.Data.Span, ref timestamp)) is not null)
+                {
+                    break;
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
+                added += PutReceived(store, record.Hash, record.Data, timestamp) ? 1 : 0;
+                stored[count] = record.Hash;
+            }
+        }
+        finally
+        {
+            _index.AddDeferred(stored.AsSpan(0, count));
+            ArrayPool<AssertionHash>.Shared.Return(stored);
+        }
+
+        return new ReceivedBatch(count, added, reason);
+    }
+
+    /// <summary>
+    /// Verifies the records up to the first that fails, then puts those through <see cref="PutManyAsync"/>; the batch's
+    /// arrays are pooled, the records' bytes are arrays of their own (the store may keep them).
+    /// </summary>
+    private async ValueTask<ReceivedBatch> ReceiveThroughPutsAsync(ReadOnlyMemory<UnverifiedRecord> records, CancellationToken cancellationToken)
+    {
+        int length = records.Length;
+        AssertionHash[] hashes = ArrayPool<AssertionHash>.Shared.Rent(length);
+        ReadOnlyMemory<byte>[] data = ArrayPool<ReadOnlyMemory<byte>>.Shared.Rent(length);
+        HlcTimestamp[] timestamps = ArrayPool<HlcTimestamp>.Shared.Rent(length);
+        IngestResult[] results = ArrayPool<IngestResult>.Shared.Rent(length);
+        try
+        {
+            string? reason = null;
+            int verified = 0;
+            for (; verified < length; verified++)
+            {
+                UnverifiedRecord record = records.Span[verified];
+                HlcTimestamp timestamp = record.Timestamp;
+                if ((reason = _verifier.Verify(record.Hash, record.Data.Span, ref timestamp)) is not null)
+                {
+                    break;
+                }
+
+                hashes[verified] = record.Hash;
+                data[verified] = record.Owned ? record.Data : record.Data.ToArray();
+                timestamps[verified] = timestamp;
             }
 
-            hashes[verified] = record.Hash;
-            data[verified] = record.Data;
-            timestamps[verified] = timestamp;
-        }
+            await PutManyAsync(verified, hashes, data, timestamps, results, cancellationToken).ConfigureAwait(false);
+            int added = 0;
+            for (int i = 0; i < verified; i++)
+            {
+                added += results[i].Added ? 1 : 0;
+            }
 
-        IngestResult[] results = await PutManyAsync(verified, hashes, data, timestamps, cancellationToken).ConfigureAwait(false);
-        int added = 0;
-        foreach (IngestResult result in results)
+            return new ReceivedBatch(verified, added, reason);
+        }
+        finally
         {
-            added += result.Added ? 1 : 0;
+            ArrayPool<AssertionHash>.Shared.Return(hashes);
+            ArrayPool<ReadOnlyMemory<byte>>.Shared.Return(data, clearArray: true);
+            ArrayPool<HlcTimestamp>.Shared.Return(timestamps);
+            ArrayPool<IngestResult>.Shared.Return(results);
         }
-
-        return new ReceivedBatch(verified, added, reason);
     }
 
     /// <summary>
     /// Puts the first <paramref name="count"/> verified, hashed assertions, up to <see cref="MaxPutsInFlight"/> at once,
     /// and indexes every one whose put completed (also when a put fails). Local assertions (<paramref name="received"/>
     /// <see langword="null"/>) are stamped now; received ones keep their timestamps, which the clock then observes.
+    /// Assertion <c>i</c>'s result goes to <c>results[i]</c>.
     /// </summary>
-    private async ValueTask<IngestResult[]> PutManyAsync(
-        int count, AssertionHash[] hashes, IReadOnlyList<ReadOnlyMemory<byte>> assertions, HlcTimestamp[]? received, CancellationToken cancellationToken)
+    private async ValueTask PutManyAsync(
+        int count, AssertionHash[] hashes, IReadOnlyList<ReadOnlyMemory<byte>> assertions, HlcTimestamp[]? received, IngestResult[] results, CancellationToken cancellationToken)
     {
-        var results = new IngestResult[count];
-        var stored = new List<AssertionHash>(count);
-        var inFlight = new Queue<(int Index, AssertionRecord Record, Task<bool> Put)>();
+        AssertionHash[] stored = ArrayPool<AssertionHash>.Shared.Rent(Math.Max(1, count));
+        int storedCount = 0;
+        var inFlight = new Queue<(int Index, AssertionRecord Record, Task<bool> Put)>(_synchronousStore is null ? Math.Min(count, MaxPutsInFlight) : 0);
         try
         {
             for (int i = 0; i < count; i++)
@@ -174,7 +249,7 @@ internal sealed class LocalIngest
                     }
 
                     ValueTask<IngestResult> local = PutLocal(synchronousStore, hashes[i], assertions[i], received?[i], cancellationToken);
-                    stored.Add(hashes[i]);
+                    stored[storedCount++] = hashes[i];
                     results[i] = local.IsCompletedSuccessfully ? local.Result : await local.ConfigureAwait(false);
                     continue;
                 }
@@ -183,7 +258,7 @@ internal sealed class LocalIngest
                 ValueTask<bool> put = _store.PutAsync(record, cancellationToken);
                 if (put.IsCompletedSuccessfully)
                 {
-                    stored.Add(record.Hash);
+                    stored[storedCount++] = record.Hash;
                     results[i] = put.Result
                         ? CompleteAdded(record)
                         : await CompleteLocalAsync(record, false, cancellationToken, lookUpExisting: received is null).ConfigureAwait(false);
@@ -195,7 +270,7 @@ internal sealed class LocalIngest
                 {
                     (int index, AssertionRecord oldest, Task<bool> oldestPut) = inFlight.Dequeue();
                     bool added = await oldestPut.ConfigureAwait(false);
-                    stored.Add(oldest.Hash);
+                    stored[storedCount++] = oldest.Hash;
                     results[index] = await CompleteLocalAsync(oldest, added, cancellationToken, lookUpExisting: received is null).ConfigureAwait(false);
                 }
             }
@@ -203,7 +278,7 @@ internal sealed class LocalIngest
             while (inFlight.TryDequeue(out (int Index, AssertionRecord Record, Task<bool> Put) entry))
             {
                 bool added = await entry.Put.ConfigureAwait(false);
-                stored.Add(entry.Record.Hash);
+                stored[storedCount++] = entry.Record.Hash;
                 results[entry.Index] = await CompleteLocalAsync(entry.Record, added, cancellationToken, lookUpExisting: received is null).ConfigureAwait(false);
             }
         }
@@ -214,14 +289,13 @@ internal sealed class LocalIngest
             {
                 if (await WaitForPutAsync(entry.Put).ConfigureAwait(false))
                 {
-                    stored.Add(entry.Record.Hash);
+                    stored[storedCount++] = entry.Record.Hash;
                 }
             }
 
-            _index.AddDeferred(CollectionsMarshal.AsSpan(stored));
+            _index.AddDeferred(stored.AsSpan(0, storedCount));
+            ArrayPool<AssertionHash>.Shared.Return(stored);
         }
-
-        return results;
     }
 
     /// <summary>
@@ -232,20 +306,32 @@ internal sealed class LocalIngest
         ISynchronousPutStore store, AssertionHash hash, ReadOnlyMemory<byte> data, HlcTimestamp? received, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        HlcTimestamp timestamp = received ?? _clock.Now();
-        bool added = store.Put(hash, data.Span, timestamp);
         if (received is { } observed)
         {
-            _clock.TryObserve(observed, out _);
-            if (!added)
-            {
-                return new ValueTask<IngestResult>(new IngestResult(hash, timestamp, false));
-            }
+            return new ValueTask<IngestResult>(new IngestResult(hash, observed, PutReceived(store, hash, data, observed)));
         }
 
+        HlcTimestamp timestamp = _clock.Now();
+        bool added = store.Put(hash, data.Span, timestamp);
         return added
             ? new ValueTask<IngestResult>(CompleteAdded(hash, timestamp, _gossip.Enabled ? new AssertionRecord(hash, data, timestamp) : null))
             : CompleteLocalAsync(new AssertionRecord(hash, data, timestamp), false, cancellationToken);
+    }
+
+    /// <summary>
+    /// Puts a verified received record into a synchronous-put store with its timestamp, which the clock then observes;
+    /// a new one is counted and queued for gossip. Returns whether it was new; the caller indexes the hash.
+    /// </summary>
+    private bool PutReceived(ISynchronousPutStore store, AssertionHash hash, ReadOnlyMemory<byte> data, HlcTimestamp timestamp)
+    {
+        bool added = store.Put(hash, data.Span, timestamp);
+        _clock.TryObserve(timestamp, out _);
+        if (added)
+        {
+            CompleteAdded(hash, timestamp, _gossip.Enabled ? new AssertionRecord(hash, data, timestamp) : null);
+        }
+
+        return added;
     }
 
     /// <summary>A received record about to be put: the clock observes its verified timestamp.</summary>

@@ -1,20 +1,26 @@
 using System;
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Collections.Generic;
 using System.IO.Pipelines;
 using System.Threading;
 using System.Threading.Tasks;
+using StemeDb.Sync.Engine.Internal;
 
 namespace StemeDb.Sync.Streams.Internal;
 
 /// <summary>
-/// Reads an assertion stream from a <see cref="PipeReader"/>, one record at a time: checks the header, then every
+/// Reads an assertion stream from a <see cref="PipeReader"/>, one batch of records at a time: checks the header, then every
 /// record's declared length against the limit before waiting for its bytes (nothing is allocated for a length over the
-/// limit, and a record's bytes are copied out only once all of them have arrived), then the end marker's count and that
+/// limit, and a record's bytes are taken only once all of them have arrived), then the end marker's count and that
 /// nothing follows it. Any failure is an <see cref="AssertionStreamException"/> naming the byte offset where the failing
 /// part starts. Records are parsed, not verified: the caller verifies them (hash, content, clock).
 /// </summary>
+/// <remarks>
+/// A record's bytes are copied out of the pipe either into an array of their own (a store may keep them) or into the
+/// batch's reusable buffer (<see cref="RecordBatch.Copy(ReadOnlySpan{byte})"/>: no allocation per record, valid until the
+/// batch is cleared). Either way the pipe is advanced past every record taken, so the reader never holds the pipe's
+/// buffer while the records are stored.
+/// </remarks>
 internal sealed class AssertionStreamReader
 {
     private readonly PipeReader _reader;
@@ -22,7 +28,7 @@ internal sealed class AssertionStreamReader
     private bool _headerRead;
     private bool _endCountRead;
     private bool _ended;
-    private readonly List<AssertionRecord> _single = new(1);
+    private RecordBatch? _single;
 
     /// <param name="reader">The source; the caller completes it.</param>
     /// <param name="maxRecordBytes">The largest data length accepted.</param>
@@ -35,31 +41,39 @@ internal sealed class AssertionStreamReader
     /// <summary>The offset of the next unread byte: where the next record (or the end marker) starts.</summary>
     public long Offset { get; private set; }
 
-    /// <summary>The offset where the record last returned by <see cref="ReadAsync"/> starts.</summary>
+    /// <summary>The offset where the record last read starts.</summary>
     public long RecordOffset { get; private set; }
 
     /// <summary>The records read so far.</summary>
     public long Count { get; private set; }
 
     /// <summary>
-    /// The next record, or <see langword="null"/> once the end marker has been read, its count matched and the stream
-    /// ended right after it.
+    /// The next record, with bytes of its own, or <see langword="null"/> once the end marker has been read, its count
+    /// matched and the stream ended right after it.
     /// </summary>
     public async ValueTask<AssertionRecord?> ReadAsync(CancellationToken cancellationToken)
     {
+        _single ??= new RecordBatch(1);
         _single.Clear();
-        await ReadBatchAsync(_single, null, 1, long.MaxValue, cancellationToken).ConfigureAwait(false);
-        return _single.Count > 0 ? _single[0] : null;
+        await ReadBatchAsync(_single, 1, long.MaxValue, intoBatchBuffer: false, cancellationToken).ConfigureAwait(false);
+        if (_single.Count == 0)
+        {
+            return null;
+        }
+
+        UnverifiedRecord record = _single.Records.Span[0];
+        _single.Clear();
+        return new AssertionRecord(record.Hash, record.Data, record.Timestamp);
     }
 
     /// <summary>
-    /// Appends records to <paramref name="records"/> (and where each starts to <paramref name="offsets"/>) until
-    /// <paramref name="maxRecords"/> were added or their data reached <paramref name="maxDataBytes"/>, parsing every
-    /// record already buffered before waiting for more. Returns <see langword="false"/> once the stream has ended (the
-    /// end marker read, its count matched, nothing after it); the records of that call are appended too. On a failure,
-    /// the records parsed before it stay appended.
+    /// Appends records to <paramref name="records"/> until <paramref name="maxRecords"/> were added or their data reached
+    /// <paramref name="maxDataBytes"/>, parsing every record already buffered before waiting for more. Each record's
+    /// bytes are copied into the batch's reusable buffer (<paramref name="intoBatchBuffer"/>) or into an array of their
+    /// own. Returns <see langword="false"/> once the stream has ended (the end marker read, its count matched, nothing
+    /// after it); the records of that call are appended too. On a failure, the records parsed before it stay appended.
     /// </summary>
-    public async ValueTask<bool> ReadBatchAsync(List<AssertionRecord> records, List<long>? offsets, int maxRecords, long maxDataBytes, CancellationToken cancellationToken)
+    public async ValueTask<bool> ReadBatchAsync(RecordBatch records, int maxRecords, long maxDataBytes, bool intoBatchBuffer, CancellationToken cancellationToken)
     {
         if (_ended)
         {
@@ -83,7 +97,18 @@ internal sealed class AssertionStreamReader
             {
                 while (added < maxRecords && dataBytes < maxDataBytes)
                 {
-                    Step step = TryParse(buffer.Slice(consumed), result.IsCompleted);
+                    if (_headerRead && !_endCountRead)
+                    {
+                        // The common case: whole records inside the current segment, parsed from its span.
+                        consumed += ParseContiguous(buffer.Slice(consumed).FirstSpan, records, intoBatchBuffer, maxRecords, maxDataBytes, ref added, ref dataBytes);
+                        if (added == maxRecords || dataBytes >= maxDataBytes)
+                        {
+                            break;
+                        }
+                    }
+
+                    // Anything else: the header, a record across segments or not yet whole, the end marker, a failure.
+                    Step step = TryParse(buffer.Slice(consumed), result.IsCompleted, intoBatchBuffer ? records : null);
                     if (step.Consumed == 0 && !step.Done)
                     {
                         needMore = true;
@@ -97,8 +122,7 @@ internal sealed class AssertionStreamReader
                     {
                         RecordOffset = start;
                         Count++;
-                        records.Add(record);
-                        offsets?.Add(start);
+                        records.Add(record, start);
                         added++;
                         dataBytes += record.Data.Length;
                     }
@@ -127,10 +151,52 @@ internal sealed class AssertionStreamReader
         }
     }
 
-    /// <summary>What one parse of the buffered bytes gave: bytes consumed, and a record or the end.</summary>
-    private readonly record struct Step(long Consumed, AssertionRecord? Record, bool Done);
+    /// <summary>
+    /// Parses the records that lie whole in <paramref name="span"/> (one segment of the buffer), from its start, within
+    /// the batch's limits; stops at anything else (which <see cref="TryParse"/> then handles, failures included). Returns
+    /// the bytes consumed.
+    /// </summary>
+    private int ParseContiguous(
+        ReadOnlySpan<byte> span, RecordBatch records, bool intoBatchBuffer, int maxRecords, long maxDataBytes, ref int added, ref long dataBytes)
+    {
+        int at = 0;
+        while (added < maxRecords && dataBytes < maxDataBytes)
+        {
+            ReadOnlySpan<byte> rest = span[at..];
+            if (rest.Length < AssertionStreamFormat.RecordFixedLength || rest[0] != AssertionStreamFormat.RecordTag)
+            {
+                break;
+            }
 
-    private Step TryParse(ReadOnlySequence<byte> buffer, bool completed)
+            (AssertionHash hash, HlcTimestamp timestamp, uint length) = AssertionStreamFormat.ReadRecordPrefix(rest);
+            if (length > (uint)_maxRecordBytes || (uint)(rest.Length - AssertionStreamFormat.RecordFixedLength) < length)
+            {
+                break;
+            }
+
+            ReadOnlySpan<byte> bytes = rest.Slice(AssertionStreamFormat.RecordFixedLength, (int)length);
+            ReadOnlyMemory<byte> data = intoBatchBuffer ? records.Copy(bytes) : bytes.ToArray();
+            int total = AssertionStreamFormat.RecordFixedLength + (int)length;
+            long start = Offset;
+            records.Add(new UnverifiedRecord(hash, timestamp, data, Owned: !intoBatchBuffer), start);
+            RecordOffset = start;
+            Offset += total;
+            Count++;
+            added++;
+            dataBytes += length;
+            at += total;
+        }
+
+        return at;
+    }
+
+    /// <summary>What one parse of the buffered bytes gave: bytes consumed, and a record or the end.</summary>
+    private readonly record struct Step(long Consumed, UnverifiedRecord? Record, bool Done);
+
+    /// <param name="buffer">The bytes from the next unparsed one on.</param>
+    /// <param name="completed">Whether the source has ended after them.</param>
+    /// <param name="batchBuffer">The batch whose buffer takes a record's bytes, or <see langword="null"/> for an array of their own.</param>
+    private Step TryParse(ReadOnlySequence<byte> buffer, bool completed, RecordBatch? batchBuffer)
     {
         if (!_headerRead)
         {
@@ -207,8 +273,11 @@ internal sealed class AssertionStreamReader
             return completed ? throw Fail($"the stream ends inside a record of {length} data bytes (truncated)") : default;
         }
 
-        byte[] data = buffer.Slice(AssertionStreamFormat.RecordFixedLength, length).ToArray();
-        return new Step(total, new AssertionRecord(hash, data, timestamp), false);
+        ReadOnlySequence<byte> data = buffer.Slice(AssertionStreamFormat.RecordFixedLength, length);
+        UnverifiedRecord record = batchBuffer is not null
+            ? new UnverifiedRecord(hash, timestamp, batchBuffer.Copy(data), Owned: false)
+            : new UnverifiedRecord(hash, timestamp, data.ToArray(), Owned: true);
+        return new Step(total, record, false);
     }
 
     private AssertionStreamException Fail(string reason) => new(Offset, Count, reason, 0);
