@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics.CodeAnalysis;
 using System.IO;
 using System.Net.Http;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 using Google.Protobuf;
@@ -297,11 +298,67 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
         return results;
     }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// A v1 server answers <c>UNIMPLEMENTED</c>: <see cref="SyncPeerException"/> with <see cref="SyncStatusCode.Unimplemented"/>,
+    /// thrown by the first move of the enumerator. Each chunk is the received message's bytes (not copied); the next
+    /// message is read only when the enumerator moves on, so HTTP/2 flow control holds the server back meanwhile.
+    /// <see cref="GrpcSyncPeerOptions.Deadline"/>, when set, bounds the whole stream.
+    /// </remarks>
+    public IAsyncEnumerable<ReadOnlyMemory<byte>> StreamAssertionsAsync(AssertionHash? startAfter, ulong maxRecords, CancellationToken cancellationToken = default)
+    {
+        var request = new StreamAssertionsRequest { MaxRecords = maxRecords };
+        if (startAfter is { } cursor)
+        {
+            request.StartAfter = WireMapping.Bytes(cursor);
+        }
+
+        return StreamCoreAsync(request, cancellationToken);
+    }
+
     /// <summary>Disposes the channel if this peer created it; a channel passed in is left open.</summary>
     public void Dispose() => _ownedChannel?.Dispose();
 
     /// <inheritdoc />
     public override string ToString() => Name;
+
+    private async IAsyncEnumerable<ReadOnlyMemory<byte>> StreamCoreAsync(StreamAssertionsRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        const SyncRpc rpc = SyncRpc.StreamAssertions;
+        AsyncServerStreamingCall<AssertionChunk> call;
+        try
+        {
+            call = _client.StreamAssertions(request, Options(cancellationToken));
+        }
+        catch (Exception ex) when (Translate(rpc, ex, cancellationToken) is { } mapped)
+        {
+            throw mapped;
+        }
+
+        using (call)
+        {
+            while (true)
+            {
+                bool more;
+                try
+                {
+                    more = await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (Translate(rpc, ex, cancellationToken) is { } mapped)
+                {
+                    throw mapped;
+                }
+
+                if (!more)
+                {
+                    break;
+                }
+
+                yield return call.ResponseStream.Current.Data.Memory;
+            }
+        }
+    }
 
     private ValueTask<TResponse> CallAsync<TRequest, TResponse>(
         SyncRpc rpc,
@@ -320,44 +377,60 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
         CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        DateTime? deadline = _options.Deadline == Timeout.InfiniteTimeSpan
-            ? null
-            : _options.TimeProvider.GetUtcNow().UtcDateTime + _options.Deadline;
-        var callOptions = new CallOptions(headers: _headers, deadline: deadline, cancellationToken: cancellationToken);
         TResponse response;
         try
         {
-            using AsyncUnaryCall<TResponse> call = invoke(_client, request, callOptions);
+            using AsyncUnaryCall<TResponse> call = invoke(_client, request, Options(cancellationToken));
             response = await call.ResponseAsync.ConfigureAwait(false);
         }
-        catch (RpcException ex) when (cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (Translate(rpc, ex, cancellationToken) is { } mapped)
         {
-            throw new OperationCanceledException($"{rpc} to {Name} was cancelled.", ex, cancellationToken);
-        }
-        catch (RpcException ex)
-        {
-            // A failure to connect (refused, reset, TLS handshake) is "unavailable" whatever status the client chose.
-            SyncStatusCode code = ex.Status.DebugException is HttpRequestException or IOException
-                ? SyncStatusCode.Unavailable
-                : StatusMapping.FromGrpc(ex.StatusCode);
-            string detail = string.IsNullOrEmpty(ex.Status.Detail) ? "no detail" : ex.Status.Detail;
-            string message = ex.StatusCode == StatusCode.DeadlineExceeded && _options.Deadline != Timeout.InfiniteTimeSpan
-                ? $"{rpc} to {Name} did not complete within its deadline ({_options.Deadline})."
-                : $"{rpc} to {Name} failed with {ex.StatusCode}: {detail}";
-            throw new SyncPeerException(code, message, ex);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException and not SyncPeerException)
-        {
-            // Grpc.Net.Client reports transport failures as RpcException; anything else (a broken handler, an
-            // invalid response body) is still a failed call to this peer.
-            throw new SyncPeerException(SyncStatusCode.Unavailable, $"{rpc} to {Name} failed: {ex.Message}", ex);
+            throw mapped;
         }
 
         return map(response);
+    }
+
+    /// <summary>The options of one call: the headers, the deadline when one is set, and the caller's token.</summary>
+    private CallOptions Options(CancellationToken cancellationToken)
+    {
+        DateTime? deadline = _options.Deadline == Timeout.InfiniteTimeSpan
+            ? null
+            : _options.TimeProvider.GetUtcNow().UtcDateTime + _options.Deadline;
+        return new CallOptions(headers: _headers, deadline: deadline, cancellationToken: cancellationToken);
+    }
+
+    /// <summary>
+    /// What a failed call throws: the caller's cancellation as <see cref="OperationCanceledException"/>, a gRPC status as
+    /// <see cref="SyncPeerException"/> with the code of the same name (a failure to connect, refused, reset or a TLS
+    /// handshake, is "unavailable" whatever status the client chose), anything else as an unavailable peer;
+    /// <see langword="null"/> to let the exception through as it is (a cancellation, or already a <see cref="SyncPeerException"/>).
+    /// </summary>
+    private Exception? Translate(SyncRpc rpc, Exception exception, CancellationToken cancellationToken)
+    {
+        switch (exception)
+        {
+            case RpcException ex when cancellationToken.IsCancellationRequested:
+                return new OperationCanceledException($"{rpc} to {Name} was cancelled.", ex, cancellationToken);
+
+            case RpcException ex:
+                SyncStatusCode code = ex.Status.DebugException is HttpRequestException or IOException
+                    ? SyncStatusCode.Unavailable
+                    : StatusMapping.FromGrpc(ex.StatusCode);
+                string detail = string.IsNullOrEmpty(ex.Status.Detail) ? "no detail" : ex.Status.Detail;
+                string message = ex.StatusCode == StatusCode.DeadlineExceeded && _options.Deadline != Timeout.InfiniteTimeSpan
+                    ? $"{rpc} to {Name} did not complete within its deadline ({_options.Deadline})."
+                    : $"{rpc} to {Name} failed with {ex.StatusCode}: {detail}";
+                return new SyncPeerException(code, message, ex);
+
+            case OperationCanceledException or SyncPeerException:
+                return null;
+
+            default:
+                // Grpc.Net.Client reports transport failures as RpcException; anything else (a broken handler, an
+                // invalid response body) is still a failed call to this peer.
+                return new SyncPeerException(SyncStatusCode.Unavailable, $"{rpc} to {Name} failed: {exception.Message}", exception);
+        }
     }
 
     /// <summary>A wire count (uint64) as a count; one beyond <see cref="long.MaxValue"/> is outside the protocol.</summary>

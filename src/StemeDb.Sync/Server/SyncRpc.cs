@@ -23,4 +23,7 @@ public enum SyncRpc
 
     /// <summary><c>GossipBatch</c> (extension): a peer pushes many assertions.</summary>
     GossipBatch,
+
+    /// <summary><c>StreamAssertions</c> (extension): a peer reads every assertion, in hash order, as one stream.</summary>
+    StreamAssertions,
 }

@@ -78,4 +78,19 @@ public interface ISyncRequestHandler
     /// <exception cref="SyncRequestException">More than 1,000 pushes (<see cref="SyncStatusCode.InvalidArgument"/>), or not implemented (<see cref="SyncStatusCode.Unimplemented"/>, the default implementation).</exception>
     ValueTask<IReadOnlyList<GossipResult>> GossipBatchAsync(IReadOnlyList<GossipMessage> messages, CancellationToken cancellationToken = default) =>
         throw new SyncRequestException(SyncStatusCode.Unimplemented, "GossipBatch is not implemented by this node.");
+
+    /// <summary>
+    /// Extension: the local assertions in ascending hash order, strictly after a cursor, as one assertion stream
+    /// (docs/STREAM-FORMAT.md: header, records, end marker) cut into chunks of 1 to <see cref="SyncProtocol.MaxStreamChunkBytes"/>
+    /// bytes (docs/PROTOCOL.md, "StreamAssertions").
+    /// </summary>
+    /// <param name="startAfter">The raw cursor: empty to start at the first assertion, otherwise 32 bytes.</param>
+    /// <param name="maxRecords">The most records to send; 0 for all.</param>
+    /// <param name="cancellationToken">Cancels the call; the stream then ends without its end marker.</param>
+    /// <returns>The chunks, in order. A chunk's memory is valid until the enumerator moves on: the caller sends or copies it first.
+    /// The enumeration is lazy: the store is read as chunks are taken, so a slow caller holds the server back.</returns>
+    /// <exception cref="SyncRequestException">The cursor is neither empty nor 32 bytes (<see cref="SyncStatusCode.InvalidArgument"/>), or
+    /// not implemented (<see cref="SyncStatusCode.Unimplemented"/>, the default implementation, which throws when called).</exception>
+    IAsyncEnumerable<ReadOnlyMemory<byte>> StreamAssertionsAsync(ReadOnlyMemory<byte> startAfter, ulong maxRecords, CancellationToken cancellationToken = default) =>
+        throw new SyncRequestException(SyncStatusCode.Unimplemented, "StreamAssertions is not implemented by this node.");
 }

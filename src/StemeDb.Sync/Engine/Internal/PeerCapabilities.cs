@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Threading;
 
 namespace StemeDb.Sync.Engine.Internal;
@@ -11,7 +12,9 @@ internal sealed class PeerCapabilities
     private volatile bool _reconcile = true;
     private volatile bool _paging = true;
     private volatile bool _gossipBatch = true;
+    private volatile bool _stream = true;
     private ConvergedSummaries? _converged;
+    private StrongBox<AssertionHash>? _streamResumeAfter;
 
     /// <summary>Whether the peer answers <c>Reconcile</c>.</summary>
     public bool Reconcile { get => _reconcile; set => _reconcile = value; }
@@ -21,6 +24,19 @@ internal sealed class PeerCapabilities
 
     /// <summary>Whether the peer answers <c>GossipBatch</c>.</summary>
     public bool GossipBatch { get => _gossipBatch; set => _gossipBatch = value; }
+
+    /// <summary>Whether the peer answers <c>StreamAssertions</c> (and its answers were usable).</summary>
+    public bool Stream { get => _stream; set => _stream = value; }
+
+    /// <summary>
+    /// Where the last streaming pull from this peer broke: every hash up to it was stored or refused, so the next pull
+    /// resumes after it. <see langword="null"/> when no pull broke (or the last one completed).
+    /// </summary>
+    public AssertionHash? StreamResumeAfter
+    {
+        get => Volatile.Read(ref _streamResumeAfter)?.Value;
+        set => Volatile.Write(ref _streamResumeAfter, value is { } hash ? new StrongBox<AssertionHash>(hash) : null);
+    }
 
     /// <summary>
     /// Both sides' roots and counts at the start of the last pass whose complete diff found the two sets equal, or
