@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Threading;
 using System.Threading.Tasks;
@@ -45,7 +46,8 @@ internal sealed partial class PeerCalls
     /// deadline; the whole stream has none.
     /// </summary>
     /// <remarks>
-    /// Checked here, before anything of a record is used: every chunk is 1 byte to 1 MiB; the bytes form one well-formed
+    /// Every whole record that arrived before a failure of the call is handed on before the failure is thrown. Checked
+    /// here, before anything of a record is used: every chunk is 1 byte to 1 MiB; the bytes form one well-formed
     /// assertion stream (header, records with lengths within <paramref name="maxRecordBytes"/>, the end marker with the
     /// right count, nothing after it); hashes strictly ascend, starting after the cursor; no more records than
     /// <paramref name="maxRecords"/>. A violation fails the call with <see cref="SyncStatusCode.InvalidResponse"/>; the
@@ -67,10 +69,11 @@ internal sealed partial class PeerCalls
             minimumSegmentSize: 64 * 1024,
             useSynchronizationContext: false));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Task pump = PumpAsync(startAfter, maxRecords, pipe.Writer, progress, stop.Token);
+        var call = new StrongBox<Exception?>();
+        Task pump = PumpAsync(startAfter, maxRecords, pipe.Writer, progress, call, stop.Token);
         try
         {
-            await ReadStreamAsync(pipe.Reader, startAfter, maxRecords, maxRecordBytes, receive, progress, onRejected, cancellationToken).ConfigureAwait(false);
+            await ReadStreamAsync(pipe.Reader, call, startAfter, maxRecords, maxRecordBytes, receive, progress, onRejected, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -84,14 +87,17 @@ internal sealed partial class PeerCalls
         await pump.ConfigureAwait(false);
     }
 
-    /// <summary>Moves the peer's chunks into the pipe; completes the pipe with the call's failure, if any.</summary>
+    /// <summary>
+    /// Moves the peer's chunks into the pipe, then completes it. A failure of the call is kept in <paramref name="failure"/>
+    /// before the pipe is completed (normally): the reader first takes every whole record that arrived, then finds the
+    /// stream cut short and reports the call's failure instead.
+    /// </summary>
     private async Task PumpAsync(
-        AssertionHash? startAfter, ulong maxRecords, PipeWriter writer, StreamPullProgress progress, CancellationToken stop)
+        AssertionHash? startAfter, ulong maxRecords, PipeWriter writer, StreamPullProgress progress, StrongBox<Exception?> failure, CancellationToken stop)
     {
         await Task.Yield(); // the reader starts at once; the chunks are received on their own task
         using var idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _timeProvider);
         using var call = CancellationTokenSource.CreateLinkedTokenSource(stop, idle.Token);
-        Exception? failure = null;
         try
         {
             idle.CancelAfter(_timeout);
@@ -126,7 +132,7 @@ internal sealed partial class PeerCalls
         catch (Exception ex) when (idle.IsCancellationRequested && !stop.IsCancellationRequested
             && ex is OperationCanceledException or SyncPeerException { Code: SyncStatusCode.Unavailable })
         {
-            failure = new SyncPeerException(
+            failure.Value = new SyncPeerException(
                 SyncStatusCode.DeadlineExceeded,
                 $"{StreamRpc} from {Name} sent no chunk within the per-call deadline ({_timeout}).",
                 ex);
@@ -135,14 +141,15 @@ internal sealed partial class PeerCalls
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            failure = ex;
+            failure.Value = ex;
         }
 
-        await writer.CompleteAsync(failure).ConfigureAwait(false);
+        await writer.CompleteAsync().ConfigureAwait(false);
     }
 
     private async ValueTask ReadStreamAsync(
         PipeReader source,
+        StrongBox<Exception?> call,
         AssertionHash? startAfter,
         ulong maxRecords,
         int maxRecordBytes,
@@ -164,12 +171,9 @@ internal sealed partial class PeerCalls
             }
             catch (AssertionStreamException ex)
             {
-                failure = InvalidResponse(StreamRpc, $"the assertion stream is malformed: {ex.Message.TrimEnd('.')}");
-                more = false;
-            }
-            catch (SyncPeerException ex)
-            {
-                failure = ex; // the call failed (the pump's failure, passed through the pipe)
+                // Cut short because the call failed (the peer went away, a chunk outside the protocol, the deadline), or
+                // bytes that are not a well-formed stream.
+                failure = call.Value ?? InvalidResponse(StreamRpc, $"the assertion stream is malformed: {ex.Message.TrimEnd('.')}");
                 more = false;
             }
 
@@ -202,6 +206,11 @@ internal sealed partial class PeerCalls
             {
                 ExceptionDispatchInfo.Throw(failure);
             }
+        }
+
+        if (call.Value is { } late)
+        {
+            ExceptionDispatchInfo.Throw(late); // the stream was whole, but the call still ended with a failure
         }
     }
 
