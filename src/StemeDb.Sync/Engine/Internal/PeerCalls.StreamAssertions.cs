@@ -40,9 +40,9 @@ internal sealed partial class PeerCalls
 
     /// <summary>
     /// Reads the peer's assertion stream after <paramref name="startAfter"/> and hands its records, in batches of at most
-    /// 1,024 records or 4 MiB, to <paramref name="receive"/>, which verifies and stores them. The chunks are received by a
-    /// second task into a bounded pipe (two chunks), so the next chunk arrives while a batch is stored, and the peer is
-    /// held back (the transport's flow control) while the pipe is full. Each wait for a chunk runs under the per-call
+    /// 1,024 records or 4 MiB, to <paramref name="receive"/>, which verifies and stores them. The chunks are moved by a
+    /// second loop into a bounded pipe (two chunks): the peer is held back (the transport's flow control) while the pipe
+    /// is full. Both loops resume inline (no thread-pool hop), so a run over a deterministic schedule stays deterministic. Each wait for a chunk runs under the per-call
     /// deadline; the whole stream has none.
     /// </summary>
     /// <remarks>
@@ -66,6 +66,8 @@ internal sealed partial class PeerCalls
         var pipe = new Pipe(new PipeOptions(
             pauseWriterThreshold: 2L * SyncProtocol.MaxStreamChunkBytes,
             resumeWriterThreshold: SyncProtocol.MaxStreamChunkBytes,
+            readerScheduler: PipeScheduler.Inline,
+            writerScheduler: PipeScheduler.Inline,
             minimumSegmentSize: 64 * 1024,
             useSynchronizationContext: false));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -95,7 +97,6 @@ internal sealed partial class PeerCalls
     private async Task PumpAsync(
         AssertionHash? startAfter, ulong maxRecords, PipeWriter writer, StreamPullProgress progress, StrongBox<Exception?> failure, CancellationToken stop)
     {
-        await Task.Yield(); // the reader starts at once; the chunks are received on their own task
         using var idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _timeProvider);
         using var call = CancellationTokenSource.CreateLinkedTokenSource(stop, idle.Token);
         try
