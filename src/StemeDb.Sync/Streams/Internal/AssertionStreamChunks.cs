@@ -8,14 +8,18 @@ namespace StemeDb.Sync.Streams.Internal;
 
 /// <summary>
 /// The server side of <c>StreamAssertions</c>: a node's assertions in ascending hash order, strictly after a cursor,
-/// written as one assertion stream (<see cref="AssertionStreamWriter"/>) and cut into chunks of at most
-/// <see cref="SyncProtocol.MaxStreamChunkBytes"/>. The index is listed and the store read one page of 1,000 at a time,
-/// only as the caller takes chunks: a slow caller holds the reads back, and memory stays at one page and one chunk.
+/// written as one assertion stream (<see cref="AssertionStreamWriter"/>) and cut into chunks of <see cref="ChunkBytes"/>
+/// (the protocol allows up to <see cref="SyncProtocol.MaxStreamChunkBytes"/>); a record may span chunks. The index is
+/// listed and the store read one page of 1,000 at a time, only as the caller takes chunks: a slow caller holds the reads
+/// back, and memory stays at one page and a chunk or two.
 /// </summary>
 internal static class AssertionStreamChunks
 {
-    /// <summary>A chunk is cut once this many bytes have gathered (a record longer than the rest of a chunk spans two).</summary>
-    public const int TargetChunkBytes = 256 * 1024;
+    /// <summary>
+    /// The size of every chunk but the last: 64 KiB, below the .NET large-object threshold (85,000 bytes), so that the
+    /// buffer a receiver's transport allocates for each message is short-lived garbage, not large-object heap.
+    /// </summary>
+    public const int ChunkBytes = 64 * 1024;
 
     /// <summary>Leaves listed and records read from the store at once.</summary>
     private const int PageSize = SyncProtocol.MaxFetchHashes;
@@ -27,7 +31,7 @@ internal static class AssertionStreamChunks
     public static async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadAsync(
         MerkleIndex index, IAssertionStore store, AssertionHash? startAfter, ulong maxRecords, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var buffer = new ChunkBuffer(TargetChunkBytes + (64 * 1024));
+        var buffer = new ChunkBuffer(2 * ChunkBytes);
         var writer = new AssertionStreamWriter(buffer);
         ulong remaining = maxRecords == 0 ? ulong.MaxValue : maxRecords;
         AssertionHash? cursor = startAfter;
@@ -50,14 +54,16 @@ internal static class AssertionStreamChunks
                     await writer.WriteAsync(record, cancellationToken).ConfigureAwait(false);
                     dataBytes += record.Data.Length;
                     remaining--;
-                    if (buffer.Length >= TargetChunkBytes)
+                    if (buffer.Length >= ChunkBytes)
                     {
-                        for (int start = 0; start < buffer.Length; start += SyncProtocol.MaxStreamChunkBytes)
+                        // Whole chunks go; the rest (less than a chunk) waits for the next records.
+                        int whole = buffer.Length / ChunkBytes * ChunkBytes;
+                        for (int start = 0; start < whole; start += ChunkBytes)
                         {
-                            yield return buffer.Written.Slice(start, Math.Min(SyncProtocol.MaxStreamChunkBytes, buffer.Length - start));
+                            yield return buffer.Written.Slice(start, ChunkBytes);
                         }
 
-                        buffer.Clear();
+                        buffer.Discard(whole);
                     }
                 }
 
@@ -68,9 +74,9 @@ internal static class AssertionStreamChunks
             }
 
             await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
-            for (int start = 0; start < buffer.Length; start += SyncProtocol.MaxStreamChunkBytes)
+            for (int start = 0; start < buffer.Length; start += ChunkBytes)
             {
-                yield return buffer.Written.Slice(start, Math.Min(SyncProtocol.MaxStreamChunkBytes, buffer.Length - start));
+                yield return buffer.Written.Slice(start, Math.Min(ChunkBytes, buffer.Length - start));
             }
         }
         finally

@@ -29,6 +29,15 @@ internal sealed class ChunkBuffer : PipeWriter
     /// <summary>Forgets what was written; the array is reused.</summary>
     public void Clear() => _written = 0;
 
+    /// <summary>Forgets the first <paramref name="count"/> bytes written; the rest moves to the front.</summary>
+    public void Discard(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, _written);
+        Buffer.BlockCopy(_buffer, count, _buffer, 0, _written - count);
+        _written -= count;
+    }
+
     public override void Advance(int bytes)
     {
         if (bytes < 0 || bytes > _buffer.Length - _written)
