@@ -16,7 +16,7 @@ namespace StemeDb.Sync.Grpc.Tests;
 /// <summary>
 /// The <c>StreamAssertions</c> extension over real Kestrel: a fresh node bootstraps by one stream from a node of this
 /// library and by fetches from a v1-only server; the wire answers to a bad cursor and from a v1 server; a server that
-/// dies mid-stream.
+/// dies mid-stream; a client that cancels mid-stream.
 /// </summary>
 [TestFixture]
 [NonParallelizable]
@@ -114,6 +114,58 @@ public sealed class StreamAssertionsTests
         Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.Unavailable), ex.Message);
         Assert.That(client.Count, Is.InRange(1, 19_999), "the whole records of what arrived before the server died (at least the first chunk's)");
         await host.DisposeAsync();
+    }
+
+    [Test]
+    public async Task StreamAssertionsAsync_ClientCancelsMidStream_ThrowsCanceledAndTheServerStreamEnds(CancellationToken cancellationToken)
+    {
+        await using SyncNode node = await TestNodes.StartAsync();
+        var stalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using KestrelHost host = await KestrelHost.StartAsync(new StallingHandler(node.Handler, stalled, ended));
+        using GrpcSyncPeer peer = host.CreatePeer();
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+
+        IAsyncEnumerator<ReadOnlyMemory<byte>> chunks = peer.StreamAssertionsAsync(null, 0, cancel.Token).GetAsyncEnumerator(cancel.Token);
+        Assert.That(await chunks.MoveNextAsync(), Is.True);
+        await stalled.Task;
+        await cancel.CancelAsync();
+        Assert.CatchAsync<OperationCanceledException>(async () => await chunks.MoveNextAsync());
+        await chunks.DisposeAsync();
+
+        await ended.Task.WaitAsync(cancellationToken); // the server's handler saw the cancellation and ended its stream
+        Assert.That(ended.Task.IsCompletedSuccessfully, Is.True);
+    }
+
+    /// <summary>A node's handler whose stream sends one chunk, then waits until the call is cancelled.</summary>
+    private sealed class StallingHandler(ISyncRequestHandler honest, TaskCompletionSource stalled, TaskCompletionSource ended) : ISyncRequestHandler
+    {
+        public async IAsyncEnumerable<ReadOnlyMemory<byte>> StreamAssertionsAsync(
+            ReadOnlyMemory<byte> startAfter, ulong maxRecords, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                yield return new byte[] { 0x89, 0x53, 0x54, 0x4D };
+                stalled.TrySetResult();
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            finally
+            {
+                ended.TrySetResult();
+            }
+        }
+
+        public ValueTask<GossipResult> GossipAsync(GossipMessage message, CancellationToken cancellationToken = default) => honest.GossipAsync(message, cancellationToken);
+
+        public ValueTask<RootExchangeResult> ExchangeRootsAsync(ReadOnlyMemory<byte> callerRoot, ulong callerCount, CancellationToken cancellationToken = default) =>
+            honest.ExchangeRootsAsync(callerRoot, callerCount, cancellationToken);
+
+        public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, CancellationToken cancellationToken = default) => honest.GetLeavesAsync(maxLeaves, cancellationToken);
+
+        public ValueTask<IReadOnlyList<AssertionRecord>> FetchAsync(IReadOnlyList<ReadOnlyMemory<byte>> hashes, CancellationToken cancellationToken = default) =>
+            honest.FetchAsync(hashes, cancellationToken);
+
+        public ValueTask<PingResult> PingAsync(ReadOnlyMemory<byte> callerNodeId, CancellationToken cancellationToken = default) => honest.PingAsync(callerNodeId, cancellationToken);
     }
 
     /// <summary>A peer that kills the server once the first chunk of a stream has arrived.</summary>
