@@ -61,6 +61,28 @@ public sealed class StreamBootstrapTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task SyncWithPeerAsync_EveryStreamedRecordRefused_DoesNotStreamAgainUntilThePeerGrows(CancellationToken cancellationToken)
+    {
+        SyncNode server = await NodeAsync(1, StreamTestKit.Records(20));
+        var refusing = new SyncNode(EngineTestKit.Options(2, o => o.GossipFanout = 0, new RefuseAllValidator()), new InMemoryAssertionStore());
+        _nodes.Add(refusing);
+        await refusing.StartAsync(cancellationToken);
+        var scripted = new ScriptedStreamHandler(server.Handler) { OnStream = _ => null };
+        ISyncPeer peer = Connect(scripted);
+
+        SyncPassResult first = await refusing.SyncWithPeerAsync(peer, cancellationToken);
+        SyncPassResult second = await refusing.SyncWithPeerAsync(peer, cancellationToken);
+        await server.IngestManyAsync(Enumerable.Range(0, 10_000).Select(i => (ReadOnlyMemory<byte>)EngineTestKit.Data(i, 9)).ToArray(), cancellationToken);
+        await refusing.SyncWithPeerAsync(peer, cancellationToken);
+
+        Assert.That(first.Rejected, Is.EqualTo(40), "each record refused twice: streamed, then fetched by the diff");
+        Assert.That(second.Rejected, Is.EqualTo(20), "fetched by the diff only");
+        Assert.That(scripted.Calls, Has.Count.EqualTo(2), "streamed on the first pass, and again once the peer gained 10,000");
+        Assert.That(refusing.Count, Is.Zero);
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task SyncWithPeerAsync_StreamBreaks_NextPassResumesAfterTheLastStoredHash(CancellationToken cancellationToken)
     {
         List<AssertionRecord> records = StreamTestKit.Records(6);
@@ -256,6 +278,15 @@ public sealed class StreamBootstrapTests
         _nodes.Add(node);
         await node.StartAsync();
         return node;
+    }
+
+    private sealed class RefuseAllValidator : IAssertionContentValidator
+    {
+        public bool TryValidate(ReadOnlySpan<byte> data, out string? error)
+        {
+            error = "this node takes nothing";
+            return false;
+        }
     }
 
     /// <summary>A node's handler with a scripted <c>StreamAssertions</c>; records each call's cursor.</summary>

@@ -15,6 +15,7 @@ internal sealed class PeerCapabilities
     private volatile bool _stream = true;
     private ConvergedSummaries? _converged;
     private StrongBox<AssertionHash>? _streamResumeAfter;
+    private long _streamedAtRemoteCount = -1;
 
     /// <summary>Whether the peer answers <c>Reconcile</c>.</summary>
     public bool Reconcile { get => _reconcile; set => _reconcile = value; }
@@ -37,6 +38,13 @@ internal sealed class PeerCapabilities
         get => Volatile.Read(ref _streamResumeAfter)?.Value;
         set => Volatile.Write(ref _streamResumeAfter, value is { } hash ? new StrongBox<AssertionHash>(hash) : null);
     }
+
+    /// <summary>
+    /// The peer's count when the last streaming pull from it completed, or -1 when none did. The next pull from it waits
+    /// until it has gained <see cref="StreamBootstrap.MinimumLead"/> more, so that a peer whose records this node refuses
+    /// (or one that reports a count it does not hold) is not streamed again on every pass.
+    /// </summary>
+    public long StreamedAtRemoteCount { get => Interlocked.Read(ref _streamedAtRemoteCount); set => Interlocked.Exchange(ref _streamedAtRemoteCount, value); }
 
     /// <summary>
     /// Both sides' roots and counts at the start of the last pass whose complete diff found the two sets equal, or

@@ -33,7 +33,8 @@ internal sealed class StreamBootstrap
     /// <summary>
     /// Whether a pass streams: when an earlier pull from the peer broke (it resumes), when this node holds nothing and the
     /// peer something, or when the peer holds at least <see cref="MinimumLead"/> more assertions than this node and at
-    /// least twice as many. Below that the diff costs less than receiving what is already held again.
+    /// least twice as many. Below that the diff costs less than receiving what is already held again. (After a pull from
+    /// a peer completed, the next waits until the peer has gained <see cref="MinimumLead"/> more.)
     /// </summary>
     public static bool ShouldStream(long localCount, long remoteCount, bool resuming) =>
         resuming
@@ -48,6 +49,12 @@ internal sealed class StreamBootstrap
         if (!capabilities.Stream || !ShouldStream(localCount, remoteCount, resumeAfter is not null))
         {
             return default;
+        }
+
+        long streamedAt = capabilities.StreamedAtRemoteCount;
+        if (resumeAfter is null && streamedAt >= 0 && remoteCount - streamedAt < MinimumLead)
+        {
+            return default; // streamed completely before, and the peer has not grown much since: the diff does the rest
         }
 
         SyncLog.StreamPullStarted(_logger, peer.Name, remoteCount, localCount, resumeAfter?.ToString() ?? "the start");
@@ -110,6 +117,7 @@ internal sealed class StreamBootstrap
         }
 
         capabilities.StreamResumeAfter = null;
+        capabilities.StreamedAtRemoteCount = remoteCount;
         SyncDiagnostics.BytesReceived.Add(progress.Bytes, SyncDiagnostics.Tag("kind", "stream"));
         SyncLog.StreamPullCompleted(_logger, peer.Name, progress.Stored, progress.Added, progress.Bytes, progress.Rejected, progress.Chunks);
         return new StreamPullOutcome(true, progress.Added, progress.Bytes, progress.Rejected, 1);
