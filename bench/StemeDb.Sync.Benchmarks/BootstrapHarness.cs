@@ -32,8 +32,10 @@ namespace StemeDb.Sync.Benchmarks;
 /// loops), one after the other:
 /// </para>
 /// <list type="number">
-/// <item>pull: one <see cref="SyncNode.SyncWithPeerAsync"/> pass against the source over gRPC (whatever the engine
-/// picks: Reconcile, paged leaves, fetches of 1,000), with the TCP bytes counted in both directions;</item>
+/// <item>pull: one <see cref="SyncNode.SyncWithPeerAsync"/> pass against the source over gRPC through a peer that refuses
+/// <c>StreamAssertions</c> (as a peer of an older version does), so the engine uses Reconcile, paged leaves and fetches of
+/// 1,000, with the TCP bytes counted in both directions;</item>
+/// <item>streaming pull: the same pass with the extension, which pulls the whole set by one <c>StreamAssertions</c> call;</item>
 /// <item>in-process receive: the source's records pushed to the fresh node's handler in <c>GossipBatch</c> calls of
 /// 1,000 (the same verification as a fetched record; the records are read from the source before the timing);</item>
 /// <item>export of the source's store to a memory stream, then import of that stream (<see cref="AssertionStream.ImportAsync(Stream, SyncNode, IProgress{AssertionStreamProgress}?, CancellationToken)"/>);</item>
@@ -108,8 +110,17 @@ internal static class BootstrapHarness
         bool ok = true;
         await using (var server = await LoopbackServer.StartAsync(source))
         {
-            // 1. Pull over gRPC.
-            rows.Add(await MeasureAsync("pull: SyncWithPeerAsync over loopback gRPC", source, count, async node =>
+            // 1. Pull over gRPC without the streaming extension: Reconcile, paged leaves, fetches of 1,000.
+            var withoutStream = new WithoutStreamPeer(server.Peer);
+            rows.Add(await MeasureAsync("pull: SyncWithPeerAsync over loopback gRPC, paged leaves and fetches (StreamAssertions refused)", source, count, async node =>
+            {
+                server.ResetCounters();
+                SyncPassResult pass = await node.SyncWithPeerAsync(withoutStream);
+                return $"{pass.Fetched:N0} fetched in {pass.RoundTrips:N0} round trips; TCP bytes client→server {server.BytesSent:N0}, server→client {server.BytesReceived:N0} ({server.BytesReceived / (double)count:F0} B/assertion)";
+            }));
+
+            // 2. The same pass with the streaming extension: the fresh node pulls by StreamAssertions.
+            rows.Add(await MeasureAsync("streaming pull: SyncWithPeerAsync over loopback gRPC (StreamAssertions)", source, count, async node =>
             {
                 server.ResetCounters();
                 SyncPassResult pass = await node.SyncWithPeerAsync(server.Peer);
@@ -214,12 +225,13 @@ internal static class BootstrapHarness
         }
 
         Console.WriteLine();
-        double pull = count / rows[0].Seconds, inProcess = count / rows[1].Seconds;
-        double import = count / rows[3].Seconds, ingestMany = count / rows[4].Seconds;
-        Console.WriteLine(HarnessSupport.Invariant($"Pull over gRPC / in-process receive: {HarnessSupport.Percent(pull / inProcess)} (target at least 50%)."));
+        double pull = count / rows[0].Seconds, streamPull = count / rows[1].Seconds, inProcess = count / rows[2].Seconds;
+        double import = count / rows[4].Seconds, ingestMany = count / rows[5].Seconds;
+        Console.WriteLine(HarnessSupport.Invariant($"Streaming pull over gRPC / in-process receive: {HarnessSupport.Percent(streamPull / inProcess)} (target at least 50%)."));
+        Console.WriteLine(HarnessSupport.Invariant($"Pull over gRPC with paged leaves and fetches / in-process receive: {HarnessSupport.Percent(pull / inProcess)}."));
         Console.WriteLine(HarnessSupport.Invariant($"Import from memory / IngestManyAsync: {HarnessSupport.Percent(import / ingestMany)} (target at least 80%)."));
-        Console.WriteLine(HarnessSupport.Invariant($"Import of a file into SQLite / IngestManyAsync into SQLite: {HarnessSupport.Percent(rows[6].Seconds / rows[5].Seconds)}."));
-        Console.WriteLine(HarnessSupport.Invariant($"Import of a file into SQLite, heap peak above what the node retains (its Merkle index): {Mib(Math.Max(0, rows[5].PeakHeap - rows[5].Retained))} MiB (target at most 64 MiB)."));
+        Console.WriteLine(HarnessSupport.Invariant($"Import of a file into SQLite / IngestManyAsync into SQLite: {HarnessSupport.Percent(rows[7].Seconds / rows[6].Seconds)}."));
+        Console.WriteLine(HarnessSupport.Invariant($"Import of a file into SQLite, heap peak above what the node retains (its Merkle index): {Mib(Math.Max(0, rows[6].PeakHeap - rows[6].Retained))} MiB (target at most 64 MiB)."));
         Console.WriteLine(HarnessSupport.Invariant($"Total time {started.Elapsed.TotalSeconds:N0} s."));
         Console.WriteLine($"Load average at end: {HarnessSupport.LoadAverage()}");
         if (!ok)
@@ -279,6 +291,32 @@ internal static class BootstrapHarness
         }
 
         return await store.GetManyAsync(hashes);
+    }
+
+    /// <summary>The gRPC peer as a peer without the streaming extension (an older version of this library): StreamAssertions answers Unimplemented.</summary>
+    private sealed class WithoutStreamPeer(ISyncPeer inner) : ISyncPeer
+    {
+        public string Name => inner.Name;
+
+        public ValueTask<GossipResult> GossipAsync(AssertionRecord record, CancellationToken cancellationToken = default) => inner.GossipAsync(record, cancellationToken);
+
+        public ValueTask<RootExchangeResult> ExchangeRootsAsync(RootSummary local, CancellationToken cancellationToken = default) => inner.ExchangeRootsAsync(local, cancellationToken);
+
+        public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, CancellationToken cancellationToken = default) => inner.GetLeavesAsync(maxLeaves, cancellationToken);
+
+        public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, AssertionHash? startAfter, CancellationToken cancellationToken = default) =>
+            inner.GetLeavesAsync(maxLeaves, startAfter, cancellationToken);
+
+        public ValueTask<IReadOnlyList<AssertionRecord>> FetchAsync(IReadOnlyList<AssertionHash> hashes, CancellationToken cancellationToken = default) =>
+            inner.FetchAsync(hashes, cancellationToken);
+
+        public ValueTask<PingResult> PingAsync(NodeId self, CancellationToken cancellationToken = default) => inner.PingAsync(self, cancellationToken);
+
+        public ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken = default) =>
+            inner.ReconcileAsync(request, cancellationToken);
+
+        public ValueTask<IReadOnlyList<GossipResult>> GossipBatchAsync(IReadOnlyList<AssertionRecord> records, CancellationToken cancellationToken = default) =>
+            inner.GossipBatchAsync(records, cancellationToken);
     }
 
     /// <summary>One phase: its time, the heap the fresh node retains after it (its index and, in memory, its store), the heap's peak above the start.</summary>

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics.CodeAnalysis;
 using System.IO;
 using System.Net.Http;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 using Google.Protobuf;
@@ -312,15 +313,33 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
             return ValueTask.FromCanceled<IReconcileSymbolsCall>(cancellationToken);
         }
 
-        var callOptions = new CallOptions(headers: _headers, deadline: Deadline(), cancellationToken: cancellationToken);
+        CallOptions callOptions = Options(cancellationToken);
         try
         {
             return new ValueTask<IReconcileSymbolsCall>(new SymbolsCall(this, _client.ReconcileSymbols(callOptions), cancellationToken));
         }
-        catch (Exception ex) when (Failure(SyncRpc.ReconcileSymbols, ex, cancellationToken) is { } failure)
+        catch (Exception ex) when (Translate(SyncRpc.ReconcileSymbols, ex, cancellationToken) is { } failure)
         {
             return ValueTask.FromException<IReconcileSymbolsCall>(failure);
         }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// A v1 server answers <c>UNIMPLEMENTED</c>: <see cref="SyncPeerException"/> with <see cref="SyncStatusCode.Unimplemented"/>,
+    /// thrown by the first move of the enumerator. Each chunk is the received message's bytes (not copied); the next
+    /// message is read only when the enumerator moves on, so HTTP/2 flow control holds the server back meanwhile.
+    /// <see cref="GrpcSyncPeerOptions.Deadline"/>, when set, bounds the whole stream.
+    /// </remarks>
+    public IAsyncEnumerable<ReadOnlyMemory<byte>> StreamAssertionsAsync(AssertionHash? startAfter, ulong maxRecords, CancellationToken cancellationToken = default)
+    {
+        var request = new StreamAssertionsRequest { MaxRecords = maxRecords };
+        if (startAfter is { } cursor)
+        {
+            request.StartAfter = WireMapping.Bytes(cursor);
+        }
+
+        return StreamCoreAsync(request, cancellationToken);
     }
 
     /// <summary>Disposes the channel if this peer created it; a channel passed in is left open.</summary>
@@ -328,6 +347,44 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
 
     /// <inheritdoc />
     public override string ToString() => Name;
+
+    private async IAsyncEnumerable<ReadOnlyMemory<byte>> StreamCoreAsync(StreamAssertionsRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        const SyncRpc rpc = SyncRpc.StreamAssertions;
+        AsyncServerStreamingCall<AssertionChunk> call;
+        try
+        {
+            call = _client.StreamAssertions(request, Options(cancellationToken));
+        }
+        catch (Exception ex) when (Translate(rpc, ex, cancellationToken) is { } mapped)
+        {
+            throw mapped;
+        }
+
+        using (call)
+        {
+            while (true)
+            {
+                bool more;
+                try
+                {
+                    more = await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (Translate(rpc, ex, cancellationToken) is { } mapped)
+                {
+                    throw mapped;
+                }
+
+                if (!more)
+                {
+                    break;
+                }
+
+                yield return call.ResponseStream.Current.Data.Memory;
+            }
+        }
+    }
 
     private ValueTask<TResponse> CallAsync<TRequest, TResponse>(
         SyncRpc rpc,
@@ -346,39 +403,43 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
         CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var callOptions = new CallOptions(headers: _headers, deadline: Deadline(), cancellationToken: cancellationToken);
         TResponse response;
         try
         {
-            using AsyncUnaryCall<TResponse> call = invoke(_client, request, callOptions);
+            using AsyncUnaryCall<TResponse> call = invoke(_client, request, Options(cancellationToken));
             response = await call.ResponseAsync.ConfigureAwait(false);
         }
-        catch (Exception ex) when (Failure(rpc, ex, cancellationToken) is { } failure)
+        catch (Exception ex) when (Translate(rpc, ex, cancellationToken) is { } mapped)
         {
-            throw failure;
+            throw mapped;
         }
 
         return map(response);
     }
 
-    private DateTime? Deadline() => _options.Deadline == Timeout.InfiniteTimeSpan
-        ? null
-        : _options.TimeProvider.GetUtcNow().UtcDateTime + _options.Deadline;
+    /// <summary>The options of one call: the headers, the deadline when one is set, and the caller's token.</summary>
+    private CallOptions Options(CancellationToken cancellationToken)
+    {
+        DateTime? deadline = _options.Deadline == Timeout.InfiniteTimeSpan
+            ? null
+            : _options.TimeProvider.GetUtcNow().UtcDateTime + _options.Deadline;
+        return new CallOptions(headers: _headers, deadline: deadline, cancellationToken: cancellationToken);
+    }
 
     /// <summary>
-    /// What a failed call throws: <see cref="OperationCanceledException"/> when the caller cancelled, otherwise
-    /// <see cref="SyncPeerException"/> with the status mapped; <see langword="null"/> (rethrow as is) for the caller's
-    /// own cancellation and for exceptions already mapped.
+    /// What a failed call throws: the caller's cancellation as <see cref="OperationCanceledException"/>, a gRPC status as
+    /// <see cref="SyncPeerException"/> with the code of the same name (a failure to connect, refused, reset or a TLS
+    /// handshake, is "unavailable" whatever status the client chose), anything else as an unavailable peer;
+    /// <see langword="null"/> to let the exception through as it is (a cancellation, or already a <see cref="SyncPeerException"/>).
     /// </summary>
-    private Exception? Failure(SyncRpc rpc, Exception exception, CancellationToken cancellationToken)
+    private Exception? Translate(SyncRpc rpc, Exception exception, CancellationToken cancellationToken)
     {
         switch (exception)
         {
             case RpcException ex when cancellationToken.IsCancellationRequested:
                 return new OperationCanceledException($"{rpc} to {Name} was cancelled.", ex, cancellationToken);
+
             case RpcException ex:
-            {
-                // A failure to connect (refused, reset, TLS handshake) is "unavailable" whatever status the client chose.
                 SyncStatusCode code = ex.Status.DebugException is HttpRequestException or IOException
                     ? SyncStatusCode.Unavailable
                     : StatusMapping.FromGrpc(ex.StatusCode);
@@ -387,11 +448,10 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
                     ? $"{rpc} to {Name} did not complete within its deadline ({_options.Deadline})."
                     : $"{rpc} to {Name} failed with {ex.StatusCode}: {detail}";
                 return new SyncPeerException(code, message, ex);
-            }
 
-            case OperationCanceledException:
-            case SyncPeerException:
+            case OperationCanceledException or SyncPeerException:
                 return null;
+
             default:
                 // Grpc.Net.Client reports transport failures as RpcException; anything else (a broken handler, an
                 // invalid response body) is still a failed call to this peer.
@@ -459,7 +519,7 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
 
                 return WireMapping.FromWire(_call.ResponseStream.Current);
             }
-            catch (Exception ex) when (_peer.Failure(SyncRpc.ReconcileSymbols, ex, linked.Token) is { } failure)
+            catch (Exception ex) when (_peer.Translate(SyncRpc.ReconcileSymbols, ex, linked.Token) is { } failure)
             {
                 throw failure;
             }

@@ -124,6 +124,33 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         }
     }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// Each chunk the handler gives is sent as one <see cref="AssertionChunk"/> and awaited before the next is read, so
+    /// the client's flow control holds the handler (and its reads of the store) back. A failure before the first chunk
+    /// is the call's status; after it the stream ends with that status, without the stream's end marker.
+    /// </remarks>
+    public override async Task StreamAssertions(StreamAssertionsRequest request, IServerStreamWriter<AssertionChunk> responseStream, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(responseStream);
+        ArgumentNullException.ThrowIfNull(context);
+        try
+        {
+            ISyncRequestHandler handler = Server.Guard is null && Server.Authorizer is null ? Server.Handler : Server.For(GetCaller(context));
+            IAsyncEnumerable<ReadOnlyMemory<byte>> chunks = handler.StreamAssertionsAsync(request.StartAfter.Memory, request.MaxRecords, context.CancellationToken);
+            await foreach (ReadOnlyMemory<byte> chunk in chunks.ConfigureAwait(false))
+            {
+                // The chunk's memory is reused once the enumerator moves on: the write serializes it before it completes.
+                await responseStream.WriteAsync(new AssertionChunk { Data = UnsafeByteOperations.UnsafeWrap(chunk) }).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is not RpcException)
+        {
+            throw ToRpcException(SyncRpc.StreamAssertions, ex, context);
+        }
+    }
+
     /// <summary>
     /// Decides whether the caller may make this call; runs in every RPC after the guard's admission and the
     /// <see cref="ISyncCallAuthorizer"/> (when given), before the handler. The default allows every caller.

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -55,7 +56,7 @@ public sealed partial class InMemoryNetwork
 
     /// <summary>
     /// Whether peers forward the wire extensions beyond v1 (paged <c>GetLeaves</c> with a cursor, <c>Reconcile</c>,
-    /// <c>ReconcileSymbols</c>, <c>GossipBatch</c>) to the handlers, as the gRPC adapter does. Default <see langword="true"/>; set it to
+    /// <c>ReconcileSymbols</c>, <c>GossipBatch</c>, <c>StreamAssertions</c>) to the handlers, as the gRPC adapter does. Default <see langword="true"/>; set it to
     /// <see langword="false"/> to model v1-only peers (the cursor is ignored, the others answer
     /// <see cref="SyncStatusCode.Unimplemented"/>, and fetch answers carry hash and data only, with
     /// <see cref="HlcTimestamp.None"/>), which the engine detects and falls back from.
@@ -246,6 +247,68 @@ public sealed partial class InMemoryNetwork
         }
 
         return await DeliverCoreAsync(from, to, invoke, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A server-streaming call: opened like any call (faults, delays, manual delivery apply to the request), then every
+    /// chunk is copied as it is taken, while both endpoints stay reachable: a partition or a disconnect mid-stream fails
+    /// the next chunk with <see cref="SyncStatusCode.Unavailable"/>.
+    /// </summary>
+    internal async IAsyncEnumerable<ReadOnlyMemory<byte>> StreamAsync(
+        string from,
+        string to,
+        Func<ISyncRequestHandler, CancellationToken, IAsyncEnumerable<ReadOnlyMemory<byte>>> open,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ISyncRequestHandler handler = await CallAsync(from, to, static (h, _) => new ValueTask<ISyncRequestHandler>(h), cancellationToken).ConfigureAwait(false);
+        IAsyncEnumerator<ReadOnlyMemory<byte>> chunks;
+        try
+        {
+            chunks = open(handler, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        }
+        catch (SyncRequestException ex)
+        {
+            throw new SyncPeerException(ex.Code, ex.Message, ex);
+        }
+
+        await using (chunks.ConfigureAwait(false))
+        {
+            while (true)
+            {
+                bool more;
+                try
+                {
+                    ThrowIfUnreachable(from, to);
+                    more = await chunks.MoveNextAsync().ConfigureAwait(false);
+                    ThrowIfUnreachable(from, to);
+                }
+                catch (SyncRequestException ex)
+                {
+                    throw new SyncPeerException(ex.Code, ex.Message, ex);
+                }
+                catch (SyncPeerException)
+                {
+                    throw;
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    throw;
+                }
+#pragma warning disable CA1031 // A handler failure is what a transport reports as an internal error.
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    throw new SyncPeerException(SyncStatusCode.Internal, $"'{to}' failed: {ex.Message}", ex);
+                }
+
+                if (!more)
+                {
+                    break;
+                }
+
+                yield return chunks.Current.ToArray();
+            }
+        }
     }
 
     private async ValueTask<T> DeliverCoreAsync<T>(

@@ -118,6 +118,17 @@ internal sealed class InMemoryPeer : ISyncPeer
         return _network.CallAsync(_from, Name, (handler, ct) => handler.GossipBatchAsync(messages, ct), cancellationToken);
     }
 
+    public IAsyncEnumerable<ReadOnlyMemory<byte>> StreamAssertionsAsync(AssertionHash? startAfter, ulong maxRecords, CancellationToken cancellationToken = default)
+    {
+        if (!_network.ForwardExtensions)
+        {
+            throw Unimplemented("StreamAssertions");
+        }
+
+        byte[] cursor = startAfter is { } hash ? hash.ToArray() : [];
+        return _network.StreamAsync(_from, Name, (handler, ct) => handler.StreamAssertionsAsync(cursor, maxRecords, ct), cancellationToken);
+    }
+
     public ValueTask<IReadOnlyList<AssertionRecord>> FetchAsync(IReadOnlyList<AssertionHash> hashes, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(hashes);

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
@@ -33,7 +34,7 @@ public abstract class SyncPeerContractTests
     private readonly List<ISyncPeer> _peers = new();
     private readonly List<SyncNode> _nodes = new();
 
-    /// <summary>Whether the transport carries the extensions (cursor paging, <c>Reconcile</c>, <c>GossipBatch</c>); a v1-only transport returns <see langword="false"/>.</summary>
+    /// <summary>Whether the transport carries the extensions (cursor paging, <c>Reconcile</c>, <c>GossipBatch</c>, <c>StreamAssertions</c>); a v1-only transport returns <see langword="false"/>.</summary>
     protected virtual bool CarriesExtensions => true;
 
     /// <summary>Serves <paramref name="handler"/> over the transport under test and returns a peer that reaches it.</summary>
@@ -386,6 +387,145 @@ public abstract class SyncPeerContractTests
         Assert.That(client.Root, Is.EqualTo(server.Root));
     }
 
+    /// <summary>
+    /// The StreamAssertions extension sends every assertion as one assertion stream in chunks of 1 byte to 1 MiB; the
+    /// concatenated chunks import into a fresh node as exactly the served set.
+    /// </summary>
+    /// <returns>A task.</returns>
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task StreamAssertionsAsync_WholeSet_BoundedChunksFormOneStreamOfTheSet(CancellationToken cancellationToken)
+    {
+        Assume.That(CarriesExtensions, "the transport carries v1 only");
+        SyncNode server = await NodeAsync(1, records: 2_500, cancellationToken).ConfigureAwait(false);
+        ISyncPeer peer = await PeerAsync(server.Handler, cancellationToken).ConfigureAwait(false);
+
+        var chunks = new List<int>();
+        using var stream = new MemoryStream();
+        await foreach (ReadOnlyMemory<byte> chunk in peer.StreamAssertionsAsync(null, 0, cancellationToken).ConfigureAwait(false))
+        {
+            chunks.Add(chunk.Length);
+            stream.Write(chunk.Span);
+        }
+
+        SyncNode copy = await NodeAsync(2, records: 0, cancellationToken).ConfigureAwait(false);
+        stream.Position = 0;
+        AssertionImportResult imported = await AssertionStream.ImportAsync(stream, copy, cancellationToken: cancellationToken).ConfigureAwait(false);
+
+        Assert.That(chunks, Has.Count.GreaterThan(1), "2,500 records are more than one chunk's worth");
+        Assert.That(chunks, Has.All.InRange(1, SyncProtocol.MaxStreamChunkBytes));
+        Assert.That(imported.Records, Is.EqualTo(2_500));
+        Assert.That(copy.Root, Is.EqualTo(server.Root));
+    }
+
+    /// <summary>StreamAssertions with a cursor and a limit sends exactly the next records after the cursor in hash order.</summary>
+    /// <returns>A task.</returns>
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task StreamAssertionsAsync_CursorAndLimit_SendsTheNextRecordsInHashOrder(CancellationToken cancellationToken)
+    {
+        Assume.That(CarriesExtensions, "the transport carries v1 only");
+        SyncNode server = await NodeAsync(1, records: 30, cancellationToken).ConfigureAwait(false);
+        ISyncPeer peer = await PeerAsync(server.Handler, cancellationToken).ConfigureAwait(false);
+        AssertionHash[] sorted = HashesOf(1, 30).OrderBy(h => h).ToArray();
+
+        SyncNode copy = await NodeAsync(2, records: 0, cancellationToken).ConfigureAwait(false);
+        using MemoryStream stream = await ReadStreamAsync(peer.StreamAssertionsAsync(sorted[9], 5, cancellationToken)).ConfigureAwait(false);
+        await AssertionStream.ImportAsync(stream, copy, cancellationToken: cancellationToken).ConfigureAwait(false);
+
+        Assert.That(copy.Root, Is.EqualTo(SyncProtocol.ComputeRoot(sorted.Skip(10).Take(5))));
+    }
+
+    /// <summary>A node that holds nothing pulls the whole set by one streaming call: exchange, stream, exchange.</summary>
+    /// <returns>A task.</returns>
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task SyncWithPeerAsync_EmptyNode_PullsEverythingByOneStream(CancellationToken cancellationToken)
+    {
+        Assume.That(CarriesExtensions, "the transport carries v1 only");
+        SyncNode server = await NodeAsync(1, records: 2_500, cancellationToken).ConfigureAwait(false);
+        SyncNode client = await NodeAsync(2, records: 0, cancellationToken).ConfigureAwait(false);
+        ISyncPeer peer = await PeerAsync(server.Handler, cancellationToken).ConfigureAwait(false);
+
+        SyncPassResult result = await client.SyncWithPeerAsync(peer, cancellationToken).ConfigureAwait(false);
+
+        Assert.That(result.RoundTrips, Is.EqualTo(3), "ExchangeRoots, StreamAssertions, ExchangeRoots");
+        Assert.That(result.Fetched, Is.EqualTo(2_500));
+        Assert.That(client.Root, Is.EqualTo(server.Root));
+    }
+
+    /// <summary>A stream whose records are not in ascending hash order fails the pass as <see cref="SyncStatusCode.InvalidResponse"/>; the records before the disorder stay stored.</summary>
+    /// <returns>A task.</returns>
+    [Test]
+    [CancelAfter(60_000)]
+    public Task SyncWithPeerAsync_StreamOutOfOrder_FailsInvalidResponseKeepsTheRecordsBefore(CancellationToken cancellationToken)
+    {
+        AssertionRecord[] sorted = RecordsOf(1, 6).OrderBy(r => r.Hash).ToArray();
+        AssertionRecord[] order = [sorted[0], sorted[1], sorted[3], sorted[2], sorted[4], sorted[5]];
+        return AssertBadStreamAsync(_ => StreamOfAsync(order, chunkBytes: 50), SyncStatusCode.InvalidResponse, kept: 3, cancellationToken);
+    }
+
+    /// <summary>A stream that becomes garbage mid-way fails the pass as <see cref="SyncStatusCode.InvalidResponse"/>; the whole records before stay stored.</summary>
+    /// <returns>A task.</returns>
+    [Test]
+    [CancelAfter(60_000)]
+    public Task SyncWithPeerAsync_StreamCorruptMidway_FailsInvalidResponseKeepsTheRecordsBefore(CancellationToken cancellationToken)
+    {
+        AssertionRecord[] sorted = RecordsOf(1, 6).OrderBy(r => r.Hash).ToArray();
+        return AssertBadStreamAsync(
+            _ => StreamOfAsync(sorted, chunkBytes: 64, corruptRecord: 4), SyncStatusCode.InvalidResponse, kept: 4, cancellationToken);
+    }
+
+    /// <summary>A chunk over 1 MiB fails the pass as <see cref="SyncStatusCode.InvalidResponse"/> and stores nothing.</summary>
+    /// <returns>A task.</returns>
+    [Test]
+    [CancelAfter(60_000)]
+    public Task SyncWithPeerAsync_StreamChunkOverOneMebibyte_FailsInvalidResponseStoresNothing(CancellationToken cancellationToken)
+    {
+        AssertionRecord[] sorted = RecordsOf(1, 4).OrderBy(r => r.Hash).ToArray();
+        return AssertBadStreamAsync(_ => OversizedAsync(sorted), SyncStatusCode.InvalidResponse, kept: 0, cancellationToken);
+    }
+
+    /// <summary>A server that fails mid-stream fails the pass with a <see cref="SyncPeerException"/>; every whole record that arrived before stays stored, and the next pass completes the set.</summary>
+    /// <returns>A task.</returns>
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task SyncWithPeerAsync_StreamBreaksMidway_FailsKeepsTheRecordsBeforeNextPassCompletes(CancellationToken cancellationToken)
+    {
+        Assume.That(CarriesExtensions, "the transport carries v1 only");
+        SyncNode server = await NodeAsync(1, records: 6, cancellationToken).ConfigureAwait(false);
+        SyncNode client = await NodeAsync(2, records: 0, cancellationToken).ConfigureAwait(false);
+        AssertionRecord[] sorted = RecordsOf(1, 6).OrderBy(r => r.Hash).ToArray();
+        ISyncPeer peer = await PeerAsync(new ScriptedHandler(server.Handler) { OnStream = (_, _) => StreamOfAsync(sorted, chunkBytes: 64, failAfterRecord: 3) }, cancellationToken).ConfigureAwait(false);
+
+        Assert.ThrowsAsync<SyncPeerException>(async () => await client.SyncWithPeerAsync(peer, cancellationToken).ConfigureAwait(false));
+        Assert.That(client.Count, Is.EqualTo(3), "the three whole records before the break");
+
+        ISyncPeer honest = await PeerAsync(server.Handler, cancellationToken).ConfigureAwait(false);
+        await client.SyncWithPeerAsync(honest, cancellationToken).ConfigureAwait(false);
+        Assert.That(client.Root, Is.EqualTo(server.Root));
+    }
+
+    /// <summary>A streamed record whose bytes do not match its hash is refused and counted; the others are stored, and the pass fetches the honest record afterwards.</summary>
+    /// <returns>A task.</returns>
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task SyncWithPeerAsync_StreamForgedRecord_RefusesItStoresTheOthersAndFetchesItHonestly(CancellationToken cancellationToken)
+    {
+        Assume.That(CarriesExtensions, "the transport carries v1 only");
+        SyncNode server = await NodeAsync(1, records: 5, cancellationToken).ConfigureAwait(false);
+        SyncNode client = await NodeAsync(2, records: 0, cancellationToken).ConfigureAwait(false);
+        AssertionRecord[] sorted = RecordsOf(1, 5).OrderBy(r => r.Hash).ToArray();
+        AssertionRecord[] forged = sorted.Select((r, i) => i == 2 ? new AssertionRecord(r.Hash, Record(99).Data, r.Timestamp) : r).ToArray();
+        ISyncPeer peer = await PeerAsync(new ScriptedHandler(server.Handler) { OnStream = (_, _) => StreamOfAsync(forged, chunkBytes: 1000) }, cancellationToken).ConfigureAwait(false);
+
+        SyncPassResult result = await client.SyncWithPeerAsync(peer, cancellationToken).ConfigureAwait(false);
+
+        Assert.That(result.Rejected, Is.EqualTo(1));
+        Assert.That(result.Fetched, Is.EqualTo(5), "four streamed, the fifth fetched from the honest fetch answer");
+        Assert.That(client.Root, Is.EqualTo(server.Root));
+    }
+
     /// <summary>The record a test's node <paramref name="seed"/> holds: deterministic bytes with a timestamp in the past.</summary>
     /// <param name="seed">Which record.</param>
     /// <returns>The record.</returns>
@@ -407,6 +547,97 @@ public abstract class SyncPeerContractTests
 
     private static AssertionHash[] HashesOf(int first, int count) =>
         Enumerable.Range(first, count).Select(i => Record(i).Hash).ToArray();
+
+    private static AssertionRecord[] RecordsOf(int first, int count) =>
+        Enumerable.Range(first, count).Select(Record).ToArray();
+
+    private static async Task<MemoryStream> ReadStreamAsync(IAsyncEnumerable<ReadOnlyMemory<byte>> chunks)
+    {
+        var stream = new MemoryStream();
+        await foreach (ReadOnlyMemory<byte> chunk in chunks.ConfigureAwait(false))
+        {
+            stream.Write(chunk.Span);
+        }
+
+        stream.Position = 0;
+        return stream;
+    }
+
+    /// <summary>
+    /// An assertion stream of <paramref name="records"/> in the given order (each record's bytes as
+    /// <see cref="AssertionStream.ExportAsync(IAssertionStore, Stream, IProgress{AssertionStreamProgress}?, CancellationToken)"/>
+    /// writes them), in chunks of <paramref name="chunkBytes"/>: optionally with the record at <paramref name="corruptRecord"/>
+    /// replaced by garbage, or failing after the chunk that holds the first <paramref name="failAfterRecord"/> records.
+    /// </summary>
+    private static async IAsyncEnumerable<ReadOnlyMemory<byte>> StreamOfAsync(
+        IReadOnlyList<AssertionRecord> records, int chunkBytes, int corruptRecord = -1, int failAfterRecord = -1)
+    {
+        const int headerBytes = 12, endBytes = 9; // docs/STREAM-FORMAT.md
+        using var bytes = new MemoryStream();
+        long failAt = -1;
+        for (int i = 0; i < records.Count; i++)
+        {
+            var one = new InMemoryAssertionStore();
+            await one.PutAsync(records[i]).ConfigureAwait(false);
+            using var export = new MemoryStream();
+            await AssertionStream.ExportAsync(one, export).ConfigureAwait(false);
+            byte[] exported = export.ToArray();
+            if (i == 0)
+            {
+                bytes.Write(exported, 0, headerBytes);
+            }
+
+            if (i == failAfterRecord)
+            {
+                failAt = bytes.Length + 10; // the break comes ten bytes into this record
+            }
+
+            byte[] record = exported[headerBytes..^endBytes];
+            if (i == corruptRecord)
+            {
+                Array.Fill(record, (byte)0xEE);
+            }
+
+            bytes.Write(record);
+        }
+
+        bytes.WriteByte(0x45);
+        bytes.Write(BitConverter.GetBytes((ulong)records.Count));
+        byte[] all = bytes.ToArray();
+        for (int start = 0; start < all.Length; start += chunkBytes)
+        {
+            int length = Math.Min(chunkBytes, all.Length - start);
+            if (failAt >= 0 && start + length > failAt)
+            {
+                yield return all.AsMemory(start, (int)(failAt - start));
+                throw new InvalidOperationException("The server's store went away mid-stream.");
+            }
+
+            yield return all.AsMemory(start, length);
+        }
+    }
+
+    private static async IAsyncEnumerable<ReadOnlyMemory<byte>> OversizedAsync(IReadOnlyList<AssertionRecord> records)
+    {
+        using MemoryStream valid = await ReadStreamAsync(StreamOfAsync(records, chunkBytes: int.MaxValue)).ConfigureAwait(false);
+        byte[] chunk = new byte[SyncProtocol.MaxStreamChunkBytes + 1];
+        valid.ToArray().CopyTo(chunk, 0);
+        yield return chunk;
+    }
+
+    private async Task AssertBadStreamAsync(
+        Func<ISyncRequestHandler, IAsyncEnumerable<ReadOnlyMemory<byte>>> stream, SyncStatusCode code, int kept, CancellationToken cancellationToken)
+    {
+        Assume.That(CarriesExtensions, "the transport carries v1 only");
+        SyncNode server = await NodeAsync(1, records: 6, cancellationToken).ConfigureAwait(false);
+        SyncNode client = await NodeAsync(2, records: 0, cancellationToken).ConfigureAwait(false);
+        ISyncPeer peer = await PeerAsync(new ScriptedHandler(server.Handler) { OnStream = (_, _) => stream(server.Handler) }, cancellationToken).ConfigureAwait(false);
+
+        var ex = Assert.ThrowsAsync<SyncPeerException>(async () => await client.SyncWithPeerAsync(peer, cancellationToken).ConfigureAwait(false));
+
+        Assert.That(ex!.Code, Is.EqualTo(code), ex.Message);
+        Assert.That(client.Count, Is.EqualTo(kept));
+    }
 
     private async Task AssertBadAnswerAsync(Func<ISyncRequestHandler, ISyncRequestHandler> hostile, CancellationToken cancellationToken)
     {
@@ -448,7 +679,7 @@ public abstract class SyncPeerContractTests
         return peer;
     }
 
-    /// <summary>A handler that answers like another one except where a test scripts it; it implements no extension but paging.</summary>
+    /// <summary>A handler that answers like another one except where a test scripts it; it implements no extension but paging, and a scripted stream.</summary>
     private sealed class ScriptedHandler : ISyncRequestHandler
     {
         private readonly ISyncRequestHandler _honest;
@@ -458,6 +689,8 @@ public abstract class SyncPeerContractTests
         public Func<IReadOnlyList<ReadOnlyMemory<byte>>, CancellationToken, ValueTask<IReadOnlyList<AssertionRecord>>>? OnFetch { get; init; }
 
         public Func<uint, CancellationToken, ValueTask<LeavesPage>>? OnLeaves { get; init; }
+
+        public Func<ReadOnlyMemory<byte>, ulong, IAsyncEnumerable<ReadOnlyMemory<byte>>>? OnStream { get; init; }
 
         public ValueTask<GossipResult> GossipAsync(GossipMessage message, CancellationToken cancellationToken = default) =>
             _honest.GossipAsync(message, cancellationToken);
@@ -476,5 +709,8 @@ public abstract class SyncPeerContractTests
 
         public ValueTask<PingResult> PingAsync(ReadOnlyMemory<byte> callerNodeId, CancellationToken cancellationToken = default) =>
             _honest.PingAsync(callerNodeId, cancellationToken);
+
+        public IAsyncEnumerable<ReadOnlyMemory<byte>> StreamAssertionsAsync(ReadOnlyMemory<byte> startAfter, ulong maxRecords, CancellationToken cancellationToken = default) =>
+            OnStream?.Invoke(startAfter, maxRecords) ?? throw new SyncRequestException(SyncStatusCode.Unimplemented, "StreamAssertions is not scripted.");
     }
 }

@@ -19,6 +19,12 @@ public static class SyncProtocol
     /// <summary>Extension: the most assertions one <c>GossipBatch</c> call may carry (1,000).</summary>
     public const int MaxGossipBatch = 1000;
 
+    /// <summary>
+    /// Extension: the most bytes one <c>StreamAssertions</c> chunk carries (1 MiB, 1,048,576). A chunk is never empty;
+    /// the chunks of one call together are one assertion stream (docs/STREAM-FORMAT.md).
+    /// </summary>
+    public const int MaxStreamChunkBytes = 1024 * 1024;
+
     /// <summary>The length of an assertion hash and of a Merkle root, in bytes (32, BLAKE3).</summary>
     public const int HashLength = AssertionHash.Length;
 

@@ -73,4 +73,20 @@ internal static partial class SyncLog
     [LoggerMessage(EventId = 306, EventName = "AntiEntropyRecovered", Level = LogLevel.Information,
         Message = "Anti-entropy with {Peer} works again.")]
     public static partial void AntiEntropyRecovered(ILogger logger, string peer);
+
+    [LoggerMessage(EventId = 307, EventName = "StreamPullStarted", Level = LogLevel.Information,
+        Message = "Pulling every assertion from peer {Peer} by StreamAssertions (it holds {RemoteCount}, this node {LocalCount}), after {ResumeAfter}")]
+    public static partial void StreamPullStarted(ILogger logger, string peer, long remoteCount, long localCount, string resumeAfter);
+
+    [LoggerMessage(EventId = 308, EventName = "StreamPullCompleted", Level = LogLevel.Information,
+        Message = "Pulled from peer {Peer} by StreamAssertions: {Stored} assertions stored ({Added} new, {Bytes} bytes), {Rejected} refused, in {Chunks} chunks")]
+    public static partial void StreamPullCompleted(ILogger logger, string peer, long stored, long added, long bytes, long rejected, long chunks);
+
+    [LoggerMessage(EventId = 309, EventName = "StreamPullFailed", Level = LogLevel.Information,
+        Message = "The StreamAssertions pull from peer {Peer} failed with {Code} after {Stored} assertions stored ({Added} new); the next pull resumes after {ResumeAfter}")]
+    public static partial void StreamPullFailed(ILogger logger, string peer, SyncStatusCode code, long stored, long added, string resumeAfter);
+
+    [LoggerMessage(EventId = 310, EventName = "StreamPullUnsupported", Level = LogLevel.Debug,
+        Message = "Peer {Peer} does not serve StreamAssertions ({Code}); its passes use the diff and fetches")]
+    public static partial void StreamPullUnsupported(ILogger logger, string peer, SyncStatusCode code);
 }

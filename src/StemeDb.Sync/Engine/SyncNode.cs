@@ -77,7 +77,7 @@ public sealed class SyncNode : IAsyncDisposable
         _gossip = new GossipPump(_options, _peers, _retry, _lifecycle, storeCopies, _logger, time);
         var incoming = new IncomingAssertions(store, storeCopies, _index, _clock, verifier, _gossip, _logger);
         _ingest = new LocalIngest(store, _index, _clock, verifier, _gossip, _lifecycle);
-        _antiEntropy = new AntiEntropy(_options, _index, store, incoming, _retry, _lifecycle, _logger, time);
+        _antiEntropy = new AntiEntropy(_options, _index, store, incoming, _ingest, _retry, _lifecycle, _logger, time);
         Handler = new SyncRequestHandler(_options.NodeId, _lifecycle, _index, store, incoming, _options.ReconcileSymbols);
     }
 

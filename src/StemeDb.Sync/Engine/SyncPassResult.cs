@@ -19,7 +19,7 @@ public readonly record struct SyncPassResult
     /// </summary>
     public bool Complete { get; init; }
 
-    /// <summary>Assertions fetched from the peer, verified and newly stored.</summary>
+    /// <summary>Assertions fetched from the peer (by <c>FetchAssertions</c>, or streamed by <c>StreamAssertions</c>), verified and newly stored.</summary>
     public long Fetched { get; init; }
 
     /// <summary>Assertions the peer lacked that it accepted from this node.</summary>
@@ -28,7 +28,7 @@ public readonly record struct SyncPassResult
     /// <summary>Fetched assertions refused by verification (nothing of them was stored).</summary>
     public long Rejected { get; init; }
 
-    /// <summary>Calls made to the peer (exchange, leaves or reconcile, fetches, pushes).</summary>
+    /// <summary>Calls made to the peer (exchange, a stream, leaves or reconcile, fetches, pushes); a stream counts as one.</summary>
     public long RoundTrips { get; init; }
 
     /// <summary>Assertion bytes fetched and stored.</summary>

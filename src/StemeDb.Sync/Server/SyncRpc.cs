@@ -26,4 +26,7 @@ public enum SyncRpc
 
     /// <summary><c>ReconcileSymbols</c> (extension): one message of a rateless reconciliation's stream.</summary>
     ReconcileSymbols,
+
+    /// <summary><c>StreamAssertions</c> (extension): a peer reads every assertion, in hash order, as one stream.</summary>
+    StreamAssertions,
 }

@@ -99,8 +99,9 @@ public static class AssertionStream
     }
 
     /// <summary>
-    /// Writes every assertion a peer holds to <paramref name="destination"/>, in hash order, read with the same calls
-    /// a node's anti-entropy pass makes: paged <c>GetLeaves</c>, then <c>FetchAssertions</c> in batches of 1,000. Each
+    /// Writes every assertion a peer holds to <paramref name="destination"/>, in hash order: by one <c>StreamAssertions</c>
+    /// call when the peer has the extension, otherwise (it answers <c>UNIMPLEMENTED</c>) with the same calls a node's
+    /// anti-entropy pass makes: paged <c>GetLeaves</c>, then <c>FetchAssertions</c> in batches of 1,000. Each
     /// record's hash is checked against its bytes before it is written; a record a v1 peer sent without a timestamp is
     /// written with none (an importing node stamps it, as it stamps such a record fetched from a peer).
     /// </summary>
@@ -110,8 +111,8 @@ public static class AssertionStream
     /// <param name="cancellationToken">Cancels the export; the stream then has no end marker.</param>
     /// <returns>The number of records written.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="peer"/> or <paramref name="destination"/> is <see langword="null"/>.</exception>
-    /// <exception cref="SyncPeerException">A call failed or was answered outside the protocol, a record's bytes do not match its
-    /// hash (<see cref="SyncStatusCode.InvalidResponse"/>), or the peer is a v1 node holding more than one page of leaves
+    /// <exception cref="SyncPeerException">A call failed or was answered outside the protocol (a streamed record out of hash
+    /// order, a malformed stream), a record's bytes do not match its hash (<see cref="SyncStatusCode.InvalidResponse"/>), or the peer is a v1 node holding more than one page of leaves
     /// (<see cref="SyncStatusCode.Unimplemented"/>: it cannot list the rest). The stream then has no end marker.</exception>
     public static async ValueTask<long> ExportAsync(
         ISyncPeer peer, PipeWriter destination, IProgress<AssertionStreamProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -121,6 +122,11 @@ public static class AssertionStream
         var calls = new PeerCalls(peer, Timeout.InfiniteTimeSpan, TimeProvider.System);
         RemoteLeafPager pager = PeerDiff.Pager(calls, SyncProtocol.MaxLeavesPerPage);
         var writer = new AssertionStreamWriter(destination);
+        if (await PeerStreamExport.TryExportAsync(calls, writer, progress, cancellationToken).ConfigureAwait(false))
+        {
+            return await CompleteAsync(writer, progress, cancellationToken).ConfigureAwait(false);
+        }
+
         AssertionHash? cursor = null;
         while (true)
         {

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Diagnostics.CodeAnalysis;
 using System.Threading;
@@ -88,4 +89,18 @@ public interface ISyncPeer
     /// <exception cref="SyncPeerException">The peer does not implement the extension (<see cref="SyncStatusCode.Unimplemented"/>, the default implementation; a transport may also report it at the first exchange) or the call failed.</exception>
     ValueTask<IReconcileSymbolsCall> OpenReconcileSymbolsAsync(CancellationToken cancellationToken = default) =>
         throw new SyncPeerException(SyncStatusCode.Unimplemented, $"Peer '{Name}' does not implement ReconcileSymbols.");
+
+    /// <summary>
+    /// Extension: reads the peer's assertions in ascending hash order, strictly after <paramref name="startAfter"/>, as one
+    /// assertion stream (docs/STREAM-FORMAT.md) in chunks (docs/PROTOCOL.md, "StreamAssertions").
+    /// </summary>
+    /// <param name="startAfter">The exclusive cursor, or <see langword="null"/> to start at the first assertion.</param>
+    /// <param name="maxRecords">The most records wanted; 0 for all.</param>
+    /// <param name="cancellationToken">Cancels the call, also while it is being enumerated.</param>
+    /// <returns>The chunks as they arrive (unverified), each valid until the enumerator moves on. The next chunk is asked
+    /// for only when the caller moves on, so a slow caller holds the peer back (the transport's flow control).</returns>
+    /// <exception cref="SyncPeerException">The peer does not implement the extension (<see cref="SyncStatusCode.Unimplemented"/>;
+    /// the default implementation throws it when called) or the call failed, when called or while enumerating.</exception>
+    IAsyncEnumerable<ReadOnlyMemory<byte>> StreamAssertionsAsync(AssertionHash? startAfter, ulong maxRecords, CancellationToken cancellationToken = default) =>
+        throw new SyncPeerException(SyncStatusCode.Unimplemented, $"Peer '{Name}' does not implement StreamAssertions.");
 }

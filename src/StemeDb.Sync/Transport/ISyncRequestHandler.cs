@@ -89,4 +89,19 @@ public interface ISyncRequestHandler
     /// <exception cref="SyncRequestException">Malformed request (<see cref="SyncStatusCode.InvalidArgument"/>), symbols past what this node keeps (<see cref="SyncStatusCode.ResourceExhausted"/>), or not implemented (<see cref="SyncStatusCode.Unimplemented"/>, the default implementation).</exception>
     ValueTask<ReconcileSymbolsResponse> ReconcileSymbolsAsync(ReconcileSymbolsRequest request, CancellationToken cancellationToken = default) =>
         throw new SyncRequestException(SyncStatusCode.Unimplemented, "ReconcileSymbols is not implemented by this node.");
+
+    /// <summary>
+    /// Extension: the local assertions in ascending hash order, strictly after a cursor, as one assertion stream
+    /// (docs/STREAM-FORMAT.md: header, records, end marker) cut into chunks of 1 to <see cref="SyncProtocol.MaxStreamChunkBytes"/>
+    /// bytes (docs/PROTOCOL.md, "StreamAssertions").
+    /// </summary>
+    /// <param name="startAfter">The raw cursor: empty to start at the first assertion, otherwise 32 bytes.</param>
+    /// <param name="maxRecords">The most records to send; 0 for all.</param>
+    /// <param name="cancellationToken">Cancels the call; the stream then ends without its end marker.</param>
+    /// <returns>The chunks, in order. A chunk's memory is valid until the enumerator moves on: the caller sends or copies it first.
+    /// The enumeration is lazy: the store is read as chunks are taken, so a slow caller holds the server back.</returns>
+    /// <exception cref="SyncRequestException">The cursor is neither empty nor 32 bytes (<see cref="SyncStatusCode.InvalidArgument"/>), or
+    /// not implemented (<see cref="SyncStatusCode.Unimplemented"/>, the default implementation, which throws when called).</exception>
+    IAsyncEnumerable<ReadOnlyMemory<byte>> StreamAssertionsAsync(ReadOnlyMemory<byte> startAfter, ulong maxRecords, CancellationToken cancellationToken = default) =>
+        throw new SyncRequestException(SyncStatusCode.Unimplemented, "StreamAssertions is not implemented by this node.");
 }

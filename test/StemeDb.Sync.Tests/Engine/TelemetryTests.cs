@@ -102,6 +102,33 @@ public sealed class TelemetryTests
         Assert.That(entries[3].Level, Is.EqualTo(LogLevel.Information));
     }
 
+    [Test]
+    public async Task SyncWithPeerAsync_StreamingPull_LogsStartAndEndAndCountsAsItGoes()
+    {
+        using var streamBytes = new MetricRecorder("stemedb.sync.bytes.received", "kind", "stream");
+        using var fetchedCounter = new MetricRecorder("stemedb.sync.fetch.assertions");
+        var provider = new ListLoggerProvider();
+        var network = new InMemoryNetwork();
+        await using var a = new SyncNode(EngineTestKit.Options(1, o => o.RunBackgroundLoops = false), new InMemoryAssertionStore(), provider);
+        await using var b = new SyncNode(EngineTestKit.Options(2, o => o.RunBackgroundLoops = false), new InMemoryAssertionStore());
+        await a.StartAsync();
+        await b.StartAsync();
+        network.SetEndpoint("b", b.Handler);
+        byte[][] data = Enumerable.Range(0, 3_000).Select(i => EngineTestKit.Data(i)).ToArray();
+        await b.IngestManyAsync(data.Select(d => (ReadOnlyMemory<byte>)d).ToArray());
+
+        SyncPassResult result = await a.SyncWithPeerAsync(network.CreatePeer("a", "b"));
+
+        (LogLevel Level, EventId Id, string Message)[] entries = provider.Entries.Where(e => e.Id.Id is >= 307 and <= 310).ToArray();
+        Assert.That(entries.Select(e => e.Id.Id), Is.EqualTo(new[] { 307, 308 }));
+        Assert.That(entries.Select(e => e.Level), Has.All.EqualTo(LogLevel.Information));
+        Assert.That(entries[1].Message, Does.Contain("3000 assertions stored (3000 new"));
+        Assert.That(result.Fetched, Is.EqualTo(3_000));
+        Assert.That(result.BytesReceived, Is.EqualTo(data.Sum(d => (long)d.Length)));
+        Assert.That(streamBytes.Total, Is.EqualTo(result.BytesReceived));
+        Assert.That(fetchedCounter.Total, Is.EqualTo(3_000), "counted batch by batch, once");
+    }
+
     private sealed class ListLoggerProvider : ILoggerFactory
     {
         public void AddProvider(ILoggerProvider provider)

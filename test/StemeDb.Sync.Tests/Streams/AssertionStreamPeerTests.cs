@@ -5,12 +5,13 @@ using System.IO.Pipelines;
 using System.Linq;
 using System.Threading.Tasks;
 using StemeDb.Sync.Streams.Internal;
+using StemeDb.Sync.Testing;
 using StemeDb.Sync.Tests.Engine;
 using StemeDb.Sync.Tests.Reconciliation;
 
 namespace StemeDb.Sync.Tests.Streams;
 
-/// <summary><see cref="AssertionStream"/> against peers: export through paged leaves and fetches, push through batches.</summary>
+/// <summary><see cref="AssertionStream"/> against peers: export by StreamAssertions or through paged leaves and fetches, push through batches.</summary>
 [TestFixture]
 [CancelAfter(120_000)]
 public sealed class AssertionStreamPeerTests : NodeTestBase
@@ -101,11 +102,58 @@ public sealed class AssertionStreamPeerTests : NodeTestBase
         Assert.That(target.Count, Is.EqualTo(3));
     }
 
+    [Test]
+    public async Task ExportFromPeer_PeerWithStreamAssertions_ExportsEveryAssertionInOneCall()
+    {
+        SyncNode source = await LoadedNodeAsync(12_000);
+        var network = new InMemoryNetwork();
+        network.SetEndpoint("source", source.Handler);
+
+        byte[] bytes = await ExportAsync(network.CreatePeer("export", "source"));
+        SyncNode target = await StartNodeAsync(Manual(2));
+        AssertionImportResult result = await AssertionStream.ImportAsync(new MemoryStream(bytes), target);
+
+        Assert.That(result.Added, Is.EqualTo(12_000));
+        Assert.That(target.Root, Is.EqualTo(source.Root));
+        Assert.That(network.Statistics.Sent, Is.EqualTo(1), "one StreamAssertions call, no leaves, no fetches");
+    }
+
+    [Test]
+    public async Task ExportFromPeer_StreamedRecordDoesNotMatchItsHash_FailsInvalidResponse()
+    {
+        List<AssertionRecord> records = StreamTestKit.Records(5).OrderBy(r => r.Hash).ToList();
+        records[2] = new AssertionRecord(records[2].Hash, records[3].Data, records[2].Timestamp);
+        (byte[] forged, _) = await StreamTestKit.WriteAsync(records);
+        var network = new InMemoryNetwork();
+        network.SetEndpoint("source", new StreamOnlyHandler(forged));
+
+        var ex = Assert.ThrowsAsync<SyncPeerException>(async () => await ExportAsync(network.CreatePeer("export", "source")));
+
+        Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.InvalidResponse), ex.Message);
+    }
+
     private async Task<SyncNode> LoadedNodeAsync(int count)
     {
         SyncNode node = await StartNodeAsync(Manual(1));
         await node.IngestManyAsync(Enumerable.Range(0, count).Select(i => (ReadOnlyMemory<byte>)EngineTestKit.Data(i)).ToList());
         return node;
+    }
+
+    /// <summary>A handler that serves only StreamAssertions, with the given bytes.</summary>
+    private sealed class StreamOnlyHandler(byte[] stream) : ISyncRequestHandler
+    {
+        public IAsyncEnumerable<ReadOnlyMemory<byte>> StreamAssertionsAsync(ReadOnlyMemory<byte> startAfter, ulong maxRecords, System.Threading.CancellationToken cancellationToken = default) =>
+            new[] { (ReadOnlyMemory<byte>)stream }.ToAsyncEnumerable();
+
+        public ValueTask<GossipResult> GossipAsync(GossipMessage message, System.Threading.CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public ValueTask<RootExchangeResult> ExchangeRootsAsync(ReadOnlyMemory<byte> callerRoot, ulong callerCount, System.Threading.CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, System.Threading.CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public ValueTask<IReadOnlyList<AssertionRecord>> FetchAsync(IReadOnlyList<ReadOnlyMemory<byte>> hashes, System.Threading.CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public ValueTask<PingResult> PingAsync(ReadOnlyMemory<byte> callerNodeId, System.Threading.CancellationToken cancellationToken = default) => throw new NotSupportedException();
     }
 
     private static async Task<byte[]> ExportAsync(ISyncPeer peer)

@@ -30,6 +30,34 @@ public sealed class InMemoryNetworkExtensionTests
         _nodes.Clear();
     }
 
+    [Test]
+    public async Task StreamAssertionsAsync_ExtensionsOff_ThrowsUnimplemented()
+    {
+        var network = new InMemoryNetwork { ForwardExtensions = false };
+        SyncNode b = await StartNodeAsync(2);
+        network.SetEndpoint("b", b.Handler);
+
+        var ex = Assert.Throws<SyncPeerException>(() => network.CreatePeer("a", "b").StreamAssertionsAsync(null, 0));
+
+        Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.Unimplemented));
+    }
+
+    [Test]
+    public async Task StreamAssertionsAsync_EndpointDisconnectedMidStream_NextChunkFailsUnavailable()
+    {
+        var network = new InMemoryNetwork();
+        SyncNode b = await StartNodeAsync(2);
+        await b.IngestManyAsync(Enumerable.Range(0, 5_000).Select(i => (ReadOnlyMemory<byte>)EngineTestKit.Data(i)).ToArray());
+        network.SetEndpoint("b", b.Handler);
+
+        await using IAsyncEnumerator<ReadOnlyMemory<byte>> chunks = network.CreatePeer("a", "b").StreamAssertionsAsync(null, 0).GetAsyncEnumerator();
+        Assert.That(await chunks.MoveNextAsync(), Is.True);
+        network.Disconnect("b");
+        var ex = Assert.ThrowsAsync<SyncPeerException>(async () => await chunks.MoveNextAsync());
+
+        Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.Unavailable));
+    }
+
     [TestCase(true)]
     [TestCase(false)]
     public async Task SyncWithPeerAsync_DivergedNodes_ReconcileOnlyWhenForwardedAndBothConverge(bool forward)

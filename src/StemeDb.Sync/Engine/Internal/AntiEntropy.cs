@@ -18,6 +18,7 @@ internal sealed class AntiEntropy
     private readonly MerkleIndex _index;
     private readonly IAssertionStore _store;
     private readonly IncomingAssertions _incoming;
+    private readonly StreamBootstrap _bootstrap;
     private readonly RetryPolicy _retry;
     private readonly NodeLifecycle _lifecycle;
     private readonly ILogger _logger;
@@ -28,6 +29,7 @@ internal sealed class AntiEntropy
         MerkleIndex index,
         IAssertionStore store,
         IncomingAssertions incoming,
+        LocalIngest ingest,
         RetryPolicy retry,
         NodeLifecycle lifecycle,
         ILogger logger,
@@ -37,6 +39,7 @@ internal sealed class AntiEntropy
         _index = index;
         _store = store;
         _incoming = incoming;
+        _bootstrap = new StreamBootstrap(options, ingest, logger);
         _retry = retry;
         _lifecycle = lifecycle;
         _logger = logger;
@@ -63,6 +66,7 @@ internal sealed class AntiEntropy
         long fetched = 0;
         long rejected = 0;
         long bytesIn = 0;
+        long streamedAdded = 0; // counted by the streaming pull as it went
         try
         {
             var local = new RootSummary(_index.Root, _index.Count);
@@ -80,6 +84,35 @@ internal sealed class AntiEntropy
                 // own, such as a v1 node, never reports a matching root): no leaf listing.
                 SyncDiagnostics.AntiEntropyRounds.Add(1, SyncDiagnostics.Tag("result", "unchanged"));
                 return new SyncPassResult { Unchanged = true, Complete = true, RoundTrips = roundTrips };
+            }
+
+            // Far behind the peer (or resuming a pull that broke): pull its whole set as one stream first, then go on
+            // with the diff for whatever the stream did not bring (what the peer lacks, what arrived meanwhile).
+            StreamPullOutcome streamed = await _bootstrap.PullIfBehindAsync(peer, local.Count, exchange.Remote.Count, cancellationToken).ConfigureAwait(false);
+            roundTrips += streamed.Calls;
+            fetched += streamed.Added;
+            streamedAdded = streamed.Added;
+            bytesIn += streamed.Bytes;
+            rejected += streamed.Rejected;
+            if (streamed.Pulled)
+            {
+                local = new RootSummary(_index.Root, _index.Count);
+                exchange = await peer.ExchangeRootsAsync(local, cancellationToken).ConfigureAwait(false);
+                roundTrips++;
+                if (exchange.RootsMatch || exchange.Remote.Root == local.Root)
+                {
+                    SyncDiagnostics.AntiEntropyRounds.Add(1, SyncDiagnostics.Tag("result", "synced"));
+                    SyncLog.AntiEntropyCompleted(_logger, peer.Name, false, (int)fetched, 0, (int)rejected, true);
+                    activity?.SetTag("stemedb.sync.fetched", fetched);
+                    return new SyncPassResult
+                    {
+                        Complete = true,
+                        Fetched = fetched,
+                        Rejected = rejected,
+                        RoundTrips = roundTrips,
+                        BytesReceived = bytesIn,
+                    };
+                }
             }
 
             DiffResult diff = await PeerDiff.DiffAsync(
@@ -114,8 +147,8 @@ internal sealed class AntiEntropy
             }
 
             SyncDiagnostics.AntiEntropyRounds.Add(1, SyncDiagnostics.Tag("result", "synced"));
-            SyncDiagnostics.FetchedAssertions.Add(fetched);
-            SyncDiagnostics.BytesReceived.Add(bytesIn, SyncDiagnostics.Tag("kind", "fetch"));
+            SyncDiagnostics.FetchedAssertions.Add(fetched - streamedAdded);
+            SyncDiagnostics.BytesReceived.Add(bytesIn - streamed.Bytes, SyncDiagnostics.Tag("kind", "fetch"));
             SyncDiagnostics.BytesSent.Add(push.BytesSent, SyncDiagnostics.Tag("kind", "push"));
             SyncLog.AntiEntropyCompleted(_logger, peer.Name, false, (int)fetched, push.Pushed, (int)rejected, diff.Complete);
             activity?.SetTag("stemedb.sync.fetched", fetched);
@@ -134,7 +167,7 @@ internal sealed class AntiEntropy
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             SyncDiagnostics.AntiEntropyRounds.Add(1, SyncDiagnostics.Tag("result", "failed"));
-            SyncDiagnostics.FetchedAssertions.Add(fetched);
+            SyncDiagnostics.FetchedAssertions.Add(fetched - streamedAdded);
             activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
             if (ex is OperationCanceledException)
             {

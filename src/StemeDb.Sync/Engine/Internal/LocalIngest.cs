@@ -115,6 +115,9 @@ internal sealed class LocalIngest
         return results;
     }
 
+    /// <summary>Whether the store copies a record's bytes while it puts it, so that they may be borrowed from a reusable buffer.</summary>
+    public bool StoreCopiesOnPut => _synchronousStore is not null;
+
     /// <summary>
     /// Records read from an assertion stream: each is verified like a record received from a peer (drift, size, content,
     /// BLAKE3), in order, up to the first that fails; those before it are stored, indexed and observed by the clock,

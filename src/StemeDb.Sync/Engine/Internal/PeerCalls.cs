@@ -17,7 +17,7 @@ internal readonly record struct PushAnswer(GossipResult[] Results, int Calls);
 /// <see cref="SyncStatusCode.InvalidResponse"/> before anything of it is used. Records themselves (hash, size, content, clock) are verified by
 /// <see cref="IncomingAssertions"/>.
 /// </summary>
-internal sealed class PeerCalls
+internal sealed partial class PeerCalls
 {
     private readonly TimeSpan _timeout;
     private readonly TimeProvider _timeProvider;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Threading;
 
 namespace StemeDb.Sync.Engine.Internal;
@@ -12,7 +13,10 @@ internal sealed class PeerCapabilities
     private volatile bool _reconcile = true;
     private volatile bool _paging = true;
     private volatile bool _gossipBatch = true;
+    private volatile bool _stream = true;
     private ConvergedSummaries? _converged;
+    private StrongBox<AssertionHash>? _streamResumeAfter;
+    private long _streamedAtRemoteCount = -1;
 
     /// <summary>Whether the peer answers <c>ReconcileSymbols</c>.</summary>
     public bool ReconcileSymbols { get => _reconcileSymbols; set => _reconcileSymbols = value; }
@@ -25,6 +29,26 @@ internal sealed class PeerCapabilities
 
     /// <summary>Whether the peer answers <c>GossipBatch</c>.</summary>
     public bool GossipBatch { get => _gossipBatch; set => _gossipBatch = value; }
+
+    /// <summary>Whether the peer answers <c>StreamAssertions</c> (and its answers were usable).</summary>
+    public bool Stream { get => _stream; set => _stream = value; }
+
+    /// <summary>
+    /// Where the last streaming pull from this peer broke: every hash up to it was stored or refused, so the next pull
+    /// resumes after it. <see langword="null"/> when no pull broke (or the last one completed).
+    /// </summary>
+    public AssertionHash? StreamResumeAfter
+    {
+        get => Volatile.Read(ref _streamResumeAfter)?.Value;
+        set => Volatile.Write(ref _streamResumeAfter, value is { } hash ? new StrongBox<AssertionHash>(hash) : null);
+    }
+
+    /// <summary>
+    /// The peer's count when the last streaming pull from it completed, or -1 when none did. The next pull from it waits
+    /// until it has gained <see cref="StreamBootstrap.MinimumLead"/> more, so that a peer whose records this node refuses
+    /// (or one that reports a count it does not hold) is not streamed again on every pass.
+    /// </summary>
+    public long StreamedAtRemoteCount { get => Interlocked.Read(ref _streamedAtRemoteCount); set => Interlocked.Exchange(ref _streamedAtRemoteCount, value); }
 
     /// <summary>
     /// Both sides' roots and counts at the start of the last pass whose complete diff found the two sets equal, or

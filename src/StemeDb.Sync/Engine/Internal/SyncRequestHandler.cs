@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
+using StemeDb.Sync.Streams.Internal;
 
 namespace StemeDb.Sync.Engine.Internal;
 
@@ -184,6 +185,21 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
         }
 
         return results;
+    }
+
+    public IAsyncEnumerable<ReadOnlyMemory<byte>> StreamAssertionsAsync(ReadOnlyMemory<byte> startAfter, ulong maxRecords, CancellationToken cancellationToken = default)
+    {
+        if (startAfter.Length != 0 && startAfter.Length != SyncProtocol.HashLength)
+        {
+            throw new SyncRequestException(
+                SyncStatusCode.InvalidArgument,
+                $"start_after must be {SyncProtocol.HashLength} bytes (or empty); got {startAfter.Length}.");
+        }
+
+        AssertionHash? cursor = startAfter.Length == 0 ? null : new AssertionHash(startAfter.Span);
+        cancellationToken.ThrowIfCancellationRequested();
+        _lifecycle.EnsureServing();
+        return AssertionStreamChunks.ReadAsync(_index, _store, cursor, maxRecords, cancellationToken);
     }
 
     private ValueTask<GossipResult> Reject(string reason) => new(_incoming.Reject(reason));

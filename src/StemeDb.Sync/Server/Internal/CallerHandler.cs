@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -102,6 +103,52 @@ internal sealed class CallerHandler : ISyncRequestHandler
             static (handler, r, token) => handler.ReconcileSymbolsAsync(r, token),
             null,
             cancellationToken);
+
+    /// <summary>The stream holds its lease (one of the caller's calls in flight) until it ends or is abandoned.</summary>
+    public IAsyncEnumerable<ReadOnlyMemory<byte>> StreamAssertionsAsync(ReadOnlyMemory<byte> startAfter, ulong maxRecords, CancellationToken cancellationToken = default) =>
+        StreamCoreAsync(startAfter, maxRecords, cancellationToken);
+
+    private async IAsyncEnumerable<ReadOnlyMemory<byte>> StreamCoreAsync(
+        ReadOnlyMemory<byte> startAfter, ulong maxRecords, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        const SyncRpc rpc = SyncRpc.StreamAssertions;
+        using PeerGuardLease? lease = _server.Admit(_caller, rpc, startAfter.Length + FixedFieldBytes);
+        await _server.AuthorizeAsync(_caller, rpc, lease, cancellationToken).ConfigureAwait(false);
+        IAsyncEnumerator<ReadOnlyMemory<byte>> chunks;
+        try
+        {
+            chunks = _server.Handler.StreamAssertionsAsync(startAfter, maxRecords, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        }
+        catch (SyncRequestException)
+        {
+            _server.CountRejection(rpc, lease);
+            throw;
+        }
+
+        await using (chunks.ConfigureAwait(false))
+        {
+            while (true)
+            {
+                bool more;
+                try
+                {
+                    more = await chunks.MoveNextAsync().ConfigureAwait(false);
+                }
+                catch (SyncRequestException)
+                {
+                    _server.CountRejection(rpc, lease);
+                    throw;
+                }
+
+                if (!more)
+                {
+                    break;
+                }
+
+                yield return chunks.Current;
+            }
+        }
+    }
 
     private static long SizeOf(GossipMessage message) =>
         message.Hash.Length + message.Data.Length + message.HlcNodeId.Length + FixedFieldBytes;
