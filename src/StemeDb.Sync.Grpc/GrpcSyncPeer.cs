@@ -475,6 +475,9 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
     /// <summary>One open <c>ReconcileSymbols</c> stream: a write and a read per exchange, failures mapped like unary calls.</summary>
     private sealed class SymbolsCall : IReconcileSymbolsCall
     {
+        /// <summary>How long disposing waits for the server to end the stream after the last request.</summary>
+        private static readonly TimeSpan EndWait = TimeSpan.FromSeconds(5);
+
         private readonly GrpcSyncPeer _peer;
         private readonly AsyncDuplexStreamingCall<WireSymbolsRequest, WireSymbolsResponse> _call;
         private readonly CancellationToken _streamToken;
@@ -535,7 +538,15 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
             _completed = true;
             try
             {
+                // Ends the requests, then waits (briefly) for the server's end of the stream, so that it ends cleanly rather
+                // than by a reset, which the server would see as a failed read.
                 await _call.RequestStream.CompleteAsync().ConfigureAwait(false);
+                using var wait = new CancellationTokenSource(EndWait, _peer._options.TimeProvider);
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(_streamToken, wait.Token);
+                while (await _call.ResponseStream.MoveNext(linked.Token).ConfigureAwait(false))
+                {
+                    // An answer nobody asked for: the stream ends here all the same.
+                }
             }
             catch (Exception ex) when (ex is RpcException or InvalidOperationException or OperationCanceledException or IOException)
             {

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Reflection;
 using System.Threading;
 using System.Threading.Tasks;
@@ -399,7 +400,8 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
                 OnRequestRejected(rpc, status, refused, context);
                 return new RpcException(status);
 
-            case OperationCanceledException when context.CancellationToken.IsCancellationRequested:
+            // A stream's reads fail with an IOException when the client resets the stream: the same cancellation.
+            case OperationCanceledException or IOException when context.CancellationToken.IsCancellationRequested:
                 SyncServiceLog.CallCancelled(Logger, rpc, context.Peer);
                 return new RpcException(new Status(StatusCode.Cancelled, "The call was cancelled."));
 
@@ -408,7 +410,6 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
                 return new RpcException(new Status(StatusCode.Internal, InternalErrorMessage));
         }
     }
-
 
     /// <summary>Runs the host's authorizer, then the subclass's <see cref="AuthorizeAsync"/> hook with the gRPC call.</summary>
     private sealed class HookAuthorizer(SyncServiceImpl service, ISyncCallAuthorizer? inner) : ISyncCallAuthorizer

@@ -31,6 +31,10 @@ public sealed class EngineWithMockedPeerTests
         // The mocked remote is a v1-only peer: it lacks the extensions and ignores the leaves cursor.
         peer.Setup(p => p.ReconcileAsync(It.IsAny<ReconcileRoundRequest>(), It.IsAny<CancellationToken>()))
             .Throws(new SyncPeerException(SyncStatusCode.Unimplemented, "v1 peer: no Reconcile"));
+        peer.Setup(p => p.OpenReconcileSymbolsAsync(It.IsAny<CancellationToken>()))
+            .Throws(new SyncPeerException(SyncStatusCode.Unimplemented, "v1 peer: no ReconcileSymbols"));
+        peer.Setup(p => p.StreamAssertionsAsync(It.IsAny<AssertionHash?>(), It.IsAny<ulong>(), It.IsAny<CancellationToken>()))
+            .Throws(new SyncPeerException(SyncStatusCode.Unimplemented, "v1 peer: no StreamAssertions"));
         peer.Setup(p => p.GetLeavesAsync(It.IsAny<uint>(), It.IsAny<AssertionHash?>(), It.IsAny<CancellationToken>()))
             .Returns(new ValueTask<LeavesPage>(new LeavesPage(holds.Select(r => r.Hash).Order().ToArray(), false)));
         return peer;

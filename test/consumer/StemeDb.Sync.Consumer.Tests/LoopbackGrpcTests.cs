@@ -152,7 +152,7 @@ public sealed class LoopbackGrpcTests
             Assert.That(result.Complete, Is.True);
             Assert.That(b.Node.Count, Is.EqualTo(5));
             Assert.That(b.Node.Root, Is.EqualTo(a.Node.Root));
-            Assert.That(a.Journal.Calls, Does.Contain(SyncRpc.ExchangeRoots).And.Contain(SyncRpc.FetchAssertions));
+            Assert.That(a.Journal.Calls, Does.Contain(SyncRpc.ExchangeRoots).And.Contain(SyncRpc.StreamAssertions), "an empty node pulls by one stream");
         });
     }
 

@@ -1,0 +1,87 @@
+using System;
+using System.Collections.Concurrent;
+using System.Threading;
+using System.Threading.Tasks;
+using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using StemeDb.Sync.Grpc.Tests.Support;
+
+namespace StemeDb.Sync.Grpc.Tests;
+
+/// <summary>ReconcileSymbols between two nodes over Kestrel: the engine's first choice, and a stream that ends cleanly.</summary>
+[TestFixture]
+[CancelAfter(60_000)]
+public sealed class ReconcileSymbolsTests
+{
+    [Test]
+    public async Task SyncWithPeer_OverKestrel_ReconcilesBySymbolsAndEndsTheStreamCleanly(CancellationToken cancellationToken)
+    {
+        // Arrange: 200 assertions in common, 3 only on the server, 2 only on the client
+        await using SyncNode server = await TestNodes.StartAsync(configure: o => o.AntiEntropyInterval = Timeout.InfiniteTimeSpan);
+        await using SyncNode client = await TestNodes.StartAsync(configure: o => o.AntiEntropyInterval = Timeout.InfiniteTimeSpan);
+        for (int i = 0; i < 200; i++)
+        {
+            byte[] data = Records.Create($"shared-{i}").Data.ToArray();
+            await server.IngestAsync(data, cancellationToken);
+            await client.IngestAsync(data, cancellationToken);
+        }
+
+        for (int i = 0; i < 3; i++)
+        {
+            await server.IngestAsync(Records.Create($"server-{i}").Data, cancellationToken);
+        }
+
+        for (int i = 0; i < 2; i++)
+        {
+            await client.IngestAsync(Records.Create($"client-{i}").Data, cancellationToken);
+        }
+
+        var service = new WatchedService(server.Handler);
+        await using KestrelHost host = await KestrelHost.StartAsync(server.Handler, new KestrelHostOptions { ServiceFactory = _ => service });
+        using GrpcSyncPeer peer = host.CreatePeer();
+
+        // Act
+        SyncPassResult pass = await client.SyncWithPeerAsync(peer, cancellationToken);
+
+        // Assert
+        Assert.That(pass is { Complete: true, Fetched: 3, Pushed: 2 }, Is.True, pass.ToString());
+        Assert.That(client.Root, Is.EqualTo(server.Root));
+        Assert.That(service.Calls, Does.Contain(SyncRpc.ReconcileSymbols), "each request of the stream is authorized like a call");
+        Assert.That(service.Calls, Does.Not.Contain(SyncRpc.GetLeaves).And.Not.Contain(SyncRpc.Reconcile), "no leaf list and no Reconcile were needed");
+        Assert.That(service.SymbolsStreams, Is.EqualTo(new[] { "ended" }), "the client completed the stream and read its end; it did not reset it");
+        Assert.That(service.Unexpected, Is.Empty);
+    }
+
+    /// <summary>Records the RPCs served, how each ReconcileSymbols stream ended, and unexpected failures.</summary>
+    private sealed class WatchedService(ISyncRequestHandler handler) : SyncServiceImpl(new SyncServer(handler))
+    {
+        public ConcurrentQueue<SyncRpc> Calls { get; } = new();
+
+        public ConcurrentQueue<string> SymbolsStreams { get; } = new();
+
+        public ConcurrentQueue<SyncRpc> Unexpected { get; } = new();
+
+        public override async Task ReconcileSymbols(
+            IAsyncStreamReader<V1.ReconcileSymbolsRequest> requestStream, IServerStreamWriter<V1.ReconcileSymbolsResponse> responseStream, ServerCallContext context)
+        {
+            try
+            {
+                await base.ReconcileSymbols(requestStream, responseStream, context);
+                SymbolsStreams.Enqueue(context.CancellationToken.IsCancellationRequested ? "cancelled" : "ended");
+            }
+            catch (RpcException ex)
+            {
+                SymbolsStreams.Enqueue(ex.StatusCode.ToString());
+                throw;
+            }
+        }
+
+        protected override ValueTask AuthorizeAsync(SyncRpc rpc, ServerCallContext context)
+        {
+            Calls.Enqueue(rpc);
+            return default;
+        }
+
+        protected override void OnUnexpectedException(SyncRpc rpc, Exception exception, ServerCallContext context) => Unexpected.Enqueue(rpc);
+    }
+}
