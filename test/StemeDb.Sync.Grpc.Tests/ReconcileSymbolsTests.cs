@@ -3,7 +3,6 @@ using System.Collections.Concurrent;
 using System.Threading;
 using System.Threading.Tasks;
 using Grpc.Core;
-using Microsoft.Extensions.DependencyInjection;
 using StemeDb.Sync.Grpc.Tests.Support;
 
 namespace StemeDb.Sync.Grpc.Tests;

@@ -1,6 +1,5 @@
 using System;
 using System.Threading;
-using StemeDb.Sync.Engine.Internal;
 
 namespace StemeDb.Sync;
 

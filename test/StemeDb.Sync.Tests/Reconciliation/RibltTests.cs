@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using NUnit.Framework;
 using StemeDb.Sync.Reconciliation.Internal;
 
 namespace StemeDb.Sync.Tests.Reconciliation;
