@@ -108,6 +108,9 @@ public sealed class BadInputMatrixTests
         yield return Row("44 reconcile symbols past the kept ones (not computed from every leaf)", m => Fails(() => m.SymbolsAsync(new V1.ReconcileSymbolsRequest { Version = 1, Start = 60_000, Count = 65_536 }), StatusCode.ResourceExhausted, "symbols 60000 + 65536 go past them"));
         yield return Row("45 reconcile symbols empty message", m => Fails(() => m.SymbolsAsync(new V1.ReconcileSymbolsRequest()), StatusCode.InvalidArgument, "version 0 is not supported"));
         yield return Row("46 reconcile symbols body that is not protobuf", m => Fails(() => m.CallRawAsync("ReconcileSymbols", [0xFF, 0xFF, 0xFF, 0xFF, 0xFF]), StatusCode.Internal, null));
+        yield return Row("47 stream assertions with a 31-byte cursor", m => Fails(() => m.StreamAsync(new V1.StreamAssertionsRequest { StartAfter = ByteString.CopyFrom(new byte[31]) }), StatusCode.InvalidArgument, "start_after must be 32 bytes (or empty); got 31"));
+        yield return Row("48 stream assertions with a 33-byte cursor", m => Fails(() => m.StreamAsync(new V1.StreamAssertionsRequest { StartAfter = ByteString.CopyFrom(new byte[33]) }), StatusCode.InvalidArgument, "start_after must be 32 bytes (or empty); got 33"));
+        yield return Row("49 stream assertions body that is not protobuf", m => Fails(() => m.CallRawAsync("StreamAssertions", [0xFF, 0xFF, 0xFF, 0xFF, 0xFF]), StatusCode.Unknown, null));
         yield return Row("38 gossip batch of 1,001 pushes", m =>
         {
             var batch = new GossipBatchRequest();
@@ -271,6 +274,15 @@ public sealed class BadInputMatrixTests
             Assert.That(response.Error, Does.Contain(reason));
         });
         return 0;
+    }
+
+    /// <summary>A StreamAssertions call read to its end.</summary>
+    internal async Task StreamAsync(V1.StreamAssertionsRequest request)
+    {
+        using AsyncServerStreamingCall<V1.AssertionChunk> call = _client.StreamAssertions(request);
+        while (await call.ResponseStream.MoveNext(CancellationToken.None))
+        {
+        }
     }
 
     /// <summary>One request on a ReconcileSymbols stream, and its answer read back.</summary>
