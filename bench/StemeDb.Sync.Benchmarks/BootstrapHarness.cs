@@ -56,27 +56,18 @@ internal static class BootstrapHarness
     /// <summary>The first argument that selects this harness.</summary>
     public const string Command = "bootstrap";
 
-    private const int IngestBatch = 1024;
-
     /// <summary>Runs the harness and prints the table.</summary>
     /// <param name="args">The arguments after <see cref="Command"/>.</param>
     /// <returns>The exit code: 0, 1 when a phase ended with the wrong set, 2 for a bad command line.</returns>
     public static async Task<int> RunAsync(string[] args)
     {
         int count = 1_000_000;
-        try
+        bool parsed = HarnessSupport.TryParseArguments(
+            args,
+            $"{Command} [--count 1000000]",
+            (name, value) => count = name == "--count" ? HarnessSupport.Count(name, value) : throw HarnessSupport.UnknownArgument(name));
+        if (!parsed)
         {
-            for (int i = 0; i < args.Length; i++)
-            {
-                string value = i + 1 < args.Length ? args[i + 1] : throw new FormatException($"{args[i]} needs a value.");
-                count = args[i] == "--count" ? HarnessSupport.Count(args[i], value) : throw new FormatException($"Unknown argument {args[i]}.");
-                i++;
-            }
-        }
-        catch (FormatException ex)
-        {
-            Console.Error.WriteLine(ex.Message);
-            Console.Error.WriteLine($"Usage: {Command} [--count 1000000]");
             return 2;
         }
 
@@ -90,18 +81,11 @@ internal static class BootstrapHarness
         var started = Stopwatch.StartNew();
 
         (byte[] buffer, int[] offsets) = IngestCorpus.Create(count);
-        var corpus = new ReadOnlyMemory<byte>[count];
-        for (int i = 0; i < count; i++)
-        {
-            corpus[i] = buffer.AsMemory(offsets[i], offsets[i + 1] - offsets[i]);
-        }
+        ReadOnlyMemory<byte>[] corpus = IngestCorpus.Slices(buffer, offsets);
 
         var sourceStore = new InMemoryAssertionStore();
-        await using SyncNode source = await StartNodeAsync(sourceStore);
-        for (int i = 0; i < count; i += IngestBatch)
-        {
-            await source.IngestManyAsync(corpus[i..Math.Min(count, i + IngestBatch)]);
-        }
+        await using SyncNode source = await HarnessSupport.StartQuietNodeAsync(sourceStore);
+        await HarnessSupport.IngestInBatchesAsync(source, corpus);
 
         Console.WriteLine(HarnessSupport.Invariant($"Source: {source.Count:N0} assertions, {buffer.Length / (double)count:F1} bytes each on average, root {source.Root}."));
         Console.WriteLine();
@@ -168,11 +152,7 @@ internal static class BootstrapHarness
         // 4. IngestManyAsync of the same bytes.
         rows.Add(await MeasureAsync("IngestManyAsync of the same assertions, 1,024 per call", source, count, async node =>
         {
-            for (int i = 0; i < count; i += IngestBatch)
-            {
-                await node.IngestManyAsync(corpus[i..Math.Min(count, i + IngestBatch)]);
-            }
-
+            await HarnessSupport.IngestInBatchesAsync(node, corpus);
             return "restamped by the node's clock";
         }));
 
@@ -200,11 +180,7 @@ internal static class BootstrapHarness
             {
                 rows.Add(await MeasureAsync("IngestManyAsync of the same assertions into a SQLite store, 1,024 per call", source, count, async node =>
                 {
-                    for (int i = 0; i < count; i += IngestBatch)
-                    {
-                        await node.IngestManyAsync(corpus[i..Math.Min(count, i + IngestBatch)]);
-                    }
-
+                    await HarnessSupport.IngestInBatchesAsync(node, corpus);
                     return "restamped by the node's clock";
                 }, ingested));
             }
@@ -244,25 +220,10 @@ internal static class BootstrapHarness
 
     private static string Mib(long bytes) => HarnessSupport.Invariant($"{bytes / 1048576.0:F0}");
 
-    private static async Task<SyncNode> StartNodeAsync(IAssertionStore store)
-    {
-        var node = new SyncNode(
-            new SyncNodeOptions
-            {
-                AntiEntropyInterval = Timeout.InfiniteTimeSpan,
-                GossipFanout = 0,
-                ContentValidator = RkyvAssertionValidator.Instance,
-                RunBackgroundLoops = false,
-            },
-            store);
-        await node.StartAsync();
-        return node;
-    }
-
     /// <summary>Runs one phase into a fresh node, timing it and sampling memory; checks the node ends with the source's set.</summary>
     private static async Task<Row> MeasureAsync(string name, SyncNode source, int count, Func<SyncNode, Task<string>> phase, IAssertionStore? store = null)
     {
-        SyncNode? node = await StartNodeAsync(store ?? new InMemoryAssertionStore());
+        SyncNode? node = await HarnessSupport.StartQuietNodeAsync(store ?? new InMemoryAssertionStore());
         using var sampler = new MemorySampler();
         long start = Stopwatch.GetTimestamp();
         string notes = await phase(node);

@@ -49,27 +49,19 @@ internal static class GossipRatioHarness
         int block = 8000;
         int warmup = 3;
         int[] inFlights = [1, 64];
-        try
+        bool parsed = HarnessSupport.TryParseArguments(args, $"{Command} [--rounds 21] [--block 8000] [--warmup 3] [--in-flight 1,64]", (name, value) =>
         {
-            for (int i = 0; i < args.Length; i++)
+            switch (name)
             {
-                string value = i + 1 < args.Length ? args[i + 1] : throw new FormatException($"{args[i]} needs a value.");
-                switch (args[i])
-                {
-                    case "--rounds": rounds = HarnessSupport.Count(args[i], value); break;
-                    case "--block": block = HarnessSupport.Count(args[i], value); break;
-                    case "--warmup": warmup = HarnessSupport.Count(args[i], value, allowZero: true); break;
-                    case "--in-flight": inFlights = value.Split(',').Select(v => HarnessSupport.Count(args[i], v)).ToArray(); break;
-                    default: throw new FormatException($"Unknown argument {args[i]}.");
-                }
-
-                i++;
+                case "--rounds": rounds = HarnessSupport.Count(name, value); break;
+                case "--block": block = HarnessSupport.Count(name, value); break;
+                case "--warmup": warmup = HarnessSupport.Count(name, value, allowZero: true); break;
+                case "--in-flight": inFlights = value.Split(',').Select(v => HarnessSupport.Count(name, v)).ToArray(); break;
+                default: throw HarnessSupport.UnknownArgument(name);
             }
-        }
-        catch (FormatException ex)
+        });
+        if (!parsed)
         {
-            Console.Error.WriteLine(ex.Message);
-            Console.Error.WriteLine($"Usage: {Command} [--rounds 21] [--block 8000] [--warmup 3] [--in-flight 1,64]");
             return 2;
         }
 

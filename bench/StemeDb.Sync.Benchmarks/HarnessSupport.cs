@@ -4,6 +4,8 @@ using System.Globalization;
 using System.IO;
 using System.Runtime;
 using System.Runtime.InteropServices;
+using System.Threading;
+using System.Threading.Tasks;
 
 namespace StemeDb.Sync.Benchmarks;
 
@@ -47,4 +49,57 @@ internal static class HarnessSupport
     /// <summary>The "Machine:" line both harnesses print: processors, runtime, OS and GC mode.</summary>
     public static string MachineLine() => Invariant(
         $"Machine: {Environment.ProcessorCount} processors, {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.OSDescription} {RuntimeInformation.ProcessArchitecture}, GC: {GcMode()}.");
+
+    /// <summary>
+    /// Reads <c>--name value</c> pairs, handing each to <paramref name="apply"/> (which throws <see cref="FormatException"/>
+    /// for a name it does not know or a bad value). On a bad command line prints the error and <paramref name="usage"/> to
+    /// standard error and returns <see langword="false"/>.
+    /// </summary>
+    public static bool TryParseArguments(string[] args, string usage, Action<string, string> apply)
+    {
+        try
+        {
+            for (int i = 0; i < args.Length; i += 2)
+            {
+                apply(args[i], i + 1 < args.Length ? args[i + 1] : throw new FormatException($"{args[i]} needs a value."));
+            }
+
+            return true;
+        }
+        catch (FormatException ex)
+        {
+            Console.Error.WriteLine(ex.Message);
+            Console.Error.WriteLine($"Usage: {usage}");
+            return false;
+        }
+    }
+
+    /// <summary>The error for an argument a harness does not take.</summary>
+    public static FormatException UnknownArgument(string name) => new($"Unknown argument {name}.");
+
+    /// <summary>A node with the rkyv validator, no gossip and no background loops, started.</summary>
+    public static async Task<SyncNode> StartQuietNodeAsync(IAssertionStore store)
+    {
+        var node = new SyncNode(
+            new SyncNodeOptions
+            {
+                AntiEntropyInterval = Timeout.InfiniteTimeSpan,
+                GossipFanout = 0,
+                ContentValidator = RkyvAssertionValidator.Instance,
+                RunBackgroundLoops = false,
+            },
+            store);
+        await node.StartAsync();
+        return node;
+    }
+
+    /// <summary>Ingests the assertions with <see cref="SyncNode.IngestManyAsync"/>, 1,024 per call (an import's batch).</summary>
+    public static async Task IngestInBatchesAsync(SyncNode node, ReadOnlyMemory<byte>[] assertions)
+    {
+        const int batch = 1024;
+        for (int i = 0; i < assertions.Length; i += batch)
+        {
+            await node.IngestManyAsync(assertions[i..Math.Min(assertions.Length, i + batch)]);
+        }
+    }
 }

@@ -25,8 +25,6 @@ internal static class ImportRatioHarness
     /// <summary>The first argument that selects this harness.</summary>
     public const string Command = "import-ratio";
 
-    private const int IngestBatch = 1024;
-
     /// <summary>Runs the harness and prints the results.</summary>
     /// <param name="args">The arguments after <see cref="Command"/>.</param>
     /// <returns>The exit code: 0, 1 when a block ended with the wrong root, 2 for a bad command line.</returns>
@@ -34,25 +32,17 @@ internal static class ImportRatioHarness
     {
         int rounds = 5;
         int count = 1_000_000;
-        try
+        bool parsed = HarnessSupport.TryParseArguments(args, $"{Command} [--rounds 5] [--count 1000000]", (name, value) =>
         {
-            for (int i = 0; i < args.Length; i++)
+            switch (name)
             {
-                string value = i + 1 < args.Length ? args[i + 1] : throw new FormatException($"{args[i]} needs a value.");
-                switch (args[i])
-                {
-                    case "--rounds": rounds = HarnessSupport.Count(args[i], value); break;
-                    case "--count": count = HarnessSupport.Count(args[i], value); break;
-                    default: throw new FormatException($"Unknown argument {args[i]}.");
-                }
-
-                i++;
+                case "--rounds": rounds = HarnessSupport.Count(name, value); break;
+                case "--count": count = HarnessSupport.Count(name, value); break;
+                default: throw HarnessSupport.UnknownArgument(name);
             }
-        }
-        catch (FormatException ex)
+        });
+        if (!parsed)
         {
-            Console.Error.WriteLine(ex.Message);
-            Console.Error.WriteLine($"Usage: {Command} [--rounds 5] [--count 1000000]");
             return 2;
         }
 
@@ -60,18 +50,14 @@ internal static class ImportRatioHarness
         Console.WriteLine("WARNING: a Debug build; run with -c Release.");
 #endif
         (byte[] buffer, int[] offsets) = IngestCorpus.Create(count);
-        var corpus = new ReadOnlyMemory<byte>[count];
-        for (int i = 0; i < count; i++)
-        {
-            corpus[i] = buffer.AsMemory(offsets[i], offsets[i + 1] - offsets[i]);
-        }
+        ReadOnlyMemory<byte>[] corpus = IngestCorpus.Slices(buffer, offsets);
 
         byte[] stream;
         AssertionHash root;
         var sourceStore = new InMemoryAssertionStore();
-        await using (SyncNode source = await StartNodeAsync(sourceStore))
+        await using (SyncNode source = await HarnessSupport.StartQuietNodeAsync(sourceStore))
         {
-            await IngestAsync(source, corpus);
+            await HarnessSupport.IngestInBatchesAsync(source, corpus);
             root = source.Root;
             var memory = new MemoryStream();
             await AssertionStream.ExportAsync(sourceStore, memory);
@@ -98,7 +84,7 @@ internal static class ImportRatioHarness
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
                 GC.Collect();
-                await using SyncNode node = await StartNodeAsync(new InMemoryAssertionStore());
+                await using SyncNode node = await HarnessSupport.StartQuietNodeAsync(new InMemoryAssertionStore());
                 long start = Stopwatch.GetTimestamp();
                 if (importing)
                 {
@@ -106,7 +92,7 @@ internal static class ImportRatioHarness
                 }
                 else
                 {
-                    await IngestAsync(node, corpus);
+                    await HarnessSupport.IngestInBatchesAsync(node, corpus);
                 }
 
                 ok &= node.Root == root;
@@ -136,28 +122,5 @@ internal static class ImportRatioHarness
         }
 
         return ok ? 0 : 1;
-    }
-
-    private static async Task IngestAsync(SyncNode node, ReadOnlyMemory<byte>[] corpus)
-    {
-        for (int i = 0; i < corpus.Length; i += IngestBatch)
-        {
-            await node.IngestManyAsync(corpus[i..Math.Min(corpus.Length, i + IngestBatch)]);
-        }
-    }
-
-    private static async Task<SyncNode> StartNodeAsync(IAssertionStore store)
-    {
-        var node = new SyncNode(
-            new SyncNodeOptions
-            {
-                AntiEntropyInterval = Timeout.InfiniteTimeSpan,
-                GossipFanout = 0,
-                ContentValidator = RkyvAssertionValidator.Instance,
-                RunBackgroundLoops = false,
-            },
-            store);
-        await node.StartAsync();
-        return node;
     }
 }

@@ -1,3 +1,4 @@
+using System;
 using System.Buffers;
 
 namespace StemeDb.Sync.Benchmarks;
@@ -31,5 +32,17 @@ internal static class IngestCorpus
         }
 
         return (writer.WrittenSpan.ToArray(), offsets);
+    }
+
+    /// <summary>Each assertion of <see cref="Create"/>'s buffer as its own slice.</summary>
+    public static ReadOnlyMemory<byte>[] Slices(byte[] buffer, int[] offsets)
+    {
+        var slices = new ReadOnlyMemory<byte>[offsets.Length - 1];
+        for (int i = 0; i < slices.Length; i++)
+        {
+            slices[i] = buffer.AsMemory(offsets[i], offsets[i + 1] - offsets[i]);
+        }
+
+        return slices;
     }
 }

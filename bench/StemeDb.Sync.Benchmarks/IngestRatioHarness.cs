@@ -60,26 +60,18 @@ internal static class IngestRatioHarness
         int rounds = 9;
         int count = 1_000_000;
         int warmup = 1;
-        try
+        bool parsed = HarnessSupport.TryParseArguments(args, $"{Command} [--rounds 9] [--count 1000000] [--warmup 1]", (name, value) =>
         {
-            for (int i = 0; i < args.Length; i++)
+            switch (name)
             {
-                string value = i + 1 < args.Length ? args[i + 1] : throw new FormatException($"{args[i]} needs a value.");
-                switch (args[i])
-                {
-                    case "--rounds": rounds = HarnessSupport.Count(args[i], value); break;
-                    case "--count": count = HarnessSupport.Count(args[i], value); break;
-                    case "--warmup": warmup = HarnessSupport.Count(args[i], value, allowZero: true); break;
-                    default: throw new FormatException($"Unknown argument {args[i]}.");
-                }
-
-                i++;
+                case "--rounds": rounds = HarnessSupport.Count(name, value); break;
+                case "--count": count = HarnessSupport.Count(name, value); break;
+                case "--warmup": warmup = HarnessSupport.Count(name, value, allowZero: true); break;
+                default: throw HarnessSupport.UnknownArgument(name);
             }
-        }
-        catch (FormatException ex)
+        });
+        if (!parsed)
         {
-            Console.Error.WriteLine(ex.Message);
-            Console.Error.WriteLine($"Usage: {Command} [--rounds 9] [--count 1000000] [--warmup 1]");
             return 2;
         }
 
