@@ -223,14 +223,8 @@ public abstract class SyncPeerContractTests
         ISyncPeer peer = await PeerAsync(server.Handler, cancellationToken).ConfigureAwait(false);
         if (!CarriesExtensions)
         {
-            SyncPeerException? refused = Assert.ThrowsAsync<SyncPeerException>(async () =>
-            {
-                IReconcileSymbolsCall call = await peer.OpenReconcileSymbolsAsync(cancellationToken).ConfigureAwait(false);
-                await using (call.ConfigureAwait(false))
-                {
-                    await call.ExchangeAsync(new ReconcileSymbolsRequest(1, 0, 6, 0), cancellationToken).ConfigureAwait(false);
-                }
-            });
+            SyncPeerException? refused = Assert.ThrowsAsync<SyncPeerException>(
+                async () => await ExchangeOnceAsync(peer, new ReconcileSymbolsRequest(1, 0, 6, 0), cancellationToken).ConfigureAwait(false));
             Assert.That(refused!.Code, Is.EqualTo(SyncStatusCode.Unimplemented));
             return;
         }
@@ -262,14 +256,8 @@ public abstract class SyncPeerContractTests
         SyncNode server = await NodeAsync(1, records: 5, cancellationToken).ConfigureAwait(false);
         ISyncPeer peer = await PeerAsync(server.Handler, cancellationToken).ConfigureAwait(false);
 
-        SyncPeerException? refused = Assert.ThrowsAsync<SyncPeerException>(async () =>
-        {
-            IReconcileSymbolsCall call = await peer.OpenReconcileSymbolsAsync(cancellationToken).ConfigureAwait(false);
-            await using (call.ConfigureAwait(false))
-            {
-                await call.ExchangeAsync(new ReconcileSymbolsRequest(1, 0, 0, 0), cancellationToken).ConfigureAwait(false);
-            }
-        });
+        SyncPeerException? refused = Assert.ThrowsAsync<SyncPeerException>(
+            async () => await ExchangeOnceAsync(peer, new ReconcileSymbolsRequest(1, 0, 0, 0), cancellationToken).ConfigureAwait(false));
 
         Assert.That(refused!.Code, Is.EqualTo(SyncStatusCode.InvalidArgument));
     }
@@ -670,6 +658,16 @@ public abstract class SyncPeerContractTests
         _nodes.Add(node);
         await node.StartAsync(cancellationToken).ConfigureAwait(false);
         return node;
+    }
+
+    /// <summary>Opens a ReconcileSymbols stream, sends one request and returns its answer.</summary>
+    private static async Task<ReconcileSymbolsResponse> ExchangeOnceAsync(ISyncPeer peer, ReconcileSymbolsRequest request, CancellationToken cancellationToken)
+    {
+        IReconcileSymbolsCall call = await peer.OpenReconcileSymbolsAsync(cancellationToken).ConfigureAwait(false);
+        await using (call.ConfigureAwait(false))
+        {
+            return await call.ExchangeAsync(request, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private async Task<ISyncPeer> PeerAsync(ISyncRequestHandler handler, CancellationToken cancellationToken)
