@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Net;
 using System.Net.Http;
@@ -25,7 +26,10 @@ namespace StemeDb.Sync.Benchmarks;
 /// a receiving <see cref="SyncNode"/> (in-memory store, rkyv content validator) served by a singleton
 /// <see cref="SyncServiceImpl"/> and the bench-only no-op service on Kestrel at 127.0.0.1 (HTTP/2 cleartext), and on the
 /// sending side one <see cref="GrpcChannel"/> carrying both a <see cref="GrpcSyncPeer"/> (default options) and the
-/// no-op client.
+/// no-op client. A second server serves <see cref="SyncServiceImpl"/> over a handler that accepts every push without
+/// looking at it (<see cref="AcceptingHandler"/>), reached by a second <see cref="GrpcSyncPeer"/> over its own channel
+/// with the same options: the gossip path without the node's work, to tell the adapters' and the wire's cost from the
+/// node's.
 /// </summary>
 internal sealed class GrpcGossipFixture : IAsyncDisposable
 {
@@ -35,17 +39,23 @@ internal sealed class GrpcGossipFixture : IAsyncDisposable
     private readonly SyncNode _receiver;
     private readonly GrpcChannel _channel;
     private readonly GrpcSyncPeer _peer;
+    private readonly WebApplication _acceptingApp;
+    private readonly GrpcChannel _acceptingChannel;
+    private readonly GrpcSyncPeer _acceptingPeer;
     private readonly NoopService.NoopServiceClient _noop;
     private readonly NoopRequest _noopRequest;
     private readonly NodeId _sender = NodeId.NewId();
     private uint _nextCounter;
 
-    private GrpcGossipFixture(WebApplication app, SyncNode receiver, GrpcChannel channel, int payloadBytes)
+    private GrpcGossipFixture(WebApplication app, SyncNode receiver, GrpcChannel channel, WebApplication acceptingApp, GrpcChannel acceptingChannel, int payloadBytes)
     {
         _app = app;
         _receiver = receiver;
         _channel = channel;
         _peer = new GrpcSyncPeer(channel);
+        _acceptingApp = acceptingApp;
+        _acceptingChannel = acceptingChannel;
+        _acceptingPeer = new GrpcSyncPeer(acceptingChannel);
         _noop = new NoopService.NoopServiceClient(channel);
         _noopRequest = new NoopRequest { Payload = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(payloadBytes)) };
     }
@@ -67,28 +77,52 @@ internal sealed class GrpcGossipFixture : IAsyncDisposable
             new InMemoryAssertionStore());
         await receiver.StartAsync();
 
+        (WebApplication app, GrpcChannel channel) = await ServeAsync(receiver.Handler, withNoop: true);
+        (WebApplication acceptingApp, GrpcChannel acceptingChannel) = await ServeAsync(new AcceptingHandler(), withNoop: false);
+
+        // The no-op carries as many bytes as one gossiped assertion.
+        var fixture = new GrpcGossipFixture(app, receiver, channel, acceptingApp, acceptingChannel, CreateRecord(NodeId.NewId(), 0).Data.Length);
+        await fixture.NoopAsync(); // warm the connections
+        await fixture._acceptingPeer.GossipAsync(CreateRecord(NodeId.NewId(), 0));
+        return fixture;
+    }
+
+    /// <summary>v1 Gossip of <paramref name="record"/> through <see cref="GrpcSyncPeer"/> to the server whose handler accepts every push without looking at it.</summary>
+    /// <param name="record">Any record.</param>
+    /// <returns>The call.</returns>
+    public async Task GossipToAcceptingHandlerAsync(AssertionRecord record)
+    {
+        GossipResult result = await _acceptingPeer.GossipAsync(record);
+        if (!result.Accepted)
+        {
+            throw new InvalidOperationException($"Gossip was rejected: {result.Error}");
+        }
+    }
+
+    /// <summary>Kestrel on 127.0.0.1 (HTTP/2 cleartext) serving <paramref name="handler"/> (and the no-op service when asked), and a channel to it.</summary>
+    private static async Task<(WebApplication App, GrpcChannel Channel)> ServeAsync(ISyncRequestHandler handler, bool withNoop)
+    {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
         builder.Services.AddGrpc();
-        builder.Services.AddSingleton(new SyncServer(receiver.Handler));
+        builder.Services.AddSingleton(new SyncServer(handler));
         builder.Services.AddSingleton<SyncServiceImpl>(); // stateless: one instance serves every call
         builder.Services.AddSingleton<NoopServiceImpl>(); // likewise, so the baseline is as bare as it gets
         WebApplication app = builder.Build();
         app.MapGrpcService<SyncServiceImpl>();
-        app.MapGrpcService<NoopServiceImpl>();
+        if (withNoop)
+        {
+            app.MapGrpcService<NoopServiceImpl>();
+        }
+
         await app.StartAsync();
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-
         var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
             HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
         });
-
-        // The no-op carries as many bytes as one gossiped assertion.
-        var fixture = new GrpcGossipFixture(app, receiver, channel, CreateRecord(NodeId.NewId(), 0).Data.Length);
-        await fixture.NoopAsync(); // warm the connection
-        return fixture;
+        return (app, channel);
     }
 
     /// <summary>
@@ -133,6 +167,10 @@ internal sealed class GrpcGossipFixture : IAsyncDisposable
     /// <returns>A task that completes when everything is stopped.</returns>
     public async ValueTask DisposeAsync()
     {
+        _acceptingPeer.Dispose();
+        _acceptingChannel.Dispose();
+        await _acceptingApp.StopAsync();
+        await _acceptingApp.DisposeAsync();
         _peer.Dispose();
         _channel.Dispose();
         await _app.StopAsync();
@@ -146,6 +184,24 @@ internal sealed class GrpcGossipFixture : IAsyncDisposable
         string text = Convert.ToHexString(RandomNumberGenerator.GetBytes(TextBytes / 2));
         byte[] data = AssertionCodec.Encode(new Assertion("bench:subject", "bench:predicate", AssertionValue.FromText(text), timestamp, sender));
         return new AssertionRecord(AssertionHash.Compute(data), data, timestamp);
+    }
+
+    /// <summary>A handler that accepts every push without looking at it and serves nothing else.</summary>
+    private sealed class AcceptingHandler : ISyncRequestHandler
+    {
+        public ValueTask<GossipResult> GossipAsync(GossipMessage message, CancellationToken cancellationToken = default) => new(GossipResult.Ok);
+
+        public ValueTask<RootExchangeResult> ExchangeRootsAsync(ReadOnlyMemory<byte> callerRoot, ulong callerCount, CancellationToken cancellationToken = default) =>
+            throw Unimplemented();
+
+        public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, CancellationToken cancellationToken = default) => throw Unimplemented();
+
+        public ValueTask<IReadOnlyList<AssertionRecord>> FetchAsync(IReadOnlyList<ReadOnlyMemory<byte>> hashes, CancellationToken cancellationToken = default) =>
+            throw Unimplemented();
+
+        public ValueTask<PingResult> PingAsync(ReadOnlyMemory<byte> callerNodeId, CancellationToken cancellationToken = default) => throw Unimplemented();
+
+        private static SyncRequestException Unimplemented() => new(SyncStatusCode.Unimplemented, "This bench server only accepts pushes.");
     }
 
     /// <summary>The bench-only no-op service.</summary>
