@@ -290,7 +290,7 @@ internal sealed class MerkleIndex
     {
         if (_sketch is null)
         {
-            _sketch = new RibltSketch(_trie.Count, AllLeavesLocked());
+            _sketch = new RibltSketch(_trie.Count, AllLeavesLocked(), SymbolsGrowLength);
         }
 
         return _sketch;
@@ -323,7 +323,7 @@ internal sealed class MerkleIndex
     /// Starts a read of the set's rateless coded symbols (docs/PROTOCOL.md, "ReconcileSymbols"): the version and count
     /// of the set that <see cref="TryGetSymbols"/> with this version describes. The first read of the symbols makes
     /// them from every leaf (O(n) once); from then on every new leaf is added to them (about 2 ln(L/2) + 1 symbols
-    /// of the L kept, up to 0.3 per leaf and 2^18 in all: 12 bytes per leaf).
+    /// of the L kept, up to 0.3 per leaf and 2^16 in all, or 2^18 once a reader needed more: 12 bytes per leaf).
     /// </summary>
     internal (long Version, int Count) BeginSymbols()
     {
@@ -353,6 +353,25 @@ internal sealed class MerkleIndex
             return sketch.TryRead(version, start, destination, AllLeavesLocked);
         }
     }
+
+    /// <summary>
+    /// Makes the kept prefix of coded symbols hold <paramref name="needed"/> symbols when its ceiling is what stands in the
+    /// way (see <see cref="RibltSketch.Extend"/>: O(n) once in the index's life, and more to keep up to date per leaf
+    /// from then on); otherwise changes nothing.
+    /// </summary>
+    /// <param name="needed">The number of symbols a reader needs.</param>
+    /// <returns>Whether the kept prefix now holds them.</returns>
+    internal bool TryExtendSymbols(long needed)
+    {
+        lock (_gate)
+        {
+            MergeDeferredLocked();
+            return SketchLocked().Extend(needed, _trie.Count, AllLeavesLocked());
+        }
+    }
+
+    /// <summary>The ceiling of the kept symbols until a reader extends them (<see cref="RibltSketch.GrowLength"/>; tests set less before the first read of the symbols).</summary>
+    internal int SymbolsGrowLength { get; set; } = RibltSketch.GrowLength;
 
     /// <summary>Whether the index keeps coded symbols up to date (they were read at least once). For tests.</summary>
     internal bool KeepsSymbols

@@ -26,7 +26,7 @@ internal static class SymbolReconciler
     /// the symbols it keeps up to date only (O(count) per request, whatever the set).
     /// </summary>
     /// <exception cref="SyncRequestException">The request is malformed (<see cref="SyncStatusCode.InvalidArgument"/>), or asks for symbols past
-    /// the kept prefix (<see cref="SyncStatusCode.ResourceExhausted"/>); nothing changes.</exception>
+    /// the kept prefix that lifting its ceiling would not bring in (<see cref="SyncStatusCode.ResourceExhausted"/>); nothing changes.</exception>
     public static ReconcileSymbolsResponse Respond(MerkleIndex local, ReconcileSymbolsRequest request)
     {
         ArgumentNullException.ThrowIfNull(local);
@@ -46,13 +46,13 @@ internal static class SymbolReconciler
         }
 
         long snapshot = request.Start == 0 ? local.BeginSymbols().Version : (long)Math.Min(request.Snapshot, long.MaxValue);
-        int kept = local.SketchLength;
-        if (request.Start + request.Count > (ulong)kept)
+        // Symbols past the kept prefix would be computed from every leaf, O(n) per message: not served to callers. The
+        // prefix's ceiling, though, is lifted once for a difference that needs more (O(n) once).
+        if (request.Start + request.Count > (ulong)local.SketchLength && !local.TryExtendSymbols((long)(request.Start + request.Count)))
         {
-            // Symbols past the kept prefix would be computed from every leaf, O(n) per message: not served to callers.
             throw new SyncRequestException(
                 SyncStatusCode.ResourceExhausted,
-                $"ReconcileSymbols: this node serves the first {kept} symbols of its set (0.15 to 0.3 per assertion); symbols {request.Start} + {request.Count} go past them. Use Reconcile or paged GetLeaves.");
+                $"ReconcileSymbols: this node serves the first {local.SketchLength} symbols of its set (0.15 to 0.3 per assertion); symbols {request.Start} + {request.Count} go past them. Use Reconcile or paged GetLeaves.");
         }
 
         var symbols = new CodedSymbol[request.Count];
@@ -129,7 +129,10 @@ internal static class SymbolReconciler
                 throw BadAnswer(error!);
             }
 
+            // Past its own kept prefix, the initiator lifts its ceiling too (O(n) once) rather than compute each message's
+            // symbols from every leaf; when that is not possible they are computed.
             Span<CodedSymbol> ours = mine.AsSpan(0, (int)count);
+            local.TryExtendSymbols(decoder.SymbolCount + (long)count);
             if (!local.TryGetSymbols(localVersion, decoder.SymbolCount, ours, out _))
             {
                 return new ReconcileResult(ReconcileStatus.DecodeFailed, [], [], exchanges, 0, bytes, largest);

@@ -146,6 +146,88 @@ public sealed class RibltTests
     }
 
     [Test]
+    public void Sketch_ExtendedPastItsCeiling_KeepsTheTargetUpToDate()
+    {
+        // Arrange: 4,000 leaves (target 1,200 symbols) under a ceiling of 512
+        ReconcileTestSets sets = ReconcileTestSets.Create(4_000, 0, seed: 21);
+        MerkleIndex index = sets.Local;
+        index.SymbolsGrowLength = 512;
+        _ = index.BeginSymbols();
+        int before = index.SketchLength;
+
+        // Act: a reader needs 600; then 4,000 more leaves arrive (target 2,400, so the prefix doubles)
+        bool extended = index.TryExtendSymbols(600);
+        int after = index.SketchLength;
+        var random = new Random(22);
+        var bytes = new byte[AssertionHash.Length];
+        for (int i = 0; i < 4_000; i++)
+        {
+            random.NextBytes(bytes);
+            index.AddDeferred(new AssertionHash(bytes));
+        }
+
+        (long version, int count) = index.BeginSymbols();
+        int grown = index.SketchLength;
+        var kept = new CodedSymbol[grown];
+        var computed = new CodedSymbol[grown];
+        bool read = index.TryGetSymbols(version, 0, kept, out _);
+        RibltSketch.Compute(computed, 0, Leaves(index));
+
+        // Assert
+        Assert.Multiple(() =>
+        {
+            Assert.That(before, Is.EqualTo(512), "the prefix stops at its ceiling");
+            Assert.That(extended, Is.True);
+            Assert.That(after, Is.EqualTo(RibltSketch.TargetLength(4_000)), "extended to the set's target at once");
+            Assert.That(count, Is.EqualTo(8_000));
+            Assert.That(grown, Is.EqualTo(RibltSketch.TargetLength(8_000)), "past the old ceiling, the prefix follows the set");
+            Assert.That(read, Is.True);
+            Assert.That(kept, Is.EqualTo(computed));
+        });
+    }
+
+    [Test]
+    public void Sketch_ExtendWhenTheCeilingIsNotInTheWay_ChangesNothing()
+    {
+        // Arrange: 1,000 leaves (target 300) under a ceiling of 512, and 4,000 (target 1,200) under one of 512
+        ReconcileTestSets small = ReconcileTestSets.Create(1_000, 0, seed: 23);
+        small.Local.SymbolsGrowLength = 512;
+        ReconcileTestSets large = ReconcileTestSets.Create(4_000, 0, seed: 24);
+        large.Local.SymbolsGrowLength = 512;
+        _ = small.Local.BeginSymbols();
+        _ = large.Local.BeginSymbols();
+
+        // Act
+        bool belowCeiling = small.Local.TryExtendSymbols(301); // past the target of a set below the ceiling
+        bool pastTarget = large.Local.TryExtendSymbols(1_201); // past the target of the set
+        bool inside = large.Local.TryExtendSymbols(400); // held already
+        bool once = large.Local.TryExtendSymbols(1_200);
+        int lengthAfterOnce = large.Local.SketchLength;
+        var random = new Random(25);
+        var bytes = new byte[AssertionHash.Length];
+        for (int i = 0; i < 1_000; i++)
+        {
+            random.NextBytes(bytes);
+            large.Local.AddDeferred(new AssertionHash(bytes)); // target 1,500: not yet twice the prefix
+        }
+
+        bool again = large.Local.TryExtendSymbols(1_300); // within the target, but the ceiling is lifted once only
+
+        // Assert
+        Assert.Multiple(() =>
+        {
+            Assert.That(belowCeiling, Is.False);
+            Assert.That(small.Local.SketchLength, Is.EqualTo(300));
+            Assert.That(pastTarget, Is.False);
+            Assert.That(inside, Is.True);
+            Assert.That(once, Is.True);
+            Assert.That(lengthAfterOnce, Is.EqualTo(1_200));
+            Assert.That(again, Is.False);
+            Assert.That(large.Local.SketchLength, Is.EqualTo(1_200));
+        });
+    }
+
+    [Test]
     public void Sketch_FirstRead_IsMadeFromEveryLeaf()
     {
         // Arrange: a bulk load before any read of the symbols

@@ -35,6 +35,31 @@ public sealed class SymbolsEngineTests
     }
 
     [Test]
+    public async Task SyncWithPeer_DifferenceBeyondTheKeptCeiling_BothSidesExtendAndDecodeBySymbols(CancellationToken cancellationToken)
+    {
+        // Arrange: 700 differences need about 1,000 symbols; both sides keep at most 512 until a reader needs more
+        (SyncNode a, SyncNode b) = await EngineTestKit.TwoNodesAsync(10_000, 300, 400, cancellationToken);
+        await using (a)
+        await using (b)
+        {
+            a.Index.SymbolsGrowLength = 512;
+            b.Index.SymbolsGrowLength = 512;
+            var peer = new HandlerPeer(b.Handler) { Symbols = true };
+
+            // Act
+            SyncPassResult pass = await a.SyncWithPeerAsync(peer, cancellationToken);
+
+            // Assert
+            Assert.That(pass is { Complete: true, Fetched: 400, Pushed: 300 }, Is.True, pass.ToString());
+            Assert.That(a.Root, Is.EqualTo(b.Root));
+            Assert.That(peer.ReconcileCalls, Is.Zero, "the symbols found the difference");
+            Assert.That(peer.LeavesCalls, Is.Zero);
+            Assert.That(a.Index.SketchLength, Is.GreaterThan(512), "the initiator extended its own symbols");
+            Assert.That(b.Index.SketchLength, Is.GreaterThan(512), "the responder extended its symbols for the request");
+        }
+    }
+
+    [Test]
     public async Task SyncWithPeer_PeerOfEarlierVersion_FallsBackToReconcileAndStopsAsking(CancellationToken cancellationToken)
     {
         // Arrange: a peer with Reconcile but without ReconcileSymbols

@@ -6,9 +6,10 @@ namespace StemeDb.Sync.Reconciliation.Internal;
 /// <summary>
 /// The prefix of a leaf set's rateless coded symbols (docs/PROTOCOL.md, "ReconcileSymbols"), kept up to date as
 /// leaves are added: each new leaf is XORed into the symbols it maps to below <see cref="Length"/>, about
-/// 2 ln(<see cref="Length"/>/2) + 1 of them. The prefix doubles as the set grows, to 0.3 symbols per leaf (at most
-/// <see cref="MaxLength"/>, 12 bytes per leaf); symbols past it are computed from the leaves when asked for. Not
-/// thread-safe: the owner (<see cref="MerkleIndex"/>) serializes every call.
+/// 2 ln(<see cref="Length"/>/2) + 1 of them. The prefix doubles as the set grows, to 0.3 symbols per leaf (12 bytes
+/// per leaf) up to a ceiling: <see cref="GrowLength"/> until a reader needs more and <see cref="Extend"/>s it, once,
+/// to <see cref="MaxLength"/>. Symbols past the prefix are computed from the leaves when asked for. Not thread-safe:
+/// the owner (<see cref="MerkleIndex"/>) serializes every call.
 /// </summary>
 /// <remarks>
 /// A reader that takes symbols in several calls while leaves keep arriving names the <see cref="Version"/> it started
@@ -20,7 +21,14 @@ internal sealed class RibltSketch
     /// <summary>The shortest prefix kept (10 KiB).</summary>
     public const int MinLength = 256;
 
-    /// <summary>The longest prefix kept: 2^18 symbols, 10 MiB, enough for about 170,000 differences.</summary>
+    /// <summary>
+    /// The longest prefix kept as the set grows, until a reader needs more: 2^16 symbols, 2.5 MiB, enough for about
+    /// 40,000 differences. Each new leaf's walk then writes within a few megabytes, which costs about a third of what
+    /// it costs over the 10 MiB of <see cref="MaxLength"/> (docs/BENCHMARKS.md).
+    /// </summary>
+    public const int GrowLength = 1 << 16;
+
+    /// <summary>The longest prefix kept once <see cref="Extend"/>ed: 2^18 symbols, 10 MiB, enough for about 170,000 differences.</summary>
     public const int MaxLength = 1 << 18;
 
     /// <summary>How many of the latest additions a reader may have missed and still read a consistent set.</summary>
@@ -28,11 +36,16 @@ internal sealed class RibltSketch
 
     private readonly (ulong W0, ulong W1, ulong W2, ulong W3)[] _journal = new (ulong, ulong, ulong, ulong)[JournalLength];
     private CodedSymbol[] _symbols;
+    private int _ceiling;
 
     /// <summary>Makes the sketch of a set of <paramref name="count"/> leaves from all of them (O(n)).</summary>
-    public RibltSketch(long count, IEnumerable<AssertionHash> leaves)
+    /// <param name="count">The number of leaves.</param>
+    /// <param name="leaves">Every leaf.</param>
+    /// <param name="growLength">The ceiling of the prefix until <see cref="Extend"/> (<see cref="GrowLength"/>; smaller in tests).</param>
+    public RibltSketch(long count, IEnumerable<AssertionHash> leaves, int growLength = GrowLength)
     {
-        _symbols = new CodedSymbol[TargetLength(count)];
+        _ceiling = Math.Clamp(growLength, MinLength, MaxLength);
+        _symbols = new CodedSymbol[Math.Min(TargetLength(count), _ceiling)];
         Compute(_symbols, 0, leaves);
     }
 
@@ -42,17 +55,43 @@ internal sealed class RibltSketch
     /// <summary>The number of leaves added so far (the set's version).</summary>
     public long Version { get; private set; }
 
-    /// <summary>The prefix length kept for a set of <paramref name="count"/> leaves.</summary>
+    /// <summary>The longest prefix kept for a set of <paramref name="count"/> leaves: 0.3 per leaf, at least <see cref="MinLength"/>, at most <see cref="MaxLength"/>.</summary>
     public static int TargetLength(long count) => (int)Math.Clamp(count * 3 / 10, MinLength, MaxLength);
 
     /// <summary>
     /// Whether a set of <paramref name="count"/> leaves calls for a longer prefix (see <see cref="Grow"/>): once the target
-    /// is twice the prefix (or the longest), so that growth walks every leaf about once per leaf added in all.
+    /// (within the ceiling) is twice the prefix, or reaches the ceiling, so that growth walks every leaf about once per
+    /// leaf added in all.
     /// </summary>
     public bool ShouldGrow(long count)
     {
-        int target = TargetLength(count);
-        return (target >= 2 * Length || (target == MaxLength && Length < MaxLength)) && target > Length;
+        int target = Math.Min(TargetLength(count), _ceiling);
+        return (target >= 2 * Length || target == _ceiling) && target > Length;
+    }
+
+    /// <summary>
+    /// Lifts the ceiling from <see cref="GrowLength"/> to <see cref="MaxLength"/>, once, for a reader that needs
+    /// <paramref name="needed"/> symbols of a set of <paramref name="count"/> leaves, and grows the prefix to the set's
+    /// target (O(n), computed from <paramref name="leaves"/>). Only when the ceiling is what stands in the way: the
+    /// prefix has reached it and the target covers <paramref name="needed"/>. So a reader can make this cost O(n) once in
+    /// the sketch's life; otherwise it changes nothing.
+    /// </summary>
+    /// <returns>Whether the prefix now holds <paramref name="needed"/> symbols.</returns>
+    public bool Extend(long needed, long count, IEnumerable<AssertionHash> leaves)
+    {
+        if (needed <= Length)
+        {
+            return true;
+        }
+
+        if (_ceiling == MaxLength || Length < _ceiling || needed > TargetLength(count))
+        {
+            return false;
+        }
+
+        _ceiling = MaxLength;
+        GrowTo(TargetLength(count), leaves);
+        return true;
     }
 
     /// <summary>Adds new leaves (the caller checks that each is new and given once), several walks at a time.</summary>
@@ -86,8 +125,13 @@ internal sealed class RibltSketch
             return;
         }
 
-        int target = TargetLength(count);
-        var grown = new CodedSymbol[target];
+        GrowTo(Math.Min(TargetLength(count), _ceiling), leaves);
+    }
+
+    /// <summary>Lengthens the prefix to <paramref name="length"/> symbols, the new ones computed from <paramref name="leaves"/> (the whole set).</summary>
+    private void GrowTo(int length, IEnumerable<AssertionHash> leaves)
+    {
+        var grown = new CodedSymbol[length];
         Array.Copy(_symbols, grown, _symbols.Length);
         Compute(grown.AsSpan(_symbols.Length), (ulong)_symbols.Length, leaves);
         _symbols = grown;
