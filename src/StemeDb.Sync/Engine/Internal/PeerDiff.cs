@@ -89,9 +89,10 @@ internal static class PeerDiff
     }
 
     /// <summary>
-    /// Whether the symbols a peer of <paramref name="remoteCount"/> keeps can decode at least the difference the counts
+    /// Whether the symbols a peer of <paramref name="remoteCount"/> serves can decode at least the difference the counts
     /// prove, at about 1.5 symbols per difference. It keeps between half its target (about 0.3 per assertion) and all of
-    /// it, or all 2^18 once there; the half is assumed below that.
+    /// it, or serves all 2^18 once its target is there (a peer of this version lifts its ceiling of 2^16 for the request);
+    /// the half is assumed below that.
     /// </summary>
     internal static bool SymbolsMayServe(long localCount, long remoteCount)
     {
