@@ -114,7 +114,7 @@ internal sealed class MerkleIndex
 
             lock (_gate)
             {
-                MergeDeferredLocked();
+                MergeDeferredLocked(hashBuckets: true);
                 AssertionHash root = _trie.Root.ToHash();
                 _cleanRoot = new RootSnapshot(root);
                 return root;
@@ -217,7 +217,9 @@ internal sealed class MerkleIndex
     /// <summary>Merges the deferred leaves into the trie: sorted, so that each bucket takes its share in one merge.</summary>
     /// <param name="moreComing">Whether more deferred leaves follow at once (a bulk load): then a large buffer is kept
     /// for them; after a read's merge it is let go, so that an index that is only read does not hold it.</param>
-    private void MergeDeferredLocked(bool moreComing = false)
+    /// <param name="hashBuckets">Whether a root read follows: each bucket is then hashed right after its merge, while its
+    /// leaves are in the cache, instead of being read again by the root read.</param>
+    private void MergeDeferredLocked(bool moreComing = false, bool hashBuckets = false)
     {
         if (_deferredCount == 0)
         {
@@ -227,13 +229,13 @@ internal sealed class MerkleIndex
         ReadOnlySpan<Key256> sorted = Sort(_deferred.AsSpan(0, _deferredCount));
         if (_sketch is not { } sketch)
         {
-            _trie.AddSorted(sorted);
+            _trie.AddSorted(sorted, hashBuckets: hashBuckets);
         }
         else
         {
             List<Key256> fresh = _fresh;
             fresh.Clear();
-            _trie.AddSorted(sorted, fresh);
+            _trie.AddSorted(sorted, fresh, hashBuckets);
             AddToSketchLocked(sketch, fresh);
             if (fresh.Capacity > KeptDeferredLength)
             {

@@ -179,6 +179,57 @@ public class MerkleIndexTests
     }
 
     [Test]
+    public void Root_ReadBetweenDeferredLeaves_MatchesAReferenceAtEveryRead()
+    {
+        // Arrange: random leaves, some repeated, and 300 that share their first 16 bytes (their bucket outgrows a sorted
+        // array and becomes a trie), added deferred and one by one; a root read every 997 leaves hashes each merged
+        // bucket right after its merge.
+        var random = new Random(61);
+        var leaves = new List<AssertionHash>(RandomLeaves(20_000, seed: 62));
+        byte[] prefix = new byte[AssertionHash.Length];
+        random.NextBytes(prefix);
+        for (int i = 0; i < 300; i++)
+        {
+            byte[] bytes = (byte[])prefix.Clone();
+            random.NextBytes(bytes.AsSpan(16));
+            leaves.Insert(random.Next(leaves.Count), new AssertionHash(bytes));
+        }
+
+        var index = new MerkleIndex();
+        var held = new List<AssertionHash>();
+        int reads = 0;
+
+        // Act and assert
+        for (int i = 0; i < leaves.Count; i++)
+        {
+            if (i % 5 == 0)
+            {
+                index.Add(leaves[i]);
+            }
+            else
+            {
+                index.AddDeferred(leaves[i]);
+            }
+
+            if (i % 11 == 0)
+            {
+                index.AddDeferred(leaves[i / 2]); // already held: changes nothing
+            }
+
+            held.Add(leaves[i]);
+            if ((i + 1) % 997 == 0)
+            {
+                Assert.That(index.Root, Is.EqualTo(ReferenceRoot(held)), $"after {i + 1} leaves");
+                reads++;
+            }
+        }
+
+        Assert.That(reads, Is.EqualTo(leaves.Count / 997));
+        Assert.That(index.Count, Is.EqualTo(leaves.Count));
+        Assert.That(index.Root, Is.EqualTo(ReferenceRoot(leaves)));
+    }
+
+    [Test]
     public void AddDeferred_BulkLoadWithMergesLargerThanTheKeptGroupingBuffer_SameRootAsAReference()
     {
         // Arrange: 80,000 leaves in batches of 1,024 (merges of thousands of leaves, sorted in the bulk load's grouping

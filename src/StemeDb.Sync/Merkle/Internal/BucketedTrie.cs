@@ -26,7 +26,8 @@ namespace StemeDb.Sync.Merkle.Internal;
 /// Hashes and sums are kept lazily. An insert updates its bucket's count and marks the bucket and its ancestors
 /// dirty (one byte each, stopping at the first ancestor that already is); <see cref="Root"/> recomputes only dirty
 /// nodes, so one insert followed by a root read costs the hashes of its bucket and its sibling bucket plus one per
-/// level. When the depth grows, every bucket splits in two and the old buckets become the lowest inner level with
+/// level. A root read that first merges deferred leaves (<see cref="AddSorted"/> with <c>hashBuckets</c>) hashes each
+/// bucket right after its merge, while its leaves are in the cache, and leaves only the levels above to the read. When the depth grows, every bucket splits in two and the old buckets become the lowest inner level with
 /// their cached values intact: nothing is rehashed until an insert dirties a path. What an insert touches (the
 /// bucket's entry, its leaves, the dirty bytes) is kept apart from what only a root or range read needs (cached
 /// hashes and sums), so that the former stays small enough for the caches.
@@ -145,8 +146,10 @@ internal sealed partial class BucketedTrie
     /// </summary>
     /// <param name="keys">The keys, ascending.</param>
     /// <param name="added">When given, receives each key that was new, once (in no particular order).</param>
+    /// <param name="hashBuckets">Whether to hash each sorted bucket right after its merge, while its leaves are in the
+    /// cache (for a root read that follows; its ancestors stay dirty for it).</param>
     /// <returns>The number of keys that were new.</returns>
-    public int AddSorted(ReadOnlySpan<Key256> keys, List<Key256>? added = null)
+    public int AddSorted(ReadOnlySpan<Key256> keys, List<Key256>? added = null, bool hashBuckets = false)
     {
         // Deep enough for all of them (a bound: repeats and present keys may leave the trie a bit deeper than adding
         // one by one would), so that no deepening moves the buckets while the runs are merged.
@@ -155,21 +158,56 @@ internal sealed partial class BucketedTrie
             Deepen();
         }
 
-        int count = 0;
-        for (int start = 0; start < keys.Length;)
+        NodeHashBatch? batch = hashBuckets ? _batch ??= new NodeHashBatch() : null;
+        try
         {
-            int index = BucketOf(keys[start]);
-            int end = start + 1;
-            while (end < keys.Length && BucketOf(keys[end]) == index)
+            int count = 0;
+            for (int start = 0; start < keys.Length;)
             {
-                end++;
+                int index = BucketOf(keys[start]);
+                int end = start + 1;
+                while (end < keys.Length && BucketOf(keys[end]) == index)
+                {
+                    end++;
+                }
+
+                count += MergeRun(index, keys[start..end], added);
+                if (batch is not null)
+                {
+                    GatherBucket(index, batch);
+                }
+
+                start = end;
             }
 
-            count += MergeRun(index, keys[start..end], added);
-            start = end;
+            if (batch is not null)
+            {
+                Flush(batch);
+            }
+
+            return count;
+        }
+        finally
+        {
+            batch?.Release();
+        }
+    }
+
+    /// <summary>Adds to <paramref name="batch"/> the hash of sorted bucket <paramref name="index"/> when it has no up-to-date one (noted, so that <see cref="Flush"/> caches it); computes the batch once it is full.</summary>
+    private void GatherBucket(int index, NodeHashBatch batch)
+    {
+        ref Bucket bucket = ref _buckets[index];
+        if (bucket.Count == 0 || bucket.Storage is not Key256[] keys || (bucket.Flags & (HasHash | HashDirty)) == HasHash)
+        {
+            return; // empty, a trie bucket (hashed by the root read), or clean
         }
 
-        return count;
+        bucket.Flags = HasHash; // the hash is written by Flush
+        batch.Note(~index, GatherSorted(keys, bucket.Count, batch));
+        if (batch.JobCount >= FlushJobs)
+        {
+            Flush(batch);
+        }
     }
 
     /// <summary>Merges an ascending run of keys of bucket <paramref name="index"/> into it; returns how many were new.</summary>
