@@ -40,7 +40,7 @@ internal static class GossipRatioHarness
     /// <summary>The first argument that selects this harness instead of BenchmarkDotNet.</summary>
     public const string Command = "gossip-ratio";
 
-    /// <summary>The target of issue-tracked work: v1 gossip at this share of the bare no-op rate.</summary>
+    /// <summary>The target: v1 gossip at this share of the bare no-op rate, at each number of calls in flight.</summary>
     private const double Target = 0.90;
 
     private const int AcceptingVariant = 2;

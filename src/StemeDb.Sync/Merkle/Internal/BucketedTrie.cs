@@ -27,8 +27,9 @@ namespace StemeDb.Sync.Merkle.Internal;
 /// dirty (one byte each, stopping at the first ancestor that already is); <see cref="Root"/> recomputes only dirty
 /// nodes, so one insert followed by a root read costs the hashes of its bucket and its sibling bucket plus one per
 /// level. A root read that first merges deferred leaves (<see cref="AddSorted"/> with <c>hashBuckets</c>) hashes each
-/// bucket right after its merge, while its leaves are in the cache, and leaves only the levels above to the read. When the depth grows, every bucket splits in two and the old buckets become the lowest inner level with
-/// their cached values intact: nothing is rehashed until an insert dirties a path. What an insert touches (the
+/// bucket right after its merge, while its leaves are in the cache, and leaves only the levels above to the read.
+/// When the depth grows, every bucket splits in two and the old buckets become the lowest inner level with their
+/// cached values intact: nothing is rehashed until an insert dirties a path. What an insert touches (the
 /// bucket's entry, its leaves, the dirty bytes) is kept apart from what only a root or range read needs (cached
 /// hashes and sums), so that the former stays small enough for the caches.
 /// </para>
