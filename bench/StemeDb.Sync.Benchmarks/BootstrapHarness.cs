@@ -71,9 +71,6 @@ internal static class BootstrapHarness
             return 2;
         }
 
-#if DEBUG
-        Console.WriteLine("WARNING: a Debug build; run with -c Release.");
-#endif
         Console.WriteLine($"## Bootstrap, export and import of {count:N0} assertions");
         Console.WriteLine();
         Console.WriteLine(HarnessSupport.MachineLine());

@@ -80,9 +80,6 @@ internal static class GossipRatioHarness
             return 2;
         }
 
-#if DEBUG
-        Console.WriteLine("WARNING: a Debug build; run with -c Release.");
-#endif
         Console.WriteLine($"## v1 gossip vs no-op unary over loopback gRPC, interleaved");
         Console.WriteLine();
         Console.WriteLine(HarnessSupport.Invariant($"{rounds} rounds (after {warmup} warm-up rounds) of {block:N0} calls per variant, order rotated each round."));

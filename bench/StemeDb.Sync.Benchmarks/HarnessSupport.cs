@@ -53,7 +53,8 @@ internal static class HarnessSupport
     /// <summary>
     /// Reads <c>--name value</c> pairs, handing each to <paramref name="apply"/> (which throws <see cref="FormatException"/>
     /// for a name it does not know or a bad value). On a bad command line prints the error and <paramref name="usage"/> to
-    /// standard error and returns <see langword="false"/>.
+    /// standard error and returns <see langword="false"/>; on a good one in a Debug build, warns that figures need a
+    /// Release build.
     /// </summary>
     public static bool TryParseArguments(string[] args, string usage, Action<string, string> apply)
     {
@@ -64,6 +65,9 @@ internal static class HarnessSupport
                 apply(args[i], i + 1 < args.Length ? args[i + 1] : throw new FormatException($"{args[i]} needs a value."));
             }
 
+#if DEBUG
+            Console.WriteLine("WARNING: a Debug build; run with -c Release.");
+#endif
             return true;
         }
         catch (FormatException ex)

@@ -46,9 +46,6 @@ internal static class ImportRatioHarness
             return 2;
         }
 
-#if DEBUG
-        Console.WriteLine("WARNING: a Debug build; run with -c Release.");
-#endif
         (byte[] buffer, int[] offsets) = IngestCorpus.Create(count);
         ReadOnlyMemory<byte>[] corpus = IngestCorpus.Slices(buffer, offsets);
 

@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.Linq;
-using System.Threading;
 using System.Threading.Tasks;
 using StemeDb.Sync.Reconciliation.Internal;
 
@@ -83,9 +82,6 @@ internal static class IngestRatioHarness
             return 2;
         }
 
-#if DEBUG
-        Console.WriteLine("WARNING: a Debug build; run with -c Release.");
-#endif
         (byte[] buffer, int[] offsets) = IngestCorpus.Create(count);
         Console.WriteLine("## Local ingest vs BLAKE3 alone, interleaved");
         Console.WriteLine();
@@ -167,9 +163,7 @@ internal static class IngestRatioHarness
         if (variant != 0)
         {
             // No peers (nothing is gossiped) and no background loops.
-            var options = new SyncNodeOptions { AntiEntropyInterval = Timeout.InfiniteTimeSpan, ContentValidator = RkyvAssertionValidator.Instance };
-            node = new SyncNode(options, new InMemoryAssertionStore());
-            await node.StartAsync();
+            node = await HarnessSupport.StartQuietNodeAsync(new InMemoryAssertionStore());
             if (variant == SymbolsVariant)
             {
                 // A node that reconciles by ReconcileSymbols: its first reconciliation (here, before the first ingest) makes
@@ -281,9 +275,7 @@ internal static class IngestRatioHarness
     /// <summary>Loads every assertion, reads the count (merging the deferred leaves) and then times one root read.</summary>
     private static async Task<(double RootMs, double HashAllMs)> MeasureFreshRootReadAsync(byte[] buffer, int[] offsets, int count, AssertionHash expectedRoot)
     {
-        var options = new SyncNodeOptions { AntiEntropyInterval = Timeout.InfiniteTimeSpan, ContentValidator = RkyvAssertionValidator.Instance };
-        await using var node = new SyncNode(options, new InMemoryAssertionStore());
-        await node.StartAsync();
+        await using SyncNode node = await HarnessSupport.StartQuietNodeAsync(new InMemoryAssertionStore());
         await IngestBatchesAsync(node, buffer, offsets, count);
         GC.Collect();
         long hashStart = Stopwatch.GetTimestamp();

@@ -282,23 +282,13 @@ public sealed partial class InMemoryNetwork
                     more = await chunks.MoveNextAsync().ConfigureAwait(false);
                     ThrowIfUnreachable(from, to);
                 }
-                catch (SyncRequestException ex)
-                {
-                    throw new SyncPeerException(ex.Code, ex.Message, ex);
-                }
                 catch (SyncPeerException)
                 {
-                    throw;
+                    throw; // this network's own failure (unreachable)
                 }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                catch (Exception ex) when (AsPeerFailure(ex, to, cancellationToken) is { } failure)
                 {
-                    throw;
-                }
-#pragma warning disable CA1031 // A handler failure is what a transport reports as an internal error.
-                catch (Exception ex)
-#pragma warning restore CA1031
-                {
-                    throw new SyncPeerException(SyncStatusCode.Internal, $"'{to}' failed: {ex.Message}", ex);
+                    throw failure;
                 }
 
                 if (!more)
@@ -362,19 +352,9 @@ public sealed partial class InMemoryNetwork
                 }
             }
         }
-        catch (SyncRequestException ex)
+        catch (Exception ex) when (AsPeerFailure(ex, to, cancellationToken) is { } failure)
         {
-            throw new SyncPeerException(ex.Code, ex.Message, ex);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-#pragma warning disable CA1031 // A handler failure is what a transport reports as an internal error.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            throw new SyncPeerException(SyncStatusCode.Internal, $"'{to}' failed: {ex.Message}", ex);
+            throw failure;
         }
 
         if (loseAnswer)
@@ -385,6 +365,17 @@ public sealed partial class InMemoryNetwork
 
         return result;
     }
+
+    /// <summary>
+    /// What a caller sees of a handler's failure, as a transport reports it: a refusal with its status, anything else as
+    /// an internal error; <see langword="null"/> for the caller's own cancellation, which goes through as it is.
+    /// </summary>
+    private static SyncPeerException? AsPeerFailure(Exception exception, string to, CancellationToken cancellationToken) => exception switch
+    {
+        OperationCanceledException when cancellationToken.IsCancellationRequested => null,
+        SyncRequestException refused => new SyncPeerException(refused.Code, refused.Message, refused),
+        _ => new SyncPeerException(SyncStatusCode.Internal, $"'{to}' failed: {exception.Message}", exception),
+    };
 
     private void ThrowIfUnreachable(string from, string to)
     {

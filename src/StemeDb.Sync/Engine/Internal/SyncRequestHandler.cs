@@ -72,14 +72,7 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
 
     public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, ReadOnlyMemory<byte> startAfter, CancellationToken cancellationToken = default)
     {
-        if (startAfter.Length != 0 && startAfter.Length != SyncProtocol.HashLength)
-        {
-            throw new SyncRequestException(
-                SyncStatusCode.InvalidArgument,
-                $"start_after must be {SyncProtocol.HashLength} bytes (or empty); got {startAfter.Length}.");
-        }
-
-        AssertionHash? cursor = startAfter.Length == 0 ? null : new AssertionHash(startAfter.Span);
+        AssertionHash? cursor = Cursor(startAfter);
         cancellationToken.ThrowIfCancellationRequested();
         _lifecycle.EnsureServing();
         int cap = SyncProtocol.LeavesPerPage(maxLeaves);
@@ -189,6 +182,16 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
 
     public IAsyncEnumerable<ReadOnlyMemory<byte>> StreamAssertionsAsync(ReadOnlyMemory<byte> startAfter, ulong maxRecords, CancellationToken cancellationToken = default)
     {
+        AssertionHash? cursor = Cursor(startAfter);
+        cancellationToken.ThrowIfCancellationRequested();
+        _lifecycle.EnsureServing();
+        return AssertionStreamChunks.ReadAsync(_index, _store, cursor, maxRecords, cancellationToken);
+    }
+
+    /// <summary>A request's <c>start_after</c>: empty for none, else a whole hash.</summary>
+    /// <exception cref="SyncRequestException">Any other length (<see cref="SyncStatusCode.InvalidArgument"/>).</exception>
+    private static AssertionHash? Cursor(ReadOnlyMemory<byte> startAfter)
+    {
         if (startAfter.Length != 0 && startAfter.Length != SyncProtocol.HashLength)
         {
             throw new SyncRequestException(
@@ -196,10 +199,7 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
                 $"start_after must be {SyncProtocol.HashLength} bytes (or empty); got {startAfter.Length}.");
         }
 
-        AssertionHash? cursor = startAfter.Length == 0 ? null : new AssertionHash(startAfter.Span);
-        cancellationToken.ThrowIfCancellationRequested();
-        _lifecycle.EnsureServing();
-        return AssertionStreamChunks.ReadAsync(_index, _store, cursor, maxRecords, cancellationToken);
+        return startAfter.Length == 0 ? null : new AssertionHash(startAfter.Span);
     }
 
     private ValueTask<GossipResult> Reject(string reason) => new(_incoming.Reject(reason));
