@@ -13,15 +13,18 @@ namespace StemeDb.Sync.Benchmarks;
 /// <summary>
 /// v1 gossip throughput as a fraction of a bare no-op unary RPC, with the variants interleaved so that all of them see
 /// the same machine noise. Run: <c>dotnet run -c Release --project bench/StemeDb.Sync.Benchmarks -- gossip-ratio
-/// [--rounds 21] [--block 8000] [--warmup 3] [--in-flight 1,64]</c>.
+/// [--rounds 21] [--block 8000] [--warmup 3] [--in-flight 1,64] [--variants 0,1,2,3,4]</c>; <c>--variants</c> runs only
+/// some of them (the no-op, variant 0, always runs: the ratios are taken against it), for a profile of one.
 /// </summary>
 /// <remarks>
 /// <para>
 /// Setup as <see cref="GrpcGossipBenchmarks"/> (<see cref="GrpcGossipFixture"/>): one process, Kestrel on 127.0.0.1
-/// (HTTP/2 cleartext), one client channel. Four variants: the bare no-op unary call (payload as large as one
+/// (HTTP/2 cleartext), one client channel. Five variants: the bare no-op unary call (payload as large as one
 /// assertion), the same call with a 10 s gRPC deadline (as <see cref="GrpcSyncPeerOptions.Deadline"/> adds when set), v1
 /// Gossip through <see cref="GrpcSyncPeer"/> to a server whose handler accepts every push without looking at it (the
-/// adapters and the wire without the node's work), and v1 Gossip through <see cref="GrpcSyncPeer"/> (default options)
+/// adapters and the wire without the node's work), the same to a handler that verifies each push as a node does
+/// (lengths, BLAKE3 of the bytes against the claimed hash, the rkyv validation) and stores nothing (the least a node
+/// must do before it answers), and v1 Gossip through <see cref="GrpcSyncPeer"/> (default options)
 /// of a new assertion that the receiving node verifies and stores; a rejected push throws, and at the end the receiver
 /// must hold exactly one assertion per gossip call.
 /// </para>
@@ -29,8 +32,9 @@ namespace StemeDb.Sync.Benchmarks;
 /// For each number of calls in flight: warm-up rounds, then measured rounds. A round is one block of calls of each
 /// variant, back to back, the order rotated from round to round. A block's rate is its calls over its wall time. The
 /// ratio gossip / no-op is taken within each round (neighbouring blocks, same noise), and reported as the median of
-/// the rounds, with the smallest and largest. Allocations (KB per call) and GC pauses (share of the block's wall time)
-/// are the whole process's: client and server.
+/// the rounds, with the smallest and largest. Allocations (KB per call), CPU time (µs per call, user and kernel), minor
+/// page faults (per call, Linux only: pages the process touches for the first time, the store's growth among them)
+/// and GC pauses (share of the block's wall time) are the whole process's: client and server.
 /// Nothing is forced between blocks (no GC): the garbage of one block and the growing store count against whoever
 /// runs when the collector does, which the rotation spreads evenly.
 /// </para>
@@ -45,13 +49,16 @@ internal static class GossipRatioHarness
 
     private const int AcceptingVariant = 2;
 
-    private const int GossipVariant = 3;
+    private const int VerifyingVariant = 3;
+
+    private const int GossipVariant = 4;
 
     private static readonly string[] Names =
     [
         "no-op unary",
         "no-op unary + 10 s deadline",
         "v1 Gossip to a handler that accepts without work",
+        "v1 Gossip to a handler that verifies, without storing",
         "v1 Gossip (GrpcSyncPeer) to a node",
     ];
 
@@ -64,7 +71,8 @@ internal static class GossipRatioHarness
         int block = 8000;
         int warmup = 3;
         int[] inFlights = [1, 64];
-        bool parsed = HarnessSupport.TryParseArguments(args, $"{Command} [--rounds 21] [--block 8000] [--warmup 3] [--in-flight 1,64]", (name, value) =>
+        int[] variants = Enumerable.Range(0, Names.Length).ToArray();
+        bool parsed = HarnessSupport.TryParseArguments(args, $"{Command} [--rounds 21] [--block 8000] [--warmup 3] [--in-flight 1,64] [--variants 0,1,2,3,4]", (name, value) =>
         {
             switch (name)
             {
@@ -72,6 +80,7 @@ internal static class GossipRatioHarness
                 case "--block": block = HarnessSupport.Count(name, value); break;
                 case "--warmup": warmup = HarnessSupport.Count(name, value, allowZero: true); break;
                 case "--in-flight": inFlights = value.Split(',').Select(v => HarnessSupport.Count(name, v)).ToArray(); break;
+                case "--variants": variants = Variants(name, value); break;
                 default: throw HarnessSupport.UnknownArgument(name);
             }
         });
@@ -94,8 +103,8 @@ internal static class GossipRatioHarness
         {
             foreach (int inFlight in inFlights)
             {
-                results.Add(await RunLevelAsync(fixture, inFlight, rounds, block, warmup));
-                gossiped += (long)(warmup + rounds) * block;
+                results.Add(await RunLevelAsync(fixture, variants, inFlight, rounds, block, warmup));
+                gossiped += variants.Contains(GossipVariant) ? (long)(warmup + rounds) * block : 0;
             }
 
             if (fixture.ReceiverCount != gossiped)
@@ -105,11 +114,11 @@ internal static class GossipRatioHarness
         }
 
         started.Stop();
-        Console.WriteLine("| in flight | variant | median calls/s | best calls/s | median µs/call | KB/call | GC pause | vs no-op: median of rounds | min | max |");
-        Console.WriteLine("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| in flight | variant | median calls/s | best calls/s | median µs/call | CPU µs/call | page faults/call | KB/call | GC pause | vs no-op: median of rounds | min | max |");
+        Console.WriteLine("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (LevelResult level in results)
         {
-            for (int v = 0; v < Names.Length; v++)
+            foreach (int v in variants)
             {
                 double median = HarnessSupport.Median(level.Rates[v]);
                 string ratio = v == 0 ? "100%" : HarnessSupport.Percent(HarnessSupport.Median(level.Ratios[v]));
@@ -121,8 +130,15 @@ internal static class GossipRatioHarness
                 }
 
                 Console.WriteLine(HarnessSupport.Invariant(
-                    $"| {level.InFlight} | {Names[v]} | {median:N0} | {level.Rates[v].Max():N0} | {1e6 / median:N1} | {HarnessSupport.Median(level.KbPerCall[v]):N2} | {HarnessSupport.Percent(HarnessSupport.Median(level.GcPause[v]), "F1")} | {ratio} | {min} | {max} |"));
+                    $"| {level.InFlight} | {Names[v]} | {median:N0} | {level.Rates[v].Max():N0} | {1e6 / median:N1} | {HarnessSupport.Median(level.CpuPerCall[v]):N1} | {HarnessSupport.Median(level.FaultsPerCall[v]):N3} | {HarnessSupport.Median(level.KbPerCall[v]):N2} | {HarnessSupport.Percent(HarnessSupport.Median(level.GcPause[v]), "F1")} | {ratio} | {min} | {max} |"));
             }
+        }
+
+        if (!variants.Contains(GossipVariant))
+        {
+            Console.WriteLine();
+            Console.WriteLine(HarnessSupport.Invariant($"Gossip to the node not run (the receiver holds nothing, checked); total time {started.Elapsed.TotalSeconds:N0} s."));
+            return 0;
         }
 
         Console.WriteLine();
@@ -147,18 +163,19 @@ internal static class GossipRatioHarness
         return 0;
     }
 
-    private static async Task<LevelResult> RunLevelAsync(GrpcGossipFixture fixture, int inFlight, int rounds, int block, int warmup)
+    private static async Task<LevelResult> RunLevelAsync(GrpcGossipFixture fixture, int[] variants, int inFlight, int rounds, int block, int warmup)
     {
-        AssertionRecord[] records = fixture.CreateAssertions(2 * (warmup + rounds) * block); // new ones for both gossip variants
+        AssertionRecord[] records = fixture.CreateAssertions(3 * (warmup + rounds) * block); // new ones for each gossip variant
         int nextRecord = 0;
         var level = new LevelResult(inFlight, rounds);
+        using Process self = Process.GetCurrentProcess();
         for (int round = 0; round < warmup + rounds; round++)
         {
             bool measured = round >= warmup;
             var rates = new double[Names.Length];
-            for (int k = 0; k < Names.Length; k++)
+            for (int k = 0; k < variants.Length; k++)
             {
-                int variant = (round + k) % Names.Length;
+                int variant = variants[(round + k) % variants.Length];
                 Func<int, Task> call;
                 switch (variant)
                 {
@@ -173,6 +190,11 @@ internal static class GossipRatioHarness
                         nextRecord += block;
                         call = i => fixture.GossipToAcceptingHandlerAsync(records[firstAccepted + i]);
                         break;
+                    case VerifyingVariant:
+                        int firstVerified = nextRecord;
+                        nextRecord += block;
+                        call = i => fixture.GossipToVerifyingHandlerAsync(records[firstVerified + i]);
+                        break;
                     default:
                         int first = nextRecord;
                         nextRecord += block;
@@ -182,10 +204,14 @@ internal static class GossipRatioHarness
 
                 long allocated = GC.GetTotalAllocatedBytes(precise: false);
                 TimeSpan paused = GC.GetTotalPauseDuration();
+                TimeSpan cpu = Environment.CpuUsage.TotalTime;
+                long faults = HarnessSupport.MinorPageFaults();
                 long start = Stopwatch.GetTimestamp();
                 await GrpcGossipBenchmarks.RunCallsAsync(block, inFlight, call);
                 double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
                 paused = GC.GetTotalPauseDuration() - paused;
+                cpu = Environment.CpuUsage.TotalTime - cpu;
+                faults = faults < 0 ? -1 : HarnessSupport.MinorPageFaults() - faults;
                 allocated = GC.GetTotalAllocatedBytes(precise: false) - allocated;
 
                 rates[variant] = block / seconds;
@@ -194,12 +220,14 @@ internal static class GossipRatioHarness
                     level.Rates[variant].Add(rates[variant]);
                     level.KbPerCall[variant].Add(allocated / 1024.0 / block);
                     level.GcPause[variant].Add(paused.TotalSeconds / seconds);
+                    level.CpuPerCall[variant].Add(cpu.TotalMicroseconds / block);
+                    level.FaultsPerCall[variant].Add(faults < 0 ? double.NaN : (double)faults / block);
                 }
             }
 
             if (measured)
             {
-                for (int v = 1; v < Names.Length; v++)
+                foreach (int v in variants.Where(v => v != 0))
                 {
                     level.Ratios[v].Add(rates[v] / rates[0]);
                 }
@@ -207,6 +235,17 @@ internal static class GossipRatioHarness
         }
 
         return level;
+    }
+
+    private static int[] Variants(string name, string value)
+    {
+        int[] chosen = value.Split(',').Select(v => HarnessSupport.Count(name, v, allowZero: true)).Distinct().ToArray();
+        if (chosen.Any(v => v >= Names.Length))
+        {
+            throw new FormatException($"{name} takes variants 0 to {Names.Length - 1}; got '{value}'.");
+        }
+
+        return chosen.Contains(0) ? chosen.Order().ToArray() : [0, .. chosen.Order()];
     }
 
     private sealed class LevelResult(int inFlight, int rounds)
@@ -218,6 +257,10 @@ internal static class GossipRatioHarness
         public List<double>[] KbPerCall { get; } = Lists(rounds);
 
         public List<double>[] GcPause { get; } = Lists(rounds);
+
+        public List<double>[] CpuPerCall { get; } = Lists(rounds);
+
+        public List<double>[] FaultsPerCall { get; } = Lists(rounds);
 
         // Each variant's rate / the no-op's, one entry per round ([0] unused).
         public List<double>[] Ratios { get; } = Lists(rounds);

@@ -42,20 +42,30 @@ internal sealed class GrpcGossipFixture : IAsyncDisposable
     private readonly WebApplication _acceptingApp;
     private readonly GrpcChannel _acceptingChannel;
     private readonly GrpcSyncPeer _acceptingPeer;
+    private readonly WebApplication _verifyingApp;
+    private readonly GrpcChannel _verifyingChannel;
+    private readonly GrpcSyncPeer _verifyingPeer;
     private readonly NoopService.NoopServiceClient _noop;
     private readonly NoopRequest _noopRequest;
     private readonly NodeId _sender = NodeId.NewId();
     private uint _nextCounter;
 
-    private GrpcGossipFixture(WebApplication app, SyncNode receiver, GrpcChannel channel, WebApplication acceptingApp, GrpcChannel acceptingChannel, int payloadBytes)
+    private GrpcGossipFixture(
+        WebApplication app,
+        SyncNode receiver,
+        GrpcChannel channel,
+        (WebApplication App, GrpcChannel Channel) accepting,
+        (WebApplication App, GrpcChannel Channel) verifying,
+        int payloadBytes)
     {
         _app = app;
         _receiver = receiver;
         _channel = channel;
         _peer = new GrpcSyncPeer(channel);
-        _acceptingApp = acceptingApp;
-        _acceptingChannel = acceptingChannel;
-        _acceptingPeer = new GrpcSyncPeer(acceptingChannel);
+        (_acceptingApp, _acceptingChannel) = accepting;
+        _acceptingPeer = new GrpcSyncPeer(_acceptingChannel);
+        (_verifyingApp, _verifyingChannel) = verifying;
+        _verifyingPeer = new GrpcSyncPeer(_verifyingChannel);
         _noop = new NoopService.NoopServiceClient(channel);
         _noopRequest = new NoopRequest { Payload = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(payloadBytes)) };
     }
@@ -78,12 +88,14 @@ internal sealed class GrpcGossipFixture : IAsyncDisposable
         await receiver.StartAsync();
 
         (WebApplication app, GrpcChannel channel) = await ServeAsync(receiver.Handler, withNoop: true);
-        (WebApplication acceptingApp, GrpcChannel acceptingChannel) = await ServeAsync(new AcceptingHandler(), withNoop: false);
+        (WebApplication, GrpcChannel) accepting = await ServeAsync(new AcceptingHandler(), withNoop: false);
+        (WebApplication, GrpcChannel) verifying = await ServeAsync(new VerifyingHandler(), withNoop: false);
 
         // The no-op carries as many bytes as one gossiped assertion.
-        var fixture = new GrpcGossipFixture(app, receiver, channel, acceptingApp, acceptingChannel, CreateRecord(NodeId.NewId(), 0).Data.Length);
+        var fixture = new GrpcGossipFixture(app, receiver, channel, accepting, verifying, CreateRecord(NodeId.NewId(), 0).Data.Length);
         await fixture.NoopAsync(); // warm the connections
-        await fixture._acceptingPeer.GossipAsync(CreateRecord(NodeId.NewId(), 0));
+        await fixture.GossipToAcceptingHandlerAsync(CreateRecord(NodeId.NewId(), 0));
+        await fixture.GossipToVerifyingHandlerAsync(CreateRecord(NodeId.NewId(), 0));
         return fixture;
     }
 
@@ -93,6 +105,18 @@ internal sealed class GrpcGossipFixture : IAsyncDisposable
     public async Task GossipToAcceptingHandlerAsync(AssertionRecord record)
     {
         GossipResult result = await _acceptingPeer.GossipAsync(record);
+        if (!result.Accepted)
+        {
+            throw new InvalidOperationException($"Gossip was rejected: {result.Error}");
+        }
+    }
+
+    /// <summary>v1 Gossip of <paramref name="record"/> through <see cref="GrpcSyncPeer"/> to the server whose handler verifies every push as a node does and stores nothing.</summary>
+    /// <param name="record">A valid record.</param>
+    /// <returns>The call.</returns>
+    public async Task GossipToVerifyingHandlerAsync(AssertionRecord record)
+    {
+        GossipResult result = await _verifyingPeer.GossipAsync(record);
         if (!result.Accepted)
         {
             throw new InvalidOperationException($"Gossip was rejected: {result.Error}");
@@ -167,6 +191,10 @@ internal sealed class GrpcGossipFixture : IAsyncDisposable
     /// <returns>A task that completes when everything is stopped.</returns>
     public async ValueTask DisposeAsync()
     {
+        _verifyingPeer.Dispose();
+        _verifyingChannel.Dispose();
+        await _verifyingApp.StopAsync();
+        await _verifyingApp.DisposeAsync();
         _acceptingPeer.Dispose();
         _acceptingChannel.Dispose();
         await _acceptingApp.StopAsync();
@@ -186,10 +214,10 @@ internal sealed class GrpcGossipFixture : IAsyncDisposable
         return new AssertionRecord(AssertionHash.Compute(data), data, timestamp);
     }
 
-    /// <summary>A handler that accepts every push without looking at it and serves nothing else.</summary>
-    private sealed class AcceptingHandler : ISyncRequestHandler
+    /// <summary>A bench server's handler that answers pushes and serves nothing else.</summary>
+    private abstract class PushOnlyHandler : ISyncRequestHandler
     {
-        public ValueTask<GossipResult> GossipAsync(GossipMessage message, CancellationToken cancellationToken = default) => new(GossipResult.Ok);
+        public abstract ValueTask<GossipResult> GossipAsync(GossipMessage message, CancellationToken cancellationToken = default);
 
         public ValueTask<RootExchangeResult> ExchangeRootsAsync(ReadOnlyMemory<byte> callerRoot, ulong callerCount, CancellationToken cancellationToken = default) =>
             throw Unimplemented();
@@ -201,7 +229,35 @@ internal sealed class GrpcGossipFixture : IAsyncDisposable
 
         public ValueTask<PingResult> PingAsync(ReadOnlyMemory<byte> callerNodeId, CancellationToken cancellationToken = default) => throw Unimplemented();
 
-        private static SyncRequestException Unimplemented() => new(SyncStatusCode.Unimplemented, "This bench server only accepts pushes.");
+        private static SyncRequestException Unimplemented() => new(SyncStatusCode.Unimplemented, "This bench server only answers pushes.");
+    }
+
+    /// <summary>A handler that accepts every push without looking at it.</summary>
+    private sealed class AcceptingHandler : PushOnlyHandler
+    {
+        public override ValueTask<GossipResult> GossipAsync(GossipMessage message, CancellationToken cancellationToken = default) => new(GossipResult.Ok);
+    }
+
+    /// <summary>
+    /// A handler that verifies every push as a node does before it stores one (the lengths, BLAKE3 of the bytes
+    /// against the claimed hash, the rkyv validation), rejects one that fails, accepts the rest and stores nothing.
+    /// </summary>
+    private sealed class VerifyingHandler : PushOnlyHandler
+    {
+        public override ValueTask<GossipResult> GossipAsync(GossipMessage message, CancellationToken cancellationToken = default)
+        {
+            if (message.Hash.Length != AssertionHash.Length || (message.HlcNodeId.Length != 0 && message.HlcNodeId.Length != NodeId.Length))
+            {
+                return new(GossipResult.Rejected("Wrong lengths."));
+            }
+
+            if (AssertionHash.Compute(message.Data.Span) != new AssertionHash(message.Hash.Span))
+            {
+                return new(GossipResult.Rejected("The hash does not match the bytes."));
+            }
+
+            return new(RkyvAssertionValidator.Instance.TryValidate(message.Data.Span, out string? error) ? GossipResult.Ok : GossipResult.Rejected(error ?? "Not an assertion."));
+        }
     }
 
     /// <summary>The bench-only no-op service.</summary>

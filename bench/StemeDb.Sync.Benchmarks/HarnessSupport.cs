@@ -46,6 +46,26 @@ internal static class HarnessSupport
         }
     }
 
+    /// <summary>
+    /// The page faults this process has taken that needed no disk (minor faults: mostly pages touched for the first
+    /// time, which the kernel must zero and, in a virtual machine, its host must back), from /proc/self/stat; -1 where
+    /// that file is missing or unreadable.
+    /// </summary>
+    public static long MinorPageFaults()
+    {
+        try
+        {
+            // The fields after the command name (in parentheses, which may hold spaces): state is the 3rd field, minflt the 10th.
+            string stat = File.ReadAllText("/proc/self/stat");
+            string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return long.Parse(fields[7], NumberStyles.None, CultureInfo.InvariantCulture);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return -1;
+        }
+    }
+
     /// <summary>The "Machine:" line both harnesses print: processors, runtime, OS and GC mode.</summary>
     public static string MachineLine() => Invariant(
         $"Machine: {Environment.ProcessorCount} processors, {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.OSDescription} {RuntimeInformation.ProcessArchitecture}, GC: {GcMode()}.");
