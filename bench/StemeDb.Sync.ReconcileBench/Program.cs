@@ -151,6 +151,34 @@ foreach (int n in sizes)
             server,
             clock.Elapsed,
             symbolsDecoded ? (symbols.MissingLocally.Count + symbols.MissingRemotely.Count).ToString("N0", CultureInfo.InvariantCulture) : "falls back");
+
+        // (d) The same exchange in process, without a transport: each side's own CPU, without gRPC's and HTTP/2's. The
+        // responder answers on the caller's thread, so the client's CPU is the process's over the row less the responder's.
+        if (symbolsDecoded)
+        {
+            (long streamBytes, long streamLargest) = (server.Bytes, server.Largest);
+            server.Reset();
+            clock.Restart();
+            cpu = ProcessCpu();
+            ReconcileResult inProcess = await SymbolReconciler.ReconcileCoreAsync(
+                local,
+                (request, _) =>
+                {
+                    long start = Stopwatch.GetTimestamp();
+                    ReconcileSymbolsResponse response = SymbolReconciler.Respond(remote, request);
+                    server.HandlerTime += Stopwatch.GetElapsedTime(start);
+                    server.Count(0, 0);
+                    return new ValueTask<ReconcileSymbolsResponse>(response);
+                },
+                CancellationToken.None);
+            clock.Stop();
+            server.ProcessCpu = ProcessCpu() - cpu;
+            Check("ReconcileSymbols in process", n, d, inProcess.Status is ReconcileStatus.Identical or ReconcileStatus.Reconciled, inProcess.MissingLocally, inProcess.MissingRemotely, remoteOnly, localOnly);
+            (server.Bytes, server.Largest) = (streamBytes, streamLargest); // the same messages as over gRPC, not serialized here
+            int exchanges = server.Calls;
+            server.Calls = 1; // one stream, as above
+            Report(n, d, $"ReconcileSymbols in process, no transport ({exchanges} exchanges; bytes as on the stream)", server, clock.Elapsed, (inProcess.MissingLocally.Count + inProcess.MissingRemotely.Count).ToString("N0", CultureInfo.InvariantCulture));
+        }
     }
 }
 
@@ -260,7 +288,7 @@ static void Check(
 }
 
 // Server CPU: time in the responder's handler code (index reads, tables, symbols). Client CPU: the process's CPU time
-// over the row less that; for the gRPC rows it includes both sides' gRPC and HTTP/2 work.
+// over the row less that; for the gRPC rows it includes both sides' gRPC and HTTP/2 work, for the in-process row none.
 static void Report(int n, int d, string method, BenchServer server, TimeSpan elapsed, string found)
 {
     string perDiff = d == 0 ? "-" : (server.Bytes / (double)d).ToString("N0", CultureInfo.InvariantCulture);
@@ -271,7 +299,8 @@ static void Report(int n, int d, string method, BenchServer server, TimeSpan ela
         $"| {n:N0} | {d:N0} | {method} | {server.Calls} | {server.Bytes:N0} | {perDiff} | {server.Largest:N0} | {serverMs:N1} | {clientMs:N1} | {elapsed.TotalMilliseconds:N0} | {found:N0} |"));
 }
 
-static TimeSpan ProcessCpu() => Process.GetCurrentProcess().TotalProcessorTime;
+// The process's user and kernel time, to the microsecond (getrusage; Process.TotalProcessorTime counts 10 ms ticks on Linux).
+static TimeSpan ProcessCpu() => Environment.CpuUsage.TotalTime;
 
 static AssertionRecord[] MakeRecords(int count, int seed = 7)
 {
