@@ -4,6 +4,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.IO;
 using System.Net.Http;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using System.Threading;
 using System.Threading.Tasks;
 using Google.Protobuf;
@@ -496,17 +497,25 @@ public sealed class GrpcSyncPeer : ISyncPeer, IDisposable
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _streamToken);
             try
             {
-                InvalidOperationException? ended = null;
+                Exception? ended = null;
                 try
                 {
                     await _call.RequestStream.WriteAsync(WireMapping.ToWire(request), linked.Token).ConfigureAwait(false);
                 }
-                catch (InvalidOperationException ex)
+                catch (Exception ex) when (ex is InvalidOperationException || (ex is RpcException && !linked.Token.IsCancellationRequested))
                 {
-                    ended = ex; // the call is already over (a v1 server's UNIMPLEMENTED, say): its status, read below, says why
+                    // The call ended before or while the request was written (a v1 server's UNIMPLEMENTED, say). A write that
+                    // the call's end cut short reports CANCELLED, not the call's status: the response stream, read below,
+                    // throws that status.
+                    ended = ex;
                 }
 
                 bool answered = await _call.ResponseStream.MoveNext(linked.Token).ConfigureAwait(false);
+                if (ended is RpcException)
+                {
+                    ExceptionDispatchInfo.Throw(ended); // the call ended without a failed status: the write's own failure, mapped below
+                }
+
                 if (ended is not null)
                 {
                     throw new SyncPeerException(

@@ -51,6 +51,72 @@ public sealed class ReconcileSymbolsTests
         Assert.That(service.Unexpected, Is.Empty);
     }
 
+    [Test]
+    public async Task Exchange_WriteCutShortByTheCallsEnd_ReportsTheCallsStatus(CancellationToken cancellationToken)
+    {
+        // Arrange: a stream whose write fails as Grpc.Net.Client reports a write cut short by the call's end (CANCELLED,
+        // before the call's status is known), and whose response stream then throws that status: a v1 server's UNIMPLEMENTED.
+        var invoker = new EndedStreamInvoker(
+            new RpcException(new Status(StatusCode.Cancelled, string.Empty, new OperationCanceledException())),
+            new RpcException(new Status(StatusCode.Unimplemented, "unknown method")));
+        using var peer = new GrpcSyncPeer(new V1.SyncService.SyncServiceClient(invoker), "scripted", null, ownedChannel: null);
+        await using IReconcileSymbolsCall call = await peer.OpenReconcileSymbolsAsync(cancellationToken);
+
+        // Act
+        SyncPeerException? failure = Assert.ThrowsAsync<SyncPeerException>(
+            async () => await call.ExchangeAsync(new ReconcileSymbolsRequest(SymbolReconciler.Version, 0, 8, 0), cancellationToken));
+
+        // Assert: the call's status, which the engine reads as "no ReconcileSymbols here", not a cancelled call
+        Assert.That(failure!.Code, Is.EqualTo(SyncStatusCode.Unimplemented), failure.Message);
+        Assert.That(invoker.Writes, Is.EqualTo(1));
+    }
+
+    /// <summary>A call invoker whose every duplex stream fails its writes and its reads with the given exceptions.</summary>
+    private sealed class EndedStreamInvoker(RpcException writeFailure, RpcException readFailure) : CallInvoker
+    {
+        public int Writes;
+
+        public override AsyncDuplexStreamingCall<TRequest, TResponse> AsyncDuplexStreamingCall<TRequest, TResponse>(
+            Method<TRequest, TResponse> method, string? host, CallOptions options) =>
+            new(new Writer<TRequest>(this, writeFailure), new Reader<TResponse>(readFailure), Task.FromResult(new Metadata()), () => readFailure.Status, () => new Metadata(), () => { });
+
+        public override TResponse BlockingUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request) =>
+            throw new NotSupportedException();
+
+        public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request) =>
+            throw new NotSupportedException();
+
+        public override AsyncServerStreamingCall<TResponse> AsyncServerStreamingCall<TRequest, TResponse>(
+            Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request) =>
+            throw new NotSupportedException();
+
+        public override AsyncClientStreamingCall<TRequest, TResponse> AsyncClientStreamingCall<TRequest, TResponse>(
+            Method<TRequest, TResponse> method, string? host, CallOptions options) =>
+            throw new NotSupportedException();
+
+        private sealed class Writer<T>(EndedStreamInvoker owner, RpcException failure) : IClientStreamWriter<T>
+        {
+            public WriteOptions? WriteOptions { get; set; }
+
+            public Task WriteAsync(T message) => WriteAsync(message, CancellationToken.None);
+
+            public Task WriteAsync(T message, CancellationToken cancellationToken)
+            {
+                Interlocked.Increment(ref owner.Writes);
+                return Task.FromException(failure);
+            }
+
+            public Task CompleteAsync() => Task.CompletedTask;
+        }
+
+        private sealed class Reader<T>(RpcException failure) : IAsyncStreamReader<T>
+        {
+            public T Current => throw new InvalidOperationException("No message was read.");
+
+            public Task<bool> MoveNext(CancellationToken cancellationToken) => Task.FromException<bool>(failure);
+        }
+    }
+
     /// <summary>Records the RPCs served, how each ReconcileSymbols stream ended, and unexpected failures.</summary>
     private sealed class WatchedService(ISyncRequestHandler handler) : SyncServiceImpl(new SyncServer(handler))
     {
