@@ -58,14 +58,21 @@ public sealed class RibltTests
         var localSymbols = new CodedSymbol[length];
         RibltSketch.Compute(remoteSymbols, 0, remoteLeaves);
         RibltSketch.Compute(localSymbols, 0, localLeaves);
+        long countGap = localLeaves.Count - remoteLeaves.Count;
+        var estimate = new SymbolDifferenceEstimate(countGap);
 
         // Act: a prefix at a time, as the reconciler reads them
         RibltDecodeStatus status = RibltDecodeStatus.NeedMore;
         uint count = SymbolReconciler.FirstCount;
+        int exchanges = 0;
         while (status == RibltDecodeStatus.NeedMore && decoder.SymbolCount + (int)count <= length)
         {
-            status = decoder.Add(remoteSymbols.AsSpan(decoder.SymbolCount, (int)count), localSymbols.AsSpan(decoder.SymbolCount, (int)count));
-            count = SymbolReconciler.NextCount(decoder.SymbolCount, Math.Abs(localLeaves.Count - remoteLeaves.Count));
+            ReadOnlySpan<CodedSymbol> theirs = remoteSymbols.AsSpan(decoder.SymbolCount, (int)count);
+            ReadOnlySpan<CodedSymbol> ours = localSymbols.AsSpan(decoder.SymbolCount, (int)count);
+            estimate.Add(decoder.SymbolCount, theirs, ours);
+            status = decoder.Add(theirs, ours);
+            exchanges++;
+            count = SymbolReconciler.NextCount(decoder.SymbolCount, Math.Abs(countGap), estimate.Differences);
         }
 
         // Assert
@@ -76,7 +83,70 @@ public sealed class RibltTests
             Assert.That(localOnly.Order(), Is.EqualTo(sets.OnlyLocal.Order()));
             Assert.That(remoteOnly.Order(), Is.EqualTo(sets.OnlyRemote.Order()));
                     });
-        TestContext.Out.WriteLine($"d={differences}: {decoder.SymbolCount} symbols, {(double)decoder.SymbolCount / Math.Max(1, differences):F2} per difference");
+        if (differences >= 1_000)
+        {
+            // The estimate from the counts sizes the requests: few messages, and few symbols past the point of decoding
+            Assert.That(exchanges, Is.LessThanOrEqualTo(15), "messages");
+            Assert.That(decoder.SymbolCount, Is.LessThanOrEqualTo(1.7 * differences), "symbols");
+        }
+
+        TestContext.Out.WriteLine($"d={differences}: {decoder.SymbolCount} symbols, {(double)decoder.SymbolCount / Math.Max(1, differences):F2} per difference, {exchanges} messages");
+    }
+
+    [TestCase(100)]
+    [TestCase(1_000)]
+    [TestCase(10_000)]
+    public void DifferenceEstimate_FromTheCountsOfManySymbols_IsWithinAThird(int differences)
+    {
+        // Arrange: a difference split at random, and 2,000 symbols of each side
+        ReconcileTestSets sets = ReconcileTestSets.Create(500, differences, seed: differences + 3);
+        List<AssertionHash> localLeaves = Leaves(sets.Local);
+        List<AssertionHash> remoteLeaves = Leaves(sets.Remote);
+        var remote = new CodedSymbol[2_000];
+        var local = new CodedSymbol[2_000];
+        RibltSketch.Compute(remote, 0, remoteLeaves);
+        RibltSketch.Compute(local, 0, localLeaves);
+        var estimate = new SymbolDifferenceEstimate(localLeaves.Count - remoteLeaves.Count);
+
+        // Act: in two pieces, as two answers
+        estimate.Add(0, remote.AsSpan(0, 6), local.AsSpan(0, 6));
+        estimate.Add(6, remote.AsSpan(6), local.AsSpan(6));
+
+        // Assert
+        Assert.That(estimate.Differences, Is.InRange(differences / 1.35, differences * 1.35));
+    }
+
+    [TestCase(6, 0, 0.0, long.MaxValue, 8u)] // no estimate: at least 8 more
+    [TestCase(6, 0, 1_000.0, long.MaxValue, 90u)] // a rough estimate: at most 16 times the symbols in hand
+    [TestCase(100, 0, 1_000.0, long.MaxValue, 800u)] // a firmer one: 0.9 of it
+    [TestCase(100, 0, 1_000.0, 500, 400u)] // never past the limit
+    [TestCase(100, 0, 1_000.0, 50, 10u)] // a limit below what is in hand: a tenth more, as without an estimate
+    [TestCase(100, 1_000, 0.0, 500, 1_308u)] // the gap in the counts is proof, not a guess: the limit does not apply
+    public void NextCount_WithAnEstimate_AsksForAShareOfItWithinItsLimits(int received, long countGap, double estimate, long guessLimit, uint expected)
+    {
+        // Act
+        uint count = SymbolReconciler.NextCount(received, countGap, estimate, guessLimit);
+
+        // Assert
+        Assert.That(count, Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void DifferenceEstimate_NoSymbolPastZero_IsZero()
+    {
+        // Arrange
+        ReconcileTestSets sets = ReconcileTestSets.Create(50, 10, seed: 5);
+        var remote = new CodedSymbol[1];
+        var local = new CodedSymbol[1];
+        RibltSketch.Compute(remote, 0, Leaves(sets.Remote));
+        RibltSketch.Compute(local, 0, Leaves(sets.Local));
+        var estimate = new SymbolDifferenceEstimate(sets.Local.Count - sets.Remote.Count);
+
+        // Act
+        estimate.Add(0, remote, local);
+
+        // Assert: symbol 0 holds every leaf, so its count is the gap and says nothing of the difference
+        Assert.That(estimate.Differences, Is.Zero);
     }
 
     [Test]
