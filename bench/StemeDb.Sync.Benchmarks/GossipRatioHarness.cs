@@ -168,7 +168,6 @@ internal static class GossipRatioHarness
         AssertionRecord[] records = fixture.CreateAssertions(3 * (warmup + rounds) * block); // new ones for each gossip variant
         int nextRecord = 0;
         var level = new LevelResult(inFlight, rounds);
-        using Process self = Process.GetCurrentProcess();
         for (int round = 0; round < warmup + rounds; round++)
         {
             bool measured = round >= warmup;
@@ -176,30 +175,24 @@ internal static class GossipRatioHarness
             for (int k = 0; k < variants.Length; k++)
             {
                 int variant = variants[(round + k) % variants.Length];
-                Func<int, Task> call;
-                switch (variant)
+                // Each gossip variant pushes a block of records no variant pushed before.
+                Func<AssertionRecord, Task>? push = variant switch
                 {
-                    case 0:
-                        call = _ => fixture.NoopAsync();
-                        break;
-                    case 1:
-                        call = _ => fixture.NoopWithDeadlineAsync();
-                        break;
-                    case AcceptingVariant:
-                        int firstAccepted = nextRecord;
-                        nextRecord += block;
-                        call = i => fixture.GossipToAcceptingHandlerAsync(records[firstAccepted + i]);
-                        break;
-                    case VerifyingVariant:
-                        int firstVerified = nextRecord;
-                        nextRecord += block;
-                        call = i => fixture.GossipToVerifyingHandlerAsync(records[firstVerified + i]);
-                        break;
-                    default:
-                        int first = nextRecord;
-                        nextRecord += block;
-                        call = i => fixture.GossipAsync(records[first + i]);
-                        break;
+                    AcceptingVariant => fixture.GossipToAcceptingHandlerAsync,
+                    VerifyingVariant => fixture.GossipToVerifyingHandlerAsync,
+                    GossipVariant => fixture.GossipAsync,
+                    _ => null,
+                };
+                Func<int, Task> call;
+                if (push is not null)
+                {
+                    int first = nextRecord;
+                    nextRecord += block;
+                    call = i => push(records[first + i]);
+                }
+                else
+                {
+                    call = variant == 0 ? _ => fixture.NoopAsync() : _ => fixture.NoopWithDeadlineAsync();
                 }
 
                 long allocated = GC.GetTotalAllocatedBytes(precise: false);

@@ -102,26 +102,12 @@ internal sealed class GrpcGossipFixture : IAsyncDisposable
     /// <summary>v1 Gossip of <paramref name="record"/> through <see cref="GrpcSyncPeer"/> to the server whose handler accepts every push without looking at it.</summary>
     /// <param name="record">Any record.</param>
     /// <returns>The call.</returns>
-    public async Task GossipToAcceptingHandlerAsync(AssertionRecord record)
-    {
-        GossipResult result = await _acceptingPeer.GossipAsync(record);
-        if (!result.Accepted)
-        {
-            throw new InvalidOperationException($"Gossip was rejected: {result.Error}");
-        }
-    }
+    public Task GossipToAcceptingHandlerAsync(AssertionRecord record) => AcceptedAsync(_acceptingPeer, record);
 
     /// <summary>v1 Gossip of <paramref name="record"/> through <see cref="GrpcSyncPeer"/> to the server whose handler verifies every push as a node does and stores nothing.</summary>
     /// <param name="record">A valid record.</param>
     /// <returns>The call.</returns>
-    public async Task GossipToVerifyingHandlerAsync(AssertionRecord record)
-    {
-        GossipResult result = await _verifyingPeer.GossipAsync(record);
-        if (!result.Accepted)
-        {
-            throw new InvalidOperationException($"Gossip was rejected: {result.Error}");
-        }
-    }
+    public Task GossipToVerifyingHandlerAsync(AssertionRecord record) => AcceptedAsync(_verifyingPeer, record);
 
     /// <summary>Kestrel on 127.0.0.1 (HTTP/2 cleartext) serving <paramref name="handler"/> (and the no-op service when asked), and a channel to it.</summary>
     private static async Task<(WebApplication App, GrpcChannel Channel)> ServeAsync(ISyncRequestHandler handler, bool withNoop)
@@ -178,9 +164,12 @@ internal sealed class GrpcGossipFixture : IAsyncDisposable
     /// <summary>v1 Gossip of <paramref name="record"/> through <see cref="GrpcSyncPeer"/>; throws unless it is accepted.</summary>
     /// <param name="record">A record the receiver does not hold yet.</param>
     /// <returns>The call.</returns>
-    public async Task GossipAsync(AssertionRecord record)
+    public Task GossipAsync(AssertionRecord record) => AcceptedAsync(_peer, record);
+
+    /// <summary>Gossips <paramref name="record"/> to <paramref name="peer"/>; throws unless it is accepted.</summary>
+    private static async Task AcceptedAsync(GrpcSyncPeer peer, AssertionRecord record)
     {
-        GossipResult result = await _peer.GossipAsync(record);
+        GossipResult result = await peer.GossipAsync(record);
         if (!result.Accepted)
         {
             throw new InvalidOperationException($"Gossip was rejected: {result.Error}");

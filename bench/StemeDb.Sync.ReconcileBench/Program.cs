@@ -164,11 +164,8 @@ foreach (int n in sizes)
                 local,
                 (request, _) =>
                 {
-                    long start = Stopwatch.GetTimestamp();
-                    ReconcileSymbolsResponse response = SymbolReconciler.Respond(remote, request);
-                    server.HandlerTime += Stopwatch.GetElapsedTime(start);
                     server.Count(0, 0);
-                    return new ValueTask<ReconcileSymbolsResponse>(response);
+                    return new ValueTask<ReconcileSymbolsResponse>(server.RespondSymbols(request));
                 },
                 CancellationToken.None);
             clock.Stop();
@@ -375,6 +372,15 @@ internal sealed class BenchServer : IAsyncDisposable
         Largest = Math.Max(Largest, Math.Max(request, response));
     }
 
+    /// <summary>Answers a <c>ReconcileSymbols</c> request from <see cref="Index"/>, timing it as handler time.</summary>
+    public ReconcileSymbolsResponse RespondSymbols(ReconcileSymbolsRequest request)
+    {
+        long start = Stopwatch.GetTimestamp();
+        ReconcileSymbolsResponse response = SymbolReconciler.Respond(Index, request);
+        HandlerTime += Stopwatch.GetElapsedTime(start);
+        return response;
+    }
+
     /// <summary>Adds an answer counted apart from its request (a stream's).</summary>
     public void AddResponse(int response)
     {
@@ -511,13 +517,8 @@ internal sealed class BenchServer : IAsyncDisposable
             return new(response);
         }
 
-        public ValueTask<ReconcileSymbolsResponse> ReconcileSymbolsAsync(ReconcileSymbolsRequest request, CancellationToken cancellationToken = default)
-        {
-            long start = Stopwatch.GetTimestamp();
-            ReconcileSymbolsResponse response = SymbolReconciler.Respond(_holder.Server.Index, request);
-            _holder.Server.HandlerTime += Stopwatch.GetElapsedTime(start);
-            return new(response);
-        }
+        public ValueTask<ReconcileSymbolsResponse> ReconcileSymbolsAsync(ReconcileSymbolsRequest request, CancellationToken cancellationToken = default) =>
+            new(_holder.Server.RespondSymbols(request));
 
         public ValueTask<IReadOnlyList<AssertionRecord>> FetchAsync(IReadOnlyList<ReadOnlyMemory<byte>> hashes, CancellationToken cancellationToken = default) =>
             throw new NotSupportedException();
