@@ -59,10 +59,13 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         Logger = server.Logger;
 
         // A subclass that overrides AuthorizeAsync gets it run by the server, after the given authorizer, so that its
-        // refusals count against the caller like any other; without either, calls skip the per-caller handler.
+        // refusals count against the caller (and are logged, at most once a minute per caller) like any other.
         bool hooked = GetType().GetMethod(nameof(AuthorizeAsync), BindingFlags.Instance | BindingFlags.NonPublic, [typeof(SyncRpc), typeof(ServerCallContext)])?.DeclaringType != typeof(SyncServiceImpl);
-        Server = hooked ? new SyncServer(server.Handler, server.Guard, new HookAuthorizer(this, server.Authorizer), server.Logger) : server;
+        Server = server;
+        _hook = hooked ? new HookAuthorizer(this) : null;
     }
+
+    private readonly HookAuthorizer? _hook;
 
     /// <summary>The transport-neutral server every RPC goes through: guard, authorizer, handler.</summary>
     protected SyncServer Server { get; }
@@ -111,7 +114,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         ArgumentNullException.ThrowIfNull(context);
         try
         {
-            ISyncRequestHandler handler = Server.Guard is null && Server.Authorizer is null ? Server.Handler : Server.For(GetCaller(context));
+            ISyncRequestHandler handler = Server.For(GetCaller(context), _hook);
             while (await requestStream.MoveNext(context.CancellationToken).ConfigureAwait(false))
             {
                 ReconcileSymbolsResponse answer = await handler.ReconcileSymbolsAsync(
@@ -138,7 +141,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         ArgumentNullException.ThrowIfNull(context);
         try
         {
-            ISyncRequestHandler handler = Server.Guard is null && Server.Authorizer is null ? Server.Handler : Server.For(GetCaller(context));
+            ISyncRequestHandler handler = Server.For(GetCaller(context), _hook);
             IAsyncEnumerable<ReadOnlyMemory<byte>> chunks = handler.StreamAssertionsAsync(request.StartAfter.Memory, request.MaxRecords, context.CancellationToken);
             await foreach (ReadOnlyMemory<byte> chunk in chunks.ConfigureAwait(false))
             {
@@ -205,7 +208,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
 
     /// <summary>
     /// Names the peer a call comes from, for the guard's limits (<see cref="GetCaller"/>). The default: with an authenticated peer (TLS client
-    /// certificate) its identity; otherwise the remote address without the port (<c>ipv4:10.0.0.7</c>), so that new
+    /// certificate) its identity; otherwise the caller's network source (<see cref="GetSource"/>), so that new
     /// connections do not escape the limits. Override to key by something else (an authenticated user, a header
     /// set by a trusted proxy, the full address with port).
     /// </summary>
@@ -220,29 +223,32 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
             return "auth:" + string.Join(",", auth.PeerIdentity);
         }
 
-        string peer = context.Peer ?? string.Empty;
-        if (peer.StartsWith("ipv4:", StringComparison.Ordinal) || peer.StartsWith("ipv6:", StringComparison.Ordinal))
-        {
-            int colon = peer.LastIndexOf(':');
-            if (colon > 5 && peer[colon - 1] != ':')
-            {
-                peer = peer[..colon];
-            }
-        }
+        return GetSource(context);
+    }
 
-        return peer.Length == 0 ? "unknown" : peer;
+    /// <summary>
+    /// The network source of a call, which failed authentications count against: the remote IPv4 address without the
+    /// port (<c>ipv4:10.0.0.7</c>), or the /64 prefix of a remote IPv6 address (<c>ipv6:[2001:db8:1:2::]/64</c>), so that
+    /// a caller rotating addresses within its network gains nothing; <c>unknown</c> when the transport names none.
+    /// </summary>
+    /// <param name="context">The call.</param>
+    /// <returns>A non-empty source.</returns>
+    protected static string GetSource(ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return WireMapping.Source(context.Peer);
     }
 
     /// <summary>
     /// The caller of a call, for <see cref="Server"/>: keyed by <see cref="GetPeerKey"/>, authenticated when TLS
-    /// authenticated the peer, with <paramref name="context"/> as its transport context.
+    /// authenticated the peer, from <see cref="GetSource"/>, with <paramref name="context"/> as its transport context.
     /// </summary>
     /// <param name="context">The call.</param>
     /// <returns>The caller.</returns>
     protected virtual SyncCaller GetCaller(ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return new SyncCaller(GetPeerKey(context), context.AuthContext is { IsPeerAuthenticated: true }, context);
+        return new SyncCaller(GetPeerKey(context), context.AuthContext is { IsPeerAuthenticated: true }, context) { Source = GetSource(context) };
     }
 
     // Every RPC: the handler for this caller (guard and authorizer in front when configured), the call itself, and
@@ -259,7 +265,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         ArgumentNullException.ThrowIfNull(context);
         try
         {
-            ISyncRequestHandler handler = Server.Guard is null && Server.Authorizer is null ? Server.Handler : Server.For(GetCaller(context));
+            ISyncRequestHandler handler = Server.For(GetCaller(context), _hook);
             return await call(this, request, context, handler).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not RpcException)
@@ -411,16 +417,11 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         }
     }
 
-    /// <summary>Runs the host's authorizer, then the subclass's <see cref="AuthorizeAsync"/> hook with the gRPC call.</summary>
-    private sealed class HookAuthorizer(SyncServiceImpl service, ISyncCallAuthorizer? inner) : ISyncCallAuthorizer
+    /// <summary>The subclass's <see cref="AuthorizeAsync"/> hook with the gRPC call; the server runs it after its own authorizer.</summary>
+    private sealed class HookAuthorizer(SyncServiceImpl service) : ISyncCallAuthorizer
     {
         public async ValueTask AuthorizeAsync(SyncCaller caller, SyncRpc rpc, CancellationToken cancellationToken)
         {
-            if (inner is not null)
-            {
-                await inner.AuthorizeAsync(caller, rpc, cancellationToken).ConfigureAwait(false);
-            }
-
             if (caller.TransportContext is not ServerCallContext context)
             {
                 throw new InvalidOperationException($"{nameof(GetCaller)} must pass the ServerCallContext as the caller's transport context.");

@@ -183,11 +183,23 @@ public sealed class SqliteAssertionStore : IAssertionStore, IAsyncDisposable
         using SqliteConnection connection = OpenReader();
         using SqliteCommand command = CreateSelect(connection, out SqliteParameter parameter);
         parameter.Value = hash.ToArray();
-        return new ValueTask<AssertionRecord?>(ReadRecord(command, hash));
+        return new ValueTask<AssertionRecord?>(ReadRecord(command, hash, long.MaxValue, out _));
     }
 
     /// <inheritdoc />
-    public ValueTask<IReadOnlyList<AssertionRecord>> GetManyAsync(IReadOnlyList<AssertionHash> hashes, CancellationToken cancellationToken = default)
+    /// <remarks>Reads one snapshot; a hash asked for more than once is read once and returned as often as asked.</remarks>
+    public ValueTask<IReadOnlyList<AssertionRecord>> GetManyAsync(IReadOnlyList<AssertionHash> hashes, CancellationToken cancellationToken = default) =>
+        GetManyCore(hashes, long.MaxValue, cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>Reads one snapshot, and learns each record's size before it copies the record out of the database.</remarks>
+    public ValueTask<IReadOnlyList<AssertionRecord>> GetManyWithinAsync(IReadOnlyList<AssertionHash> hashes, long maxBytes, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxBytes);
+        return GetManyCore(hashes, maxBytes, cancellationToken);
+    }
+
+    private ValueTask<IReadOnlyList<AssertionRecord>> GetManyCore(IReadOnlyList<AssertionHash> hashes, long maxBytes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(hashes);
         ThrowIfDisposed();
@@ -206,15 +218,45 @@ public sealed class SqliteAssertionStore : IAssertionStore, IAsyncDisposable
         command.Transaction = transaction;
         command.Prepare();
         byte[] key = new byte[AssertionHash.Length];
+        Dictionary<AssertionHash, AssertionRecord>? seen = hashes.Count > 1 ? new Dictionary<AssertionHash, AssertionRecord>(Math.Min(hashes.Count, 1024)) : null;
+        long total = 0;
         for (int i = 0; i < hashes.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            hashes[i].CopyTo(key);
-            parameter.Value = key;
-            if (ReadRecord(command, hashes[i]) is { } record)
+            AssertionRecord? record;
+            if (seen is not null && seen.TryGetValue(hashes[i], out AssertionRecord? again))
             {
-                found.Add(record);
+                record = again; // the same record again, not a second copy
             }
+            else
+            {
+                hashes[i].CopyTo(key);
+                parameter.Value = key;
+                long left = found.Count == 0 ? long.MaxValue : maxBytes - total;
+                record = ReadRecord(command, hashes[i], left, out bool overBudget);
+                if (overBudget)
+                {
+                    break;
+                }
+
+                if (record is not null)
+                {
+                    seen?.TryAdd(hashes[i], record);
+                }
+            }
+
+            if (record is null)
+            {
+                continue;
+            }
+
+            if (found.Count > 0 && record.Data.Length > maxBytes - total)
+            {
+                break;
+            }
+
+            found.Add(record);
+            total += record.Data.Length;
         }
 
         transaction.Commit();
@@ -323,23 +365,32 @@ public sealed class SqliteAssertionStore : IAssertionStore, IAsyncDisposable
     private static SqliteCommand CreateSelect(SqliteConnection connection, out SqliteParameter parameter)
     {
         SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT data, hlc_time, hlc_counter, hlc_node FROM assertions WHERE hash = $hash";
+        command.CommandText = "SELECT length(data), data, hlc_time, hlc_counter, hlc_node FROM assertions WHERE hash = $hash";
         parameter = command.Parameters.Add("$hash", SqliteType.Blob);
         return command;
     }
 
-    private AssertionRecord? ReadRecord(SqliteCommand command, AssertionHash hash)
+    /// <summary>The record, or <see langword="null"/> when absent or, with <paramref name="overBudget"/>, larger than <paramref name="maxBytes"/> (then not copied).</summary>
+    private AssertionRecord? ReadRecord(SqliteCommand command, AssertionHash hash, long maxBytes, out bool overBudget)
     {
+        overBudget = false;
         using SqliteDataReader reader = command.ExecuteReader();
         if (!reader.Read())
         {
             return null;
         }
 
-        byte[] data = reader.IsDBNull(0) ? Array.Empty<byte>() : (byte[])reader.GetValue(0);
-        ulong time = unchecked((ulong)reader.GetInt64(1));
-        uint counter = unchecked((uint)reader.GetInt64(2));
-        byte[] node = (byte[])reader.GetValue(3);
+        // The record's length comes from its row header: a record over the budget is never copied out of the database.
+        if (!reader.IsDBNull(0) && reader.GetInt64(0) > maxBytes)
+        {
+            overBudget = true;
+            return null;
+        }
+
+        byte[] data = reader.IsDBNull(1) ? Array.Empty<byte>() : (byte[])reader.GetValue(1);
+        ulong time = unchecked((ulong)reader.GetInt64(2));
+        uint counter = unchecked((uint)reader.GetInt64(3));
+        byte[] node = (byte[])reader.GetValue(4);
         if (node.Length != NodeId.Length)
         {
             throw new InvalidDataException($"The assertion store '{FilePath}' holds a node id of {node.Length} bytes for {hash}; the file is damaged.");

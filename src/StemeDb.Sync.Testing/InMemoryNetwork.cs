@@ -321,7 +321,7 @@ public sealed partial class InMemoryNetwork
                 throw new SyncPeerException(SyncStatusCode.Unavailable, $"No endpoint named '{to}' is on the network.");
             }
 
-            handler = server.Guard is null && server.Authorizer is null ? server.Handler : server.For(new SyncCaller(from.Length == 0 ? "(unnamed)" : from));
+            handler = server.For(new SyncCaller(from.Length == 0 ? "(unnamed)" : from));
 
             drop = _random.NextDouble() < DropRate;
             duplicate = !drop && _random.NextDouble() < DuplicateRate;

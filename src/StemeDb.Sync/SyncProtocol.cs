@@ -25,6 +25,22 @@ public static class SyncProtocol
     /// </summary>
     public const int MaxStreamChunkBytes = 1024 * 1024;
 
+    /// <summary>
+    /// The largest message a peer is assumed to accept (4 MiB, 4,194,304: gRPC's default receive limit, which v1 nodes
+    /// keep). A node's answers stay within it, except a fetch of one assertion that is larger by itself; the gRPC
+    /// server's own send and receive limits are derived from it.
+    /// </summary>
+    public const int MaxMessageBytes = 4 * 1024 * 1024;
+
+    /// <summary>The default of <see cref="SyncNodeOptions.MaxAnswerBytes"/>: 3 MiB of assertions per fetch answer.</summary>
+    public const int DefaultMaxAnswerBytes = 3 * 1024 * 1024;
+
+    /// <summary>
+    /// The largest accepted <see cref="SyncNodeOptions.MaxAnswerBytes"/>: <see cref="MaxMessageBytes"/> less 512 KiB for
+    /// the answer's framing (a hash and a few fields per assertion, up to 1,000 assertions).
+    /// </summary>
+    public const int MaxAnswerBytesLimit = MaxMessageBytes - (512 * 1024);
+
     /// <summary>The length of an assertion hash and of a Merkle root, in bytes (32, BLAKE3).</summary>
     public const int HashLength = AssertionHash.Length;
 

@@ -13,6 +13,51 @@ namespace StemeDb.Sync.Grpc.Internal;
 /// </summary>
 internal static class WireMapping
 {
+    /// <summary>
+    /// The network source of a gRPC peer string (<c>ipv4:10.0.0.7:5001</c>, <c>ipv6:[2001:db8::1]:5001</c>): the IPv4
+    /// address without the port, or the /64 prefix of an IPv6 address (an IPv4-mapped one as IPv4); the string itself
+    /// when it is neither, and <c>unknown</c> when empty.
+    /// </summary>
+    public static string Source(string? peer)
+    {
+        if (string.IsNullOrEmpty(peer))
+        {
+            return "unknown";
+        }
+
+        if (peer.StartsWith("ipv4:", StringComparison.Ordinal))
+        {
+            int colon = peer.LastIndexOf(':');
+            return colon > 5 ? peer[..colon] : peer;
+        }
+
+        if (peer.StartsWith("ipv6:", StringComparison.Ordinal))
+        {
+            string rest = peer[5..];
+            int close = rest.IndexOf(']', StringComparison.Ordinal);
+            string host = rest.StartsWith('[') && close > 0 ? rest[1..close] : rest;
+            int zone = host.IndexOf('%', StringComparison.Ordinal);
+            if (zone >= 0)
+            {
+                host = host[..zone];
+            }
+
+            if (System.Net.IPAddress.TryParse(host, out System.Net.IPAddress? address) && address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
+            {
+                if (address.IsIPv4MappedToIPv6)
+                {
+                    return "ipv4:" + address.MapToIPv4();
+                }
+
+                byte[] bytes = address.GetAddressBytes();
+                Array.Clear(bytes, 8, 8);
+                return "ipv6:[" + new System.Net.IPAddress(bytes) + "]/64";
+            }
+        }
+
+        return peer;
+    }
+
     public static ByteString Bytes(AssertionHash hash) => UnsafeByteOperations.UnsafeWrap(hash.ToArray());
 
     public static ByteString Bytes(NodeId id) => UnsafeByteOperations.UnsafeWrap(id.ToArray());

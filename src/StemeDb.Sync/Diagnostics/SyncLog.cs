@@ -42,7 +42,7 @@ internal static partial class SyncLog
         Message = "Peer {Peer} rejected {Hash}: {Reason}")]
     public static partial void GossipRejectedByPeer(ILogger logger, string peer, AssertionHash hash, string reason);
 
-    [LoggerMessage(EventId = 204, EventName = "GossipRejected", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 204, EventName = "GossipRejected", Level = LogLevel.Debug,
         Message = "Rejected gossiped assertion: {Reason}")]
     public static partial void GossipRejected(ILogger logger, string reason);
 

@@ -78,7 +78,7 @@ public sealed class SyncNode : IAsyncDisposable
         var incoming = new IncomingAssertions(store, storeCopies, _index, _clock, verifier, _gossip, _logger);
         _ingest = new LocalIngest(store, _index, _clock, verifier, _gossip, _lifecycle);
         _antiEntropy = new AntiEntropy(_options, _index, store, incoming, _ingest, _retry, _lifecycle, _logger, time);
-        Handler = new SyncRequestHandler(_options.NodeId, _lifecycle, _index, store, incoming, _options.ReconcileSymbols);
+        Handler = new SyncRequestHandler(_options.NodeId, _lifecycle, _index, store, incoming, _options.ReconcileSymbols, _options.MaxAnswerBytes);
     }
 
     /// <summary>The id of this node.</summary>

@@ -28,6 +28,16 @@ public sealed class SyncNodeOptions
     /// <summary>The largest assertion accepted, in bytes (default 1 MiB).</summary>
     public int MaxAssertionBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>
+    /// The most assertion bytes this node puts in one <c>FetchAssertions</c> answer, and reads from its store at once
+    /// for a <c>StreamAssertions</c> page (default 3 MiB; 64 KiB to <see cref="SyncProtocol.MaxAnswerBytesLimit"/>, so that
+    /// an answer stays within the 4 MiB message a gRPC peer accepts by default). Hashes asked for twice are answered
+    /// once, and those past the budget are left out of the answer, as v1 allows; this library's client asks again for
+    /// what was left out, and a v1 client asks again at its next pass. An assertion larger than the budget is answered
+    /// alone.
+    /// </summary>
+    public int MaxAnswerBytes { get; set; } = SyncProtocol.DefaultMaxAnswerBytes;
+
     /// <summary>How many peers each newly stored assertion is pushed to (default 3; 0 disables gossip).</summary>
     public int GossipFanout { get; set; } = 3;
 
@@ -147,6 +157,7 @@ public sealed class SyncNodeOptions
 
         RequireRange(FetchBatchSize, 1, SyncProtocol.MaxFetchHashes, nameof(FetchBatchSize));
         RequireRange(MaxLeavesPerRequest, 1, SyncProtocol.MaxLeavesPerPage, nameof(MaxLeavesPerRequest));
+        RequireRange(MaxAnswerBytes, 64 * 1024, SyncProtocol.MaxAnswerBytesLimit, nameof(MaxAnswerBytes));
         RequirePositive(PeerCallTimeout, nameof(PeerCallTimeout));
     }
 
@@ -170,6 +181,7 @@ public sealed class SyncNodeOptions
             AntiEntropyJitter = EffectiveAntiEntropyJitter,
             FetchBatchSize = FetchBatchSize,
             MaxLeavesPerRequest = MaxLeavesPerRequest,
+            MaxAnswerBytes = MaxAnswerBytes,
             PeerCallTimeout = PeerCallTimeout,
             ReconcileSymbols = ReconcileSymbols,
             RandomSeed = RandomSeed,

@@ -6,11 +6,12 @@ using System.Threading;
 namespace StemeDb.Sync;
 
 /// <summary>
-/// Per-peer admission control for a serving node: bounds each peer's calls in flight, request bytes in flight
-/// and rate of rejected requests (<see cref="PeerGuardOptions"/>), so one misbehaving peer cannot exhaust the
-/// node while the others keep being served. Transport-neutral: an adapter names the peer (for gRPC, the
-/// authenticated identity or the remote address), calls <see cref="Enter"/> before the request and disposes the
-/// lease after it, and reports rejected requests with <see cref="PeerGuardLease.RecordRejection"/>.
+/// Per-peer admission control for a serving node: bounds each peer's calls in flight, request bytes in flight,
+/// rate of rejected requests and rate of work (answer bytes and reconciliation walks), and each network source's
+/// failed authentications (<see cref="PeerGuardOptions"/>), so one misbehaving peer cannot exhaust the node while the
+/// others keep being served. Transport-neutral: a <see cref="SyncServer"/> authenticates each call first, then names
+/// the peer by its authenticated identity, calls <see cref="Enter"/> before the request and disposes the lease after
+/// it, and reports rejected requests with <see cref="PeerGuardLease.RecordRejection"/>.
 /// </summary>
 /// <remarks>
 /// Thread-safe. Refusals are immediate, never queued: a refused caller learns it at once and may retry later.
@@ -22,6 +23,7 @@ public sealed class PeerGuard
     private readonly TimeProvider _time;
     private readonly long _start;
     private readonly ConcurrentDictionary<string, PeerState> _peers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, PeerState> _sources = new(StringComparer.Ordinal);
     private int _sweeping;
 
     /// <summary>Creates a guard.</summary>
@@ -65,7 +67,7 @@ public sealed class PeerGuard
         TimeSpan now = Now();
         while (true)
         {
-            PeerState state = GetOrAdd(peer, now);
+            PeerState state = GetOrAdd(_peers, peer, now);
             lock (state)
             {
                 if (state.Removed)
@@ -77,6 +79,12 @@ public sealed class PeerGuard
                 if (now < state.RefusedUntil)
                 {
                     return PeerGuardLease.Refused(peer, PeerGuardRefusal.TooManyRejections, state.RefusedUntil - now);
+                }
+
+                double work = state.RefillWork(now, _options.MaxWorkBytesPerSecondPerPeer);
+                if (work < 0)
+                {
+                    return PeerGuardLease.Refused(peer, PeerGuardRefusal.TooMuchWork, WorkDelay(-work));
                 }
 
                 if (state.Calls >= _options.MaxConcurrentCallsPerPeer)
@@ -110,7 +118,7 @@ public sealed class PeerGuard
         TimeSpan now = Now();
         while (true)
         {
-            PeerState state = GetOrAdd(peer, now);
+            PeerState state = GetOrAdd(_peers, peer, now);
             lock (state)
             {
                 if (state.Removed)
@@ -118,7 +126,7 @@ public sealed class PeerGuard
                     continue;
                 }
 
-                return RecordRejection(state, now);
+                return RecordRejection(state, now, _options.MaxRejectionsPerWindow);
             }
         }
     }
@@ -163,12 +171,61 @@ public sealed class PeerGuard
         TimeSpan now = Now();
         lock (state)
         {
-            return RecordRejection(state, now);
+            return RecordRejection(state, now, _options.MaxRejectionsPerWindow);
         }
     }
 
+    /// <summary>
+    /// Counts a failed authentication from a network source (see <see cref="SyncCaller.Source"/>) in the source's own
+    /// budget, which no authenticated peer shares.
+    /// </summary>
+    /// <returns><see cref="PeerGuardRefusal.TooManyAuthenticationFailures"/> when the source is over its budget (this failure
+    /// included), otherwise <see cref="PeerGuardRefusal.None"/>.</returns>
+    internal PeerGuardRefusal RecordAuthenticationFailure(string source, out TimeSpan retryAfter)
+    {
+        TimeSpan now = Now();
+        while (true)
+        {
+            PeerState state = GetOrAdd(_sources, source, now);
+            lock (state)
+            {
+                if (state.Removed)
+                {
+                    continue;
+                }
+
+                if (now < state.RefusedUntil || RecordRejection(state, now, _options.MaxAuthenticationFailuresPerWindow))
+                {
+                    retryAfter = state.RefusedUntil - now;
+                    return PeerGuardRefusal.TooManyAuthenticationFailures;
+                }
+
+                retryAfter = TimeSpan.Zero;
+                return PeerGuardRefusal.None;
+            }
+        }
+    }
+
+    /// <summary>Takes <paramref name="bytes"/> of work from the lease's peer; returns how long the peer is now in debt (zero when not).</summary>
+    internal TimeSpan ChargeWork(PeerState state, long bytes)
+    {
+        TimeSpan now = Now();
+        lock (state)
+        {
+            double work = state.RefillWork(now, _options.MaxWorkBytesPerSecondPerPeer) - bytes;
+            state.Work = work;
+            return work < 0 ? WorkDelay(-work) : TimeSpan.Zero;
+        }
+    }
+
+    /// <summary>The clock the guard's windows and work budget run on.</summary>
+    internal TimeProvider Time => _time;
+
+    private TimeSpan WorkDelay(double debt) =>
+        TimeSpan.FromSeconds(Math.Max(debt / _options.MaxWorkBytesPerSecondPerPeer, 0.001));
+
     // Caller holds the state's lock.
-    private bool RecordRejection(PeerState state, TimeSpan now)
+    private bool RecordRejection(PeerState state, TimeSpan now, int maxPerWindow)
     {
         state.LastSeen = now;
         if (now < state.RefusedUntil)
@@ -183,7 +240,7 @@ public sealed class PeerGuard
         }
 
         state.WindowRejections++;
-        if (state.WindowRejections <= _options.MaxRejectionsPerWindow)
+        if (state.WindowRejections <= maxPerWindow)
         {
             return false;
         }
@@ -194,24 +251,24 @@ public sealed class PeerGuard
         return true;
     }
 
-    private PeerState GetOrAdd(string peer, TimeSpan now)
+    private PeerState GetOrAdd(ConcurrentDictionary<string, PeerState> table, string key, TimeSpan now)
     {
-        if (_peers.TryGetValue(peer, out PeerState? existing))
+        if (table.TryGetValue(key, out PeerState? existing))
         {
             return existing;
         }
 
-        PeerState state = _peers.GetOrAdd(peer, static (_, start) => new PeerState(start), now);
-        if (_peers.Count > _options.MaxTrackedPeers)
+        PeerState state = table.GetOrAdd(key, static (_, a) => new PeerState(a.now, a.work), (now, work: (double)_options.MaxWorkBytesPerSecondPerPeer));
+        if (table.Count > _options.MaxTrackedPeers)
         {
-            Sweep(now);
+            Sweep(table, now);
         }
 
         return state;
     }
 
-    /// <summary>Forgets idle peers: no call in flight, not refused, no rejection in the current window.</summary>
-    private void Sweep(TimeSpan now)
+    /// <summary>Forgets idle peers (or sources): no call in flight, not refused, no rejection in the current window, no work debt.</summary>
+    private void Sweep(ConcurrentDictionary<string, PeerState> table, TimeSpan now)
     {
         if (Interlocked.Exchange(ref _sweeping, 1) != 0)
         {
@@ -220,16 +277,17 @@ public sealed class PeerGuard
 
         try
         {
-            foreach (KeyValuePair<string, PeerState> entry in _peers)
+            foreach (KeyValuePair<string, PeerState> entry in table)
             {
                 PeerState state = entry.Value;
                 lock (state)
                 {
                     bool rejectionsExpired = state.WindowRejections == 0 || now - state.WindowStart >= _options.RejectionWindow;
-                    if (state.Calls == 0 && now >= state.RefusedUntil && rejectionsExpired)
+                    bool rested = state.RefillWork(now, _options.MaxWorkBytesPerSecondPerPeer) >= _options.MaxWorkBytesPerSecondPerPeer;
+                    if (state.Calls == 0 && now >= state.RefusedUntil && rejectionsExpired && rested)
                     {
                         state.Removed = true;
-                        _peers.TryRemove(entry);
+                        table.TryRemove(entry);
                     }
                 }
             }
@@ -244,10 +302,29 @@ public sealed class PeerGuard
 
     internal sealed class PeerState
     {
-        public PeerState(TimeSpan now)
+        public PeerState(TimeSpan now, double work)
         {
             WindowStart = now;
             LastSeen = now;
+            WorkAt = now;
+            Work = work;
+        }
+
+        /// <summary>The work budget left, in bytes (negative: in debt); refilled at the configured rate up to one second's worth.</summary>
+        public double Work { get; set; }
+
+        public TimeSpan WorkAt { get; set; }
+
+        /// <summary>Refills the work budget up to now; returns it. Caller holds the lock.</summary>
+        public double RefillWork(TimeSpan now, long perSecond)
+        {
+            if (now > WorkAt)
+            {
+                Work = Math.Min(perSecond, Work + ((now - WorkAt).TotalSeconds * perSecond));
+                WorkAt = now;
+            }
+
+            return Work;
         }
 
         public int Calls { get; set; }

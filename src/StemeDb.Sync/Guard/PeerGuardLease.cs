@@ -1,5 +1,6 @@
 using System;
 using System.Threading;
+using System.Threading.Tasks;
 
 namespace StemeDb.Sync;
 
@@ -39,7 +40,8 @@ public sealed class PeerGuardLease : IDisposable
     /// <summary>Why the call was refused; <see cref="PeerGuardRefusal.None"/> when admitted.</summary>
     public PeerGuardRefusal Refusal { get; }
 
-    /// <summary>For <see cref="PeerGuardRefusal.TooManyRejections"/>: how long the peer stays refused; otherwise zero.</summary>
+    /// <summary>For <see cref="PeerGuardRefusal.TooManyRejections"/>, <see cref="PeerGuardRefusal.TooMuchWork"/> and
+    /// <see cref="PeerGuardRefusal.TooManyAuthenticationFailures"/>: how long the refusal lasts; otherwise zero.</summary>
     public TimeSpan RetryAfter { get; }
 
     /// <summary>Counts a rejected request against the lease's peer (see <see cref="PeerGuard.RecordRejection(string)"/>).</summary>
@@ -53,6 +55,24 @@ public sealed class PeerGuardLease : IDisposable
         }
 
         return _guard.RecordRejection(_state);
+    }
+
+    /// <summary>
+    /// Counts work the admitted call caused (answer bytes, or their equivalent) against the peer's
+    /// <see cref="PeerGuardOptions.MaxWorkBytesPerSecondPerPeer"/>; a peer in debt has its next calls refused until the
+    /// debt is paid.
+    /// </summary>
+    /// <param name="bytes">The work, in bytes (not negative).</param>
+    internal TimeSpan ChargeWork(long bytes) => _guard is null || bytes <= 0 ? TimeSpan.Zero : _guard.ChargeWork(_state!, bytes);
+
+    /// <summary>As <see cref="ChargeWork"/>, then waits until the peer is out of debt: for streams, which slow down rather than fail.</summary>
+    internal async ValueTask ChargeWorkAsync(long bytes, CancellationToken cancellationToken)
+    {
+        TimeSpan debt = ChargeWork(bytes);
+        if (debt > TimeSpan.Zero)
+        {
+            await Task.Delay(debt, _guard!.Time, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Ends the admitted call: releases its slot and bytes. Idempotent; does nothing for a refused lease.</summary>

@@ -4,7 +4,9 @@ namespace StemeDb.Sync;
 
 /// <summary>
 /// Limits a <see cref="PeerGuard"/> puts on each peer, so that one misbehaving peer cannot exhaust the node:
-/// calls in flight, request bytes in flight, and the rate of rejected requests.
+/// calls in flight, request bytes in flight, the rate of rejected requests, and the rate of answer bytes and other
+/// expensive work; and the failed authentications a network source may cause before its failures are answered
+/// <c>RESOURCE_EXHAUSTED</c>.
 /// </summary>
 /// <remarks>
 /// The defaults leave an honest peer (which makes a few calls at a time, each well under the gRPC default
@@ -42,6 +44,23 @@ public sealed class PeerGuardOptions
     public TimeSpan RefusalDuration { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// The work one peer may cause per second, in bytes: the bytes of every answer (fetched assertions, stream chunks,
+    /// leaves, reconciliation tables and symbols) and, for a <c>Reconcile</c> round, 32 bytes per assertion the node
+    /// holds (the leaves such a round may walk). A peer may go into debt by one answer (each answer is bounded on its
+    /// own); while in debt its unary calls are refused (<see cref="PeerGuardRefusal.TooMuchWork"/>) and its streams wait.
+    /// The peer may spend up to one second's worth at once. Default 128 MiB.
+    /// </summary>
+    public long MaxWorkBytesPerSecondPerPeer { get; set; } = 128L * 1024 * 1024;
+
+    /// <summary>
+    /// Failed authentications one network source (an IPv4 address, or an IPv6 /64) may cause within
+    /// <see cref="RejectionWindow"/>; beyond them, its failed calls are answered <c>RESOURCE_EXHAUSTED</c> and no longer
+    /// logged, for <see cref="RefusalDuration"/>. This budget is the source's own: a caller that authenticates is never
+    /// refused by it, from the same address or any other. Default 20.
+    /// </summary>
+    public int MaxAuthenticationFailuresPerWindow { get; set; } = 20;
+
+    /// <summary>
     /// Peers tracked at once before idle ones (no call in flight, not refused, no recent rejection) are forgotten;
     /// bounds the guard's memory. Default 10,000.
     /// </summary>
@@ -62,6 +81,14 @@ public sealed class PeerGuardOptions
         RequirePositive(RejectionWindow, nameof(RejectionWindow));
         RequirePositive(RefusalDuration, nameof(RefusalDuration));
         RequireRange(MaxTrackedPeers, 1, 10_000_000, nameof(MaxTrackedPeers));
+        RequireRange(MaxAuthenticationFailuresPerWindow, 0, int.MaxValue - 1, nameof(MaxAuthenticationFailuresPerWindow));
+        if (MaxWorkBytesPerSecondPerPeer < 1024)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(MaxWorkBytesPerSecondPerPeer),
+                MaxWorkBytesPerSecondPerPeer,
+                $"PeerGuardOptions.MaxWorkBytesPerSecondPerPeer must be at least 1024; got {MaxWorkBytesPerSecondPerPeer}.");
+        }
 
         return new PeerGuardOptions
         {
@@ -71,6 +98,8 @@ public sealed class PeerGuardOptions
             RejectionWindow = RejectionWindow,
             RefusalDuration = RefusalDuration,
             MaxTrackedPeers = MaxTrackedPeers,
+            MaxWorkBytesPerSecondPerPeer = MaxWorkBytesPerSecondPerPeer,
+            MaxAuthenticationFailuresPerWindow = MaxAuthenticationFailuresPerWindow,
         };
     }
 

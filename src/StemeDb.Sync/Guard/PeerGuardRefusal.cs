@@ -14,4 +14,10 @@ public enum PeerGuardRefusal
 
     /// <summary>The peer sent more than <see cref="PeerGuardOptions.MaxRejectionsPerWindow"/> rejected requests and is refused for a while.</summary>
     TooManyRejections = 3,
+
+    /// <summary>The peer caused more work than <see cref="PeerGuardOptions.MaxWorkBytesPerSecondPerPeer"/> allows and is in debt; retry after <see cref="PeerGuardLease.RetryAfter"/>.</summary>
+    TooMuchWork = 4,
+
+    /// <summary>The network source failed authentication more than <see cref="PeerGuardOptions.MaxAuthenticationFailuresPerWindow"/> times; its failed calls are refused for a while.</summary>
+    TooManyAuthenticationFailures = 5,
 }

@@ -3,9 +3,10 @@ using System;
 namespace StemeDb.Sync;
 
 /// <summary>
-/// Who makes a call to a node, as the transport that carried it names the caller. A <see cref="SyncServer"/> keys
-/// its <see cref="PeerGuard"/> limits by <see cref="Key"/> and hands the whole caller to its
-/// <see cref="ISyncCallAuthorizer"/>.
+/// Who makes a call to a node, as the transport that carried it names the caller. A <see cref="SyncServer"/>
+/// authenticates the caller first (the transport did when <see cref="IsAuthenticated"/>; otherwise its
+/// <see cref="ISyncCallAuthorizer"/> does), then keys its <see cref="PeerGuard"/> limits by the authenticated identity;
+/// failed authentications count against <see cref="Source"/> alone.
 /// </summary>
 public sealed class SyncCaller
 {
@@ -32,6 +33,23 @@ public sealed class SyncCaller
 
     /// <summary>The transport's own object for the call, or <see langword="null"/>.</summary>
     public object? TransportContext { get; }
+
+    /// <summary>
+    /// The network source of the call, which failed authentications count against (an IPv4 address, or an IPv6 /64
+    /// prefix, so that rotating addresses within one network gains nothing); <see cref="Key"/> when not set.
+    /// </summary>
+    /// <exception cref="ArgumentException">Set to null or empty.</exception>
+    public string Source
+    {
+        get => _source ?? Key;
+        init
+        {
+            ArgumentException.ThrowIfNullOrEmpty(value);
+            _source = value;
+        }
+    }
+
+    private readonly string? _source;
 
     /// <inheritdoc />
     public override string ToString() => Key;

@@ -39,6 +39,47 @@ public interface IAssertionStore
     /// <returns>The records found, in the order of <paramref name="hashes"/>.</returns>
     ValueTask<IReadOnlyList<AssertionRecord>> GetManyAsync(IReadOnlyList<AssertionHash> hashes, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Gets the records with the given hashes, skipping those that are not present, and stops before the record that
+    /// would take the total length of the records' <see cref="AssertionRecord.Data"/> above <paramref name="maxBytes"/>;
+    /// the first record found is returned whatever its size. The answer is therefore a prefix of what
+    /// <see cref="GetManyAsync(IReadOnlyList{AssertionHash}, CancellationToken)"/> answers. A node serves every fetch and
+    /// stream through it, so that what a caller can make it read is bounded before it is read.
+    /// </summary>
+    /// <remarks>
+    /// The default implementation reads one record at a time with <see cref="GetAsync"/>, which holds at most one record
+    /// beyond the budget in memory; a store that can learn a record's size before reading it should override it with one
+    /// read for many records (both stores shipped with the library do).
+    /// </remarks>
+    /// <param name="hashes">The hashes, without duplicates.</param>
+    /// <param name="maxBytes">The most assertion bytes to return (not negative), unless the first record alone is larger.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The records found, in the order of <paramref name="hashes"/>.</returns>
+    async ValueTask<IReadOnlyList<AssertionRecord>> GetManyWithinAsync(IReadOnlyList<AssertionHash> hashes, long maxBytes, CancellationToken cancellationToken = default)
+    {
+        System.ArgumentNullException.ThrowIfNull(hashes);
+        System.ArgumentOutOfRangeException.ThrowIfNegative(maxBytes);
+        var found = new List<AssertionRecord>();
+        long total = 0;
+        for (int i = 0; i < hashes.Count; i++)
+        {
+            if (await GetAsync(hashes[i], cancellationToken).ConfigureAwait(false) is not { } record)
+            {
+                continue;
+            }
+
+            if (found.Count > 0 && record.Data.Length > maxBytes - total)
+            {
+                break;
+            }
+
+            found.Add(record);
+            total += record.Data.Length;
+        }
+
+        return found;
+    }
+
     /// <summary>Returns whether a record with the given hash is present.</summary>
     /// <param name="hash">The hash.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>

@@ -78,6 +78,33 @@ public sealed class InMemoryAssertionStore : IAssertionStore, ISynchronousPutSto
     }
 
     /// <inheritdoc />
+    public ValueTask<IReadOnlyList<AssertionRecord>> GetManyWithinAsync(IReadOnlyList<AssertionHash> hashes, long maxBytes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hashes);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxBytes);
+        cancellationToken.ThrowIfCancellationRequested();
+        var found = new List<AssertionRecord>(Math.Min(hashes.Count, 1024));
+        long total = 0;
+        for (int i = 0; i < hashes.Count; i++)
+        {
+            if (Find(hashes[i]) is not { } record)
+            {
+                continue;
+            }
+
+            if (found.Count > 0 && record.Data.Length > maxBytes - total)
+            {
+                break;
+            }
+
+            found.Add(record);
+            total += record.Data.Length;
+        }
+
+        return new ValueTask<IReadOnlyList<AssertionRecord>>(found);
+    }
+
+    /// <inheritdoc />
     public ValueTask<bool> ContainsAsync(AssertionHash hash, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();

@@ -32,11 +32,15 @@ public sealed class SyncServerTests
         new(record.Hash.ToArray(), record.Data, record.Timestamp.Time, record.Timestamp.Counter, record.Timestamp.NodeId.ToArray());
 
     [Test]
-    public void For_NeitherGuardNorAuthorizer_IsTheHandlerItself()
+    public async Task For_NeitherGuardNorAuthorizer_PassesCallsToTheHandler()
     {
+        _handler.Setup(h => h.PingAsync(It.IsAny<ReadOnlyMemory<byte>>(), It.IsAny<CancellationToken>())).ReturnsAsync(new PingResult(NodeId.NewId(), 3));
         var server = new SyncServer(_handler.Object);
 
-        Assert.That(server.For(Caller), Is.SameAs(_handler.Object));
+        PingResult ping = await server.For(Caller).PingAsync(ReadOnlyMemory<byte>.Empty);
+
+        Assert.That(ping.AssertionCount, Is.EqualTo(3));
+        _handler.Verify(h => h.PingAsync(It.IsAny<ReadOnlyMemory<byte>>(), It.IsAny<CancellationToken>()), Times.Once);
     }
 
     [Test]
@@ -60,10 +64,10 @@ public sealed class SyncServerTests
     }
 
     [Test]
-    public void Call_AuthorizerRefuses_HandlerNeverCalledAndRefusalsBlockTheCaller()
+    public void Call_AuthorizerRefusesAnUnauthenticatedCaller_HandlerNeverCalledAndFailuresCountAgainstTheSourceOnly()
     {
         var authorizer = new RecordingAuthorizer { Refuse = true };
-        var guard = new PeerGuard(new PeerGuardOptions { MaxRejectionsPerWindow = 1 }, _time);
+        var guard = new PeerGuard(new PeerGuardOptions { MaxAuthenticationFailuresPerWindow = 2, MaxRejectionsPerWindow = 0 }, _time);
         var server = new SyncServer(_handler.Object, guard, authorizer);
         ISyncRequestHandler handler = server.For(Caller);
 
@@ -73,11 +77,155 @@ public sealed class SyncServerTests
             Assert.That(refused!.Code, Is.EqualTo(SyncStatusCode.PermissionDenied));
         }
 
-        var blocked = Assert.ThrowsAsync<SyncRequestException>(async () => await handler.GetLeavesAsync(10));
+        var limited = Assert.ThrowsAsync<SyncRequestException>(async () => await handler.GetLeavesAsync(10));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(limited!.Code, Is.EqualTo(SyncStatusCode.ResourceExhausted), "over the source's budget of failed authentications");
+            Assert.That(limited.Message, Does.Contain("valid credentials are still accepted"));
+            Assert.That(authorizer.Calls, Has.Count.EqualTo(3), "authentication runs first, every time");
+            Assert.That(guard.IsRefused(Caller.Key, out _), Is.False, "no authenticated peer's budget was touched");
+        });
+        _handler.VerifyNoOtherCalls();
+    }
+
+    [Test]
+    public async Task Call_ManyWrongCredentialsFromOneAddress_TheRightCredentialsFromTheSameAddressStillWork()
+    {
+        _handler.Setup(h => h.PingAsync(It.IsAny<ReadOnlyMemory<byte>>(), It.IsAny<CancellationToken>())).ReturnsAsync(new PingResult(NodeId.NewId(), 5));
+        var server = new SyncServer(_handler.Object, new PeerGuard(new PeerGuardOptions(), _time), new TokenAuthorizer("right"));
+        int unauthenticated = 0, limited = 0;
+
+        for (int i = 0; i < 300; i++)
+        {
+            try
+            {
+                await server.For(new SyncCaller("ipv4:10.0.0.9", transportContext: "wrong")).PingAsync(ReadOnlyMemory<byte>.Empty);
+            }
+            catch (SyncRequestException ex) when (ex.Code == SyncStatusCode.Unauthenticated)
+            {
+                unauthenticated++;
+            }
+            catch (SyncRequestException ex) when (ex.Code == SyncStatusCode.ResourceExhausted)
+            {
+                limited++;
+            }
+        }
+
+        var right = new List<PingResult>();
+        for (int i = 0; i < 5; i++)
+        {
+            right.Add(await server.For(new SyncCaller("ipv4:10.0.0.9", transportContext: "right")).PingAsync(ReadOnlyMemory<byte>.Empty));
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(unauthenticated, Is.EqualTo(new PeerGuardOptions().MaxAuthenticationFailuresPerWindow));
+            Assert.That(limited, Is.EqualTo(300 - unauthenticated));
+            Assert.That(right.Select(r => r.AssertionCount), Is.All.EqualTo(5UL), "the right token from the same address is served");
+        });
+    }
+
+    [Test]
+    public void Call_TransportAuthenticatedCallerRefusedByTheAuthorizer_CountsAgainstItsIdentity()
+    {
+        var authorizer = new RecordingAuthorizer { Refuse = true };
+        var guard = new PeerGuard(new PeerGuardOptions { MaxRejectionsPerWindow = 1 }, _time);
+        var server = new SyncServer(_handler.Object, guard, authorizer);
+        var caller = new SyncCaller("auth:node-a", isAuthenticated: true) { Source = "ipv4:10.0.0.1" };
+
+        for (int i = 0; i < 2; i++)
+        {
+            var refused = Assert.ThrowsAsync<SyncRequestException>(async () => await server.For(caller).GetLeavesAsync(10));
+            Assert.That(refused!.Code, Is.EqualTo(SyncStatusCode.PermissionDenied));
+        }
+
+        var blocked = Assert.ThrowsAsync<SyncRequestException>(async () => await server.For(caller).GetLeavesAsync(10));
 
         Assert.That(blocked!.Code, Is.EqualTo(SyncStatusCode.ResourceExhausted));
-        Assert.That(authorizer.Calls, Has.Count.EqualTo(2), "a blocked caller is refused before authorization");
+        Assert.That(authorizer.Calls, Has.Count.EqualTo(2), "a blocked identity is refused before authorization");
+        Assert.That(guard.IsRefused("auth:node-a", out _), Is.True);
         _handler.VerifyNoOtherCalls();
+    }
+
+    [Test]
+    public async Task Call_PeerSpendsItsWorkBudget_RefusedUntilTheBudgetRefills()
+    {
+        AssertionRecord big = new(AssertionHash.Compute(new byte[1]), new byte[600 * 1024], HlcTimestamp.None);
+        _handler.Setup(h => h.FetchAsync(It.IsAny<IReadOnlyList<ReadOnlyMemory<byte>>>(), It.IsAny<CancellationToken>()))
+            .ReturnsAsync(new[] { big });
+        var guard = new PeerGuard(new PeerGuardOptions { MaxWorkBytesPerSecondPerPeer = 1024 * 1024 }, _time);
+        var server = new SyncServer(_handler.Object, guard);
+        ReadOnlyMemory<byte>[] ask = [big.Hash.ToArray()];
+
+        await server.For(Caller).FetchAsync(ask);
+        await server.For(Caller).FetchAsync(ask); // 1.2 MiB of answers: in debt
+        var refused = Assert.ThrowsAsync<SyncRequestException>(async () => await server.For(Caller).FetchAsync(ask));
+        IReadOnlyList<AssertionRecord> other = await server.For(new SyncCaller("peer-b")).FetchAsync(ask);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        IReadOnlyList<AssertionRecord> again = await server.For(Caller).FetchAsync(ask);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused!.Code, Is.EqualTo(SyncStatusCode.ResourceExhausted));
+            Assert.That(refused.Message, Does.Contain("Too much work"));
+            Assert.That(other, Has.Count.EqualTo(1), "another peer has its own budget");
+            Assert.That(again, Has.Count.EqualTo(1), "the budget refills with time");
+        });
+        _handler.Verify(h => h.FetchAsync(It.IsAny<IReadOnlyList<ReadOnlyMemory<byte>>>(), It.IsAny<CancellationToken>()), Times.Exactly(4));
+    }
+
+    [Test]
+    public async Task StreamAssertions_PeerOverItsWorkBudget_StreamWaitsForTheBudgetInsteadOfFailing()
+    {
+        byte[] chunk = new byte[512 * 1024];
+        _handler.Setup(h => h.StreamAssertionsAsync(It.IsAny<ReadOnlyMemory<byte>>(), It.IsAny<ulong>(), It.IsAny<CancellationToken>()))
+            .Returns(Chunks(chunk, 4));
+        var guard = new PeerGuard(new PeerGuardOptions { MaxWorkBytesPerSecondPerPeer = 1024 * 1024 }, _time);
+        var server = new SyncServer(_handler.Object, guard, timeProvider: _time);
+        await using IAsyncEnumerator<ReadOnlyMemory<byte>> stream = server.For(Caller).StreamAssertionsAsync(ReadOnlyMemory<byte>.Empty, 0).GetAsyncEnumerator();
+
+        int taken = 0;
+        while (taken < 3)
+        {
+            Assert.That(await stream.MoveNextAsync(), Is.True);
+            taken++;
+        }
+
+        ValueTask<bool> fourth = stream.MoveNextAsync(); // the third chunk put the peer 0.5 MiB in debt
+        bool waited = !fourth.IsCompleted;
+        _time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.That(waited, Is.True, "the stream waits while the peer is in debt");
+        Assert.That(await fourth, Is.True);
+        Assert.That(await stream.MoveNextAsync(), Is.False);
+
+        static async IAsyncEnumerable<ReadOnlyMemory<byte>> Chunks(byte[] chunk, int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                await Task.Yield();
+                yield return chunk;
+            }
+        }
+    }
+
+    [Test]
+    public async Task Call_RejectedPushes_LoggedNamingTheCallerAtMostOncePerInterval()
+    {
+        _handler.Setup(h => h.GossipBatchAsync(It.IsAny<IReadOnlyList<GossipMessage>>(), It.IsAny<CancellationToken>()))
+            .ReturnsAsync(Enumerable.Repeat(GossipResult.Rejected("bad"), 100).ToArray());
+        var logger = new ListLogger();
+        var server = new SyncServer(_handler.Object, logger: logger, timeProvider: _time);
+        AssertionRecord record = EngineTestKit.Record(1);
+
+        await server.For(Caller).GossipBatchAsync(Enumerable.Repeat(Push(record), 100).ToArray());
+        await server.For(Caller).GossipBatchAsync(Enumerable.Repeat(Push(record), 100).ToArray());
+        _time.Advance(SyncServer.RefusalLogInterval);
+        await server.For(Caller).GossipBatchAsync(Enumerable.Repeat(Push(record), 100).ToArray());
+
+        Assert.That(logger.Lines.Select(l => (l.Id, l.Peer)), Is.EqualTo(new[] { (403, "peer-a"), (403, "peer-a") }));
+        Assert.That(logger.Lines[1].Message, Does.Contain("(199 more rejected pushes"));
     }
 
     [Test]
@@ -204,6 +352,13 @@ public sealed class SyncServerTests
                 : null;
             Lines.Add((eventId.Id, peer, formatter(state, exception)));
         }
+    }
+
+    /// <summary>Accepts a caller whose transport context is the token.</summary>
+    private sealed class TokenAuthorizer(string token) : ISyncCallAuthorizer
+    {
+        public ValueTask AuthorizeAsync(SyncCaller caller, SyncRpc rpc, CancellationToken cancellationToken) =>
+            Equals(caller.TransportContext, token) ? default : throw new SyncRequestException(SyncStatusCode.Unauthenticated, "The token is not accepted.");
     }
 
     private sealed class RecordingAuthorizer : ISyncCallAuthorizer

@@ -123,15 +123,22 @@ internal sealed class AntiEntropy
                 SyncLog.AntiEntropyPartialDiff(_logger, peer.Name, diff.CoveredUpTo.GetValueOrDefault());
             }
 
-            foreach (AssertionHash[] batch in DiffEngine.PlanFetches(diff.MissingLocally, _options.FetchBatchSize))
+            foreach (AssertionHash[] planned in DiffEngine.PlanFetches(diff.MissingLocally, _options.FetchBatchSize))
             {
-                IReadOnlyList<AssertionRecord> records = await peer.FetchAsync(batch, cancellationToken).ConfigureAwait(false);
-                roundTrips++;
-                SyncDiagnostics.FetchRequests.Add(1);
-                FetchedOutcome outcome = await _incoming.ReceiveFetchedAsync(peer.Name, records, cancellationToken).ConfigureAwait(false);
-                fetched += outcome.Stored;
-                bytesIn += outcome.Bytes;
-                rejected += outcome.Rejected;
+                // A server may answer part of a batch (this library's stops at a byte budget, and v1 allows skipping):
+                // what was left out is asked for again, as long as each answer brings something.
+                AssertionHash[] batch = planned;
+                while (batch.Length > 0)
+                {
+                    IReadOnlyList<AssertionRecord> records = await peer.FetchAsync(batch, cancellationToken).ConfigureAwait(false);
+                    roundTrips++;
+                    SyncDiagnostics.FetchRequests.Add(1);
+                    FetchedOutcome outcome = await _incoming.ReceiveFetchedAsync(peer.Name, records, cancellationToken).ConfigureAwait(false);
+                    fetched += outcome.Stored;
+                    bytesIn += outcome.Bytes;
+                    rejected += outcome.Rejected;
+                    batch = records.Count == 0 ? [] : DiffEngine.LeftOut(batch, records);
+                }
             }
 
             PushOutcome push = await BulkPush.PushAsync(

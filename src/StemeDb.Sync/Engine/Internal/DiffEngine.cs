@@ -133,6 +133,32 @@ internal static class DiffEngine
         return batches;
     }
 
+    /// <summary>The hashes of <paramref name="batch"/> that <paramref name="answered"/> holds no record of, in order.</summary>
+    public static AssertionHash[] LeftOut(AssertionHash[] batch, IReadOnlyList<AssertionRecord> answered)
+    {
+        if (answered.Count >= batch.Length)
+        {
+            return [];
+        }
+
+        var got = new HashSet<AssertionHash>(answered.Count);
+        for (int i = 0; i < answered.Count; i++)
+        {
+            got.Add(answered[i].Hash);
+        }
+
+        var left = new List<AssertionHash>(batch.Length - answered.Count);
+        foreach (AssertionHash hash in batch)
+        {
+            if (!got.Contains(hash))
+            {
+                left.Add(hash);
+            }
+        }
+
+        return [.. left];
+    }
+
     /// <summary>Walks the local index in ascending order, one page at a time.</summary>
     private sealed class LocalCursor
     {

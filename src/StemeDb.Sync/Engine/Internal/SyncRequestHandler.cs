@@ -13,15 +13,18 @@ namespace StemeDb.Sync.Engine.Internal;
 internal sealed class SyncRequestHandler : ISyncRequestHandler
 {
     private readonly bool _servesSymbols;
+    private readonly int _maxAnswerBytes;
     private readonly NodeId _nodeId;
     private readonly NodeLifecycle _lifecycle;
     private readonly MerkleIndex _index;
     private readonly IAssertionStore _store;
     private readonly IncomingAssertions _incoming;
 
-    public SyncRequestHandler(NodeId nodeId, NodeLifecycle lifecycle, MerkleIndex index, IAssertionStore store, IncomingAssertions incoming, bool servesSymbols = true)
+    public SyncRequestHandler(
+        NodeId nodeId, NodeLifecycle lifecycle, MerkleIndex index, IAssertionStore store, IncomingAssertions incoming, bool servesSymbols = true, int maxAnswerBytes = SyncProtocol.DefaultMaxAnswerBytes)
     {
         _servesSymbols = servesSymbols;
+        _maxAnswerBytes = maxAnswerBytes;
         _nodeId = nodeId;
         _lifecycle = lifecycle;
         _index = index;
@@ -108,14 +111,21 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
                 $"A fetch asks for at most {SyncProtocol.MaxFetchHashes} hashes; got {hashes.Count}.");
         }
 
-        var parsed = new AssertionHash[hashes.Count];
-        for (int i = 0; i < parsed.Length; i++)
+        // Each hash once, in the order first asked: a request that names one hash a thousand times gets one record.
+        var parsed = new List<AssertionHash>(hashes.Count);
+        var seen = new HashSet<AssertionHash>(hashes.Count);
+        for (int i = 0; i < hashes.Count; i++)
         {
-            if (!AssertionHash.TryCreate(hashes[i].Span, out parsed[i]))
+            if (!AssertionHash.TryCreate(hashes[i].Span, out AssertionHash hash))
             {
                 throw new SyncRequestException(
                     SyncStatusCode.InvalidArgument,
                     $"Fetch hash #{i} is {hashes[i].Length} bytes; hashes are {SyncProtocol.HashLength} bytes.");
+            }
+
+            if (seen.Add(hash))
+            {
+                parsed.Add(hash);
             }
         }
 
@@ -185,7 +195,7 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
         AssertionHash? cursor = Cursor(startAfter);
         cancellationToken.ThrowIfCancellationRequested();
         _lifecycle.EnsureServing();
-        return AssertionStreamChunks.ReadAsync(_index, _store, cursor, maxRecords, cancellationToken);
+        return AssertionStreamChunks.ReadAsync(_index, _store, cursor, maxRecords, _maxAnswerBytes, cancellationToken);
     }
 
     /// <summary>A request's <c>start_after</c>: empty for none, else a whole hash.</summary>
@@ -204,9 +214,10 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
 
     private ValueTask<GossipResult> Reject(string reason) => new(_incoming.Reject(reason));
 
-    private async ValueTask<IReadOnlyList<AssertionRecord>> ServeFetchAsync(AssertionHash[] hashes, CancellationToken cancellationToken)
+    private async ValueTask<IReadOnlyList<AssertionRecord>> ServeFetchAsync(List<AssertionHash> hashes, CancellationToken cancellationToken)
     {
-        IReadOnlyList<AssertionRecord> records = await _store.GetManyAsync(hashes, cancellationToken).ConfigureAwait(false);
+        // Bounded before it is read: the store stops at the answer budget; what it leaves out is absent, as v1 allows.
+        IReadOnlyList<AssertionRecord> records = await _store.GetManyWithinAsync(hashes, _maxAnswerBytes, cancellationToken).ConfigureAwait(false);
         long bytes = 0;
         for (int i = 0; i < records.Count; i++)
         {

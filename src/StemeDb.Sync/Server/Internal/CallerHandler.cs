@@ -7,20 +7,26 @@ using System.Threading.Tasks;
 namespace StemeDb.Sync.Server.Internal;
 
 /// <summary>
-/// One caller's view of a <see cref="SyncServer"/>: every call is admitted by the guard, authorized, then handed to
-/// the node's handler; refusals and rejected pushes count against the caller.
+/// One caller's view of a <see cref="SyncServer"/>: every call is authenticated, admitted by the guard, authorized,
+/// then handed to the node's handler; refusals and rejected pushes count against the caller, and the work of each
+/// call (the bytes of its answer, or what it made the node verify or walk) is charged to the caller's work budget.
 /// </summary>
 internal sealed class CallerHandler : ISyncRequestHandler
 {
     private const int FixedFieldBytes = 16; // the integers of a message, roughly; the guard counts bytes in flight
 
+    /// <summary>The work charged per call besides its answer's bytes: framing, headers, the call's own bookkeeping.</summary>
+    private const int CallWorkBytes = 64;
+
     private readonly SyncServer _server;
     private readonly SyncCaller _caller;
+    private readonly ISyncCallAuthorizer? _transportAuthorizer;
 
-    public CallerHandler(SyncServer server, SyncCaller caller)
+    public CallerHandler(SyncServer server, SyncCaller caller, ISyncCallAuthorizer? transportAuthorizer)
     {
         _server = server;
         _caller = caller;
+        _transportAuthorizer = transportAuthorizer;
     }
 
     public ValueTask<GossipResult> GossipAsync(GossipMessage message, CancellationToken cancellationToken = default) =>
@@ -29,7 +35,11 @@ internal sealed class CallerHandler : ISyncRequestHandler
             SizeOf(message),
             message,
             static (handler, m, token) => handler.GossipAsync(m, token),
-            static result => !result.Accepted,
+            static (self, lease, m, result) =>
+            {
+                self.CountPush(SyncRpc.Gossip, lease, result);
+                return m.Data.Length;
+            },
             cancellationToken);
 
     public ValueTask<IReadOnlyList<GossipResult>> GossipBatchAsync(IReadOnlyList<GossipMessage> messages, CancellationToken cancellationToken = default)
@@ -46,7 +56,21 @@ internal sealed class CallerHandler : ISyncRequestHandler
             bytes,
             messages,
             static (handler, m, token) => handler.GossipBatchAsync(m, token),
-            static results => AnyRejected(results),
+            static (self, lease, m, results) =>
+            {
+                long data = 0;
+                for (int i = 0; i < m.Count; i++)
+                {
+                    data += m[i].Data.Length;
+                }
+
+                for (int i = 0; i < results.Count; i++)
+                {
+                    self.CountPush(SyncRpc.GossipBatch, lease, results[i]);
+                }
+
+                return data;
+            },
             cancellationToken);
     }
 
@@ -56,11 +80,11 @@ internal sealed class CallerHandler : ISyncRequestHandler
             callerRoot.Length + FixedFieldBytes,
             (callerRoot, callerCount),
             static (handler, a, token) => handler.ExchangeRootsAsync(a.callerRoot, a.callerCount, token),
-            null,
+            static (_, _, _, _) => SyncProtocol.HashLength,
             cancellationToken);
 
     public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, CancellationToken cancellationToken = default) =>
-        ServeAsync(SyncRpc.GetLeaves, FixedFieldBytes, maxLeaves, static (handler, max, token) => handler.GetLeavesAsync(max, token), null, cancellationToken);
+        ServeAsync(SyncRpc.GetLeaves, FixedFieldBytes, maxLeaves, static (handler, max, token) => handler.GetLeavesAsync(max, token), static (_, _, _, page) => LeavesWork(page), cancellationToken);
 
     public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, ReadOnlyMemory<byte> startAfter, CancellationToken cancellationToken = default) =>
         ServeAsync(
@@ -68,7 +92,7 @@ internal sealed class CallerHandler : ISyncRequestHandler
             startAfter.Length + FixedFieldBytes,
             (maxLeaves, startAfter),
             static (handler, a, token) => handler.GetLeavesAsync(a.maxLeaves, a.startAfter, token),
-            null,
+            static (_, _, _, page) => LeavesWork(page),
             cancellationToken);
 
     public ValueTask<IReadOnlyList<AssertionRecord>> FetchAsync(IReadOnlyList<ReadOnlyMemory<byte>> hashes, CancellationToken cancellationToken = default)
@@ -80,11 +104,26 @@ internal sealed class CallerHandler : ISyncRequestHandler
             bytes += hashes[i].Length + 2;
         }
 
-        return ServeAsync(SyncRpc.FetchAssertions, bytes, hashes, static (handler, h, token) => handler.FetchAsync(h, token), null, cancellationToken);
+        return ServeAsync(
+            SyncRpc.FetchAssertions,
+            bytes,
+            hashes,
+            static (handler, h, token) => handler.FetchAsync(h, token),
+            static (_, _, _, records) =>
+            {
+                long answer = 0;
+                for (int i = 0; i < records.Count; i++)
+                {
+                    answer += records[i].Data.Length + SyncProtocol.HashLength;
+                }
+
+                return answer;
+            },
+            cancellationToken);
     }
 
     public ValueTask<PingResult> PingAsync(ReadOnlyMemory<byte> callerNodeId, CancellationToken cancellationToken = default) =>
-        ServeAsync(SyncRpc.Ping, callerNodeId.Length, callerNodeId, static (handler, id, token) => handler.PingAsync(id, token), null, cancellationToken);
+        ServeAsync(SyncRpc.Ping, callerNodeId.Length, callerNodeId, static (handler, id, token) => handler.PingAsync(id, token), static (_, _, _, _) => 0, cancellationToken);
 
     public ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken = default) =>
         ServeAsync(
@@ -92,7 +131,12 @@ internal sealed class CallerHandler : ISyncRequestHandler
             request.SliceFingerprints.Length + request.Slices.Length + FixedFieldBytes,
             request,
             static (handler, r, token) => handler.ReconcileAsync(r, token),
-            null,
+            static (_, _, _, answer) =>
+            {
+                // A round that built a table walked the leaves of the covered slices: up to every leaf the node holds.
+                long walked = answer.Table.IsEmpty ? 0 : (long)Math.Min(answer.AssertionCount, (ulong)int.MaxValue) * SyncProtocol.HashLength;
+                return answer.Table.Length + answer.Slices.Length + walked;
+            },
             cancellationToken);
 
     public ValueTask<ReconcileSymbolsResponse> ReconcileSymbolsAsync(ReconcileSymbolsRequest request, CancellationToken cancellationToken = default) =>
@@ -101,7 +145,7 @@ internal sealed class CallerHandler : ISyncRequestHandler
             FixedFieldBytes,
             request,
             static (handler, r, token) => handler.ReconcileSymbolsAsync(r, token),
-            null,
+            static (_, _, _, answer) => answer.Symbols.Length,
             cancellationToken);
 
     /// <summary>The stream holds its lease (one of the caller's calls in flight) until it ends or is abandoned.</summary>
@@ -112,8 +156,7 @@ internal sealed class CallerHandler : ISyncRequestHandler
         ReadOnlyMemory<byte> startAfter, ulong maxRecords, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         const SyncRpc rpc = SyncRpc.StreamAssertions;
-        using PeerGuardLease? lease = _server.Admit(_caller, rpc, startAfter.Length + FixedFieldBytes);
-        await _server.AuthorizeAsync(_caller, rpc, lease, cancellationToken).ConfigureAwait(false);
+        using PeerGuardLease? lease = await _server.EnterAsync(_caller, rpc, startAfter.Length + FixedFieldBytes, _transportAuthorizer, cancellationToken).ConfigureAwait(false);
         IAsyncEnumerator<ReadOnlyMemory<byte>> chunks;
         try
         {
@@ -145,7 +188,14 @@ internal sealed class CallerHandler : ISyncRequestHandler
                     break;
                 }
 
-                yield return chunks.Current;
+                ReadOnlyMemory<byte> chunk = chunks.Current;
+                yield return chunk;
+
+                // A stream that spends the caller's work budget slows down to its rate rather than failing.
+                if (lease is not null)
+                {
+                    await lease.ChargeWorkAsync(chunk.Length, cancellationToken).ConfigureAwait(false);
+                }
             }
         }
     }
@@ -153,17 +203,16 @@ internal sealed class CallerHandler : ISyncRequestHandler
     private static long SizeOf(GossipMessage message) =>
         message.Hash.Length + message.Data.Length + message.HlcNodeId.Length + FixedFieldBytes;
 
-    private static bool AnyRejected(IReadOnlyList<GossipResult> results)
-    {
-        for (int i = 0; i < results.Count; i++)
-        {
-            if (!results[i].Accepted)
-            {
-                return true;
-            }
-        }
+    private static long LeavesWork(LeavesPage page) => (long)page.Leaves.Count * SyncProtocol.HashLength;
 
-        return false;
+    /// <summary>A rejected push counts against the caller and is logged naming it (rate-limited).</summary>
+    private void CountPush(SyncRpc rpc, PeerGuardLease? lease, GossipResult result)
+    {
+        if (!result.Accepted)
+        {
+            _server.CountRejection(rpc, lease);
+            _server.LogRejectedPush(_caller, rpc, result.Error ?? string.Empty);
+        }
     }
 
     private async ValueTask<T> ServeAsync<TArgument, T>(
@@ -171,11 +220,10 @@ internal sealed class CallerHandler : ISyncRequestHandler
         long requestBytes,
         TArgument argument,
         Func<ISyncRequestHandler, TArgument, CancellationToken, ValueTask<T>> call,
-        Func<T, bool>? isRejection,
+        Func<CallerHandler, PeerGuardLease?, TArgument, T, long> work,
         CancellationToken cancellationToken)
     {
-        using PeerGuardLease? lease = _server.Admit(_caller, rpc, requestBytes);
-        await _server.AuthorizeAsync(_caller, rpc, lease, cancellationToken).ConfigureAwait(false);
+        using PeerGuardLease? lease = await _server.EnterAsync(_caller, rpc, requestBytes, _transportAuthorizer, cancellationToken).ConfigureAwait(false);
         T result;
         try
         {
@@ -184,14 +232,12 @@ internal sealed class CallerHandler : ISyncRequestHandler
         catch (SyncRequestException)
         {
             _server.CountRejection(rpc, lease);
+            lease?.ChargeWork(CallWorkBytes);
             throw;
         }
 
-        if (isRejection is not null && isRejection(result))
-        {
-            _server.CountRejection(rpc, lease);
-        }
-
+        long spent = work(this, lease, argument, result);
+        lease?.ChargeWork(spent + CallWorkBytes);
         return result;
     }
 }

@@ -16,4 +16,8 @@ internal static partial class ServerLog
     [LoggerMessage(EventId = 402, EventName = "CallerRefused", Level = LogLevel.Warning,
         Message = "{Rpc} from {Peer} refused by the authorizer ({Reason}): {Detail} ({Suppressed} more such refusals of this caller since the last report)")]
     public static partial void CallerRefused(ILogger logger, SyncRpc rpc, string peer, string reason, string detail, long suppressed);
+
+    [LoggerMessage(EventId = 403, EventName = "PushRejected", Level = LogLevel.Warning,
+        Message = "{Rpc} from {Peer}: a pushed assertion was rejected: {Reason} ({Suppressed} more rejected pushes of this peer since the last report)")]
+    public static partial void PushRejected(ILogger logger, SyncRpc rpc, string peer, string reason, long suppressed);
 }

@@ -9,8 +9,9 @@ namespace StemeDb.Sync.Streams.Internal;
 /// The server side of <c>StreamAssertions</c>: a node's assertions in ascending hash order, strictly after a cursor,
 /// written as one assertion stream (<see cref="AssertionStreamWriter"/>) and cut into chunks of <see cref="ChunkBytes"/>
 /// (the protocol allows up to <see cref="SyncProtocol.MaxStreamChunkBytes"/>); a record may span chunks. The index is
-/// listed and the store read one page of 1,000 at a time, only as the caller takes chunks: a slow caller holds the reads
-/// back, and memory stays at one page and a chunk or two.
+/// listed up to 1,000 hashes at a time, and the store read up to a byte budget at a time (the node's
+/// <see cref="SyncNodeOptions.MaxAnswerBytes"/>), only as the caller takes chunks: a slow caller holds the reads back,
+/// and memory stays at one budget's worth of records and a chunk or two, whatever the records' sizes.
 /// </summary>
 internal static class AssertionStreamChunks
 {
@@ -28,7 +29,7 @@ internal static class AssertionStreamChunks
     /// their hash is after the page being read. Counts the assertion bytes sent (<c>stemedb.sync.bytes.sent</c>, kind <c>stream</c>).
     /// </summary>
     public static async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadAsync(
-        MerkleIndex index, IAssertionStore store, AssertionHash? startAfter, ulong maxRecords, [EnumeratorCancellation] CancellationToken cancellationToken)
+        MerkleIndex index, IAssertionStore store, AssertionHash? startAfter, ulong maxRecords, int maxPageBytes, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var buffer = new ChunkBuffer(2 * ChunkBytes);
         var writer = new AssertionStreamWriter(buffer);
@@ -46,8 +47,12 @@ internal static class AssertionStreamChunks
                     break;
                 }
 
-                cursor = hashes[^1];
-                IReadOnlyList<AssertionRecord> records = await store.GetManyAsync(hashes, cancellationToken).ConfigureAwait(false);
+                IReadOnlyList<AssertionRecord> records = await store.GetManyWithinAsync(hashes, maxPageBytes, cancellationToken).ConfigureAwait(false);
+
+                // When the store stopped at the budget (it answers at least one record), the next page starts after the
+                // last record read; a page with none found (listed, then gone) is passed over.
+                bool partial = records.Count > 0 && records.Count < hashes.Count;
+                cursor = partial ? records[^1].Hash : hashes[^1];
                 foreach (AssertionRecord record in records)
                 {
                     await writer.WriteAsync(record, cancellationToken).ConfigureAwait(false);
@@ -66,7 +71,7 @@ internal static class AssertionStreamChunks
                     }
                 }
 
-                if (hashes.Count < page)
+                if (hashes.Count < page && !partial)
                 {
                     break;
                 }
