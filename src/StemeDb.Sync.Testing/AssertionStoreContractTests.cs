@@ -218,6 +218,59 @@ public abstract class AssertionStoreContractTests
         Assert.That(found.Select(r => r.Hash), Is.EqualTo(expected));
     }
 
+    /// <summary>
+    /// A budgeted batch get returns the records in request order, skipping missing ones, and stops before the record
+    /// that would go over the budget: a prefix of the unbudgeted answer.
+    /// </summary>
+    /// <returns>A task.</returns>
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task GetManyWithinAsync_BudgetReached_ReturnsThePrefixWithinIt()
+    {
+        IAssertionStore store = NewStore();
+        var random = new Random(7);
+        AssertionRecord[] records = Enumerable.Range(0, 6).Select(i => SizedRecord(random, 1000, i)).ToArray(); // 1,004 bytes each
+        foreach (AssertionRecord record in records)
+        {
+            await store.PutAsync(record).ConfigureAwait(false);
+        }
+
+        AssertionHash[] request = [records[4].Hash, Record(100).Hash, records[1].Hash, records[0].Hash, records[5].Hash];
+
+        IReadOnlyList<AssertionRecord> two = await store.GetManyWithinAsync(request, 2 * 1004 + 1003).ConfigureAwait(false);
+        IReadOnlyList<AssertionRecord> all = await store.GetManyWithinAsync(request, long.MaxValue).ConfigureAwait(false);
+        IReadOnlyList<AssertionRecord> exact = await store.GetManyWithinAsync(request, 3 * 1004).ConfigureAwait(false);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(two.Select(r => r.Hash), Is.EqualTo(new[] { records[4].Hash, records[1].Hash }));
+            Assert.That(all.Select(r => r.Hash), Is.EqualTo(new[] { records[4].Hash, records[1].Hash, records[0].Hash, records[5].Hash }));
+            Assert.That(exact.Select(r => r.Hash), Is.EqualTo(new[] { records[4].Hash, records[1].Hash, records[0].Hash }));
+            Assert.That(exact.Select(r => r.Data.ToArray()), Is.EqualTo(new[] { records[4].Data.ToArray(), records[1].Data.ToArray(), records[0].Data.ToArray() }));
+        });
+    }
+
+    /// <summary>The first record found is returned even when it alone is larger than the budget, so that every record can be served.</summary>
+    /// <returns>A task.</returns>
+    [Test]
+    [CancelAfter(10_000)]
+    public async Task GetManyWithinAsync_FirstRecordLargerThanTheBudget_ReturnsItAlone()
+    {
+        IAssertionStore store = NewStore();
+        var random = new Random(8);
+        AssertionRecord big = SizedRecord(random, 5000, 1);
+        AssertionRecord small = SizedRecord(random, 10, 2);
+        await store.PutAsync(big).ConfigureAwait(false);
+        await store.PutAsync(small).ConfigureAwait(false);
+
+        IReadOnlyList<AssertionRecord> found = await store.GetManyWithinAsync([Record(100).Hash, big.Hash, small.Hash], 100).ConfigureAwait(false);
+        IReadOnlyList<AssertionRecord> none = await store.GetManyWithinAsync([Record(100).Hash], 0).ConfigureAwait(false);
+
+        Assert.That(found.Select(r => r.Hash), Is.EqualTo(new[] { big.Hash }));
+        Assert.That(none, Is.Empty);
+        Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await store.GetManyWithinAsync([big.Hash], -1).ConfigureAwait(false));
+    }
+
     /// <summary>Contains follows puts.</summary>
     /// <returns>A task.</returns>
     [Test]

@@ -47,6 +47,28 @@ public sealed class AntiEntropyTests : NodeTestBase
     }
 
     [Test]
+    public async Task SyncWithPeerAsync_PeerAnswersPartOfEachFetch_WhatWasLeftOutIsFetchedInTheSamePass()
+    {
+        var network = new InMemoryNetwork();
+        SyncNode a = await StartNodeAsync(Manual(1));
+        SyncNode b = await StartNodeAsync(Manual(2, o => o.MaxAnswerBytes = 64 * 1024));
+        network.SetEndpoint("b", b.Handler);
+        var held = new HashSet<AssertionHash>();
+        for (int i = 0; i < 10; i++)
+        {
+            byte[] data = new byte[20_000];
+            data[0] = 0x5A;
+            BitConverter.TryWriteBytes(data.AsSpan(1), i);
+            held.Add((await b.IngestAsync(data)).Hash);
+        }
+
+        SyncPassResult result = await a.SyncWithPeerAsync(network.CreatePeer("a", "b"));
+
+        Assert.That(result.Fetched, Is.EqualTo(10));
+        Assert.That(a.Root, Is.EqualTo(EngineTestKit.RootOf(held)));
+    }
+
+    [Test]
     public async Task SyncWithPeerAsync_MoreThanOneFetchBatchMissing_FetchesInBatchesOfAtMostBatchSize()
     {
         var network = new InMemoryNetwork();

@@ -1,4 +1,8 @@
 using System;
+using System.Buffers.Binary;
+using System.IO;
+using System.Threading;
+using StemeDb.Sync.Testing;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading.Tasks;
@@ -41,6 +45,112 @@ public sealed class SyncRequestHandlerTests
 
     private static GossipMessage Message(AssertionRecord record) => new(
         record.Hash.ToArray(), record.Data.ToArray(), record.Timestamp.Time, record.Timestamp.Counter, record.Timestamp.NodeId.ToArray());
+
+    /// <summary>Records of <paramref name="size"/> bytes that the test validator accepts, each different.</summary>
+    private static byte[] Sized(int i, int size)
+    {
+        byte[] data = new byte[size];
+        data[0] = 0x5A;
+        BinaryPrimitives.WriteInt32LittleEndian(data.AsSpan(1), i);
+        return data;
+    }
+
+    private async Task<(SyncNode Node, List<AssertionHash> Hashes)> NodeWithRecordsAsync(IAssertionStore store, int count, int size, int maxAnswerBytes)
+    {
+        var node = new SyncNode(EngineTestKit.Options(2, o => o.MaxAnswerBytes = maxAnswerBytes, new RejectFfValidator()), store, timeProvider: _time);
+        await node.StartAsync();
+        var hashes = new List<AssertionHash>();
+        for (int i = 0; i < count; i++)
+        {
+            hashes.Add((await node.IngestAsync(Sized(i, size))).Hash);
+        }
+
+        return (node, hashes);
+    }
+
+    [Test]
+    public async Task FetchAsync_OneHashAskedAThousandTimes_AnswersItOnce()
+    {
+        List<AssertionHash> held = await IngestAsync(2);
+        var hashes = Enumerable.Repeat((ReadOnlyMemory<byte>)held[0].ToArray(), 999).Append(held[1].ToArray()).ToList();
+
+        IReadOnlyList<AssertionRecord> records = await Handler.FetchAsync(hashes);
+
+        Assert.That(records.Select(r => r.Hash), Is.EqualTo(new[] { held[0], held[1] }));
+    }
+
+    [TestCase(false, TestName = "FetchAsync_AnswerOverTheByteBudget_StopsWithinItAndTheRestIsServedNext(in-memory store)")]
+    [TestCase(true, TestName = "FetchAsync_AnswerOverTheByteBudget_StopsWithinItAndTheRestIsServedNext(host store, default bounded read)")]
+    public async Task FetchAsync_AnswerOverTheByteBudget_StopsWithinItAndTheRestIsServedNext(bool hostStore)
+    {
+        (SyncNode node, List<AssertionHash> hashes) = await NodeWithRecordsAsync(hostStore ? new RecordKeepingStore() : new InMemoryAssertionStore(), 10, 20_000, 64 * 1024);
+        await using SyncNode _ = node;
+        ReadOnlyMemory<byte>[] ask = hashes.Select(h => (ReadOnlyMemory<byte>)h.ToArray()).ToArray();
+
+        IReadOnlyList<AssertionRecord> first = await node.Handler.FetchAsync(ask);
+        IReadOnlyList<AssertionRecord> second = await node.Handler.FetchAsync(ask[first.Count..]);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(first.Select(r => r.Hash), Is.EqualTo(hashes.Take(3)), "3 x 20,000 bytes fit 64 KiB, a fourth would not");
+            Assert.That(second.Select(r => r.Hash), Is.EqualTo(hashes.Skip(3).Take(3)));
+        });
+    }
+
+    [Test]
+    public async Task FetchAsync_RecordLargerThanTheBudget_IsAnsweredAlone()
+    {
+        (SyncNode node, List<AssertionHash> hashes) = await NodeWithRecordsAsync(new InMemoryAssertionStore(), 3, 100_000, 64 * 1024);
+        await using SyncNode _ = node;
+
+        IReadOnlyList<AssertionRecord> records = await node.Handler.FetchAsync(hashes.Select(h => (ReadOnlyMemory<byte>)h.ToArray()).ToArray());
+
+        Assert.That(records.Select(r => r.Hash), Is.EqualTo(hashes.Take(1)));
+    }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public async Task StreamAssertionsAsync_LargeRecords_ReadsTheStoreWithinTheBudgetAndStreamsEveryRecord(CancellationToken cancellationToken)
+    {
+        var store = new BudgetWatchingStore();
+        (SyncNode node, List<AssertionHash> hashes) = await NodeWithRecordsAsync(store, 10, 30_000, 64 * 1024);
+        await using SyncNode _ = node;
+        using var stream = new MemoryStream();
+
+        await foreach (ReadOnlyMemory<byte> chunk in node.Handler.StreamAssertionsAsync(ReadOnlyMemory<byte>.Empty, 0, cancellationToken))
+        {
+            stream.Write(chunk.Span);
+        }
+
+        await using var copy = new SyncNode(EngineTestKit.Options(3, validator: new RejectFfValidator()), new InMemoryAssertionStore(), timeProvider: _time);
+        await copy.StartAsync(cancellationToken);
+        stream.Position = 0;
+        await AssertionStream.ImportAsync(stream, copy, cancellationToken: cancellationToken);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(copy.Root, Is.EqualTo(node.Root), "every record streamed, once");
+            Assert.That(store.LargestRead, Is.LessThanOrEqualTo(64 * 1024), "no store read past the budget");
+            Assert.That(store.Reads, Is.GreaterThanOrEqualTo(5), "two records per page");
+        });
+    }
+
+    private sealed class BudgetWatchingStore : ForwardingStore, IAssertionStore
+    {
+        public long LargestRead { get; private set; }
+
+        public int Reads { get; private set; }
+
+        public override ValueTask<bool> PutAsync(AssertionRecord record, CancellationToken cancellationToken = default) => Inner.PutAsync(record, cancellationToken);
+
+        public async ValueTask<IReadOnlyList<AssertionRecord>> GetManyWithinAsync(IReadOnlyList<AssertionHash> hashes, long maxBytes, CancellationToken cancellationToken = default)
+        {
+            IReadOnlyList<AssertionRecord> records = await Inner.GetManyWithinAsync(hashes, maxBytes, cancellationToken);
+            Reads++;
+            LargestRead = Math.Max(LargestRead, records.Sum(r => (long)r.Data.Length));
+            return records;
+        }
+    }
 
     [Test]
     public void FetchAsync_MoreThanThousandHashes_ThrowsInvalidArgument()
