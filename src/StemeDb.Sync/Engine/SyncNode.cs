@@ -73,7 +73,7 @@ public sealed class SyncNode : IAsyncDisposable
         // lend it a caller's or a transport's buffer. Any other store may keep the record it is given.
         bool storeCopies = store is ISynchronousPutStore;
         _retry = new RetryPolicy(_options);
-        _peers = new PeerTable(peer => new PeerCalls(peer, _options.PeerCallTimeout, time));
+        _peers = new PeerTable(peer => new PeerCalls(peer, _options.PeerCallTimeout, time, _options.MaxStreamPullDuration));
         _gossip = new GossipPump(_options, _peers, _retry, _lifecycle, storeCopies, _logger, time);
         var incoming = new IncomingAssertions(store, storeCopies, _index, _clock, verifier, _gossip, _logger);
         _ingest = new LocalIngest(store, _index, _clock, verifier, _gossip, _lifecycle);

@@ -86,6 +86,14 @@ public sealed class SyncNodeOptions
     public TimeSpan PeerCallTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// The longest one <c>StreamAssertions</c> pull from a peer may run (default 10 minutes); each wait for a chunk
+    /// also has <see cref="PeerCallTimeout"/>. A pull cut short keeps what arrived, and the next pass resumes after it, so
+    /// a peer that trickles its stream cannot hold the node's pull forever. A <c>ReconcileSymbols</c> exchange has an
+    /// overall deadline of twice <see cref="PeerCallTimeout"/> and at most 64 messages.
+    /// </summary>
+    public TimeSpan MaxStreamPullDuration { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
     /// Whether the node reconciles by rateless symbols (the <c>ReconcileSymbols</c> extension, docs/PROTOCOL.md), as the
     /// caller of an anti-entropy pass and as the server (default <see langword="true"/>). From its first such
     /// reconciliation on, the node's Merkle index keeps the symbols up to date: at most 12 bytes per assertion, and
@@ -159,6 +167,7 @@ public sealed class SyncNodeOptions
         RequireRange(MaxLeavesPerRequest, 1, SyncProtocol.MaxLeavesPerPage, nameof(MaxLeavesPerRequest));
         RequireRange(MaxAnswerBytes, 64 * 1024, SyncProtocol.MaxAnswerBytesLimit, nameof(MaxAnswerBytes));
         RequirePositive(PeerCallTimeout, nameof(PeerCallTimeout));
+        RequirePositive(MaxStreamPullDuration, nameof(MaxStreamPullDuration));
     }
 
     /// <summary>Returns a validated copy, with the defaults that depend on other settings resolved.</summary>
@@ -183,6 +192,7 @@ public sealed class SyncNodeOptions
             MaxLeavesPerRequest = MaxLeavesPerRequest,
             MaxAnswerBytes = MaxAnswerBytes,
             PeerCallTimeout = PeerCallTimeout,
+            MaxStreamPullDuration = MaxStreamPullDuration,
             ReconcileSymbols = ReconcileSymbols,
             RandomSeed = RandomSeed,
             RunBackgroundLoops = RunBackgroundLoops,

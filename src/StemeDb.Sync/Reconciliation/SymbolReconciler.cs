@@ -149,7 +149,7 @@ internal static class SymbolReconciler
                 return Reconciled(local, decoder, exchanges, bytes, largest);
             }
 
-            if (status == RibltDecodeStatus.Failed || decoder.SymbolCount >= ReconcileSymbolsLimits.MaxSymbols)
+            if (status == RibltDecodeStatus.Failed || decoder.SymbolCount >= ReconcileSymbolsLimits.MaxSymbols || exchanges >= ReconcileSymbolsLimits.MaxExchanges)
             {
                 return new ReconcileResult(ReconcileStatus.DecodeFailed, [], [], exchanges, 0, bytes, largest);
             }

@@ -47,4 +47,10 @@ internal static class ReconcileSymbolsLimits
 
     /// <summary>The most symbols one reconciliation reads: enough for about 600,000 differences.</summary>
     public const int MaxSymbols = 1 << 20;
+
+    /// <summary>
+    /// The most messages one reconciliation exchanges: an honest exchange takes 7 to 15 (docs/PROTOCOL.md); a peer whose
+    /// symbols never decode costs at most this many round trips, each of at most <see cref="MaxSymbolsPerMessage"/> symbols.
+    /// </summary>
+    public const int MaxExchanges = 64;
 }

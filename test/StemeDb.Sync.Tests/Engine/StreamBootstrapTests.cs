@@ -162,6 +162,61 @@ public sealed class StreamBootstrapTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task SyncWithPeerAsync_PeerTricklesChunksWithinThePerCallDeadline_StopsAtTheOverallDeadline(CancellationToken cancellationToken)
+    {
+        var time = new FakeTimeProvider(EngineTestKit.Start);
+        List<AssertionRecord> records = StreamTestKit.Records(6);
+        SyncNode server = await NodeAsync(1, records);
+        SyncNode client = await NodeAsync(2, [], time, o => o.MaxStreamPullDuration = TimeSpan.FromSeconds(50));
+        (byte[] bytes, _) = await StreamTestKit.WriteAsync(records.OrderBy(r => r.Hash).ToArray());
+        var asks = System.Threading.Channels.Channel.CreateUnbounded<TaskCompletionSource>();
+        var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ISyncPeer peer = Connect(new ScriptedStreamHandler(server.Handler) { OnStream = _ => TricklingAsync(bytes, asks.Writer, ended) });
+
+        // Each chunk comes 20 s after the one before: within the 30 s per-call deadline, for ever.
+        Task<SyncPassResult> pass = client.SyncWithPeerAsync(peer, cancellationToken).AsTask();
+        int chunks = 0;
+        while (true)
+        {
+            Task<TaskCompletionSource> ask = asks.Reader.ReadAsync(cancellationToken).AsTask();
+            if (await Task.WhenAny(ask, pass) == pass)
+            {
+                break;
+            }
+
+            time.Advance(TimeSpan.FromSeconds(20));
+            (await ask).TrySetResult();
+            chunks++;
+        }
+
+        var ex = Assert.ThrowsAsync<SyncPeerException>(async () => await pass);
+        Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.DeadlineExceeded), ex.Message);
+        Assert.That(ex.Message, Does.Contain("overall deadline"));
+        Assert.That(chunks, Is.EqualTo(3), "two chunks within 50 s; the third wait passes it");
+        Assert.That(ended.Task.IsCompleted, Is.True, "the server's stream was ended");
+    }
+
+    private static async IAsyncEnumerable<ReadOnlyMemory<byte>> TricklingAsync(
+        byte[] bytes, System.Threading.Channels.ChannelWriter<TaskCompletionSource> asks, TaskCompletionSource ended, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            for (int start = 0; start < bytes.Length; start += 40)
+            {
+                var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                await asks.WriteAsync(go, cancellationToken);
+                await go.Task.WaitAsync(cancellationToken);
+                yield return bytes[start..Math.Min(bytes.Length, start + 40)];
+            }
+        }
+        finally
+        {
+            ended.TrySetResult();
+        }
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task StreamAssertionsAsync_RecordsNearTheSizeLimit_SpanChunksOfAtMostOneMebibyte(CancellationToken cancellationToken)
     {
         var random = new Random(7);
@@ -266,7 +321,7 @@ public sealed class StreamBootstrapTests
         }
     }
 
-    private async Task<SyncNode> NodeAsync(int id, IReadOnlyList<AssertionRecord> records, TimeProvider? time = null)
+    private async Task<SyncNode> NodeAsync(int id, IReadOnlyList<AssertionRecord> records, TimeProvider? time = null, Action<SyncNodeOptions>? configure = null)
     {
         var store = new InMemoryAssertionStore();
         foreach (AssertionRecord record in records)
@@ -274,7 +329,14 @@ public sealed class StreamBootstrapTests
             await store.PutAsync(record);
         }
 
-        var node = new SyncNode(EngineTestKit.Options(id, o => o.GossipFanout = 0), store, timeProvider: time);
+        var node = new SyncNode(
+            EngineTestKit.Options(id, o =>
+            {
+                o.GossipFanout = 0;
+                configure?.Invoke(o);
+            }),
+            store,
+            timeProvider: time);
         _nodes.Add(node);
         await node.StartAsync();
         return node;

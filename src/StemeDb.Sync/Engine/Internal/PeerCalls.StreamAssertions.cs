@@ -43,7 +43,8 @@ internal sealed partial class PeerCalls
     /// 1,024 records or 4 MiB, to <paramref name="receive"/>, which verifies and stores them. The chunks are moved by a
     /// second loop into a bounded pipe (two chunks): the peer is held back (the transport's flow control) while the pipe
     /// is full. Both loops resume inline (no thread-pool hop), so a run over a deterministic schedule stays deterministic. Each wait for a chunk runs under the per-call
-    /// deadline; the whole stream has none.
+    /// deadline, and the whole stream under <see cref="SyncNodeOptions.MaxStreamPullDuration"/>: a peer that trickles
+    /// chunks cannot hold the pull forever (what arrived stays stored, and the next pass resumes after it).
     /// </summary>
     /// <remarks>
     /// Every whole record that arrived before a failure of the call is handed on before the failure is thrown. Checked
@@ -99,7 +100,8 @@ internal sealed partial class PeerCalls
         AssertionHash? startAfter, ulong maxRecords, PipeWriter writer, StreamPullProgress progress, StrongBox<Exception?> failure, CancellationToken stop)
     {
         using var idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _timeProvider);
-        using var call = CancellationTokenSource.CreateLinkedTokenSource(stop, idle.Token);
+        using var overall = new CancellationTokenSource(_streamDeadline, _timeProvider);
+        using var call = CancellationTokenSource.CreateLinkedTokenSource(stop, idle.Token, overall.Token);
         try
         {
             idle.CancelAfter(_timeout);
@@ -130,6 +132,14 @@ internal sealed partial class PeerCalls
                     }
                 }
             }
+        }
+        catch (Exception ex) when (overall.IsCancellationRequested && !idle.IsCancellationRequested && !stop.IsCancellationRequested
+            && ex is OperationCanceledException or SyncPeerException { Code: SyncStatusCode.Unavailable })
+        {
+            failure.Value = new SyncPeerException(
+                SyncStatusCode.DeadlineExceeded,
+                $"{StreamRpc} from {Name} ran past its overall deadline ({_streamDeadline}); the next pass resumes after what arrived.",
+                ex);
         }
         catch (Exception ex) when (idle.IsCancellationRequested && !stop.IsCancellationRequested
             && ex is OperationCanceledException or SyncPeerException { Code: SyncStatusCode.Unavailable })

@@ -19,15 +19,26 @@ internal readonly record struct PushAnswer(GossipResult[] Results, int Calls);
 /// </summary>
 internal sealed partial class PeerCalls
 {
+    /// <summary>The default of <see cref="SyncNodeOptions.MaxStreamPullDuration"/>.</summary>
+    internal static readonly TimeSpan DefaultStreamDeadline = new SyncNodeOptions().MaxStreamPullDuration;
+
     private readonly TimeSpan _timeout;
+    private readonly TimeSpan _streamDeadline;
     private readonly TimeProvider _timeProvider;
 
-    public PeerCalls(ISyncPeer peer, TimeSpan timeout, TimeProvider timeProvider)
+    public PeerCalls(ISyncPeer peer, TimeSpan timeout, TimeProvider timeProvider, TimeSpan? streamDeadline = null)
     {
         Peer = peer;
         _timeout = timeout;
         _timeProvider = timeProvider;
+        _streamDeadline = streamDeadline ?? DefaultStreamDeadline;
     }
+
+    /// <summary>
+    /// The overall deadline of one <c>ReconcileSymbols</c> exchange, whatever its messages: twice the per-call deadline,
+    /// which each message also has. An honest exchange takes a dozen messages and well under a second.
+    /// </summary>
+    public CallDeadline SymbolsExchangeDeadline(CancellationToken cancellationToken) => new(_timeout * 2, _timeProvider, cancellationToken);
 
     public ISyncPeer Peer { get; }
 

@@ -108,14 +108,20 @@ internal static class PeerDiff
     /// </summary>
     private static async ValueTask<ReconcileResult?> ReconcileSymbolsAsync(MerkleIndex local, PeerCalls peer, CancellationToken cancellationToken)
     {
+        using CallDeadline overall = peer.SymbolsExchangeDeadline(cancellationToken);
         try
         {
-            IReconcileSymbolsCall call = await peer.OpenReconcileSymbolsAsync(cancellationToken).ConfigureAwait(false);
+            IReconcileSymbolsCall call = await peer.OpenReconcileSymbolsAsync(overall.Token).ConfigureAwait(false);
             await using (call.ConfigureAwait(false))
             {
                 return await SymbolReconciler.ReconcileCoreAsync(
-                    local, (request, ct) => peer.ExchangeSymbolsAsync(call, request, ct), cancellationToken).ConfigureAwait(false);
+                    local, (request, ct) => peer.ExchangeSymbolsAsync(call, request, ct), overall.Token).ConfigureAwait(false);
             }
+        }
+        catch (Exception ex) when (overall.TimedOut(cancellationToken)
+            && ex is OperationCanceledException or SyncPeerException { Code: SyncStatusCode.DeadlineExceeded or SyncStatusCode.Unavailable })
+        {
+            return null; // a peer that keeps the exchange going past its overall deadline: the next method, for this pass
         }
         catch (SyncPeerException ex) when (ex.Code is SyncStatusCode.Unimplemented or SyncStatusCode.InvalidResponse)
         {
