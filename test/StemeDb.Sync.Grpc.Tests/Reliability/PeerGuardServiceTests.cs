@@ -75,19 +75,48 @@ public sealed class PeerGuardServiceTests
     }
 
     [Test]
-    public void Authorize_RefusalsCountAsRejections()
+    public void Authorize_RefusalsOfAnUnauthenticatedCallerCountAgainstItsSourceAlone()
     {
-        var guard = new PeerGuard(new PeerGuardOptions { MaxRejectionsPerWindow = 0 });
+        var guard = new PeerGuard(new PeerGuardOptions { MaxAuthenticationFailuresPerWindow = 0 });
         var service = new RefusingService(Handler().Object, guard);
 
         var first = Assert.ThrowsAsync<RpcException>(async () => await service.Ping(new PingRequest(), new TestServerCallContext()));
-        var second = Assert.ThrowsAsync<RpcException>(async () => await service.Ping(new PingRequest(), new TestServerCallContext()));
 
         Assert.Multiple(() =>
         {
-            Assert.That(first!.StatusCode, Is.EqualTo(StatusCode.PermissionDenied));
-            Assert.That(second!.StatusCode, Is.EqualTo(StatusCode.ResourceExhausted));
+            Assert.That(first!.StatusCode, Is.EqualTo(StatusCode.ResourceExhausted), "over the source's budget of failed authentications");
+            Assert.That(guard.IsRefused("ipv4:127.0.0.1", out _), Is.False, "no authenticated peer's budget is touched");
         });
+    }
+
+    [Test]
+    public void Authorize_SubclassRefusesEveryCall_RefusalsLoggedOncePerCallerAcrossServiceInstances()
+    {
+        var logger = new CountingLogger();
+        var server = new SyncServer(Handler().Object, new PeerGuard(), logger: logger);
+
+        // ASP.NET Core makes a service per call unless it is registered as a singleton.
+        for (int i = 0; i < 5; i++)
+        {
+            Assert.ThrowsAsync<RpcException>(async () => await new RefusingServiceOver(server).Ping(new PingRequest(), new TestServerCallContext()));
+        }
+
+        Assert.That(logger.Warnings, Is.EqualTo(1), "one line per caller and minute, whatever the number of service instances");
+    }
+
+    [Test]
+    public void GetSource_Ipv6Callers_KeyedByTheirSlash64()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(SourceOf("ipv6:[2001:db8:1:2:aaaa:bbbb:cccc:dddd]:5001"), Is.EqualTo("ipv6:[2001:db8:1:2::]/64"));
+            Assert.That(SourceOf("ipv6:[2001:db8:1:2::7]:40000"), Is.EqualTo("ipv6:[2001:db8:1:2::]/64"));
+            Assert.That(SourceOf("ipv6:[::ffff:10.0.0.7]:5001"), Is.EqualTo("ipv4:10.0.0.7"));
+            Assert.That(SourceOf("ipv4:10.0.0.7:5001"), Is.EqualTo("ipv4:10.0.0.7"));
+            Assert.That(SourceOf(string.Empty), Is.EqualTo("unknown"));
+        });
+
+        static string SourceOf(string peer) => SourceProbe.Of(new TestServerCallContext(peer));
     }
 
     [Test]
@@ -109,6 +138,35 @@ public sealed class PeerGuardServiceTests
         var handler = new Mock<ISyncRequestHandler>();
         handler.Setup(h => h.PingAsync(It.IsAny<ReadOnlyMemory<byte>>(), It.IsAny<System.Threading.CancellationToken>())).ReturnsAsync(Pong);
         return handler;
+    }
+
+    private sealed class SourceProbe(SyncServer server) : SyncServiceImpl(server)
+    {
+        public static string Of(ServerCallContext context) => GetSource(context);
+    }
+
+    private sealed class RefusingServiceOver(SyncServer server) : SyncServiceImpl(server)
+    {
+        protected override ValueTask AuthorizeAsync(SyncRpc rpc, ServerCallContext context) =>
+            throw new RpcException(new Status(StatusCode.PermissionDenied, "not on the allow list"));
+    }
+
+    private sealed class CountingLogger : Microsoft.Extensions.Logging.ILogger
+    {
+        public int Warnings { get; private set; }
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel == Microsoft.Extensions.Logging.LogLevel.Warning)
+            {
+                Warnings++;
+            }
+        }
     }
 
     private sealed class RefusingService(ISyncRequestHandler handler, PeerGuard guard) : SyncServiceImpl(new SyncServer(handler, guard))

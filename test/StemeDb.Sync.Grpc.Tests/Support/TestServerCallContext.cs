@@ -11,8 +11,16 @@ internal sealed class TestServerCallContext : ServerCallContext
     private readonly Metadata _requestHeaders;
     private readonly CancellationToken _cancellationToken;
 
+    private readonly string _peer;
+
     public TestServerCallContext(Metadata? requestHeaders = null, CancellationToken cancellationToken = default)
+        : this("ipv4:127.0.0.1:1", requestHeaders, cancellationToken)
     {
+    }
+
+    public TestServerCallContext(string peer, Metadata? requestHeaders = null, CancellationToken cancellationToken = default)
+    {
+        _peer = peer;
         _requestHeaders = requestHeaders ?? new Metadata();
         _cancellationToken = cancellationToken;
     }
@@ -21,7 +29,7 @@ internal sealed class TestServerCallContext : ServerCallContext
 
     protected override string HostCore => "localhost";
 
-    protected override string PeerCore => "ipv4:127.0.0.1:1";
+    protected override string PeerCore => _peer;
 
     protected override DateTime DeadlineCore => DateTime.MaxValue;
 
