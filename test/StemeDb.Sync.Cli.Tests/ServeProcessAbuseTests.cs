@@ -32,6 +32,7 @@ public sealed class ServeProcessAbuseTests
         GossipResult pushed = await client.GossipAsync(large, cancellationToken);
         Assert.That(pushed.Accepted, Is.True, pushed.Error);
         long before = ResidentBytes(node.Process.Id, "VmRSS");
+        TimeSpan cpuBefore = Cpu(node.Process);
 
         AssertionHash[] sameHashAThousandTimes = Enumerable.Repeat(large.Hash, SyncProtocol.MaxFetchHashes).ToArray();
         Task<IReadOnlyList<AssertionRecord>>[] calls = Enumerable.Range(0, 10)
@@ -39,6 +40,8 @@ public sealed class ServeProcessAbuseTests
             .ToArray();
         IReadOnlyList<AssertionRecord>[] answers = await Task.WhenAll(calls);
         long peak = ResidentBytes(node.Process.Id, "VmHWM");
+        TimeSpan cpu = Cpu(node.Process) - cpuBefore;
+        TestContext.Out.WriteLine($"fetch attack: resident {before / MiB} MiB before, peak {peak / MiB} MiB after (+{(peak - before) / MiB} MiB); node CPU {cpu.TotalMilliseconds:F0} ms");
         PingResult alive = await client.PingAsync(NodeId.NewId(), cancellationToken);
 
         Assert.Multiple(() =>
@@ -103,6 +106,46 @@ public sealed class ServeProcessAbuseTests
         }
     }
 
+    [Test]
+    [CancelAfter(180_000)]
+    public async Task Serve_GossipBatchesOfRejectedItems_LoggedOncePerPeerNotOncePerItem(CancellationToken cancellationToken)
+    {
+        using ServeProcess node = ServeProcess.Start("serve", "--listen", "http://127.0.0.1:0");
+        Uri address = await node.WaitForAddressAsync(cancellationToken);
+        using GrpcSyncPeer client = GrpcSyncPeer.Create(address);
+        AssertionRecord[] garbage = Enumerable.Range(0, 100).Select(i =>
+        {
+            byte[] data = BitConverter.GetBytes(i); // not an rkyv archive: rejected by the content check
+            return new AssertionRecord(AssertionHash.Compute(data), data, HlcTimestamp.None);
+        }).ToArray();
+
+        int rejected = 0, refused = 0;
+        for (int i = 0; i < 5; i++)
+        {
+            try
+            {
+                rejected += (await client.GossipBatchAsync(garbage, cancellationToken)).Count(r => !r.Accepted);
+            }
+            catch (SyncPeerException ex) when (ex.Code == SyncStatusCode.ResourceExhausted)
+            {
+                refused++; // past the rejected-request limit
+            }
+        }
+
+        node.Signal(15); // SIGTERM: a clean stop flushes the log
+        Assert.That(await node.WaitForExitAsync(cancellationToken), Is.Zero);
+        string[] rejectionLines = node.Stderr.Split('\n').Where(l => l.Contains("rejected", StringComparison.OrdinalIgnoreCase)).ToArray();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(rejected, Is.EqualTo(500), "every batch answered item by item");
+            Assert.That(refused, Is.Zero, "a batch counts as one rejected request: five are within the limit");
+            Assert.That(rejectionLines, Has.Length.EqualTo(1), "one line for 500 rejected pushes:\n" + string.Join("\n", rejectionLines.Take(5)));
+            Assert.That(rejectionLines[0], Does.Contain("GossipBatch from ipv4:127.0.0.1: a pushed assertion was rejected"), rejectionLines[0]);
+            Assert.That(rejectionLines, Has.All.Contains("ipv4:127.0.0.1"), "each line names the peer");
+        });
+    }
+
     private static GrpcSyncPeer Client(Uri address, string token)
     {
         var options = new GrpcSyncPeerOptions();
@@ -121,6 +164,12 @@ public sealed class ServeProcessAbuseTests
             TestAssertions.Author);
         byte[] data = AssertionCodec.Encode(assertion);
         return new AssertionRecord(AssertionHash.Compute(data), data, assertion.Hlc);
+    }
+
+    private static TimeSpan Cpu(System.Diagnostics.Process process)
+    {
+        process.Refresh();
+        return process.TotalProcessorTime;
     }
 
     /// <summary>A memory figure of a process from <c>/proc/PID/status</c> (Linux): VmRSS now, or VmHWM, the peak so far.</summary>

@@ -64,9 +64,21 @@ internal sealed class CallerHandler : ISyncRequestHandler
                     data += m[i].Data.Length;
                 }
 
+                // A batch with rejected pushes counts once against the caller (as one rejected request); each rejected
+                // push is logged, rate-limited per caller.
+                bool anyRejected = false;
                 for (int i = 0; i < results.Count; i++)
                 {
-                    self.CountPush(SyncRpc.GossipBatch, lease, results[i]);
+                    if (!results[i].Accepted)
+                    {
+                        anyRejected = true;
+                        self._server.LogRejectedPush(self._caller, SyncRpc.GossipBatch, results[i].Error ?? string.Empty);
+                    }
+                }
+
+                if (anyRejected)
+                {
+                    self._server.CountRejection(SyncRpc.GossipBatch, lease);
                 }
 
                 return data;
