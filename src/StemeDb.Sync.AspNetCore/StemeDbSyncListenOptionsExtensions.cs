@@ -16,9 +16,16 @@ public static class StemeDbSyncListenOptionsExtensions
     /// Serves this endpoint over TLS with the node's certificate (<see cref="StemeDbSyncTlsOptions.CertificateFile"/>
     /// and <see cref="StemeDbSyncTlsOptions.KeyFile"/>), read again when its files change so that rotation needs no
     /// restart. With <see cref="StemeDbSyncTlsOptions.ClientCaFile"/> it requires a client certificate that chains to
-    /// that CA (mutual TLS), and with <see cref="StemeDbSyncTlsOptions.AllowedPeers"/> one that names an allowed peer;
-    /// any other caller is refused during the handshake, before a call runs.
+    /// that CA and carries the clientAuth extended key usage (mutual TLS), and with
+    /// <see cref="StemeDbSyncTlsOptions.AllowedPeers"/> one that names an allowed peer; any other caller is refused during
+    /// the handshake, before a call runs. No chain is built with a network fetch (authority information access, CRL,
+    /// OCSP): the trust store is the client CA alone, and intermediates come only from what the caller sent.
     /// </summary>
+    /// <remarks>
+    /// Beyond loopback, an endpoint with both settings authenticates its callers; without them, a host that serves the
+    /// sync service on it does not start unless the node authenticates callers otherwise
+    /// (see <see cref="StemeDbSyncOptions.AllowUnauthenticatedCallers"/>).
+    /// </remarks>
     /// <example>
     /// <code>
     /// builder.WebHost.ConfigureKestrel(k => k.ListenAnyIP(5001, listen => listen.UseStemeDbSyncTls()));
@@ -41,15 +48,30 @@ public static class StemeDbSyncListenOptionsExtensions
         }
 
         ReloadingPem<X509Certificate2> certificate = TlsFiles.Certificate(certificateFile, keyFile);
-        var https = new HttpsConnectionAdapterOptions { ServerCertificateSelector = (_, _) => certificate.Current };
-        if (tls.ClientCaFile is { } clientCa)
+        ReloadingPem<X509Certificate2Collection>? roots = tls.ClientCaFile is { } clientCa ? TlsFiles.Ca(clientCa) : null;
+        var https = new HttpsConnectionAdapterOptions
         {
-            ReloadingPem<X509Certificate2Collection> roots = TlsFiles.Ca(clientCa);
+            ServerCertificateSelector = (_, _) => certificate.Current,
+
+            // The TLS stack builds the caller's chain before Kestrel calls ClientCertificateValidation: with this policy
+            // (a new one per connection, since the stack adds the caller's certificates to it), from the client CA and what
+            // the caller sent alone, with no download and no revocation check.
+            CheckCertificateRevocation = false,
+            OnAuthenticate = (_, ssl) =>
+            {
+                ssl.CertificateRevocationCheckMode = X509RevocationMode.NoCheck;
+                ssl.CertificateChainPolicy = TlsFiles.ChainPolicy(roots?.Current, TlsFiles.ClientAuthentication);
+            },
+        };
+        if (roots is not null)
+        {
             string[] allowed = [.. tls.AllowedPeers];
             https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
-            https.ClientCertificateValidation = (client, _, _) => TlsFiles.ChainsTo(client, roots.Current) && TlsFiles.IsAllowed(client, allowed);
+            https.ClientCertificateValidation = (client, chain, _) => TlsFiles.IsAllowedClient(client, chain?.ChainPolicy.ExtraStore, roots.Current, allowed);
         }
 
+        listenOptions.ApplicationServices.GetService<ServedEndpoints>()?.AddTls(
+            () => listenOptions.EndPoint, authenticatesCallers: roots is not null && tls.AllowedPeers.Count > 0);
         return listenOptions.UseHttps(https);
     }
 }

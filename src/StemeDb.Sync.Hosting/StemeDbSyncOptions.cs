@@ -67,6 +67,18 @@ public sealed class StemeDbSyncOptions
     /// <remarks>The check runs before a registered <see cref="ISyncCallAuthorizer"/>, which still applies.</remarks>
     public string? TokenFile { get; set; }
 
+    /// <summary>
+    /// Whether the host may serve the sync service beyond loopback to callers the node does not authenticate itself;
+    /// <see langword="false"/> by default. Unless it is set, a host that maps the service with <c>MapStemeDbSync</c>
+    /// fails to start when the server listens on an address beyond loopback (<c>0.0.0.0</c>, <c>[::]</c>, a LAN
+    /// address) on a port the service is mapped on, and the node has none of: a <see cref="TokenFile"/>, a registered
+    /// <see cref="ISyncCallAuthorizer"/>, or that endpoint serving <c>UseStemeDbSyncTls()</c> with
+    /// <see cref="StemeDbSyncTlsOptions.ClientCaFile"/> and <see cref="StemeDbSyncTlsOptions.AllowedPeers"/>. Set it
+    /// (configuration key <c>StemeDbSync:AllowUnauthenticatedCallers</c>) when the host authenticates callers another way:
+    /// <c>RequireAuthorization()</c> on the endpoint <c>MapStemeDbSync</c> returns, or a TLS terminator in front of it.
+    /// </summary>
+    public bool AllowUnauthenticatedCallers { get; set; }
+
     /// <summary>The node's TLS files (configuration section <c>StemeDbSync:Tls</c>); see <see cref="StemeDbSyncTlsOptions"/>.</summary>
     public StemeDbSyncTlsOptions Tls { get; } = new();
 }

@@ -75,6 +75,7 @@ public static class StemeDbSyncServiceCollectionExtensions
             return health;
         });
         services.TryAddSingleton<IPeerNameResolver, SystemPeerNameResolver>();
+        services.TryAddSingleton<ServedEndpoints>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StemeDbSyncHostedService>());
         return new StemeDbSyncBuilder(services);
     }

@@ -15,8 +15,14 @@ namespace StemeDb.Sync.Hosting;
 /// <para>
 /// The served endpoint (StemeDb.Sync.AspNetCore, <c>listenOptions.UseStemeDbSyncTls()</c>): the node serves
 /// <see cref="CertificateFile"/>; with <see cref="ClientCaFile"/>, callers must present a client certificate that
-/// chains to it (mutual TLS), and with <see cref="AllowedPeers"/> one that names an allowed peer. Other callers are
-/// refused during the handshake, before any call runs.
+/// chains to it and carries the clientAuth extended key usage (mutual TLS), and with <see cref="AllowedPeers"/> one that
+/// names an allowed peer. Other callers are refused during the handshake, before any call runs.
+/// </para>
+/// <para>
+/// Every chain is built from the configured CA alone, with only the intermediates the peer sent in the handshake: the
+/// node fetches nothing from the network for it (no authority information access, CRL or OCSP downloads) and checks no
+/// revocation. To revoke a certificate, rotate the CA or remove the name from <see cref="AllowedPeers"/>. A peer's
+/// server certificate that lists extended key usages must list serverAuth.
 /// </para>
 /// </remarks>
 /// <example>
@@ -47,7 +53,10 @@ public sealed class StemeDbSyncTlsOptions
     /// <summary>The CA (PEM) that peers' server certificates must chain to; the system's trust when unset.</summary>
     public string? PeerCaFile { get; set; }
 
-    /// <summary>With <see cref="ClientCaFile"/>: the names (a DNS name in the certificate's subject alternative names, or its
-    /// common name) a caller's certificate must carry one of; any name when empty.</summary>
+    /// <summary>
+    /// With <see cref="ClientCaFile"/>: the names a caller's certificate must carry one of; any name of the CA when empty.
+    /// A certificate with a subject alternative name extension is matched on its DNS names and IP addresses only (so
+    /// list a peer by the DNS name its certificate carries); its common name counts only when it has no such extension.
+    /// </summary>
     public IList<string> AllowedPeers { get; } = new List<string>();
 }

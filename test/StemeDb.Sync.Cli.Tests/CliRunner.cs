@@ -68,6 +68,6 @@ internal sealed partial class CliRunner
         return match.Groups[1].Value;
     }
 
-    [GeneratedRegex(@"listening on (https?://127\.0\.0\.1:\d+)")]
+    [GeneratedRegex(@"listening on (https?://[^\s/]+:\d+)")]
     private static partial Regex ListeningOn();
 }

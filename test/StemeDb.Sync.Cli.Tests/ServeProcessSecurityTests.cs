@@ -1,4 +1,7 @@
 using System;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
@@ -111,6 +114,105 @@ public sealed class ServeProcessSecurityTests
 
         Assert.That(code, Is.EqualTo(ExitCodes.Usage));
         Assert.That(node.Stderr, Does.Contain("--insecure"));
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Serve_ProcessTlsBeyondLoopbackWithoutClientAuthentication_ExitsTwoNamingTheFlagToAdd(CancellationToken cancellationToken)
+    {
+        using var ca = new TestAuthority("stemedb test ca");
+        (string cert, string key) = _pki.Issue(ca, "node-a");
+        using ServeProcess node = ServeProcess.Start("serve", "--listen", "https://0.0.0.0:0", "--tls-cert", cert, "--tls-key", key);
+
+        int code = await node.WaitForExitAsync(cancellationToken);
+
+        Assert.That(code, Is.EqualTo(ExitCodes.Usage), node.Stderr);
+        Assert.That(node.Stderr, Does.Contain("--client-ca").And.Contain("--allow-peer").And.Contain("--token-file"));
+        Assert.That(node.Stderr.Trim(), Does.Not.Contain('\n'), "one line");
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task Serve_ProcessClientCertificateFromAnUnknownCaNamingAnIssuerUrl_IsRefusedWithoutFetchingTheUrl(CancellationToken cancellationToken)
+    {
+        using var issuerUrl = new CountingHttpServer();
+        using var ca = new TestAuthority("stemedb test ca");
+        using var unknownCa = new TestAuthority("unknown ca");
+        string caFile = _pki.Write("ca.pem", ca.Certificate.ExportCertificatePem());
+        (string cert, string key) = _pki.Issue(ca, "node-a");
+        (string peerCert, string peerKey) = _pki.Issue(ca, "node-b");
+
+        // The unknown CA is not sent: a chain builder allowed to download would fetch it from the AIA caIssuers URL.
+        (string strangerCert, string strangerKey) = _pki.Issue(unknownCa, "stranger", caIssuersUrl: issuerUrl.Url + "issuer.crt");
+        using ServeProcess node = ServeProcess.Start(
+            "serve", "--listen", "https://127.0.0.1:0", "--tls-cert", cert, "--tls-key", key, "--client-ca", caFile, "--allow-peer", "node-b", "--allow-peer", "stranger");
+        Uri address = await node.WaitForAddressAsync(cancellationToken);
+
+        bool[] refused = new bool[2];
+        for (int i = 0; i < refused.Length; i++)
+        {
+            using GrpcSyncPeer stranger = Client(address, caFile, strangerCert, strangerKey);
+            refused[i] = Assert.ThrowsAsync<SyncPeerException>(async () => await stranger.PingAsync(NodeId.NewId(), cancellationToken)) is not null;
+        }
+
+        // One more handshake that completes: the refused ones above were over before it started.
+        using (GrpcSyncPeer allowed = Client(address, caFile, peerCert, peerKey))
+        {
+            await allowed.PingAsync(NodeId.NewId(), cancellationToken);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused, Is.All.True, "the stranger's handshakes are refused");
+            Assert.That(issuerUrl.Requests, Is.Zero, "the node fetched the issuer URL of an unauthenticated caller's certificate");
+        });
+    }
+
+    /// <summary>An HTTP server on loopback that counts the connections made to it and answers each 404.</summary>
+    private sealed class CountingHttpServer : IDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly CancellationTokenSource _stop = new();
+        private int _accepted;
+
+        public CountingHttpServer()
+        {
+            _listener.Start();
+            Url = $"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/";
+            _ = AcceptAsync();
+        }
+
+        public string Url { get; }
+
+        /// <summary>Connections accepted so far, and one more when a connection waits to be accepted.</summary>
+        public int Requests => Volatile.Read(ref _accepted) + (_listener.Pending() ? 1 : 0);
+
+        private async Task AcceptAsync()
+        {
+            try
+            {
+                while (true)
+                {
+                    using TcpClient client = await _listener.AcceptTcpClientAsync(_stop.Token);
+                    Interlocked.Increment(ref _accepted);
+                    NetworkStream stream = client.GetStream();
+                    byte[] buffer = new byte[4096];
+                    _ = await stream.ReadAsync(buffer, _stop.Token);
+                    await stream.WriteAsync(Encoding.ASCII.GetBytes("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"), _stop.Token);
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or SocketException or System.IO.IOException or ObjectDisposedException)
+            {
+                // Stopped.
+            }
+        }
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _listener.Stop();
+            _stop.Dispose();
+        }
     }
 
     private const int Unavailable = 14;

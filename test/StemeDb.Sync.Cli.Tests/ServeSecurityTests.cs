@@ -3,10 +3,15 @@ using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
 using StemeDb.Sync.Cli.Internal;
+using StemeDb.Sync.Tests.Support;
 
 namespace StemeDb.Sync.Cli.Tests;
 
-/// <summary><c>serve</c> refuses cleartext beyond loopback without <c>--insecure</c>, and <c>--token-file</c> makes callers present the token.</summary>
+/// <summary>
+/// <c>serve</c> refuses cleartext beyond loopback without <c>--insecure</c>, and TLS beyond loopback unless callers are
+/// authenticated (<c>--client-ca</c> with <c>--allow-peer</c>, or <c>--token-file</c>) or <c>--insecure</c> is given;
+/// <c>--token-file</c> makes callers present the token.
+/// </summary>
 [TestFixture]
 [NonParallelizable]
 public sealed class ServeSecurityTests
@@ -21,6 +26,54 @@ public sealed class ServeSecurityTests
         Assert.That(code, Is.EqualTo(ExitCodes.Usage), output + error);
         Assert.That(error, Does.Contain("--insecure"));
         Assert.That(output, Does.Not.Contain("listening on"));
+    }
+
+    [TestCase("https://0.0.0.0:0", false, "--client-ca")]
+    [TestCase("https://[::]:0", false, "--token-file")]
+    [TestCase("https://10.1.2.3:5000", false, "--insecure")]
+    [TestCase("https://0.0.0.0:0", true, "--allow-peer")]
+    public async Task Serve_TlsBeyondLoopbackWithoutAuthenticatingCallers_ExitsTwoOnOneLineNamingTheFlag(string listen, bool clientCa, string flag)
+    {
+        using var pki = new TestPki();
+        using var ca = new TestAuthority("stemedb test ca");
+        string caFile = pki.Write("ca.pem", ca.Certificate.ExportCertificatePem());
+        (string cert, string key) = pki.Issue(ca, "node-a");
+        string[] args = ["serve", "--listen", listen, "--tls-cert", cert, "--tls-key", key, .. clientCa ? new[] { "--client-ca", caFile } : []];
+
+        (int code, string output, string error) = await CliRunner.RunAsync(string.Empty, args);
+
+        Assert.That(code, Is.EqualTo(ExitCodes.Usage), output + error);
+        Assert.That(error, Does.Contain(flag));
+        Assert.That(error.Trim(), Does.Not.Contain('\n'), "one line");
+        Assert.That(output, Does.Not.Contain("listening on"));
+    }
+
+    [TestCase("client-ca")]
+    [TestCase("token")]
+    [TestCase("insecure")]
+    [CancelAfter(60_000)]
+    public async Task Serve_TlsBeyondLoopbackWithAuthenticatedCallersOrInsecure_Starts(string how, CancellationToken cancellationToken)
+    {
+        using var pki = new TestPki();
+        using var ca = new TestAuthority("stemedb test ca");
+        string caFile = pki.Write("ca.pem", ca.Certificate.ExportCertificatePem());
+        string tokenFile = pki.Write("token", "s3cret\n");
+        (string cert, string key) = pki.Issue(ca, "node-a");
+        string[] extra = how switch
+        {
+            "client-ca" => ["--client-ca", caFile, "--allow-peer", "node-b"],
+            "token" => ["--token-file", tokenFile],
+            _ => ["--insecure"],
+        };
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var runner = new CliRunner();
+        Task<int> serving = runner.StartAsync(["serve", "--listen", "https://0.0.0.0:0", "--tls-cert", cert, "--tls-key", key, .. extra], stop.Token);
+
+        string address = await runner.WaitForAddressAsync(serving, cancellationToken);
+        await stop.CancelAsync();
+
+        Assert.That(await serving, Is.EqualTo(ExitCodes.Success), runner.Error);
+        Assert.That(address, Does.StartWith("https://"));
     }
 
     [Test]

@@ -83,13 +83,13 @@ internal static class ServeCommand
         timeout.Description = "Deadline of each call to a peer, in seconds.";
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log node activity (information level) to standard error." };
         Option<string?> tokenFile = CommandSupport.TokenFileOption("File holding a shared bearer token (one line): callers of the sync service must send it, and this node sends it to its peers.");
-        var insecure = new Option<bool>("--insecure") { Description = "Serve cleartext gRPC on an address beyond loopback (refused without it)." };
+        var insecure = new Option<bool>("--insecure") { Description = "Serve on an address beyond loopback in cleartext, or over TLS to callers not authenticated by --client-ca with --allow-peer or by --token-file (both refused without it)." };
         var tlsCertificate = new Option<string?>("--tls-cert") { Description = "PEM certificate to serve TLS with (on an https:// --listen address) and to present to peers.", HelpName = "file" };
         var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key of --tls-cert.", HelpName = "file" };
-        var clientCa = new Option<string?>("--client-ca") { Description = "PEM CA certificate: callers must present a client certificate that chains to it (mutual TLS).", HelpName = "file" };
+        var clientCa = new Option<string?>("--client-ca") { Description = "PEM CA certificate: callers must present a client certificate that chains to it and carries the clientAuth extended key usage (mutual TLS). No chain is completed or checked for revocation over the network.", HelpName = "file" };
         var allowPeer = new Option<string[]>("--allow-peer")
         {
-            Description = "With --client-ca: accept only client certificates that name this peer (DNS SAN or CN); repeat for several.",
+            Description = "With --client-ca: accept only client certificates that name this peer (a DNS or IP subject alternative name; the CN only in a certificate without SANs); repeat for several.",
             HelpName = "name",
             AllowMultipleArgumentsPerToken = false,
         };

@@ -44,7 +44,7 @@ internal sealed class NodeServerSettings
     /// <summary>TLS: the node's certificate (served on an https:// address, and presented to peers), and the CAs of callers and peers.</summary>
     public TlsFiles Tls { get; init; } = new();
 
-    /// <summary>Whether cleartext may be served beyond loopback.</summary>
+    /// <summary>Whether the node may serve beyond loopback in cleartext, or to callers it does not authenticate.</summary>
     public bool Insecure { get; init; }
 
     /// <summary>Changes the engine settings, which otherwise keep the core's defaults (<see cref="SyncNodeOptions"/>).</summary>
@@ -99,12 +99,28 @@ internal sealed class NodeServer : IAsyncDisposable
             throw new CliException(ExitCodes.Usage, "--allow-peer checks client certificates: it requires --client-ca (mutual TLS).");
         }
 
-        if (!https && !settings.Insecure && !IsLoopback(settings.Listen))
+        if (!settings.Insecure && !IsLoopback(settings.Listen))
         {
-            throw new CliException(
-                ExitCodes.Usage,
-                $"--listen {settings.Listen.GetLeftPart(UriPartial.Authority)} would serve cleartext gRPC beyond this machine: anyone who can reach it could read " +
-                "every assertion and push new ones. Listen on 127.0.0.1 behind a TLS terminator, or pass --insecure to serve it anyway (with --token-file to require a token).");
+            string listen = settings.Listen.GetLeftPart(UriPartial.Authority);
+            if (!https)
+            {
+                throw new CliException(
+                    ExitCodes.Usage,
+                    $"--listen {listen} would serve cleartext gRPC beyond this machine: anyone who can reach it could read " +
+                    "every assertion and push new ones. Listen on 127.0.0.1 behind a TLS terminator, or pass --insecure to serve it anyway (with --token-file to require a token).");
+            }
+
+            bool mutualTls = settings.Tls.ClientCaFile is not null && settings.Tls.AllowedPeers.Count > 0;
+            if (!mutualTls && settings.Token is null)
+            {
+                throw new CliException(
+                    ExitCodes.Usage,
+                    settings.Tls.ClientCaFile is null
+                        ? $"--listen {listen} would serve every caller beyond this machine without authenticating it: anyone who can reach it could read every " +
+                          "assertion and push new ones. Add --client-ca with --allow-peer NAME (mutual TLS), or --token-file, or pass --insecure to serve it anyway."
+                        : $"--listen {listen} with --client-ca alone would serve any holder of a certificate of that CA beyond this machine. Add --allow-peer NAME " +
+                          "for each peer, or --token-file, or pass --insecure to serve it anyway.");
+            }
         }
 
         NodeId nodeId = settings.NodeId ?? (settings.DataDirectory is { } dir ? LoadOrCreateNodeId(dir) : NodeId.NewId());
@@ -166,6 +182,9 @@ internal sealed class NodeServer : IAsyncDisposable
             }
 
             settings.Tls.CopyTo(options.Tls);
+
+            // The checks above are the command line's; the hosting checks the bound addresses again at start.
+            options.AllowUnauthenticatedCallers = settings.Insecure;
         });
 
         // Per-caller limits (calls and bytes in flight, the rate of rejected requests): AddStemeDbSync registers a
@@ -245,7 +264,7 @@ internal sealed class NodeServer : IAsyncDisposable
         return new NodeServer(app, address, app.Services.GetRequiredService<SyncNode>(), storeDescription);
     }
 
-    /// <summary>The served certificate, and with a client CA, mutual TLS: a caller without a certificate chaining to it is refused.</summary>
+    /// <summary>Whether the listen address is this machine only (localhost or a loopback IP; not 0.0.0.0 or [::]).</summary>
     private static bool IsLoopback(Uri listen) =>
         string.Equals(listen.Host, "localhost", StringComparison.OrdinalIgnoreCase)
         || (IPAddress.TryParse(listen.Host.Trim('[', ']'), out IPAddress? ip) && IPAddress.IsLoopback(ip));

@@ -24,7 +24,7 @@ internal sealed class TlsFiles
 
     public string? PeerCaFile { get; init; }
 
-    /// <summary>With mutual TLS: the names (DNS SAN or CN) a client certificate must carry one of; any when empty.</summary>
+    /// <summary>With mutual TLS: the names a client certificate must carry one of (a DNS or IP SAN; the CN only without a SAN extension); any when empty.</summary>
     public System.Collections.Generic.IReadOnlyList<string> AllowedPeers { get; init; } = [];
 
     public bool HasCertificate => CertificateFile is not null;
@@ -104,9 +104,9 @@ internal sealed class TlsFiles
 
     /// <summary>
     /// The HTTP handler of calls to peers: presents this node's certificate when there is one, and accepts a peer's
-    /// server certificate that chains to the peer CA (or, without one, that the system trusts).
+    /// server certificate that chains to the peer CA (or, without one, that the system trusts), with no download.
     /// </summary>
-    public HttpMessageHandler? CreatePeerHandler()
+    public HttpMessageHandler CreatePeerHandler()
     {
         CheckFiles();
         var options = new StemeDbSyncTlsOptions();

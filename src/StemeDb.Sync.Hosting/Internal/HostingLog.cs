@@ -24,4 +24,7 @@ internal static partial class HostingLog
 
     [LoggerMessage(EventId = 7, EventName = "ReloadIgnored", Level = LogLevel.Error, Message = "The reloaded StemeDbSync configuration is invalid and is ignored; the peers stay as they were: {Failures}")]
     public static partial void ReloadIgnored(ILogger logger, string failures);
+
+    [LoggerMessage(EventId = 8, EventName = "Exposed", Level = LogLevel.Critical, Message = "The host does not start: {Problem}")]
+    public static partial void Exposed(ILogger logger, string problem);
 }

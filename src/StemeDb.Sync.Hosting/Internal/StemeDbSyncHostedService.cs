@@ -11,13 +11,20 @@ using Microsoft.Extensions.Options;
 
 namespace StemeDb.Sync.Hosting.Internal;
 
-/// <summary>Starts the node with the host, connects its configured peers, and reports health; stops it with the host.</summary>
-internal sealed class StemeDbSyncHostedService : IHostedService, IAsyncDisposable
+/// <summary>
+/// Starts the node with the host, connects its configured peers, and reports health; stops it with the host. Once every
+/// hosted service has started (the web server has bound its addresses), checks where the node is served
+/// (<see cref="ServedEndpoints"/>) and fails the host's start when it is exposed to callers it does not authenticate.
+/// </summary>
+internal sealed class StemeDbSyncHostedService : IHostedLifecycleService, IAsyncDisposable
 {
     private readonly SyncNode _node;
     private readonly HealthServiceImpl _health;
     private readonly ILogger _logger;
     private readonly PeerDirectory _peers;
+    private readonly StemeDbSyncOptions _options;
+    private readonly ServedEndpoints _served;
+    private readonly bool _authorizerRegistered;
 
     public StemeDbSyncHostedService(
         SyncNode node,
@@ -29,8 +36,13 @@ internal sealed class StemeDbSyncHostedService : IHostedService, IAsyncDisposabl
         IEnumerable<PeerConfiguration> peerConfigurations,
         IPeerNameResolver resolver,
         TimeProvider time,
-        ILoggerFactory? loggerFactory = null)
+        ServedEndpoints served,
+        ILoggerFactory? loggerFactory = null,
+        ISyncCallAuthorizer? authorizer = null)
     {
+        _options = options.Value;
+        _served = served;
+        _authorizerRegistered = authorizer is not null;
         _node = node;
         _health = health;
         _logger = (ILogger?)loggerFactory?.CreateLogger<StemeDbSyncHostedService>() ?? NullLogger.Instance;
@@ -47,6 +59,23 @@ internal sealed class StemeDbSyncHostedService : IHostedService, IAsyncDisposabl
         SetHealth(HealthCheckResponse.Types.ServingStatus.Serving);
         HostingLog.NodeServing(_logger, _node.NodeId, _node.Count, _peers.Addresses.Count);
     }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken)
+    {
+        if (_served.Check(_options, _authorizerRegistered) is { } problem)
+        {
+            HostingLog.Exposed(_logger, problem);
+            throw new InvalidOperationException(problem);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {

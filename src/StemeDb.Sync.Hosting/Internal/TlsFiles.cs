@@ -114,17 +114,106 @@ internal static class TlsFiles
     /// <summary>A CA bundle that follows its file.</summary>
     public static ReloadingPem<X509Certificate2Collection> Ca(string path) => new(() => LoadCa(path), path);
 
-    /// <summary>Whether <paramref name="certificate"/> chains to one of <paramref name="roots"/> (and only to them).</summary>
-    public static bool ChainsTo(X509Certificate2 certificate, X509Certificate2Collection roots)
+    /// <summary>The extended key usage of a TLS server certificate (id-kp-serverAuth).</summary>
+    public const string ServerAuthentication = "1.3.6.1.5.5.7.3.1";
+
+    /// <summary>The extended key usage of a TLS client certificate (id-kp-clientAuth).</summary>
+    public const string ClientAuthentication = "1.3.6.1.5.5.7.3.2";
+
+    /// <summary>
+    /// The policy of every chain a node builds, its TLS stack's included: nothing is fetched from the network (no
+    /// authority information access, CRL or OCSP downloads, so a peer's certificate cannot make the node call an address
+    /// before it is authenticated), revocation is not checked (it is done by rotating the CA or the allowed names), and
+    /// with <paramref name="roots"/> they are the whole trust store. Intermediates come only from what the peer sent
+    /// (added to <see cref="X509ChainPolicy.ExtraStore"/>). A new instance on every call: the TLS stack adds the peer's
+    /// certificates to it.
+    /// </summary>
+    /// <param name="roots">The CAs to trust; the system's trust when <see langword="null"/>.</param>
+    /// <param name="usage">The extended key usage every certificate of the chain must allow (when it has the extension).</param>
+    public static X509ChainPolicy ChainPolicy(X509Certificate2Collection? roots, string usage)
     {
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        var policy = new X509ChainPolicy
+        {
+            DisableCertificateDownloads = true,
+            RevocationMode = X509RevocationMode.NoCheck,
+        };
+        policy.ApplicationPolicy.Add(new Oid(usage, null));
+        if (roots is not null)
+        {
+            policy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            policy.CustomTrustStore.AddRange(roots);
+        }
+
+        return policy;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="certificate"/> chains to one of <paramref name="roots"/> (and only to them) for
+    /// <paramref name="usage"/>, through the intermediates the peer sent (<paramref name="presented"/>) and nothing else;
+    /// see <see cref="ChainPolicy"/>.
+    /// </summary>
+    public static bool ChainsTo(X509Certificate2 certificate, X509Certificate2Collection roots, X509Certificate2Collection? presented, string usage)
+    {
+        using var chain = new X509Chain { ChainPolicy = ChainPolicy(roots, usage) };
+        if (presented is not null)
+        {
+            chain.ChainPolicy.ExtraStore.AddRange(presented);
+        }
+
         return chain.Build(certificate);
     }
 
-    /// <summary>Whether the certificate names one of <paramref name="allowed"/> in a DNS SAN or its CN (any name when none is listed).</summary>
+    /// <summary>
+    /// Whether a caller's client certificate may call the node: it carries the clientAuth extended key usage (the
+    /// extension must be there: a certificate without it is not taken for a client certificate), chains to
+    /// <paramref name="roots"/> through what the caller sent, and names an allowed peer (<see cref="IsAllowed"/>).
+    /// </summary>
+    /// <param name="certificate">The caller's certificate.</param>
+    /// <param name="presented">The certificates the caller sent in the handshake (the TLS stack's chain's extra store).</param>
+    /// <param name="roots">The client CA.</param>
+    /// <param name="allowed">The allowed peer names; any when empty.</param>
+    public static bool IsAllowedClient(X509Certificate2 certificate, X509Certificate2Collection? presented, X509Certificate2Collection roots, IList<string> allowed) =>
+        HasUsage(certificate, ClientAuthentication, whenAbsent: false)
+        && ChainsTo(certificate, roots, presented, ClientAuthentication)
+        && IsAllowed(certificate, allowed);
+
+    /// <summary>
+    /// Whether a peer's server certificate is acceptable for this node's calls: when it has an extended key usage
+    /// extension, it lists serverAuth (a certificate without the extension is valid for any usage, as TLS clients
+    /// generally take it), and it chains to <paramref name="roots"/> through what the peer sent.
+    /// </summary>
+    public static bool IsAcceptedServer(X509Certificate2 certificate, X509Certificate2Collection? presented, X509Certificate2Collection roots) =>
+        HasUsage(certificate, ServerAuthentication, whenAbsent: true)
+        && ChainsTo(certificate, roots, presented, ServerAuthentication);
+
+    /// <summary>Whether the certificate's extended key usage extension lists <paramref name="usage"/>; <paramref name="whenAbsent"/> without the extension.</summary>
+    public static bool HasUsage(X509Certificate2 certificate, string usage, bool whenAbsent)
+    {
+        foreach (X509Extension extension in certificate.Extensions)
+        {
+            if (extension is X509EnhancedKeyUsageExtension eku)
+            {
+                foreach (Oid oid in eku.EnhancedKeyUsages)
+                {
+                    if (oid.Value == usage)
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            }
+        }
+
+        return whenAbsent;
+    }
+
+    /// <summary>
+    /// Whether the certificate names one of <paramref name="allowed"/> (any name when none is listed). A certificate
+    /// with a subject alternative name extension is matched on its DNS names and IP addresses only; its common name
+    /// counts only when it has no such extension (as in RFC 6125, so that a CA that puts a free-form common name next to
+    /// the names it checked cannot make a caller pass for another).
+    /// </summary>
     public static bool IsAllowed(X509Certificate2 certificate, IList<string> allowed)
     {
         if (allowed.Count == 0)
@@ -143,6 +232,19 @@ internal static class TlsFiles
                         return true;
                     }
                 }
+
+                foreach (System.Net.IPAddress ip in san.EnumerateIPAddresses())
+                {
+                    foreach (string candidate in allowed)
+                    {
+                        if (System.Net.IPAddress.TryParse(candidate, out System.Net.IPAddress? allowedIp) && allowedIp.Equals(ip))
+                        {
+                            return true;
+                        }
+                    }
+                }
+
+                return false;
             }
         }
 
@@ -163,25 +265,26 @@ internal static class TlsFiles
     }
 
     /// <summary>
-    /// The HTTP handler of calls to peers, or <see langword="null"/> when the options set neither a certificate nor a
-    /// peer CA: it presents the node's certificate (as it is on disk at each new connection), and accepts a peer's
-    /// server certificate that names the dialled host and chains to the peer CA (or, without one, that the system trusts).
+    /// The HTTP handler of calls to peers: it presents the node's certificate (as it is on disk at each new connection)
+    /// when the options name one, and accepts a peer's server certificate that names the dialled host and chains to the
+    /// peer CA (or, without one, that the system trusts), with serverAuth among its extended key usages when it lists
+    /// any. No chain built for it fetches anything from the network (<see cref="ChainPolicy"/>).
     /// </summary>
     /// <param name="tls">The node's TLS files.</param>
     /// <param name="targetHost">The name the peer's certificate must carry when it is not the dialled host (a peer found
     /// by a DNS name and dialled by address); the dialled host when <see langword="null"/>.</param>
-    public static HttpMessageHandler? CreatePeerHandler(StemeDbSyncTlsOptions tls, string? targetHost = null)
+    public static HttpMessageHandler CreatePeerHandler(StemeDbSyncTlsOptions tls, string? targetHost = null)
     {
-        if (tls.CertificateFile is null && tls.PeerCaFile is null)
-        {
-            return null;
-        }
-
         var handler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true };
         if (targetHost is not null)
         {
             handler.SslOptions.TargetHost = targetHost;
         }
+
+        // The TLS stack builds the peer's chain with this policy (a copy per connection): no downloads, even with the
+        // system's trust.
+        handler.SslOptions.CertificateRevocationCheckMode = X509RevocationMode.NoCheck;
+        handler.SslOptions.CertificateChainPolicy = ChainPolicy(null, ServerAuthentication);
 
         if (tls.CertificateFile is { } certificateFile && tls.KeyFile is { } keyFile)
         {
@@ -192,10 +295,16 @@ internal static class TlsFiles
         if (tls.PeerCaFile is { } peerCa)
         {
             ReloadingPem<X509Certificate2Collection> roots = Ca(peerCa);
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-                certificate is not null
-                && (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) == SslPolicyErrors.None // the name must match
-                && ChainsTo(X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()), roots.Current);
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
+            {
+                if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None) // the name must match
+                {
+                    return false;
+                }
+
+                using X509Certificate2 server = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+                return IsAcceptedServer(server, chain?.ChainPolicy.ExtraStore, roots.Current);
+            };
         }
 
         return handler;

@@ -28,23 +28,74 @@ internal sealed class TestPki : IDisposable
         return path;
     }
 
-    /// <summary>Issues a certificate named <paramref name="name"/> (CN) and writes it and its key as <c>name.pem</c> and <c>name.key</c>.</summary>
-    public (string Certificate, string Key) Issue(TestAuthority authority, string name)
+    /// <summary>Issues a certificate named <paramref name="name"/> (CN and DNS SAN) and writes it and its key as <c>name.pem</c> and <c>name.key</c>.</summary>
+    public (string Certificate, string Key) Issue(TestAuthority authority, string name, string? caIssuersUrl = null)
+    {
+        using X509Certificate2 issued = Create(authority, name, caIssuersUrl: caIssuersUrl);
+        using ECDsa key = issued.GetECDsaPrivateKey()!;
+        return (Write(name + ".pem", issued.ExportCertificatePem()), Write(name + ".key", key.ExportPkcs8PrivateKeyPem()));
+    }
+
+    /// <summary>
+    /// A certificate with its private key, issued by <paramref name="authority"/>: CN <paramref name="name"/>, with
+    /// <paramref name="usages"/> as its extended key usages (serverAuth and clientAuth by default; no extension when
+    /// <see langword="null"/>), a SAN extension of 127.0.0.1, localhost and <paramref name="name"/> unless
+    /// <paramref name="sanDnsNames"/> lists others (no extension when empty), and an authority information access
+    /// extension whose caIssuers is <paramref name="caIssuersUrl"/> when given.
+    /// </summary>
+    public static X509Certificate2 Create(TestAuthority authority, string name, string[]? usages = null, bool noUsages = false, string[]? sanDnsNames = null, string? caIssuersUrl = null)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")], false));
-        var san = new SubjectAlternativeNameBuilder();
-        san.AddIpAddress(IPAddress.Loopback);
-        san.AddDnsName("localhost");
-        request.CertificateExtensions.Add(san.Build());
+        if (!noUsages)
+        {
+            var oids = new OidCollection();
+            foreach (string usage in usages ?? [ServerAuth, ClientAuth])
+            {
+                oids.Add(new Oid(usage));
+            }
+
+            request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(oids, false));
+        }
+
+        if (sanDnsNames is not { Length: 0 })
+        {
+            var san = new SubjectAlternativeNameBuilder();
+            if (sanDnsNames is null)
+            {
+                san.AddIpAddress(IPAddress.Loopback);
+                san.AddDnsName("localhost");
+                san.AddDnsName(name);
+            }
+            else
+            {
+                foreach (string dns in sanDnsNames)
+                {
+                    san.AddDnsName(dns);
+                }
+            }
+
+            request.CertificateExtensions.Add(san.Build());
+        }
+
+        if (caIssuersUrl is not null)
+        {
+            request.CertificateExtensions.Add(new X509AuthorityInformationAccessExtension(ocspUris: null, caIssuersUris: [caIssuersUrl]));
+        }
+
         DateTimeOffset now = DateTimeOffset.UtcNow;
         byte[] serial = RandomNumberGenerator.GetBytes(16);
-        using X509Certificate2 issued = request.Create(authority.Certificate, now.AddMinutes(-5), now.AddDays(1), serial);
-        return (Write(name + ".pem", issued.ExportCertificatePem()), Write(name + ".key", key.ExportPkcs8PrivateKeyPem()));
+        using X509Certificate2 issued = authority.Sign(request, now.AddMinutes(-5), now.AddDays(1), serial);
+        return issued.CopyWithPrivateKey(key);
     }
+
+    /// <summary>The extended key usage of a TLS server certificate.</summary>
+    public const string ServerAuth = "1.3.6.1.5.5.7.3.1";
+
+    /// <summary>The extended key usage of a TLS client certificate.</summary>
+    public const string ClientAuth = "1.3.6.1.5.5.7.3.2";
 
     public void Dispose() => System.IO.Directory.Delete(Directory, recursive: true);
 
@@ -61,7 +112,10 @@ internal sealed class TestPki : IDisposable
         if (certificate is not null)
         {
             using X509Certificate2 pem = X509Certificate2.CreateFromPemFile(certificate, key);
-            handler.SslOptions.ClientCertificates = [X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null)];
+            // Offline: the client sends its certificate without looking for its issuers on the network, so that a
+            // download seen by a test is the server's.
+            handler.SslOptions.ClientCertificateContext = System.Net.Security.SslStreamCertificateContext.Create(
+                X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null), additionalCertificates: null, offline: true);
         }
 
         handler.SslOptions.RemoteCertificateValidationCallback = (_, presented, _, _) =>
@@ -83,20 +137,36 @@ internal sealed class TestPki : IDisposable
     }
 }
 
-/// <summary>A self-signed certificate authority for one test.</summary>
+/// <summary>A self-signed certificate authority for one test, or an intermediate CA issued by another.</summary>
 internal sealed class TestAuthority : IDisposable
 {
-    public TestAuthority(string name)
+    public TestAuthority(string name, TestAuthority? issuer = null)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
         DateTimeOffset now = DateTimeOffset.UtcNow;
-        Certificate = request.CreateSelfSigned(now.AddMinutes(-10), now.AddDays(2));
+        if (issuer is null)
+        {
+            Certificate = request.CreateSelfSigned(now.AddMinutes(-10), now.AddDays(2));
+        }
+        else
+        {
+            using X509Certificate2 issued = issuer.Sign(request, now.AddMinutes(-10), now.AddDays(2), RandomNumberGenerator.GetBytes(16));
+            Certificate = issued.CopyWithPrivateKey(key);
+        }
     }
 
     public X509Certificate2 Certificate { get; }
+
+    /// <summary>Signs a request with this authority's key, naming it as the authority key.</summary>
+    public X509Certificate2 Sign(CertificateRequest request, DateTimeOffset notBefore, DateTimeOffset notAfter, byte[] serial)
+    {
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(Certificate, includeKeyIdentifier: true, includeIssuerAndSerial: false));
+        return request.Create(Certificate, notBefore, notAfter, serial);
+    }
 
     public void Dispose() => Certificate.Dispose();
 }
