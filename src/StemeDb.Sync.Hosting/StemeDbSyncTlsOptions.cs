@@ -47,7 +47,11 @@ public sealed class StemeDbSyncTlsOptions
     /// <summary>The CA (PEM) that peers' server certificates must chain to; the system's trust when unset.</summary>
     public string? PeerCaFile { get; set; }
 
-    /// <summary>With <see cref="ClientCaFile"/>: the names (a DNS name in the certificate's subject alternative names, or its
-    /// common name) a caller's certificate must carry one of; any name when empty.</summary>
+    /// <summary>
+    /// With <see cref="ClientCaFile"/>: the names (a DNS name in the certificate's subject alternative names, or its
+    /// common name) a caller's certificate must carry one of; any name when empty. The same names apply to the peers found
+    /// by <see cref="StemeDbSyncOptions.PeerDns"/>: their server certificate must carry one of them as well as the name DNS
+    /// gave (peers listed in <see cref="StemeDbSyncOptions.Peers"/> are checked against their configured address only).
+    /// </summary>
     public IList<string> AllowedPeers { get; } = new List<string>();
 }

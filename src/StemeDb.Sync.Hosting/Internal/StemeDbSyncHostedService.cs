@@ -18,6 +18,7 @@ internal sealed class StemeDbSyncHostedService : IHostedService, IAsyncDisposabl
     private readonly HealthServiceImpl _health;
     private readonly ILogger _logger;
     private readonly PeerDirectory _peers;
+    private readonly StemeDbSyncOptions _options;
 
     public StemeDbSyncHostedService(
         SyncNode node,
@@ -33,6 +34,7 @@ internal sealed class StemeDbSyncHostedService : IHostedService, IAsyncDisposabl
     {
         _node = node;
         _health = health;
+        _options = options.Value;
         _logger = (ILogger?)loggerFactory?.CreateLogger<StemeDbSyncHostedService>() ?? NullLogger.Instance;
         _peers = new PeerDirectory(node, options.Value, optionsFactory, optionsChanges, peerConfigurations, resolver, time, nodeOptions.Value.PeerCallTimeout, _logger);
     }
@@ -42,6 +44,8 @@ internal sealed class StemeDbSyncHostedService : IHostedService, IAsyncDisposabl
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        WarnIfReadableByOthers(_options.TokenFile, $"{StemeDbSyncOptions.SectionName}:{nameof(StemeDbSyncOptions.TokenFile)}");
+        WarnIfReadableByOthers(_options.Tls.KeyFile, $"{StemeDbSyncOptions.SectionName}:{nameof(StemeDbSyncOptions.Tls)}:{nameof(StemeDbSyncTlsOptions.KeyFile)}");
         await _node.StartAsync(cancellationToken).ConfigureAwait(false);
         await _peers.StartAsync(cancellationToken).ConfigureAwait(false);
         SetHealth(HealthCheckResponse.Types.ServingStatus.Serving);
@@ -62,6 +66,15 @@ internal sealed class StemeDbSyncHostedService : IHostedService, IAsyncDisposabl
     }
 
     public ValueTask DisposeAsync() => _peers.DisposeAsync();
+
+    /// <summary>Logs a warning when the secret in <paramref name="path"/> can be read by the file's group or others (Unix).</summary>
+    private void WarnIfReadableByOthers(string? path, string setting)
+    {
+        if (path is not null && SecretFiles.PermissionWarning(path, setting) is { } warning)
+        {
+            HostingLog.SecretFileReadable(_logger, warning);
+        }
+    }
 
     private void SetHealth(HealthCheckResponse.Types.ServingStatus status) => SetHealth(_health, status);
 
