@@ -3,7 +3,7 @@
 //   dotnet run --project samples/GrpcHost -- --port 5001
 //   dotnet run --project samples/GrpcHost -- --port 5002 --peer http://127.0.0.1:5001 --ingest "hello"
 //   dotnet run --project samples/GrpcHost -- --port 5003 --pfx node.pfx --pfx-password secret   (TLS)
-//   dotnet run --project samples/GrpcHost -- --port 5004 --token s3cret   (callers must send the token)
+//   dotnet run --project samples/GrpcHost -- --port 5004 --token 6f1c0e8a2b9d4e57a3c1   (callers must send the token)
 //
 // Without --pfx the endpoint is HTTP/2 cleartext (h2c); with it, HTTP/2 over TLS. The node gossips what it
 // ingests to its peers and reconciles with them by anti-entropy every few seconds. With --token the sync service
@@ -56,6 +56,11 @@ builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, p
 // MapStemeDbSync serves: the node's handler behind a PeerGuard with default limits. With a token, every call to a
 // peer carries it (the peers of this sample share one).
 string? token = builder.Configuration["Token"];
+if (token is not null && System.Text.Encoding.UTF8.GetByteCount(token) < BearerTokenAuthorizer.MinimumTokenBytes)
+{
+    throw new ArgumentException($"--token must be at least {BearerTokenAuthorizer.MinimumTokenBytes} bytes, such as the output of 'openssl rand -hex 32'.");
+}
+
 builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = 4 * 1024 * 1024);
 builder.Services.AddStemeDbSync(builder.Configuration.GetSection("StemeDbSync"))
     .ConfigureNode(node => node.AntiEntropyInterval = TimeSpan.FromSeconds(10)) // jitter: one sixth of the interval

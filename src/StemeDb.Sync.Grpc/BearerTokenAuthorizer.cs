@@ -19,11 +19,15 @@ public sealed class BearerTokenAuthorizer : ISyncCallAuthorizer
     /// <summary>The header the token travels in.</summary>
     public const string HeaderName = "authorization";
 
+    /// <summary>The shortest token accepted, in bytes of its UTF-8 encoding: 16 (128 bits, if they are random).</summary>
+    public const int MinimumTokenBytes = 16;
+
     private readonly byte[] _expected;
 
     /// <summary>Creates the authorizer.</summary>
-    /// <param name="token">The shared token; not empty, no surrounding white space.</param>
-    /// <exception cref="ArgumentException"><paramref name="token"/> is empty or has surrounding white space.</exception>
+    /// <param name="token">The shared token: at least <see cref="MinimumTokenBytes"/> bytes in UTF-8, no surrounding white space.</param>
+    /// <exception cref="ArgumentException"><paramref name="token"/> is empty, shorter than <see cref="MinimumTokenBytes"/>
+    /// bytes, or has surrounding white space.</exception>
     public BearerTokenAuthorizer(string token)
     {
         ArgumentException.ThrowIfNullOrEmpty(token);
@@ -32,8 +36,17 @@ public sealed class BearerTokenAuthorizer : ISyncCallAuthorizer
             throw new ArgumentException("The token must not start or end with white space.", nameof(token));
         }
 
+        if (Encoding.UTF8.GetByteCount(token) < MinimumTokenBytes)
+        {
+            throw new ArgumentException(TooShort(Encoding.UTF8.GetByteCount(token)), nameof(token));
+        }
+
         _expected = Encoding.UTF8.GetBytes("Bearer " + token);
     }
+
+    /// <summary>The message for a token of <paramref name="bytes"/> bytes, shorter than <see cref="MinimumTokenBytes"/>.</summary>
+    private static string TooShort(int bytes) =>
+        $"The token is {bytes} bytes long; a bearer token must be at least {MinimumTokenBytes} bytes (UTF-8), such as 32 random hex digits (openssl rand -hex 16).";
 
     /// <summary>The header value a peer sends: <c>Bearer &lt;token&gt;</c>.</summary>
     /// <param name="token">The shared token.</param>

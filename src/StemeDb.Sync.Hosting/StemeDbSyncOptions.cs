@@ -51,7 +51,10 @@ public sealed class StemeDbSyncOptions
     /// <see cref="PeerDnsInterval"/> and when the configuration is reloaded; peers are added and removed as the records
     /// change, and a lookup that fails (or a malformed answer) is logged and names no peer until the next resolution. A
     /// resolved address becomes a peer once it answers a ping with another node's id, so the node's own address is
-    /// skipped. With TLS, a peer's certificate must carry the DNS name (for SRV records, the target host name).
+    /// skipped. With TLS, a peer's certificate must carry the DNS name (for SRV records, the target host name), and when
+    /// <see cref="StemeDbSyncTlsOptions.AllowedPeers"/> lists names, one of them too: DNS alone does not choose whom the
+    /// node trusts. At most <see cref="PeerDnsMaxPeers"/> peers come from one entry. Over http://, the
+    /// <see cref="TokenFile"/> token is sent to loopback addresses only.
     /// </summary>
     public IList<string> PeerDns { get; } = new List<string>();
 
@@ -59,10 +62,22 @@ public sealed class StemeDbSyncOptions
     public TimeSpan PeerDnsInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// The most peers one <see cref="PeerDns"/> entry can add: 64 by default, from 1 to 4096. When its records name more
+    /// addresses, the first in address order are used (the same ones at every resolution, whatever order the answers come
+    /// in) and the others are ignored with a warning, so that whoever controls the DNS answers cannot make the node
+    /// open connections to any number of addresses.
+    /// </summary>
+    public int PeerDnsMaxPeers { get; set; } = 64;
+
+    /// <summary>
     /// A file holding a shared bearer token, for nodes without mutual TLS: callers of this node must send it
     /// (<c>authorization: Bearer …</c>, compared in constant time; others get <c>UNAUTHENTICATED</c>), and the node sends
     /// it to its peers. Read once, when the host starts (a configuration reload does not change it); leading and
-    /// trailing white space is ignored. Use it over TLS beyond loopback. None when unset.
+    /// trailing white space is ignored, and the token must be at least
+    /// <see cref="Grpc.BearerTokenAuthorizer.MinimumTokenBytes"/> (16) bytes. The token is sent to https:// peers and to
+    /// http:// peers on this machine (localhost, 127.0.0.0/8, ::1) only: an http:// peer beyond it gets no token, and a
+    /// warning is logged once. On Unix, a warning is logged at start when the file can be read by its group or others.
+    /// None when unset.
     /// </summary>
     /// <remarks>The check runs before a registered <see cref="ISyncCallAuthorizer"/>, which still applies.</remarks>
     public string? TokenFile { get; set; }

@@ -104,7 +104,7 @@ public static class StemeDbSyncServiceCollectionExtensions
         ISyncCallAuthorizer? authorizer = services.GetService<ISyncCallAuthorizer>();
         if (services.GetRequiredService<IOptions<StemeDbSyncOptions>>().Value.TokenFile is { } tokenFile)
         {
-            var token = new BearerTokenAuthorizer(TlsFiles.ReadToken(tokenFile));
+            var token = new BearerTokenAuthorizer(SecretFiles.ReadToken(tokenFile));
             authorizer = authorizer is null ? token : new BothAuthorizers(token, authorizer);
         }
 

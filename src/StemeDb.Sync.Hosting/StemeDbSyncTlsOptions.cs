@@ -57,6 +57,9 @@ public sealed class StemeDbSyncTlsOptions
     /// With <see cref="ClientCaFile"/>: the names a caller's certificate must carry one of; any name of the CA when empty.
     /// A certificate with a subject alternative name extension is matched on its DNS names and IP addresses only (so
     /// list a peer by the DNS name its certificate carries); its common name counts only when it has no such extension.
+    /// The same names apply to the peers found by <see cref="StemeDbSyncOptions.PeerDns"/>: their server certificate
+    /// must carry one of them as well as the name DNS gave (peers listed in <see cref="StemeDbSyncOptions.Peers"/> are
+    /// checked against their configured address only).
     /// </summary>
     public IList<string> AllowedPeers { get; } = new List<string>();
 }

@@ -78,7 +78,8 @@ public sealed class SqliteAssertionStore : IAssertionStore, IAsyncDisposable
 
     /// <summary>
     /// Opens the store in the database file at <paramref name="path"/>, creating the file (and its directory) and the
-    /// schema if needed.
+    /// schema if needed. On Unix, a database file it creates is readable and writable by its owner only (0600), and so
+    /// are the <c>-wal</c> and <c>-shm</c> files SQLite creates next to it (SQLite gives them the database file's mode).
     /// </summary>
     /// <param name="path">The database file. Its directory also receives the write-ahead log and the lock file.</param>
     /// <param name="options">Settings; defaults when <see langword="null"/>.</param>
@@ -111,6 +112,7 @@ public sealed class SqliteAssertionStore : IAssertionStore, IAsyncDisposable
         SqliteConnection? connection = null;
         try
         {
+            CreateOwnerOnly(fullPath);
             string connectionString = new SqliteConnectionStringBuilder
             {
                 DataSource = fullPath,
@@ -347,6 +349,33 @@ public sealed class SqliteAssertionStore : IAssertionStore, IAsyncDisposable
         }
 
         lockFile.Dispose();
+    }
+
+    /// <summary>
+    /// Creates the database file, empty (SQLite makes it a database), readable and writable by its owner only (0600) on
+    /// Unix: it holds every assertion. SQLite gives the write-ahead log and shared-memory files it creates next to it
+    /// (<c>-wal</c>, <c>-shm</c>) the mode of the database file. An existing file keeps its mode.
+    /// </summary>
+    private static void CreateOwnerOnly(string fullPath)
+    {
+        if (OperatingSystem.IsWindows() || File.Exists(fullPath))
+        {
+            return;
+        }
+
+        try
+        {
+            using var created = new FileStream(fullPath, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            });
+        }
+        catch (IOException) when (File.Exists(fullPath))
+        {
+            // Created meanwhile by a process that does not take the lock: SQLite opens it as it is.
+        }
     }
 
     private static FileStream AcquireLock(string fullPath)

@@ -16,7 +16,7 @@ namespace StemeDb.Sync.AspNetCore.Tests;
 [TestFixture]
 public sealed class MapStemeDbSyncTests
 {
-    private const string Token = "map-test-token";
+    private const string Token = "map-test-token-0123456789";
 
     [Test]
     [CancelAfter(60_000)]

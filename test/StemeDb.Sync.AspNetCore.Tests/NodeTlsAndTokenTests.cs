@@ -111,8 +111,8 @@ public sealed class NodeTlsAndTokenTests
     [CancelAfter(60_000)]
     public async Task TokenFileFromConfiguration_PeersSendItAndCallersWithoutItAreRefused(CancellationToken cancellationToken)
     {
-        string tokenFile = _pki.Write("token", "  s3cret-token\n");
-        string wrongFile = _pki.Write("wrong", "not-the-token");
+        string tokenFile = _pki.Write("token", "  s3cret-token-0123456789\n");
+        string wrongFile = _pki.Write("wrong", "not-the-token-0123456789");
         await using WebApplication a = await TestNodes.StartAsync(cancellationToken, new() { ["StemeDbSync:TokenFile"] = tokenFile }, tls: false);
         Uri addressA = TestNodes.AddressOf(a);
         SyncNode nodeA = a.Services.GetRequiredService<SyncNode>();

@@ -11,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using StemeDb.Sync.AspNetCore.Tests.Support;
 using StemeDb.Sync.Hosting.Internal;
+using StemeDb.Sync.Tests.Support;
 
 namespace StemeDb.Sync.AspNetCore.Tests;
 
@@ -127,6 +128,37 @@ public sealed class PeerDiscoveryTests
 
         Assert.That(directory.Addresses, Is.EqualTo(new[] { peerC }));
         Assert.That(a.Services.GetRequiredService<SyncNode>().Peers.Select(p => p.Name), Is.EqualTo(new[] { new Uri(peerC).Authority }));
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task PeerDns_WithAllowedPeers_APeerWhoseCertificateNamesOnlyTheDnsNameIsNotAdded(CancellationToken cancellationToken)
+    {
+        using var pki = new TestPki();
+        using var ca = new TestAuthority("stemedb test ca");
+        string caFile = pki.Write("ca.pem", ca.Certificate.ExportCertificatePem());
+        (string aCert, string aKey) = pki.Issue(ca, "node-a");
+        (string bCert, string bKey) = pki.Issue(ca, "node-b");           // names localhost (the DNS name) and node-b
+        (string cCert, string cKey) = pki.Issue(ca, "impostor");         // names localhost too, but no allowed peer
+        Dictionary<string, string?> Tls(string cert, string key) => new()
+        {
+            ["StemeDbSync:Tls:CertificateFile"] = cert,
+            ["StemeDbSync:Tls:KeyFile"] = key,
+            ["StemeDbSync:Tls:ClientCaFile"] = caFile,
+            ["StemeDbSync:Tls:PeerCaFile"] = caFile,
+            ["StemeDbSync:Tls:AllowedPeers:0"] = "node-a",
+            ["StemeDbSync:Tls:AllowedPeers:1"] = "node-b",
+        };
+        await using WebApplication b = await TestNodes.StartAsync(cancellationToken, Tls(bCert, bKey), tls: true);
+        await using WebApplication c = await TestNodes.StartAsync(cancellationToken, Tls(cCert, cKey), tls: true);
+        var resolver = new FakeResolver();
+        resolver.Set("localhost", "127.0.0.1");
+        resolver.SetService("_grpc._tcp.nodes.test", new(0, 10, (ushort)TestNodes.AddressOf(b).Port, "localhost"), new(0, 10, (ushort)TestNodes.AddressOf(c).Port, "localhost"));
+        Dictionary<string, string?> configA = Tls(aCert, aKey);
+        configA["StemeDbSync:PeerDns:0"] = "_grpc._tcp.nodes.test";
+        await using WebApplication a = await TestNodes.StartAsync(cancellationToken, configA, tls: true, configure: services => services.AddSingleton<IPeerNameResolver>(resolver));
+
+        Assert.That(DirectoryOf(a).Addresses, Is.EqualTo(new[] { $"https://127.0.0.1:{TestNodes.AddressOf(b).Port}" }), "c's certificate carries the name DNS gave, but names no allowed peer");
     }
 
     private static PeerDirectory DirectoryOf(WebApplication app) =>

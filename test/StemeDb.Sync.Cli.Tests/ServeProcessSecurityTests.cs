@@ -87,12 +87,12 @@ public sealed class ServeProcessSecurityTests
     public async Task Serve_ProcessWithTokenFile_GrpcJsWithAWrongTokenIsRefusedUnauthenticated(CancellationToken cancellationToken)
     {
         await NodeJs.EnsureReadyAsync(cancellationToken);
-        string tokenFile = _pki.Write("token", "process-token\n");
+        string tokenFile = _pki.Write("token", "process-token-0123456789\n");
         using ServeProcess node = ServeProcess.Start("serve", "--listen", "http://127.0.0.1:0", "--token-file", tokenFile);
         Uri address = await node.WaitForAddressAsync(cancellationToken);
         string host = $"127.0.0.1:{address.Port}";
 
-        JsonElement right = await PingWithGrpcJsAsync(cancellationToken, host, "--token", "process-token");
+        JsonElement right = await PingWithGrpcJsAsync(cancellationToken, host, "--token", "process-token-0123456789");
         JsonElement wrong = await PingWithGrpcJsAsync(cancellationToken, host, "--token", "not-the-token");
         JsonElement none = await PingWithGrpcJsAsync(cancellationToken, host);
 

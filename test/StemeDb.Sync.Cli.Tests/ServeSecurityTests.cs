@@ -82,8 +82,8 @@ public sealed class ServeSecurityTests
     {
         string tokenFile = Path.Combine(Path.GetTempPath(), $"stemedb-token-{Guid.NewGuid():N}");
         string wrongFile = tokenFile + "-wrong";
-        await File.WriteAllTextAsync(tokenFile, "s3cret-token\n", cancellationToken);
-        await File.WriteAllTextAsync(wrongFile, "not-it\n", cancellationToken);
+        await File.WriteAllTextAsync(tokenFile, "s3cret-token-0123456789\n", cancellationToken);
+        await File.WriteAllTextAsync(wrongFile, "not-it-but-as-long-as-one\n", cancellationToken);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var a = new CliRunner();
         Task<int> servingA = a.StartAsync(["serve", "--listen", "http://127.0.0.1:0", "--token-file", tokenFile], stop.Token);

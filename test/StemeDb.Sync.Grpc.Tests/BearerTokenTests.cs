@@ -48,6 +48,23 @@ public sealed class BearerTokenTests
     }
 
     [Test]
+    public void Authorizer_TokenShorterThan16Bytes_ThrowsNamingTheMinimum()
+    {
+        var ex = Assert.Throws<System.ArgumentException>(() => _ = new BearerTokenAuthorizer("fifteen-bytes!!"));
+
+        Assert.That(ex!.Message, Does.Contain("15 bytes").And.Contain("at least 16 bytes"));
+        Assert.That(ex.ParamName, Is.EqualTo("token"));
+    }
+
+    [Test]
+    public void Authorizer_Token16BytesOfUtf8_IsAccepted()
+    {
+        // Eight two-byte characters: 8 characters, 16 bytes; the minimum counts bytes.
+        Assert.DoesNotThrow(() => _ = new BearerTokenAuthorizer("éééééééé"));
+        Assert.Throws<System.ArgumentException>(() => _ = new BearerTokenAuthorizer("ééééééé"));
+    }
+
+    [Test]
     public void Authorizer_EmptyOrPaddedToken_Throws()
     {
         Assert.Throws<System.ArgumentException>(() => _ = new BearerTokenAuthorizer(""));

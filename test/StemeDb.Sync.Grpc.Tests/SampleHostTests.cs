@@ -18,7 +18,7 @@ namespace StemeDb.Sync.Grpc.Tests;
 [NonParallelizable]
 public sealed class SampleHostTests
 {
-    private const string Token = "sample-token";
+    private const string Token = "sample-token-0123456789";
 
     [Test]
     [CancelAfter(120_000)]

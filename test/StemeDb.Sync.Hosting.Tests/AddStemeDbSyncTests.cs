@@ -54,7 +54,7 @@ public sealed class AddStemeDbSyncTests
     public async Task AddStemeDbSync_HostRegisteredGuardAndAuthorizer_ServerAndTheActivatedServiceUseThem()
     {
         var guard = new PeerGuard(new PeerGuardOptions { MaxRejectionsPerWindow = 0 });
-        var authorizer = new BearerTokenAuthorizer("secret");
+        var authorizer = new BearerTokenAuthorizer("a-secret-of-16-bytes-or-more");
         var services = new ServiceCollection();
         services.AddSingleton(guard);
         services.AddSingleton<ISyncCallAuthorizer>(authorizer);

@@ -46,6 +46,45 @@ public sealed class StemeDbSyncOptionsValidatorTests
     }
 
     [Test]
+    public void Validate_TokenFileShorterThan16Bytes_FailsNamingTheSetting()
+    {
+        string path = System.IO.Path.GetTempFileName();
+        try
+        {
+            System.IO.File.WriteAllText(path, "  fifteen-bytes!!\n");
+            var options = new StemeDbSyncOptions { TokenFile = path };
+
+            ValidateOptionsResult result = _validator.Validate(null, options);
+
+            Assert.That(result.Failures, Has.One.StartsWith("StemeDbSync:TokenFile: ").And.Contains("15 bytes").And.Contains("at least 16 bytes"));
+        }
+        finally
+        {
+            System.IO.File.Delete(path);
+        }
+    }
+
+    [TestCase(0)]
+    [TestCase(4097)]
+    public void Validate_PeerDnsMaxPeersOutOfRange_FailsNamingTheSetting(int max)
+    {
+        var options = new StemeDbSyncOptions { PeerDnsMaxPeers = max };
+
+        ValidateOptionsResult result = _validator.Validate(null, options);
+
+        Assert.That(result.Failures, Has.One.StartsWith("StemeDbSync:PeerDnsMaxPeers: must be from 1 to 4096"));
+    }
+
+    [Test]
+    public void Validate_PeerDnsMaxPeersDefault_Is64AndValid()
+    {
+        var options = new StemeDbSyncOptions();
+
+        Assert.That(options.PeerDnsMaxPeers, Is.EqualTo(64));
+        Assert.That(_validator.Validate(null, options).Succeeded, Is.True);
+    }
+
+    [Test]
     public void Validate_CredentialFilesInconsistentOrUnreadable_FailsNamingEachSetting()
     {
         string missing = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "stemedb-missing-" + Guid.NewGuid().ToString("N"));

@@ -48,6 +48,41 @@ public sealed class SqliteAssertionStoreTests
     }
 
     [Test]
+    [Platform(Exclude = "Win", Reason = "Unix file modes")]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task Open_NewPath_DatabaseWalAndSharedMemoryFilesAreOwnerOnly()
+    {
+        await using SqliteAssertionStore store = await SqliteAssertionStore.OpenAsync(DbPath);
+        await store.PutAsync(TestRecords.Create(1));
+
+        string[] files = [DbPath, DbPath + "-wal", DbPath + "-shm"];
+
+        Assert.That(files.Select(File.Exists), Is.All.True, "SQLite in WAL mode keeps both companions while the store is open");
+        Assert.That(files.Select(File.GetUnixFileMode), Is.All.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
+    }
+
+    [Test]
+    [Platform(Exclude = "Win", Reason = "Unix file modes")]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task Open_ExistingFile_KeepsItsMode()
+    {
+        Directory.CreateDirectory(_directory);
+        await using (SqliteAssertionStore created = await SqliteAssertionStore.OpenAsync(DbPath))
+        {
+            await created.PutAsync(TestRecords.Create(1));
+        }
+
+        SqliteConnection.ClearAllPools();
+        UnixFileMode chosen = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead;
+        File.SetUnixFileMode(DbPath, chosen);
+
+        await using SqliteAssertionStore store = await SqliteAssertionStore.OpenAsync(DbPath);
+
+        Assert.That(await store.CountAsync(), Is.EqualTo(1));
+        Assert.That(File.GetUnixFileMode(DbPath), Is.EqualTo(chosen), "a host that chose a mode keeps it");
+    }
+
+    [Test]
     public async Task PutAsync_NewRecord_ReturnsTrueAndRoundTripsEveryField()
     {
         await using SqliteAssertionStore store = await SqliteAssertionStore.OpenAsync(DbPath);

@@ -28,7 +28,7 @@ internal static class ExportImportCommands
         {
             (Uri? address, string? directory) = Source(parse.GetValue(node), parse.GetValue(data));
             string? path = parse.GetValue(file);
-            Stream output = path is null ? console.OpenOutput() : OpenFile(path, FileMode.Create, FileAccess.Write);
+            Stream output = path is null ? console.OpenOutput() : OpenFile(path, FileMode.Create, FileAccess.Write); // a new file is owner-only on Unix
             await using (Owned(output, path).ConfigureAwait(false))
             {
                 PipeWriter pipe = PipeWriter.Create(output, new StreamPipeWriterOptions(minimumBufferSize: 1 << 16, leaveOpen: true));
@@ -119,7 +119,10 @@ internal static class ExportImportCommands
     {
         try
         {
-            return new FileStream(path, mode, access, access == FileAccess.Read ? FileShare.Read : FileShare.None, 1 << 16, useAsync: true);
+            // A file written holds every assertion of a node: one it creates is readable by its owner only (0600) on Unix.
+            return access == FileAccess.Read
+                ? new FileStream(path, mode, access, FileShare.Read, 1 << 16, useAsync: true)
+                : StemeDb.Sync.Hosting.Internal.SecretFiles.CreateOwnerOnly(path, mode, 1 << 16, useAsync: true);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

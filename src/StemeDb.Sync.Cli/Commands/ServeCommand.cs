@@ -8,6 +8,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
 using StemeDb.Sync.Cli.Internal;
+using SecretFiles = StemeDb.Sync.Hosting.Internal.SecretFiles;
 
 namespace StemeDb.Sync.Cli.Commands;
 
@@ -147,6 +148,11 @@ internal static class ServeCommand
                     options.PeerCallTimeout = parse.GetValue(timeout);
                 },
             };
+
+            if (parse.GetValue(tokenFile) is { } tokenPath && SecretFiles.PermissionWarning(tokenPath, "--token-file") is { } warning)
+            {
+                await console.Error.WriteLineAsync("warning: " + warning).ConfigureAwait(false);
+            }
 
             // Ctrl-C and SIGTERM are the normal way to stop a server: handle them here, from before start-up, so that a
             // signal at any moment leads to a clean stop (the server drains, the node stops, the store closes).

@@ -5,6 +5,7 @@ using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
 using StemeDb.Sync.Grpc;
+using StemeDb.Sync.Hosting.Internal;
 
 namespace StemeDb.Sync.Cli.Internal;
 
@@ -75,7 +76,10 @@ internal static class CommandSupport
         HelpName = "file",
     };
 
-    /// <summary>The token in <paramref name="path"/> (trimmed), or <see langword="null"/> without a path.</summary>
+    /// <summary>
+    /// The token in <paramref name="path"/> (trimmed, at least <see cref="BearerTokenAuthorizer.MinimumTokenBytes"/> bytes),
+    /// or <see langword="null"/> without a path; a usage error when it cannot be read, is empty or is too short.
+    /// </summary>
     public static string? ReadToken(string? path)
     {
         if (path is null)
@@ -83,17 +87,32 @@ internal static class CommandSupport
             return null;
         }
 
-        string token;
         try
         {
-            token = File.ReadAllText(path).Trim();
+            return SecretFiles.ReadToken(path);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new CliException(ExitCodes.Usage, "--token-file: " + ex.Message, ex);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new CliException(ExitCodes.Usage, $"--token-file: cannot read '{path}': {ex.Message}", ex);
         }
+    }
 
-        return token.Length > 0 ? token : throw new CliException(ExitCodes.Usage, $"--token-file: '{path}' is empty.");
+    /// <summary>
+    /// Refuses to send a token to <paramref name="address"/> in cleartext beyond this machine (a usage error): anyone on
+    /// the path would read it.
+    /// </summary>
+    public static void CheckTokenTransport(Uri address)
+    {
+        if (!SecretFiles.MaySendToken(address))
+        {
+            throw new CliException(
+                ExitCodes.Usage,
+                $"--token-file: {address.GetLeftPart(UriPartial.Authority)} is cleartext beyond this machine, where anyone on the path could read the token; use an https:// address, or a loopback one (127.0.0.1, ::1, localhost).");
+        }
     }
 
     /// <summary>Options of a peer that sends <paramref name="token"/> (when given) with every call.</summary>

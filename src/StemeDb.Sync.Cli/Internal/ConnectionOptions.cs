@@ -38,10 +38,19 @@ internal sealed class ConnectionOptions
         command.Options.Add(PeerCa);
     }
 
-    /// <summary>A peer called directly, without a node: the gRPC deadline is the only deadline of its calls.</summary>
+    /// <summary>
+    /// A peer called directly, without a node: the gRPC deadline is the only deadline of its calls. With
+    /// <c>--token-file</c>, the address must be https:// or loopback (a usage error otherwise).
+    /// </summary>
     public GrpcSyncPeer CreatePeer(ParseResult parse, Uri address)
     {
-        GrpcSyncPeerOptions options = CommandSupport.PeerOptions(CommandSupport.ReadToken(parse.GetValue(TokenFile)), parse.GetValue(Timeout));
+        string? token = CommandSupport.ReadToken(parse.GetValue(TokenFile));
+        if (token is not null)
+        {
+            CommandSupport.CheckTokenTransport(address);
+        }
+
+        GrpcSyncPeerOptions options = CommandSupport.PeerOptions(token, parse.GetValue(Timeout));
         options.HttpHandler = new TlsFiles
         {
             CertificateFile = parse.GetValue(TlsCertificate),

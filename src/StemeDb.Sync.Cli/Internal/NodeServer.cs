@@ -306,7 +306,11 @@ internal sealed class NodeServer : IAsyncDisposable
 
         NodeId fresh = NodeId.NewId();
         string temporary = path + ".tmp";
-        File.WriteAllText(temporary, fresh.ToGuid().ToString() + Environment.NewLine);
+        using (var writer = new StreamWriter(StemeDb.Sync.Hosting.Internal.SecretFiles.CreateOwnerOnly(temporary, FileMode.Create)))
+        {
+            writer.Write(fresh.ToGuid().ToString() + Environment.NewLine); // owner-only (0600) on Unix, like the store
+        }
+
         File.Move(temporary, path, overwrite: false);
         return fresh;
     }

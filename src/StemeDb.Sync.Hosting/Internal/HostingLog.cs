@@ -25,6 +25,15 @@ internal static partial class HostingLog
     [LoggerMessage(EventId = 7, EventName = "ReloadIgnored", Level = LogLevel.Error, Message = "The reloaded StemeDbSync configuration is invalid and is ignored; the peers stay as they were: {Failures}")]
     public static partial void ReloadIgnored(ILogger logger, string failures);
 
-    [LoggerMessage(EventId = 8, EventName = "Exposed", Level = LogLevel.Critical, Message = "The host does not start: {Problem}")]
+    [LoggerMessage(EventId = 8, EventName = "TokenNotSentInCleartext", Level = LogLevel.Warning, Message = "Peer {Peer} is cleartext (http://) beyond this machine: the bearer token is not sent to it, since anyone on the path could read it. Use an https:// address (TLS) for it, or mutual TLS instead of a token")]
+    public static partial void TokenNotSentInCleartext(ILogger logger, string peer);
+
+    [LoggerMessage(EventId = 9, EventName = "PeerDnsCapped", Level = LogLevel.Warning, Message = "Peer DNS entry {Entry} names {Count} peers; only the first {Max} (by address) are used and {Ignored} are ignored (StemeDbSync:PeerDnsMaxPeers)")]
+    public static partial void PeerDnsCapped(ILogger logger, string entry, int count, int max, int ignored);
+
+    [LoggerMessage(EventId = 10, EventName = "SecretFileReadable", Level = LogLevel.Warning, Message = "{Warning}")]
+    public static partial void SecretFileReadable(ILogger logger, string warning);
+
+    [LoggerMessage(EventId = 11, EventName = "Exposed", Level = LogLevel.Critical, Message = "The host does not start: {Problem}")]
     public static partial void Exposed(ILogger logger, string problem);
 }

@@ -3,7 +3,10 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Net;
+using System.Net.Http;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
@@ -59,6 +62,8 @@ internal sealed class PeerDirectory : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Dictionary<string, GrpcSyncPeer> _peers = new(StringComparer.OrdinalIgnoreCase);
     private readonly HashSet<string> _self = new(StringComparer.OrdinalIgnoreCase);
+    private readonly HashSet<string> _warnedCleartext = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, int> _warnedCapped = new(StringComparer.OrdinalIgnoreCase);
     private readonly SemaphoreSlim _refreshing = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _wake = new(0, 1);
@@ -80,7 +85,7 @@ internal sealed class PeerDirectory : IAsyncDisposable
         _pingTimeout = pingTimeout;
 
         // The token is read once, when the host starts, like the server's (a reload does not change it).
-        _token = options.TokenFile is { } tokenFile ? BearerTokenAuthorizer.HeaderValue(TlsFiles.ReadToken(tokenFile)) : null;
+        _token = options.TokenFile is { } tokenFile ? BearerTokenAuthorizer.HeaderValue(SecretFiles.ReadToken(tokenFile)) : null;
         _node = node;
         _options = options;
         _factory = factory;
@@ -137,6 +142,7 @@ internal sealed class PeerDirectory : IAsyncDisposable
                 }
 
                 scheme ??= options.Tls.CertificateFile is not null || options.Tls.PeerCaFile is not null ? Uri.UriSchemeHttps : Uri.UriSchemeHttp;
+                var found = new List<(Uri Address, string TlsName)>();
                 IReadOnlyList<(string Host, int Port)> targets = [(host!, port)];
                 if (port == 0)
                 {
@@ -166,9 +172,13 @@ internal sealed class PeerDirectory : IAsyncDisposable
 
                     foreach (IPAddress address in addresses)
                     {
-                        var uri = new Uri(string.Create(CultureInfo.InvariantCulture, $"{scheme}://{(address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString())}:{targetPort}"));
-                        wanted.TryAdd(Key(uri), (uri, target, true));
+                        found.Add((new Uri(string.Create(CultureInfo.InvariantCulture, $"{scheme}://{(address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString())}:{targetPort}")), target));
                     }
+                }
+
+                foreach ((Uri uri, string target) in Capped(entry, found, options.PeerDnsMaxPeers))
+                {
+                    wanted.TryAdd(Key(uri), (uri, target, true));
                 }
             }
 
@@ -300,6 +310,29 @@ internal sealed class PeerDirectory : IAsyncDisposable
 
     private static string Key(Uri address) => address.GetLeftPart(UriPartial.Path).TrimEnd('/');
 
+    /// <summary>
+    /// At most <paramref name="max"/> of the peers one DNS entry names, the first in the order of their addresses (so the
+    /// same ones stay peers whatever order the answers come in); the rest are ignored with a warning when their number changes.
+    /// </summary>
+    private List<(Uri Address, string TlsName)> Capped(string entry, List<(Uri Address, string TlsName)> found, int max)
+    {
+        var distinct = found.DistinctBy(p => Key(p.Address), StringComparer.OrdinalIgnoreCase).ToList();
+        int ignored = Math.Max(0, distinct.Count - max);
+        lock (_warnedCapped)
+        {
+            if (_warnedCapped.GetValueOrDefault(entry) != ignored)
+            {
+                _warnedCapped[entry] = ignored;
+                if (ignored > 0)
+                {
+                    HostingLog.PeerDnsCapped(_logger, entry, distinct.Count, max, ignored);
+                }
+            }
+        }
+
+        return ignored == 0 ? distinct : [.. distinct.OrderBy(p => Key(p.Address), StringComparer.OrdinalIgnoreCase).Take(max)];
+    }
+
     private void Wake()
     {
         try
@@ -379,7 +412,13 @@ internal sealed class PeerDirectory : IAsyncDisposable
     private GrpcSyncPeer Create(StemeDbSyncOptions options, Uri address, string? tlsName)
     {
         // No gRPC deadline: the node's PeerCallTimeout is the deadline of every call it makes.
-        var peerOptions = new GrpcSyncPeerOptions { HttpHandler = TlsFiles.CreatePeerHandler(options.Tls, tlsName) };
+        HttpMessageHandler? handler = TlsFiles.CreatePeerHandler(options.Tls, tlsName);
+        if (tlsName is not null && options.Tls.AllowedPeers.Count > 0 && handler is SocketsHttpHandler sockets)
+        {
+            RequireAllowedName(sockets, [.. options.Tls.AllowedPeers]);
+        }
+
+        var peerOptions = new GrpcSyncPeerOptions { HttpHandler = handler };
         if (_token is not null)
         {
             peerOptions.Headers[BearerTokenAuthorizer.HeaderName] = _token;
@@ -390,6 +429,49 @@ internal sealed class PeerDirectory : IAsyncDisposable
             configuration.Apply(address, peerOptions);
         }
 
+        // A bearer token in cleartext beyond this machine is readable by anyone on the path: it is not sent, whether it
+        // comes from TokenFile or from ConfigurePeers.
+        if (!SecretFiles.MaySendToken(address)
+            && peerOptions.Headers.Keys.Where(k => string.Equals(k, BearerTokenAuthorizer.HeaderName, StringComparison.OrdinalIgnoreCase)).ToList() is { Count: > 0 } credentials)
+        {
+            foreach (string header in credentials)
+            {
+                peerOptions.Headers.Remove(header);
+            }
+
+
+            bool first;
+            lock (_warnedCleartext)
+            {
+                first = _warnedCleartext.Add(Key(address));
+            }
+
+            if (first)
+            {
+                HostingLog.TokenNotSentInCleartext(_logger, Key(address));
+            }
+        }
+
         return GrpcSyncPeer.Create(address, peerOptions);
+    }
+
+    /// <summary>
+    /// A peer found by DNS was dialled by a name DNS supplied (the name of the A records, or an SRV target): its server
+    /// certificate must also carry one of the configured <see cref="StemeDbSyncTlsOptions.AllowedPeers"/>, so that whoever
+    /// controls the DNS answers cannot make the node call a server that merely has a certificate for another name.
+    /// </summary>
+    private static void RequireAllowedName(SocketsHttpHandler handler, string[] allowed)
+    {
+        RemoteCertificateValidationCallback? inner = handler.SslOptions.RemoteCertificateValidationCallback;
+        handler.SslOptions.RemoteCertificateValidationCallback = (sender, certificate, chain, errors) =>
+        {
+            if (certificate is null || !(inner is null ? errors == SslPolicyErrors.None : inner(sender, certificate, chain, errors)))
+            {
+                return false;
+            }
+
+            using X509Certificate2 presented = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+            return TlsFiles.IsAllowed(presented, allowed);
+        };
     }
 }

@@ -45,6 +45,7 @@ internal sealed class StemeDbSyncHostedService : IHostedLifecycleService, IAsync
         _authorizerRegistered = authorizer is not null;
         _node = node;
         _health = health;
+        _options = options.Value;
         _logger = (ILogger?)loggerFactory?.CreateLogger<StemeDbSyncHostedService>() ?? NullLogger.Instance;
         _peers = new PeerDirectory(node, options.Value, optionsFactory, optionsChanges, peerConfigurations, resolver, time, nodeOptions.Value.PeerCallTimeout, _logger);
     }
@@ -54,6 +55,8 @@ internal sealed class StemeDbSyncHostedService : IHostedLifecycleService, IAsync
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        WarnIfReadableByOthers(_options.TokenFile, $"{StemeDbSyncOptions.SectionName}:{nameof(StemeDbSyncOptions.TokenFile)}");
+        WarnIfReadableByOthers(_options.Tls.KeyFile, $"{StemeDbSyncOptions.SectionName}:{nameof(StemeDbSyncOptions.Tls)}:{nameof(StemeDbSyncTlsOptions.KeyFile)}");
         await _node.StartAsync(cancellationToken).ConfigureAwait(false);
         await _peers.StartAsync(cancellationToken).ConfigureAwait(false);
         SetHealth(HealthCheckResponse.Types.ServingStatus.Serving);
@@ -91,6 +94,15 @@ internal sealed class StemeDbSyncHostedService : IHostedLifecycleService, IAsync
     }
 
     public ValueTask DisposeAsync() => _peers.DisposeAsync();
+
+    /// <summary>Logs a warning when the secret in <paramref name="path"/> can be read by the file's group or others (Unix).</summary>
+    private void WarnIfReadableByOthers(string? path, string setting)
+    {
+        if (path is not null && SecretFiles.PermissionWarning(path, setting) is { } warning)
+        {
+            HostingLog.SecretFileReadable(_logger, warning);
+        }
+    }
 
     private void SetHealth(HealthCheckResponse.Types.ServingStatus status) => SetHealth(_health, status);
 

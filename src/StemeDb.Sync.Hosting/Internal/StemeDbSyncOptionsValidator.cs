@@ -43,9 +43,14 @@ internal sealed class StemeDbSyncOptionsValidator : IValidateOptions<StemeDbSync
             failures.Add($"{prefix}{nameof(StemeDbSyncOptions.PeerDnsInterval)}: must be at least 1 second; got {options.PeerDnsInterval}.");
         }
 
+        if (options.PeerDnsMaxPeers is < 1 or > 4096)
+        {
+            failures.Add($"{prefix}{nameof(StemeDbSyncOptions.PeerDnsMaxPeers)}: must be from 1 to 4096; got {options.PeerDnsMaxPeers}.");
+        }
+
         if (options.TokenFile is { } tokenFile)
         {
-            Check(failures, prefix + nameof(StemeDbSyncOptions.TokenFile), () => TlsFiles.ReadToken(tokenFile));
+            Check(failures, prefix + nameof(StemeDbSyncOptions.TokenFile), () => SecretFiles.ReadToken(tokenFile));
         }
 
         StemeDbSyncTlsOptions tls = options.Tls;

@@ -85,13 +85,6 @@ internal sealed class ReloadingPem<T>
 /// <summary>Loading and checking the PEM files of <see cref="StemeDbSyncTlsOptions"/>.</summary>
 internal static class TlsFiles
 {
-    /// <summary>The token of a token file: its text without surrounding white space.</summary>
-    public static string ReadToken(string path)
-    {
-        string token = File.ReadAllText(path).Trim();
-        return token.Length > 0 ? token : throw new InvalidDataException($"'{path}' is empty.");
-    }
-
     /// <summary>The certificate with its private key, usable by the TLS stack on every platform.</summary>
     public static X509Certificate2 LoadCertificate(string certificateFile, string keyFile)
     {
