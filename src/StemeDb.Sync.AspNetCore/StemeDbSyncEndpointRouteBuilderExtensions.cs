@@ -5,7 +5,9 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Grpc.AspNetCore.Server;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using StemeDb.Sync;
 using StemeDb.Sync.Grpc;
 using StemeDb.Sync.Hosting;
@@ -126,6 +128,13 @@ public static class StemeDbSyncEndpointRouteBuilderExtensions
         int[] only = [.. ports];
         ServedEndpoints? served = services.GetService<ServedEndpoints>();
         served?.AddMapping(() => services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses ?? [], only);
+
+        // The gRPC server's message limits come from the protocol's, unless the host set them: an answer of this node
+        // stays within the 4 MiB a gRPC peer accepts (or one assertion with its framing, when the node takes larger ones).
+        int limit = SyncProtocol.MaxMessageBytesFor(services.GetService<IOptions<SyncNodeOptions>>()?.Value.MaxAssertionBytes ?? 0);
+        GrpcServiceOptions<TService> grpc = services.GetRequiredService<IOptions<GrpcServiceOptions<TService>>>().Value;
+        grpc.MaxSendMessageSize ??= limit;
+        grpc.MaxReceiveMessageSize ??= limit;
 
         GrpcServiceEndpointConventionBuilder sync = endpoints.MapGrpcService<TService>();
         sync.Add(endpoint => Guard(endpoint, only, served));

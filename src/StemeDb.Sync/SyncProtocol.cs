@@ -32,6 +32,16 @@ public static class SyncProtocol
     /// </summary>
     public const int MaxMessageBytes = 4 * 1024 * 1024;
 
+    /// <summary>
+    /// The message limit a server of a node that accepts assertions of up to <paramref name="maxAssertionBytes"/> needs:
+    /// <see cref="MaxMessageBytes"/>, or one such assertion with 64 KiB of framing when that is larger. The gRPC adapter
+    /// sets its server's send and receive limits to it.
+    /// </summary>
+    /// <param name="maxAssertionBytes">The node's <see cref="SyncNodeOptions.MaxAssertionBytes"/>.</param>
+    /// <returns>The limit in bytes.</returns>
+    public static int MaxMessageBytesFor(int maxAssertionBytes) =>
+        (int)Math.Min(int.MaxValue, Math.Max(MaxMessageBytes, (long)maxAssertionBytes + (64 * 1024)));
+
     /// <summary>The default of <see cref="SyncNodeOptions.MaxAnswerBytes"/>: 3 MiB of assertions per fetch answer.</summary>
     public const int DefaultMaxAnswerBytes = 3 * 1024 * 1024;
 

@@ -70,14 +70,14 @@ public sealed class ExposureTests
         Dictionary<string, string?> settings = how switch
         {
             "opt-out" => new() { ["StemeDbSync:AllowUnauthenticatedCallers"] = "true" },
-            "token" => new() { ["StemeDbSync:TokenFile"] = _pki.Write("token", "s3cret") },
+            "token" => new() { ["StemeDbSync:TokenFile"] = _pki.Write("token", "s3cret-token-0123456789") },
             "mutual-tls" => Tls(ca),
             _ => [],
         };
         await using WebApplication app = TestNodes.Build(
             settings,
             tls: how == "mutual-tls",
-            configure: how == "authorizer" ? services => services.AddSingleton<ISyncCallAuthorizer>(new BearerTokenAuthorizer("s3cret")) : null,
+            configure: how == "authorizer" ? services => services.AddSingleton<ISyncCallAuthorizer>(new BearerTokenAuthorizer("s3cret-token-0123456789")) : null,
             address: IPAddress.Any);
         app.MapStemeDbSync();
 

@@ -43,6 +43,18 @@ public sealed class MapStemeDbSyncTests
     }
 
     [Test]
+    public async Task MapStemeDbSync_HostSetNoMessageLimits_TheServiceGetsTheProtocolsLimits()
+    {
+        await using WebApplication app = TestNodes.Build();
+        app.MapStemeDbSync();
+
+        var options = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<global::Grpc.AspNetCore.Server.GrpcServiceOptions<SyncServiceImpl>>>().Value;
+
+        Assert.That(options.MaxSendMessageSize, Is.EqualTo(SyncProtocol.MaxMessageBytes), "the send size was unlimited");
+        Assert.That(options.MaxReceiveMessageSize, Is.EqualTo(SyncProtocol.MaxMessageBytes));
+    }
+
+    [Test]
     [CancelAfter(60_000)]
     public async Task MapStemeDbSync_SubclassTakingTheServer_KeepsGuardAuthorizerAndLogging(CancellationToken cancellationToken)
     {

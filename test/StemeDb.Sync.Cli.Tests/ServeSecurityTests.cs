@@ -57,7 +57,7 @@ public sealed class ServeSecurityTests
         using var pki = new TestPki();
         using var ca = new TestAuthority("stemedb test ca");
         string caFile = pki.Write("ca.pem", ca.Certificate.ExportCertificatePem());
-        string tokenFile = pki.Write("token", "s3cret\n");
+        string tokenFile = pki.Write("token", "s3cret-token-0123456789\n");
         (string cert, string key) = pki.Issue(ca, "node-a");
         string[] extra = how switch
         {

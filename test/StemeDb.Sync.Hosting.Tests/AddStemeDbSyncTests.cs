@@ -203,6 +203,8 @@ public sealed class AddStemeDbSyncTests
             ["StemeDbSync:MaxLeavesPerRequest"] = "4321",
             ["StemeDbSync:PeerCallTimeout"] = "00:00:42",
             ["StemeDbSync:ReconcileSymbols"] = "false",
+            ["StemeDbSync:MaxAnswerBytes"] = "1048576",
+            ["StemeDbSync:MaxStreamPullDuration"] = "00:03:00",
         });
         var services = new ServiceCollection();
 
@@ -227,6 +229,8 @@ public sealed class AddStemeDbSyncTests
             Assert.That(options.MaxLeavesPerRequest, Is.EqualTo(4321));
             Assert.That(options.PeerCallTimeout, Is.EqualTo(TimeSpan.FromSeconds(42)));
             Assert.That(options.ReconcileSymbols, Is.False);
+            Assert.That(options.MaxAnswerBytes, Is.EqualTo(1024 * 1024));
+            Assert.That(options.MaxStreamPullDuration, Is.EqualTo(TimeSpan.FromMinutes(3)));
         });
 
         // Every bindable engine setting is covered above: a new one must be added to this test.
