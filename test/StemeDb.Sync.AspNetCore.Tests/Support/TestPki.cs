@@ -23,8 +23,14 @@ internal sealed class TestPki : IDisposable
     /// <summary>Writes a file into the directory; returns its path.</summary>
     public string Write(string name, string pem)
     {
+        // Owner-only, as a deployment keeps its keys and tokens: a node warns about secrets others can read.
         string path = Path.Combine(Directory, name);
         File.WriteAllText(path, pem);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
         return path;
     }
 
