@@ -40,15 +40,7 @@ public sealed class NodeTlsAndTokenTests
         (string bCert, string bKey) = _pki.Issue(ca, "node-b");
         (string outsiderCert, string outsiderKey) = _pki.Issue(ca, "outsider");
         (string strangerCert, string strangerKey) = _pki.Issue(otherCa, "stranger");
-        Dictionary<string, string?> Tls(string cert, string key) => new()
-        {
-            ["StemeDbSync:Tls:CertificateFile"] = cert,
-            ["StemeDbSync:Tls:KeyFile"] = key,
-            ["StemeDbSync:Tls:ClientCaFile"] = caFile,
-            ["StemeDbSync:Tls:PeerCaFile"] = caFile,
-            ["StemeDbSync:Tls:AllowedPeers:0"] = "node-a",
-            ["StemeDbSync:Tls:AllowedPeers:1"] = "node-b",
-        };
+        Dictionary<string, string?> Tls(string cert, string key) => TestNodes.MutualTls(caFile, cert, key);
 
         await using WebApplication a = await TestNodes.StartAsync(cancellationToken, Tls(aCert, aKey), tls: true);
         Uri addressA = TestNodes.AddressOf(a);

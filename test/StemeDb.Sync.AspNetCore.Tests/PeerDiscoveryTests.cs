@@ -140,15 +140,7 @@ public sealed class PeerDiscoveryTests
         (string aCert, string aKey) = pki.Issue(ca, "node-a");
         (string bCert, string bKey) = pki.Issue(ca, "node-b");           // names localhost (the DNS name) and node-b
         (string cCert, string cKey) = pki.Issue(ca, "impostor");         // names localhost too, but no allowed peer
-        Dictionary<string, string?> Tls(string cert, string key) => new()
-        {
-            ["StemeDbSync:Tls:CertificateFile"] = cert,
-            ["StemeDbSync:Tls:KeyFile"] = key,
-            ["StemeDbSync:Tls:ClientCaFile"] = caFile,
-            ["StemeDbSync:Tls:PeerCaFile"] = caFile,
-            ["StemeDbSync:Tls:AllowedPeers:0"] = "node-a",
-            ["StemeDbSync:Tls:AllowedPeers:1"] = "node-b",
-        };
+        Dictionary<string, string?> Tls(string cert, string key) => TestNodes.MutualTls(caFile, cert, key);
         await using WebApplication b = await TestNodes.StartAsync(cancellationToken, Tls(bCert, bKey), tls: true);
         await using WebApplication c = await TestNodes.StartAsync(cancellationToken, Tls(cCert, cKey), tls: true);
         var resolver = new FakeResolver();

@@ -55,6 +55,17 @@ internal static class TestNodes
     }
 
     /// <summary>The address the node listens on.</summary>
+    /// <summary>The hosting settings of a node with mutual TLS: its certificate, one CA for callers and peers, and node-a and node-b allowed.</summary>
+    public static Dictionary<string, string?> MutualTls(string caFile, string certificate, string key) => new()
+    {
+        ["StemeDbSync:Tls:CertificateFile"] = certificate,
+        ["StemeDbSync:Tls:KeyFile"] = key,
+        ["StemeDbSync:Tls:ClientCaFile"] = caFile,
+        ["StemeDbSync:Tls:PeerCaFile"] = caFile,
+        ["StemeDbSync:Tls:AllowedPeers:0"] = "node-a",
+        ["StemeDbSync:Tls:AllowedPeers:1"] = "node-b",
+    };
+
     public static Uri AddressOf(WebApplication app) =>
         new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
 }
