@@ -48,6 +48,7 @@ public sealed class SyncNode : IAsyncDisposable
     private readonly PeerTable _peers;
     private readonly GossipPump _gossip;
     private readonly LocalIngest _ingest;
+    private readonly IncomingAssertions _incoming;
     private readonly AntiEntropy _antiEntropy;
     private readonly List<Task> _gossipWorkers = new();
 
@@ -75,10 +76,11 @@ public sealed class SyncNode : IAsyncDisposable
         _retry = new RetryPolicy(_options);
         _peers = new PeerTable(peer => new PeerCalls(peer, _options.PeerCallTimeout, time, _options.MaxStreamPullDuration));
         _gossip = new GossipPump(_options, _peers, _retry, _lifecycle, storeCopies, _logger, time);
-        var incoming = new IncomingAssertions(store, storeCopies, _index, _clock, verifier, _gossip, _logger);
-        _ingest = new LocalIngest(store, _index, _clock, verifier, _gossip, _lifecycle);
-        _antiEntropy = new AntiEntropy(_options, _index, store, incoming, _ingest, _retry, _lifecycle, _logger, time);
-        Handler = new SyncRequestHandler(_options.NodeId, _lifecycle, _index, store, incoming, _options.ReconcileSymbols, _options.MaxAnswerBytes);
+        var puts = new StorePuts(store, _index, _clock, _gossip);
+        _incoming = new IncomingAssertions(puts, _index, _clock, verifier, _gossip, _lifecycle, _logger);
+        _ingest = new LocalIngest(puts, _index, verifier, _lifecycle);
+        _antiEntropy = new AntiEntropy(_options, _index, store, _incoming, _retry, _lifecycle, _logger, time);
+        Handler = new SyncRequestHandler(_options.NodeId, _lifecycle, _index, store, _incoming, _options.ReconcileSymbols, _options.MaxAnswerBytes);
     }
 
     /// <summary>The id of this node.</summary>
@@ -111,7 +113,7 @@ public sealed class SyncNode : IAsyncDisposable
     /// </summary>
     /// <remarks>The records' bytes need to stay valid only until the returned task completes.</remarks>
     internal ValueTask<ReceivedBatch> ReceiveManyAsync(ReadOnlyMemory<UnverifiedRecord> records, CancellationToken cancellationToken) =>
-        _ingest.ReceiveManyAsync(records, cancellationToken);
+        _incoming.ReceiveManyAsync(records, cancellationToken);
 
     /// <summary>Whether the store copies a record's bytes while it puts it and keeps no reference to them (<see cref="ISynchronousPutStore"/>).</summary>
     internal bool StoreCopiesOnPut => _store is ISynchronousPutStore;

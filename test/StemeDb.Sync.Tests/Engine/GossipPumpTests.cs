@@ -29,6 +29,37 @@ public sealed class GossipPumpTests : NodeTestBase
     }
 
     [Test]
+    public async Task ReceivePath_ImportedFetchedAndPushedRecords_OnlyThePushedOneIsForwarded()
+    {
+        SyncNode node = await StartNodeAsync(Manual(1, o => o.GossipFanout = 3));
+        node.AddPeer(new FakePeer("p0"));
+        var records = Enumerable.Range(0, 5).Select(i => EngineTestKit.Record(i)).ToList();
+        (byte[] stream, _) = await StemeDb.Sync.Tests.Streams.StreamTestKit.WriteAsync(records.Take(3).OrderBy(r => r.Hash).ToArray());
+        var source = new FakePeer("source")
+        {
+            Remote = new RootSummary(SyncProtocol.ComputeRoot(records.Select(r => r.Hash)), 5),
+            Leaves = records.Select(r => r.Hash).OrderBy(h => h).ToList(),
+            OnFetch = hashes => records.Where(r => hashes.Contains(r.Hash)).ToList(),
+        };
+        AssertionRecord pushed = EngineTestKit.Record(9);
+
+        await AssertionStream.ImportAsync(new System.IO.MemoryStream(stream), node);
+        int afterImport = node.PendingGossipCount;
+        SyncPassResult pass = await node.SyncWithPeerAsync(source);
+        int afterFetch = node.PendingGossipCount;
+        await node.Handler.GossipAsync(new GossipMessage(pushed.Hash.ToArray(), pushed.Data.ToArray(), pushed.Timestamp.Time, pushed.Timestamp.Counter, pushed.Timestamp.NodeId.ToArray()));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(afterImport, Is.Zero, "imported records are not forwarded");
+            Assert.That(pass.Fetched, Is.EqualTo(2));
+            Assert.That(afterFetch, Is.Zero, "fetched records are not forwarded");
+            Assert.That(node.PendingGossipCount, Is.EqualTo(1), "a pushed record new here is forwarded");
+            Assert.That(node.Count, Is.EqualTo(6));
+        });
+    }
+
+    [Test]
     public async Task ReceivedGossip_NewThenKnown_ForwardedOnlyOnce()
     {
         SyncNode node = await StartNodeAsync(Manual(1, o => o.GossipFanout = 3));

@@ -29,7 +29,6 @@ internal sealed class AntiEntropy
         MerkleIndex index,
         IAssertionStore store,
         IncomingAssertions incoming,
-        LocalIngest ingest,
         RetryPolicy retry,
         NodeLifecycle lifecycle,
         ILogger logger,
@@ -39,7 +38,7 @@ internal sealed class AntiEntropy
         _index = index;
         _store = store;
         _incoming = incoming;
-        _bootstrap = new StreamBootstrap(options, ingest, logger);
+        _bootstrap = new StreamBootstrap(options, incoming, logger);
         _retry = retry;
         _lifecycle = lifecycle;
         _logger = logger;

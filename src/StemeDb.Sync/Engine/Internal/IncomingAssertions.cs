@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
@@ -6,13 +7,24 @@ using Microsoft.Extensions.Logging;
 
 namespace StemeDb.Sync.Engine.Internal;
 
+/// <summary>
+/// What <see cref="IncomingAssertions.ReceiveManyAsync"/> did with a batch: how many records (from the first) were
+/// verified and stored, how many of those were new, and why the next one failed verification (<see langword="null"/>
+/// when none did).
+/// </summary>
+internal readonly record struct ReceivedBatch(int Stored, int Added, string? Rejection);
+
 /// <summary>What a fetch answer brought: stored records, their bytes, and records refused.</summary>
 internal readonly record struct FetchedOutcome(int Stored, long Bytes, int Rejected);
 
 /// <summary>
-/// The one receive path for assertions from peers, whatever brought them (a gossip push, a batch, a fetch answer):
-/// verify (lengths, size, BLAKE3, content, clock drift), stamp an unstamped record, store, index, observe the clock,
-/// and forward what was new by gossip. A rejection stores nothing and leaves the clock unchanged.
+/// The one receive path for assertions that did not originate here, whatever brought them: a gossip push or batch, a
+/// fetch answer, a streamed pull, an import. Each is verified (lengths, size, BLAKE3, content, clock drift), an unstamped
+/// record is stamped, then stored, indexed, and its timestamp observed by the clock; a rejection stores nothing and
+/// leaves the clock unchanged. One rule for what follows (docs/ENGINE.md, "The receive path"): a record new to this node
+/// is forwarded by gossip when it was pushed (the live path, an epidemic); one that was pulled (fetch, stream) or
+/// imported is not, since every node that lacks it pulls it the same way. Received records never count as local ingest
+/// (<c>stemedb.sync.ingested</c>); each path counts its own.
 /// </summary>
 internal sealed class IncomingAssertions
 {
@@ -23,12 +35,18 @@ internal sealed class IncomingAssertions
     private readonly AssertionVerifier _verifier;
     private readonly GossipPump _gossip;
     private readonly ILogger _logger;
+    private readonly StorePuts _puts;
+    private readonly NodeLifecycle _lifecycle;
 
     // storeCopies: the store copies a record's bytes inside PutAsync (a synchronous-put store), so that a record may
     // lend it the transport's buffer; any other store gets bytes of its own.
     public IncomingAssertions(
-        IAssertionStore store, bool storeCopies, MerkleIndex index, HybridLogicalClock clock, AssertionVerifier verifier, GossipPump gossip, ILogger logger)
+        StorePuts puts, MerkleIndex index, HybridLogicalClock clock, AssertionVerifier verifier, GossipPump gossip, NodeLifecycle lifecycle, ILogger logger)
     {
+        _puts = puts;
+        _lifecycle = lifecycle;
+        IAssertionStore store = puts.Store;
+        bool storeCopies = puts.StoreCopiesOnPut;
         _store = store;
         _storeCopies = storeCopies;
         _index = index;
@@ -112,6 +130,120 @@ internal sealed class IncomingAssertions
         }
 
         return new FetchedOutcome(stored, bytes, rejected);
+    }
+
+    /// <summary>Whether the store copies a record's bytes while it puts it, so that they may be borrowed from a reusable buffer.</summary>
+    public bool StoreCopiesOnPut => _puts.StoreCopiesOnPut;
+
+    /// <summary>
+    /// Records read from an assertion stream: each is verified like a record received from a peer (drift, size, content,
+    /// BLAKE3), in order, up to the first that fails; those before it are stored, indexed and observed by the clock,
+    /// keeping their timestamps. Nothing from the first failure on is stored. A synchronous-put store takes each record
+    /// right after its verification, copying the bytes, which may be borrowed from the reader; any other store gets
+    /// the verified records through the same bounded puts as local bulk ingest, with bytes of their own. New records are
+    /// not forwarded by gossip (they were pulled or imported).
+    /// </summary>
+    public ValueTask<ReceivedBatch> ReceiveManyAsync(ReadOnlyMemory<UnverifiedRecord> records, CancellationToken cancellationToken)
+    {
+        try
+        {
+            _lifecycle.EnsureRunning();
+            if (_puts.SynchronousStore is { } synchronousStore)
+            {
+                return new ValueTask<ReceivedBatch>(ReceiveSynchronously(synchronousStore, records.Span, cancellationToken));
+            }
+        }
+#pragma warning disable CA1031 // Not swallowed: faulted into the returned task, as an async method would.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            return ValueTask.FromException<ReceivedBatch>(ex);
+        }
+
+        return ReceiveThroughPutsAsync(records, cancellationToken);
+    }
+
+    /// <summary>Verifies and puts each record in turn into a synchronous-put store; indexes every one put.</summary>
+    private ReceivedBatch ReceiveSynchronously(ISynchronousPutStore store, ReadOnlySpan<UnverifiedRecord> records, CancellationToken cancellationToken)
+    {
+        AssertionHash[] stored = ArrayPool<AssertionHash>.Shared.Rent(Math.Max(1, records.Length));
+        int count = 0, added = 0;
+        string? reason = null;
+        try
+        {
+            for (; count < records.Length; count++)
+            {
+                if (count + StorePuts.PrefetchDistance < records.Length)
+                {
+                    store.Prefetch(records[count + StorePuts.PrefetchDistance].Hash); // the hash the record claims: only a hint, nothing is put before it is verified
+                }
+
+                ref readonly UnverifiedRecord record = ref records[count];
+                HlcTimestamp timestamp = record.Timestamp;
+                if ((reason = _verifier.Verify(record.Hash, record.Data.Span, ref timestamp)) is not null)
+                {
+                    break;
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
+                added += _puts.PutReceived(store, record.Hash, record.Data, timestamp) ? 1 : 0;
+                stored[count] = record.Hash;
+            }
+        }
+        finally
+        {
+            _index.AddDeferred(stored.AsSpan(0, count));
+            ArrayPool<AssertionHash>.Shared.Return(stored);
+        }
+
+        return new ReceivedBatch(count, added, reason);
+    }
+
+    /// <summary>
+    /// Verifies the records up to the first that fails, then puts those through <see cref="StorePuts.PutManyAsync"/>; the batch's
+    /// arrays are pooled, the records' bytes are arrays of their own (the store may keep them).
+    /// </summary>
+    private async ValueTask<ReceivedBatch> ReceiveThroughPutsAsync(ReadOnlyMemory<UnverifiedRecord> records, CancellationToken cancellationToken)
+    {
+        int length = records.Length;
+        AssertionHash[] hashes = ArrayPool<AssertionHash>.Shared.Rent(length);
+        ReadOnlyMemory<byte>[] data = ArrayPool<ReadOnlyMemory<byte>>.Shared.Rent(length);
+        HlcTimestamp[] timestamps = ArrayPool<HlcTimestamp>.Shared.Rent(length);
+        IngestResult[] results = ArrayPool<IngestResult>.Shared.Rent(length);
+        try
+        {
+            string? reason = null;
+            int verified = 0;
+            for (; verified < length; verified++)
+            {
+                UnverifiedRecord record = records.Span[verified];
+                HlcTimestamp timestamp = record.Timestamp;
+                if ((reason = _verifier.Verify(record.Hash, record.Data.Span, ref timestamp)) is not null)
+                {
+                    break;
+                }
+
+                hashes[verified] = record.Hash;
+                data[verified] = record.Owned ? record.Data : record.Data.ToArray();
+                timestamps[verified] = timestamp;
+            }
+
+            await _puts.PutManyAsync(verified, hashes, data, timestamps, results, cancellationToken).ConfigureAwait(false);
+            int added = 0;
+            for (int i = 0; i < verified; i++)
+            {
+                added += results[i].Added ? 1 : 0;
+            }
+
+            return new ReceivedBatch(verified, added, reason);
+        }
+        finally
+        {
+            ArrayPool<AssertionHash>.Shared.Return(hashes);
+            ArrayPool<ReadOnlyMemory<byte>>.Shared.Return(data, clearArray: true);
+            ArrayPool<HlcTimestamp>.Shared.Return(timestamps);
+            ArrayPool<IngestResult>.Shared.Return(results);
+        }
     }
 
     /// <summary>Stores a verified record, indexes it and observes its timestamp; returns whether it was new to the store.</summary>

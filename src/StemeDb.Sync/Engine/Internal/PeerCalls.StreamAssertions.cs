@@ -9,7 +9,7 @@ using StemeDb.Sync.Streams.Internal;
 
 namespace StemeDb.Sync.Engine.Internal;
 
-/// <summary>Stores (or otherwise takes) a batch of streamed records; answers like <see cref="LocalIngest.ReceiveManyAsync"/>.</summary>
+/// <summary>Stores (or otherwise takes) a batch of streamed records; answers like <see cref="IncomingAssertions.ReceiveManyAsync"/>.</summary>
 internal delegate ValueTask<ReceivedBatch> StreamedBatchReceiver(ReadOnlyMemory<UnverifiedRecord> records, CancellationToken cancellationToken);
 
 /// <summary>What a streaming pull has done so far; kept up to date batch by batch, so that it is known after a failure too.</summary>

@@ -20,13 +20,13 @@ internal sealed class StreamBootstrap
     public const long MinimumLead = SyncProtocol.MaxLeavesPerPage;
 
     private readonly SyncNodeOptions _options;
-    private readonly LocalIngest _ingest;
+    private readonly IncomingAssertions _incoming;
     private readonly ILogger _logger;
 
-    public StreamBootstrap(SyncNodeOptions options, LocalIngest ingest, ILogger logger)
+    public StreamBootstrap(SyncNodeOptions options, IncomingAssertions incoming, ILogger logger)
     {
         _options = options;
-        _ingest = ingest;
+        _incoming = incoming;
         _logger = logger;
     }
 
@@ -65,10 +65,10 @@ internal sealed class StreamBootstrap
                 resumeAfter,
                 0,
                 _options.MaxAssertionBytes,
-                _ingest.StoreCopiesOnPut,
+                _incoming.StoreCopiesOnPut,
                 async (records, ct) =>
                 {
-                    ReceivedBatch batch = await _ingest.ReceiveManyAsync(records, ct).ConfigureAwait(false);
+                    ReceivedBatch batch = await _incoming.ReceiveManyAsync(records, ct).ConfigureAwait(false);
                     SyncDiagnostics.FetchedAssertions.Add(batch.Added); // progress, batch by batch
                     return batch;
                 },
