@@ -83,7 +83,7 @@ foreach (int n in sizes)
         server.Reset();
         var clock = Stopwatch.StartNew();
         TimeSpan cpu = ProcessCpu();
-        DiffResult diff = await DiffEngine.ComputeAsync(
+        DiffResult diff = await SortedDiff.ComputeAsync(
             local,
             PeerDiff.Pager(new PeerCalls(peer, TimeSpan.FromMinutes(5), TimeProvider.System), 10_000));
         clock.Stop();

@@ -47,7 +47,7 @@ internal static partial class SyncLog
     public static partial void GossipRejected(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 300, EventName = "AntiEntropyCompleted", Level = LogLevel.Debug,
-        Message = "Anti-entropy with {Peer}: roots match {RootsMatched}, fetched {Fetched}, pushed {Pushed}, rejected {Rejected}, complete diff {Complete}.")]
+        Message = "Anti-entropy with {Peer}: roots equal at the start {RootsMatched}, fetched {Fetched}, pushed {Pushed}, rejected {Rejected}, complete diff {Complete}.")]
     public static partial void AntiEntropyCompleted(ILogger logger, string peer, bool rootsMatched, int fetched, int pushed, int rejected, bool complete);
 
     [LoggerMessage(EventId = 301, EventName = "AntiEntropyFailed", Level = LogLevel.Warning,

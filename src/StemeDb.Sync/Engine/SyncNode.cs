@@ -29,8 +29,6 @@ namespace StemeDb.Sync;
 /// </remarks>
 public sealed class SyncNode : IAsyncDisposable
 {
-    /// <summary>The longest wait before the first anti-entropy pass with a peer.</summary>
-    internal static readonly TimeSpan FirstPassMaxDelay = RetryPolicy.FirstPassMaxDelay;
 
     /// <summary>The most queued assertions one gossip worker sends together.</summary>
     internal const int LiveGossipBatch = GossipPump.LiveBatch;
@@ -44,7 +42,7 @@ public sealed class SyncNode : IAsyncDisposable
     private readonly HybridLogicalClock _clock;
     private readonly ILogger _logger;
     private readonly NodeLifecycle _lifecycle = new();
-    private readonly RetryPolicy _retry;
+    private readonly NodeRandomness _retry;
     private readonly PeerTable _peers;
     private readonly GossipPump _gossip;
     private readonly LocalIngest _ingest;
@@ -73,7 +71,7 @@ public sealed class SyncNode : IAsyncDisposable
         // A synchronous-put store (the in-memory one) copies a record's bytes inside PutAsync and keeps no reference to them: records may
         // lend it a caller's or a transport's buffer. Any other store may keep the record it is given.
         bool storeCopies = store is ISynchronousPutStore;
-        _retry = new RetryPolicy(_options);
+        _retry = new NodeRandomness(_options);
         _peers = new PeerTable(peer => new PeerCalls(peer, _options.PeerCallTimeout, time, _options.MaxStreamPullDuration));
         _gossip = new GossipPump(_options, _peers, _retry, _lifecycle, storeCopies, _logger, time);
         var puts = new StorePuts(store, _index, _clock, _gossip);

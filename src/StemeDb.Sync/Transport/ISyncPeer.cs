@@ -33,7 +33,11 @@ public interface ISyncPeer
     /// <returns>The peer's root and count.</returns>
     ValueTask<RootExchangeResult> ExchangeRootsAsync(RootSummary local, CancellationToken cancellationToken = default);
 
-    /// <summary>Returns the peer's first <paramref name="maxLeaves"/> Merkle leaves in ascending order.</summary>
+    /// <summary>
+    /// Returns up to <paramref name="maxLeaves"/> of the peer's Merkle leaves: a node of this library answers its first
+    /// ones in ascending order; the v1 contract promises no order, so a v1 node's page may come in its own order (the
+    /// engine sorts a first page that is not ascending and pages that peer no further).
+    /// </summary>
     /// <param name="maxLeaves">Maximum number of leaves (the peer caps it; v1 peers cap at 10,000).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The page and whether it was truncated.</returns>

@@ -81,7 +81,7 @@ public class SyncNodeOptionsTests
     public void NextAntiEntropyDelay_JitterUnset_WithinIntervalPlusOrMinusASixth()
     {
         var options = new SyncNodeOptions { AntiEntropyInterval = TimeSpan.FromSeconds(60), RandomSeed = 1 };
-        var retry = new RetryPolicy(options.ValidatedCopy());
+        var retry = new NodeRandomness(options.ValidatedCopy());
 
         for (int i = 0; i < 200; i++)
         {
@@ -93,7 +93,7 @@ public class SyncNodeOptionsTests
     public void NextAntiEntropyDelay_ZeroJitter_IsExactlyTheInterval()
     {
         var options = new SyncNodeOptions { AntiEntropyInterval = TimeSpan.FromSeconds(60), AntiEntropyJitter = TimeSpan.Zero };
-        var retry = new RetryPolicy(options.ValidatedCopy());
+        var retry = new NodeRandomness(options.ValidatedCopy());
 
         Assert.That(retry.NextAntiEntropyDelay(), Is.EqualTo(TimeSpan.FromSeconds(60)));
     }

@@ -19,7 +19,7 @@ internal sealed class AntiEntropy
     private readonly IAssertionStore _store;
     private readonly IncomingAssertions _incoming;
     private readonly StreamBootstrap _bootstrap;
-    private readonly RetryPolicy _retry;
+    private readonly NodeRandomness _retry;
     private readonly NodeLifecycle _lifecycle;
     private readonly ILogger _logger;
     private readonly TimeProvider _timeProvider;
@@ -29,7 +29,7 @@ internal sealed class AntiEntropy
         MerkleIndex index,
         IAssertionStore store,
         IncomingAssertions incoming,
-        RetryPolicy retry,
+        NodeRandomness retry,
         NodeLifecycle lifecycle,
         ILogger logger,
         TimeProvider timeProvider)
@@ -116,13 +116,13 @@ internal sealed class AntiEntropy
 
             DiffResult diff = await PeerDiff.DiffAsync(
                 _index, peer, _options.MaxLeavesPerRequest, cancellationToken, _retry.SeededSalt, exchange.Remote.Count, _options.ReconcileSymbols).ConfigureAwait(false);
-            roundTrips += diff.RemotePages;
+            roundTrips += diff.RoundTrips;
             if (!diff.Complete)
             {
                 SyncLog.AntiEntropyPartialDiff(_logger, peer.Name, diff.CoveredUpTo.GetValueOrDefault());
             }
 
-            foreach (AssertionHash[] planned in DiffEngine.PlanFetches(diff.MissingLocally, _options.FetchBatchSize))
+            foreach (AssertionHash[] planned in SortedDiff.PlanFetches(diff.MissingLocally, _options.FetchBatchSize))
             {
                 // A server may answer part of a batch (this library's stops at a byte budget, and v1 allows skipping):
                 // what was left out is asked for again, as long as each answer brings something.
@@ -136,7 +136,7 @@ internal sealed class AntiEntropy
                     fetched += outcome.Stored;
                     bytesIn += outcome.Bytes;
                     rejected += outcome.Rejected;
-                    batch = records.Count == 0 ? [] : DiffEngine.LeftOut(batch, records);
+                    batch = records.Count == 0 ? [] : SortedDiff.LeftOut(batch, records);
                 }
             }
 

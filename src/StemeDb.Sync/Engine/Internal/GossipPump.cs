@@ -21,7 +21,7 @@ internal sealed class GossipPump
 
     private readonly SyncNodeOptions _options;
     private readonly PeerTable _peers;
-    private readonly RetryPolicy _retry;
+    private readonly NodeRandomness _retry;
     private readonly NodeLifecycle _lifecycle;
     private readonly bool _copyOnEnqueue;
     private readonly ILogger _logger;
@@ -30,7 +30,7 @@ internal sealed class GossipPump
 
     // copyOnEnqueue: queued records may hold a caller's buffer (lent for a call only) and need bytes of their own.
     public GossipPump(
-        SyncNodeOptions options, PeerTable peers, RetryPolicy retry, NodeLifecycle lifecycle, bool copyOnEnqueue, ILogger logger, TimeProvider timeProvider)
+        SyncNodeOptions options, PeerTable peers, NodeRandomness retry, NodeLifecycle lifecycle, bool copyOnEnqueue, ILogger logger, TimeProvider timeProvider)
     {
         _options = options;
         _peers = peers;
@@ -201,7 +201,7 @@ internal sealed class GossipPump
             {
                 throw;
             }
-            catch (SyncPeerException ex) when (!RetryPolicy.IsRetryable(ex.Code))
+            catch (SyncPeerException ex) when (!NodeRandomness.IsRetryable(ex.Code))
             {
                 SyncDiagnostics.GossipSendFailures.Add(1);
                 SyncDiagnostics.GossipDropped.Add(batch.Length, SyncDiagnostics.Tag("reason", "not_retryable"));

@@ -44,7 +44,7 @@ internal sealed partial class PeerCalls
 
     public string Name => Peer.Name;
 
-    public PeerCapabilities Capabilities { get; } = new();
+    public PeerSyncState Capabilities { get; } = new();
 
     public ValueTask<RootExchangeResult> ExchangeRootsAsync(RootSummary local, CancellationToken cancellationToken) =>
         CallAsync("ExchangeRoots", local, static (peer, local, token) => peer.ExchangeRootsAsync(local, token), cancellationToken);

@@ -9,7 +9,7 @@ namespace StemeDb.Sync.Engine.Internal;
 
 /// <summary>
 /// Finds what each side lacks, with the best method the peer has: ReconcileSymbols, else Reconcile, else paged
-/// <c>GetLeaves</c>, else one v1 page. What a peer lacks is learned once and kept in its <see cref="PeerCapabilities"/>.
+/// <c>GetLeaves</c>, else one v1 page. What a peer lacks is learned once and kept in its <see cref="PeerSyncState"/>.
 /// </summary>
 internal static class PeerDiff
 {
@@ -76,8 +76,8 @@ internal static class PeerDiff
         }
 
         var unordered = new StrongBox<bool>();
-        DiffResult diff = await DiffEngine.ComputeAsync(
-            local, Pager(peer, maxLeaves, unordered), DiffEngine.DefaultLocalPageSize, cancellationToken).ConfigureAwait(false);
+        DiffResult diff = await SortedDiff.ComputeAsync(
+            local, Pager(peer, maxLeaves, unordered), SortedDiff.DefaultLocalPageSize, cancellationToken).ConfigureAwait(false);
         if (unordered.Value && !diff.Complete)
         {
             // A truncated page in the peer's own order is some of its leaves, not a prefix: what it lacks cannot be
@@ -85,7 +85,7 @@ internal static class PeerDiff
             diff = diff with { MissingRemotely = Array.Empty<AssertionHash>() };
         }
 
-        return diff with { RemotePages = diff.RemotePages + roundTrips };
+        return diff with { RoundTrips = diff.RoundTrips + roundTrips };
     }
 
     /// <summary>

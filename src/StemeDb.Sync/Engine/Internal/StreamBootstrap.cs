@@ -44,7 +44,7 @@ internal sealed class StreamBootstrap
     /// <summary>Pulls by streaming when the rule says so and the peer has the extension; throws when the pull fails.</summary>
     public async ValueTask<StreamPullOutcome> PullIfBehindAsync(PeerCalls peer, long localCount, long remoteCount, CancellationToken cancellationToken)
     {
-        PeerCapabilities capabilities = peer.Capabilities;
+        PeerSyncState capabilities = peer.Capabilities;
         AssertionHash? resumeAfter = capabilities.StreamResumeAfter;
         if (!capabilities.Stream || !ShouldStream(localCount, remoteCount, resumeAfter is not null))
         {

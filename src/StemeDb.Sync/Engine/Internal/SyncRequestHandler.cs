@@ -7,8 +7,9 @@ using StemeDb.Sync.Streams.Internal;
 namespace StemeDb.Sync.Engine.Internal;
 
 /// <summary>
-/// The v1 server semantics over a node's store, index and clock: every length check, limit and
-/// verification of incoming requests. Transport adapters translate to and from these calls only.
+/// The server side of the protocol over a node's store, index and clock: the v1 RPCs and every extension (paged leaves,
+/// <c>Reconcile</c>, <c>ReconcileSymbols</c>, <c>GossipBatch</c>, <c>StreamAssertions</c>), with every length check,
+/// limit and verification of incoming requests. Transport adapters translate to and from these calls only.
 /// </summary>
 internal sealed class SyncRequestHandler : ISyncRequestHandler
 {

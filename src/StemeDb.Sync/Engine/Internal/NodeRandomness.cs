@@ -7,7 +7,7 @@ namespace StemeDb.Sync.Engine.Internal;
 /// delay, peer selection and reconciliation salts. A seeded node (deterministic simulation) draws all of them from
 /// its seed, so that a run replays exactly.
 /// </summary>
-internal sealed class RetryPolicy
+internal sealed class NodeRandomness
 {
     /// <summary>The longest wait before the first anti-entropy pass with a peer.</summary>
     public static readonly TimeSpan FirstPassMaxDelay = TimeSpan.FromSeconds(2);
@@ -16,7 +16,7 @@ internal sealed class RetryPolicy
     private readonly Random _random;
     private readonly object _gate = new();
 
-    public RetryPolicy(SyncNodeOptions options)
+    public NodeRandomness(SyncNodeOptions options)
     {
         _options = options;
         _random = options.RandomSeed is int seed ? new Random(seed) : new Random();

@@ -3,9 +3,9 @@ using System.Threading.Tasks;
 
 namespace StemeDb.Sync.Tests.Engine;
 
-/// <summary>The retry policy (<c>RetryPolicy</c>).</summary>
+/// <summary>The retry policy (<c>NodeRandomness</c>).</summary>
 [TestFixture]
-public sealed class RetryPolicyTests : NodeTestBase
+public sealed class NodeRandomnessTests : NodeTestBase
 {
     [Test]
     public async Task RetryDelay_Attempts_GrowsExponentiallyWithinJitterAndCap()

@@ -4,10 +4,12 @@ using System.Threading;
 namespace StemeDb.Sync.Engine.Internal;
 
 /// <summary>
-/// What the engine has learned about a peer's support of the extensions. Every extension is assumed until the peer
-/// shows it lacks it (a v1 node answers <c>UNIMPLEMENTED</c>, or answers outside the protocol); that is remembered.
+/// What the engine keeps about one peer between passes: which extensions it has shown it lacks (every extension is
+/// assumed until the peer answers <c>UNIMPLEMENTED</c>, or answers outside the protocol; that is remembered), where
+/// a broken streaming pull resumes, the count it was last streamed at, and the summaries both sides had when they last
+/// converged.
 /// </summary>
-internal sealed class PeerCapabilities
+internal sealed class PeerSyncState
 {
     private volatile bool _reconcileSymbols = true;
     private volatile bool _reconcile = true;

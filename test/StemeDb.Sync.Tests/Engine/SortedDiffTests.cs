@@ -8,7 +8,7 @@ using StemeDb.Sync.Engine.Internal;
 namespace StemeDb.Sync.Tests.Engine;
 
 [TestFixture]
-public sealed class DiffEngineTests
+public sealed class SortedDiffTests
 {
     private static List<AssertionHash> Hashes(IEnumerable<int> seeds) =>
         seeds.Select(s => AssertionHash.Compute(BitConverter.GetBytes(s))).ToList();
@@ -62,13 +62,13 @@ public sealed class DiffEngineTests
         List<AssertionHash> remote = Hashes(Enumerable.Range(400, 700));
         var pager = new PagedRemote(remote, remotePage);
 
-        DiffResult diff = await DiffEngine.ComputeAsync(Index(local), pager.GetPageAsync, localPage);
+        DiffResult diff = await SortedDiff.ComputeAsync(Index(local), pager.GetPageAsync, localPage);
 
         Assert.That(diff.MissingLocally, Is.EqualTo(remote.Except(local).OrderBy(h => h)));
         Assert.That(diff.MissingRemotely, Is.EqualTo(local.Except(remote).OrderBy(h => h)));
         Assert.That(diff.Complete, Is.True);
         Assert.That(diff.RemoteLeavesSeen, Is.EqualTo(700));
-        Assert.That(diff.RemotePages, Is.EqualTo(pager.Calls));
+        Assert.That(diff.RoundTrips, Is.EqualTo(pager.Calls));
         Assert.That(pager.Calls, Is.EqualTo((700 + remotePage - 1) / remotePage));
     }
 
@@ -77,7 +77,7 @@ public sealed class DiffEngineTests
     {
         List<AssertionHash> both = Hashes(Enumerable.Range(0, 300));
 
-        DiffResult diff = await DiffEngine.ComputeAsync(Index(both), new PagedRemote(both, 64).GetPageAsync, 50);
+        DiffResult diff = await SortedDiff.ComputeAsync(Index(both), new PagedRemote(both, 64).GetPageAsync, 50);
 
         Assert.That(diff.MissingLocally, Is.Empty);
         Assert.That(diff.MissingRemotely, Is.Empty);
@@ -89,7 +89,7 @@ public sealed class DiffEngineTests
     {
         List<AssertionHash> remote = Hashes(Enumerable.Range(0, 25));
 
-        DiffResult diff = await DiffEngine.ComputeAsync(new MerkleIndex(), new PagedRemote(remote, 10).GetPageAsync, 4);
+        DiffResult diff = await SortedDiff.ComputeAsync(new MerkleIndex(), new PagedRemote(remote, 10).GetPageAsync, 4);
 
         Assert.That(diff.MissingLocally, Is.EqualTo(remote.OrderBy(h => h)));
         Assert.That(diff.MissingRemotely, Is.Empty);
@@ -100,7 +100,7 @@ public sealed class DiffEngineTests
     {
         List<AssertionHash> local = Hashes(Enumerable.Range(0, 25));
 
-        DiffResult diff = await DiffEngine.ComputeAsync(Index(local), new PagedRemote(Array.Empty<AssertionHash>(), 10).GetPageAsync, 4);
+        DiffResult diff = await SortedDiff.ComputeAsync(Index(local), new PagedRemote(Array.Empty<AssertionHash>(), 10).GetPageAsync, 4);
 
         Assert.That(diff.MissingLocally, Is.Empty);
         Assert.That(diff.MissingRemotely, Is.EqualTo(local.OrderBy(h => h)));
@@ -121,7 +121,7 @@ public sealed class DiffEngineTests
             return new ValueTask<LeavesPage?>(startAfter is null ? new LeavesPage(firstPage, true) : null);
         }
 
-        DiffResult diff = await DiffEngine.ComputeAsync(Index(local), V1, 16);
+        DiffResult diff = await SortedDiff.ComputeAsync(Index(local), V1, 16);
 
         Assert.That(diff.Complete, Is.False);
         Assert.That(diff.CoveredUpTo, Is.EqualTo(last));
@@ -137,7 +137,7 @@ public sealed class DiffEngineTests
         ValueTask<LeavesPage?> Pager(AssertionHash? startAfter, CancellationToken ct) =>
             new(new LeavesPage(remote, false));
 
-        var ex = Assert.ThrowsAsync<SyncPeerException>(async () => await DiffEngine.ComputeAsync(new MerkleIndex(), Pager));
+        var ex = Assert.ThrowsAsync<SyncPeerException>(async () => await SortedDiff.ComputeAsync(new MerkleIndex(), Pager));
 
         Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.InvalidResponse));
         Assert.That(ex.Message, Does.Contain("ascending"));
@@ -150,7 +150,7 @@ public sealed class DiffEngineTests
         ValueTask<LeavesPage?> Pager(AssertionHash? startAfter, CancellationToken ct) =>
             new(new LeavesPage(sorted.Take(5).ToList(), true)); // Always the first page: the cursor is ignored.
 
-        var ex = Assert.ThrowsAsync<SyncPeerException>(async () => await DiffEngine.ComputeAsync(new MerkleIndex(), Pager));
+        var ex = Assert.ThrowsAsync<SyncPeerException>(async () => await SortedDiff.ComputeAsync(new MerkleIndex(), Pager));
 
         Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.InvalidResponse));
     }
@@ -161,7 +161,7 @@ public sealed class DiffEngineTests
         ValueTask<LeavesPage?> Pager(AssertionHash? startAfter, CancellationToken ct) =>
             new(new LeavesPage(Array.Empty<AssertionHash>(), true));
 
-        var ex = Assert.ThrowsAsync<SyncPeerException>(async () => await DiffEngine.ComputeAsync(new MerkleIndex(), Pager));
+        var ex = Assert.ThrowsAsync<SyncPeerException>(async () => await SortedDiff.ComputeAsync(new MerkleIndex(), Pager));
 
         Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.InvalidResponse));
     }
@@ -175,7 +175,7 @@ public sealed class DiffEngineTests
     {
         List<AssertionHash> missing = Hashes(Enumerable.Range(0, count));
 
-        IReadOnlyList<AssertionHash[]> batches = DiffEngine.PlanFetches(missing, batchSize);
+        IReadOnlyList<AssertionHash[]> batches = SortedDiff.PlanFetches(missing, batchSize);
 
         Assert.That(batches.Select(b => b.Length), Is.EqualTo(expectedSizes));
         Assert.That(batches.SelectMany(b => b), Is.EqualTo(missing));
@@ -184,6 +184,6 @@ public sealed class DiffEngineTests
     [Test]
     public void PlanFetches_BatchSizeZero_Throws()
     {
-        Assert.That(() => DiffEngine.PlanFetches(Hashes(Enumerable.Range(0, 3)), 0), Throws.InstanceOf<ArgumentOutOfRangeException>());
+        Assert.That(() => SortedDiff.PlanFetches(Hashes(Enumerable.Range(0, 3)), 0), Throws.InstanceOf<ArgumentOutOfRangeException>());
     }
 }

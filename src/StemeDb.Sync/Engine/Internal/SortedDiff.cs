@@ -12,26 +12,26 @@ namespace StemeDb.Sync.Engine.Internal;
 /// </summary>
 internal delegate ValueTask<LeavesPage?> RemoteLeafPager(AssertionHash? startAfter, CancellationToken cancellationToken);
 
-/// <summary>What each side lacks, as found by <see cref="DiffEngine"/>.</summary>
+/// <summary>What each side lacks, as found by <see cref="SortedDiff"/>.</summary>
 /// <param name="MissingLocally">Hashes the peer holds and this node lacks, ascending.</param>
 /// <param name="MissingRemotely">Hashes this node holds and the peer lacks, ascending.</param>
 /// <param name="Complete">Whether the peer's whole leaf set was compared.</param>
 /// <param name="CoveredUpTo">When not complete: the last remote leaf seen; only hashes up to it were classified.</param>
 /// <param name="RemoteLeavesSeen">How many remote leaves were read.</param>
-/// <param name="RemotePages">How many pages were read from the peer.</param>
+/// <param name="RoundTrips">How many calls to the peer the diff made (leaf pages, reconciliation rounds and messages).</param>
 internal sealed record DiffResult(
     IReadOnlyList<AssertionHash> MissingLocally,
     IReadOnlyList<AssertionHash> MissingRemotely,
     bool Complete,
     AssertionHash? CoveredUpTo,
     int RemoteLeavesSeen,
-    int RemotePages);
+    int RoundTrips);
 
 /// <summary>
 /// Computes which hashes each side lacks by a merge walk over the local index (page by page) and the peer's
 /// leaves (page by page), and plans the fetches. Independent of the transport.
 /// </summary>
-internal static class DiffEngine
+internal static class SortedDiff
 {
     /// <summary>The page size used when walking the local index.</summary>
     public const int DefaultLocalPageSize = 4096;
