@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Numerics;
 using StemeDb.Sync.Merkle.Internal;
-using StemeDb.Sync.Reconciliation.Internal;
 
 namespace StemeDb.Sync;
 
