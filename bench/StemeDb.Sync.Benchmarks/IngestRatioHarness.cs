@@ -4,7 +4,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Linq;
 using System.Threading.Tasks;
-using StemeDb.Sync.Reconciliation.Internal;
+using StemeDb.Sync.Merkle.Internal;
 
 namespace StemeDb.Sync.Benchmarks;
 

@@ -53,7 +53,7 @@ internal static class FuzzTargets
             return;
         }
 
-        var symbols = new Reconciliation.Internal.CodedSymbol[input[0]];
+        var symbols = new Merkle.Internal.CodedSymbol[input[0]];
         bool decoded = Reconciliation.Internal.CodedSymbolCodec.TryDecode(input[1..], symbols, out string? error);
         Check(decoded || !string.IsNullOrEmpty(error), "a rejection without a reason");
         if (!decoded)
@@ -63,7 +63,7 @@ internal static class FuzzTargets
 
         Check(Reconciliation.Internal.CodedSymbolCodec.Encode(symbols).AsSpan().SequenceEqual(input[1..]), "the symbols re-encode to other bytes");
         var decoder = new Reconciliation.Internal.RibltDecoder(256);
-        _ = decoder.Add(symbols, new Reconciliation.Internal.CodedSymbol[symbols.Length]);
+        _ = decoder.Add(symbols, new Merkle.Internal.CodedSymbol[symbols.Length]);
         Check(decoder.DecodedCount <= (2 * symbols.Length) + 64, $"{decoder.DecodedCount} leaves decoded from {symbols.Length} symbols");
         (List<AssertionHash> localOnly, List<AssertionHash> remoteOnly) = decoder.Differences();
         Check(localOnly.Count + remoteOnly.Count == decoder.DecodedCount, "the differences do not list every decoded leaf");
@@ -244,7 +244,7 @@ internal static class FuzzTargets
             Check(
                 request.Start == 0 ? answer.AssertionCount == (ulong)_node.Count : answer.AssertionCount <= (ulong)_node.Count,
                 $"a symbols answer with a count of {answer.AssertionCount} for a node of {_node.Count}");
-            var symbols = new Reconciliation.Internal.CodedSymbol[request.Count];
+            var symbols = new Merkle.Internal.CodedSymbol[request.Count];
             Check(Reconciliation.Internal.CodedSymbolCodec.TryDecode(answer.Symbols.Span, symbols, out string? error), $"a symbols answer that does not decode: {error}");
         }
 

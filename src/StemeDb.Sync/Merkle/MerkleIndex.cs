@@ -1,8 +1,6 @@
 using System;
 using System.Collections.Generic;
-using System.Numerics;
 using StemeDb.Sync.Merkle.Internal;
-using StemeDb.Sync.Reconciliation.Internal;
 
 namespace StemeDb.Sync;
 
@@ -42,44 +40,29 @@ namespace StemeDb.Sync;
 internal sealed class MerkleIndex
 {
     /// <summary>The fewest deferred leaves held before they are merged (unless a read comes first).</summary>
-    internal const int MinDeferred = 1024;
+    internal const int MinDeferred = DeferredLeaves.MinDeferred;
 
     /// <summary>The most deferred leaves held before they are merged, whatever the count (bounds the merge a read may wait for).</summary>
-    internal const int MaxDeferred = 1 << 20;
-
-    // Deferred leaves are sorted by grouping on their first bits once there are this many.
-    private const int GroupingThreshold = 256;
-    private const int MaxGroupBits = 16;
-
-    // The grouping buffer is kept between merges up to this many leaves; larger merges borrow one for the merge only.
-    private const int KeptGroupingLength = 4096;
-
-    // A read's merge lets go of a deferred-leaf buffer longer than this (2 MiB).
-    private const int KeptDeferredLength = 65_536;
+    internal const int MaxDeferred = DeferredLeaves.MaxDeferred;
 
     private readonly BucketedTrie _trie = new();
     private readonly List<Key256> _fresh = new();
 
     // The rateless coded symbols, made on the first read of them (from every leaf), kept up to date from then on.
-    private RibltSketch? _sketch;
+    private readonly SymbolSource _symbols;
     private readonly object _gate = new();
     private volatile int _count;
 
-    // Leaves added by AddDeferred and not yet in the trie (they may repeat, or be present already). Every read merges
-    // them first, so that no reader ever sees the index without them.
-    private Key256[] _deferred = Array.Empty<Key256>();
-    private int _deferredCount;
+    // Leaves added by AddDeferred and not yet in the trie. Every read merges them first, so that no reader ever sees
+    // the index without them.
+    private readonly DeferredLeaves _deferred = new();
     private volatile bool _hasDeferred;
-    private Key256[]? _grouped;
-
-    // A bulk load's grouping buffer (longer than KeptGroupingLength, a power of two): kept from merge to merge while
-    // the leaves keep coming, so that each merge does not take one of its own from the large object heap; a read's
-    // merge lets it go.
-    private Key256[]? _bulkGrouped;
-    private int[]? _groupStarts;
 
     // The root as of the last read with no insert since, or null: lets clean reads skip the lock.
     private volatile RootSnapshot? _cleanRoot;
+
+    /// <summary>Makes an empty index.</summary>
+    public MerkleIndex() => _symbols = new SymbolSource(_trie);
 
     /// <summary>The root of the empty set: BLAKE3 in derive-key mode of the empty input under its own context (docs/PROTOCOL.md).</summary>
     public static AssertionHash EmptyRoot { get; } = MerkleHashing.EmptyRoot.ToHash();
@@ -136,12 +119,7 @@ internal sealed class MerkleIndex
                 return false;
             }
 
-            if (_sketch is { } sketch)
-            {
-                sketch.Add(key.W0, key.W1, key.W2, key.W3);
-                GrowSketchLocked(sketch);
-            }
-
+            _symbols.Add(key);
             _cleanRoot = null;
             _count = _trie.Count;
             return true;
@@ -159,12 +137,12 @@ internal sealed class MerkleIndex
         var key = Key256.FromHash(leaf);
         lock (_gate)
         {
-            if (_deferredCount == _deferred.Length)
+            if (_deferred.IsFull)
             {
                 MakeRoomLocked();
             }
 
-            _deferred[_deferredCount++] = key;
+            _deferred.Add(key);
             _hasDeferred = true;
             _cleanRoot = null;
         }
@@ -176,17 +154,17 @@ internal sealed class MerkleIndex
     {
         lock (_gate)
         {
-            foreach (AssertionHash leaf in leaves)
+            while (!leaves.IsEmpty)
             {
-                if (_deferredCount == _deferred.Length)
+                if (_deferred.IsFull)
                 {
                     MakeRoomLocked();
                 }
 
-                _deferred[_deferredCount++] = Key256.FromHash(leaf);
+                leaves = leaves[_deferred.AddUntilFull(leaves)..];
             }
 
-            if (_deferredCount > 0)
+            if (_deferred.Count > 0)
             {
                 _hasDeferred = true;
                 _cleanRoot = null;
@@ -194,24 +172,13 @@ internal sealed class MerkleIndex
         }
     }
 
-    /// <summary>
-    /// Doubles the deferred leaves' buffer while the doubled buffer stays within the limit (a quarter of the leaves),
-    /// else merges them. Only doubling: a buffer grown to the limit itself would be replaced, a little larger, at almost
-    /// every merge of a bulk load as the limit creeps up with the set, each time on the large object heap.
-    /// </summary>
+    /// <summary>Makes room for a deferred leaf: a larger buffer (<see cref="DeferredLeaves.TryGrow"/>), else a merge.</summary>
     private void MakeRoomLocked()
     {
-        int limit = Math.Clamp(_trie.Count / 4, MinDeferred, MaxDeferred);
-        int doubled = Math.Max(MinDeferred, _deferred.Length * 2);
-        if (_deferredCount >= limit || (_deferredCount > 0 && doubled > limit))
+        if (!_deferred.TryGrow(_trie.Count))
         {
             MergeDeferredLocked(moreComing: true);
-            return;
         }
-
-        var grown = new Key256[doubled];
-        _deferred.AsSpan(0, _deferredCount).CopyTo(grown);
-        _deferred = grown;
     }
 
     /// <summary>Merges the deferred leaves into the trie: sorted, so that each bucket takes its share in one merge.</summary>
@@ -221,13 +188,13 @@ internal sealed class MerkleIndex
     /// leaves are in the cache, instead of being read again by the root read.</param>
     private void MergeDeferredLocked(bool moreComing = false, bool hashBuckets = false)
     {
-        if (_deferredCount == 0)
+        if (_deferred.Count == 0)
         {
             return;
         }
 
-        ReadOnlySpan<Key256> sorted = Sort(_deferred.AsSpan(0, _deferredCount));
-        if (_sketch is not { } sketch)
+        ReadOnlySpan<Key256> sorted = _deferred.Sort();
+        if (!_symbols.IsKept)
         {
             _trie.AddSorted(sorted, hashBuckets: hashBuckets);
         }
@@ -236,89 +203,19 @@ internal sealed class MerkleIndex
             List<Key256> fresh = _fresh;
             fresh.Clear();
             _trie.AddSorted(sorted, fresh, hashBuckets);
-            AddToSketchLocked(sketch, fresh);
-            if (fresh.Capacity > KeptDeferredLength)
+            _symbols.AddFresh(fresh);
+            if (fresh.Capacity > DeferredLeaves.KeptDeferredLength)
             {
                 fresh.Capacity = 0; // a bulk load's buffer is let go
             }
 
-            GrowSketchLocked(sketch);
+            _symbols.Grow();
         }
 
         // Only now: had the merge failed (out of memory), the leaves would still be deferred, and adding them again is harmless.
-        _deferredCount = 0;
+        _deferred.Clear(moreComing);
         _hasDeferred = false;
         _count = _trie.Count;
-        if (!moreComing)
-        {
-            _bulkGrouped = null;
-            if (_deferred.Length > KeptDeferredLength)
-            {
-                _deferred = Array.Empty<Key256>();
-            }
-        }
-    }
-
-    /// <summary>Adds the leaves new to the trie to the sketch, a batch at a time (several symbol walks side by side).</summary>
-    private static void AddToSketchLocked(RibltSketch sketch, List<Key256> fresh)
-    {
-        Span<(ulong W0, ulong W1, ulong W2, ulong W3)> batch = stackalloc (ulong, ulong, ulong, ulong)[64];
-        int count = 0;
-        foreach (Key256 key in fresh)
-        {
-            batch[count++] = (key.W0, key.W1, key.W2, key.W3);
-            if (count == batch.Length)
-            {
-                sketch.AddMany(batch);
-                count = 0;
-            }
-        }
-
-        sketch.AddMany(batch[..count]);
-        fresh.Clear();
-    }
-
-    /// <summary>Lengthens the sketch's prefix once the set has grown enough (O(n) a time, O(1) per leaf amortized).</summary>
-    private void GrowSketchLocked(RibltSketch sketch)
-    {
-        if (sketch.ShouldGrow(_trie.Count))
-        {
-            sketch.Grow(_trie.Count, AllLeavesLocked());
-        }
-    }
-
-    /// <summary>The sketch, made from every leaf on first use (O(n) once).</summary>
-    private RibltSketch SketchLocked()
-    {
-        if (_sketch is null)
-        {
-            _sketch = new RibltSketch(_trie.Count, AllLeavesLocked(), SymbolsGrowLength);
-        }
-
-        return _sketch;
-    }
-
-    /// <summary>Every leaf, ascending, read a page at a time (the caller holds the lock throughout).</summary>
-    private IEnumerable<AssertionHash> AllLeavesLocked()
-    {
-        var page = new List<AssertionHash>(4096);
-        Key256? cursor = null;
-        while (true)
-        {
-            page.Clear();
-            _trie.GetLeaves(cursor, 4096, page);
-            foreach (AssertionHash leaf in page)
-            {
-                yield return leaf;
-            }
-
-            if (page.Count < 4096)
-            {
-                yield break;
-            }
-
-            cursor = Key256.FromHash(page[^1]);
-        }
     }
 
     /// <summary>
@@ -332,7 +229,7 @@ internal sealed class MerkleIndex
         lock (_gate)
         {
             MergeDeferredLocked();
-            return (SketchLocked().Version, _trie.Count);
+            return (_symbols.Sketch.Version, _trie.Count);
         }
     }
 
@@ -350,9 +247,7 @@ internal sealed class MerkleIndex
         lock (_gate)
         {
             MergeDeferredLocked();
-            RibltSketch sketch = SketchLocked();
-            count = (int)(_trie.Count - (sketch.Version - version));
-            return sketch.TryRead(version, start, destination, AllLeavesLocked);
+            return _symbols.TryRead(version, start, destination, out count);
         }
     }
 
@@ -368,12 +263,16 @@ internal sealed class MerkleIndex
         lock (_gate)
         {
             MergeDeferredLocked();
-            return SketchLocked().Extend(needed, _trie.Count, AllLeavesLocked());
+            return _symbols.TryExtend(needed);
         }
     }
 
     /// <summary>The ceiling of the kept symbols until a reader extends them (<see cref="RibltSketch.GrowLength"/>; tests set less before the first read of the symbols).</summary>
-    internal int SymbolsGrowLength { get; set; } = RibltSketch.GrowLength;
+    internal int SymbolsGrowLength
+    {
+        get => _symbols.GrowLength;
+        set => _symbols.GrowLength = value;
+    }
 
     /// <summary>Whether the index keeps coded symbols up to date (they were read at least once). For tests.</summary>
     internal bool KeepsSymbols
@@ -382,7 +281,7 @@ internal sealed class MerkleIndex
         {
             lock (_gate)
             {
-                return _sketch is not null;
+                return _symbols.IsKept;
             }
         }
     }
@@ -395,91 +294,8 @@ internal sealed class MerkleIndex
             lock (_gate)
             {
                 MergeDeferredLocked();
-                return SketchLocked().Length;
+                return _symbols.Sketch.Length;
             }
-        }
-    }
-
-    /// <summary>
-    /// Sorts <paramref name="keys"/>: in place when there are few; otherwise a counting sort by their first bits (about
-    /// log2 of their number, at most 16) into a second buffer, then each group of equal first bits on its own.
-    /// </summary>
-    private ReadOnlySpan<Key256> Sort(Span<Key256> keys)
-    {
-        if (keys.Length < GroupingThreshold)
-        {
-            SortSmall(keys);
-            return keys;
-        }
-
-        int bits = Math.Min(MaxGroupBits, BitOperations.Log2((uint)keys.Length));
-        int shift = 64 - bits;
-        int[] starts = _groupStarts ??= new int[(1 << MaxGroupBits) + 1];
-        Span<int> next = starts.AsSpan(0, (1 << bits) + 1);
-        next.Clear();
-        foreach (Key256 key in keys)
-        {
-            next[(int)(key.W0 >> shift) + 1]++;
-        }
-
-        for (int i = 1; i < next.Length; i++)
-        {
-            next[i] += next[i - 1];
-        }
-
-        Key256[] grouped;
-        if (keys.Length <= KeptGroupingLength)
-        {
-            grouped = _grouped ??= new Key256[KeptGroupingLength];
-        }
-        else
-        {
-            if (_bulkGrouped is null || _bulkGrouped.Length < keys.Length)
-            {
-                // Every element used is written below.
-                _bulkGrouped = GC.AllocateUninitializedArray<Key256>((int)BitOperations.RoundUpToPowerOf2((uint)keys.Length));
-            }
-
-            grouped = _bulkGrouped;
-        }
-
-        foreach (Key256 key in keys)
-        {
-            grouped[next[(int)(key.W0 >> shift)]++] = key;
-        }
-
-        // next[g] is now the end of group g, and the start of group g + 1.
-        int start = 0;
-        for (int group = 0; group < next.Length - 1; group++)
-        {
-            int end = next[group];
-            SortSmall(grouped.AsSpan(start, end - start));
-            start = end;
-        }
-
-        return grouped.AsSpan(0, keys.Length);
-    }
-
-    /// <summary>Insertion sort for the few keys of a group; a comparison sort when a group is large (leaves crafted to share first bits).</summary>
-    private static void SortSmall(Span<Key256> keys)
-    {
-        if (keys.Length > 16)
-        {
-            keys.Sort(static (a, b) => Key256.Compare(a, b));
-            return;
-        }
-
-        for (int i = 1; i < keys.Length; i++)
-        {
-            Key256 key = keys[i];
-            int j = i - 1;
-            while (j >= 0 && Key256.Compare(keys[j], key) > 0)
-            {
-                keys[j + 1] = keys[j];
-                j--;
-            }
-
-            keys[j + 1] = key;
         }
     }
 

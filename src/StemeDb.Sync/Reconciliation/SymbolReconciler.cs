@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
+using StemeDb.Sync.Merkle.Internal;
 using StemeDb.Sync.Reconciliation.Internal;
 
 namespace StemeDb.Sync;

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using StemeDb.Sync.Merkle.Internal;
 using StemeDb.Sync.Reconciliation.Internal;
 
 namespace StemeDb.Sync.Tests.Reconciliation;

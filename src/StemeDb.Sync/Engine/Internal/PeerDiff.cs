@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
-using StemeDb.Sync.Reconciliation.Internal;
+using StemeDb.Sync.Merkle.Internal;
 
 namespace StemeDb.Sync.Engine.Internal;
 

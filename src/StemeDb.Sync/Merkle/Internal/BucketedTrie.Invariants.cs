@@ -104,4 +104,48 @@ internal sealed partial class BucketedTrie
 
         return largest;
     }
+
+    /// <summary>The trie hash of any sorted, distinct leaves, computed from scratch. For tests.</summary>
+    private static Key256 FullHash(List<Key256> keys, int lo, int hi)
+    {
+        if (hi - lo == 1)
+        {
+            return MerkleHashing.Leaf(keys[lo]);
+        }
+
+        int bit = Key256.FirstDifferingBit(keys[lo], keys[hi - 1]);
+        int split = lo;
+        while (!keys[split].Bit(bit))
+        {
+            split++;
+        }
+
+        return MerkleHashing.Inner(FullHash(keys, lo, split), FullHash(keys, split, hi));
+    }
+
+    /// <summary>Count, sum and hash (null when empty) of the subtree at a heap position, from the leaves. For tests.</summary>
+    private (int Count, Key256 Sum, Key256? Hash) FullSubtree(int position)
+    {
+        var keys = new List<Key256>();
+        int first = position;
+        int last = position;
+        while (first < _buckets.Length)
+        {
+            first *= 2;
+            last = (2 * last) + 1;
+        }
+
+        for (int b = first; b <= last; b++)
+        {
+            keys.AddRange(KeysOf(_buckets[b - _buckets.Length]));
+        }
+
+        Key256 sum = default;
+        foreach (Key256 key in keys)
+        {
+            sum += key;
+        }
+
+        return (keys.Count, sum, keys.Count == 0 ? null : FullHash(keys, 0, keys.Count));
+    }
 }

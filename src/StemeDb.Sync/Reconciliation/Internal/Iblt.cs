@@ -1,6 +1,7 @@
 using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
+using StemeDb.Sync.Internal;
 
 namespace StemeDb.Sync.Reconciliation.Internal;
 
@@ -40,15 +41,7 @@ internal sealed class Iblt
     public ulong Salt { get; }
 
     /// <summary>MurmurHash3's 64-bit finalizer.</summary>
-    public static ulong Mix(ulong k)
-    {
-        k ^= k >> 33;
-        k *= 0xff51afd7ed558ccdUL;
-        k ^= k >> 33;
-        k *= 0xc4ceb9fe1a85ec53UL;
-        k ^= k >> 33;
-        return k;
-    }
+    public static ulong Mix(ulong k) => Murmur3.Fmix64(k);
 
     /// <summary>The 64-bit digest of a key under a salt: Mix(w0 ^ Mix(w1 ^ Mix(w2 ^ Mix(w3 ^ salt)))).</summary>
     public static ulong Digest(ulong w0, ulong w1, ulong w2, ulong w3, ulong salt) =>

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using StemeDb.Sync.Merkle.Internal;
 
 namespace StemeDb.Sync.Reconciliation.Internal;
 

@@ -1,4 +1,5 @@
 using System;
+using StemeDb.Sync.Merkle.Internal;
 
 namespace StemeDb.Sync.Reconciliation.Internal;
 

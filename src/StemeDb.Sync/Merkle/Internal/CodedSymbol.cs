@@ -1,7 +1,8 @@
 using System;
 using System.Runtime.CompilerServices;
+using StemeDb.Sync.Internal;
 
-namespace StemeDb.Sync.Reconciliation.Internal;
+namespace StemeDb.Sync.Merkle.Internal;
 
 /// <summary>
 /// One coded symbol of a rateless invertible Bloom lookup table (docs/PROTOCOL.md, "ReconcileSymbols"): the XOR of
@@ -72,7 +73,7 @@ internal static class RibltHash
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint Checksum(ulong mix) => (uint)(mix >> 32);
 
-    private static ulong Fmix(ulong k) => Iblt.Mix(k);
+    private static ulong Fmix(ulong k) => Murmur3.Fmix64(k);
 }
 
 /// <summary>

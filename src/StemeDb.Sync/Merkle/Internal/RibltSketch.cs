@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 
-namespace StemeDb.Sync.Reconciliation.Internal;
+namespace StemeDb.Sync.Merkle.Internal;
 
 /// <summary>
 /// The prefix of a leaf set's rateless coded symbols (docs/PROTOCOL.md, "ReconcileSymbols"), kept up to date as
