@@ -6,7 +6,6 @@ using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using StemeDb.Sync.AspNetCore.Tests.Support;
@@ -31,7 +30,7 @@ public sealed class PeerDiscoveryTests
     public async Task PeerDns_RecordsIncludeThisNode_PeersWithTheOthersAndFollowsRecordChanges(CancellationToken cancellationToken)
     {
         int port = FreePort();
-        var resolver = new FakeResolver();
+        var resolver = new FakePeerNameResolver();
         resolver.Set(Name, "127.0.0.1", "127.0.0.2", "127.0.0.3");
         await using WebApplication b = await TestNodes.StartAsync(cancellationToken, address: IPAddress.Parse("127.0.0.2"), port: port);
         await using WebApplication c = await TestNodes.StartAsync(cancellationToken, address: IPAddress.Parse("127.0.0.3"), port: port);
@@ -63,7 +62,7 @@ public sealed class PeerDiscoveryTests
         int portA = FreePort();
         int portB = FreePort();
         int portC = FreePort();
-        var resolver = new FakeResolver();
+        var resolver = new FakePeerNameResolver();
         resolver.Set("a.nodes.test", "127.0.0.1");
         resolver.Set("b.nodes.test", "127.0.0.1");
         resolver.Set("c.nodes.test", "127.0.0.1");
@@ -92,46 +91,6 @@ public sealed class PeerDiscoveryTests
 
     [Test]
     [CancelAfter(60_000)]
-    public async Task PeerDns_SrvLookupFails_AddsNoPeerAndTheNodeRuns(CancellationToken cancellationToken)
-    {
-        var resolver = new FakeResolver();
-        await using WebApplication a = await TestNodes.StartAsync(cancellationToken, new() { ["StemeDbSync:PeerDns:0"] = "_grpc._tcp.missing.nodes.test" }, configure: services => services.AddSingleton<IPeerNameResolver>(resolver), address: IPAddress.Loopback);
-        PeerDirectory directory = DirectoryOf(a);
-
-        await directory.RefreshAsync(cancellationToken);
-
-        Assert.That(directory.Addresses, Is.Empty);
-        Assert.That(resolver.ServiceLookups, Is.GreaterThanOrEqualTo(2));
-    }
-
-    [Test]
-    [CancelAfter(60_000)]
-    public async Task Peers_ConfigurationReloaded_PeersAreAddedAndRemovedWhileTheNodeRuns(CancellationToken cancellationToken)
-    {
-        int port = FreePort();
-        await using WebApplication b = await TestNodes.StartAsync(cancellationToken, address: IPAddress.Parse("127.0.0.2"), port: port);
-        await using WebApplication a = await TestNodes.StartAsync(cancellationToken, address: IPAddress.Loopback, port: port);
-        var configuration = (IConfigurationRoot)a.Services.GetRequiredService<IConfiguration>();
-        PeerDirectory directory = DirectoryOf(a);
-        string peerB = $"http://127.0.0.2:{port}";
-        string peerC = $"http://127.0.0.3:{port}";
-
-        configuration["StemeDbSync:Peers:0"] = peerB;
-        configuration.Reload();
-        await UntilAsync(() => directory.Addresses.SequenceEqual([peerB]), cancellationToken);
-        configuration["StemeDbSync:Peers:0"] = peerC;
-        configuration.Reload();
-        await UntilAsync(() => directory.Addresses.SequenceEqual([peerC]), cancellationToken);
-        configuration["StemeDbSync:Peers:0"] = "not a url";
-        configuration.Reload(); // invalid: logged and ignored, the host keeps running with the peers it had
-        await directory.RefreshAsync(cancellationToken);
-
-        Assert.That(directory.Addresses, Is.EqualTo(new[] { peerC }));
-        Assert.That(a.Services.GetRequiredService<SyncNode>().Peers.Select(p => p.Name), Is.EqualTo(new[] { new Uri(peerC).Authority }));
-    }
-
-    [Test]
-    [CancelAfter(60_000)]
     public async Task PeerDns_WithAllowedPeers_APeerWhoseCertificateNamesOnlyTheDnsNameIsNotAdded(CancellationToken cancellationToken)
     {
         using var pki = new TestPki();
@@ -143,7 +102,7 @@ public sealed class PeerDiscoveryTests
         Dictionary<string, string?> Tls(string cert, string key) => TestNodes.MutualTls(caFile, cert, key);
         await using WebApplication b = await TestNodes.StartAsync(cancellationToken, Tls(bCert, bKey), tls: true);
         await using WebApplication c = await TestNodes.StartAsync(cancellationToken, Tls(cCert, cKey), tls: true);
-        var resolver = new FakeResolver();
+        var resolver = new FakePeerNameResolver();
         resolver.Set("localhost", "127.0.0.1");
         resolver.SetService("_grpc._tcp.nodes.test", new(0, 10, (ushort)TestNodes.AddressOf(b).Port, "localhost"), new(0, 10, (ushort)TestNodes.AddressOf(c).Port, "localhost"));
         Dictionary<string, string?> configA = Tls(aCert, aKey);
@@ -156,68 +115,10 @@ public sealed class PeerDiscoveryTests
     private static PeerDirectory DirectoryOf(WebApplication app) =>
         app.Services.GetServices<IHostedService>().OfType<StemeDbSyncHostedService>().Single().Peers;
 
-    private static async Task UntilAsync(Func<bool> condition, CancellationToken cancellationToken)
-    {
-        while (!condition())
-        {
-            await Task.Delay(20, cancellationToken);
-        }
-    }
-
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private sealed class FakeResolver : IPeerNameResolver
-    {
-        private readonly Dictionary<string, IPAddress[]> _records = [];
-        private readonly Dictionary<string, SrvRecord[]> _services = [];
-        private int _lookups;
-        private int _serviceLookups;
-
-        public int Lookups => Volatile.Read(ref _lookups);
-
-        public int ServiceLookups => Volatile.Read(ref _serviceLookups);
-
-        public void SetService(string name, params SrvRecord[] records)
-        {
-            lock (_records)
-            {
-                _services[name] = records;
-            }
-        }
-
-        public Task<SrvRecord[]> ResolveServiceAsync(string name, CancellationToken cancellationToken)
-        {
-            Interlocked.Increment(ref _serviceLookups);
-            lock (_records)
-            {
-                return _services.TryGetValue(name, out SrvRecord[]? found)
-                    ? Task.FromResult(found)
-                    : Task.FromException<SrvRecord[]>(new DnsException($"The name '{name}' does not exist (NXDOMAIN)."));
-            }
-        }
-
-        public void Set(string host, params string[] addresses)
-        {
-            lock (_records)
-            {
-                _records[host] = [.. addresses.Select(IPAddress.Parse)];
-            }
-        }
-
-        public Task<IPAddress[]> ResolveAsync(string host, CancellationToken cancellationToken)
-        {
-            Interlocked.Increment(ref _lookups);
-            lock (_records)
-            {
-                return _records.TryGetValue(host, out IPAddress[]? found)
-                    ? Task.FromResult(found)
-                    : Task.FromException<IPAddress[]>(new SocketException((int)SocketError.HostNotFound));
-            }
-        }
     }
 }

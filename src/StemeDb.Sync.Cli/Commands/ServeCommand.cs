@@ -134,7 +134,7 @@ internal static class ServeCommand
                 MinimumLogLevel = parse.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning,
                 Token = CommandSupport.ReadToken(parse.GetValue(tokenFile)),
                 Insecure = parse.GetValue(insecure),
-                Tls = new TlsFiles
+                Tls = new TlsArguments
                 {
                     CertificateFile = parse.GetValue(tlsCertificate),
                     KeyFile = parse.GetValue(tlsKey),

@@ -51,7 +51,7 @@ internal sealed class ConnectionOptions
         }
 
         GrpcSyncPeerOptions options = CommandSupport.PeerOptions(token, parse.GetValue(Timeout));
-        options.HttpHandler = new TlsFiles
+        options.HttpHandler = new TlsArguments
         {
             CertificateFile = parse.GetValue(TlsCertificate),
             KeyFile = parse.GetValue(TlsKey),

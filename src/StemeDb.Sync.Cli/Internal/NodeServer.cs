@@ -42,7 +42,7 @@ internal sealed class NodeServerSettings
     public string? Token { get; init; }
 
     /// <summary>TLS: the node's certificate (served on an https:// address, and presented to peers), and the CAs of callers and peers.</summary>
-    public TlsFiles Tls { get; init; } = new();
+    public TlsArguments Tls { get; init; } = new();
 
     /// <summary>Whether the node may serve beyond loopback in cleartext, or to callers it does not authenticate.</summary>
     public bool Insecure { get; init; }

@@ -5,16 +5,17 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
 using StemeDb.Sync.Hosting;
-using Shared = StemeDb.Sync.Hosting.Internal.TlsFiles;
+using StemeDb.Sync.Hosting.Internal;
 
 namespace StemeDb.Sync.Cli.Internal;
 
 /// <summary>
-/// The PEM files of a node's TLS: its certificate and key (served, and presented to peers as the client certificate),
-/// the CA that callers' client certificates must chain to (mutual TLS), and the CA that peers' server certificates must
-/// chain to.
+/// The TLS arguments of a command: the paths of the PEM files given on the command line (the node's certificate and key,
+/// served and presented to peers as the client certificate; the CA that callers' client certificates must chain to, for
+/// mutual TLS; the CA that peers' server certificates must chain to) and the peer names allowed. Loading and checking
+/// the files is <see cref="TlsFiles"/>'s, as it is for a hosted node.
 /// </summary>
-internal sealed class TlsFiles
+internal sealed class TlsArguments
 {
     public string? CertificateFile { get; init; }
 
@@ -30,7 +31,7 @@ internal sealed class TlsFiles
     public bool HasCertificate => CertificateFile is not null;
 
     /// <summary>Checks that the certificate and its key come together; throws a usage error otherwise.</summary>
-    public TlsFiles Validate()
+    public TlsArguments Validate()
     {
         if ((CertificateFile is null) != (KeyFile is null))
         {
@@ -44,7 +45,7 @@ internal sealed class TlsFiles
     /// Loads every file given, so that a missing or unreadable one is a usage error naming its option before the node
     /// starts; the node itself reads them again (and again when they change) through its hosting options.
     /// </summary>
-    public TlsFiles CheckFiles()
+    public TlsArguments CheckFiles()
     {
         if (HasCertificate)
         {
@@ -82,7 +83,7 @@ internal sealed class TlsFiles
     {
         try
         {
-            return Shared.LoadCertificate(CertificateFile!, KeyFile!);
+            return TlsFiles.LoadCertificate(CertificateFile!, KeyFile!);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
         {
@@ -94,7 +95,7 @@ internal sealed class TlsFiles
     {
         try
         {
-            return Shared.LoadCa(path);
+            return TlsFiles.LoadCa(path);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException)
         {
@@ -111,6 +112,6 @@ internal sealed class TlsFiles
         CheckFiles();
         var options = new StemeDbSyncTlsOptions();
         CopyTo(options);
-        return Shared.CreatePeerHandler(options);
+        return TlsFiles.CreatePeerHandler(options);
     }
 }

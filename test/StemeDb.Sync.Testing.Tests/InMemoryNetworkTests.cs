@@ -4,35 +4,23 @@ using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 using Moq;
-using StemeDb.Sync.Testing;
-using StemeDb.Sync.Tests.Engine;
 
-namespace StemeDb.Sync.Tests.Testing;
+namespace StemeDb.Sync.Testing.Tests;
 
 [TestFixture]
 public sealed class InMemoryNetworkTests
 {
-    private static Mock<ISyncRequestHandler> Handler()
-    {
-        var handler = new Mock<ISyncRequestHandler>();
-        handler.Setup(h => h.GossipAsync(It.IsAny<GossipMessage>(), It.IsAny<CancellationToken>()))
-            .Returns(new ValueTask<GossipResult>(GossipResult.Ok));
-        handler.Setup(h => h.PingAsync(It.IsAny<ReadOnlyMemory<byte>>(), It.IsAny<CancellationToken>()))
-            .Returns(new ValueTask<PingResult>(new PingResult(EngineTestKit.NodeIdFor(2), 3)));
-        return handler;
-    }
-
     [Test]
     public async Task GossipAsync_Delivered_HandlerGetsCopiedBytes()
     {
         var network = new InMemoryNetwork();
-        Mock<ISyncRequestHandler> handler = Handler();
+        Mock<ISyncRequestHandler> handler = TestRecords.Handler();
         GossipMessage? received = null;
         handler.Setup(h => h.GossipAsync(It.IsAny<GossipMessage>(), It.IsAny<CancellationToken>()))
             .Callback<GossipMessage, CancellationToken>((m, _) => received = m)
             .Returns(new ValueTask<GossipResult>(GossipResult.Ok));
         network.SetEndpoint("b", handler.Object);
-        AssertionRecord record = EngineTestKit.Record(1);
+        AssertionRecord record = TestRecords.Record(1);
 
         GossipResult result = await network.CreatePeer("a", "b").GossipAsync(record);
 
@@ -48,13 +36,13 @@ public sealed class InMemoryNetworkTests
     public async Task Partition_CallsAcross_FailUnavailableUntilHealed()
     {
         var network = new InMemoryNetwork();
-        network.SetEndpoint("b", Handler().Object);
+        network.SetEndpoint("b", TestRecords.Handler().Object);
         ISyncPeer peer = network.CreatePeer("a", "b");
         network.Partition(new[] { "a" }, new[] { "b", "c" });
 
-        var ex = Assert.ThrowsAsync<SyncPeerException>(async () => await peer.PingAsync(EngineTestKit.NodeIdFor(1)));
+        var ex = Assert.ThrowsAsync<SyncPeerException>(async () => await peer.PingAsync(TestRecords.NodeIdFor(1)));
         network.HealPartitions();
-        PingResult after = await peer.PingAsync(EngineTestKit.NodeIdFor(1));
+        PingResult after = await peer.PingAsync(TestRecords.NodeIdFor(1));
 
         Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.Unavailable));
         Assert.That(ex.Message, Does.Contain("partitioned"));
@@ -65,7 +53,7 @@ public sealed class InMemoryNetworkTests
     public async Task Disconnect_Endpoint_CallsFailUntilReconnected()
     {
         var network = new InMemoryNetwork();
-        network.SetEndpoint("b", Handler().Object);
+        network.SetEndpoint("b", TestRecords.Handler().Object);
         ISyncPeer peer = network.CreatePeer("a", "b");
         network.Disconnect("b");
 
@@ -80,10 +68,10 @@ public sealed class InMemoryNetworkTests
     public void DropRateOne_Request_LostBeforeHandler()
     {
         var network = new InMemoryNetwork { DropRate = 1 };
-        Mock<ISyncRequestHandler> handler = Handler();
+        Mock<ISyncRequestHandler> handler = TestRecords.Handler();
         network.SetEndpoint("b", handler.Object);
 
-        Assert.ThrowsAsync<SyncPeerException>(async () => await network.CreatePeer("a", "b").GossipAsync(EngineTestKit.Record(1)));
+        Assert.ThrowsAsync<SyncPeerException>(async () => await network.CreatePeer("a", "b").GossipAsync(TestRecords.Record(1)));
 
         handler.Verify(h => h.GossipAsync(It.IsAny<GossipMessage>(), It.IsAny<CancellationToken>()), Times.Never);
         Assert.That(network.Statistics.Dropped, Is.EqualTo(1));
@@ -93,10 +81,10 @@ public sealed class InMemoryNetworkTests
     public void AnswerLossRateOne_HandlerRunsButCallerFails()
     {
         var network = new InMemoryNetwork { AnswerLossRate = 1 };
-        Mock<ISyncRequestHandler> handler = Handler();
+        Mock<ISyncRequestHandler> handler = TestRecords.Handler();
         network.SetEndpoint("b", handler.Object);
 
-        var ex = Assert.ThrowsAsync<SyncPeerException>(async () => await network.CreatePeer("a", "b").GossipAsync(EngineTestKit.Record(1)));
+        var ex = Assert.ThrowsAsync<SyncPeerException>(async () => await network.CreatePeer("a", "b").GossipAsync(TestRecords.Record(1)));
 
         handler.Verify(h => h.GossipAsync(It.IsAny<GossipMessage>(), It.IsAny<CancellationToken>()), Times.Once);
         Assert.That(ex!.Message, Does.Contain("answer"));
@@ -106,10 +94,10 @@ public sealed class InMemoryNetworkTests
     public async Task DuplicateRateOne_HandlerRunsTwice()
     {
         var network = new InMemoryNetwork { DuplicateRate = 1 };
-        Mock<ISyncRequestHandler> handler = Handler();
+        Mock<ISyncRequestHandler> handler = TestRecords.Handler();
         network.SetEndpoint("b", handler.Object);
 
-        await network.CreatePeer("a", "b").GossipAsync(EngineTestKit.Record(1));
+        await network.CreatePeer("a", "b").GossipAsync(TestRecords.Record(1));
 
         handler.Verify(h => h.GossipAsync(It.IsAny<GossipMessage>(), It.IsAny<CancellationToken>()), Times.Exactly(2));
     }
@@ -133,7 +121,7 @@ public sealed class InMemoryNetworkTests
     public async Task ManualDelivery_CallWaitsUntilDelivered()
     {
         var network = new InMemoryNetwork(seed: 1, manualDelivery: true);
-        Mock<ISyncRequestHandler> handler = Handler();
+        Mock<ISyncRequestHandler> handler = TestRecords.Handler();
         network.SetEndpoint("b", handler.Object);
 
         ValueTask<PingResult> call = network.CreatePeer("a", "b").PingAsync(default);
@@ -153,7 +141,7 @@ public sealed class InMemoryNetworkTests
     public async Task ManualDelivery_CancelledCall_LeavesPendingSetAndThrows()
     {
         var network = new InMemoryNetwork(seed: 1, manualDelivery: true);
-        network.SetEndpoint("b", Handler().Object);
+        network.SetEndpoint("b", TestRecords.Handler().Object);
         using var cts = new CancellationTokenSource();
 
         ValueTask<PingResult> call = network.CreatePeer("a", "b").PingAsync(default, cts.Token);
@@ -167,7 +155,7 @@ public sealed class InMemoryNetworkTests
     public void ManualDelivery_Disconnect_FailsPendingCalls()
     {
         var network = new InMemoryNetwork(seed: 1, manualDelivery: true);
-        network.SetEndpoint("b", Handler().Object);
+        network.SetEndpoint("b", TestRecords.Handler().Object);
 
         ValueTask<PingResult> call = network.CreatePeer("a", "b").PingAsync(default);
         network.Disconnect("b");
@@ -182,7 +170,7 @@ public sealed class InMemoryNetworkTests
         async Task<string> RunAsync(int seed)
         {
             var network = new InMemoryNetwork(seed) { DropRate = 0.3, AnswerLossRate = 0.2, DuplicateRate = 0.2 };
-            network.SetEndpoint("b", Handler().Object);
+            network.SetEndpoint("b", TestRecords.Handler().Object);
             ISyncPeer peer = network.CreatePeer("a", "b");
             var outcomes = new List<char>();
             for (int i = 0; i < 200; i++)
