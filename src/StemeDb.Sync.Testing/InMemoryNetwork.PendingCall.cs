@@ -28,6 +28,7 @@ public sealed partial class InMemoryNetwork
     private sealed class PendingCall<T> : PendingCall
     {
         private readonly InMemoryNetwork _network;
+        private readonly SyncRpc _rpc;
         private readonly Func<ISyncRequestHandler, CancellationToken, ValueTask<T>> _invoke;
         private readonly CancellationToken _cancellationToken;
         private readonly TaskCompletionSource<T> _completion = new(); // Continuations run inline: a deterministic schedule.
@@ -37,11 +38,13 @@ public sealed partial class InMemoryNetwork
             InMemoryNetwork network,
             string from,
             string to,
+            SyncRpc rpc,
             Func<ISyncRequestHandler, CancellationToken, ValueTask<T>> invoke,
             CancellationToken cancellationToken)
             : base(from, to)
         {
             _network = network;
+            _rpc = rpc;
             _invoke = invoke;
             _cancellationToken = cancellationToken;
             _registration = cancellationToken.Register(static state =>
@@ -64,7 +67,7 @@ public sealed partial class InMemoryNetwork
 
             try
             {
-                T result = await _network.DeliverCoreAsync(From, To, _invoke, _cancellationToken).ConfigureAwait(false);
+                T result = await _network.DeliverCoreAsync(From, To, _rpc, _invoke, _cancellationToken).ConfigureAwait(false);
                 _completion.TrySetResult(result);
             }
             catch (OperationCanceledException) when (_cancellationToken.IsCancellationRequested)

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
+using StemeDb.Sync.Testing.Internal;
 
 namespace StemeDb.Sync.Testing;
 
@@ -21,7 +22,9 @@ namespace StemeDb.Sync.Testing;
 /// delay and reordering.
 /// </para>
 /// <para>Failures surface as <see cref="SyncPeerException"/>, as a real transport's would; handler refusals
-/// (<see cref="SyncRequestException"/>) keep their status code.</para>
+/// (<see cref="SyncRequestException"/>) keep their status code and message. Any other exception a handler throws is
+/// logged to the endpoint's <see cref="SyncServer.Logger"/> and reaches the caller as
+/// <see cref="SyncStatusCode.Internal"/> with a generic message, without the exception or its details, as over gRPC.</para>
 /// <para>Thread-safe.</para>
 /// </remarks>
 public sealed partial class InMemoryNetwork
@@ -223,6 +226,7 @@ public sealed partial class InMemoryNetwork
     internal async ValueTask<T> CallAsync<T>(
         string from,
         string to,
+        SyncRpc rpc,
         Func<ISyncRequestHandler, CancellationToken, ValueTask<T>> invoke,
         CancellationToken cancellationToken)
     {
@@ -231,7 +235,7 @@ public sealed partial class InMemoryNetwork
         ThrowIfUnreachable(from, to);
         if (ManualDelivery)
         {
-            var call = new PendingCall<T>(this, from, to, invoke, cancellationToken);
+            var call = new PendingCall<T>(this, from, to, rpc, invoke, cancellationToken);
             lock (_gate)
             {
                 _pending.Add(call);
@@ -246,7 +250,7 @@ public sealed partial class InMemoryNetwork
             await Task.Delay(delay, _timeProvider, cancellationToken).ConfigureAwait(false);
         }
 
-        return await DeliverCoreAsync(from, to, invoke, cancellationToken).ConfigureAwait(false);
+        return await DeliverCoreAsync(from, to, rpc, invoke, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -260,15 +264,15 @@ public sealed partial class InMemoryNetwork
         Func<ISyncRequestHandler, CancellationToken, IAsyncEnumerable<ReadOnlyMemory<byte>>> open,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        ISyncRequestHandler handler = await CallAsync(from, to, static (h, _) => new ValueTask<ISyncRequestHandler>(h), cancellationToken).ConfigureAwait(false);
+        ISyncRequestHandler handler = await CallAsync(from, to, SyncRpc.StreamAssertions, static (h, _) => new ValueTask<ISyncRequestHandler>(h), cancellationToken).ConfigureAwait(false);
         IAsyncEnumerator<ReadOnlyMemory<byte>> chunks;
         try
         {
             chunks = open(handler, cancellationToken).GetAsyncEnumerator(cancellationToken);
         }
-        catch (SyncRequestException ex)
+        catch (Exception ex) when (AsPeerFailure(ex, from, to, SyncRpc.StreamAssertions, cancellationToken) is { } failure)
         {
-            throw new SyncPeerException(ex.Code, ex.Message, ex);
+            throw failure;
         }
 
         await using (chunks.ConfigureAwait(false))
@@ -286,7 +290,7 @@ public sealed partial class InMemoryNetwork
                 {
                     throw; // this network's own failure (unreachable)
                 }
-                catch (Exception ex) when (AsPeerFailure(ex, to, cancellationToken) is { } failure)
+                catch (Exception ex) when (AsPeerFailure(ex, from, to, SyncRpc.StreamAssertions, cancellationToken) is { } failure)
                 {
                     throw failure;
                 }
@@ -304,18 +308,20 @@ public sealed partial class InMemoryNetwork
     private async ValueTask<T> DeliverCoreAsync<T>(
         string from,
         string to,
+        SyncRpc rpc,
         Func<ISyncRequestHandler, CancellationToken, ValueTask<T>> invoke,
         CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfUnreachable(from, to);
         ISyncRequestHandler handler;
+        SyncServer? server;
         bool drop;
         bool duplicate;
         bool loseAnswer;
         lock (_gate)
         {
-            if (!_endpoints.TryGetValue(to, out SyncServer? server))
+            if (!_endpoints.TryGetValue(to, out server))
             {
                 Interlocked.Increment(ref _refused);
                 throw new SyncPeerException(SyncStatusCode.Unavailable, $"No endpoint named '{to}' is on the network.");
@@ -352,7 +358,7 @@ public sealed partial class InMemoryNetwork
                 }
             }
         }
-        catch (Exception ex) when (AsPeerFailure(ex, to, cancellationToken) is { } failure)
+        catch (Exception ex) when (AsPeerFailure(ex, from, to, rpc, cancellationToken, server) is { } failure)
         {
             throw failure;
         }
@@ -367,15 +373,36 @@ public sealed partial class InMemoryNetwork
     }
 
     /// <summary>
-    /// What a caller sees of a handler's failure, as a transport reports it: a refusal with its status, anything else as
-    /// an internal error; <see langword="null"/> for the caller's own cancellation, which goes through as it is.
+    /// What a caller sees of a handler's failure, as the gRPC adapter reports it: a refusal with its status and message,
+    /// anything else as an internal error with a generic message (the exception is logged to the endpoint's server, never
+    /// passed to the caller); <see langword="null"/> for the caller's own cancellation, which goes through as it is.
     /// </summary>
-    private static SyncPeerException? AsPeerFailure(Exception exception, string to, CancellationToken cancellationToken) => exception switch
+    private SyncPeerException? AsPeerFailure(
+        Exception exception, string from, string to, SyncRpc rpc, CancellationToken cancellationToken, SyncServer? server = null)
     {
-        OperationCanceledException when cancellationToken.IsCancellationRequested => null,
-        SyncRequestException refused => new SyncPeerException(refused.Code, refused.Message, refused),
-        _ => new SyncPeerException(SyncStatusCode.Internal, $"'{to}' failed: {exception.Message}", exception),
-    };
+        switch (exception)
+        {
+            case OperationCanceledException when cancellationToken.IsCancellationRequested:
+                return null;
+            case SyncRequestException refused:
+                return new SyncPeerException(refused.Code, refused.Message, refused);
+            default:
+                if (server is null)
+                {
+                    lock (_gate)
+                    {
+                        _endpoints.TryGetValue(to, out server);
+                    }
+                }
+
+                if (server is not null)
+                {
+                    NetworkLog.UnexpectedError(server.Logger, rpc, from, exception);
+                }
+
+                return new SyncPeerException(SyncStatusCode.Internal, $"{rpc} to '{to}' failed with Internal: {NetworkLog.InternalErrorMessage}");
+        }
+    }
 
     private void ThrowIfUnreachable(string from, string to)
     {

@@ -8,6 +8,9 @@ namespace StemeDb.Sync.Testing;
 /// <summary>
 /// The view one endpoint of an <see cref="InMemoryNetwork"/> has of another; copies every request and answer. Forwards
 /// the wire extensions when <see cref="InMemoryNetwork.ForwardExtensions"/> is set, and otherwise behaves as a v1 peer.
+/// A request over the protocol's limits (more than <see cref="SyncProtocol.MaxFetchHashes"/> hashes to fetch, more than
+/// <see cref="SyncProtocol.MaxGossipBatch"/> assertions in a batch) throws <see cref="ArgumentException"/> before any call,
+/// as the gRPC peer does.
 /// </summary>
 internal sealed class InMemoryPeer : ISyncPeer
 {
@@ -27,19 +30,22 @@ internal sealed class InMemoryPeer : ISyncPeer
     {
         ArgumentNullException.ThrowIfNull(record);
         GossipMessage message = ToMessage(record);
-        return _network.CallAsync(_from, Name, (handler, ct) => handler.GossipAsync(message, ct), cancellationToken);
+        return _network.CallAsync(_from, Name,
+ SyncRpc.Gossip, (handler, ct) => handler.GossipAsync(message, ct), cancellationToken);
     }
 
     public ValueTask<RootExchangeResult> ExchangeRootsAsync(RootSummary local, CancellationToken cancellationToken = default)
     {
         byte[] root = local.Root.ToArray();
-        return _network.CallAsync(_from, Name, (handler, ct) => handler.ExchangeRootsAsync(root, (ulong)Math.Max(0, local.Count), ct), cancellationToken);
+        return _network.CallAsync(_from, Name,
+ SyncRpc.ExchangeRoots, (handler, ct) => handler.ExchangeRootsAsync(root, (ulong)Math.Max(0, local.Count), ct), cancellationToken);
     }
 
     public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, CancellationToken cancellationToken = default) =>
         _network.CallAsync(
             _from,
             Name,
+            SyncRpc.GetLeaves,
             async (handler, ct) =>
             {
                 LeavesPage page = await handler.GetLeavesAsync(maxLeaves, ct).ConfigureAwait(false);
@@ -58,6 +64,7 @@ internal sealed class InMemoryPeer : ISyncPeer
         return _network.CallAsync(
             _from,
             Name,
+            SyncRpc.GetLeaves,
             async (handler, ct) =>
             {
                 LeavesPage page = await handler.GetLeavesAsync(maxLeaves, cursor, ct).ConfigureAwait(false);
@@ -81,6 +88,7 @@ internal sealed class InMemoryPeer : ISyncPeer
         return _network.CallAsync(
             _from,
             Name,
+            SyncRpc.Reconcile,
             async (handler, ct) =>
             {
                 ReconcileRoundResponse response = await handler.ReconcileAsync(copy, ct).ConfigureAwait(false);
@@ -104,6 +112,11 @@ internal sealed class InMemoryPeer : ISyncPeer
     public ValueTask<IReadOnlyList<GossipResult>> GossipBatchAsync(IReadOnlyList<AssertionRecord> records, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(records);
+        if (records.Count > SyncProtocol.MaxGossipBatch)
+        {
+            throw new ArgumentException($"A gossip batch carries at most {SyncProtocol.MaxGossipBatch} assertions; got {records.Count}.", nameof(records));
+        }
+
         if (!_network.ForwardExtensions)
         {
             return ValueTask.FromException<IReadOnlyList<GossipResult>>(Unimplemented("GossipBatch"));
@@ -115,7 +128,8 @@ internal sealed class InMemoryPeer : ISyncPeer
             messages[i] = ToMessage(records[i]);
         }
 
-        return _network.CallAsync(_from, Name, (handler, ct) => handler.GossipBatchAsync(messages, ct), cancellationToken);
+        return _network.CallAsync(_from, Name,
+ SyncRpc.GossipBatch, (handler, ct) => handler.GossipBatchAsync(messages, ct), cancellationToken);
     }
 
     public IAsyncEnumerable<ReadOnlyMemory<byte>> StreamAssertionsAsync(AssertionHash? startAfter, ulong maxRecords, CancellationToken cancellationToken = default)
@@ -132,6 +146,11 @@ internal sealed class InMemoryPeer : ISyncPeer
     public ValueTask<IReadOnlyList<AssertionRecord>> FetchAsync(IReadOnlyList<AssertionHash> hashes, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(hashes);
+        if (hashes.Count > SyncProtocol.MaxFetchHashes)
+        {
+            throw new ArgumentException($"A fetch carries at most {SyncProtocol.MaxFetchHashes} hashes; got {hashes.Count}.", nameof(hashes));
+        }
+
         var raw = new ReadOnlyMemory<byte>[hashes.Count];
         for (int i = 0; i < raw.Length; i++)
         {
@@ -141,6 +160,7 @@ internal sealed class InMemoryPeer : ISyncPeer
         return _network.CallAsync(
             _from,
             Name,
+            SyncRpc.FetchAssertions,
             async (handler, ct) =>
             {
                 IReadOnlyList<AssertionRecord> records = await handler.FetchAsync(raw, ct).ConfigureAwait(false);
@@ -160,7 +180,8 @@ internal sealed class InMemoryPeer : ISyncPeer
     public ValueTask<PingResult> PingAsync(NodeId self, CancellationToken cancellationToken = default)
     {
         byte[] id = self.ToArray();
-        return _network.CallAsync(_from, Name, (handler, ct) => handler.PingAsync(id, ct), cancellationToken);
+        return _network.CallAsync(_from, Name,
+ SyncRpc.Ping, (handler, ct) => handler.PingAsync(id, ct), cancellationToken);
     }
 
     public override string ToString() => $"{_from} -> {Name}";
@@ -190,6 +211,7 @@ internal sealed class InMemoryPeer : ISyncPeer
             return _peer._network.CallAsync(
                 _peer._from,
                 _peer.Name,
+                SyncRpc.ReconcileSymbols,
                 async (handler, ct) =>
                 {
                     ReconcileSymbolsResponse response = await handler.ReconcileSymbolsAsync(request, ct).ConfigureAwait(false);

@@ -10,25 +10,37 @@ using StemeDb.Sync.Testing.Internal;
 namespace StemeDb.Sync.Testing;
 
 /// <summary>
-/// The behaviour every <see cref="ISyncPeer"/> transport must have. Derive a <c>[TestFixture]</c> from it and implement
-/// <see cref="ConnectAsync"/>: serve the given handler over your transport and return a peer that reaches it.
+/// The behaviour every <see cref="ISyncPeer"/> transport must have, with the server pipeline behind it. Derive a
+/// <c>[TestFixture]</c> from it and implement <see cref="ConnectAsync"/> (serve the given <see cref="SyncServer"/> over
+/// your transport and return a peer that reaches it) and <see cref="StopServingAsync"/> (stop serving it, as a node that
+/// went away).
 /// <code>
 /// [TestFixture]
 /// public sealed class MyTransportContractTests : SyncPeerContractTests
 /// {
-///     protected override ValueTask&lt;ISyncPeer&gt; ConnectAsync(ISyncRequestHandler handler, CancellationToken cancellationToken) =>
-///         MyTransport.ServeAndConnectAsync(handler, cancellationToken);
+///     protected override ValueTask&lt;ISyncPeer&gt; ConnectAsync(SyncServer server, CancellationToken cancellationToken) =>
+///         MyTransport.ServeAndConnectAsync(server, cancellationToken);
+///
+///     protected override ValueTask StopServingAsync(SyncServer server, CancellationToken cancellationToken) =>
+///         MyTransport.StopServingAsync(server, cancellationToken);
 /// }
 /// </code>
 /// </summary>
 /// <remarks>
-/// The suite checks two things. First, the calls carry the protocol's semantics between a node's handler and a caller:
-/// ping, roots, leaf pages, fetch, gossip and the extensions. Second, a node that syncs through the peer rejects every
-/// answer outside the protocol from a hostile handler behind it, stores nothing of it and keeps working: a transport
-/// only maps messages, and the engine checks every answer, so this holds on every transport. Each test serves fresh
-/// handlers; peers are released by <see cref="DisposePeerAsync"/> after it.
+/// The suite checks three things. First, the calls carry the protocol's semantics between a node's handler and a caller:
+/// ping, roots, leaf pages, fetch, gossip and the extensions. Second, every call goes through a <see cref="SyncServer"/>
+/// with a <see cref="PeerGuard"/> and an <see cref="ISyncCallAuthorizer"/>, as a node serves it, and what the pipeline
+/// decides reaches the caller the same way on every transport: a refusal by the guard
+/// (<see cref="SyncStatusCode.ResourceExhausted"/>) or by the authorizer (its code), a handler's crash
+/// (<see cref="SyncStatusCode.Internal"/>, without its details), a server that is gone
+/// (<see cref="SyncStatusCode.Unavailable"/>), the caller's cancellation (<see cref="OperationCanceledException"/>), a
+/// node's per-call deadline (<see cref="SyncStatusCode.DeadlineExceeded"/>), and a request over the protocol's limits
+/// (<see cref="ArgumentException"/>, before any call). Third, a node that syncs through the peer rejects every answer
+/// outside the protocol from a hostile handler behind it, stores nothing of it and keeps working: a transport only maps
+/// messages, and the engine checks every answer, so this holds on every transport. Each test serves fresh servers;
+/// peers are released by <see cref="DisposePeerAsync"/> after it.
 /// </remarks>
-public abstract class SyncPeerContractTests
+public abstract partial class SyncPeerContractTests
 {
     private const ulong OldTime = 1_700_000_000_000;
     private readonly List<ISyncPeer> _peers = new();
@@ -37,11 +49,23 @@ public abstract class SyncPeerContractTests
     /// <summary>Whether the transport carries the extensions (cursor paging, <c>Reconcile</c>, <c>GossipBatch</c>, <c>StreamAssertions</c>); a v1-only transport returns <see langword="false"/>.</summary>
     protected virtual bool CarriesExtensions => true;
 
-    /// <summary>Serves <paramref name="handler"/> over the transport under test and returns a peer that reaches it.</summary>
-    /// <param name="handler">The handler to serve: a node's, or a scripted one.</param>
+    /// <summary>
+    /// Serves <paramref name="server"/> over the transport under test, as a host would (every call through
+    /// <see cref="SyncServer.For(SyncCaller)"/>), and returns a peer that reaches it.
+    /// </summary>
+    /// <param name="server">The server to serve: a node's or a scripted handler behind a guard and an authorizer.</param>
     /// <param name="cancellationToken">Cancels the set-up.</param>
     /// <returns>The peer under test.</returns>
-    protected abstract ValueTask<ISyncPeer> ConnectAsync(ISyncRequestHandler handler, CancellationToken cancellationToken);
+    protected abstract ValueTask<ISyncPeer> ConnectAsync(SyncServer server, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stops serving <paramref name="server"/>, as a node that went away: calls to it through the peers that
+    /// <see cref="ConnectAsync"/> returned fail as <see cref="SyncStatusCode.Unavailable"/> afterwards.
+    /// </summary>
+    /// <param name="server">A server given to <see cref="ConnectAsync"/>.</param>
+    /// <param name="cancellationToken">Cancels the stop.</param>
+    /// <returns>A task that completes when the server is no longer served.</returns>
+    protected abstract ValueTask StopServingAsync(SyncServer server, CancellationToken cancellationToken);
 
     /// <summary>Releases a peer created by <see cref="ConnectAsync"/>; disposes it when it is disposable.</summary>
     /// <param name="peer">The peer.</param>
@@ -121,31 +145,6 @@ public abstract class SyncPeerContractTests
         Assert.That(whole.Truncated, Is.False);
     }
 
-    /// <summary>The cursor extension pages through every hash once, in ascending order.</summary>
-    /// <returns>A task.</returns>
-    [Test]
-    [CancelAfter(60_000)]
-    public async Task GetLeavesAsync_Cursor_PagesThroughEveryHashAscending(CancellationToken cancellationToken)
-    {
-        Assume.That(CarriesExtensions, "the transport carries v1 only");
-        SyncNode server = await NodeAsync(1, records: 7, cancellationToken).ConfigureAwait(false);
-        ISyncPeer peer = await PeerAsync(server.Handler, cancellationToken).ConfigureAwait(false);
-
-        var seen = new List<AssertionHash>();
-        AssertionHash? cursor = null;
-        LeavesPage page;
-        do
-        {
-            page = await peer.GetLeavesAsync(3, cursor, cancellationToken).ConfigureAwait(false);
-            Assert.That(page.Leaves, Has.Count.InRange(1, 3));
-            seen.AddRange(page.Leaves);
-            cursor = page.Leaves[^1];
-        }
-        while (page.Truncated);
-
-        Assert.That(seen, Is.EqualTo(HashesOf(1, 7).OrderBy(h => h).ToArray()));
-    }
-
     /// <summary>Fetch answers the asked records that the node holds, with their bytes and timestamps, and skips the others.</summary>
     /// <returns>A task.</returns>
     [Test]
@@ -188,80 +187,6 @@ public abstract class SyncPeerContractTests
         Assert.That(server.Count, Is.EqualTo(1));
     }
 
-    /// <summary>The GossipBatch extension answers once per assertion, in order.</summary>
-    /// <returns>A task.</returns>
-    [Test]
-    [CancelAfter(60_000)]
-    public async Task GossipBatchAsync_ValidAndForgedRecords_AnswersPerAssertionInOrder(CancellationToken cancellationToken)
-    {
-        Assume.That(CarriesExtensions, "the transport carries v1 only");
-        SyncNode server = await NodeAsync(1, records: 0, cancellationToken).ConfigureAwait(false);
-        ISyncPeer peer = await PeerAsync(server.Handler, cancellationToken).ConfigureAwait(false);
-        AssertionRecord a = Record(1);
-        AssertionRecord b = Record(2);
-        var forged = new AssertionRecord(Record(3).Hash, a.Data, a.Timestamp);
-
-        IReadOnlyList<GossipResult> results = await peer.GossipBatchAsync(new[] { a, forged, b }, cancellationToken).ConfigureAwait(false);
-
-        Assert.That(results, Has.Count.EqualTo(3));
-        Assert.That(results[0].Accepted, Is.True);
-        Assert.That(results[1].Accepted, Is.False);
-        Assert.That(results[2].Accepted, Is.True);
-        Assert.That(server.Count, Is.EqualTo(2));
-    }
-
-    /// <summary>
-    /// The ReconcileSymbols extension: the answers of one stream name one snapshot and its count, even when the node takes
-    /// new assertions between them; a v1-only transport refuses it as <see cref="SyncStatusCode.Unimplemented"/>.
-    /// </summary>
-    /// <returns>A task.</returns>
-    [Test]
-    [CancelAfter(60_000)]
-    public async Task OpenReconcileSymbolsAsync_TwoExchanges_DescribeOneSnapshot(CancellationToken cancellationToken)
-    {
-        SyncNode server = await NodeAsync(1, records: 50, cancellationToken).ConfigureAwait(false);
-        ISyncPeer peer = await PeerAsync(server.Handler, cancellationToken).ConfigureAwait(false);
-        if (!CarriesExtensions)
-        {
-            SyncPeerException? refused = Assert.ThrowsAsync<SyncPeerException>(
-                async () => await ExchangeOnceAsync(peer, new ReconcileSymbolsRequest(1, 0, 6, 0), cancellationToken).ConfigureAwait(false));
-            Assert.That(refused!.Code, Is.EqualTo(SyncStatusCode.Unimplemented));
-            return;
-        }
-
-        IReconcileSymbolsCall symbols = await peer.OpenReconcileSymbolsAsync(cancellationToken).ConfigureAwait(false);
-        await using (symbols.ConfigureAwait(false))
-        {
-            ReconcileSymbolsResponse first = await symbols.ExchangeAsync(new ReconcileSymbolsRequest(1, 0, 6, 0), cancellationToken).ConfigureAwait(false);
-            await server.IngestAsync(Record(1_000).Data, cancellationToken).ConfigureAwait(false);
-            ReconcileSymbolsResponse second = await symbols.ExchangeAsync(
-                new ReconcileSymbolsRequest(1, 6, 8, first.Snapshot), cancellationToken).ConfigureAwait(false);
-
-            Assert.That(first.SnapshotGone, Is.False);
-            Assert.That(first.AssertionCount, Is.EqualTo(50));
-            Assert.That(first.Symbols.Length, Is.GreaterThan(6 * 32));
-            Assert.That(second.Snapshot, Is.EqualTo(first.Snapshot));
-            Assert.That(second.AssertionCount, Is.EqualTo(50), "the answer describes the snapshot, not the set now");
-            Assert.That(second.Symbols.Length, Is.GreaterThan(8 * 32));
-        }
-    }
-
-    /// <summary>A malformed ReconcileSymbols request fails as <see cref="SyncStatusCode.InvalidArgument"/>.</summary>
-    /// <returns>A task.</returns>
-    [Test]
-    [CancelAfter(60_000)]
-    public async Task OpenReconcileSymbolsAsync_MalformedRequest_FailsInvalidArgument(CancellationToken cancellationToken)
-    {
-        Assume.That(CarriesExtensions, "the transport carries v1 only");
-        SyncNode server = await NodeAsync(1, records: 5, cancellationToken).ConfigureAwait(false);
-        ISyncPeer peer = await PeerAsync(server.Handler, cancellationToken).ConfigureAwait(false);
-
-        SyncPeerException? refused = Assert.ThrowsAsync<SyncPeerException>(
-            async () => await ExchangeOnceAsync(peer, new ReconcileSymbolsRequest(1, 0, 0, 0), cancellationToken).ConfigureAwait(false));
-
-        Assert.That(refused!.Code, Is.EqualTo(SyncStatusCode.InvalidArgument));
-    }
-
     /// <summary>A node that syncs through the peer pulls everything it lacks, across several fetch batches and leaf pages.</summary>
     /// <returns>A task.</returns>
     [Test]
@@ -277,240 +202,6 @@ public abstract class SyncPeerContractTests
         Assert.That(result.Fetched, Is.EqualTo(2_500));
         Assert.That(result.Rejected, Is.Zero);
         Assert.That(client.Count, Is.EqualTo(2_500));
-        Assert.That(client.Root, Is.EqualTo(server.Root));
-    }
-
-    /// <summary>A fetch answer holding a record nobody asked for fails the pass as <see cref="SyncStatusCode.InvalidResponse"/> and stores nothing.</summary>
-    /// <returns>A task.</returns>
-    [Test]
-    [CancelAfter(60_000)]
-    public Task SyncWithPeerAsync_FetchAnswersUnrequestedRecord_FailsInvalidResponseStoresNothing(CancellationToken cancellationToken) =>
-        AssertBadAnswerAsync(
-            honest => new ScriptedHandler(honest)
-            {
-                OnFetch = async (hashes, token) =>
-                {
-                    IReadOnlyList<AssertionRecord> records = await honest.FetchAsync(hashes, token).ConfigureAwait(false);
-                    return records.Skip(1).Append(Record(99)).ToArray(); // as many records as asked, one of them unasked
-                },
-            },
-            cancellationToken);
-
-    /// <summary>A fetch answer holding the same record twice fails the pass as <see cref="SyncStatusCode.InvalidResponse"/> and stores nothing.</summary>
-    /// <returns>A task.</returns>
-    [Test]
-    [CancelAfter(60_000)]
-    public Task SyncWithPeerAsync_FetchAnswersARecordTwice_FailsInvalidResponseStoresNothing(CancellationToken cancellationToken) =>
-        AssertBadAnswerAsync(
-            honest => new ScriptedHandler(honest)
-            {
-                OnFetch = async (hashes, token) =>
-                {
-                    IReadOnlyList<AssertionRecord> records = await honest.FetchAsync(hashes.Take(1).ToArray(), token).ConfigureAwait(false);
-                    return new[] { records[0], records[0] };
-                },
-            },
-            cancellationToken);
-
-    /// <summary>A leaf page longer than asked fails the pass as <see cref="SyncStatusCode.InvalidResponse"/> and stores nothing.</summary>
-    /// <returns>A task.</returns>
-    [Test]
-    [CancelAfter(60_000)]
-    public Task SyncWithPeerAsync_LeafPageLongerThanAsked_FailsInvalidResponseStoresNothing(CancellationToken cancellationToken) =>
-        AssertBadAnswerAsync(
-            honest => new ScriptedHandler(honest)
-            {
-                OnLeaves = async (max, token) =>
-                {
-                    LeavesPage page = await honest.GetLeavesAsync(uint.MaxValue, token).ConfigureAwait(false);
-                    var extra = page.Leaves.Concat(Enumerable.Range(100, (int)Math.Min(max, 20_000u) + 1).Select(i => Record(i).Hash)).ToArray();
-                    return new LeavesPage(extra, false);
-                },
-            },
-            cancellationToken);
-
-    /// <summary>Records whose bytes do not match their hash are refused one by one: the pass counts them, stores none of them, and keeps the honest ones.</summary>
-    /// <returns>A task.</returns>
-    [Test]
-    [CancelAfter(60_000)]
-    public async Task SyncWithPeerAsync_FetchAnswersForgedBytes_RejectsThemKeepsTheHonestOnes(CancellationToken cancellationToken)
-    {
-        SyncNode server = await NodeAsync(1, records: 4, cancellationToken).ConfigureAwait(false);
-        SyncNode client = await NodeAsync(2, records: 0, cancellationToken).ConfigureAwait(false);
-        AssertionHash forgedHash = HashesOf(1, 4)[0];
-        var scripted = new ScriptedHandler(server.Handler)
-        {
-            OnFetch = async (hashes, token) =>
-            {
-                IReadOnlyList<AssertionRecord> records = await server.Handler.FetchAsync(hashes, token).ConfigureAwait(false);
-                return records.Select(r => r.Hash == forgedHash ? new AssertionRecord(r.Hash, Record(99).Data, r.Timestamp) : r).ToArray();
-            },
-        };
-        ISyncPeer peer = await PeerAsync(scripted, cancellationToken).ConfigureAwait(false);
-
-        SyncPassResult result = await client.SyncWithPeerAsync(peer, cancellationToken).ConfigureAwait(false);
-
-        Assert.That(result.Rejected, Is.EqualTo(1));
-        Assert.That(result.Fetched, Is.EqualTo(3));
-        Assert.That(client.Count, Is.EqualTo(3));
-    }
-
-    /// <summary>A handler that fails unexpectedly fails the pass with a <see cref="SyncPeerException"/>; the node stores nothing and syncs normally afterwards.</summary>
-    /// <returns>A task.</returns>
-    [Test]
-    [CancelAfter(60_000)]
-    public async Task SyncWithPeerAsync_HandlerFails_FailsThePassAndTheNodeKeepsWorking(CancellationToken cancellationToken)
-    {
-        SyncNode server = await NodeAsync(1, records: 4, cancellationToken).ConfigureAwait(false);
-        SyncNode client = await NodeAsync(2, records: 0, cancellationToken).ConfigureAwait(false);
-        var scripted = new ScriptedHandler(server.Handler) { OnFetch = (_, _) => throw new InvalidOperationException("the store is gone") };
-        ISyncPeer failing = await PeerAsync(scripted, cancellationToken).ConfigureAwait(false);
-        ISyncPeer honest = await PeerAsync(server.Handler, cancellationToken).ConfigureAwait(false);
-
-        Assert.ThrowsAsync<SyncPeerException>(async () => await client.SyncWithPeerAsync(failing, cancellationToken).ConfigureAwait(false));
-        Assert.That(client.Count, Is.Zero);
-        SyncPassResult result = await client.SyncWithPeerAsync(honest, cancellationToken).ConfigureAwait(false);
-
-        Assert.That(result.Fetched, Is.EqualTo(4));
-        Assert.That(client.Root, Is.EqualTo(server.Root));
-    }
-
-    /// <summary>
-    /// The StreamAssertions extension sends every assertion as one assertion stream in chunks of 1 byte to 1 MiB; the
-    /// concatenated chunks import into a fresh node as exactly the served set.
-    /// </summary>
-    /// <returns>A task.</returns>
-    [Test]
-    [CancelAfter(120_000)]
-    public async Task StreamAssertionsAsync_WholeSet_BoundedChunksFormOneStreamOfTheSet(CancellationToken cancellationToken)
-    {
-        Assume.That(CarriesExtensions, "the transport carries v1 only");
-        SyncNode server = await NodeAsync(1, records: 2_500, cancellationToken).ConfigureAwait(false);
-        ISyncPeer peer = await PeerAsync(server.Handler, cancellationToken).ConfigureAwait(false);
-
-        var chunks = new List<int>();
-        using var stream = new MemoryStream();
-        await foreach (ReadOnlyMemory<byte> chunk in peer.StreamAssertionsAsync(null, 0, cancellationToken).ConfigureAwait(false))
-        {
-            chunks.Add(chunk.Length);
-            stream.Write(chunk.Span);
-        }
-
-        SyncNode copy = await NodeAsync(2, records: 0, cancellationToken).ConfigureAwait(false);
-        stream.Position = 0;
-        AssertionImportResult imported = await AssertionStream.ImportAsync(stream, copy, cancellationToken: cancellationToken).ConfigureAwait(false);
-
-        Assert.That(chunks, Has.Count.GreaterThan(1), "2,500 records are more than one chunk's worth");
-        Assert.That(chunks, Has.All.InRange(1, SyncProtocol.MaxStreamChunkBytes));
-        Assert.That(imported.Records, Is.EqualTo(2_500));
-        Assert.That(copy.Root, Is.EqualTo(server.Root));
-    }
-
-    /// <summary>StreamAssertions with a cursor and a limit sends exactly the next records after the cursor in hash order.</summary>
-    /// <returns>A task.</returns>
-    [Test]
-    [CancelAfter(60_000)]
-    public async Task StreamAssertionsAsync_CursorAndLimit_SendsTheNextRecordsInHashOrder(CancellationToken cancellationToken)
-    {
-        Assume.That(CarriesExtensions, "the transport carries v1 only");
-        SyncNode server = await NodeAsync(1, records: 30, cancellationToken).ConfigureAwait(false);
-        ISyncPeer peer = await PeerAsync(server.Handler, cancellationToken).ConfigureAwait(false);
-        AssertionHash[] sorted = HashesOf(1, 30).OrderBy(h => h).ToArray();
-
-        SyncNode copy = await NodeAsync(2, records: 0, cancellationToken).ConfigureAwait(false);
-        using MemoryStream stream = await ReadStreamAsync(peer.StreamAssertionsAsync(sorted[9], 5, cancellationToken)).ConfigureAwait(false);
-        await AssertionStream.ImportAsync(stream, copy, cancellationToken: cancellationToken).ConfigureAwait(false);
-
-        Assert.That(copy.Root, Is.EqualTo(SyncProtocol.ComputeRoot(sorted.Skip(10).Take(5))));
-    }
-
-    /// <summary>A node that holds nothing pulls the whole set by one streaming call: exchange, stream, exchange.</summary>
-    /// <returns>A task.</returns>
-    [Test]
-    [CancelAfter(120_000)]
-    public async Task SyncWithPeerAsync_EmptyNode_PullsEverythingByOneStream(CancellationToken cancellationToken)
-    {
-        Assume.That(CarriesExtensions, "the transport carries v1 only");
-        SyncNode server = await NodeAsync(1, records: 2_500, cancellationToken).ConfigureAwait(false);
-        SyncNode client = await NodeAsync(2, records: 0, cancellationToken).ConfigureAwait(false);
-        ISyncPeer peer = await PeerAsync(server.Handler, cancellationToken).ConfigureAwait(false);
-
-        SyncPassResult result = await client.SyncWithPeerAsync(peer, cancellationToken).ConfigureAwait(false);
-
-        Assert.That(result.RoundTrips, Is.EqualTo(3), "ExchangeRoots, StreamAssertions, ExchangeRoots");
-        Assert.That(result.Fetched, Is.EqualTo(2_500));
-        Assert.That(client.Root, Is.EqualTo(server.Root));
-    }
-
-    /// <summary>A stream whose records are not in ascending hash order fails the pass as <see cref="SyncStatusCode.InvalidResponse"/>; the records before the disorder stay stored.</summary>
-    /// <returns>A task.</returns>
-    [Test]
-    [CancelAfter(60_000)]
-    public Task SyncWithPeerAsync_StreamOutOfOrder_FailsInvalidResponseKeepsTheRecordsBefore(CancellationToken cancellationToken)
-    {
-        AssertionRecord[] sorted = RecordsOf(1, 6).OrderBy(r => r.Hash).ToArray();
-        AssertionRecord[] order = [sorted[0], sorted[1], sorted[3], sorted[2], sorted[4], sorted[5]];
-        return AssertBadStreamAsync(_ => StreamOfAsync(order, chunkBytes: 50), SyncStatusCode.InvalidResponse, kept: 3, cancellationToken);
-    }
-
-    /// <summary>A stream that becomes garbage mid-way fails the pass as <see cref="SyncStatusCode.InvalidResponse"/>; the whole records before stay stored.</summary>
-    /// <returns>A task.</returns>
-    [Test]
-    [CancelAfter(60_000)]
-    public Task SyncWithPeerAsync_StreamCorruptMidway_FailsInvalidResponseKeepsTheRecordsBefore(CancellationToken cancellationToken)
-    {
-        AssertionRecord[] sorted = RecordsOf(1, 6).OrderBy(r => r.Hash).ToArray();
-        return AssertBadStreamAsync(
-            _ => StreamOfAsync(sorted, chunkBytes: 64, corruptRecord: 4), SyncStatusCode.InvalidResponse, kept: 4, cancellationToken);
-    }
-
-    /// <summary>A chunk over 1 MiB fails the pass as <see cref="SyncStatusCode.InvalidResponse"/> and stores nothing.</summary>
-    /// <returns>A task.</returns>
-    [Test]
-    [CancelAfter(60_000)]
-    public Task SyncWithPeerAsync_StreamChunkOverOneMebibyte_FailsInvalidResponseStoresNothing(CancellationToken cancellationToken)
-    {
-        AssertionRecord[] sorted = RecordsOf(1, 4).OrderBy(r => r.Hash).ToArray();
-        return AssertBadStreamAsync(_ => OversizedAsync(sorted), SyncStatusCode.InvalidResponse, kept: 0, cancellationToken);
-    }
-
-    /// <summary>A server that fails mid-stream fails the pass with a <see cref="SyncPeerException"/>; every whole record that arrived before stays stored, and the next pass completes the set.</summary>
-    /// <returns>A task.</returns>
-    [Test]
-    [CancelAfter(60_000)]
-    public async Task SyncWithPeerAsync_StreamBreaksMidway_FailsKeepsTheRecordsBeforeNextPassCompletes(CancellationToken cancellationToken)
-    {
-        Assume.That(CarriesExtensions, "the transport carries v1 only");
-        SyncNode server = await NodeAsync(1, records: 6, cancellationToken).ConfigureAwait(false);
-        SyncNode client = await NodeAsync(2, records: 0, cancellationToken).ConfigureAwait(false);
-        AssertionRecord[] sorted = RecordsOf(1, 6).OrderBy(r => r.Hash).ToArray();
-        ISyncPeer peer = await PeerAsync(new ScriptedHandler(server.Handler) { OnStream = (_, _) => StreamOfAsync(sorted, chunkBytes: 64, failAfterRecord: 3) }, cancellationToken).ConfigureAwait(false);
-
-        Assert.ThrowsAsync<SyncPeerException>(async () => await client.SyncWithPeerAsync(peer, cancellationToken).ConfigureAwait(false));
-        Assert.That(client.Count, Is.EqualTo(3), "the three whole records before the break");
-
-        ISyncPeer honest = await PeerAsync(server.Handler, cancellationToken).ConfigureAwait(false);
-        await client.SyncWithPeerAsync(honest, cancellationToken).ConfigureAwait(false);
-        Assert.That(client.Root, Is.EqualTo(server.Root));
-    }
-
-    /// <summary>A streamed record whose bytes do not match its hash is refused and counted; the others are stored, and the pass fetches the honest record afterwards.</summary>
-    /// <returns>A task.</returns>
-    [Test]
-    [CancelAfter(60_000)]
-    public async Task SyncWithPeerAsync_StreamForgedRecord_RefusesItStoresTheOthersAndFetchesItHonestly(CancellationToken cancellationToken)
-    {
-        Assume.That(CarriesExtensions, "the transport carries v1 only");
-        SyncNode server = await NodeAsync(1, records: 5, cancellationToken).ConfigureAwait(false);
-        SyncNode client = await NodeAsync(2, records: 0, cancellationToken).ConfigureAwait(false);
-        AssertionRecord[] sorted = RecordsOf(1, 5).OrderBy(r => r.Hash).ToArray();
-        AssertionRecord[] forged = sorted.Select((r, i) => i == 2 ? new AssertionRecord(r.Hash, Record(99).Data, r.Timestamp) : r).ToArray();
-        ISyncPeer peer = await PeerAsync(new ScriptedHandler(server.Handler) { OnStream = (_, _) => StreamOfAsync(forged, chunkBytes: 1000) }, cancellationToken).ConfigureAwait(false);
-
-        SyncPassResult result = await client.SyncWithPeerAsync(peer, cancellationToken).ConfigureAwait(false);
-
-        Assert.That(result.Rejected, Is.EqualTo(1));
-        Assert.That(result.Fetched, Is.EqualTo(5), "four streamed, the fifth fetched from the honest fetch answer");
         Assert.That(client.Root, Is.EqualTo(server.Root));
     }
 
@@ -539,107 +230,8 @@ public abstract class SyncPeerContractTests
     private static AssertionRecord[] RecordsOf(int first, int count) =>
         Enumerable.Range(first, count).Select(Record).ToArray();
 
-    private static async Task<MemoryStream> ReadStreamAsync(IAsyncEnumerable<ReadOnlyMemory<byte>> chunks)
-    {
-        var stream = new MemoryStream();
-        await foreach (ReadOnlyMemory<byte> chunk in chunks.ConfigureAwait(false))
-        {
-            stream.Write(chunk.Span);
-        }
-
-        stream.Position = 0;
-        return stream;
-    }
-
-    /// <summary>
-    /// An assertion stream of <paramref name="records"/> in the given order (each record's bytes as
-    /// <see cref="AssertionStream.ExportAsync(IAssertionStore, Stream, IProgress{AssertionStreamProgress}?, CancellationToken)"/>
-    /// writes them), in chunks of <paramref name="chunkBytes"/>: optionally with the record at <paramref name="corruptRecord"/>
-    /// replaced by garbage, or failing after the chunk that holds the first <paramref name="failAfterRecord"/> records.
-    /// </summary>
-    private static async IAsyncEnumerable<ReadOnlyMemory<byte>> StreamOfAsync(
-        IReadOnlyList<AssertionRecord> records, int chunkBytes, int corruptRecord = -1, int failAfterRecord = -1)
-    {
-        const int headerBytes = 12, endBytes = 9; // docs/STREAM-FORMAT.md
-        using var bytes = new MemoryStream();
-        long failAt = -1;
-        for (int i = 0; i < records.Count; i++)
-        {
-            var one = new InMemoryAssertionStore();
-            await one.PutAsync(records[i]).ConfigureAwait(false);
-            using var export = new MemoryStream();
-            await AssertionStream.ExportAsync(one, export).ConfigureAwait(false);
-            byte[] exported = export.ToArray();
-            if (i == 0)
-            {
-                bytes.Write(exported, 0, headerBytes);
-            }
-
-            if (i == failAfterRecord)
-            {
-                failAt = bytes.Length + 10; // the break comes ten bytes into this record
-            }
-
-            byte[] record = exported[headerBytes..^endBytes];
-            if (i == corruptRecord)
-            {
-                Array.Fill(record, (byte)0xEE);
-            }
-
-            bytes.Write(record);
-        }
-
-        bytes.WriteByte(0x45);
-        bytes.Write(BitConverter.GetBytes((ulong)records.Count));
-        byte[] all = bytes.ToArray();
-        for (int start = 0; start < all.Length; start += chunkBytes)
-        {
-            int length = Math.Min(chunkBytes, all.Length - start);
-            if (failAt >= 0 && start + length > failAt)
-            {
-                yield return all.AsMemory(start, (int)(failAt - start));
-                throw new InvalidOperationException("The server's store went away mid-stream.");
-            }
-
-            yield return all.AsMemory(start, length);
-        }
-    }
-
-    private static async IAsyncEnumerable<ReadOnlyMemory<byte>> OversizedAsync(IReadOnlyList<AssertionRecord> records)
-    {
-        using MemoryStream valid = await ReadStreamAsync(StreamOfAsync(records, chunkBytes: int.MaxValue)).ConfigureAwait(false);
-        byte[] chunk = new byte[SyncProtocol.MaxStreamChunkBytes + 1];
-        valid.ToArray().CopyTo(chunk, 0);
-        yield return chunk;
-    }
-
-    private async Task AssertBadStreamAsync(
-        Func<ISyncRequestHandler, IAsyncEnumerable<ReadOnlyMemory<byte>>> stream, SyncStatusCode code, int kept, CancellationToken cancellationToken)
-    {
-        Assume.That(CarriesExtensions, "the transport carries v1 only");
-        SyncNode server = await NodeAsync(1, records: 6, cancellationToken).ConfigureAwait(false);
-        SyncNode client = await NodeAsync(2, records: 0, cancellationToken).ConfigureAwait(false);
-        ISyncPeer peer = await PeerAsync(new ScriptedHandler(server.Handler) { OnStream = (_, _) => stream(server.Handler) }, cancellationToken).ConfigureAwait(false);
-
-        var ex = Assert.ThrowsAsync<SyncPeerException>(async () => await client.SyncWithPeerAsync(peer, cancellationToken).ConfigureAwait(false));
-
-        Assert.That(ex!.Code, Is.EqualTo(code), ex.Message);
-        Assert.That(client.Count, Is.EqualTo(kept));
-    }
-
-    private async Task AssertBadAnswerAsync(Func<ISyncRequestHandler, ISyncRequestHandler> hostile, CancellationToken cancellationToken)
-    {
-        SyncNode server = await NodeAsync(1, records: 4, cancellationToken).ConfigureAwait(false);
-        SyncNode client = await NodeAsync(2, records: 0, cancellationToken).ConfigureAwait(false);
-        ISyncPeer peer = await PeerAsync(hostile(server.Handler), cancellationToken).ConfigureAwait(false);
-
-        var ex = Assert.ThrowsAsync<SyncPeerException>(async () => await client.SyncWithPeerAsync(peer, cancellationToken).ConfigureAwait(false));
-
-        Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.InvalidResponse), ex.Message);
-        Assert.That(client.Count, Is.Zero);
-    }
-
-    private async Task<SyncNode> NodeAsync(int id, int records, CancellationToken cancellationToken, IAssertionStore? store = null)
+    private async Task<SyncNode> NodeAsync(
+        int id, int records, CancellationToken cancellationToken, IAssertionStore? store = null, TimeProvider? timeProvider = null, TimeSpan? peerCallTimeout = null)
     {
         store ??= new InMemoryAssertionStore();
         for (int i = 1; i <= records; i++)
@@ -653,62 +245,27 @@ public abstract class SyncPeerContractTests
                 NodeId = NodeFor(1000 + id),
                 ContentValidator = AcceptAllContentValidator.Instance,
                 AntiEntropyInterval = Timeout.InfiniteTimeSpan,
+                PeerCallTimeout = peerCallTimeout ?? TimeSpan.FromSeconds(30),
             },
-            store);
+            store,
+            timeProvider: timeProvider);
         _nodes.Add(node);
         await node.StartAsync(cancellationToken).ConfigureAwait(false);
         return node;
     }
 
-    /// <summary>Opens a ReconcileSymbols stream, sends one request and returns its answer.</summary>
-    private static async Task<ReconcileSymbolsResponse> ExchangeOnceAsync(ISyncPeer peer, ReconcileSymbolsRequest request, CancellationToken cancellationToken)
-    {
-        IReconcileSymbolsCall call = await peer.OpenReconcileSymbolsAsync(cancellationToken).ConfigureAwait(false);
-        await using (call.ConfigureAwait(false))
-        {
-            return await call.ExchangeAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-    }
+    /// <summary>A peer to <paramref name="handler"/>, served behind a guard with the default limits and an authorizer that allows every call.</summary>
+    private Task<ISyncPeer> PeerAsync(ISyncRequestHandler handler, CancellationToken cancellationToken) =>
+        PeerAsync(Serve(handler), cancellationToken);
 
-    private async Task<ISyncPeer> PeerAsync(ISyncRequestHandler handler, CancellationToken cancellationToken)
+    private async Task<ISyncPeer> PeerAsync(SyncServer server, CancellationToken cancellationToken)
     {
-        ISyncPeer peer = await ConnectAsync(handler, cancellationToken).ConfigureAwait(false);
+        ISyncPeer peer = await ConnectAsync(server, cancellationToken).ConfigureAwait(false);
         _peers.Add(peer);
         return peer;
     }
 
-    /// <summary>A handler that answers like another one except where a test scripts it; it implements no extension but paging, and a scripted stream.</summary>
-    private sealed class ScriptedHandler : ISyncRequestHandler
-    {
-        private readonly ISyncRequestHandler _honest;
-
-        public ScriptedHandler(ISyncRequestHandler honest) => _honest = honest;
-
-        public Func<IReadOnlyList<ReadOnlyMemory<byte>>, CancellationToken, ValueTask<IReadOnlyList<AssertionRecord>>>? OnFetch { get; init; }
-
-        public Func<uint, CancellationToken, ValueTask<LeavesPage>>? OnLeaves { get; init; }
-
-        public Func<ReadOnlyMemory<byte>, ulong, IAsyncEnumerable<ReadOnlyMemory<byte>>>? OnStream { get; init; }
-
-        public ValueTask<GossipResult> GossipAsync(GossipMessage message, CancellationToken cancellationToken = default) =>
-            _honest.GossipAsync(message, cancellationToken);
-
-        public ValueTask<RootExchangeResult> ExchangeRootsAsync(ReadOnlyMemory<byte> callerRoot, ulong callerCount, CancellationToken cancellationToken = default) =>
-            _honest.ExchangeRootsAsync(callerRoot, callerCount, cancellationToken);
-
-        public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, CancellationToken cancellationToken = default) =>
-            OnLeaves?.Invoke(maxLeaves, cancellationToken) ?? _honest.GetLeavesAsync(maxLeaves, cancellationToken);
-
-        public ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, ReadOnlyMemory<byte> startAfter, CancellationToken cancellationToken = default) =>
-            OnLeaves?.Invoke(maxLeaves, cancellationToken) ?? _honest.GetLeavesAsync(maxLeaves, startAfter, cancellationToken);
-
-        public ValueTask<IReadOnlyList<AssertionRecord>> FetchAsync(IReadOnlyList<ReadOnlyMemory<byte>> hashes, CancellationToken cancellationToken = default) =>
-            OnFetch?.Invoke(hashes, cancellationToken) ?? _honest.FetchAsync(hashes, cancellationToken);
-
-        public ValueTask<PingResult> PingAsync(ReadOnlyMemory<byte> callerNodeId, CancellationToken cancellationToken = default) =>
-            _honest.PingAsync(callerNodeId, cancellationToken);
-
-        public IAsyncEnumerable<ReadOnlyMemory<byte>> StreamAssertionsAsync(ReadOnlyMemory<byte> startAfter, ulong maxRecords, CancellationToken cancellationToken = default) =>
-            OnStream?.Invoke(startAfter, maxRecords) ?? throw new SyncRequestException(SyncStatusCode.Unimplemented, "StreamAssertions is not scripted.");
-    }
+    /// <summary>The server side of <paramref name="handler"/>: a guard with <paramref name="limits"/> (the defaults when <see langword="null"/>) and <paramref name="authorizer"/> (one that allows every call when <see langword="null"/>).</summary>
+    private static SyncServer Serve(ISyncRequestHandler handler, PeerGuardOptions? limits = null, RecordingAuthorizer? authorizer = null) =>
+        new(handler, new PeerGuard(limits ?? new PeerGuardOptions()), authorizer ?? new RecordingAuthorizer());
 }

@@ -13,8 +13,10 @@ namespace StemeDb.Sync;
 /// <remarks>
 /// Implementations map transport failures to <see cref="SyncPeerException"/> (peer unreachable,
 /// deadline exceeded, request refused, malformed answer) and honour cancellation with
-/// <see cref="System.OperationCanceledException"/>. Answers are untrusted: the engine verifies every
-/// fetched record before storing it.
+/// <see cref="System.OperationCanceledException"/>. A request over the protocol's limits (a fetch of more than
+/// <see cref="SyncProtocol.MaxFetchHashes"/> hashes, a batch of more than <see cref="SyncProtocol.MaxGossipBatch"/>
+/// assertions) is the caller's mistake: it throws <see cref="ArgumentException"/> before any call, on every transport.
+/// Answers are untrusted: the engine verifies every fetched record before storing it.
 /// </remarks>
 public interface ISyncPeer
 {
@@ -49,6 +51,7 @@ public interface ISyncPeer
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The records the peer returned (unverified). A record whose peer sent no timestamp (a v1 peer sends only
     /// hash and data) carries <see cref="HlcTimestamp.None"/>; the node stamps it before storing it.</returns>
+    /// <exception cref="ArgumentException">More than <see cref="SyncProtocol.MaxFetchHashes"/> hashes; thrown before any call.</exception>
     ValueTask<IReadOnlyList<AssertionRecord>> FetchAsync(IReadOnlyList<AssertionHash> hashes, CancellationToken cancellationToken = default);
 
     /// <summary>Checks that the peer is alive.</summary>
@@ -83,6 +86,7 @@ public interface ISyncPeer
     /// <param name="records">The assertions.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>One result per assertion, in order.</returns>
+    /// <exception cref="ArgumentException">More than <see cref="SyncProtocol.MaxGossipBatch"/> assertions; thrown before any call.</exception>
     /// <exception cref="SyncPeerException">The peer does not implement the extension (<see cref="SyncStatusCode.Unimplemented"/>, the default implementation) or the call failed.</exception>
     ValueTask<IReadOnlyList<GossipResult>> GossipBatchAsync(IReadOnlyList<AssertionRecord> records, CancellationToken cancellationToken = default) =>
         throw new SyncPeerException(SyncStatusCode.Unimplemented, $"Peer '{Name}' does not implement GossipBatch.");

@@ -62,7 +62,11 @@ internal sealed class KestrelHost : IAsyncDisposable
 
     public KestrelHostOptions Options { get; }
 
-    public static async Task<KestrelHost> StartAsync(ISyncRequestHandler handler, KestrelHostOptions? options = null)
+    public static Task<KestrelHost> StartAsync(ISyncRequestHandler handler, KestrelHostOptions? options = null) =>
+        StartAsync(new SyncServer(handler), options);
+
+    /// <summary>Serves <paramref name="server"/> (its guard and authorizer in front of its handler) with <see cref="SyncServiceImpl"/>.</summary>
+    public static async Task<KestrelHost> StartAsync(SyncServer server, KestrelHostOptions? options = null)
     {
         options ??= new KestrelHostOptions();
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
@@ -97,8 +101,8 @@ internal sealed class KestrelHost : IAsyncDisposable
                 grpc.MaxReceiveMessageSize = max;
             }
         });
-        builder.Services.AddSingleton(handler);
-        builder.Services.AddSingleton(new SyncServer(handler));
+        builder.Services.AddSingleton(server.Handler);
+        builder.Services.AddSingleton(server);
         if (options.ServiceFactory is { } factory)
         {
             builder.Services.AddSingleton(factory);

@@ -20,8 +20,11 @@ internal sealed class BulkPush
     /// <summary>How many batches may be in flight to one peer: a slow receiver holds the sender here.</summary>
     public const int PushWindow = 2;
 
-    /// <summary>The most assertion bytes one batch carries, leaving headroom under the 4 MiB default message limit.</summary>
-    public const int MaxBatchBytes = 3 * 1024 * 1024;
+    /// <summary>
+    /// The most assertion bytes one batch carries: the protocol's message limit (<see cref="SyncProtocol.MaxMessageBytes"/>)
+    /// less 1 MiB of headroom for the batch's framing (a hash and a timestamp per assertion) and the transport's own.
+    /// </summary>
+    public const int MaxBatchBytes = SyncProtocol.MaxMessageBytes - (1024 * 1024);
 
     private readonly PeerCalls _peer;
     private readonly Action<AssertionHash, string>? _onRejected;
