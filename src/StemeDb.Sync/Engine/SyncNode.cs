@@ -6,6 +6,7 @@ using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using StemeDb.Sync.Engine.Internal;
+using StemeDb.Sync.Streams.Internal;
 
 namespace StemeDb.Sync;
 

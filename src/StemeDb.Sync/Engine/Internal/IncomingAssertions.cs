@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
+using StemeDb.Sync.Streams.Internal;
 
 namespace StemeDb.Sync.Engine.Internal;
 

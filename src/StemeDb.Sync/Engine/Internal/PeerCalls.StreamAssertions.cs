@@ -172,7 +172,7 @@ internal sealed partial class PeerCalls
         CancellationToken cancellationToken)
     {
         var reader = new AssertionStreamReader(source, maxRecordBytes);
-        var batch = new RecordBatch(AssertionStream.ImportBatchRecords);
+        var batch = new RecordBatch(RecordBatch.MaxRecords);
         AssertionHash? previous = startAfter;
         bool more = true;
         while (more)
@@ -180,7 +180,7 @@ internal sealed partial class PeerCalls
             Exception? failure = null;
             try
             {
-                more = await reader.ReadBatchAsync(batch, AssertionStream.ImportBatchRecords, AssertionStream.ImportBatchBytes, intoBatchBuffer, cancellationToken).ConfigureAwait(false);
+                more = await reader.ReadBatchAsync(batch, RecordBatch.MaxRecords, RecordBatch.MaxBytes, intoBatchBuffer, cancellationToken).ConfigureAwait(false);
             }
             catch (AssertionStreamException ex)
             {

@@ -4,7 +4,6 @@ using System.Buffers.Binary;
 using System.IO.Pipelines;
 using System.Threading;
 using System.Threading.Tasks;
-using StemeDb.Sync.Engine.Internal;
 
 namespace StemeDb.Sync.Streams.Internal;
 

@@ -1,7 +1,6 @@
 using System;
 using System.Buffers;
 using System.Collections.Generic;
-using StemeDb.Sync.Engine.Internal;
 
 namespace StemeDb.Sync.Streams.Internal;
 
@@ -12,6 +11,12 @@ namespace StemeDb.Sync.Streams.Internal;
 /// </summary>
 internal sealed class RecordBatch
 {
+    /// <summary>The most records one batch of an import or a streamed pull holds.</summary>
+    public const int MaxRecords = 1024;
+
+    /// <summary>The most data bytes one batch of an import or a streamed pull holds (a batch also ends at <see cref="MaxRecords"/>).</summary>
+    public const int MaxBytes = 4 * 1024 * 1024;
+
     /// <summary>The size of one chunk of the bytes buffer: a batch of 1,024 records of a few hundred bytes fits in one or two.</summary>
     private const int ChunkBytes = 256 * 1024;
 

@@ -1,9 +1,9 @@
 using System;
 using System.Threading;
 using System.Threading.Tasks;
-using StemeDb.Sync.Engine.Internal;
+using StemeDb.Sync.Streams.Internal;
 
-namespace StemeDb.Sync.Streams.Internal;
+namespace StemeDb.Sync.Engine.Internal;
 
 /// <summary>
 /// The export of a peer by <c>StreamAssertions</c>: the peer's stream is read with the engine's checks (bounded chunks,

@@ -32,10 +32,10 @@ namespace StemeDb.Sync;
 public static class AssertionStream
 {
     /// <summary>The most records one import batch holds.</summary>
-    internal const int ImportBatchRecords = 1024;
+    internal const int ImportBatchRecords = RecordBatch.MaxRecords;
 
     /// <summary>The most data bytes one import batch holds (a batch also ends at <see cref="ImportBatchRecords"/>).</summary>
-    internal const int ImportBatchBytes = 4 * 1024 * 1024;
+    internal const int ImportBatchBytes = RecordBatch.MaxBytes;
 
     /// <summary>The buffer segments of a pipe over a <see cref="Stream"/>: fewer reads and fewer records split across segments than the default 4 KiB.</summary>
     private const int StreamBufferBytes = 64 * 1024;

@@ -1,6 +1,6 @@
 using System;
 
-namespace StemeDb.Sync.Engine.Internal;
+namespace StemeDb.Sync.Streams.Internal;
 
 /// <summary>
 /// A record read from an assertion stream and not yet verified: the hash and timestamp it claims and its bytes.
