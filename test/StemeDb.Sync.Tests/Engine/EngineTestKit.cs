@@ -84,10 +84,10 @@ internal static class EngineTestKit
     }
 
     /// <summary>Two started nodes over in-memory stores: <paramref name="shared"/> assertions on both, then some of each one's own.</summary>
-    public static async Task<(SyncNode A, SyncNode B)> TwoNodesAsync(int shared, int onlyA, int onlyB, CancellationToken cancellationToken)
+    public static async Task<(SyncNode A, SyncNode B)> TwoNodesAsync(int shared, int onlyA, int onlyB, CancellationToken cancellationToken, TimeProvider? time = null)
     {
-        var a = new SyncNode(Options(1), new InMemoryAssertionStore());
-        var b = new SyncNode(Options(2), new InMemoryAssertionStore());
+        var a = new SyncNode(Options(1), new InMemoryAssertionStore(), timeProvider: time);
+        var b = new SyncNode(Options(2), new InMemoryAssertionStore(), timeProvider: time);
         await a.StartAsync(cancellationToken);
         await b.StartAsync(cancellationToken);
         for (int i = 0; i < shared; i++)

@@ -40,6 +40,9 @@ internal sealed class HandlerPeer : ISyncPeer
     /// <summary>When set, every ReconcileSymbols answer passes through it (a peer answering outside the protocol).</summary>
     public Func<ReconcileSymbolsRequest, ReconcileSymbolsResponse, ReconcileSymbolsResponse>? TamperSymbols { get; init; }
 
+    /// <summary>Awaited before each symbols exchange is answered (a peer that takes its time).</summary>
+    public Func<CancellationToken, Task>? BeforeSymbols { get; init; }
+
     public int SymbolsExchanges => Volatile.Read(ref _symbolsExchanges);
 
     public int SymbolsOpened => Volatile.Read(ref _symbolsOpened);
@@ -152,6 +155,11 @@ internal sealed class HandlerPeer : ISyncPeer
         public async ValueTask<ReconcileSymbolsResponse> ExchangeAsync(ReconcileSymbolsRequest request, CancellationToken cancellationToken = default)
         {
             Interlocked.Increment(ref peer._symbolsExchanges);
+            if (peer.BeforeSymbols is { } before)
+            {
+                await before(cancellationToken);
+            }
+
             ReconcileSymbolsResponse response;
             try
             {

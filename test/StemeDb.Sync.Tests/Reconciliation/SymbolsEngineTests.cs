@@ -1,3 +1,4 @@
+using System;
 using System.Threading;
 using System.Threading.Tasks;
 using StemeDb.Sync.Tests.Engine;
@@ -31,6 +32,52 @@ public sealed class SymbolsEngineTests
             Assert.That(peer.ReconcileCalls, Is.Zero, "the symbols found the difference");
             Assert.That(peer.LeavesCalls, Is.Zero, "no leaf list was needed");
             Assert.That(a.Index.KeepsSymbols && b.Index.KeepsSymbols, Is.True, "both sides keep their symbols from now on");
+        }
+    }
+
+    [Test]
+    public async Task SyncWithPeer_SymbolsThatNeverDecodeAnsweredSlowly_StopAtTheOverallDeadlineAndReconcileTakesOver(CancellationToken cancellationToken)
+    {
+        // Arrange: every answer comes 25 s after its request (within the 30 s per-call deadline) and never decodes
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(EngineTestKit.Start);
+        (SyncNode a, SyncNode b) = await EngineTestKit.TwoNodesAsync(500, 3, 4, cancellationToken, time);
+        await using (a)
+        await using (b)
+        {
+            var asks = System.Threading.Channels.Channel.CreateUnbounded<TaskCompletionSource>();
+            var peer = new HandlerPeer(b.Handler)
+            {
+                Symbols = true,
+                BeforeSymbols = async token =>
+                {
+                    var answer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    await asks.Writer.WriteAsync(answer, token);
+                    await answer.Task.WaitAsync(token);
+                },
+                TamperSymbols = (request, response) => response with { Symbols = new byte[request.Count * 37] },
+            };
+
+            // Act
+            Task<SyncPassResult> pass = a.SyncWithPeerAsync(peer, cancellationToken).AsTask();
+            while (true)
+            {
+                Task<TaskCompletionSource> ask = asks.Reader.ReadAsync(cancellationToken).AsTask();
+                if (await Task.WhenAny(ask, pass) == pass)
+                {
+                    break;
+                }
+
+                time.Advance(TimeSpan.FromSeconds(25));
+                (await ask).TrySetResult();
+            }
+
+            SyncPassResult result = await pass;
+
+            // Assert
+            Assert.That(peer.SymbolsExchanges, Is.EqualTo(3), "two answers within the 60 s overall deadline; the third wait passes it");
+            Assert.That(peer.ReconcileCalls, Is.GreaterThanOrEqualTo(1), "Reconcile took over for the pass");
+            Assert.That(result is { Complete: true, Fetched: 4, Pushed: 3 }, Is.True, result.ToString());
+            Assert.That(a.Root, Is.EqualTo(b.Root));
         }
     }
 
