@@ -96,7 +96,7 @@ foreach (int n in sizes)
         server.Reset();
         clock.Restart();
         cpu = ProcessCpu();
-        ReconcileResult result = await SetReconciler.ReconcileAsync(local, peer);
+        ReconcileResult result = await SetReconciler.ReconcileCoreAsync(local, peer.ReconcileAsync, CancellationToken.None);
         clock.Stop();
         server.ProcessCpu = ProcessCpu() - cpu;
         bool decoded = result.Status is ReconcileStatus.Identical or ReconcileStatus.Reconciled;

@@ -18,7 +18,7 @@ internal enum ReconcileStatus
     DecodeFailed,
 }
 
-/// <summary>The outcome of <see cref="SetReconciler.ReconcileAsync"/> or <see cref="SymbolReconciler.ReconcileCoreAsync"/>.</summary>
+/// <summary>The outcome of <see cref="SetReconciler.ReconcileCoreAsync"/> or <see cref="SymbolReconciler.ReconcileCoreAsync"/>.</summary>
 /// <param name="Status">How it ended.</param>
 /// <param name="MissingLocally">Hashes the peer holds and the local index lacks, ascending (empty unless reconciled).</param>
 /// <param name="MissingRemotely">Hashes the local index holds and the peer lacks, ascending (empty unless reconciled).</param>

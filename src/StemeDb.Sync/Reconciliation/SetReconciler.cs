@@ -23,19 +23,6 @@ internal static class SetReconciler
 
     private const int ScalarBytes = 24; // version, count, cells, salt, flags: an allowance per message
 
-    /// <summary>Runs a reconciliation with <paramref name="peer"/> from the <paramref name="local"/> index.</summary>
-    /// <param name="local">The local leaf set.</param>
-    /// <param name="peer">The peer; it must implement <see cref="ISyncPeer.ReconcileAsync"/>.</param>
-    /// <param name="cancellationToken">Cancels the reconciliation.</param>
-    /// <returns>The differences, or why they could not be found this way.</returns>
-    /// <exception cref="SyncPeerException">A call failed (<see cref="SyncStatusCode.Unimplemented"/> for a v1 peer), or the peer answered outside the protocol (<see cref="SyncStatusCode.InvalidResponse"/>).</exception>
-    public static ValueTask<ReconcileResult> ReconcileAsync(MerkleIndex local, ISyncPeer peer, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(local);
-        ArgumentNullException.ThrowIfNull(peer);
-        return ReconcileCoreAsync(local, peer.ReconcileAsync, cancellationToken);
-    }
-
     /// <summary>Answers one round from the <paramref name="local"/> index (the server side of <c>Reconcile</c>).</summary>
     /// <param name="local">The local leaf set.</param>
     /// <param name="request">The raw round.</param>
