@@ -9,9 +9,9 @@ namespace StemeDb.Sync;
 /// Per-peer admission control for a serving node: bounds each peer's calls in flight, request bytes in flight,
 /// rate of rejected requests and rate of work (answer bytes and reconciliation walks), and each network source's
 /// failed authentications (<see cref="PeerGuardOptions"/>), so one misbehaving peer cannot exhaust the node while the
-/// others keep being served. Transport-neutral: a <see cref="SyncServer"/> authenticates each call first, then names
-/// the peer by its authenticated identity, calls <see cref="Enter"/> before the request and disposes the lease after
-/// it, and reports rejected requests with <see cref="PeerGuardLease.RecordRejection"/>.
+/// others keep being served. Give one to a <see cref="SyncServer"/> (<c>AddStemeDbSync</c> registers one with the
+/// default limits): the server authenticates each call first, then admits it by the caller's authenticated identity,
+/// and counts its rejected requests and its work. A refusal is <see cref="SyncStatusCode.ResourceExhausted"/>.
 /// </summary>
 /// <remarks>
 /// Thread-safe. Refusals are immediate, never queued: a refused caller learns it at once and may retry later.
@@ -59,7 +59,7 @@ public sealed class PeerGuard
     /// lease does nothing.
     /// </returns>
     /// <exception cref="ArgumentException"><paramref name="peer"/> is null or empty, or <paramref name="requestBytes"/> is negative.</exception>
-    public PeerGuardLease Enter(string peer, long requestBytes)
+    internal PeerGuardLease Enter(string peer, long requestBytes)
     {
         ArgumentException.ThrowIfNullOrEmpty(peer);
         ArgumentOutOfRangeException.ThrowIfNegative(requestBytes);
@@ -112,7 +112,7 @@ public sealed class PeerGuard
     /// <param name="peer">The peer's identity.</param>
     /// <returns><see langword="true"/> if this rejection made the guard refuse the peer.</returns>
     /// <exception cref="ArgumentException"><paramref name="peer"/> is null or empty.</exception>
-    public bool RecordRejection(string peer)
+    internal bool RecordRejection(string peer)
     {
         ArgumentException.ThrowIfNullOrEmpty(peer);
         TimeSpan now = Now();
@@ -135,7 +135,7 @@ public sealed class PeerGuard
     /// <param name="peer">The peer's identity.</param>
     /// <param name="remaining">How much longer the refusal lasts; zero when not refused.</param>
     /// <returns><see langword="true"/> if the peer is refused.</returns>
-    public bool IsRefused(string peer, out TimeSpan remaining)
+    internal bool IsRefused(string peer, out TimeSpan remaining)
     {
         ArgumentException.ThrowIfNullOrEmpty(peer);
         remaining = TimeSpan.Zero;

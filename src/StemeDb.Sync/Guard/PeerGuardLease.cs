@@ -8,7 +8,7 @@ namespace StemeDb.Sync;
 /// The answer of <see cref="PeerGuard.Enter"/>: either an admitted call, to be disposed when the call ends, or a
 /// refusal with its reason.
 /// </summary>
-public sealed class PeerGuardLease : IDisposable
+internal sealed class PeerGuardLease : IDisposable
 {
     private readonly PeerGuard? _guard;
     private readonly PeerGuard.PeerState? _state;

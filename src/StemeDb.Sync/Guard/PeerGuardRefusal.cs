@@ -1,7 +1,7 @@
 namespace StemeDb.Sync;
 
 /// <summary>Why a <see cref="PeerGuard"/> refused a call.</summary>
-public enum PeerGuardRefusal
+internal enum PeerGuardRefusal
 {
     /// <summary>Not refused: the call was admitted.</summary>
     None = 0,
