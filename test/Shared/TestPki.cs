@@ -160,7 +160,8 @@ internal sealed class TestAuthority : IDisposable
         }
         else
         {
-            using X509Certificate2 issued = issuer.Sign(request, now.AddMinutes(-10), now.AddDays(2), RandomNumberGenerator.GetBytes(16));
+            // Between its issuer's validity (2 days, which began a moment earlier) and its own leaves' (1 day, which begin later).
+            using X509Certificate2 issued = issuer.Sign(request, now.AddMinutes(-8), now.AddHours(36), RandomNumberGenerator.GetBytes(16));
             Certificate = issued.CopyWithPrivateKey(key);
         }
     }
