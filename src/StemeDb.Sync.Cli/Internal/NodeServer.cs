@@ -265,9 +265,7 @@ internal sealed class NodeServer : IAsyncDisposable
     }
 
     /// <summary>Whether the listen address is this machine only (localhost or a loopback IP; not 0.0.0.0 or [::]).</summary>
-    private static bool IsLoopback(Uri listen) =>
-        string.Equals(listen.Host, "localhost", StringComparison.OrdinalIgnoreCase)
-        || (IPAddress.TryParse(listen.Host.Trim('[', ']'), out IPAddress? ip) && IPAddress.IsLoopback(ip));
+    private static bool IsLoopback(Uri listen) => StemeDb.Sync.Hosting.Internal.SecretFiles.IsLoopback(listen);
 
     /// <summary>Stops the server and the node, then disposes them (and the store). Idempotent.</summary>
     public async ValueTask DisposeAsync()

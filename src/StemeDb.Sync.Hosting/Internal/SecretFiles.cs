@@ -44,9 +44,12 @@ internal static class SecretFiles
         address.Scheme == Uri.UriSchemeHttps || IsLoopback(address);
 
     /// <summary>Whether <paramref name="address"/> names this machine: localhost, 127.0.0.0/8 or ::1 (also IPv4-mapped).</summary>
-    public static bool IsLoopback(Uri address)
+    public static bool IsLoopback(Uri address) => IsLoopback(address.Host);
+
+    /// <summary>Whether a host name or address is this machine: localhost, 127.0.0.0/8 or ::1 (also IPv4-mapped); not 0.0.0.0 or [::].</summary>
+    public static bool IsLoopback(string host)
     {
-        string host = address.Host.TrimEnd('.');
+        host = host.TrimEnd('.');
         if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase))
         {
             return true;

@@ -111,10 +111,9 @@ internal sealed class ServedEndpoints
 
     /// <summary>Whether a host of a server address is this machine only: <c>localhost</c>, a loopback IP, a Unix socket or a named pipe.</summary>
     public static bool IsLoopback(string host) =>
-        string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
-        || string.Equals(host, "unix", StringComparison.OrdinalIgnoreCase)
+        string.Equals(host, "unix", StringComparison.OrdinalIgnoreCase)
         || string.Equals(host, "pipe", StringComparison.OrdinalIgnoreCase)
-        || (IPAddress.TryParse(host.Trim('[', ']'), out IPAddress? ip) && IPAddress.IsLoopback(ip));
+        || SecretFiles.IsLoopback(host);
 
     /// <summary>The host and port of a server address such as <c>https://[::]:5000</c>; <c>*</c> and <c>+</c> stand for every address.</summary>
     private static bool TryParse(string address, out string host, out int port)
