@@ -33,6 +33,19 @@ public sealed class SqliteAssertionStoreTests
     }
 
     [Test]
+    public async Task GetManyAsync_OneHashAskedAThousandTimes_ReadsOneCopyOfTheRecord()
+    {
+        await using SqliteAssertionStore store = await SqliteAssertionStore.OpenAsync(DbPath);
+        AssertionRecord record = TestRecords.Create(1);
+        await store.PutAsync(record);
+
+        IReadOnlyList<AssertionRecord> found = await store.GetManyAsync(Enumerable.Repeat(record.Hash, 1000).ToArray());
+
+        Assert.That(found, Has.Count.EqualTo(1000), "as often as asked");
+        Assert.That(found.Distinct(ReferenceEqualityComparer.Instance).Count(), Is.EqualTo(1), "one copy of the record, not one per duplicate");
+    }
+
+    [Test]
     public async Task Open_NewPath_CreatesEmptyStoreInWalMode()
     {
         await using SqliteAssertionStore store = await SqliteAssertionStore.OpenAsync(DbPath);
