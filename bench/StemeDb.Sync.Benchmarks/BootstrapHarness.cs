@@ -270,7 +270,7 @@ internal static class BootstrapHarness
 
         public ValueTask<PingResult> PingAsync(NodeId self, CancellationToken cancellationToken = default) => inner.PingAsync(self, cancellationToken);
 
-        public ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken = default) =>
+        ValueTask<ReconcileRoundResponse> ISyncPeer.ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken) =>
             inner.ReconcileAsync(request, cancellationToken);
 
         public ValueTask<IReadOnlyList<GossipResult>> GossipBatchAsync(IReadOnlyList<AssertionRecord> records, CancellationToken cancellationToken = default) =>

@@ -96,7 +96,7 @@ foreach (int n in sizes)
         server.Reset();
         clock.Restart();
         cpu = ProcessCpu();
-        ReconcileResult result = await SetReconciler.ReconcileCoreAsync(local, peer.ReconcileAsync, CancellationToken.None);
+        ReconcileResult result = await SetReconciler.ReconcileCoreAsync(local, ((ISyncPeer)peer).ReconcileAsync, CancellationToken.None);
         clock.Stop();
         server.ProcessCpu = ProcessCpu() - cpu;
         bool decoded = result.Status is ReconcileStatus.Identical or ReconcileStatus.Reconciled;
@@ -119,7 +119,7 @@ foreach (int n in sizes)
         cpu = ProcessCpu();
         ReconcileResult symbols;
         string status;
-        await using (IReconcileSymbolsCall call = await peer.OpenReconcileSymbolsAsync())
+        await using (IReconcileSymbolsCall call = await ((ISyncPeer)peer).OpenReconcileSymbolsAsync())
         {
             try
             {
@@ -509,7 +509,7 @@ internal sealed class BenchServer : IAsyncDisposable
             return new ValueTask<LeavesPage>(page);
         }
 
-        public ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken = default)
+        ValueTask<ReconcileRoundResponse> ISyncRequestHandler.ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken)
         {
             long start = Stopwatch.GetTimestamp();
             ReconcileRoundResponse response = SetReconciler.Respond(_holder.Server.Index, request);
@@ -517,7 +517,7 @@ internal sealed class BenchServer : IAsyncDisposable
             return new(response);
         }
 
-        public ValueTask<ReconcileSymbolsResponse> ReconcileSymbolsAsync(ReconcileSymbolsRequest request, CancellationToken cancellationToken = default) =>
+        ValueTask<ReconcileSymbolsResponse> ISyncRequestHandler.ReconcileSymbolsAsync(ReconcileSymbolsRequest request, CancellationToken cancellationToken) =>
             new(_holder.Server.RespondSymbols(request));
 
         public ValueTask<IReadOnlyList<AssertionRecord>> FetchAsync(IReadOnlyList<ReadOnlyMemory<byte>> hashes, CancellationToken cancellationToken = default) =>

@@ -22,7 +22,7 @@ public sealed partial class GrpcSyncPeer
     /// set) for its whole life; each exchange also honours its own token. A v1 server answers <c>UNIMPLEMENTED</c> at the
     /// first exchange: <see cref="SyncPeerException"/> with <see cref="SyncStatusCode.Unimplemented"/>.
     /// </remarks>
-    public ValueTask<IReconcileSymbolsCall> OpenReconcileSymbolsAsync(CancellationToken cancellationToken = default)
+    ValueTask<IReconcileSymbolsCall> ISyncPeer.OpenReconcileSymbolsAsync(CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested)
         {

@@ -242,7 +242,7 @@ public sealed partial class GrpcSyncPeer : ISyncPeer, IDisposable
 
     /// <inheritdoc />
     /// <remarks>A v1 server answers <c>UNIMPLEMENTED</c>: <see cref="SyncPeerException"/> with <see cref="SyncStatusCode.Unimplemented"/>.</remarks>
-    public async ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken = default)
+    async ValueTask<ReconcileRoundResponse> ISyncPeer.ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken)
     {
         var message = new ReconcileRequest
         {

@@ -73,7 +73,7 @@ internal sealed class InMemoryPeer : ISyncPeer
             cancellationToken);
     }
 
-    public ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken = default)
+    ValueTask<ReconcileRoundResponse> ISyncPeer.ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken)
     {
         if (!_network.ForwardExtensions)
         {
@@ -97,7 +97,7 @@ internal sealed class InMemoryPeer : ISyncPeer
             cancellationToken);
     }
 
-    public ValueTask<IReconcileSymbolsCall> OpenReconcileSymbolsAsync(CancellationToken cancellationToken = default)
+    ValueTask<IReconcileSymbolsCall> ISyncPeer.OpenReconcileSymbolsAsync(CancellationToken cancellationToken)
     {
         if (!_network.ForwardExtensions)
         {

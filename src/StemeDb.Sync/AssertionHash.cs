@@ -66,7 +66,7 @@ public readonly struct AssertionHash : IEquatable<AssertionHash>, IComparable<As
     public static AssertionHash Zero => default;
 
     /// <summary>The all-ones hash, the greatest value in the order.</summary>
-    public static AssertionHash MaxValue => new(ulong.MaxValue, ulong.MaxValue, ulong.MaxValue, ulong.MaxValue);
+    internal static AssertionHash MaxValue => new(ulong.MaxValue, ulong.MaxValue, ulong.MaxValue, ulong.MaxValue);
 
     /// <summary>Computes the BLAKE3 hash (32-byte output) of <paramref name="data"/>.</summary>
     /// <param name="data">The serialized assertion bytes.</param>

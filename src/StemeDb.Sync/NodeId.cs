@@ -68,7 +68,7 @@ public readonly struct NodeId : IEquatable<NodeId>, IComparable<NodeId>
     /// <summary>Converts a <see cref="Guid"/> to a node id with the same UUID value.</summary>
     /// <param name="guid">The UUID.</param>
     /// <returns>The node id whose bytes are the UUID in network byte order.</returns>
-    public static NodeId FromGuid(Guid guid)
+    internal static NodeId FromGuid(Guid guid)
     {
         Span<byte> bytes = stackalloc byte[Length];
         guid.TryWriteBytes(bytes, bigEndian: true, out _);

@@ -43,19 +43,19 @@ public static class SyncProtocol
         (int)Math.Min(int.MaxValue, Math.Max(MaxMessageBytes, (long)maxAssertionBytes + (64 * 1024)));
 
     /// <summary>The default of <see cref="SyncNodeOptions.MaxAnswerBytes"/>: 3 MiB of assertions per fetch answer.</summary>
-    public const int DefaultMaxAnswerBytes = 3 * 1024 * 1024;
+    internal const int DefaultMaxAnswerBytes = 3 * 1024 * 1024;
 
     /// <summary>
     /// The largest accepted <see cref="SyncNodeOptions.MaxAnswerBytes"/>: <see cref="MaxMessageBytes"/> less 512 KiB for
     /// the answer's framing (a hash and a few fields per assertion, up to 1,000 assertions).
     /// </summary>
-    public const int MaxAnswerBytesLimit = MaxMessageBytes - (512 * 1024);
+    internal const int MaxAnswerBytesLimit = MaxMessageBytes - (512 * 1024);
 
     /// <summary>The length of an assertion hash and of a Merkle root, in bytes (32, BLAKE3).</summary>
-    public const int HashLength = AssertionHash.Length;
+    internal const int HashLength = AssertionHash.Length;
 
     /// <summary>The length of a node id, in bytes (16).</summary>
-    public const int NodeIdLength = NodeId.Length;
+    internal const int NodeIdLength = NodeId.Length;
 
     /// <summary>The full name of the gRPC service: <c>stemedb.sync.v1.SyncService</c>.</summary>
     public const string ServiceName = "stemedb.sync.v1.SyncService";
@@ -63,7 +63,7 @@ public static class SyncProtocol
     /// <summary>The number of leaves a <c>GetLeaves</c> request for <paramref name="requested"/> gets: the cap when 0 or above it.</summary>
     /// <param name="requested">The <c>max_leaves</c> of the request.</param>
     /// <returns>Between 1 and <see cref="MaxLeavesPerPage"/>.</returns>
-    public static int LeavesPerPage(ulong requested) =>
+    internal static int LeavesPerPage(ulong requested) =>
         requested == 0 || requested > MaxLeavesPerPage ? MaxLeavesPerPage : (int)requested;
 
     /// <summary>

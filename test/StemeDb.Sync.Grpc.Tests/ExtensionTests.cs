@@ -86,7 +86,7 @@ public class ExtensionTests
         using GrpcSyncPeer peer = host.CreatePeer();
 
         SyncPeerException? ex = Assert.ThrowsAsync<SyncPeerException>(async () =>
-            await peer.ReconcileAsync(new ReconcileRoundRequest(1, 0, new byte[10], ReadOnlyMemory<byte>.Empty, 0, 0), cancellationToken));
+            await ((ISyncPeer)peer).ReconcileAsync(new ReconcileRoundRequest(1, 0, new byte[10], ReadOnlyMemory<byte>.Empty, 0, 0), cancellationToken));
 
         Assert.That(ex!.Code, Is.EqualTo(SyncStatusCode.InvalidArgument));
     }

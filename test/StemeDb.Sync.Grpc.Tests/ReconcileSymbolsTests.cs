@@ -60,7 +60,7 @@ public sealed class ReconcileSymbolsTests
             new RpcException(new Status(StatusCode.Cancelled, string.Empty, new OperationCanceledException())),
             new RpcException(new Status(StatusCode.Unimplemented, "unknown method")));
         using var peer = new GrpcSyncPeer(new V1.SyncService.SyncServiceClient(invoker), "scripted", null, ownedChannel: null);
-        await using IReconcileSymbolsCall call = await peer.OpenReconcileSymbolsAsync(cancellationToken);
+        await using IReconcileSymbolsCall call = await ((ISyncPeer)peer).OpenReconcileSymbolsAsync(cancellationToken);
 
         // Act
         SyncPeerException? failure = Assert.ThrowsAsync<SyncPeerException>(

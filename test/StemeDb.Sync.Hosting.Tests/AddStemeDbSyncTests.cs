@@ -272,7 +272,7 @@ public sealed class AddStemeDbSyncTests
         string[] peers = node.Peers.Select(p => p.Name).ToArray();
         await host.StopAsync(cancellationToken);
 
-        Assert.That(node.NodeId, Is.EqualTo(NodeId.FromGuid(Guid.Parse("0f8fad5b-d9cb-469f-a165-70867728950e"))));
+        Assert.That(node.NodeId, Is.EqualTo(NodeId.Parse("0f8fad5b-d9cb-469f-a165-70867728950e")));
         Assert.That(peers, Has.Length.EqualTo(2));
         Assert.That(peers[0], Does.Contain("127.0.0.1:1"));
         Assert.That(peers[1], Does.Contain("127.0.0.1:2"));

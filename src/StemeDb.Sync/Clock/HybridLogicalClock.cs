@@ -24,7 +24,7 @@ namespace StemeDb.Sync;
 public sealed class HybridLogicalClock
 {
     /// <summary>The default bound on how far a remote timestamp may be ahead of local wall time: 500 ms.</summary>
-    public static readonly TimeSpan DefaultMaxForwardDrift = TimeSpan.FromMilliseconds(500);
+    internal static readonly TimeSpan DefaultMaxForwardDrift = TimeSpan.FromMilliseconds(500);
 
     private readonly TimeProvider _timeProvider;
     private readonly ulong _maxDriftMs;
@@ -55,7 +55,7 @@ public sealed class HybridLogicalClock
     public NodeId NodeId { get; }
 
     /// <summary>How far ahead of local wall time a remote timestamp may be.</summary>
-    public TimeSpan MaxForwardDrift { get; }
+    internal TimeSpan MaxForwardDrift { get; }
 
     /// <summary>The last timestamp issued (time 0, counter 0 before the first event).</summary>
     public HlcTimestamp Current

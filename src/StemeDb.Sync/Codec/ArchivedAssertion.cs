@@ -11,7 +11,7 @@ namespace StemeDb.Sync;
 /// allocates nothing (except <see cref="ToAssertion"/>). Obtain one with <see cref="Access"/> or
 /// <see cref="TryAccess"/>, which run the full rkyv validation first.
 /// </summary>
-public readonly ref struct ArchivedAssertion
+internal readonly ref struct ArchivedAssertion
 {
     private readonly ReadOnlySpan<byte> _buffer;
     private readonly int _root;

@@ -6,7 +6,7 @@ using StemeDb.Sync.Codec.Internal;
 namespace StemeDb.Sync;
 
 /// <summary>A zero-copy view of an archived <c>Value</c> inside a validated <see cref="ArchivedAssertion"/>.</summary>
-public readonly ref struct ArchivedAssertionValue
+internal readonly ref struct ArchivedAssertionValue
 {
     private readonly ReadOnlySpan<byte> _buffer;
     private readonly int _pos;

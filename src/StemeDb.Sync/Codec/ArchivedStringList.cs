@@ -4,7 +4,7 @@ using StemeDb.Sync.Codec.Internal;
 namespace StemeDb.Sync;
 
 /// <summary>A zero-copy view of an archived <c>Vec&lt;String&gt;</c>: each element as UTF-8 bytes.</summary>
-public readonly ref struct ArchivedStringList
+internal readonly ref struct ArchivedStringList
 {
     private readonly ReadOnlySpan<byte> _buffer;
     private readonly int _start;

@@ -7,7 +7,7 @@ namespace StemeDb.Sync;
 /// The outcome of a failed validation: the error class and the buffer offset where it was found. Reporting it
 /// allocates nothing; <see cref="ToString"/> formats a message on demand.
 /// </summary>
-public readonly struct RkyvError : IEquatable<RkyvError>
+public readonly struct RkyvError
 {
     /// <summary>Creates an error description.</summary>
     /// <param name="kind">The error class.</param>
@@ -54,19 +54,4 @@ public readonly struct RkyvError : IEquatable<RkyvError>
             _ => $"{Kind} at offset {at}",
         };
     }
-
-    /// <inheritdoc />
-    public bool Equals(RkyvError other) => Kind == other.Kind && Position == other.Position && Length == other.Length;
-
-    /// <inheritdoc />
-    public override bool Equals(object? obj) => obj is RkyvError other && Equals(other);
-
-    /// <inheritdoc />
-    public override int GetHashCode() => HashCode.Combine(Kind, Position, Length);
-
-    /// <summary>Equality.</summary>
-    public static bool operator ==(RkyvError left, RkyvError right) => left.Equals(right);
-
-    /// <summary>Inequality.</summary>
-    public static bool operator !=(RkyvError left, RkyvError right) => !left.Equals(right);
 }

@@ -17,30 +17,6 @@ public sealed class RkyvFormatException : FormatException
         Error = error;
     }
 
-    /// <summary>Creates an exception with a message (<see cref="ErrorKind"/> is <see cref="RkyvErrorKind.None"/>).</summary>
-    public RkyvFormatException()
-        : base("Invalid rkyv archive.")
-    {
-    }
-
-    /// <summary>Creates an exception with a message (<see cref="ErrorKind"/> is <see cref="RkyvErrorKind.None"/>).</summary>
-    /// <param name="message">The message.</param>
-    public RkyvFormatException(string message)
-        : base(message)
-    {
-    }
-
-    /// <summary>Creates an exception with a message and an inner exception.</summary>
-    /// <param name="message">The message.</param>
-    /// <param name="innerException">The cause.</param>
-    public RkyvFormatException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-    }
-
     /// <summary>The validation error.</summary>
     public RkyvError Error { get; }
-
-    /// <summary>The error class (shortcut for <c>Error.Kind</c>).</summary>
-    public RkyvErrorKind ErrorKind => Error.Kind;
 }

@@ -32,28 +32,6 @@ public sealed class AssertionRejectedException : ArgumentException
         Index = index;
     }
 
-    /// <summary>Creates an exception for invalid content.</summary>
-    public AssertionRejectedException()
-        : this(AssertionRejectionReason.InvalidContent, "The assertion was rejected.")
-    {
-    }
-
-    /// <summary>Creates an exception for invalid content with a message.</summary>
-    /// <param name="message">The reason.</param>
-    public AssertionRejectedException(string message)
-        : this(AssertionRejectionReason.InvalidContent, message)
-    {
-    }
-
-    /// <summary>Creates an exception for invalid content with a message and a cause.</summary>
-    /// <param name="message">The reason.</param>
-    /// <param name="innerException">The cause.</param>
-    public AssertionRejectedException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-        Reason = AssertionRejectionReason.InvalidContent;
-    }
-
     /// <summary>Why the assertion was refused.</summary>
     public AssertionRejectionReason Reason { get; }
 

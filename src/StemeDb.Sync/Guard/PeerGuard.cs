@@ -27,22 +27,14 @@ public sealed class PeerGuard
     private int _sweeping;
 
     /// <summary>Creates a guard.</summary>
-    /// <param name="options">The limits; copied and validated.</param>
+    /// <param name="options">The limits, copied and validated; the defaults when <see langword="null"/>.</param>
     /// <param name="timeProvider">The clock for rejection windows and refusals; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
-    /// <exception cref="ArgumentNullException"><paramref name="options"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range; the message names it.</exception>
-    public PeerGuard(PeerGuardOptions options, TimeProvider? timeProvider = null)
+    public PeerGuard(PeerGuardOptions? options = null, TimeProvider? timeProvider = null)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        _options = options.ValidatedCopy();
+        _options = (options ?? new PeerGuardOptions()).ValidatedCopy();
         _time = timeProvider ?? TimeProvider.System;
         _start = _time.GetTimestamp();
-    }
-
-    /// <summary>Creates a guard with the default <see cref="PeerGuardOptions"/>.</summary>
-    public PeerGuard()
-        : this(new PeerGuardOptions())
-    {
     }
 
     /// <summary>The number of peers currently tracked (at most about <see cref="PeerGuardOptions.MaxTrackedPeers"/> plus those with calls in flight).</summary>

@@ -42,7 +42,7 @@ public sealed class SyncCaller
     public string Source
     {
         get => _source ?? Key;
-        init
+        internal init
         {
             ArgumentException.ThrowIfNullOrEmpty(value);
             _source = value;

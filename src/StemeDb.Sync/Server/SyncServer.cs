@@ -70,7 +70,7 @@ public sealed class SyncServer
     public ISyncCallAuthorizer? Authorizer { get; }
 
     /// <summary>Where the server and the transports serving through it log refusals and failures.</summary>
-    public ILogger Logger { get; }
+    internal ILogger Logger { get; }
 
     /// <summary>The handler a transport calls for one caller: the pipeline (authenticate, admit, authorize, count) in front of <see cref="Handler"/>.</summary>
     /// <param name="caller">Who calls, as the transport names it.</param>

@@ -1,8 +1,25 @@
 namespace StemeDb.Sync;
 
 /// <summary>What an import (into a node) or a push (to a peer) of an assertion stream did.</summary>
-/// <param name="Records">Records read and verified: every record of the stream.</param>
-/// <param name="Added">Records new to the node. For a push: records the peer accepted (it does not tell new from already held).</param>
-/// <param name="Rejected">For a push: records the peer refused (it stored none of them). Always 0 for an import, which stops instead.</param>
-/// <param name="Bytes">Bytes of the stream read.</param>
-public readonly record struct AssertionImportResult(long Records, long Added, long Rejected, long Bytes);
+public readonly struct AssertionImportResult
+{
+    internal AssertionImportResult(long records, long added, long rejected, long bytes)
+    {
+        Records = records;
+        Added = added;
+        Rejected = rejected;
+        Bytes = bytes;
+    }
+
+    /// <summary>Records read and verified: every record of the stream.</summary>
+    public long Records { get; }
+
+    /// <summary>Records new to the node. For a push: records the peer accepted (it does not tell new from already held).</summary>
+    public long Added { get; }
+
+    /// <summary>For a push: records the peer refused (it stored none of them). Always 0 for an import, which stops instead.</summary>
+    public long Rejected { get; }
+
+    /// <summary>Bytes of the stream read.</summary>
+    public long Bytes { get; }
+}

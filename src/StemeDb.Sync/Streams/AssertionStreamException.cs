@@ -25,28 +25,6 @@ public sealed class AssertionStreamException : Exception
         Committed = committed;
     }
 
-    /// <summary>Creates an exception at offset 0.</summary>
-    public AssertionStreamException()
-        : this(0, 0, "the assertion stream is invalid", 0)
-    {
-    }
-
-    /// <summary>Creates an exception at offset 0 with a message.</summary>
-    /// <param name="message">The reason.</param>
-    public AssertionStreamException(string message)
-        : this(message, null!)
-    {
-    }
-
-    /// <summary>Creates an exception at offset 0 with a message and a cause.</summary>
-    /// <param name="message">The reason.</param>
-    /// <param name="innerException">The cause.</param>
-    public AssertionStreamException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-        Reason = message;
-    }
-
     /// <summary>The byte offset, from the start of the stream, where the failing record (or the header, or the end marker) starts.</summary>
     public long Offset { get; }
 

@@ -79,7 +79,7 @@ public interface ISyncPeer
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The peer's answer (unverified).</returns>
     /// <exception cref="SyncPeerException">The peer does not implement the extension (<see cref="SyncStatusCode.Unimplemented"/>, the default implementation) or the call failed.</exception>
-    ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken = default) =>
+    internal ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken = default) =>
         throw new SyncPeerException(SyncStatusCode.Unimplemented, $"Peer '{Name}' does not implement Reconcile.");
 
     /// <summary>Extension: pushes up to 1,000 assertions in one call.</summary>
@@ -95,7 +95,7 @@ public interface ISyncPeer
     /// <param name="cancellationToken">Cancels opening the stream.</param>
     /// <returns>The open stream; the caller disposes it.</returns>
     /// <exception cref="SyncPeerException">The peer does not implement the extension (<see cref="SyncStatusCode.Unimplemented"/>, the default implementation; a transport may also report it at the first exchange) or the call failed.</exception>
-    ValueTask<IReconcileSymbolsCall> OpenReconcileSymbolsAsync(CancellationToken cancellationToken = default) =>
+    internal ValueTask<IReconcileSymbolsCall> OpenReconcileSymbolsAsync(CancellationToken cancellationToken = default) =>
         throw new SyncPeerException(SyncStatusCode.Unimplemented, $"Peer '{Name}' does not implement ReconcileSymbols.");
 
     /// <summary>

@@ -68,7 +68,7 @@ public interface ISyncRequestHandler
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The answer.</returns>
     /// <exception cref="SyncRequestException">Malformed round (<see cref="SyncStatusCode.InvalidArgument"/>), or not implemented (<see cref="SyncStatusCode.Unimplemented"/>, the default implementation).</exception>
-    ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken = default) =>
+    internal ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken = default) =>
         throw new SyncRequestException(SyncStatusCode.Unimplemented, "Reconcile is not implemented by this node.");
 
     /// <summary>Extension: verifies and stores up to 1,000 pushed assertions, each exactly as <see cref="GossipAsync"/> would.</summary>
@@ -87,7 +87,7 @@ public interface ISyncRequestHandler
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The answer.</returns>
     /// <exception cref="SyncRequestException">Malformed request (<see cref="SyncStatusCode.InvalidArgument"/>), symbols past what this node keeps (<see cref="SyncStatusCode.ResourceExhausted"/>), or not implemented (<see cref="SyncStatusCode.Unimplemented"/>, the default implementation).</exception>
-    ValueTask<ReconcileSymbolsResponse> ReconcileSymbolsAsync(ReconcileSymbolsRequest request, CancellationToken cancellationToken = default) =>
+    internal ValueTask<ReconcileSymbolsResponse> ReconcileSymbolsAsync(ReconcileSymbolsRequest request, CancellationToken cancellationToken = default) =>
         throw new SyncRequestException(SyncStatusCode.Unimplemented, "ReconcileSymbols is not implemented by this node.");
 
     /// <summary>

@@ -12,7 +12,7 @@ namespace StemeDb.Sync;
 /// <param name="Slices">Retry round: the bitmap of covered top-level slices (16 bytes); empty in round 1.</param>
 /// <param name="Cells">Retry round: the number of table cells wanted (a positive multiple of 3); 0 in round 1.</param>
 /// <param name="Salt">The salt of the table's hash functions (chosen by the initiator, every round).</param>
-public readonly record struct ReconcileRoundRequest(
+internal readonly record struct ReconcileRoundRequest(
     uint Version,
     ulong AssertionCount,
     ReadOnlyMemory<byte> SliceFingerprints,
@@ -28,7 +28,7 @@ public readonly record struct ReconcileRoundRequest(
 /// <param name="Salt">The salt the table was built with.</param>
 /// <param name="Table">The responder's invertible Bloom lookup table over its leaves in the covered slices (44 bytes per cell).</param>
 /// <param name="TooManyDifferences">The estimate exceeds what one table may carry; the initiator should compare paged leaves instead.</param>
-public readonly record struct ReconcileRoundResponse(
+internal readonly record struct ReconcileRoundResponse(
     bool Identical,
     ulong AssertionCount,
     ReadOnlyMemory<byte> Slices,

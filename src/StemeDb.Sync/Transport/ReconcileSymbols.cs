@@ -13,14 +13,14 @@ namespace StemeDb.Sync;
 /// <param name="Start">The first symbol index; 0 in the first request, which takes a fresh snapshot.</param>
 /// <param name="Count">How many symbols (1 to 65,536).</param>
 /// <param name="Snapshot">The snapshot the first answer named; ignored in the first request.</param>
-public readonly record struct ReconcileSymbolsRequest(uint Version, ulong Start, uint Count, ulong Snapshot);
+internal readonly record struct ReconcileSymbolsRequest(uint Version, ulong Start, uint Count, ulong Snapshot);
 
 /// <summary>One answer of the <c>ReconcileSymbols</c> extension (docs/PROTOCOL.md).</summary>
 /// <param name="AssertionCount">The number of leaves in the snapshot's set.</param>
 /// <param name="Snapshot">Names the set the symbols describe; later requests send it back.</param>
 /// <param name="Symbols">The requested symbols, encoded back to back (unverified until decoded).</param>
 /// <param name="SnapshotGone">The snapshot can no longer be read (too many leaves arrived since); no symbols.</param>
-public readonly record struct ReconcileSymbolsResponse(ulong AssertionCount, ulong Snapshot, ReadOnlyMemory<byte> Symbols, bool SnapshotGone);
+internal readonly record struct ReconcileSymbolsResponse(ulong AssertionCount, ulong Snapshot, ReadOnlyMemory<byte> Symbols, bool SnapshotGone);
 
 /// <summary>
 /// One open <c>ReconcileSymbols</c> stream to a peer (<see cref="ISyncPeer.OpenReconcileSymbolsAsync"/>): the caller
@@ -30,7 +30,7 @@ public readonly record struct ReconcileSymbolsResponse(ulong AssertionCount, ulo
 /// Implementations map transport failures to <see cref="SyncPeerException"/> as <see cref="ISyncPeer"/> does; a peer
 /// without the extension fails the first exchange with <see cref="SyncStatusCode.Unimplemented"/>.
 /// </remarks>
-public interface IReconcileSymbolsCall : IAsyncDisposable
+internal interface IReconcileSymbolsCall : IAsyncDisposable
 {
     /// <summary>Sends one request and returns the peer's answer to it.</summary>
     /// <param name="request">The request.</param>

@@ -15,27 +15,6 @@ public sealed class SyncPeerException : Exception
         Code = code;
     }
 
-    /// <summary>Creates the exception with code <see cref="SyncStatusCode.Unavailable"/>.</summary>
-    public SyncPeerException()
-        : this(SyncStatusCode.Unavailable, "The peer call failed.")
-    {
-    }
-
-    /// <summary>Creates the exception with code <see cref="SyncStatusCode.Unavailable"/>.</summary>
-    /// <param name="message">A clear description.</param>
-    public SyncPeerException(string message)
-        : this(SyncStatusCode.Unavailable, message)
-    {
-    }
-
-    /// <summary>Creates the exception with code <see cref="SyncStatusCode.Unavailable"/>.</summary>
-    /// <param name="message">A clear description.</param>
-    /// <param name="innerException">The cause.</param>
-    public SyncPeerException(string message, Exception innerException)
-        : this(SyncStatusCode.Unavailable, message, innerException)
-    {
-    }
-
     /// <summary>What went wrong.</summary>
     public SyncStatusCode Code { get; }
 }

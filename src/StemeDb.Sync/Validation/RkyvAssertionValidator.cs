@@ -12,6 +12,10 @@ public sealed class RkyvAssertionValidator : IAssertionContentValidator
     /// <summary>A shared instance (the validator is stateless).</summary>
     public static RkyvAssertionValidator Instance { get; } = new();
 
+    private RkyvAssertionValidator()
+    {
+    }
+
     /// <inheritdoc />
     public bool TryValidate(ReadOnlySpan<byte> data, out string? error)
     {

@@ -91,7 +91,7 @@ public sealed class RkyvConformanceTests
         {
             Assert.That(error.Kind, Is.EqualTo(ErrorKinds.Parse(c.ErrorKind!)), $"mutation: {c.Mutation}; error: {error}");
             RkyvFormatException ex = Assert.Throws<RkyvFormatException>(() => RkyvSerializer.Deserialize(type, c.Bytes))!;
-            Assert.That(ex.ErrorKind, Is.EqualTo(error.Kind));
+            Assert.That(ex.Error.Kind, Is.EqualTo(error.Kind));
         }
     }
 }

@@ -120,7 +120,7 @@ public sealed class RkyvPropertyTests
     {
         // Arrange
         var rng = new Random(Seed);
-        var validator = new RkyvAssertionValidator();
+        var validator = RkyvAssertionValidator.Instance;
         int rejected = 0;
         for (int i = 0; i < 300; i++)
         {

@@ -104,7 +104,7 @@ public class ReferenceV1PeerTests
 
         SyncPeerException? ex = Assert.ThrowsAsync<SyncPeerException>(async () =>
         {
-            await using IReconcileSymbolsCall call = await peer.OpenReconcileSymbolsAsync(cancellationToken);
+            await using IReconcileSymbolsCall call = await ((ISyncPeer)peer).OpenReconcileSymbolsAsync(cancellationToken);
             await call.ExchangeAsync(new ReconcileSymbolsRequest(1, 0, 6, 0), cancellationToken);
         });
 

@@ -36,7 +36,7 @@ public sealed class AssertionCodecPropertyTests
     {
         // Arrange
         var rng = new Random(Seed);
-        var validator = new RkyvAssertionValidator();
+        var validator = RkyvAssertionValidator.Instance;
         int accepted = 0;
         int rejected = 0;
         for (int i = 0; i < 300; i++)

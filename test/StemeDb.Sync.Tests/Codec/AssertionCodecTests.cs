@@ -107,7 +107,7 @@ public sealed class AssertionCodecTests
         if (!c.Valid)
         {
             Assert.That(error.Kind, Is.EqualTo(ErrorKinds.Parse(c.ErrorKind!)));
-            Assert.That(() => AssertionCodec.Decode(c.Bytes), Throws.TypeOf<RkyvFormatException>().With.Property(nameof(RkyvFormatException.ErrorKind)).EqualTo(error.Kind));
+            Assert.That(() => AssertionCodec.Decode(c.Bytes), Throws.TypeOf<RkyvFormatException>().With.Property(nameof(RkyvFormatException.Error)).Property(nameof(RkyvError.Kind)).EqualTo(error.Kind));
             Assert.That(AssertionCodec.TryDecode(c.Bytes, out Assertion? none, out _), Is.False);
             Assert.That(none, Is.Null);
         }
@@ -123,7 +123,7 @@ public sealed class AssertionCodecTests
     {
         // Arrange
         byte[] data = AssertionCodec.Encode(Samples.Typical());
-        var validator = new RkyvAssertionValidator();
+        var validator = RkyvAssertionValidator.Instance;
         Consume(data, validator); // warm up (JIT, statics)
 
         // Act
@@ -210,7 +210,7 @@ public sealed class AssertionCodecTests
     {
         // Act / Assert
         RkyvFormatException ex = Assert.Throws<RkyvFormatException>(() => AssertionCodec.Validate(ReadOnlySpan<byte>.Empty))!;
-        Assert.That(ex.ErrorKind, Is.EqualTo(RkyvErrorKind.SubtreeRange));
+        Assert.That(ex.Error.Kind, Is.EqualTo(RkyvErrorKind.SubtreeRange));
     }
 
     [Test]

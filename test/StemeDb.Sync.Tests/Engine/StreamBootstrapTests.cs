@@ -385,7 +385,7 @@ public sealed class StreamBootstrapTests
 
         public ValueTask<PingResult> PingAsync(ReadOnlyMemory<byte> callerNodeId, CancellationToken cancellationToken = default) => honest.PingAsync(callerNodeId, cancellationToken);
 
-        public ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken = default) =>
+        ValueTask<ReconcileRoundResponse> ISyncRequestHandler.ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken) =>
             honest.ReconcileAsync(request, cancellationToken);
 
         public ValueTask<IReadOnlyList<GossipResult>> GossipBatchAsync(IReadOnlyList<GossipMessage> messages, CancellationToken cancellationToken = default) =>

@@ -323,7 +323,8 @@ public sealed class SyncRequestHandlerTests
     public async Task GossipAsync_HashOfWrongLength_RejectedNothingStored()
     {
         AssertionRecord record = EngineTestKit.Record(1);
-        GossipMessage message = Message(record) with { Hash = new byte[31] };
+        GossipMessage full = Message(record);
+        var message = new GossipMessage(new byte[31], full.Data, full.HlcTime, full.HlcCounter, full.HlcNodeId);
 
         GossipResult result = await Handler.GossipAsync(message);
 
@@ -335,7 +336,8 @@ public sealed class SyncRequestHandlerTests
     [Test]
     public async Task GossipAsync_NodeIdOfWrongLength_RejectedNothingStored()
     {
-        GossipMessage message = Message(EngineTestKit.Record(1)) with { HlcNodeId = new byte[15] };
+        GossipMessage full = Message(EngineTestKit.Record(1));
+        var message = new GossipMessage(full.Hash, full.Data, full.HlcTime, full.HlcCounter, new byte[15]);
 
         GossipResult result = await Handler.GossipAsync(message);
 
@@ -348,7 +350,8 @@ public sealed class SyncRequestHandlerTests
     public async Task GossipAsync_HashDoesNotMatchData_RejectedNothingStored()
     {
         AssertionRecord record = EngineTestKit.Record(1);
-        GossipMessage message = Message(record) with { Hash = EngineTestKit.Record(2).Hash.ToArray() };
+        GossipMessage full = Message(record);
+        var message = new GossipMessage(EngineTestKit.Record(2).Hash.ToArray(), full.Data, full.HlcTime, full.HlcCounter, full.HlcNodeId);
 
         GossipResult result = await Handler.GossipAsync(message);
 

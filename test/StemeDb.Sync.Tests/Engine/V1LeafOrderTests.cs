@@ -79,7 +79,7 @@ public sealed class V1LeafOrderTests
         public async ValueTask<LeavesPage> GetLeavesAsync(uint maxLeaves, CancellationToken cancellationToken = default)
         {
             LeavesPage page = await inner.GetLeavesAsync(maxLeaves, cancellationToken);
-            return page with { Leaves = page.Leaves.Reverse().ToArray() };
+            return new LeavesPage(page.Leaves.Reverse().ToArray(), page.Truncated);
         }
 
         public ValueTask<IReadOnlyList<AssertionRecord>> FetchAsync(IReadOnlyList<AssertionHash> hashes, CancellationToken cancellationToken = default) =>

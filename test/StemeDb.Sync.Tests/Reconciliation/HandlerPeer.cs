@@ -79,7 +79,7 @@ internal sealed class HandlerPeer : ISyncPeer
     {
         RootExchangeResult answer = await _handler.ExchangeRootsAsync(local.Root.ToArray(), (ulong)local.Count, cancellationToken);
         return OtherRootVersion is { } rootOf
-            ? new RootExchangeResult(answer.Remote with { Root = rootOf(answer.Remote.Root) }, RootsMatch: false)
+            ? new RootExchangeResult(new RootSummary(rootOf(answer.Remote.Root), answer.Remote.Count), rootsMatch: false)
             : answer;
     }
 
@@ -111,7 +111,7 @@ internal sealed class HandlerPeer : ISyncPeer
     public ValueTask<PingResult> PingAsync(NodeId self, CancellationToken cancellationToken = default) =>
         _handler.PingAsync(self.ToArray(), cancellationToken);
 
-    public ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken = default)
+    ValueTask<ReconcileRoundResponse> ISyncPeer.ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _reconcileCalls);
         if (!Reconcile)
@@ -139,7 +139,7 @@ internal sealed class HandlerPeer : ISyncPeer
         return _handler.GossipBatchAsync(messages, cancellationToken);
     }
 
-    public ValueTask<IReconcileSymbolsCall> OpenReconcileSymbolsAsync(CancellationToken cancellationToken = default)
+    ValueTask<IReconcileSymbolsCall> ISyncPeer.OpenReconcileSymbolsAsync(CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _symbolsOpened);
         return Symbols

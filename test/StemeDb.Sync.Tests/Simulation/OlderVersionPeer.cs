@@ -66,13 +66,13 @@ internal sealed class OlderVersionPeer : ISyncPeer
     public ValueTask<PingResult> PingAsync(NodeId self, CancellationToken cancellationToken = default) =>
         _inner.PingAsync(self, cancellationToken);
 
-    public ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken = default) =>
+    ValueTask<ReconcileRoundResponse> ISyncPeer.ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken) =>
         _version == WireVersion.V1 ? throw Unimplemented("Reconcile") : _inner.ReconcileAsync(request, cancellationToken);
 
     public ValueTask<IReadOnlyList<GossipResult>> GossipBatchAsync(IReadOnlyList<AssertionRecord> records, CancellationToken cancellationToken = default) =>
         _version == WireVersion.V1 ? throw Unimplemented("GossipBatch") : _inner.GossipBatchAsync(records, cancellationToken);
 
-    public ValueTask<IReconcileSymbolsCall> OpenReconcileSymbolsAsync(CancellationToken cancellationToken = default) =>
+    ValueTask<IReconcileSymbolsCall> ISyncPeer.OpenReconcileSymbolsAsync(CancellationToken cancellationToken) =>
         _version == WireVersion.Current ? _inner.OpenReconcileSymbolsAsync(cancellationToken) : throw Unimplemented("ReconcileSymbols");
 
     public override string ToString() => Name;

@@ -182,7 +182,7 @@ public sealed class InMemoryNetworkExtensionTests
 
         public ValueTask<PingResult> PingAsync(ReadOnlyMemory<byte> callerNodeId, CancellationToken cancellationToken = default) => _inner.PingAsync(callerNodeId, cancellationToken);
 
-        public ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken = default)
+        ValueTask<ReconcileRoundResponse> ISyncRequestHandler.ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref _reconcileCalls);
             return _inner.ReconcileAsync(request, cancellationToken);

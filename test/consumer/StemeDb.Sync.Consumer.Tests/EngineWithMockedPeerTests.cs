@@ -28,11 +28,9 @@ public sealed class EngineWithMockedPeerTests
             .Returns((IReadOnlyList<AssertionHash> hashes, CancellationToken _) =>
                 new ValueTask<IReadOnlyList<AssertionRecord>>(answers.Where(r => hashes.Contains(r.Hash)).ToArray()));
 
-        // The mocked remote is a v1-only peer: it lacks the extensions and ignores the leaves cursor.
-        peer.Setup(p => p.ReconcileAsync(It.IsAny<ReconcileRoundRequest>(), It.IsAny<CancellationToken>()))
-            .Throws(new SyncPeerException(SyncStatusCode.Unimplemented, "v1 peer: no Reconcile"));
-        peer.Setup(p => p.OpenReconcileSymbolsAsync(It.IsAny<CancellationToken>()))
-            .Throws(new SyncPeerException(SyncStatusCode.Unimplemented, "v1 peer: no ReconcileSymbols"));
+        // The mocked remote is a v1-only peer: it lacks the extensions and ignores the leaves cursor. (The set
+        // reconciliation extensions are not part of the public interface: a host's peer never has them, and the
+        // engine falls back to the leaves without any set-up.)
         peer.Setup(p => p.StreamAssertionsAsync(It.IsAny<AssertionHash?>(), It.IsAny<ulong>(), It.IsAny<CancellationToken>()))
             .Throws(new SyncPeerException(SyncStatusCode.Unimplemented, "v1 peer: no StreamAssertions"));
         peer.Setup(p => p.GetLeavesAsync(It.IsAny<uint>(), It.IsAny<AssertionHash?>(), It.IsAny<CancellationToken>()))

@@ -77,7 +77,7 @@ internal sealed class AntiEntropy
                 return new SyncPassResult { RootsMatched = true, Complete = true, RoundTrips = roundTrips };
             }
 
-            if (peer.Capabilities.Converged is { } converged && converged.Local == local && converged.Remote == exchange.Remote)
+            if (peer.Capabilities.Converged is { } converged && converged.Local.SameAs(local) && converged.Remote.SameAs(exchange.Remote))
             {
                 // Nothing changed on either side since a pass found the sets equal (a peer with a root scheme of its
                 // own, such as a v1 node, never reports a matching root): no leaf listing.
