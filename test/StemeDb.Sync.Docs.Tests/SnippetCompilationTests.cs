@@ -160,18 +160,7 @@ public sealed partial class SnippetCompilationTests
         }
     }
 
-    private static string RepositoryRoot()
-    {
-        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "StemeDb.Sync.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("The repository root (StemeDb.Sync.sln) is not above the test folder.");
-    }
+    private static string RepositoryRoot() => Repository.Root();
 
     [GeneratedRegex(@"^(\[|((public|internal|sealed|abstract|static|partial)\s+)*(class|record|struct|interface)\s)")]
     private static partial Regex TypeDeclaration();
