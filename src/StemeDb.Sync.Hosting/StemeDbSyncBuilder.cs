@@ -64,7 +64,7 @@ public sealed class StemeDbSyncBuilder
     /// <returns>This builder.</returns>
     /// <example>
     /// <code>
-    /// .ConfigurePeers((address, peer) => peer.HttpHandler = new ApiKeyHandler(key) { InnerHandler = new SocketsHttpHandler() });
+    /// .ConfigurePeers((_, peer) => peer.Headers["x-api-key"] = apiKey);
     /// </code>
     /// </example>
     public StemeDbSyncBuilder ConfigurePeers(Action<Uri, GrpcSyncPeerOptions> configure)
