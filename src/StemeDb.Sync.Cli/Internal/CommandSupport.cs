@@ -102,16 +102,16 @@ internal static class CommandSupport
     }
 
     /// <summary>
-    /// Refuses to send a token to <paramref name="address"/> in cleartext beyond this machine (a usage error): anyone on
-    /// the path would read it.
+    /// Refuses to send a secret (<paramref name="what"/>, given by <paramref name="option"/>) to <paramref name="address"/>
+    /// in cleartext beyond this machine (a usage error): anyone on the path would read it.
     /// </summary>
-    public static void CheckTokenTransport(Uri address)
+    public static void CheckSecretTransport(Uri address, string option = "--token-file", string what = "the token")
     {
         if (!SecretFiles.MaySendToken(address))
         {
             throw new CliException(
                 ExitCodes.Usage,
-                $"--token-file: {address.GetLeftPart(UriPartial.Authority)} is cleartext beyond this machine, where anyone on the path could read the token; use an https:// address, or a loopback one (127.0.0.1, ::1, localhost).");
+                $"{option}: {address.GetLeftPart(UriPartial.Authority)} is cleartext beyond this machine, where anyone on the path could read {what}; use an https:// address, or a loopback one (127.0.0.1, ::1, localhost).");
         }
     }
 

@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.CommandLine;
 using System.IO;
 using StemeDb.Sync.Grpc;
-using StemeDb.Sync.Hosting.Internal;
 
 namespace StemeDb.Sync.Cli.Internal;
 
@@ -69,7 +68,7 @@ internal sealed class ConnectionOptions
         string? token = CommandSupport.ReadToken(parse.GetValue(TokenFile));
         if (token is not null)
         {
-            CommandSupport.CheckTokenTransport(address);
+            CommandSupport.CheckSecretTransport(address);
         }
 
         GrpcSyncPeerOptions options = CommandSupport.PeerOptions(token, parse.GetValue(Timeout));
@@ -105,12 +104,7 @@ internal sealed class ConnectionOptions
         foreach (string pair in parse.GetValue(HeaderFile) ?? [])
         {
             (string name, string path) = Split("--header-file", pair);
-            if (!SecretFiles.MaySendToken(address))
-            {
-                throw new CliException(
-                    ExitCodes.Usage,
-                    $"--header-file: {address.GetLeftPart(UriPartial.Authority)} is cleartext beyond this machine, where anyone on the path could read '{name}'; use an https:// address, or a loopback one (127.0.0.1, ::1, localhost).");
-            }
+            CommandSupport.CheckSecretTransport(address, "--header-file", $"'{name}'");
 
             string text;
             try
