@@ -10,20 +10,24 @@ namespace StemeDb.Sync.Docs.Tests;
 
 /// <summary>
 /// Every <c>```csharp</c> block of README.md, docs/*.md and the package and sample READMEs compiles against the
-/// packages. A block is the body of an async method: its own <c>using</c> lines are kept as written, the usual
-/// namespaces of a host (the BCL's, ASP.NET Core's and the packages') are added, and a block that continues an
-/// earlier one names what it assumes in an HTML comment just above it, invisible on the rendered page:
-/// <c>&lt;!-- snippet-assumes: IAssertionStore store, ISyncPeer peer --&gt;</c> (parameters of the method).
+/// packages as a reader would paste it into a new ASP.NET Core app: with the implicit usings of the Web SDK
+/// (<see cref="ImplicitUsings"/>) and the block's own <c>using</c> lines, nothing else. A block of statements is the
+/// app's Program.cs (top-level statements, so <c>args</c> is there); a block that declares types is a file of its own.
+/// A block that continues an earlier one names the values it assumes in an HTML comment just above it, invisible on
+/// the rendered page: <c>&lt;!-- snippet-assumes: SyncNode node, WebApplicationBuilder builder --&gt;</c>; they are
+/// declared as locals after the block's usings, so their types must resolve through those usings too.
 /// </summary>
 [TestFixture]
 public sealed partial class SnippetCompilationTests
 {
-    private static readonly string[] HostUsings =
+    /// <summary>The global usings the Microsoft.NET.Sdk.Web SDK adds with ImplicitUsings enabled.</summary>
+    private static readonly string[] ImplicitUsings =
     [
-        "System", "System.Collections.Generic", "System.Linq", "System.Threading", "System.Threading.Tasks",
-        "Microsoft.AspNetCore.Builder", "Microsoft.Extensions.Configuration", "Microsoft.Extensions.DependencyInjection",
-        "Microsoft.Extensions.Hosting", "Microsoft.Extensions.Logging", "Grpc.HealthCheck",
-        "StemeDb.Sync", "StemeDb.Sync.Grpc", "StemeDb.Sync.Hosting", "StemeDb.Sync.Sqlite", "StemeDb.Sync.Testing",
+        "System", "System.Collections.Generic", "System.IO", "System.Linq", "System.Net.Http", "System.Net.Http.Json",
+        "System.Threading", "System.Threading.Tasks",
+        "Microsoft.AspNetCore.Builder", "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Http",
+        "Microsoft.AspNetCore.Routing", "Microsoft.Extensions.Configuration", "Microsoft.Extensions.DependencyInjection",
+        "Microsoft.Extensions.Hosting", "Microsoft.Extensions.Logging",
     ];
 
     private static readonly Lazy<MetadataReference[]> References = new(LoadReferences);
@@ -57,17 +61,41 @@ public sealed partial class SnippetCompilationTests
     [TestCaseSource(nameof(Snippets))]
     public void Snippet_Compiles(string file, Snippet snippet)
     {
-        string source = Wrap(snippet);
-        CSharpCompilation compilation = CSharpCompilation.Create(
-            "Snippet",
-            [CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.Latest))],
-            References.Value,
-            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
-
-        Diagnostic[] errors = compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToArray();
+        Diagnostic[] errors = Compile(file, snippet, out string source);
 
         Assert.That(errors, Is.Empty, () => $"{file} line {snippet.Line} does not compile:\n"
             + string.Join("\n", errors.Select(e => e.ToString())) + "\n--- compiled as ---\n" + source);
+    }
+
+    [Test]
+    public void Snippet_WithoutItsUsing_DoesNotCompile()
+    {
+        // The check has teeth: the implicit usings alone do not bring in the packages' namespaces.
+        var snippet = new Snippet(1, "using StemeDb.Sync;\n\nNodeId id = NodeId.NewId();", string.Empty);
+        var withoutUsing = snippet with { Code = "NodeId id = NodeId.NewId();" };
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Compile("check.md", snippet, out _), Is.Empty);
+            Assert.That(Compile("check.md", withoutUsing, out _).Select(e => e.Id), Does.Contain("CS0246"));
+        });
+    }
+
+    private static Diagnostic[] Compile(string file, Snippet snippet, out string source)
+    {
+        bool declaresTypes = snippet.Code.Split('\n').Any(l => TypeDeclaration().IsMatch(l));
+        source = declaresTypes ? $"#line {snippet.Line} \"{file}\"\n{snippet.Code}\n" : AsProgram(file, snippet);
+        var parseOptions = new CSharpParseOptions(LanguageVersion.Latest);
+        string globalUsings = string.Join("\n", ImplicitUsings.Select(u => $"global using global::{u};"));
+        CSharpCompilation compilation = CSharpCompilation.Create(
+            "Snippet",
+            [CSharpSyntaxTree.ParseText(globalUsings, parseOptions), CSharpSyntaxTree.ParseText(source, parseOptions, file)],
+            References.Value,
+            new CSharpCompilationOptions(
+                declaresTypes ? OutputKind.DynamicallyLinkedLibrary : OutputKind.ConsoleApplication,
+                nullableContextOptions: NullableContextOptions.Enable));
+
+        return compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToArray();
     }
 
     /// <summary>One code block: where it starts, its lines, and what it assumes.</summary>
@@ -110,21 +138,42 @@ public sealed partial class SnippetCompilationTests
         }
     }
 
-    private static string Wrap(Snippet snippet)
+    private static string AsProgram(string file, Snippet snippet)
     {
+        // The block's leading using lines stay first, as in a Program.cs; then the assumed values, then the rest,
+        // numbered as in the Markdown file so that an error points at the line to fix.
         string[] lines = snippet.Code.Split('\n');
-        IEnumerable<string> ownUsings = lines.Where(l => l.StartsWith("using ", StringComparison.Ordinal) && l.TrimEnd().EndsWith(';') && !l.Contains('('));
-        IEnumerable<string> body = lines.Where(l => !ownUsings.Contains(l));
-        IEnumerable<string> usings = HostUsings.Select(u => $"using {u};").Concat(ownUsings).Distinct();
-        if (body.Any(l => TypeDeclaration().IsMatch(l)))
+        int head = 0;
+        while (head < lines.Length && (lines[head].Trim().Length == 0 || UsingDirective().IsMatch(lines[head])))
         {
-            // A block that declares types (a test fixture deriving from a kit) compiles as a file of its own.
-            return string.Join("\n", usings.Append("using System.IO;").Append("using NUnit.Framework;")) + "\n\n#line 1\n" + string.Join("\n", body) + "\n";
+            head++;
         }
 
-        return string.Join("\n", usings) + "\n\n#nullable disable warnings\npublic static class SnippetHost\n{\n"
-            + $"    public static async System.Threading.Tasks.Task RunAsync({snippet.Assumes})\n    {{\n"
-            + "#line 1\n" + string.Join("\n", body) + "\n        await System.Threading.Tasks.Task.CompletedTask;\n    }\n}\n";
+        IEnumerable<string> assumed = SplitParameters(snippet.Assumes).Select(parameter => $"{parameter} = default!;");
+        return $"#line {snippet.Line} \"{file}\"\n" + string.Join("\n", lines[..head]) + "\n#line hidden\n"
+            + string.Join("\n", assumed) + $"\n#line {snippet.Line + head} \"{file}\"\n" + string.Join("\n", lines[head..]) + "\n";
+    }
+
+    /// <summary>Splits "A a, IReadOnlyList&lt;B, C&gt; b" at the commas outside angle brackets.</summary>
+    private static IEnumerable<string> SplitParameters(string assumes)
+    {
+        int depth = 0;
+        int start = 0;
+        for (int i = 0; i <= assumes.Length; i++)
+        {
+            char c = i < assumes.Length ? assumes[i] : ',';
+            depth += c switch { '<' => 1, '>' => -1, _ => 0 };
+            if (c == ',' && depth == 0)
+            {
+                string parameter = assumes[start..i].Trim();
+                if (parameter.Length > 0)
+                {
+                    yield return parameter;
+                }
+
+                start = i + 1;
+            }
+        }
     }
 
     private static MetadataReference[] LoadReferences()
@@ -164,6 +213,9 @@ public sealed partial class SnippetCompilationTests
 
     [GeneratedRegex(@"^(\[|((public|internal|sealed|abstract|static|partial)\s+)*(class|record|struct|interface)\s)")]
     private static partial Regex TypeDeclaration();
+
+    [GeneratedRegex(@"^using\s+(static\s+)?[A-Za-z_][\w.]*(\s*=\s*[A-Za-z_][\w.]*)?\s*;\s*$")]
+    private static partial Regex UsingDirective();
 
     [GeneratedRegex(@"<!--\s*snippet-assumes:(.*?)-->")]
     private static partial Regex AssumesComment();
