@@ -69,6 +69,48 @@ public sealed class NodeTlsAndTokenTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task UseStemeDbSyncTls_MutualTls_TheCallerIsKnownByItsCertificateAndRefusalsAreLoggedWithTheirReason(CancellationToken cancellationToken)
+    {
+        using var ca = new TestAuthority("stemedb test ca");
+        string caFile = _pki.Write("ca.pem", ca.Certificate.ExportCertificatePem());
+        (string aCert, string aKey) = _pki.Issue(ca, "node-a");
+        (string bCert, string bKey) = _pki.Issue(ca, "node-b");
+        (string outsiderCert, string outsiderKey) = _pki.Issue(ca, "outsider");
+        var callers = new List<SyncCaller>();
+        var logs = new CapturingLoggerProvider();
+        await using WebApplication a = await TestNodes.StartAsync(cancellationToken, TestNodes.MutualTls(caFile, aCert, aKey), tls: true, configure: services =>
+        {
+            services.AddSingleton<ISyncCallAuthorizer>(new RecordingAuthorizer(callers));
+            services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs);
+        });
+        Uri address = TestNodes.AddressOf(a);
+
+        bool allowed = await PingsAsync(address, caFile, bCert, bKey, cancellationToken);
+        bool outsider = await PingsAsync(address, caFile, outsiderCert, outsiderKey, cancellationToken);
+        bool anonymous = await PingsAsync(address, caFile, null, null, cancellationToken);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(allowed, Is.True);
+            Assert.That(outsider, Is.False);
+            Assert.That(anonymous, Is.False);
+            Assert.That(callers, Has.Count.EqualTo(1), "only the allowed caller reached the server");
+            Assert.That(callers[0].IsAuthenticated, Is.True, "TLS authenticated the caller");
+            Assert.That(callers[0].Key, Does.StartWith("auth:"), "the caller is known by its certificate");
+            Assert.That(
+                ((global::Grpc.Core.ServerCallContext)callers[0].TransportContext!).AuthContext.PeerIdentity.Select(p => p.Value),
+                Does.Contain("node-b"),
+                "the certificate the handshake took is the call's");
+            Assert.That(logs.Messages("StemeDb.Sync.AspNetCore.Tls"), Is.EquivalentTo(new[]
+            {
+                "TLS connection from 127.0.0.1 refused: its certificate (CN=outsider) names no allowed peer (0 more such refusals of this source since the last report)",
+                "TLS connection from 127.0.0.1 refused: it sent no client certificate (0 more such refusals of this source since the last report)",
+            }));
+        });
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task UseStemeDbSyncTls_CertificateFilesReplaced_NewConnectionsGetTheNewCertificateButNotAHalfWrittenOne(CancellationToken cancellationToken)
     {
         using var ca = new TestAuthority("stemedb test ca");
@@ -150,6 +192,20 @@ public sealed class NodeTlsAndTokenTests
         using GrpcSyncPeer peer = GrpcSyncPeer.Create(address, new GrpcSyncPeerOptions { HttpHandler = TestPki.ClientHandler(caFile, served: name => served = name) });
         await peer.PingAsync(NodeId.NewId(), cancellationToken);
         return served ?? throw new InvalidOperationException("no certificate was served");
+    }
+}
+
+/// <summary>An authorizer that lets every call through and records its caller.</summary>
+internal sealed class RecordingAuthorizer(List<SyncCaller> callers) : ISyncCallAuthorizer
+{
+    public ValueTask AuthorizeAsync(SyncCaller caller, SyncRpc rpc, CancellationToken cancellationToken)
+    {
+        lock (callers)
+        {
+            callers.Add(caller);
+        }
+
+        return ValueTask.CompletedTask;
     }
 }
 

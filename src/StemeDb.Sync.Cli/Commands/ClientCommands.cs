@@ -17,7 +17,7 @@ internal static class ClientCommands
         var connection = new ConnectionOptions();
         var command = new Command("ping", "Check that a node is alive; prints its node id, assertion count and the round-trip time.") { node };
         connection.AddTo(command);
-        command.SetAction((parse, ct) => CommandSupport.RunAsync(console, ct, async token =>
+        command.SetAction((parse, ct) => connection.RunAsync(parse, console, ct, async token =>
         {
             using GrpcSyncPeer peer = connection.CreatePeer(parse, parse.GetValue(node)!);
             long started = Environment.TickCount64;
@@ -55,7 +55,7 @@ internal static class ClientCommands
         var connection = new ConnectionOptions();
         var command = new Command("roots", "Print each node's Merkle root and assertion count. With several nodes, exits 1 unless all roots are equal.") { nodes };
         connection.AddTo(command);
-        command.SetAction((parse, ct) => CommandSupport.RunAsync(console, ct, async token =>
+        command.SetAction((parse, ct) => connection.RunAsync(parse, console, ct, async token =>
         {
             var summaries = new List<RootSummary>();
             foreach (Uri address in parse.GetValue(nodes)!)
@@ -89,7 +89,7 @@ internal static class ClientCommands
         var connection = new ConnectionOptions();
         var command = new Command("leaves", "Print a node's Merkle leaves (assertion hashes) in ascending order, one per line.") { node, max };
         connection.AddTo(command);
-        command.SetAction((parse, ct) => CommandSupport.RunAsync(console, ct, async token =>
+        command.SetAction((parse, ct) => connection.RunAsync(parse, console, ct, async token =>
         {
             using GrpcSyncPeer peer = connection.CreatePeer(parse, parse.GetValue(node)!);
             LeavesPage page = await peer.GetLeavesAsync(parse.GetValue(max), token).ConfigureAwait(false);
@@ -147,7 +147,7 @@ internal static class ClientCommands
             node, hashes, raw,
         };
         connection.AddTo(command);
-        command.SetAction((parse, ct) => CommandSupport.RunAsync(console, ct, async token =>
+        command.SetAction((parse, ct) => connection.RunAsync(parse, console, ct, async token =>
         {
             AssertionHash[] wanted = parse.GetValue(hashes)!;
             using GrpcSyncPeer peer = connection.CreatePeer(parse, parse.GetValue(node)!);

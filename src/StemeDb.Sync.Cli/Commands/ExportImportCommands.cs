@@ -24,7 +24,7 @@ internal static class ExportImportCommands
             node, data, file,
         };
         connection.AddTo(command);
-        command.SetAction((parse, ct) => CommandSupport.RunAsync(console, ct, async token =>
+        command.SetAction((parse, ct) => connection.RunAsync(parse, console, ct, async token =>
         {
             (Uri? address, string? directory) = Source(parse.GetValue(node), parse.GetValue(data));
             string? path = parse.GetValue(file);
@@ -75,7 +75,7 @@ internal static class ExportImportCommands
             node, data, file,
         };
         connection.AddTo(command);
-        command.SetAction((parse, ct) => CommandSupport.RunAsync(console, ct, async token =>
+        command.SetAction((parse, ct) => connection.RunAsync(parse, console, ct, async token =>
         {
             (Uri? address, string? directory) = Source(parse.GetValue(node), parse.GetValue(data));
             string? path = parse.GetValue(file);

@@ -24,7 +24,7 @@ internal static class PutCommand
             node, file,
         };
         connection.AddTo(command);
-        command.SetAction((parse, ct) => CommandSupport.RunAsync(console, ct, async token =>
+        command.SetAction((parse, ct) => connection.RunAsync(parse, console, ct, async token =>
         {
             FileInfo? source = parse.GetValue(file);
             string json = source is null

@@ -4,7 +4,6 @@ using System.Globalization;
 using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
-using Grpc.Net.Client;
 using StemeDb.Sync.Cli.Internal;
 using StemeDb.Sync.Grpc;
 using StemeDb.Sync.Sqlite;
@@ -22,13 +21,21 @@ internal static class SyncCommand
             Description = "Local data directory (SQLite store) to reconcile; in memory without it (then the pass downloads, verifies and counts the peer's assertions).",
             HelpName = "dir",
         };
-        Option<Seconds> timeout = CommandSupport.TimeoutOption();
+        var connection = new ConnectionOptions();
         var command = new Command("sync", "Run one anti-entropy pass against a peer: compare roots, fetch and verify what is missing locally, push what the peer lacks. Prints progress and a summary; exits 0 when the pass completed.")
         {
-            node, data, timeout,
+            node, data,
         };
-        command.SetAction((parse, ct) => CommandSupport.RunAsync(console, ct, async token =>
+        connection.AddTo(command);
+        command.SetAction((parse, ct) => connection.RunAsync(parse, console, ct, async token =>
         {
+            // The pass's peer has no gRPC deadline: the local node puts its PeerCallTimeout (--timeout) on every call, and
+            // per chunk on a streamed pull. The summary's direct call after the pass carries --timeout as its deadline.
+            Uri address = parse.GetValue(node)!;
+            TimeSpan timeout = parse.GetValue(connection.Timeout);
+            using GrpcSyncPeer peer = connection.CreatePeer(parse, address, Timeout.InfiniteTimeSpan);
+            using GrpcSyncPeer probe = connection.CreatePeer(parse, address);
+
             string? directory = parse.GetValue(data);
             IAssertionStore store;
             NodeId nodeId;
@@ -45,7 +52,7 @@ internal static class SyncCommand
 
             try
             {
-                return await RunPassAsync(console, parse.GetValue(node)!, parse.GetValue(timeout), store, nodeId, token).ConfigureAwait(false);
+                return await RunPassAsync(console, peer, probe, timeout, store, nodeId, token).ConfigureAwait(false);
             }
             finally
             {
@@ -58,7 +65,8 @@ internal static class SyncCommand
         return command;
     }
 
-    private static async Task<int> RunPassAsync(CliConsole console, Uri address, TimeSpan timeout, IAssertionStore store, NodeId nodeId, CancellationToken cancellationToken)
+    private static async Task<int> RunPassAsync(
+        CliConsole console, GrpcSyncPeer peer, GrpcSyncPeer probe, TimeSpan timeout, IAssertionStore store, NodeId nodeId, CancellationToken cancellationToken)
     {
         var options = new SyncNodeOptions
         {
@@ -73,11 +81,6 @@ internal static class SyncCommand
         {
             await local.StartAsync(cancellationToken).ConfigureAwait(false);
 
-            // One channel, two views: the node's calls run under its PeerCallTimeout; the summary's direct call
-            // (after the pass) carries the same deadline as a gRPC deadline.
-            using GrpcChannel channel = GrpcChannel.ForAddress(address);
-            var peer = new GrpcSyncPeer(channel);
-            var probe = new GrpcSyncPeer(channel, new GrpcSyncPeerOptions { Deadline = timeout });
             long before = local.Count;
             await console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"local: {before} assertions, root {local.Root}")).ConfigureAwait(false);
 

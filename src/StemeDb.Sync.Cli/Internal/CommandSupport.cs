@@ -128,8 +128,13 @@ internal static class CommandSupport
     }
 
 
-    /// <summary>Runs a command body, mapping failures to a message on standard error and a documented exit code.</summary>
-    public static async Task<int> RunAsync(CliConsole console, CancellationToken cancellationToken, Func<CancellationToken, Task<int>> body)
+    /// <summary>
+    /// Runs a command body, mapping failures to a message on standard error and a documented exit code. A failed call
+    /// (exit 3) is reported in the words of <paramref name="explain"/> when it has any (a TLS handshake's certificate
+    /// problem, say), else by its status and message.
+    /// </summary>
+    public static async Task<int> RunAsync(
+        CliConsole console, CancellationToken cancellationToken, Func<CancellationToken, Task<int>> body, Func<SyncPeerException, string?>? explain = null)
     {
         try
         {
@@ -153,7 +158,7 @@ internal static class CommandSupport
         }
         catch (SyncPeerException ex)
         {
-            await console.Error.WriteLineAsync($"error: {ex.Code}: {ex.Message}").ConfigureAwait(false);
+            await console.Error.WriteLineAsync("error: " + (explain?.Invoke(ex) ?? $"{ex.Code}: {ex.Message}")).ConfigureAwait(false);
             return ExitCodes.Unavailable;
         }
         catch (IOException ex)

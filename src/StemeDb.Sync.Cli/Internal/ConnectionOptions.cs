@@ -2,6 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.CommandLine;
 using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
 using StemeDb.Sync.Grpc;
 
 namespace StemeDb.Sync.Cli.Internal;
@@ -48,6 +50,9 @@ internal sealed class ConnectionOptions
         HelpName = "file",
     };
 
+    /// <summary>The node this command called last (the one a failure is about, since the commands call one at a time).</summary>
+    private Uri? _calling;
+
     public void AddTo(Command command)
     {
         command.Options.Add(Timeout);
@@ -60,18 +65,32 @@ internal sealed class ConnectionOptions
     }
 
     /// <summary>
+    /// Runs a command body that calls nodes through these options (<see cref="CommandSupport.RunAsync"/>): a call refused
+    /// in the TLS handshake is reported by its certificate problem (exit 3).
+    /// </summary>
+    public Task<int> RunAsync(ParseResult parse, CliConsole console, CancellationToken cancellationToken, Func<CancellationToken, Task<int>> body) =>
+        CommandSupport.RunAsync(console, cancellationToken, body, ex => HandshakeFailure.Describe(ex, _calling, parse.GetValue(TlsCertificate)));
+
+    /// <summary>
     /// A peer called directly, without a node: the gRPC deadline is the only deadline of its calls. With
     /// <c>--token-file</c>, the address must be https:// or loopback (a usage error otherwise).
     /// </summary>
-    public GrpcSyncPeer CreatePeer(ParseResult parse, Uri address)
+    public GrpcSyncPeer CreatePeer(ParseResult parse, Uri address) => CreatePeer(parse, address, parse.GetValue(Timeout));
+
+    /// <summary>
+    /// A peer with these options and <paramref name="deadline"/> as its gRPC deadline: <see cref="System.Threading.Timeout.InfiniteTimeSpan"/>
+    /// for a peer that a node calls, which puts its own deadline on every call.
+    /// </summary>
+    public GrpcSyncPeer CreatePeer(ParseResult parse, Uri address, TimeSpan deadline)
     {
+        _calling = address;
         string? token = CommandSupport.ReadToken(parse.GetValue(TokenFile));
         if (token is not null)
         {
             CommandSupport.CheckSecretTransport(address);
         }
 
-        GrpcSyncPeerOptions options = CommandSupport.PeerOptions(token, parse.GetValue(Timeout));
+        GrpcSyncPeerOptions options = CommandSupport.PeerOptions(token, deadline);
         foreach ((string name, string value) in Headers(parse, address))
         {
             if (options.Headers.ContainsKey(name))

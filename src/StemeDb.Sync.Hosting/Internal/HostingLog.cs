@@ -36,4 +36,7 @@ internal static partial class HostingLog
 
     [LoggerMessage(EventId = 11, EventName = "Exposed", Level = LogLevel.Critical, Message = "The host does not start: {Problem}")]
     public static partial void Exposed(ILogger logger, string problem);
+
+    [LoggerMessage(EventId = 12, EventName = "ClientCertificateRefused", Level = LogLevel.Warning, Message = "TLS connection from {Source} refused: {Reason} ({Suppressed} more such refusals of this source since the last report)")]
+    public static partial void ClientCertificateRefused(ILogger logger, string source, string reason, long suppressed);
 }

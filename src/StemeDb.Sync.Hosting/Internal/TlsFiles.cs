@@ -166,9 +166,46 @@ internal static class TlsFiles
     /// <param name="roots">The client CA.</param>
     /// <param name="allowed">The allowed peer names; any when empty.</param>
     public static bool IsAllowedClient(X509Certificate2 certificate, X509Certificate2Collection? presented, X509Certificate2Collection roots, IList<string> allowed) =>
-        HasUsage(certificate, ClientAuthentication, whenAbsent: false)
-        && ChainsTo(certificate, roots, presented, ClientAuthentication)
-        && IsAllowed(certificate, allowed);
+        ClientRefusal(certificate, presented, roots, allowed) is null;
+
+    /// <summary>
+    /// Why a caller's client certificate is refused: the first check of <see cref="IsAllowedClient"/> it fails (or that
+    /// it sent none), as a short kind and a sentence for the log; <see langword="null"/> when it passes them all. The
+    /// sentence names the certificate's subject and the chain's status, nothing secret.
+    /// </summary>
+    public static (string Kind, string Reason)? ClientRefusal(X509Certificate2? certificate, X509Certificate2Collection? presented, X509Certificate2Collection roots, IList<string> allowed)
+    {
+        if (certificate is null)
+        {
+            return ("missing", "it sent no client certificate");
+        }
+
+        if (!HasUsage(certificate, ClientAuthentication, whenAbsent: false))
+        {
+            return ("usage", $"its certificate ({certificate.Subject}) does not list the clientAuth extended key usage");
+        }
+
+        using var chain = new X509Chain { ChainPolicy = ChainPolicy(roots, ClientAuthentication) };
+        if (presented is not null)
+        {
+            chain.ChainPolicy.ExtraStore.AddRange(presented);
+        }
+
+        if (!chain.Build(certificate))
+        {
+            var statuses = new SortedSet<string>(StringComparer.Ordinal);
+            foreach (X509ChainStatus status in chain.ChainStatus)
+            {
+                statuses.Add(status.Status.ToString());
+            }
+
+            return ("untrusted", $"its certificate ({certificate.Subject}) does not chain to the client CA ({string.Join(", ", statuses)})");
+        }
+
+        return IsAllowed(certificate, allowed)
+            ? null
+            : ("not-allowed", $"its certificate ({certificate.Subject}) names no allowed peer");
+    }
 
     /// <summary>
     /// Whether a peer's server certificate is acceptable for this node's calls: when it has an extended key usage

@@ -1,6 +1,8 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
+using System.Linq;
 using System.Text;
 using System.Text.RegularExpressions;
 using System.Threading;
@@ -12,6 +14,7 @@ namespace StemeDb.Sync.Cli.Tests.Support;
 internal sealed partial class ServeProcess : IDisposable
 {
     private readonly StringBuilder _stderr = new();
+    private readonly List<(Func<string, bool> Match, TaskCompletionSource<string> Found)> _stderrWaiters = [];
     private readonly Task _stderrDrained;
 
     private ServeProcess(Process process)
@@ -24,7 +27,22 @@ internal sealed partial class ServeProcess : IDisposable
                 lock (_stderr)
                 {
                     _stderr.AppendLine(line);
+                    foreach (var waiter in _stderrWaiters.Where(w => w.Match(line)).ToList())
+                    {
+                        _stderrWaiters.Remove(waiter);
+                        waiter.Found.TrySetResult(line);
+                    }
                 }
+            }
+
+            lock (_stderr)
+            {
+                foreach (var waiter in _stderrWaiters)
+                {
+                    waiter.Found.TrySetException(new InvalidOperationException("the process closed standard error first"));
+                }
+
+                _stderrWaiters.Clear();
             }
         });
     }
@@ -82,6 +100,40 @@ internal sealed partial class ServeProcess : IDisposable
         await _stderrDrained.WaitAsync(cancellationToken);
         Assert.Fail($"the process exited before {what}:\n{Stderr}");
         throw new InvalidOperationException();
+    }
+
+    /// <summary>
+    /// The first line of standard error (so far, or still to come) that matches; fails the test if the process closes
+    /// standard error first.
+    /// </summary>
+    public async Task<string> WaitForStderrLineAsync(Func<string, bool> match, string what, CancellationToken cancellationToken)
+    {
+        var found = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_stderr)
+        {
+            string? seen = _stderr.ToString().Split('\n').Select(l => l.TrimEnd('\r')).FirstOrDefault(match);
+            if (seen is not null)
+            {
+                return seen;
+            }
+
+            if (_stderrDrained.IsCompleted)
+            {
+                Assert.Fail($"the process closed standard error before {what}:\n{_stderr}");
+            }
+
+            _stderrWaiters.Add((match, found));
+        }
+
+        try
+        {
+            return await found.Task.WaitAsync(cancellationToken);
+        }
+        catch (InvalidOperationException)
+        {
+            Assert.Fail($"the process closed standard error before {what}:\n{Stderr}");
+            throw;
+        }
     }
 
     /// <summary>Sends a POSIX signal (no-op once the process has exited).</summary>
