@@ -1,4 +1,5 @@
 using System;
+using System.IO;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using StemeDb.Sync.Grpc;
@@ -26,6 +27,7 @@ public sealed class StemeDbSyncBuilder
     public StemeDbSyncBuilder UseStore(Func<IServiceProvider, IAssertionStore> factory)
     {
         ArgumentNullException.ThrowIfNull(factory);
+        NodeIdFromDirectory.Remove(Services);
         Services.Replace(ServiceDescriptor.Singleton(factory));
         return this;
     }
@@ -36,7 +38,44 @@ public sealed class StemeDbSyncBuilder
     public StemeDbSyncBuilder UseStore(IAssertionStore store)
     {
         ArgumentNullException.ThrowIfNull(store);
+        NodeIdFromDirectory.Remove(Services);
         Services.Replace(ServiceDescriptor.Singleton(store));
+        return this;
+    }
+
+    /// <summary>
+    /// Keeps the node's data in <paramref name="directory"/> (created if missing): the store that
+    /// <paramref name="openStore"/> opens there, and the node's id in the file <c>node-id</c> beside it, so that a node
+    /// restarted over the same store keeps its id. The id is made on the first start (written to a temporary file and
+    /// renamed, readable by its owner only on Unix) and read on every later one; a <c>node-id</c> file that holds no id
+    /// fails the start, naming the file, instead of giving the store a new id. A
+    /// <see cref="SyncNodeOptions.NodeId"/> set in configuration or with <see cref="ConfigureNode"/> takes precedence
+    /// over the file. The container owns the store, as with <see cref="UseStore(Func{IServiceProvider, IAssertionStore})"/>.
+    /// </summary>
+    /// <remarks>
+    /// With a SQLite store named <c>assertions.db</c>, the directory has the layout of <c>stemedb-sync serve --data</c>,
+    /// so the tool's <c>export --data</c> and <c>import --data</c> work on it while the host is stopped.
+    /// </remarks>
+    /// <param name="directory">The data directory; a relative path is resolved against the current directory now.</param>
+    /// <param name="openStore">Opens the store, given the directory's full path.</param>
+    /// <returns>This builder.</returns>
+    /// <example>
+    /// <code>
+    /// .UseStore("data", directory => SqliteAssertionStore.Open(Path.Combine(directory, "assertions.db")));
+    /// </code>
+    /// </example>
+    public StemeDbSyncBuilder UseStore(string directory, Func<string, IAssertionStore> openStore)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        ArgumentNullException.ThrowIfNull(openStore);
+        string fullPath = Path.GetFullPath(directory);
+        NodeIdFromDirectory.Remove(Services);
+        NodeIdFromDirectory.Add(Services, fullPath);
+        Services.Replace(ServiceDescriptor.Singleton<IAssertionStore>(_ =>
+        {
+            Directory.CreateDirectory(fullPath);
+            return openStore(fullPath);
+        }));
         return this;
     }
 

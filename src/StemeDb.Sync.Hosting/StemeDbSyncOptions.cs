@@ -14,7 +14,7 @@ namespace StemeDb.Sync.Hosting;
 /// <example>
 /// <code language="json">
 /// "StemeDbSync": {
-///   "NodeId": "0f8fad5b-d9cb-469f-a165-70867728950e",
+///   "NodeId": "0f8fad5bd9cb469fa16570867728950e",
 ///   "Peers": [ "http://10.0.0.2:5000", "http://10.0.0.3:5000" ],
 ///   "AntiEntropyInterval": "00:00:30",
 ///   "GossipFanout": 3,

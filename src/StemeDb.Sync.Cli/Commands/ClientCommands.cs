@@ -23,7 +23,7 @@ internal static class ClientCommands
             long started = Environment.TickCount64;
             PingResult result = await peer.PingAsync(NodeId.Empty, token).ConfigureAwait(false);
             long elapsed = Environment.TickCount64 - started;
-            await console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"node {result.NodeId.ToGuid()} at {peer.Name}: {result.AssertionCount} assertions, {elapsed} ms")).ConfigureAwait(false);
+            await console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"node {result.NodeId} at {peer.Name}: {result.AssertionCount} assertions, {elapsed} ms")).ConfigureAwait(false);
             return ExitCodes.Success;
         }));
         return command;

@@ -187,7 +187,7 @@ internal static class ServeCommand
             await using (server.ConfigureAwait(false))
             {
                 await console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"listening on {server.Address.GetLeftPart(UriPartial.Authority)}")).ConfigureAwait(false);
-                await console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"node {server.Node.NodeId.ToGuid()}, store {server.StoreDescription}, {server.Node.Count} assertions, root {server.Node.Root}")).ConfigureAwait(false);
+                await console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"node {server.Node.NodeId}, store {server.StoreDescription}, {server.Node.Count} assertions, root {server.Node.Root}")).ConfigureAwait(false);
                 if (settings.Peers.Count > 0)
                 {
                     await console.Out.WriteLineAsync("peers " + string.Join(", ", settings.Peers.Select(p => p.GetLeftPart(UriPartial.Authority)))).ConfigureAwait(false);

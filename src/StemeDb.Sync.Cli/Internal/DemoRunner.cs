@@ -150,7 +150,7 @@ internal sealed class DemoRunner
                 },
                 cancellationToken).ConfigureAwait(false);
             _servers.Add(server);
-            await Say("   {0}  node {1}  {2}", name, server.Node.NodeId.ToGuid(), server.Address.GetLeftPart(UriPartial.Authority)).ConfigureAwait(false);
+            await Say("   {0}  node {1}  {2}", name, server.Node.NodeId, server.Address.GetLeftPart(UriPartial.Authority)).ConfigureAwait(false);
         }
 
         for (int i = 0; i < 3; i++)

@@ -16,6 +16,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using StemeDb.Sync.Grpc;
+using StemeDb.Sync.Hosting.Internal;
 using StemeDb.Sync.Sqlite;
 
 namespace StemeDb.Sync.Cli.Internal;
@@ -58,7 +59,6 @@ internal sealed class NodeServerSettings
 internal sealed class NodeServer : IAsyncDisposable
 {
     public const string StoreFileName = "assertions.db";
-    public const string NodeIdFileName = "node-id";
 
     private readonly WebApplication _app;
     private int _stopped;
@@ -286,31 +286,20 @@ internal sealed class NodeServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Reads the node id kept in the data directory, creating it on first use, so a durable node keeps its id.</summary>
+    /// <summary>
+    /// The node id kept in the data directory (<see cref="NodeIdFile"/>, shared with hosted nodes), created on first use, so
+    /// a durable node keeps its id; a damaged id file is a local I/O error naming it.
+    /// </summary>
     public static NodeId LoadOrCreateNodeId(string dataDirectory)
     {
-        Directory.CreateDirectory(dataDirectory);
-        string path = Path.Combine(dataDirectory, NodeIdFileName);
-        if (File.Exists(path))
+        try
         {
-            string text = File.ReadAllText(path).Trim();
-            if (!NodeId.TryParse(text, out NodeId existing))
-            {
-                throw new CliException(ExitCodes.IOError, $"'{path}' does not hold a node id (32 hex digits or a UUID).");
-            }
-
-            return existing;
+            return NodeIdFile.LoadOrCreate(dataDirectory);
         }
-
-        NodeId fresh = NodeId.NewId();
-        string temporary = path + ".tmp";
-        using (var writer = new StreamWriter(StemeDb.Sync.Hosting.Internal.SecretFiles.CreateOwnerOnly(temporary, FileMode.Create)))
+        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
         {
-            writer.Write(fresh.ToGuid().ToString() + Environment.NewLine); // owner-only (0600) on Unix, like the store
+            throw new CliException(ExitCodes.IOError, ex.Message, ex);
         }
-
-        File.Move(temporary, path, overwrite: false);
-        return fresh;
     }
 
     /// <summary>A host lifetime that leaves Ctrl-C and SIGTERM to the command line, which cancels the command.</summary>
