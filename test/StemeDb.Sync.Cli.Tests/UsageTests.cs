@@ -1,3 +1,4 @@
+using System.Linq;
 using System.Threading.Tasks;
 using StemeDb.Sync.Cli.Internal;
 
@@ -52,6 +53,40 @@ public sealed class UsageTests
 
         Assert.That(code, Is.EqualTo(ExitCodes.Success));
         Assert.That(output, Does.Contain("Exit codes: 0 success"));
+    }
+
+    [Test]
+    public void PackageReadme_NamesEveryCommandAndExitCode()
+    {
+        string readme = System.IO.File.ReadAllText(System.IO.Path.Combine(RepositoryRoot(), "src", "StemeDb.Sync.Cli", "README.md"));
+        System.CommandLine.RootCommand root = StemeDbSyncCli.Build(new CliRunner().Console);
+        int[] codes = [.. typeof(ExitCodes).GetFields().Select(f => (int)f.GetValue(null)!)];
+
+        Assert.Multiple(() =>
+        {
+            foreach (System.CommandLine.Command command in root.Subcommands)
+            {
+                Assert.That(readme, Does.Contain($"`{command.Name}"), command.Name);
+            }
+
+            foreach (int code in codes)
+            {
+                Assert.That(readme, Does.Match($@"\b{code} [a-z]"), "exit code " + code);
+            }
+        });
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new System.IO.DirectoryInfo(System.AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (System.IO.File.Exists(System.IO.Path.Combine(directory.FullName, "StemeDb.Sync.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new System.InvalidOperationException("The repository root (StemeDb.Sync.sln) is not above the test folder.");
     }
 
     [TestCase("bogus")]
