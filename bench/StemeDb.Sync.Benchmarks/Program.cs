@@ -32,6 +32,11 @@ internal static class Program
             return await BootstrapHarness.RunAsync(args[1..]);
         }
 
+        if (args.Length > 0 && args[0] == BroadcastHarness.Command)
+        {
+            return await BroadcastHarness.RunAsync(args[1..]);
+        }
+
         if (args.Length > 0 && args[0] == ImportRatioHarness.Command)
         {
             return await ImportRatioHarness.RunAsync(args[1..]);

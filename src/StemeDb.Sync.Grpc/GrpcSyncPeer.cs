@@ -197,13 +197,19 @@ public sealed partial class GrpcSyncPeer : ISyncPeer, IDisposable
 
         FetchResponse response = await CallAsync(
             SyncRpc.FetchAssertions, static (c, r, o) => c.FetchAssertionsAsync(r, o), request, cancellationToken).ConfigureAwait(false);
-        var records = new AssertionRecord[response.Assertions.Count];
+        return ToRecords(SyncRpc.FetchAssertions, response.Assertions);
+    }
+
+    /// <summary>Records answered as <c>AssertionData</c> (a fetch answer, grafted payloads), their lengths checked; the engine verifies the rest.</summary>
+    private AssertionRecord[] ToRecords(SyncRpc rpc, IReadOnlyList<AssertionData> answered)
+    {
+        var records = new AssertionRecord[answered.Count];
         for (int i = 0; i < records.Length; i++)
         {
-            AssertionData item = response.Assertions[i];
+            AssertionData item = answered[i];
             if (!AssertionHash.TryCreate(item.Hash.Span, out AssertionHash hash))
             {
-                throw InvalidResponse(SyncRpc.FetchAssertions, $"assertion {i} has a {item.Hash.Length}-byte hash, not {SyncProtocol.HashLength}");
+                throw InvalidResponse(rpc, $"assertion {i} has a {item.Hash.Length}-byte hash, not {SyncProtocol.HashLength}");
             }
 
             // The HLC fields are an extension: a v1 node sends only hash and data, and the record then carries
@@ -213,7 +219,7 @@ public sealed partial class GrpcSyncPeer : ISyncPeer, IDisposable
             {
                 if (!NodeId.TryCreate(item.HlcNodeId.Span, out NodeId nodeId))
                 {
-                    throw InvalidResponse(SyncRpc.FetchAssertions, $"assertion {i} has a {item.HlcNodeId.Length}-byte HLC node id, not {SyncProtocol.NodeIdLength} (or none)");
+                    throw InvalidResponse(rpc, $"assertion {i} has a {item.HlcNodeId.Length}-byte HLC node id, not {SyncProtocol.NodeIdLength} (or none)");
                 }
 
                 timestamp = new HlcTimestamp(item.HlcTime, item.HlcCounter, nodeId);
@@ -225,6 +231,45 @@ public sealed partial class GrpcSyncPeer : ISyncPeer, IDisposable
 
         return records;
     }
+
+    /// <summary>One <c>Broadcast</c> message; a v1 server answers <c>UNIMPLEMENTED</c>.</summary>
+    async ValueTask<BroadcastResponse> ISyncPeer.BroadcastAsync(BroadcastRequest request, CancellationToken cancellationToken)
+    {
+        var message = new V1.BroadcastRequest
+        {
+            SenderNodeId = UnsafeByteOperations.UnsafeWrap(request.SenderNodeId),
+            Prune = request.Prune,
+        };
+        foreach (GossipMessage item in request.Assertions)
+        {
+            message.Assertions.Add(WireMapping.ToData(item));
+        }
+
+        foreach (ReadOnlyMemory<byte> hash in request.Announced)
+        {
+            message.Announced.Add(UnsafeByteOperations.UnsafeWrap(hash));
+        }
+
+        foreach (ReadOnlyMemory<byte> hash in request.Graft)
+        {
+            message.Graft.Add(UnsafeByteOperations.UnsafeWrap(hash));
+        }
+
+        V1.BroadcastResponse response = await CallAsync(
+            SyncRpc.Broadcast, static (c, r, o) => c.BroadcastAsync(r, o), message, cancellationToken).ConfigureAwait(false);
+        var results = new GossipResult[response.Results.Count];
+        for (int i = 0; i < results.Length; i++)
+        {
+            results[i] = ToResult(response.Results[i]);
+        }
+
+        return new BroadcastResponse(response.NodeId.Memory, results, ToRecords(SyncRpc.Broadcast, response.Grafted), response.Prune);
+    }
+
+    private static GossipResult ToResult(GossipResponse item) =>
+        item.Accepted
+            ? GossipResult.Ok
+            : GossipResult.Rejected(item.Error.Length == 0 ? "The peer rejected the assertion without a reason." : item.Error);
 
     /// <inheritdoc />
     public async ValueTask<PingResult> PingAsync(NodeId self, CancellationToken cancellationToken = default)
@@ -288,10 +333,7 @@ public sealed partial class GrpcSyncPeer : ISyncPeer, IDisposable
         var results = new GossipResult[response.Results.Count];
         for (int i = 0; i < results.Length; i++)
         {
-            GossipResponse item = response.Results[i];
-            results[i] = item.Accepted
-                ? GossipResult.Ok
-                : GossipResult.Rejected(item.Error.Length == 0 ? "The peer rejected the assertion without a reason." : item.Error);
+            results[i] = ToResult(response.Results[i]);
         }
 
         return results;

@@ -101,6 +101,16 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
     public override Task<GossipBatchResponse> GossipBatch(GossipBatchRequest request, ServerCallContext context) =>
         ServeAsync(SyncRpc.GossipBatch, request, context, static (self, r, c, handler) => self.GossipBatchCoreAsync(r, c, handler));
 
+    /// <summary>
+    /// Extension (docs/PROTOCOL.md, "Broadcast"): payloads, announcements, grafts and prunes on the link to the sender,
+    /// served through the same pipeline as every call.
+    /// </summary>
+    /// <param name="request">The message.</param>
+    /// <param name="context">The call context.</param>
+    /// <returns>The answer.</returns>
+    public override Task<V1.BroadcastResponse> Broadcast(V1.BroadcastRequest request, ServerCallContext context) =>
+        ServeAsync(SyncRpc.Broadcast, request, context, static (self, r, c, handler) => self.BroadcastCoreAsync(r, c, handler));
+
     /// <inheritdoc />
     /// <remarks>
     /// Extension (docs/PROTOCOL.md, "ReconcileSymbols"): each request of the stream is admitted, authorized and answered
@@ -370,6 +380,49 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
             Table = UnsafeByteOperations.UnsafeWrap(answer.Table),
             TooManyDifferences = answer.TooManyDifferences,
         };
+    }
+
+    private async ValueTask<V1.BroadcastResponse> BroadcastCoreAsync(V1.BroadcastRequest request, ServerCallContext context, ISyncRequestHandler handler)
+    {
+        // The handler checks every field and limit.
+        var messages = new GossipMessage[request.Assertions.Count];
+        for (int i = 0; i < messages.Length; i++)
+        {
+            messages[i] = WireMapping.ToMessage(request.Assertions[i]);
+        }
+
+        var announced = new ReadOnlyMemory<byte>[request.Announced.Count];
+        for (int i = 0; i < announced.Length; i++)
+        {
+            announced[i] = request.Announced[i].Memory;
+        }
+
+        var graft = new ReadOnlyMemory<byte>[request.Graft.Count];
+        for (int i = 0; i < graft.Length; i++)
+        {
+            graft[i] = request.Graft[i].Memory;
+        }
+
+        BroadcastResponse answer = await handler.BroadcastAsync(
+            new BroadcastRequest(request.SenderNodeId.Memory, messages, announced, graft, request.Prune), context.CancellationToken).ConfigureAwait(false);
+        var response = new V1.BroadcastResponse { NodeId = UnsafeByteOperations.UnsafeWrap(answer.NodeId), Prune = answer.Prune };
+        for (int i = 0; i < answer.Results.Count; i++)
+        {
+            GossipResult result = answer.Results[i];
+            if (!result.Accepted && i < messages.Length)
+            {
+                OnGossipRejected(messages[i], result.Error, context);
+            }
+
+            response.Results.Add(new GossipResponse { Accepted = result.Accepted, Error = result.Error });
+        }
+
+        foreach (AssertionRecord record in answer.Grafted)
+        {
+            response.Grafted.Add(WireMapping.ToData(record));
+        }
+
+        return response;
     }
 
     private async ValueTask<GossipBatchResponse> GossipBatchCoreAsync(GossipBatchRequest request, ServerCallContext context, ISyncRequestHandler handler)

@@ -184,6 +184,52 @@ internal sealed class InMemoryPeer : ISyncPeer
  SyncRpc.Ping, (handler, ct) => handler.PingAsync(id, ct), cancellationToken);
     }
 
+    ValueTask<BroadcastResponse> ISyncPeer.BroadcastAsync(BroadcastRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!_network.ForwardExtensions)
+        {
+            return ValueTask.FromException<BroadcastResponse>(Unimplemented("Broadcast"));
+        }
+
+        var messages = new GossipMessage[request.Assertions.Count];
+        for (int i = 0; i < messages.Length; i++)
+        {
+            GossipMessage m = request.Assertions[i];
+            messages[i] = new GossipMessage(m.Hash.ToArray(), m.Data.ToArray(), m.HlcTime, m.HlcCounter, m.HlcNodeId.ToArray());
+        }
+
+        var copy = new BroadcastRequest(request.SenderNodeId.ToArray(), messages, CopyAll(request.Announced), CopyAll(request.Graft), request.Prune);
+        return _network.CallAsync(
+            _from,
+            Name,
+            SyncRpc.Broadcast,
+            async (handler, ct) =>
+            {
+                BroadcastResponse answer = await handler.BroadcastAsync(copy, ct).ConfigureAwait(false);
+                var grafted = new AssertionRecord[answer.Grafted.Count];
+                for (int i = 0; i < grafted.Length; i++)
+                {
+                    AssertionRecord record = answer.Grafted[i];
+                    grafted[i] = new AssertionRecord(record.Hash, record.Data.ToArray(), record.Timestamp);
+                }
+
+                return answer with { NodeId = answer.NodeId.ToArray(), Results = [.. answer.Results], Grafted = grafted };
+            },
+            cancellationToken);
+    }
+
+    private static ReadOnlyMemory<byte>[] CopyAll(IReadOnlyList<ReadOnlyMemory<byte>> items)
+    {
+        var copies = new ReadOnlyMemory<byte>[items.Count];
+        for (int i = 0; i < copies.Length; i++)
+        {
+            copies[i] = items[i].ToArray();
+        }
+
+        return copies;
+    }
+
     public override string ToString() => $"{_from} -> {Name}";
 
     /// <summary>The push as it would travel: copies of every byte field.</summary>

@@ -75,6 +75,16 @@ internal static class WireMapping
         HlcNodeId = Bytes(record.Timestamp.NodeId),
     };
 
+    /// <summary>A push as an <c>AssertionData</c> (broadcast payloads): its fields as they are.</summary>
+    public static AssertionData ToData(GossipMessage message) => new()
+    {
+        Hash = UnsafeByteOperations.UnsafeWrap(message.Hash),
+        Data = UnsafeByteOperations.UnsafeWrap(message.Data),
+        HlcTime = message.HlcTime,
+        HlcCounter = message.HlcCounter,
+        HlcNodeId = UnsafeByteOperations.UnsafeWrap(message.HlcNodeId),
+    };
+
     /// <summary>A record as a unary <c>Gossip</c> push.</summary>
     public static GossipRequest ToGossipRequest(AssertionRecord record) => new()
     {

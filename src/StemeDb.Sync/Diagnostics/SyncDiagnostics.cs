@@ -63,5 +63,21 @@ internal static class SyncDiagnostics
     public static readonly Counter<long> CallsRefused = Meter.CreateCounter<long>(
         "stemedb.sync.server.refused", "{call}", "Calls refused before the handler, by the peer guard or the authorizer (tags: rpc, reason).");
 
+    /// <summary>Hashes announced on lazy broadcast links (tag <c>direction</c>: sent or received).</summary>
+    public static readonly Counter<long> BroadcastAnnounced = Meter.CreateCounter<long>(
+        "stemedb.sync.broadcast.announced", "{hash}", "Hashes announced on lazy broadcast links, sent or received (tag: direction).");
+
+    /// <summary>Grafts: hashes asked for from an announcer, whose link became eager.</summary>
+    public static readonly Counter<long> BroadcastGrafted = Meter.CreateCounter<long>(
+        "stemedb.sync.broadcast.grafted", "{hash}", "Announced hashes still missing after the graft timeout and asked for from an announcer.");
+
+    /// <summary>Prunes: broadcast links made lazy because a payload arrived twice (tag <c>side</c>: local or remote).</summary>
+    public static readonly Counter<long> BroadcastPruned = Meter.CreateCounter<long>(
+        "stemedb.sync.broadcast.pruned", "{link}", "Broadcast links made lazy after a duplicate payload (tag: side).");
+
+    /// <summary>Announced hashes not remembered because the node already tracks the most missing hashes it may.</summary>
+    public static readonly Counter<long> BroadcastAnnouncementsIgnored = Meter.CreateCounter<long>(
+        "stemedb.sync.broadcast.announcements_ignored", "{hash}", "Announced hashes ignored because too many were missing already.");
+
     public static KeyValuePair<string, object?> Tag(string name, object? value) => new(name, value);
 }

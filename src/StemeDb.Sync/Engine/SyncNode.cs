@@ -46,6 +46,7 @@ public sealed class SyncNode : IAsyncDisposable
     private readonly NodeRandomness _retry;
     private readonly PeerTable _peers;
     private readonly GossipPump _gossip;
+    private readonly BroadcastTree _tree;
     private readonly LocalIngest _ingest;
     private readonly IncomingAssertions _incoming;
     private readonly AntiEntropy _antiEntropy;
@@ -74,12 +75,15 @@ public sealed class SyncNode : IAsyncDisposable
         bool storeCopies = store is ISynchronousPutStore;
         _retry = new NodeRandomness(_options);
         _peers = new PeerTable(peer => new PeerCalls(peer, _options.PeerCallTimeout, time, _options.MaxStreamPullDuration));
-        _gossip = new GossipPump(_options, _peers, _retry, _lifecycle, storeCopies, _logger, time);
+        _tree = new BroadcastTree(_options.NodeId, _peers, _index, _options.GossipFanout, _retry, time);
+        _gossip = new GossipPump(_options, _peers, _tree, _retry, _lifecycle, storeCopies, _logger, time);
         var puts = new StorePuts(store, _index, _clock, _gossip);
-        _incoming = new IncomingAssertions(puts, _index, _clock, verifier, _gossip, _lifecycle, _logger);
+        _incoming = new IncomingAssertions(puts, _index, _clock, verifier, _gossip, _tree, _lifecycle, _logger);
+        _gossip.ReceiveGrafted = _incoming.ReceiveGraftedAsync;
         _ingest = new LocalIngest(puts, _index, verifier, _lifecycle);
         _antiEntropy = new AntiEntropy(_options, _index, store, _incoming, _retry, _lifecycle, _logger, time);
-        Handler = new SyncRequestHandler(_options.NodeId, _lifecycle, _index, store, _incoming, _options.ReconcileSymbols, _options.MaxAnswerBytes);
+        Handler = new SyncRequestHandler(
+            _options.NodeId, _lifecycle, _index, store, _incoming, _options.ReconcileSymbols, _options.MaxAnswerBytes, _tree);
     }
 
     /// <summary>The id of this node.</summary>
@@ -262,6 +266,7 @@ public sealed class SyncNode : IAsyncDisposable
                 return false;
             }
 
+
             if (_lifecycle.IsRunning && _options.RunBackgroundLoops)
             {
                 _antiEntropy.StartLoop(entry);
@@ -314,6 +319,16 @@ public sealed class SyncNode : IAsyncDisposable
 
     /// <summary>Gossips one queued assertion (for deterministic simulation, where no worker runs).</summary>
     internal ValueTask<bool> PumpGossipOnceAsync() => _gossip.PumpOnceAsync(_lifecycle.Stopping);
+
+    /// <summary>Sends the broadcast grafts due now (for deterministic simulation, where no background loop runs).</summary>
+    internal ValueTask<int> GraftDueAsync() => _gossip.GraftDueAsync(_lifecycle.Stopping);
+
+    /// <summary>Each peer's broadcast link: its name, E (eager) or L (lazy), and ? when its id is not known (for tests and benchmarks).</summary>
+    internal string DescribeLinks() => string.Join(" ", Array.ConvertAll(_peers.Snapshot, e =>
+        e.Peer.Name + ":" + (e.Calls.Capabilities.Eager ? "E" : "L") + (e.Calls.Capabilities.RemoteId is null ? "?" : string.Empty)));
+
+    /// <summary>How many links to peers are eager now (for tests and benchmarks).</summary>
+    internal int EagerLinkCount => Array.FindAll(_peers.Snapshot, e => e.Calls.Capabilities.Broadcast && e.Calls.Capabilities.Eager).Length;
 
     /// <summary>The wait before retry <paramref name="attempt"/> of a gossip push.</summary>
     internal TimeSpan RetryDelay(int attempt) => _retry.RetryDelay(attempt);

@@ -29,4 +29,7 @@ public enum SyncRpc
 
     /// <summary><c>StreamAssertions</c> (extension): a peer reads every assertion, in hash order, as one stream.</summary>
     StreamAssertions,
+
+    /// <summary><c>Broadcast</c> (extension): a peer pushes payloads, announces hashes, or grafts or prunes the link between the two nodes.</summary>
+    Broadcast,
 }

@@ -98,6 +98,14 @@ public interface ISyncPeer
     internal ValueTask<IReconcileSymbolsCall> OpenReconcileSymbolsAsync(CancellationToken cancellationToken = default) =>
         throw new SyncPeerException(SyncStatusCode.Unimplemented, $"Peer '{Name}' does not implement ReconcileSymbols.");
 
+    /// <summary>Extension: one message of the <c>Broadcast</c> extension (docs/PROTOCOL.md, "Broadcast").</summary>
+    /// <param name="request">The message.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The peer's answer (unverified).</returns>
+    /// <exception cref="SyncPeerException">The peer does not implement the extension (<see cref="SyncStatusCode.Unimplemented"/>, the default implementation) or the call failed.</exception>
+    internal ValueTask<BroadcastResponse> BroadcastAsync(BroadcastRequest request, CancellationToken cancellationToken) =>
+        throw new SyncPeerException(SyncStatusCode.Unimplemented, $"Peer '{Name}' does not implement Broadcast.");
+
     /// <summary>
     /// Extension: reads the peer's assertions in ascending hash order, strictly after <paramref name="startAfter"/>, as one
     /// assertion stream (docs/STREAM-FORMAT.md) in chunks (docs/PROTOCOL.md, "StreamAssertions").

@@ -90,6 +90,14 @@ public interface ISyncRequestHandler
     internal ValueTask<ReconcileSymbolsResponse> ReconcileSymbolsAsync(ReconcileSymbolsRequest request, CancellationToken cancellationToken = default) =>
         throw new SyncRequestException(SyncStatusCode.Unimplemented, "ReconcileSymbols is not implemented by this node.");
 
+    /// <summary>Extension: answers one message of the <c>Broadcast</c> extension (docs/PROTOCOL.md, "Broadcast").</summary>
+    /// <param name="request">The raw message.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The answer.</returns>
+    /// <exception cref="SyncRequestException">Malformed message (<see cref="SyncStatusCode.InvalidArgument"/>), or not implemented (<see cref="SyncStatusCode.Unimplemented"/>, the default implementation).</exception>
+    internal ValueTask<BroadcastResponse> BroadcastAsync(BroadcastRequest request, CancellationToken cancellationToken) =>
+        throw new SyncRequestException(SyncStatusCode.Unimplemented, "Broadcast is not implemented by this node.");
+
     /// <summary>
     /// Extension: the local assertions in ascending hash order, strictly after a cursor, as one assertion stream
     /// (docs/STREAM-FORMAT.md: header, records, end marker) cut into chunks of 1 to <see cref="SyncProtocol.MaxStreamChunkBytes"/>

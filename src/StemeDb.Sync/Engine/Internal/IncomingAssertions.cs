@@ -15,6 +15,9 @@ namespace StemeDb.Sync.Engine.Internal;
 /// </summary>
 internal readonly record struct ReceivedBatch(int Stored, int Added, string? Rejection);
 
+/// <summary>What a pushed payload did: the answer for the pusher, and whether the payload was new here.</summary>
+internal readonly record struct ReceivedPush(GossipResult Result, bool Added);
+
 /// <summary>What a fetch answer brought: stored records, their bytes, and records refused.</summary>
 internal readonly record struct FetchedOutcome(int Stored, long Bytes, int Rejected);
 
@@ -23,8 +26,9 @@ internal readonly record struct FetchedOutcome(int Stored, long Bytes, int Rejec
 /// fetch answer, a streamed pull, an import. Each is verified (lengths, size, BLAKE3, content, clock drift), an unstamped
 /// record is stamped, then stored, indexed, and its timestamp observed by the clock; a rejection stores nothing and
 /// leaves the clock unchanged. One rule for what follows (docs/ENGINE.md, "The receive path"): a record new to this node
-/// is forwarded by gossip when it was pushed (the live path, an epidemic); one that was pulled (fetch, stream) or
-/// imported is not, since every node that lacks it pulls it the same way. Received records never count as local ingest
+/// is forwarded by gossip when it was pushed (the live path, an epidemic: a gossip push or batch, a broadcast payload,
+/// or one a graft brought), on every link but the one it came on; one that was pulled (fetch, stream) or imported is
+/// not, since every node that lacks it pulls it the same way. Received records never count as local ingest
 /// (<c>stemedb.sync.ingested</c>); each path counts its own.
 /// </summary>
 internal sealed class IncomingAssertions
@@ -38,12 +42,14 @@ internal sealed class IncomingAssertions
     private readonly ILogger _logger;
     private readonly StorePuts _puts;
     private readonly NodeLifecycle _lifecycle;
+    private readonly BroadcastTree _tree;
 
     // storeCopies: the store copies a record's bytes inside PutAsync (a synchronous-put store), so that a record may
     // lend it the transport's buffer; any other store gets bytes of its own.
     public IncomingAssertions(
-        StorePuts puts, MerkleIndex index, HybridLogicalClock clock, AssertionVerifier verifier, GossipPump gossip, NodeLifecycle lifecycle, ILogger logger)
+        StorePuts puts, MerkleIndex index, HybridLogicalClock clock, AssertionVerifier verifier, GossipPump gossip, BroadcastTree tree, NodeLifecycle lifecycle, ILogger logger)
     {
+        _tree = tree;
         _puts = puts;
         _lifecycle = lifecycle;
         IAssertionStore store = puts.Store;
@@ -57,32 +63,48 @@ internal sealed class IncomingAssertions
         _logger = logger;
     }
 
-    /// <summary>A pushed assertion: accepted when stored or already held, otherwise rejected with the reason.</summary>
-    public async ValueTask<GossipResult> ReceiveGossipAsync(AssertionHash hash, ReadOnlyMemory<byte> data, HlcTimestamp timestamp, CancellationToken cancellationToken)
+    /// <summary>
+    /// A pushed assertion, on the link of <paramref name="origin"/> (<see langword="null"/>: not a link of this node, or
+    /// unknown): accepted when stored or already held, otherwise rejected with the reason. A new one is forwarded on every
+    /// other link.
+    /// </summary>
+    public async ValueTask<ReceivedPush> ReceivePushAsync(
+        AssertionHash hash, ReadOnlyMemory<byte> data, HlcTimestamp timestamp, PeerEntry? origin, CancellationToken cancellationToken)
     {
         string? reason = _verifier.Verify(hash, data.Span, ref timestamp);
         if (reason is not null)
         {
-            return Reject(reason);
+            return new ReceivedPush(Reject(reason), false);
         }
 
         if (_index.Contains(hash))
         {
             _clock.TryObserve(timestamp, out _);
             SyncDiagnostics.GossipReceived.Add(1, SyncDiagnostics.Tag("new", false));
-            return GossipResult.Ok;
+            return new ReceivedPush(GossipResult.Ok, false);
         }
 
         var record = new AssertionRecord(hash, _storeCopies ? data : data.ToArray(), timestamp);
         bool added = await StoreAsync(record, cancellationToken).ConfigureAwait(false);
         SyncDiagnostics.GossipReceived.Add(1, SyncDiagnostics.Tag("new", added));
+        _tree.Arrived(hash);
         if (added)
         {
             SyncDiagnostics.BytesReceived.Add(record.Data.Length, SyncDiagnostics.Tag("kind", "gossip"));
-            _gossip.Enqueue(record);
+            _gossip.Enqueue(record, origin);
         }
 
-        return GossipResult.Ok;
+        return new ReceivedPush(GossipResult.Ok, added);
+    }
+
+    /// <summary>The payloads a graft on <paramref name="origin"/>'s link brought: each received as pushed (rejections are counted and logged).</summary>
+    public async ValueTask ReceiveGraftedAsync(PeerEntry origin, IReadOnlyList<AssertionRecord> records, CancellationToken cancellationToken)
+    {
+        foreach (AssertionRecord record in records)
+        {
+            _tree.ArrivedByGraft(record.Hash);
+            await ReceivePushAsync(record.Hash, record.Data, record.Timestamp, origin, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>A push refused before verification (a malformed message): counted and logged like any rejection.</summary>

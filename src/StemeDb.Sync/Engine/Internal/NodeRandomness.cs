@@ -60,6 +60,9 @@ internal sealed class NodeRandomness
         return TimeSpan.FromMilliseconds(NextDouble() * max);
     }
 
+    /// <summary>A random span between zero and <paramref name="max"/>.</summary>
+    public TimeSpan Jitter(TimeSpan max) => TimeSpan.FromTicks((long)(NextDouble() * max.Ticks));
+
     /// <summary>Picks <paramref name="count"/> items at random (all of them when there are no more).</summary>
     public T[] Pick<T>(T[] items, int count)
     {

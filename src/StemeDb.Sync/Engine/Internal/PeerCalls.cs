@@ -120,6 +120,10 @@ internal sealed partial class PeerCalls
     public ValueTask<ReconcileSymbolsResponse> ExchangeSymbolsAsync(IReconcileSymbolsCall call, ReconcileSymbolsRequest request, CancellationToken cancellationToken) =>
         CallAsync("ReconcileSymbols", (Call: call, Request: request), static (_, a, token) => a.Call.ExchangeAsync(a.Request, token), cancellationToken);
 
+    /// <summary>Pings the peer: its node id and count.</summary>
+    public ValueTask<PingResult> PingAsync(NodeId self, CancellationToken cancellationToken) =>
+        CallAsync("Ping", self, static (peer, self, token) => peer.PingAsync(self, token), cancellationToken);
+
     /// <summary>Pushes one assertion with unary <c>Gossip</c> (the live path when there is no backlog).</summary>
     public ValueTask<GossipResult> GossipAsync(AssertionRecord record, CancellationToken cancellationToken) =>
         CallAsync("Gossip", record, static (peer, record, token) => peer.GossipAsync(record, token), cancellationToken);
@@ -164,6 +168,54 @@ internal sealed partial class PeerCalls
         }
 
         return await PushEachAsync(batch, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// One <c>Broadcast</c> message. The answer holds one result per pushed payload, a node id of 16 bytes (or none),
+    /// and only grafted records that were asked for, each once; anything else is outside the protocol.
+    /// </summary>
+    public async ValueTask<BroadcastResponse> BroadcastAsync(BroadcastRequest request, CancellationToken cancellationToken)
+    {
+        BroadcastResponse response = await CallAsync(
+            "Broadcast", request, static (peer, request, token) => peer.BroadcastAsync(request, token), cancellationToken).ConfigureAwait(false);
+        if (response?.Results is null || response.Grafted is null)
+        {
+            throw InvalidResponse("Broadcast", "the answer carries no result or record list");
+        }
+
+        if (response.Results.Count != request.Assertions.Count)
+        {
+            throw InvalidResponse("Broadcast", $"{response.Results.Count} results were returned for {request.Assertions.Count} pushed assertions");
+        }
+
+        if (response.NodeId.Length is not (0 or NodeId.Length))
+        {
+            throw InvalidResponse("Broadcast", $"the node id is {response.NodeId.Length} bytes, not {NodeId.Length}");
+        }
+
+        if (response.Grafted.Count > request.Graft.Count)
+        {
+            throw InvalidResponse("Broadcast", $"{response.Grafted.Count} assertions were returned for {request.Graft.Count} grafted hashes");
+        }
+
+        if (response.Grafted.Count != 0)
+        {
+            var requested = new HashSet<AssertionHash>();
+            foreach (ReadOnlyMemory<byte> hash in request.Graft)
+            {
+                requested.Add(new AssertionHash(hash.Span));
+            }
+
+            for (int i = 0; i < response.Grafted.Count; i++)
+            {
+                if (response.Grafted[i] is not { } record || !requested.Remove(record.Hash))
+                {
+                    throw InvalidResponse("Broadcast", $"grafted assertion {i} was not asked for, or was answered twice");
+                }
+            }
+        }
+
+        return response;
     }
 
     private async ValueTask<PushAnswer> PushEachAsync(IReadOnlyList<AssertionRecord> batch, CancellationToken cancellationToken)

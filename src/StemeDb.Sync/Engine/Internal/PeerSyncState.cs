@@ -16,6 +16,10 @@ internal sealed class PeerSyncState
     private volatile bool _paging = true;
     private volatile bool _gossipBatch = true;
     private volatile bool _stream = true;
+    private volatile bool _broadcast = true;
+    private volatile bool _eager;
+    private StrongBox<NodeId>? _remoteId;
+    private long _identifiedAt = long.MinValue;
     private ConvergedSummaries? _converged;
     private StrongBox<AssertionHash>? _streamResumeAfter;
     private long _streamedAtRemoteCount = -1;
@@ -34,6 +38,25 @@ internal sealed class PeerSyncState
 
     /// <summary>Whether the peer answers <c>StreamAssertions</c> (and its answers were usable).</summary>
     public bool Stream { get => _stream; set => _stream = value; }
+
+    /// <summary>Whether the peer answers <c>Broadcast</c>.</summary>
+    public bool Broadcast { get => _broadcast; set => _broadcast = value; }
+
+    /// <summary>
+    /// Whether the broadcast link to this peer is eager (new payloads are pushed on it) rather than lazy (their hashes
+    /// are announced on it). Both ends keep it: a prune makes it lazy, a graft or a first delivery eager.
+    /// </summary>
+    public bool Eager { get => _eager; set => _eager = value; }
+
+    /// <summary>The peer's node id, as its broadcast answers name it; <see langword="null"/> until one did.</summary>
+    public NodeId? RemoteId
+    {
+        get => Volatile.Read(ref _remoteId)?.Value;
+        set => Volatile.Write(ref _remoteId, value is { } id ? new StrongBox<NodeId>(id) : null);
+    }
+
+    /// <summary>When the node last pinged the peer to learn its id (a <see cref="System.TimeProvider"/> timestamp), or <see cref="long.MinValue"/>.</summary>
+    public long IdentifiedAt { get => Interlocked.Read(ref _identifiedAt); set => Interlocked.Exchange(ref _identifiedAt, value); }
 
     /// <summary>
     /// Where the last streaming pull from this peer broke: every hash up to it was stored or refused, so the next pull

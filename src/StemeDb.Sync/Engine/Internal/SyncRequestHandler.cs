@@ -20,10 +20,19 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
     private readonly MerkleIndex _index;
     private readonly IAssertionStore _store;
     private readonly IncomingAssertions _incoming;
+    private readonly BroadcastTree? _tree;
 
     public SyncRequestHandler(
-        NodeId nodeId, NodeLifecycle lifecycle, MerkleIndex index, IAssertionStore store, IncomingAssertions incoming, bool servesSymbols = true, int maxAnswerBytes = SyncProtocol.DefaultMaxAnswerBytes)
+        NodeId nodeId,
+        NodeLifecycle lifecycle,
+        MerkleIndex index,
+        IAssertionStore store,
+        IncomingAssertions incoming,
+        bool servesSymbols = true,
+        int maxAnswerBytes = SyncProtocol.DefaultMaxAnswerBytes,
+        BroadcastTree? tree = null)
     {
+        _tree = tree;
         _servesSymbols = servesSymbols;
         _maxAnswerBytes = maxAnswerBytes;
         _nodeId = nodeId;
@@ -33,18 +42,22 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
         _incoming = incoming;
     }
 
-    public ValueTask<GossipResult> GossipAsync(GossipMessage message, CancellationToken cancellationToken = default)
+    public async ValueTask<GossipResult> GossipAsync(GossipMessage message, CancellationToken cancellationToken = default) =>
+        (await ReceivePushAsync(message, origin: null, cancellationToken).ConfigureAwait(false)).Result;
+
+    /// <summary>One pushed payload, checked field by field, then handed to the receive path with the link it came on.</summary>
+    private ValueTask<ReceivedPush> ReceivePushAsync(GossipMessage message, PeerEntry? origin, CancellationToken cancellationToken)
     {
         if (message.Hash.Length != SyncProtocol.HashLength)
         {
-            return Reject($"assertion_hash must be {SyncProtocol.HashLength} bytes; got {message.Hash.Length}.");
+            return RejectPush($"assertion_hash must be {SyncProtocol.HashLength} bytes; got {message.Hash.Length}.");
         }
 
         // An absent hlc_node_id means the push carries no timestamp (hlc_time and hlc_counter are then ignored); the
         // node stamps the record itself. A present one must be a whole node id.
         if (message.HlcNodeId.Length != 0 && message.HlcNodeId.Length != SyncProtocol.NodeIdLength)
         {
-            return Reject($"hlc_node_id must be {SyncProtocol.NodeIdLength} bytes (or empty); got {message.HlcNodeId.Length}.");
+            return RejectPush($"hlc_node_id must be {SyncProtocol.NodeIdLength} bytes (or empty); got {message.HlcNodeId.Length}.");
         }
 
         _lifecycle.EnsureServing();
@@ -52,7 +65,114 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
         HlcTimestamp timestamp = message.HlcNodeId.Length == 0
             ? HlcTimestamp.None
             : new HlcTimestamp(message.HlcTime, message.HlcCounter, new NodeId(message.HlcNodeId.Span));
-        return _incoming.ReceiveGossipAsync(hash, message.Data, timestamp, cancellationToken);
+        return _incoming.ReceivePushAsync(hash, message.Data, timestamp, origin, cancellationToken);
+    }
+
+    private ValueTask<ReceivedPush> RejectPush(string reason) => new(new ReceivedPush(_incoming.Reject(reason), false));
+
+    /// <summary>
+    /// One <c>Broadcast</c> message (docs/PROTOCOL.md, "Broadcast"): every field checked before anything is done; then the
+    /// payloads are received on the sender's link, the announced hashes it lacks remembered, the grafted ones answered
+    /// within the answer budget, and the link made eager or lazy by the Plumtree rules (<see cref="BroadcastTree"/>).
+    /// </summary>
+    public async ValueTask<BroadcastResponse> BroadcastAsync(BroadcastRequest request, CancellationToken cancellationToken)
+    {
+        if (_tree is null)
+        {
+            throw new SyncRequestException(SyncStatusCode.Unimplemented, "Broadcast is not implemented by this node.");
+        }
+
+        CheckBroadcast(request);
+        _lifecycle.EnsureServing();
+        PeerEntry? link = _tree.LinkOf(request.SenderNodeId.Span);
+
+        var results = new GossipResult[request.Assertions.Count];
+        bool duplicate = false, delivered = false;
+        for (int i = 0; i < results.Length; i++)
+        {
+            ReceivedPush push = await ReceivePushAsync(request.Assertions[i], link, cancellationToken).ConfigureAwait(false);
+            results[i] = push.Result;
+            duplicate |= push.Result.Accepted && !push.Added && !_tree.CameByGraft(new AssertionHash(request.Assertions[i].Hash.Span));
+            delivered |= push.Added;
+        }
+
+        if (link is not null && request.Announced.Count != 0)
+        {
+            _tree.Announced(link, request.Announced);
+        }
+
+        SyncDiagnostics.BroadcastAnnounced.Add(request.Announced.Count, SyncDiagnostics.Tag("direction", "received"));
+        IReadOnlyList<AssertionRecord> grafted = Array.Empty<AssertionRecord>();
+        if (request.Graft.Count != 0)
+        {
+            var wanted = new AssertionHash[request.Graft.Count];
+            for (int i = 0; i < wanted.Length; i++)
+            {
+                wanted[i] = new AssertionHash(request.Graft[i].Span);
+            }
+
+            grafted = await _store.GetManyWithinAsync(wanted, _maxAnswerBytes, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (link is not null)
+        {
+            if (request.Prune || (duplicate && !delivered))
+            {
+                if (link.Calls.Capabilities.Eager)
+                {
+                    SyncDiagnostics.BroadcastPruned.Add(1, SyncDiagnostics.Tag("side", "local"));
+                }
+
+                link.Calls.Capabilities.Eager = false;
+            }
+            else if (delivered || request.Graft.Count != 0)
+            {
+                link.Calls.Capabilities.Eager = true;
+            }
+        }
+
+        return new BroadcastResponse(_tree.SelfBytes, results, grafted, Prune: duplicate && !delivered);
+    }
+
+    private static void CheckBroadcast(BroadcastRequest request)
+    {
+        if (request?.Assertions is null || request.Announced is null || request.Graft is null)
+        {
+            throw new SyncRequestException(SyncStatusCode.InvalidArgument, "The broadcast message carries no lists.");
+        }
+
+        if (request.SenderNodeId.Length is not (0 or SyncProtocol.NodeIdLength))
+        {
+            throw new SyncRequestException(
+                SyncStatusCode.InvalidArgument, $"sender_node_id must be {SyncProtocol.NodeIdLength} bytes (or empty); got {request.SenderNodeId.Length}.");
+        }
+
+        if (request.Assertions.Count > SyncProtocol.MaxGossipBatch)
+        {
+            throw new SyncRequestException(
+                SyncStatusCode.InvalidArgument, $"A broadcast message carries at most {SyncProtocol.MaxGossipBatch} assertions; got {request.Assertions.Count}.");
+        }
+
+        CheckHashes("announced", request.Announced);
+        CheckHashes("graft", request.Graft);
+    }
+
+    private static void CheckHashes(string field, IReadOnlyList<ReadOnlyMemory<byte>> hashes)
+    {
+        if (hashes.Count > BroadcastLimits.MaxHashes)
+        {
+            throw new SyncRequestException(
+                SyncStatusCode.InvalidArgument, $"A broadcast message carries at most {BroadcastLimits.MaxHashes} {field} hashes; got {hashes.Count}.");
+        }
+
+        for (int i = 0; i < hashes.Count; i++)
+        {
+            if (hashes[i].Length != SyncProtocol.HashLength)
+            {
+                throw new SyncRequestException(
+                    SyncStatusCode.InvalidArgument, $"{field} hash #{i} is {hashes[i].Length} bytes; hashes are {SyncProtocol.HashLength} bytes.");
+            }
+        }
     }
 
     public ValueTask<RootExchangeResult> ExchangeRootsAsync(ReadOnlyMemory<byte> callerRoot, ulong callerCount, CancellationToken cancellationToken = default)

@@ -151,6 +151,55 @@ internal sealed class CallerHandler : ISyncRequestHandler
             },
             cancellationToken);
 
+    public ValueTask<BroadcastResponse> BroadcastAsync(BroadcastRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        long bytes = request.SenderNodeId.Length + FixedFieldBytes;
+        foreach (GossipMessage message in request.Assertions ?? Array.Empty<GossipMessage>())
+        {
+            bytes += SizeOf(message);
+        }
+
+        bytes += ((long)(request.Announced?.Count ?? 0) + (request.Graft?.Count ?? 0)) * (SyncProtocol.HashLength + 2);
+        return ServeAsync(
+            SyncRpc.Broadcast,
+            bytes,
+            request,
+            static (handler, r, token) => handler.BroadcastAsync(r, token),
+            static (self, lease, r, answer) =>
+            {
+                // Work: the payloads pushed, the announced and grafted hashes looked up, and the grafted records answered.
+                long work = (long)(r.Announced.Count + r.Graft.Count) * SyncProtocol.HashLength;
+                foreach (GossipMessage message in r.Assertions)
+                {
+                    work += message.Data.Length;
+                }
+
+                bool anyRejected = false;
+                foreach (GossipResult result in answer.Results)
+                {
+                    if (!result.Accepted)
+                    {
+                        anyRejected = true;
+                        self._server.LogRejectedPush(self._caller, SyncRpc.Broadcast, result.Error);
+                    }
+                }
+
+                if (anyRejected)
+                {
+                    self._server.CountRejection(SyncRpc.Broadcast, lease);
+                }
+
+                foreach (AssertionRecord record in answer.Grafted)
+                {
+                    work += record.Data.Length + SyncProtocol.HashLength;
+                }
+
+                return work;
+            },
+            cancellationToken);
+    }
+
     public ValueTask<ReconcileSymbolsResponse> ReconcileSymbolsAsync(ReconcileSymbolsRequest request, CancellationToken cancellationToken = default) =>
         ServeAsync(
             SyncRpc.ReconcileSymbols,
