@@ -126,11 +126,11 @@ internal static class BroadcastHarness
                     Interlocked.Add(ref duplicates, value);
                 }
             }
-            else if (instrument.Name == "stemedb.sync.broadcast.grafted")
+            else if (instrument.Name == "stemedb.sync.broadcast.grafts")
             {
                 Interlocked.Add(ref grafted, value);
             }
-            else if (instrument.Name == "stemedb.sync.broadcast.pruned")
+            else if (instrument.Name == "stemedb.sync.broadcast.prunes")
             {
                 Interlocked.Add(ref pruned, value);
             }

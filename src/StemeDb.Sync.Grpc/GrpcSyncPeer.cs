@@ -238,7 +238,6 @@ public sealed partial class GrpcSyncPeer : ISyncPeer, IDisposable
         var message = new V1.BroadcastRequest
         {
             SenderNodeId = UnsafeByteOperations.UnsafeWrap(request.SenderNodeId),
-            Prune = request.Prune,
         };
         foreach (GossipMessage item in request.Assertions)
         {
@@ -250,11 +249,6 @@ public sealed partial class GrpcSyncPeer : ISyncPeer, IDisposable
             message.Announced.Add(UnsafeByteOperations.UnsafeWrap(hash));
         }
 
-        foreach (ReadOnlyMemory<byte> hash in request.Graft)
-        {
-            message.Graft.Add(UnsafeByteOperations.UnsafeWrap(hash));
-        }
-
         V1.BroadcastResponse response = await CallAsync(
             SyncRpc.Broadcast, static (c, r, o) => c.BroadcastAsync(r, o), message, cancellationToken).ConfigureAwait(false);
         var results = new GossipResult[response.Results.Count];
@@ -263,7 +257,13 @@ public sealed partial class GrpcSyncPeer : ISyncPeer, IDisposable
             results[i] = ToResult(response.Results[i]);
         }
 
-        return new BroadcastResponse(response.NodeId.Memory, results, ToRecords(SyncRpc.Broadcast, response.Grafted), response.Prune);
+        var want = new ReadOnlyMemory<byte>[response.Want.Count];
+        for (int i = 0; i < want.Length; i++)
+        {
+            want[i] = response.Want[i].Memory;
+        }
+
+        return new BroadcastResponse(response.NodeId.Memory, results, want, response.Prune, response.Graft);
     }
 
     private static GossipResult ToResult(GossipResponse item) =>

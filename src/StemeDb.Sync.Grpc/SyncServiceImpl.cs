@@ -102,8 +102,8 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         ServeAsync(SyncRpc.GossipBatch, request, context, static (self, r, c, handler) => self.GossipBatchCoreAsync(r, c, handler));
 
     /// <summary>
-    /// Extension (docs/PROTOCOL.md, "Broadcast"): payloads, announcements, grafts and prunes on the link to the sender,
-    /// served through the same pipeline as every call.
+    /// Extension (docs/PROTOCOL.md, "Broadcast"): payloads and announcements on the sender's broadcast link, served
+    /// through the same pipeline as every call.
     /// </summary>
     /// <param name="request">The message.</param>
     /// <param name="context">The call context.</param>
@@ -397,15 +397,9 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
             announced[i] = request.Announced[i].Memory;
         }
 
-        var graft = new ReadOnlyMemory<byte>[request.Graft.Count];
-        for (int i = 0; i < graft.Length; i++)
-        {
-            graft[i] = request.Graft[i].Memory;
-        }
-
         BroadcastResponse answer = await handler.BroadcastAsync(
-            new BroadcastRequest(request.SenderNodeId.Memory, messages, announced, graft, request.Prune), context.CancellationToken).ConfigureAwait(false);
-        var response = new V1.BroadcastResponse { NodeId = UnsafeByteOperations.UnsafeWrap(answer.NodeId), Prune = answer.Prune };
+            new BroadcastRequest(request.SenderNodeId.Memory, messages, announced), context.CancellationToken).ConfigureAwait(false);
+        var response = new V1.BroadcastResponse { NodeId = UnsafeByteOperations.UnsafeWrap(answer.NodeId), Prune = answer.Prune, Graft = answer.Graft };
         for (int i = 0; i < answer.Results.Count; i++)
         {
             GossipResult result = answer.Results[i];
@@ -417,9 +411,9 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
             response.Results.Add(new GossipResponse { Accepted = result.Accepted, Error = result.Error });
         }
 
-        foreach (AssertionRecord record in answer.Grafted)
+        foreach (ReadOnlyMemory<byte> hash in answer.Want)
         {
-            response.Grafted.Add(WireMapping.ToData(record));
+            response.Want.Add(UnsafeByteOperations.UnsafeWrap(hash));
         }
 
         return response;

@@ -199,7 +199,7 @@ internal sealed class InMemoryPeer : ISyncPeer
             messages[i] = new GossipMessage(m.Hash.ToArray(), m.Data.ToArray(), m.HlcTime, m.HlcCounter, m.HlcNodeId.ToArray());
         }
 
-        var copy = new BroadcastRequest(request.SenderNodeId.ToArray(), messages, CopyAll(request.Announced), CopyAll(request.Graft), request.Prune);
+        var copy = new BroadcastRequest(request.SenderNodeId.ToArray(), messages, CopyAll(request.Announced));
         return _network.CallAsync(
             _from,
             Name,
@@ -207,14 +207,7 @@ internal sealed class InMemoryPeer : ISyncPeer
             async (handler, ct) =>
             {
                 BroadcastResponse answer = await handler.BroadcastAsync(copy, ct).ConfigureAwait(false);
-                var grafted = new AssertionRecord[answer.Grafted.Count];
-                for (int i = 0; i < grafted.Length; i++)
-                {
-                    AssertionRecord record = answer.Grafted[i];
-                    grafted[i] = new AssertionRecord(record.Hash, record.Data.ToArray(), record.Timestamp);
-                }
-
-                return answer with { NodeId = answer.NodeId.ToArray(), Results = [.. answer.Results], Grafted = grafted };
+                return answer with { NodeId = answer.NodeId.ToArray(), Results = [.. answer.Results], Want = CopyAll(answer.Want) };
             },
             cancellationToken);
     }

@@ -67,17 +67,21 @@ internal static class SyncDiagnostics
     public static readonly Counter<long> BroadcastAnnounced = Meter.CreateCounter<long>(
         "stemedb.sync.broadcast.announced", "{hash}", "Hashes announced on lazy broadcast links, sent or received (tag: direction).");
 
-    /// <summary>Grafts: hashes asked for from an announcer, whose link became eager.</summary>
-    public static readonly Counter<long> BroadcastGrafted = Meter.CreateCounter<long>(
-        "stemedb.sync.broadcast.grafted", "{hash}", "Announced hashes still missing after the graft timeout and asked for from an announcer.");
+    /// <summary>Announced hashes asked for (tag <c>direction</c>: sent, asked of an announcer; received, asked of this node).</summary>
+    public static readonly Counter<long> BroadcastWanted = Meter.CreateCounter<long>(
+        "stemedb.sync.broadcast.wanted", "{hash}", "Announced hashes asked for, by this node or of it (tag: direction).");
 
-    /// <summary>Prunes: broadcast links made lazy because a payload arrived twice (tag <c>side</c>: local or remote).</summary>
-    public static readonly Counter<long> BroadcastPruned = Meter.CreateCounter<long>(
-        "stemedb.sync.broadcast.pruned", "{link}", "Broadcast links made lazy after a duplicate payload (tag: side).");
+    /// <summary>Announced hashes not asked for because the node already waited for too many.</summary>
+    public static readonly Counter<long> BroadcastWantsSkipped = Meter.CreateCounter<long>(
+        "stemedb.sync.broadcast.wants_skipped", "{hash}", "Announced hashes not asked for because the node already waited for too many.");
 
-    /// <summary>Announced hashes not remembered because the node already tracks the most missing hashes it may.</summary>
-    public static readonly Counter<long> BroadcastAnnouncementsIgnored = Meter.CreateCounter<long>(
-        "stemedb.sync.broadcast.announcements_ignored", "{hash}", "Announced hashes ignored because too many were missing already.");
+    /// <summary>Links made eager because the peer asked for an announced hash (grafts).</summary>
+    public static readonly Counter<long> BroadcastGrafts = Meter.CreateCounter<long>(
+        "stemedb.sync.broadcast.grafts", "{link}", "Lazy broadcast links made eager because the peer asked for an announced hash.");
+
+    /// <summary>Links made lazy because the peer already held every payload pushed (prunes; tag <c>reason</c>).</summary>
+    public static readonly Counter<long> BroadcastPrunes = Meter.CreateCounter<long>(
+        "stemedb.sync.broadcast.prunes", "{link}", "Eager broadcast links made lazy: the peer held every payload pushed, or could not be reached (tag: reason).");
 
     public static KeyValuePair<string, object?> Tag(string name, object? value) => new(name, value);
 }

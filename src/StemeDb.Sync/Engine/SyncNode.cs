@@ -78,8 +78,7 @@ public sealed class SyncNode : IAsyncDisposable
         _tree = new BroadcastTree(_options.NodeId, _peers, _index, _options.GossipFanout, _retry, time);
         _gossip = new GossipPump(_options, _peers, _tree, _retry, _lifecycle, storeCopies, _logger, time);
         var puts = new StorePuts(store, _index, _clock, _gossip);
-        _incoming = new IncomingAssertions(puts, _index, _clock, verifier, _gossip, _tree, _lifecycle, _logger);
-        _gossip.ReceiveGrafted = _incoming.ReceiveGraftedAsync;
+        _incoming = new IncomingAssertions(puts, _index, _clock, verifier, _gossip, _lifecycle, _logger);
         _ingest = new LocalIngest(puts, _index, verifier, _lifecycle);
         _antiEntropy = new AntiEntropy(_options, _index, store, _incoming, _retry, _lifecycle, _logger, time);
         Handler = new SyncRequestHandler(
@@ -266,7 +265,6 @@ public sealed class SyncNode : IAsyncDisposable
                 return false;
             }
 
-
             if (_lifecycle.IsRunning && _options.RunBackgroundLoops)
             {
                 _antiEntropy.StartLoop(entry);
@@ -320,8 +318,8 @@ public sealed class SyncNode : IAsyncDisposable
     /// <summary>Gossips one queued assertion (for deterministic simulation, where no worker runs).</summary>
     internal ValueTask<bool> PumpGossipOnceAsync() => _gossip.PumpOnceAsync(_lifecycle.Stopping);
 
-    /// <summary>Sends the broadcast grafts due now (for deterministic simulation, where no background loop runs).</summary>
-    internal ValueTask<int> GraftDueAsync() => _gossip.GraftDueAsync(_lifecycle.Stopping);
+    /// <summary>Sends the broadcast announcements due now (for deterministic simulation, where no background loop runs).</summary>
+    internal ValueTask<int> AnnounceDueAsync() => _gossip.AnnounceDueAsync(_lifecycle.Stopping);
 
     /// <summary>Each peer's broadcast link: its name, E (eager) or L (lazy), and ? when its id is not known (for tests and benchmarks).</summary>
     internal string DescribeLinks() => string.Join(" ", Array.ConvertAll(_peers.Snapshot, e =>

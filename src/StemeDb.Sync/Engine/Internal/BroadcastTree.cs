@@ -5,17 +5,11 @@ namespace StemeDb.Sync.Engine.Internal;
 
 /// <summary>
 /// The node's side of the epidemic broadcast tree (Plumtree; docs/PROTOCOL.md, "Broadcast") over the peers the host
-/// gave it: which links are eager (new payloads are pushed on them) and which lazy (only their hashes are announced),
-/// and which announced hashes are still missing here, with the peers that announced them. No membership of its own:
-/// the links are the node's peers that answer <c>Broadcast</c>.
+/// gave it. Each link is the caller's: a node pushes new payloads on its eager links and announces their hashes on its
+/// lazy ones, and the peer's answers steer the link (a duplicate prunes it, a hash asked for grafts it). This class holds
+/// what the receiving side keeps: which node each link leads to, and which announced hashes it asked for and still waits for.
+/// No membership of its own: the links are the node's peers that answer <c>Broadcast</c>.
 /// </summary>
-/// <remarks>
-/// The rules, on both ends of a link: a first delivery of a payload makes the link it came on eager; a payload already
-/// held makes it lazy (and the answer says <c>prune</c>, so the sender's end follows); a graft makes it eager again.
-/// A node starts with <see cref="SyncNodeOptions.GossipFanout"/> eager links. Pruning leaves a spanning tree on which
-/// each node receives each payload about once; the announcements on lazy links heal it: a hash announced and still
-/// missing after <see cref="BroadcastLimits.GraftTimeout"/> is grafted from an announcer.
-/// </remarks>
 internal sealed class BroadcastTree
 {
     private readonly PeerTable _peers;
@@ -24,9 +18,12 @@ internal sealed class BroadcastTree
     private readonly NodeRandomness _random;
     private readonly int _startEager;
     private readonly object _gate = new();
-    private readonly Dictionary<AssertionHash, Missing> _missing = new();
-    private readonly HashSet<AssertionHash> _grafted = new();
-    private readonly Queue<AssertionHash> _graftedOrder = new();
+    private readonly Dictionary<AssertionHash, (long Until, bool Graft)> _wanted = new();
+    private readonly HashSet<AssertionHash> _pulled = new();
+    private readonly Queue<AssertionHash> _pulledOrder = new();
+    private long _nextGraft = long.MinValue;
+
+    private readonly Queue<(AssertionHash Hash, long Until)> _wantedOrder = new();
     private volatile bool _started;
 
     public BroadcastTree(NodeId self, PeerTable peers, MerkleIndex index, int startEager, NodeRandomness random, TimeProvider time)
@@ -46,64 +43,66 @@ internal sealed class BroadcastTree
     /// <summary>This node's id as bytes (shared, never written).</summary>
     public ReadOnlyMemory<byte> SelfBytes { get; }
 
-    /// <summary>How many announced hashes are missing here now.</summary>
-    public int MissingCount
+    /// <summary>How many asked-for hashes the node waits for now.</summary>
+    public int WantedCount
     {
         get
         {
             lock (_gate)
             {
-                return _missing.Count;
+                return _wanted.Count;
             }
         }
     }
 
     /// <summary>
-    /// The eager links to start from, chosen when the node first sends: <see cref="SyncNodeOptions.GossipFanout"/> of
-    /// its broadcast links at random (so that nodes given the same peer list do not all pick the same ones). Others
-    /// become eager by the rules; a node cut off by pruning is grafted back.
+    /// The links of the broadcast view, topped up at random to <see cref="BroadcastLimits.ViewSize"/> from the
+    /// broadcast peers (a view link that was removed, or lost the extension, is replaced). The first time, <c>startEager</c>
+    /// of them start eager; the others lazy, and the answers make links eager or lazy from then on.
     /// </summary>
-    public void EnsureEagerLinks()
+    public List<PeerEntry> View()
     {
-        PeerEntry[] peers = _peers.Snapshot;
-        int eager = 0;
-        var lazy = new List<PeerEntry>(peers.Length);
-        foreach (PeerEntry entry in peers)
+        var view = new List<PeerEntry>();
+        List<PeerEntry>? spare = null;
+        foreach (PeerEntry entry in _peers.Snapshot)
         {
             if (!entry.Calls.Capabilities.Broadcast || entry.IsRemoved)
             {
                 continue;
             }
 
-            if (entry.Calls.Capabilities.Eager)
+            if (entry.Calls.Capabilities.InView || entry.Calls.Capabilities.Eager)
             {
-                eager++;
+                view.Add(entry);
             }
             else
             {
-                lazy.Add(entry);
+                (spare ??= new List<PeerEntry>()).Add(entry);
             }
         }
 
-        if (_started)
+        if (view.Count < BroadcastLimits.ViewSize && spare is not null)
         {
-            return;
+            foreach (PeerEntry chosen in _random.Pick(spare.ToArray(), BroadcastLimits.ViewSize - view.Count))
+            {
+                chosen.Calls.Capabilities.InView = true;
+                view.Add(chosen);
+            }
         }
 
-        _started = true;
-        int wanted = _startEager;
-        if (eager >= wanted || lazy.Count == 0)
+        if (!_started && view.Count != 0)
         {
-            return;
+            _started = true;
+            foreach (PeerEntry chosen in _random.Pick(view.ToArray(), _startEager))
+            {
+                chosen.Calls.Capabilities.Eager = true;
+            }
         }
 
-        foreach (PeerEntry chosen in _random.Pick(lazy.ToArray(), wanted - eager))
-        {
-            chosen.Calls.Capabilities.Eager = true;
-        }
+        return view;
     }
 
-    /// <summary>The link a message came on: the peer whose answers named <paramref name="senderNodeId"/>; <see langword="null"/> when none did yet.</summary>
+    /// <summary>The link that leads to the node <paramref name="senderNodeId"/>; <see langword="null"/> when none is known to.</summary>
     public PeerEntry? LinkOf(ReadOnlySpan<byte> senderNodeId)
     {
         if (senderNodeId.Length != NodeId.Length)
@@ -132,154 +131,101 @@ internal sealed class BroadcastTree
         }
     }
 
-    /// <summary>Hashes <paramref name="from"/> announced: each one not held here is remembered as missing, with its announcer.</summary>
-    public void Announced(PeerEntry from, IReadOnlyList<ReadOnlyMemory<byte>> hashes)
+    /// <summary>
+    /// Of the announced hashes, those to ask the announcer for: not held here, and not asked for from anyone within
+    /// <see cref="BroadcastLimits.WantTimeout"/>. Each is remembered as asked for; at most
+    /// <see cref="BroadcastLimits.MaxWanted"/> are waited for at once. <c>Graft</c>: whether to make the link eager too,
+    /// at most once per <see cref="BroadcastLimits.GraftInterval"/>: a node cut off from the tree misses every
+    /// assertion and hears of each from another announcer, and one graft joins it to the tree where a graft for each
+    /// would tie it in many times over (each extra link a loop that carries duplicates).
+    /// </summary>
+    public (List<ReadOnlyMemory<byte>> Want, bool Graft) Want(IReadOnlyList<ReadOnlyMemory<byte>> announced)
     {
+        var want = new List<ReadOnlyMemory<byte>>();
         long now = _time.GetTimestamp();
+        long until = now + ToTimestamp(BroadcastLimits.WantTimeout);
+        bool graft = false;
         lock (_gate)
         {
-            foreach (ReadOnlyMemory<byte> raw in hashes)
+            Expire(now);
+            foreach (ReadOnlyMemory<byte> raw in announced)
             {
                 var hash = new AssertionHash(raw.Span);
-                if (_index.Contains(hash))
+                if (_index.Contains(hash) || _wanted.ContainsKey(hash))
                 {
                     continue;
                 }
 
-                if (_missing.TryGetValue(hash, out Missing? missing))
+                if (_wanted.Count >= BroadcastLimits.MaxWanted || _wantedOrder.Count >= 2 * BroadcastLimits.MaxWanted)
                 {
-                    if (missing.Announcers.Count < BroadcastLimits.MaxAnnouncersPerHash && !missing.Announcers.Contains(from))
-                    {
-                        missing.Announcers.Add(from);
-                    }
+                    SyncDiagnostics.BroadcastWantsSkipped.Add(1);
+                    continue;
                 }
-                else if (_missing.Count < BroadcastLimits.MaxMissing)
+
+                if (want.Count == 0 && now >= _nextGraft)
                 {
-                    _missing.Add(hash, new Missing(now + Due(), from));
+                    graft = true;
+                    _nextGraft = now + ToTimestamp(BroadcastLimits.GraftInterval);
                 }
-                else
-                {
-                    SyncDiagnostics.BroadcastAnnouncementsIgnored.Add(1);
-                }
+
+                _wanted.Add(hash, (until, graft));
+                _wantedOrder.Enqueue((hash, until));
+                want.Add(raw);
             }
         }
+
+        return (want, graft);
     }
 
-    /// <summary>A payload arrived: its hash is no longer missing.</summary>
-    public void Arrived(AssertionHash hash)
+    /// <summary>
+    /// A payload arrived: it is no longer waited for. Whether it came as pushed on the tree (not asked for, or asked for
+    /// with a graft) rather than pulled through a lazy link that stays lazy.
+    /// </summary>
+    public bool Arrived(AssertionHash hash)
     {
         lock (_gate)
         {
-            _missing.Remove(hash);
-        }
-    }
-
-    /// <summary>A payload arrived by a graft: a later copy of it on an eager link is late, not redundant, and prunes nothing.</summary>
-    public void ArrivedByGraft(AssertionHash hash)
-    {
-        lock (_gate)
-        {
-            if (_grafted.Add(hash))
+            if (!_wanted.Remove(hash, out (long Until, bool Graft) wanted) || wanted.Graft)
             {
-                _graftedOrder.Enqueue(hash);
-                if (_graftedOrder.Count > BroadcastLimits.MaxMissing)
+                return true;
+            }
+
+            if (_pulled.Add(hash))
+            {
+                _pulledOrder.Enqueue(hash);
+                if (_pulledOrder.Count > BroadcastLimits.MaxPulledRemembered)
                 {
-                    _grafted.Remove(_graftedOrder.Dequeue());
+                    _pulled.Remove(_pulledOrder.Dequeue());
                 }
             }
-        }
-    }
 
-    /// <summary>Whether the payload of <paramref name="hash"/> arrived here by a graft (among the last ones remembered).</summary>
-    public bool CameByGraft(AssertionHash hash)
-    {
-        lock (_gate)
-        {
-            return _grafted.Contains(hash);
+            return false;
         }
     }
 
     /// <summary>
-    /// The grafts due now: for every hash missing for <see cref="BroadcastLimits.GraftTimeout"/> (and a random share of
-    /// it) since it was announced, or since its last graft, the next announcer not yet asked, grouped by announcer, at most
-    /// <see cref="BroadcastLimits.MaxHashes"/> per message. A hash whose announcers were all asked, or that arrived,
-    /// is forgotten (anti-entropy delivers what is still missing).
+    /// Whether a copy of <paramref name="hash"/> pushed on the tree is redundant: not when the copy held came by a pull
+    /// (the tree was late, not looping, and pruning it would cut the tree where it works).
     /// </summary>
-    public List<(PeerEntry Peer, List<AssertionHash> Hashes)> DueGrafts()
+    public bool IsRedundant(AssertionHash hash)
     {
-        long now = _time.GetTimestamp();
-        var due = new List<(PeerEntry Peer, List<AssertionHash> Hashes)>();
         lock (_gate)
         {
-            List<AssertionHash>? forget = null;
-            foreach ((AssertionHash hash, Missing missing) in _missing)
+            return !_pulled.Contains(hash);
+        }
+    }
+
+    private long ToTimestamp(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
+
+    private void Expire(long now)
+    {
+        while (_wantedOrder.TryPeek(out (AssertionHash Hash, long Until) oldest) && oldest.Until <= now)
+        {
+            _wantedOrder.Dequeue();
+            if (_wanted.TryGetValue(oldest.Hash, out (long Until, bool Graft) wanted) && wanted.Until == oldest.Until)
             {
-                if (now < missing.Due)
-                {
-                    continue;
-                }
-
-                // One link grafted per round where one will do: an announcer this round already asks is asked for this hash too.
-                PeerEntry? next = null;
-                foreach ((PeerEntry chosen, List<AssertionHash> _) in due)
-                {
-                    if (missing.Announcers.IndexOf(chosen) >= missing.Next)
-                    {
-                        next = chosen;
-                        break;
-                    }
-                }
-
-                while (next is null && missing.Next < missing.Announcers.Count)
-                {
-                    PeerEntry candidate = missing.Announcers[missing.Next++];
-                    next = candidate.IsRemoved ? null : candidate;
-                }
-
-                if (next is null || _index.Contains(hash))
-                {
-                    (forget ??= new List<AssertionHash>()).Add(hash);
-                    continue;
-                }
-
-                missing.Due = now + Due();
-                int slot = due.FindIndex(d => ReferenceEquals(d.Peer, next) && d.Hashes.Count < BroadcastLimits.MaxHashes);
-                if (slot < 0)
-                {
-                    due.Add((next, new List<AssertionHash> { hash }));
-                }
-                else
-                {
-                    due[slot].Hashes.Add(hash);
-                }
-            }
-
-            if (forget is not null)
-            {
-                foreach (AssertionHash hash in forget)
-                {
-                    _missing.Remove(hash);
-                }
+                _wanted.Remove(oldest.Hash);
             }
         }
-
-        return due;
-    }
-
-    /// <summary>The wait before a graft, in timestamp units: the graft timeout and a random share of it again.</summary>
-    private long Due()
-    {
-        TimeSpan wait = BroadcastLimits.GraftTimeout + _random.Jitter(BroadcastLimits.GraftTimeout);
-        return (long)(wait.TotalSeconds * _time.TimestampFrequency);
-    }
-
-    /// <summary>A hash announced and not yet held: when a graft is due, by whom it was announced, and who was asked.</summary>
-    private sealed class Missing(long due, PeerEntry first)
-    {
-        public long Due { get; set; } = due;
-
-        public List<PeerEntry> Announcers { get; } = new(2) { first };
-
-        public int Next { get; set; }
     }
 }

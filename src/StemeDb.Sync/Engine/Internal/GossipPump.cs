@@ -11,14 +11,17 @@ namespace StemeDb.Sync.Engine.Internal;
 /// <summary>A record waiting to be gossiped, and the link it came on (<see langword="null"/> for local ingest or an unknown sender).</summary>
 internal readonly record struct QueuedRecord(AssertionRecord Record, PeerEntry? Origin);
 
+/// <summary>A record held back to be announced, and the links its payload (or its hash, at once) already went on.</summary>
+internal sealed record HeldAnnouncement(QueuedRecord Record, PeerEntry[] PushedTo);
+
 /// <summary>
 /// Live gossip: a bounded queue of newly stored assertions and the workers that send them on. To peers with the
-/// <c>Broadcast</c> extension they go by the broadcast tree (<see cref="BroadcastTree"/>): payloads on eager links,
-/// hashes announced on up to <see cref="BroadcastLimits.LazyFanout"/> lazy ones, never back on the link a record came
-/// on. To peers without it (v1 nodes) they are pushed to up to <see cref="SyncNodeOptions.GossipFanout"/> of them at
-/// random. Under backlog, queued assertions travel together (<c>Broadcast</c>, <c>GossipBatch</c>, or unary to a v1
-/// peer, see <see cref="PeerCalls.PushAsync"/>); one retry loop serves every send. A full queue drops the push, never
-/// the assertion: anti-entropy delivers it later. The graft loop asks announcers for hashes still missing.
+/// <c>Broadcast</c> extension they go by the broadcast tree (<see cref="BroadcastTree"/>): payloads at once on eager
+/// links, and hashes after <see cref="BroadcastLimits.AnnounceDelay"/> on the lazy links of its broadcast view, never back on the link a record came on; a peer that asks for an announced hash gets its payload and its
+/// link becomes eager. To peers without the extension (v1 nodes) they are pushed to up to
+/// <see cref="SyncNodeOptions.GossipFanout"/> of them at random. Under backlog, queued assertions travel together
+/// (<c>Broadcast</c>, <c>GossipBatch</c>, or unary to a v1 peer, see <see cref="PeerCalls.PushAsync"/>); one retry loop
+/// serves every send. A full queue drops the push, never the assertion: anti-entropy delivers it later.
 /// </summary>
 internal sealed class GossipPump
 {
@@ -34,6 +37,9 @@ internal sealed class GossipPump
     private readonly TimeProvider _timeProvider;
     private readonly Channel<QueuedRecord> _queue;
     private readonly BroadcastTree _tree;
+    private readonly object _announceGate = new();
+    private readonly PriorityQueue<HeldAnnouncement, long> _announcements = new();
+    private readonly Channel<bool> _announcementsWaiting = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     // copyOnEnqueue: queued records may hold a caller's buffer (lent for a call only) and need bytes of their own.
     public GossipPump(
@@ -54,12 +60,6 @@ internal sealed class GossipPump
             SingleWriter = false,
         });
     }
-
-    /// <summary>
-    /// Receives the payloads a graft brought from <c>peer</c>, as pushed records (verified, stored, forwarded on); set
-    /// once by the node, which owns the receive path.
-    /// </summary>
-    public Func<PeerEntry, IReadOnlyList<AssertionRecord>, CancellationToken, ValueTask>? ReceiveGrafted { get; set; }
 
     /// <summary>How many assertions wait to be gossiped.</summary>
     public int Pending => _queue.Reader.Count;
@@ -98,7 +98,7 @@ internal sealed class GossipPump
             workers.Add(Task.Run(() => WorkerAsync(cancellationToken), CancellationToken.None));
         }
 
-        workers.Add(Task.Run(() => GraftLoopAsync(cancellationToken), CancellationToken.None));
+        workers.Add(Task.Run(() => AnnounceLoopAsync(cancellationToken), CancellationToken.None));
     }
 
     /// <summary>Accepts no more records (queued ones are discarded with the node).</summary>
@@ -117,28 +117,84 @@ internal sealed class GossipPump
     }
 
     /// <summary>
-    /// Sends the grafts due now (<see cref="BroadcastTree.DueGrafts"/>), each to its announcer, whose link becomes eager;
-    /// the payloads answered go through the receive path. Returns how many hashes were asked for.
+    /// Sends the announcements due now: the hashes of records received or ingested at least
+    /// <see cref="BroadcastLimits.AnnounceDelay"/> ago (and a random share of it again), on every link of the
+    /// broadcast view their payloads did not go on; never on the link a record came on. A peer that asks for some of
+    /// them gets their payloads, and its link becomes eager when it asks to graft. Returns how many records were announced.
     /// </summary>
-    public async ValueTask<int> GraftDueAsync(CancellationToken cancellationToken)
+    public async ValueTask<int> AnnounceDueAsync(CancellationToken cancellationToken)
     {
         await IdentifyAsync(cancellationToken).ConfigureAwait(false);
-        List<(PeerEntry Peer, List<AssertionHash> Hashes)> due = _tree.DueGrafts();
+        long now = _timeProvider.GetTimestamp();
+        var due = new List<HeldAnnouncement>();
+        lock (_announceGate)
+        {
+            while (due.Count < BroadcastLimits.MaxHashes && _announcements.TryPeek(out HeldAnnouncement? next, out long at) && at <= now)
+            {
+                due.Add(_announcements.Dequeue());
+            }
+        }
+
         if (due.Count == 0)
         {
             return 0;
         }
 
-        int asked = 0;
-        var grafts = new Task[due.Count];
-        for (int i = 0; i < due.Count; i++)
+        var sends = new List<Task>();
+        foreach (PeerEntry peer in _tree.View())
         {
-            asked += due[i].Hashes.Count;
-            grafts[i] = GraftAsync(due[i].Peer, due[i].Hashes, cancellationToken);
+            if (Unsent(due, peer) is { Length: > 0 } records)
+            {
+                sends.Add(AnnounceAsync(peer, records, cancellationToken));
+            }
         }
 
-        await Task.WhenAll(grafts).ConfigureAwait(false);
-        return asked;
+        await Task.WhenAll(sends).ConfigureAwait(false);
+        return due.Count;
+    }
+
+    /// <summary>The held records whose payloads did not go to <paramref name="peer"/> and did not come from it.</summary>
+    private static AssertionRecord[] Unsent(List<HeldAnnouncement> held, PeerEntry peer)
+    {
+        var records = new List<AssertionRecord>(held.Count);
+        foreach (HeldAnnouncement item in held)
+        {
+            if (!ReferenceEquals(item.Record.Origin, peer) && Array.IndexOf(item.PushedTo, peer) < 0)
+            {
+                records.Add(item.Record.Record);
+            }
+        }
+
+        return records.ToArray();
+    }
+
+    /// <summary>
+    /// Holds records back to be announced after <see cref="BroadcastLimits.AnnounceDelay"/> and a random share of it
+    /// again (so that the nodes of a part of the tree cut off from the rest are not all told at once, and do not all ask
+    /// at once); drops the announcement when too many wait.
+    /// </summary>
+    private void HoldForAnnouncement(QueuedRecord[] batch, PeerEntry[] pushedTo)
+    {
+        TimeSpan delay = BroadcastLimits.AnnounceDelay + _retry.Jitter(BroadcastLimits.AnnounceDelay);
+        long due = _timeProvider.GetTimestamp() + (long)(delay.TotalSeconds * _timeProvider.TimestampFrequency);
+        lock (_announceGate)
+        {
+            if (_announcements.Count == 0)
+            {
+                _announcementsWaiting.Writer.TryWrite(true);
+            }
+
+            foreach (QueuedRecord record in batch)
+            {
+                if (_announcements.Count >= BroadcastLimits.MaxPendingAnnouncements)
+                {
+                    SyncDiagnostics.GossipDropped.Add(1, SyncDiagnostics.Tag("reason", "announcements_full"));
+                    continue;
+                }
+
+                _announcements.Enqueue(new HeldAnnouncement(record, pushedTo), due);
+            }
+        }
     }
 
     /// <summary>
@@ -194,45 +250,8 @@ internal sealed class GossipPump
         }
     }
 
-    private async Task GraftAsync(PeerEntry peer, List<AssertionHash> hashes, CancellationToken cancellationToken)
-    {
-        var graft = new ReadOnlyMemory<byte>[hashes.Count];
-        for (int i = 0; i < graft.Length; i++)
-        {
-            graft[i] = hashes[i].ToArray();
-        }
-
-        peer.Calls.Capabilities.Eager = true;
-        SyncDiagnostics.BroadcastGrafted.Add(graft.Length);
-        var request = new BroadcastRequest(_tree.SelfBytes, Array.Empty<GossipMessage>(), Array.Empty<ReadOnlyMemory<byte>>(), graft, Prune: false);
-        try
-        {
-            BroadcastResponse response = await peer.Calls.BroadcastAsync(request, cancellationToken).ConfigureAwait(false);
-            BroadcastTree.Learn(peer, response.NodeId.Span);
-            if (response.Grafted.Count != 0 && ReceiveGrafted is { } receive)
-            {
-                await receive(peer, response.Grafted, cancellationToken).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-#pragma warning disable CA1031 // A failed graft is given up: the next announcer, or anti-entropy, delivers the hash.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            if (ex is SyncPeerException { Code: SyncStatusCode.Unimplemented or SyncStatusCode.InvalidResponse })
-            {
-                peer.Calls.Capabilities.Broadcast = false;
-            }
-
-            SyncDiagnostics.GossipSendFailures.Add(1);
-            SyncLog.GossipSendFailed(_logger, hashes[0], peer.Peer.Name, 1, ex);
-        }
-    }
-
-    private async Task GraftLoopAsync(CancellationToken cancellationToken)
+    /// <summary>Sends announcements as they fall due; sleeps while none wait.</summary>
+    private async Task AnnounceLoopAsync(CancellationToken cancellationToken)
     {
         try
         {
@@ -240,7 +259,9 @@ internal sealed class GossipPump
             {
                 try
                 {
-                    await GraftDueAsync(cancellationToken).ConfigureAwait(false);
+                    while (await AnnounceDueAsync(cancellationToken).ConfigureAwait(false) == BroadcastLimits.MaxHashes)
+                    {
+                    }
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
@@ -253,12 +274,93 @@ internal sealed class GossipPump
                     SyncLog.BackgroundLoopFailed(_logger, ex);
                 }
 
-                await Task.Delay(BroadcastLimits.GraftCheckInterval, _timeProvider, cancellationToken).ConfigureAwait(false);
+                if (NextAnnouncementIn() is { } wait)
+                {
+                    await Task.Delay(wait > BroadcastLimits.AnnounceInterval ? wait : BroadcastLimits.AnnounceInterval, _timeProvider, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await _announcementsWaiting.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
+    }
+
+    /// <summary>How long until the next held announcement is due; <see langword="null"/> when none is held.</summary>
+    private TimeSpan? NextAnnouncementIn()
+    {
+        lock (_announceGate)
+        {
+            if (!_announcements.TryPeek(out _, out long due))
+            {
+                return null;
+            }
+
+            long now = _timeProvider.GetTimestamp();
+            return due <= now ? TimeSpan.Zero : _timeProvider.GetElapsedTime(now, due);
+        }
+    }
+
+    /// <summary>
+    /// Announces records on a lazy link; the payloads the peer asks for follow at once, and the link becomes eager (a
+    /// graft). A failed announcement is given up: announcements on other links, or anti-entropy, cover it.
+    /// </summary>
+    private async Task AnnounceAsync(PeerEntry target, AssertionRecord[] records, CancellationToken cancellationToken)
+    {
+        var hashes = new ReadOnlyMemory<byte>[records.Length];
+        for (int i = 0; i < hashes.Length; i++)
+        {
+            hashes[i] = records[i].Hash.ToArray();
+        }
+
+        var request = new BroadcastRequest(_tree.SelfBytes, Array.Empty<GossipMessage>(), hashes);
+        BroadcastResponse response;
+        try
+        {
+            response = await target.Calls.BroadcastAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+#pragma warning disable CA1031 // An announcement is given up on any failure; a peer outside the protocol loses the extension.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            if (ex is SyncPeerException { Code: SyncStatusCode.Unimplemented or SyncStatusCode.InvalidResponse })
+            {
+                target.Calls.Capabilities.Broadcast = false;
+            }
+
+            SyncDiagnostics.GossipSendFailures.Add(1);
+            SyncLog.GossipSendFailed(_logger, records[0].Hash, target.Peer.Name, 1, ex);
+            return;
+        }
+
+        SyncDiagnostics.BroadcastAnnounced.Add(records.Length, SyncDiagnostics.Tag("direction", "sent"));
+        BroadcastTree.Learn(target, response.NodeId.Span);
+        if (response.Want.Count == 0)
+        {
+            return;
+        }
+
+        var wanted = new HashSet<AssertionHash>();
+        foreach (ReadOnlyMemory<byte> hash in response.Want)
+        {
+            wanted.Add(new AssertionHash(hash.Span));
+        }
+
+        SyncDiagnostics.BroadcastWanted.Add(wanted.Count, SyncDiagnostics.Tag("direction", "received"));
+        if (response.Graft && !target.Calls.Capabilities.Eager)
+        {
+            target.Calls.Capabilities.Eager = true;
+            SyncDiagnostics.BroadcastGrafts.Add(1);
+        }
+
+        await BroadcastAsync(target, Array.FindAll(records, r => wanted.Contains(r.Hash)), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task WorkerAsync(CancellationToken cancellationToken)
@@ -312,30 +414,38 @@ internal sealed class GossipPump
     private async Task SendToPeersAsync(QueuedRecord[] batch, CancellationToken cancellationToken)
     {
         await IdentifyAsync(cancellationToken).ConfigureAwait(false);
-        _tree.EnsureEagerLinks();
-        PeerEntry[] peers = _peers.Snapshot;
+        _tree.View();
         var sends = new List<Task>();
         var plain = new List<PeerEntry>();
-        var lazy = new List<PeerEntry>();
-        foreach (PeerEntry peer in peers)
+        List<PeerEntry>? pushedTo = null;
+        bool broadcast = false;
+        foreach (PeerEntry peer in _peers.Snapshot)
         {
             if (!peer.Calls.Capabilities.Broadcast)
             {
                 plain.Add(peer);
+                continue;
             }
-            else if (peer.Calls.Capabilities.Eager)
+
+            broadcast = true;
+            if (peer.Calls.Capabilities.Eager)
             {
-                AddSend(sends, peer, batch, announce: false, cancellationToken);
-            }
-            else
-            {
-                lazy.Add(peer);
+                (pushedTo ??= new List<PeerEntry>()).Add(peer);
+                AssertionRecord[] records = Except(batch, peer);
+                if (records.Length > BroadcastLimits.MaxEagerPush)
+                {
+                    sends.Add(AnnounceAsync(peer, records, cancellationToken));
+                }
+                else if (records.Length != 0)
+                {
+                    sends.Add(BroadcastAsync(peer, records, cancellationToken));
+                }
             }
         }
 
-        foreach (PeerEntry peer in _retry.Pick(lazy.ToArray(), BroadcastLimits.LazyFanout))
+        if (broadcast)
         {
-            AddSend(sends, peer, batch, announce: true, cancellationToken);
+            HoldForAnnouncement(batch, pushedTo?.ToArray() ?? Array.Empty<PeerEntry>());
         }
 
         foreach (PeerEntry peer in _retry.Pick(plain.ToArray(), _options.GossipFanout))
@@ -348,15 +458,6 @@ internal sealed class GossipPump
         }
 
         await Task.WhenAll(sends).ConfigureAwait(false);
-    }
-
-    private void AddSend(List<Task> sends, PeerEntry peer, QueuedRecord[] batch, bool announce, CancellationToken cancellationToken)
-    {
-        AssertionRecord[] records = Except(batch, peer);
-        if (records.Length != 0)
-        {
-            sends.Add(BroadcastAsync(peer, records, announce, cancellationToken));
-        }
     }
 
     /// <summary>The batch's records that did not come on <paramref name="peer"/>'s link: no payload goes back where it came from.</summary>
@@ -382,32 +483,14 @@ internal sealed class GossipPump
     }
 
     /// <summary>
-    /// Sends records on a broadcast link: their payloads on an eager one (in messages of at most
-    /// <see cref="BulkPush.MaxBatchBytes"/>), their hashes on a lazy one. A peer that answers <c>UNIMPLEMENTED</c> (or
-    /// outside the protocol) loses the extension for good and gets the payloads the v1 way.
+    /// Pushes payloads on a broadcast link, in messages of at most <see cref="SyncProtocol.MaxGossipBatch"/> records and
+    /// <see cref="BulkPush.MaxBatchBytes"/>. A peer that answers <c>UNIMPLEMENTED</c> (or outside the protocol) loses
+    /// the extension for good and gets the payloads the v1 way.
     /// </summary>
-    private async Task BroadcastAsync(PeerEntry target, AssertionRecord[] records, bool announce, CancellationToken cancellationToken)
+    private async Task BroadcastAsync(PeerEntry target, AssertionRecord[] records, CancellationToken cancellationToken)
     {
         try
         {
-            if (announce)
-            {
-                for (int start = 0; start < records.Length; start += BroadcastLimits.MaxHashes)
-                {
-                    int count = Math.Min(BroadcastLimits.MaxHashes, records.Length - start);
-                    var hashes = new ReadOnlyMemory<byte>[count];
-                    for (int i = 0; i < count; i++)
-                    {
-                        hashes[i] = records[start + i].Hash.ToArray();
-                    }
-
-                    await SendBroadcastAsync(target, Array.Empty<AssertionRecord>(), hashes, cancellationToken).ConfigureAwait(false);
-                    SyncDiagnostics.BroadcastAnnounced.Add(count, SyncDiagnostics.Tag("direction", "sent"));
-                }
-
-                return;
-            }
-
             int first = 0;
             long bytes = 0;
             for (int i = 0; i <= records.Length; i++)
@@ -415,7 +498,7 @@ internal sealed class GossipPump
                 bool full = i == records.Length || i - first == SyncProtocol.MaxGossipBatch || (i > first && bytes + records[i].Data.Length > BulkPush.MaxBatchBytes);
                 if (full && i > first)
                 {
-                    await SendBroadcastAsync(target, records[first..i], Array.Empty<ReadOnlyMemory<byte>>(), cancellationToken).ConfigureAwait(false);
+                    await SendBroadcastAsync(target, records[first..i], cancellationToken).ConfigureAwait(false);
                     first = i;
                     bytes = 0;
                 }
@@ -433,8 +516,11 @@ internal sealed class GossipPump
         }
     }
 
-    /// <summary>One broadcast message, retried like any push; learns the peer's id and follows a prune in its answer.</summary>
-    private async Task SendBroadcastAsync(PeerEntry target, AssertionRecord[] records, ReadOnlyMemory<byte>[] announced, CancellationToken cancellationToken)
+    /// <summary>
+    /// One message of payloads, retried like any push; learns the peer's id and follows a prune in its answer. A link
+    /// whose push is given up becomes lazy: announcements, which cost little, keep going to it.
+    /// </summary>
+    private async Task SendBroadcastAsync(PeerEntry target, AssertionRecord[] records, CancellationToken cancellationToken)
     {
         var messages = new GossipMessage[records.Length];
         for (int i = 0; i < messages.Length; i++)
@@ -444,10 +530,10 @@ internal sealed class GossipPump
                 record.Hash.ToArray(), record.Data, record.Timestamp.Time, record.Timestamp.Counter, record.Timestamp.IsNone ? ReadOnlyMemory<byte>.Empty : record.Timestamp.NodeId.ToArray());
         }
 
-        var request = new BroadcastRequest(_tree.SelfBytes, messages, announced, Array.Empty<ReadOnlyMemory<byte>>(), Prune: false);
-        await RetryAsync(
+        var request = new BroadcastRequest(_tree.SelfBytes, messages, Array.Empty<ReadOnlyMemory<byte>>());
+        bool sent = await RetryAsync(
             target,
-            records.Length != 0 ? records[0].Hash : new AssertionHash(announced[0].Span),
+            records[0].Hash,
             records.Length,
             async token =>
             {
@@ -456,7 +542,7 @@ internal sealed class GossipPump
                 if (response.Prune && target.Calls.Capabilities.Eager)
                 {
                     target.Calls.Capabilities.Eager = false;
-                    SyncDiagnostics.BroadcastPruned.Add(1, SyncDiagnostics.Tag("side", "remote"));
+                    SyncDiagnostics.BroadcastPrunes.Add(1, SyncDiagnostics.Tag("reason", "duplicate"));
                 }
 
                 for (int i = 0; i < records.Length; i++)
@@ -465,6 +551,11 @@ internal sealed class GossipPump
                 }
             },
             cancellationToken).ConfigureAwait(false);
+        if (!sent && target.Calls.Capabilities.Eager)
+        {
+            target.Calls.Capabilities.Eager = false;
+            SyncDiagnostics.BroadcastPrunes.Add(1, SyncDiagnostics.Tag("reason", "unreachable"));
+        }
     }
 
     /// <summary>Pushes a batch (of one or more) to one peer the v1 way (unary <c>Gossip</c>, or <c>GossipBatch</c>).</summary>
@@ -491,10 +582,11 @@ internal sealed class GossipPump
             extension: false);
 
     /// <summary>
-    /// One send to one peer, retrying transport failures with backoff, then giving up (anti-entropy catches up). For an
-    /// extension's call, <c>UNIMPLEMENTED</c> and an answer outside the protocol reach the caller, which falls back.
+    /// One send to one peer, retrying transport failures with backoff, then giving up (anti-entropy catches up); whether
+    /// it was sent. For an extension's call, <c>UNIMPLEMENTED</c> and an answer outside the protocol reach the caller,
+    /// which falls back.
     /// </summary>
-    private async Task RetryAsync(
+    private async Task<bool> RetryAsync(
         PeerEntry target, AssertionHash first, int records, Func<CancellationToken, Task> send, CancellationToken cancellationToken, bool extension = true)
     {
         using Activity? activity = SyncDiagnostics.ActivitySource.StartActivity("StemeDb.Sync.Gossip", ActivityKind.Client);
@@ -503,13 +595,13 @@ internal sealed class GossipPump
         {
             if (target.IsRemoved)
             {
-                return;
+                return false;
             }
 
             try
             {
                 await send(cancellationToken).ConfigureAwait(false);
-                return;
+                return true;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -524,7 +616,7 @@ internal sealed class GossipPump
                 SyncDiagnostics.GossipSendFailures.Add(1);
                 SyncDiagnostics.GossipDropped.Add(records, SyncDiagnostics.Tag("reason", "not_retryable"));
                 SyncLog.GossipSendFailed(_logger, first, target.Peer.Name, attempt, ex);
-                return;
+                return false;
             }
 #pragma warning disable CA1031 // Any transport failure is retried, then given up; anti-entropy catches up.
             catch (Exception ex)
@@ -538,7 +630,7 @@ internal sealed class GossipPump
             {
                 SyncDiagnostics.GossipDropped.Add(records, SyncDiagnostics.Tag("reason", "retries_exhausted"));
                 SyncLog.GossipAbandoned(_logger, first, target.Peer.Name, attempt);
-                return;
+                return false;
             }
 
             await Task.Delay(_retry.RetryDelay(attempt), _timeProvider, cancellationToken).ConfigureAwait(false);

@@ -26,10 +26,10 @@ internal readonly record struct FetchedOutcome(int Stored, long Bytes, int Rejec
 /// fetch answer, a streamed pull, an import. Each is verified (lengths, size, BLAKE3, content, clock drift), an unstamped
 /// record is stamped, then stored, indexed, and its timestamp observed by the clock; a rejection stores nothing and
 /// leaves the clock unchanged. One rule for what follows (docs/ENGINE.md, "The receive path"): a record new to this node
-/// is forwarded by gossip when it was pushed (the live path, an epidemic: a gossip push or batch, a broadcast payload,
-/// or one a graft brought), on every link but the one it came on; one that was pulled (fetch, stream) or imported is
-/// not, since every node that lacks it pulls it the same way. Received records never count as local ingest
-/// (<c>stemedb.sync.ingested</c>); each path counts its own.
+/// is forwarded by gossip when it was pushed (the live path, an epidemic: a gossip push or batch, a broadcast payload), on
+/// every link but the one it came on; one that was pulled (fetch, stream) or imported is not, since every node that
+/// lacks it pulls it the same way. Received records never count as local ingest (<c>stemedb.sync.ingested</c>); each
+/// path counts its own.
 /// </summary>
 internal sealed class IncomingAssertions
 {
@@ -42,14 +42,12 @@ internal sealed class IncomingAssertions
     private readonly ILogger _logger;
     private readonly StorePuts _puts;
     private readonly NodeLifecycle _lifecycle;
-    private readonly BroadcastTree _tree;
 
     // storeCopies: the store copies a record's bytes inside PutAsync (a synchronous-put store), so that a record may
     // lend it the transport's buffer; any other store gets bytes of its own.
     public IncomingAssertions(
-        StorePuts puts, MerkleIndex index, HybridLogicalClock clock, AssertionVerifier verifier, GossipPump gossip, BroadcastTree tree, NodeLifecycle lifecycle, ILogger logger)
+        StorePuts puts, MerkleIndex index, HybridLogicalClock clock, AssertionVerifier verifier, GossipPump gossip, NodeLifecycle lifecycle, ILogger logger)
     {
-        _tree = tree;
         _puts = puts;
         _lifecycle = lifecycle;
         IAssertionStore store = puts.Store;
@@ -87,7 +85,6 @@ internal sealed class IncomingAssertions
         var record = new AssertionRecord(hash, _storeCopies ? data : data.ToArray(), timestamp);
         bool added = await StoreAsync(record, cancellationToken).ConfigureAwait(false);
         SyncDiagnostics.GossipReceived.Add(1, SyncDiagnostics.Tag("new", added));
-        _tree.Arrived(hash);
         if (added)
         {
             SyncDiagnostics.BytesReceived.Add(record.Data.Length, SyncDiagnostics.Tag("kind", "gossip"));
@@ -95,16 +92,6 @@ internal sealed class IncomingAssertions
         }
 
         return new ReceivedPush(GossipResult.Ok, added);
-    }
-
-    /// <summary>The payloads a graft on <paramref name="origin"/>'s link brought: each received as pushed (rejections are counted and logged).</summary>
-    public async ValueTask ReceiveGraftedAsync(PeerEntry origin, IReadOnlyList<AssertionRecord> records, CancellationToken cancellationToken)
-    {
-        foreach (AssertionRecord record in records)
-        {
-            _tree.ArrivedByGraft(record.Hash);
-            await ReceivePushAsync(record.Hash, record.Data, record.Timestamp, origin, cancellationToken).ConfigureAwait(false);
-        }
     }
 
     /// <summary>A push refused before verification (a malformed message): counted and logged like any rejection.</summary>

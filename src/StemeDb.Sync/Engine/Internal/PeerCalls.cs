@@ -172,15 +172,15 @@ internal sealed partial class PeerCalls
 
     /// <summary>
     /// One <c>Broadcast</c> message. The answer holds one result per pushed payload, a node id of 16 bytes (or none),
-    /// and only grafted records that were asked for, each once; anything else is outside the protocol.
+    /// and asks only for announced hashes, each once; anything else is outside the protocol.
     /// </summary>
     public async ValueTask<BroadcastResponse> BroadcastAsync(BroadcastRequest request, CancellationToken cancellationToken)
     {
         BroadcastResponse response = await CallAsync(
             "Broadcast", request, static (peer, request, token) => peer.BroadcastAsync(request, token), cancellationToken).ConfigureAwait(false);
-        if (response?.Results is null || response.Grafted is null)
+        if (response?.Results is null || response.Want is null)
         {
-            throw InvalidResponse("Broadcast", "the answer carries no result or record list");
+            throw InvalidResponse("Broadcast", "the answer carries no result or want list");
         }
 
         if (response.Results.Count != request.Assertions.Count)
@@ -193,24 +193,24 @@ internal sealed partial class PeerCalls
             throw InvalidResponse("Broadcast", $"the node id is {response.NodeId.Length} bytes, not {NodeId.Length}");
         }
 
-        if (response.Grafted.Count > request.Graft.Count)
+        if (response.Want.Count > request.Announced.Count)
         {
-            throw InvalidResponse("Broadcast", $"{response.Grafted.Count} assertions were returned for {request.Graft.Count} grafted hashes");
+            throw InvalidResponse("Broadcast", $"{response.Want.Count} hashes were asked for of {request.Announced.Count} announced");
         }
 
-        if (response.Grafted.Count != 0)
+        if (response.Want.Count != 0)
         {
-            var requested = new HashSet<AssertionHash>();
-            foreach (ReadOnlyMemory<byte> hash in request.Graft)
+            var announced = new HashSet<AssertionHash>();
+            foreach (ReadOnlyMemory<byte> hash in request.Announced)
             {
-                requested.Add(new AssertionHash(hash.Span));
+                announced.Add(new AssertionHash(hash.Span));
             }
 
-            for (int i = 0; i < response.Grafted.Count; i++)
+            for (int i = 0; i < response.Want.Count; i++)
             {
-                if (response.Grafted[i] is not { } record || !requested.Remove(record.Hash))
+                if (response.Want[i].Length != SyncProtocol.HashLength || !announced.Remove(new AssertionHash(response.Want[i].Span)))
                 {
-                    throw InvalidResponse("Broadcast", $"grafted assertion {i} was not asked for, or was answered twice");
+                    throw InvalidResponse("Broadcast", $"wanted hash {i} was not announced, or was asked for twice");
                 }
             }
         }

@@ -18,6 +18,7 @@ internal sealed class PeerSyncState
     private volatile bool _stream = true;
     private volatile bool _broadcast = true;
     private volatile bool _eager;
+    private volatile bool _inView;
     private StrongBox<NodeId>? _remoteId;
     private long _identifiedAt = long.MinValue;
     private ConvergedSummaries? _converged;
@@ -47,6 +48,13 @@ internal sealed class PeerSyncState
     /// are announced on it). Both ends keep it: a prune makes it lazy, a graft or a first delivery eager.
     /// </summary>
     public bool Eager { get => _eager; set => _eager = value; }
+
+    /// <summary>
+    /// Whether the link is in the node's broadcast view: the links that get every announcement (lazy ones) or payload
+    /// (eager ones). Chosen at random up to <see cref="BroadcastLimits.ViewSize"/>, and joined by every peer that sends
+    /// this node broadcast messages.
+    /// </summary>
+    public bool InView { get => _inView; set => _inView = value; }
 
     /// <summary>The peer's node id, as its broadcast answers name it; <see langword="null"/> until one did.</summary>
     public NodeId? RemoteId

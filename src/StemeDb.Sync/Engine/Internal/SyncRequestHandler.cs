@@ -71,9 +71,11 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
     private ValueTask<ReceivedPush> RejectPush(string reason) => new(new ReceivedPush(_incoming.Reject(reason), false));
 
     /// <summary>
-    /// One <c>Broadcast</c> message (docs/PROTOCOL.md, "Broadcast"): every field checked before anything is done; then the
-    /// payloads are received on the sender's link, the announced hashes it lacks remembered, the grafted ones answered
-    /// within the answer budget, and the link made eager or lazy by the Plumtree rules (<see cref="BroadcastTree"/>).
+    /// One <c>Broadcast</c> message (docs/PROTOCOL.md, "Broadcast"): every field checked before anything is done; then
+    /// the payloads are received as pushed, on the sender's link (nothing goes back on it), and the announced hashes
+    /// this node lacks and waits for from no one else are asked for. A payload already held prunes the link (the answer
+    /// says so, and this node's own link to the sender becomes lazy); otherwise a new one makes this node's link to the
+    /// sender eager, so that the tree carries payloads both ways.
     /// </summary>
     public async ValueTask<BroadcastResponse> BroadcastAsync(BroadcastRequest request, CancellationToken cancellationToken)
     {
@@ -92,51 +94,43 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
         {
             ReceivedPush push = await ReceivePushAsync(request.Assertions[i], link, cancellationToken).ConfigureAwait(false);
             results[i] = push.Result;
-            duplicate |= push.Result.Accepted && !push.Added && !_tree.CameByGraft(new AssertionHash(request.Assertions[i].Hash.Span));
-            delivered |= push.Added;
-        }
-
-        if (link is not null && request.Announced.Count != 0)
-        {
-            _tree.Announced(link, request.Announced);
-        }
-
-        SyncDiagnostics.BroadcastAnnounced.Add(request.Announced.Count, SyncDiagnostics.Tag("direction", "received"));
-        IReadOnlyList<AssertionRecord> grafted = Array.Empty<AssertionRecord>();
-        if (request.Graft.Count != 0)
-        {
-            var wanted = new AssertionHash[request.Graft.Count];
-            for (int i = 0; i < wanted.Length; i++)
+            if (push.Result.Accepted && !push.Added)
             {
-                wanted[i] = new AssertionHash(request.Graft[i].Span);
+                duplicate |= _tree.IsRedundant(new AssertionHash(request.Assertions[i].Hash.Span));
             }
+            else if (push.Added)
+            {
+                delivered |= _tree.Arrived(new AssertionHash(request.Assertions[i].Hash.Span));
+            }
+        }
 
-            grafted = await _store.GetManyWithinAsync(wanted, _maxAnswerBytes, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<ReadOnlyMemory<byte>> want = Array.Empty<ReadOnlyMemory<byte>>();
+        bool graft = false;
+        if (request.Announced.Count != 0)
+        {
+            SyncDiagnostics.BroadcastAnnounced.Add(request.Announced.Count, SyncDiagnostics.Tag("direction", "received"));
+            (want, graft) = _tree.Want(request.Announced);
+            SyncDiagnostics.BroadcastWanted.Add(want.Count, SyncDiagnostics.Tag("direction", "sent"));
         }
 
         if (link is not null)
         {
-            if (request.Prune || (duplicate && !delivered))
-            {
-                if (link.Calls.Capabilities.Eager)
-                {
-                    SyncDiagnostics.BroadcastPruned.Add(1, SyncDiagnostics.Tag("side", "local"));
-                }
-
-                link.Calls.Capabilities.Eager = false;
-            }
-            else if (delivered || request.Graft.Count != 0)
-            {
-                link.Calls.Capabilities.Eager = true;
-            }
+            link.Calls.Capabilities.InView = true;
         }
 
-        return new BroadcastResponse(_tree.SelfBytes, results, grafted, Prune: duplicate && !delivered);
+        // Both ends of a link follow the same rules: a duplicate prunes it, a first delivery on the tree (or a graft)
+        // makes it eager. A payload pulled through a lazy link leaves it lazy.
+        if (link is not null && (duplicate || delivered || graft))
+        {
+            link.Calls.Capabilities.Eager = !duplicate;
+        }
+
+        return new BroadcastResponse(_tree.SelfBytes, results, want, Prune: duplicate, Graft: graft);
     }
 
     private static void CheckBroadcast(BroadcastRequest request)
     {
-        if (request?.Assertions is null || request.Announced is null || request.Graft is null)
+        if (request?.Assertions is null || request.Announced is null)
         {
             throw new SyncRequestException(SyncStatusCode.InvalidArgument, "The broadcast message carries no lists.");
         }
@@ -154,7 +148,6 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
         }
 
         CheckHashes("announced", request.Announced);
-        CheckHashes("graft", request.Graft);
     }
 
     private static void CheckHashes(string field, IReadOnlyList<ReadOnlyMemory<byte>> hashes)

@@ -160,7 +160,7 @@ internal sealed class CallerHandler : ISyncRequestHandler
             bytes += SizeOf(message);
         }
 
-        bytes += ((long)(request.Announced?.Count ?? 0) + (request.Graft?.Count ?? 0)) * (SyncProtocol.HashLength + 2);
+        bytes += (long)(request.Announced?.Count ?? 0) * (SyncProtocol.HashLength + 2);
         return ServeAsync(
             SyncRpc.Broadcast,
             bytes,
@@ -168,8 +168,8 @@ internal sealed class CallerHandler : ISyncRequestHandler
             static (handler, r, token) => handler.BroadcastAsync(r, token),
             static (self, lease, r, answer) =>
             {
-                // Work: the payloads pushed, the announced and grafted hashes looked up, and the grafted records answered.
-                long work = (long)(r.Announced.Count + r.Graft.Count) * SyncProtocol.HashLength;
+                // Work: the payloads pushed, and the announced hashes looked up.
+                long work = (long)r.Announced.Count * SyncProtocol.HashLength;
                 foreach (GossipMessage message in r.Assertions)
                 {
                     work += message.Data.Length;
@@ -188,11 +188,6 @@ internal sealed class CallerHandler : ISyncRequestHandler
                 if (anyRejected)
                 {
                     self._server.CountRejection(SyncRpc.Broadcast, lease);
-                }
-
-                foreach (AssertionRecord record in answer.Grafted)
-                {
-                    work += record.Data.Length + SyncProtocol.HashLength;
                 }
 
                 return work;
