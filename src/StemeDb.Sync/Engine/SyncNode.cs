@@ -106,6 +106,9 @@ public sealed class SyncNode : IAsyncDisposable
 
     internal int PendingGossipCount => _gossip.Pending;
 
+    /// <summary>How many records wait to be announced on lazy broadcast links (for tests and simulation).</summary>
+    internal int HeldAnnouncementCount => _gossip.HeldAnnouncements;
+
     /// <summary>The largest assertion the node accepts (<see cref="SyncNodeOptions.MaxAssertionBytes"/>).</summary>
     internal int MaxAssertionBytes => _options.MaxAssertionBytes;
 

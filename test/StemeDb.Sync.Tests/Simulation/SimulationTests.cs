@@ -53,6 +53,35 @@ public sealed class SimulationTests
         Run(seed, SmallConfig(seed) with { MixedVersions = true }, $"Name=MixedVersions_Seed{seed:D4}");
     }
 
+    private const int PushSeedCount = 40;
+
+    private static IEnumerable<TestCaseData> PushSeeds() =>
+        Enumerable.Range(1, PushSeedCount).Select(seed => new TestCaseData(seed).SetName($"PushOnly_Seed{seed:D4}"));
+
+    /// <summary>
+    /// Live gossip on its own (the <c>Broadcast</c> extension: eager pushes, delayed announcements, pulls, grafts and
+    /// prunes), with no loss, crash, partition or anti-entropy, in a random delivery order: every node ends with every
+    /// assertion, by push alone.
+    /// </summary>
+    [TestCaseSource(nameof(PushSeeds))]
+    [CancelAfter(60_000)]
+    public void Simulation_PushOnly_EveryNodeReachedWithoutAntiEntropy(int seed)
+    {
+        var random = new Random(seed);
+        var config = new SimulationConfig(
+            Nodes: 6 + random.Next(10),
+            Assertions: 100 + random.Next(101),
+            DropRate: 0,
+            AnswerLossRate: 0,
+            DuplicateRate: 0,
+            CrashWeight: 0,
+            PartitionWeight: 0,
+            AntiEntropyWeight: 0,
+            GossipQueueCapacity: 1024,
+            PushOnly: true);
+        Run(seed, config, $"Name=PushOnly_Seed{seed:D4}");
+    }
+
     [Test]
     [CancelAfter(600_000)]
     public void Simulation_SixteenNodesTenThousandAssertions_ConvergesToAcknowledgedUnion()

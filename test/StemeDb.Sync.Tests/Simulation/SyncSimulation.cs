@@ -22,10 +22,11 @@ internal sealed record SimulationConfig(
     int GossipQueueCapacity = 16,
     int GossipFanout = 2,
     int FetchBatchSize = 50,
-    bool MixedVersions = false)
+    bool MixedVersions = false,
+    bool PushOnly = false)
 {
     public override string ToString() =>
-        $"{Nodes} nodes, {Assertions} assertions, drop {DropRate}, answer loss {AnswerLossRate}, duplicate {DuplicateRate}, queue {GossipQueueCapacity}, fanout {GossipFanout}, fetch batch {FetchBatchSize}{(MixedVersions ? ", mixed wire versions" : string.Empty)}";
+        $"{Nodes} nodes, {Assertions} assertions, drop {DropRate}, answer loss {AnswerLossRate}, duplicate {DuplicateRate}, queue {GossipQueueCapacity}, fanout {GossipFanout}, fetch batch {FetchBatchSize}{(MixedVersions ? ", mixed wire versions" : string.Empty)}{(PushOnly ? ", push only" : string.Empty)}";
 }
 
 /// <summary>What a run did, for the test output.</summary>
@@ -125,9 +126,13 @@ internal sealed class SyncSimulation
             {
                 AdvanceTime(TimeSpan.FromMilliseconds(1 + _random.Next(300)));
             }
-            else if (r < antiEntropy + 0.30)
+            else if (r < antiEntropy + 0.25)
             {
                 PumpGossip();
+            }
+            else if (r < antiEntropy + 0.30)
+            {
+                Announce();
             }
             else if (r < antiEntropy + 0.65)
             {
@@ -141,7 +146,7 @@ internal sealed class SyncSimulation
             CollectOutstanding();
         }
 
-        int rounds = Heal();
+        int rounds = _config.PushOnly ? SettlePush() : Heal();
         return new SimulationOutcome(_steps, _acknowledged.Count, _crashes, _partitions, rounds, _network.Statistics);
     }
 
@@ -266,6 +271,65 @@ internal sealed class SyncSimulation
         int i = RandomLiveNode();
         Note($"pump gossip at {Name(i)} ({_nodes[i]!.PendingGossipCount} queued)");
         Track(_nodes[i]!.PumpGossipOnceAsync().AsTask());
+    }
+
+    private void Announce()
+    {
+        int i = RandomLiveNode();
+        Note($"announce at {Name(i)} ({_nodes[i]!.HeldAnnouncementCount} held)");
+        Track(_nodes[i]!.AnnounceDueAsync().AsTask());
+    }
+
+    /// <summary>
+    /// For a run without faults or anti-entropy: lets live gossip finish on its own (messages delivered, queues pumped,
+    /// announcements sent as they fall due, time moved on when nothing else is left), so that what every node holds is
+    /// what push alone brought it. Returns 0 (no anti-entropy round).
+    /// </summary>
+    private int SettlePush()
+    {
+        Note("settle push");
+        for (int guard = 0; ; guard++)
+        {
+            _cancellationToken.ThrowIfCancellationRequested();
+            if (guard > 1_000_000)
+            {
+                throw new InvalidOperationException("Live gossip did not settle.");
+            }
+
+            if (Complete(_network.DeliverNextAsync()))
+            {
+                continue;
+            }
+
+            bool pumped = false;
+            for (int i = 0; i < _nodes.Length; i++)
+            {
+                if (_nodes[i]!.PendingGossipCount > 0)
+                {
+                    Track(_nodes[i]!.PumpGossipOnceAsync().AsTask());
+                    pumped = true;
+                }
+            }
+
+            if (pumped || Settled(() => false))
+            {
+                continue;
+            }
+
+            if (_nodes.All(n => n!.HeldAnnouncementCount == 0) && _outstanding.All(t => t.IsCompleted))
+            {
+                CollectOutstanding();
+                return 0;
+            }
+
+            _time.Advance(TimeSpan.FromMilliseconds(50));
+            for (int i = 0; i < _nodes.Length; i++)
+            {
+                Track(_nodes[i]!.AnnounceDueAsync().AsTask());
+            }
+
+            CollectOutstanding();
+        }
     }
 
     private void StartAntiEntropy()

@@ -64,6 +64,18 @@ internal sealed class GossipPump
     /// <summary>How many assertions wait to be gossiped.</summary>
     public int Pending => _queue.Reader.Count;
 
+    /// <summary>How many records are held back to be announced.</summary>
+    public int HeldAnnouncements
+    {
+        get
+        {
+            lock (_announceGate)
+            {
+                return _announcements.Count;
+            }
+        }
+    }
+
     /// <summary>Whether new assertions are gossiped now: a fanout, at least one peer, and the node running.</summary>
     public bool Enabled => _options.GossipFanout != 0 && _peers.Snapshot.Length != 0 && _lifecycle.IsRunning;
 
