@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Collections.Generic;
 using System.IO;
 using System.Reflection;
@@ -230,7 +231,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         AuthContext? auth = context.AuthContext;
         if (auth is { IsPeerAuthenticated: true })
         {
-            return "auth:" + string.Join(",", auth.PeerIdentity);
+            return "auth:" + string.Join(",", auth.PeerIdentity.Select(static property => property.Value));
         }
 
         return GetSource(context);

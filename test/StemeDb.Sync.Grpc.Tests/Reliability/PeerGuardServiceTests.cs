@@ -133,6 +133,32 @@ public sealed class PeerGuardServiceTests
         Assert.That(refused!.StatusCode, Is.EqualTo(StatusCode.ResourceExhausted));
     }
 
+    [Test]
+    public void GetPeerKey_AuthenticatedCallers_KeyedByTheirOwnIdentity()
+    {
+        string a = KeyProbe.Of(Authenticated("node-a.cluster.internal"));
+        string b = KeyProbe.Of(Authenticated("node-b.cluster.internal"));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(a, Is.EqualTo("auth:node-a.cluster.internal"));
+            Assert.That(b, Is.Not.EqualTo(a), "two certificates, two budgets");
+        });
+
+        static TestServerCallContext Authenticated(string name) => new()
+        {
+            Auth = new AuthContext("x509_subject_alternative_name", new System.Collections.Generic.Dictionary<string, System.Collections.Generic.List<AuthProperty>>
+            {
+                ["x509_subject_alternative_name"] = new() { AuthProperty.Create("x509_subject_alternative_name", System.Text.Encoding.UTF8.GetBytes(name)) },
+            }),
+        };
+    }
+
+    private sealed class KeyProbe(SyncServer server) : SyncServiceImpl(server)
+    {
+        public static string Of(ServerCallContext context) => new KeyProbe(new SyncServer(Handler().Object)).GetPeerKey(context);
+    }
+
     private static Mock<ISyncRequestHandler> Handler()
     {
         var handler = new Mock<ISyncRequestHandler>();

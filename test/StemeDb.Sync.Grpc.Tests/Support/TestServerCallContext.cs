@@ -43,7 +43,10 @@ internal sealed class TestServerCallContext : ServerCallContext
 
     protected override WriteOptions? WriteOptionsCore { get; set; }
 
-    protected override AuthContext AuthContextCore { get; } = new(null, new System.Collections.Generic.Dictionary<string, System.Collections.Generic.List<AuthProperty>>());
+    /// <summary>The call's authentication (default: none).</summary>
+    public AuthContext Auth { get; init; } = new(null, new System.Collections.Generic.Dictionary<string, System.Collections.Generic.List<AuthProperty>>());
+
+    protected override AuthContext AuthContextCore => Auth;
 
     protected override ContextPropagationToken CreatePropagationTokenCore(ContextPropagationOptions? options) => throw new NotSupportedException();
 
