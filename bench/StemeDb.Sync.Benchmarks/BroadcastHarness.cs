@@ -12,9 +12,10 @@ namespace StemeDb.Sync.Benchmarks;
 /// <summary>
 /// How live gossip spreads over an in-memory cluster: reach by push alone, payload copies and announcement bytes per
 /// node per assertion, and the time to the last delivery. Run: <c>dotnet run -c Release --project
-/// bench/StemeDb.Sync.Benchmarks -- broadcast [--nodes 100] [--peers 0] [--assertions 200] [--loss 0] [--stopped 0]
-/// [--pace-ms 0] [--seed 1] [--wait-ms 2000]</c>; <c>--peers 0</c> peers every node with every other, <c>--peers K</c>
-/// gives each node K random peers.
+/// bench/StemeDb.Sync.Benchmarks -- broadcast [--matrix] [--nodes 100] [--peers 0] [--assertions 200] [--loss 0]
+/// [--stopped 0] [--pace-ms 0] [--seed 1] [--wait-ms 2000]</c>; <c>--peers 0</c> peers every node with every other,
+/// <c>--peers K</c> gives each node K random peers (one way: a node another does not list as a peer is not called by
+/// it). <c>--matrix</c> runs the clusters and conditions of docs/BENCHMARKS.md, "Broadcast", one row each.
 /// </summary>
 /// <remarks>
 /// Nodes run with default options except that anti-entropy is off (so that gossip is measured on its own), on an
@@ -22,7 +23,9 @@ namespace StemeDb.Sync.Benchmarks;
 /// are stopped and cut off before anything is ingested. The assertions are ingested at random running nodes, one
 /// every <c>--pace-ms</c> (0: back to back). Copies are every payload received by push, new or duplicate, as the
 /// <c>stemedb.sync.gossip.received</c> instrument counts them (over all nodes: the Meter is the process's), divided by
-/// running nodes times assertions; announcement bytes are the hashes announced (32 bytes each). Then, with loss, every
+/// running nodes times assertions, after the push phase (<c>--wait-ms</c> after the last ingest, so that late
+/// duplicates count); announcement bytes are the hashes announced (32 bytes each); reach is what push delivered by
+/// then, and the last delivery is when every running node first held every assertion. Then, with loss, every
 /// running node runs anti-entropy passes with its peers until every node holds every assertion, and the harness fails
 /// unless they all do (nothing lost). It checks its result: it fails when a running node ends without an assertion.
 /// </remarks>
@@ -32,12 +35,22 @@ internal static class BroadcastHarness
     public const string Command = "broadcast";
 
     private const string Usage =
-        "broadcast [--nodes 100] [--peers 0] [--assertions 200] [--loss 0] [--stopped 0] [--pace-ms 0] [--seed 1] [--wait-ms 2000]";
+        "broadcast [--matrix] [--nodes 100] [--peers 0] [--assertions 200] [--loss 0] [--stopped 0] [--pace-ms 0] [--seed 1] [--wait-ms 2000]";
+
+    /// <summary>The clusters and conditions of <c>--matrix</c>: (nodes, peers each, loss, stopped).</summary>
+    private static readonly (int Nodes, int Peers, double Loss, double Stopped)[] Matrix =
+    {
+        (100, 0, 0, 0), (100, 0, 0.05, 0), (100, 0, 0, 0.10),
+        (300, 10, 0, 0), (300, 10, 0.05, 0), (300, 10, 0, 0.10),
+        (100, 8, 0, 0), (100, 8, 0.05, 0), (100, 8, 0, 0.10),
+        (1000, 8, 0, 0), (1000, 8, 0.05, 0), (1000, 8, 0, 0.10),
+    };
 
     public static async Task<int> RunAsync(string[] args)
     {
         int nodes = 100, peers = 0, assertions = 200, seed = 1, paceMs = 0, waitMs = 2000;
         double loss = 0, stopped = 0;
+        bool matrix = false;
         if (!HarnessSupport.TryParseArguments(args, Usage, (name, value) =>
         {
             switch (name)
@@ -50,23 +63,31 @@ internal static class BroadcastHarness
                 case "--wait-ms": waitMs = HarnessSupport.Count(name, value); break;
                 case "--loss": loss = double.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--stopped": stopped = double.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--matrix": matrix = true; break;
                 default: throw HarnessSupport.UnknownArgument(name);
             }
-        }))
+        }, flags: new[] { "--matrix" }))
         {
             return 2;
         }
 
         Console.WriteLine(HarnessSupport.MachineLine());
-        Result result = await RunOnceAsync(nodes, peers, assertions, loss, stopped, paceMs, seed, TimeSpan.FromMilliseconds(waitMs));
-        Console.WriteLine("| nodes | peers each | loss | stopped | reach by push | copies / node / assertion | announced B / node / assertion | last delivery after last ingest | after anti-entropy |");
-        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---|");
-        Console.WriteLine(HarnessSupport.Invariant(
-            $"| {nodes} | {(peers == 0 ? "all" : peers.ToString(System.Globalization.CultureInfo.InvariantCulture))} | {loss:P0} | {stopped:P0} | {result.Reach:P2} | {result.Copies:F3} | {result.AnnouncedBytes:F0} | {(result.LastDelivery is { } t ? $"{t.TotalMilliseconds:F0} ms" : "not all")} | {(result.Complete ? "every node holds every assertion" : "INCOMPLETE")} |"));
-        return result.Complete ? 0 : 1;
+        Console.WriteLine(HarnessSupport.Invariant($"{assertions} assertions ingested at random running nodes{(paceMs == 0 ? " back to back" : $", one every {paceMs} ms")}; anti-entropy off until the push phase ends {waitMs} ms after the last ingest."));
+        Console.WriteLine("| nodes | peers each | loss | stopped | reach by push | copies / node / assertion | announced B / node / assertion | grafts, prunes / assertion | last delivery after last ingest | after anti-entropy |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+        bool complete = true;
+        foreach ((int Nodes, int Peers, double Loss, double Stopped) run in matrix ? Matrix : new[] { (nodes, peers, loss, stopped) })
+        {
+            Result result = await RunOnceAsync(run.Nodes, run.Peers, assertions, run.Loss, run.Stopped, paceMs, seed, TimeSpan.FromMilliseconds(waitMs));
+            Console.WriteLine(HarnessSupport.Invariant(
+                $"| {run.Nodes} | {(run.Peers == 0 ? "all" : run.Peers.ToString(System.Globalization.CultureInfo.InvariantCulture))} | {run.Loss:P0} | {run.Stopped:P0} | {result.Reach:P2} | {result.Copies:F3} | {result.AnnouncedBytes:F0} | {result.Grafts:F1}, {result.Prunes:F1} | {(result.LastDelivery is { } t ? $"{t.TotalMilliseconds:F0} ms" : "not all")} | {(result.Complete ? "every node holds every assertion" : "INCOMPLETE")} |"));
+            complete &= result.Complete;
+        }
+
+        return complete ? 0 : 1;
     }
 
-    private sealed record Result(double Reach, double Copies, double AnnouncedBytes, TimeSpan? LastDelivery, bool Complete);
+    private sealed record Result(double Reach, double Copies, double AnnouncedBytes, double Grafts, double Prunes, TimeSpan? LastDelivery, bool Complete);
 
     private static async Task<Result> RunOnceAsync(int count, int peersEach, int assertions, double loss, double stoppedShare, int paceMs, int seed, TimeSpan wait)
     {
@@ -153,14 +174,15 @@ internal static class BroadcastHarness
             }
         }
 
+        // The push phase: until `wait` after the last ingest, so that late duplicates count too; the last delivery is
+        // when every running node first held every assertion.
         var sinceLastIngest = Stopwatch.StartNew();
         TimeSpan? lastDelivery = null;
         while (sinceLastIngest.Elapsed < wait)
         {
-            if (live.All(i => nodes[i].Count == assertions))
+            if (lastDelivery is null && live.All(i => nodes[i].Count == assertions))
             {
                 lastDelivery = sinceLastIngest.Elapsed;
-                break;
             }
 
             await Task.Delay(5);
@@ -199,12 +221,11 @@ internal static class BroadcastHarness
                 Console.WriteLine($"{names[i]}: {nodes[i].DescribeLinks()}");
             }
         }
-        Console.WriteLine(HarnessSupport.Invariant($"grafted {grafted}, pruned {pruned}, duplicate payloads {duplicates}, eager links {live.Sum(i => nodes[i].EagerLinkCount)}"));
         foreach (SyncNode node in nodes)
         {
             await node.DisposeAsync();
         }
 
-        return new Result(reach, copies, announcedBytes, lastDelivery, complete);
+        return new Result(reach, copies, announcedBytes, grafted / (double)assertions, pruned / (double)assertions, lastDelivery, complete);
     }
 }

@@ -71,17 +71,24 @@ internal static class HarnessSupport
         $"Machine: {Environment.ProcessorCount} processors, {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.OSDescription} {RuntimeInformation.ProcessArchitecture}, GC: {GcMode()}.");
 
     /// <summary>
-    /// Reads <c>--name value</c> pairs, handing each to <paramref name="apply"/> (which throws <see cref="FormatException"/>
+    /// Reads <c>--name value</c> pairs, and the names in <paramref name="flags"/> alone (handed an empty value), handing each to <paramref name="apply"/> (which throws <see cref="FormatException"/>
     /// for a name it does not know or a bad value). On a bad command line prints the error and <paramref name="usage"/> to
     /// standard error and returns <see langword="false"/>; on a good one in a Debug build, warns that figures need a
     /// Release build.
     /// </summary>
-    public static bool TryParseArguments(string[] args, string usage, Action<string, string> apply)
+    public static bool TryParseArguments(string[] args, string usage, Action<string, string> apply, string[]? flags = null)
     {
         try
         {
             for (int i = 0; i < args.Length; i += 2)
             {
+                if (flags is not null && Array.IndexOf(flags, args[i]) >= 0)
+                {
+                    apply(args[i], string.Empty); // a flag takes no value
+                    i--;
+                    continue;
+                }
+
                 apply(args[i], i + 1 < args.Length ? args[i + 1] : throw new FormatException($"{args[i]} needs a value."));
             }
 

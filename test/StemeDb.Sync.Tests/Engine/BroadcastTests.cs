@@ -133,6 +133,36 @@ public sealed class BroadcastTests : NodeTestBase
     }
 
     [Test]
+    public async Task PulledPayload_WithoutGraft_IsAnnouncedNotPushedOnEagerLinks()
+    {
+        SyncNode node = await StartNodeAsync(Manual(1, o => o.GossipFanout = 1));
+        BroadcastPeer eager = AddPeers(node, 1)[0];
+        await node.IngestAsync(EngineTestKit.Data(1)); // makes the link eager and learns the peer's id
+        await node.PumpGossipOnceAsync();
+        AssertionRecord grafted = EngineTestKit.Record(2), pulled = EngineTestKit.Record(3), pushed = EngineTestKit.Record(4);
+        ReadOnlyMemory<byte> sender = EngineTestKit.NodeIdFor(200).ToArray();
+
+        BroadcastResponse first = await Announce(node, new ReadOnlyMemory<byte>[] { grafted.Hash.ToArray() });
+        BroadcastResponse second = await Announce(node, new ReadOnlyMemory<byte>[] { pulled.Hash.ToArray() });
+        await node.Handler.BroadcastAsync(new BroadcastRequest(sender, new[] { Message(pulled), Message(pushed) }, Array.Empty<ReadOnlyMemory<byte>>()), CancellationToken.None);
+        while (await node.PumpGossipOnceAsync())
+        {
+        }
+
+        Time.Advance(LongestAnnounceDelay);
+        await node.AnnounceDueAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(first.Graft, Is.True);
+            Assert.That(second.Graft, Is.False, "within the graft interval, a want is a pull");
+            Assert.That(eager.Payloads.Select(r => r.Hash), Does.Contain(pushed.Hash), "a payload pushed unasked goes on down the tree");
+            Assert.That(eager.Payloads.Select(r => r.Hash), Does.Not.Contain(pulled.Hash), "a pulled payload is not pushed");
+            Assert.That(eager.Announced, Does.Contain(pulled.Hash), "it is announced instead");
+        });
+    }
+
+    [Test]
     public async Task Peer_AnswersUnimplemented_GetsV1GossipFromThenOn()
     {
         SyncNode node = await StartNodeAsync(Manual(1, o => o.GossipFanout = 1));

@@ -8,8 +8,11 @@ using Microsoft.Extensions.Logging;
 
 namespace StemeDb.Sync.Engine.Internal;
 
-/// <summary>A record waiting to be gossiped, and the link it came on (<see langword="null"/> for local ingest or an unknown sender).</summary>
-internal readonly record struct QueuedRecord(AssertionRecord Record, PeerEntry? Origin);
+/// <summary>
+/// A record waiting to be gossiped, the link it came on (<see langword="null"/> for local ingest or an unknown sender),
+/// and whether it was pulled through a lazy link (it is then announced on every link, not pushed).
+/// </summary>
+internal readonly record struct QueuedRecord(AssertionRecord Record, PeerEntry? Origin, bool Pulled = false);
 
 /// <summary>A record held back to be announced, and the links its payload (or its hash, at once) already went on.</summary>
 internal sealed record HeldAnnouncement(QueuedRecord Record, PeerEntry[] PushedTo);
@@ -83,7 +86,7 @@ internal sealed class GossipPump
     /// Queues a newly stored record, with bytes of its own, to be sent on every link but <paramref name="origin"/>'s;
     /// drops the push (counted and logged) when the queue is full.
     /// </summary>
-    public void Enqueue(AssertionRecord record, PeerEntry? origin = null)
+    public void Enqueue(AssertionRecord record, PeerEntry? origin = null, bool pulled = false)
     {
         if (!Enabled)
         {
@@ -95,7 +98,7 @@ internal sealed class GossipPump
             record = new AssertionRecord(record.Hash, record.Data.ToArray(), record.Timestamp);
         }
 
-        if (!_queue.Writer.TryWrite(new QueuedRecord(record, origin)))
+        if (!_queue.Writer.TryWrite(new QueuedRecord(record, origin, pulled)))
         {
             SyncDiagnostics.GossipDropped.Add(1, SyncDiagnostics.Tag("reason", "queue_full"));
             SyncLog.GossipQueueFull(_logger, record.Hash);
@@ -187,6 +190,11 @@ internal sealed class GossipPump
     /// </summary>
     private void HoldForAnnouncement(QueuedRecord[] batch, PeerEntry[] pushedTo)
     {
+        if (batch.Length == 0)
+        {
+            return;
+        }
+
         TimeSpan delay = BroadcastLimits.AnnounceDelay + _retry.Jitter(BroadcastLimits.AnnounceDelay);
         long due = _timeProvider.GetTimestamp() + (long)(delay.TotalSeconds * _timeProvider.TimestampFrequency);
         lock (_announceGate)
@@ -427,6 +435,16 @@ internal sealed class GossipPump
     {
         await IdentifyAsync(cancellationToken).ConfigureAwait(false);
         _tree.View();
+
+        // A record pulled through a lazy link came by a repair: the nodes below this one on the tree were probably
+        // told of it at about the same time and pulled it too, so on broadcast links it is announced, not pushed.
+        QueuedRecord[] pushed = batch, pulled = Array.Empty<QueuedRecord>();
+        if (Array.Exists(batch, r => r.Pulled))
+        {
+            pulled = Array.FindAll(batch, r => r.Pulled);
+            pushed = Array.FindAll(batch, r => !r.Pulled);
+        }
+
         var sends = new List<Task>();
         var plain = new List<PeerEntry>();
         List<PeerEntry>? pushedTo = null;
@@ -443,7 +461,7 @@ internal sealed class GossipPump
             if (peer.Calls.Capabilities.Eager)
             {
                 (pushedTo ??= new List<PeerEntry>()).Add(peer);
-                AssertionRecord[] records = Except(batch, peer);
+                AssertionRecord[] records = Except(pushed, peer);
                 if (records.Length > BroadcastLimits.MaxEagerPush)
                 {
                     sends.Add(AnnounceAsync(peer, records, cancellationToken));
@@ -457,7 +475,8 @@ internal sealed class GossipPump
 
         if (broadcast)
         {
-            HoldForAnnouncement(batch, pushedTo?.ToArray() ?? Array.Empty<PeerEntry>());
+            HoldForAnnouncement(pushed, pushedTo?.ToArray() ?? Array.Empty<PeerEntry>());
+            HoldForAnnouncement(pulled, Array.Empty<PeerEntry>());
         }
 
         foreach (PeerEntry peer in _retry.Pick(plain.ToArray(), _options.GossipFanout))

@@ -67,7 +67,7 @@ internal sealed class IncomingAssertions
     /// other link.
     /// </summary>
     public async ValueTask<ReceivedPush> ReceivePushAsync(
-        AssertionHash hash, ReadOnlyMemory<byte> data, HlcTimestamp timestamp, PeerEntry? origin, CancellationToken cancellationToken)
+        AssertionHash hash, ReadOnlyMemory<byte> data, HlcTimestamp timestamp, PeerEntry? origin, CancellationToken cancellationToken, bool pulled = false)
     {
         string? reason = _verifier.Verify(hash, data.Span, ref timestamp);
         if (reason is not null)
@@ -88,7 +88,7 @@ internal sealed class IncomingAssertions
         if (added)
         {
             SyncDiagnostics.BytesReceived.Add(record.Data.Length, SyncDiagnostics.Tag("kind", "gossip"));
-            _gossip.Enqueue(record, origin);
+            _gossip.Enqueue(record, origin, pulled);
         }
 
         return new ReceivedPush(GossipResult.Ok, added);

@@ -46,7 +46,7 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
         (await ReceivePushAsync(message, origin: null, cancellationToken).ConfigureAwait(false)).Result;
 
     /// <summary>One pushed payload, checked field by field, then handed to the receive path with the link it came on.</summary>
-    private ValueTask<ReceivedPush> ReceivePushAsync(GossipMessage message, PeerEntry? origin, CancellationToken cancellationToken)
+    private ValueTask<ReceivedPush> ReceivePushAsync(GossipMessage message, PeerEntry? origin, CancellationToken cancellationToken, bool pulled = false)
     {
         if (message.Hash.Length != SyncProtocol.HashLength)
         {
@@ -65,7 +65,7 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
         HlcTimestamp timestamp = message.HlcNodeId.Length == 0
             ? HlcTimestamp.None
             : new HlcTimestamp(message.HlcTime, message.HlcCounter, new NodeId(message.HlcNodeId.Span));
-        return _incoming.ReceivePushAsync(hash, message.Data, timestamp, origin, cancellationToken);
+        return _incoming.ReceivePushAsync(hash, message.Data, timestamp, origin, cancellationToken, pulled);
     }
 
     private ValueTask<ReceivedPush> RejectPush(string reason) => new(new ReceivedPush(_incoming.Reject(reason), false));
@@ -92,15 +92,17 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
         bool duplicate = false, delivered = false;
         for (int i = 0; i < results.Length; i++)
         {
-            ReceivedPush push = await ReceivePushAsync(request.Assertions[i], link, cancellationToken).ConfigureAwait(false);
+            GossipMessage message = request.Assertions[i];
+            bool onTree = message.Hash.Length != SyncProtocol.HashLength || _tree.Arrived(new AssertionHash(message.Hash.Span));
+            ReceivedPush push = await ReceivePushAsync(message, link, cancellationToken, pulled: !onTree).ConfigureAwait(false);
             results[i] = push.Result;
             if (push.Result.Accepted && !push.Added)
             {
-                duplicate |= _tree.IsRedundant(new AssertionHash(request.Assertions[i].Hash.Span));
+                duplicate |= _tree.IsRedundant(new AssertionHash(message.Hash.Span));
             }
             else if (push.Added)
             {
-                delivered |= _tree.Arrived(new AssertionHash(request.Assertions[i].Hash.Span));
+                delivered |= onTree;
             }
         }
 
