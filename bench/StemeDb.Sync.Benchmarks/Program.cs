@@ -37,6 +37,11 @@ internal static class Program
             return await BroadcastHarness.RunAsync(args[1..]);
         }
 
+        if (args.Length > 0 && args[0] == ServeClusterHarness.Command)
+        {
+            return await ServeClusterHarness.RunAsync(args[1..]);
+        }
+
         if (args.Length > 0 && args[0] == ImportRatioHarness.Command)
         {
             return await ImportRatioHarness.RunAsync(args[1..]);
