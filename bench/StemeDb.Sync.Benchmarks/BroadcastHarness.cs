@@ -12,10 +12,11 @@ namespace StemeDb.Sync.Benchmarks;
 /// <summary>
 /// How live gossip spreads over an in-memory cluster: reach by push alone, payload copies and announcement bytes per
 /// node per assertion, and the time to the last delivery. Run: <c>dotnet run -c Release --project
-/// bench/StemeDb.Sync.Benchmarks -- broadcast [--matrix] [--nodes 100] [--peers 0] [--assertions 200] [--loss 0]
+/// bench/StemeDb.Sync.Benchmarks -- broadcast [--matrix] [--v1] [--nodes 100] [--peers 0] [--assertions 200] [--loss 0]
 /// [--stopped 0] [--pace-ms 0] [--seed 1] [--wait-ms 2000]</c>; <c>--peers 0</c> peers every node with every other,
 /// <c>--peers K</c> gives each node K random peers (one way: a node another does not list as a peer is not called by
-/// it). <c>--matrix</c> runs the clusters and conditions of docs/BENCHMARKS.md, "Broadcast", one row each.
+/// it). <c>--matrix</c> runs the clusters and conditions of docs/BENCHMARKS.md, "Broadcast", one row each; <c>--v1</c>
+/// makes every peer answer the extensions <c>UNIMPLEMENTED</c>, so that nodes gossip as with v1 peers (the baseline).
 /// </summary>
 /// <remarks>
 /// Nodes run with default options except that anti-entropy is off (so that gossip is measured on its own), on an
@@ -35,7 +36,7 @@ internal static class BroadcastHarness
     public const string Command = "broadcast";
 
     private const string Usage =
-        "broadcast [--matrix] [--nodes 100] [--peers 0] [--assertions 200] [--loss 0] [--stopped 0] [--pace-ms 0] [--seed 1] [--wait-ms 2000]";
+        "broadcast [--matrix] [--v1] [--nodes 100] [--peers 0] [--assertions 200] [--loss 0] [--stopped 0] [--pace-ms 0] [--seed 1] [--wait-ms 2000]";
 
     /// <summary>The clusters and conditions of <c>--matrix</c>: (nodes, peers each, loss, stopped).</summary>
     private static readonly (int Nodes, int Peers, double Loss, double Stopped)[] Matrix =
@@ -50,7 +51,7 @@ internal static class BroadcastHarness
     {
         int nodes = 100, peers = 0, assertions = 200, seed = 1, paceMs = 0, waitMs = 2000;
         double loss = 0, stopped = 0;
-        bool matrix = false;
+        bool matrix = false, v1 = false;
         if (!HarnessSupport.TryParseArguments(args, Usage, (name, value) =>
         {
             switch (name)
@@ -64,9 +65,10 @@ internal static class BroadcastHarness
                 case "--loss": loss = double.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--stopped": stopped = double.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--matrix": matrix = true; break;
+                case "--v1": v1 = true; break;
                 default: throw HarnessSupport.UnknownArgument(name);
             }
-        }, flags: new[] { "--matrix" }))
+        }, flags: new[] { "--matrix", "--v1" }))
         {
             return 2;
         }
@@ -78,21 +80,21 @@ internal static class BroadcastHarness
         bool complete = true;
         foreach ((int Nodes, int Peers, double Loss, double Stopped) run in matrix ? Matrix : new[] { (nodes, peers, loss, stopped) })
         {
-            Result result = await RunOnceAsync(run.Nodes, run.Peers, assertions, run.Loss, run.Stopped, paceMs, seed, TimeSpan.FromMilliseconds(waitMs));
+            Result result = await RunOnceAsync(run.Nodes, run.Peers, assertions, run.Loss, run.Stopped, paceMs, seed, TimeSpan.FromMilliseconds(waitMs), v1);
             Console.WriteLine(HarnessSupport.Invariant(
-                $"| {run.Nodes} | {(run.Peers == 0 ? "all" : run.Peers.ToString(System.Globalization.CultureInfo.InvariantCulture))} | {run.Loss:P0} | {run.Stopped:P0} | {result.Reach:P2} | {result.Copies:F3} | {result.AnnouncedBytes:F0} | {result.Grafts:F1}, {result.Prunes:F1} | {(result.LastDelivery is { } t ? $"{t.TotalMilliseconds:F0} ms" : "not all")} | {(result.Complete ? "every node holds every assertion" : "INCOMPLETE")} |"));
+                $"| {run.Nodes} | {(run.Peers == 0 ? "all" : run.Peers.ToString(System.Globalization.CultureInfo.InvariantCulture))} | {run.Loss:P0} | {run.Stopped:P0} | {result.Reach:P2}{(result.Unreachable == 0 ? string.Empty : $" ({result.Unreachable} no peer calls)")} | {result.Copies:F3} | {result.AnnouncedBytes:F0} | {result.Grafts:F1}, {result.Prunes:F1} | {(result.LastDelivery is { } t ? $"{t.TotalMilliseconds:F0} ms" : "not all")} | {(result.Complete ? "every node holds every assertion" : "INCOMPLETE")} |"));
             complete &= result.Complete;
         }
 
         return complete ? 0 : 1;
     }
 
-    private sealed record Result(double Reach, double Copies, double AnnouncedBytes, double Grafts, double Prunes, TimeSpan? LastDelivery, bool Complete);
+    private sealed record Result(double Reach, double Copies, double AnnouncedBytes, double Grafts, double Prunes, TimeSpan? LastDelivery, bool Complete, int Unreachable);
 
-    private static async Task<Result> RunOnceAsync(int count, int peersEach, int assertions, double loss, double stoppedShare, int paceMs, int seed, TimeSpan wait)
+    private static async Task<Result> RunOnceAsync(int count, int peersEach, int assertions, double loss, double stoppedShare, int paceMs, int seed, TimeSpan wait, bool v1)
     {
         var random = new Random(seed);
-        var network = new InMemoryNetwork(seed);
+        var network = new InMemoryNetwork(seed) { ForwardExtensions = !v1 };
         var names = Enumerable.Range(0, count).Select(i => $"node-{i}").ToArray();
         var nodes = new SyncNode[count];
         var peerNames = new List<int>[count];
@@ -128,6 +130,9 @@ internal static class BroadcastHarness
         }
 
         int[] live = Enumerable.Range(0, count).Where(i => running[i]).ToArray();
+
+        // A node that no running node lists as a peer is never called: push cannot reach it, only its own passes can.
+        int unreachable = live.Count(j => !live.Any(i => i != j && peerNames[i].Contains(j)));
         long received = 0, announced = 0, grafted = 0, pruned = 0, duplicates = 0;
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
@@ -226,6 +231,6 @@ internal static class BroadcastHarness
             await node.DisposeAsync();
         }
 
-        return new Result(reach, copies, announcedBytes, grafted / (double)assertions, pruned / (double)assertions, lastDelivery, complete);
+        return new Result(reach, copies, announcedBytes, grafted / (double)assertions, pruned / (double)assertions, lastDelivery, complete, unreachable);
     }
 }

@@ -238,6 +238,7 @@ public sealed partial class GrpcSyncPeer : ISyncPeer, IDisposable
         var message = new V1.BroadcastRequest
         {
             SenderNodeId = UnsafeByteOperations.UnsafeWrap(request.SenderNodeId),
+            Eager = request.Eager,
         };
         foreach (GossipMessage item in request.Assertions)
         {

@@ -399,7 +399,7 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
         }
 
         BroadcastResponse answer = await handler.BroadcastAsync(
-            new BroadcastRequest(request.SenderNodeId.Memory, messages, announced), context.CancellationToken).ConfigureAwait(false);
+            new BroadcastRequest(request.SenderNodeId.Memory, messages, announced, request.Eager), context.CancellationToken).ConfigureAwait(false);
         var response = new V1.BroadcastResponse { NodeId = UnsafeByteOperations.UnsafeWrap(answer.NodeId), Prune = answer.Prune, Graft = answer.Graft };
         for (int i = 0; i < answer.Results.Count; i++)
         {

@@ -199,7 +199,7 @@ internal sealed class InMemoryPeer : ISyncPeer
             messages[i] = new GossipMessage(m.Hash.ToArray(), m.Data.ToArray(), m.HlcTime, m.HlcCounter, m.HlcNodeId.ToArray());
         }
 
-        var copy = new BroadcastRequest(request.SenderNodeId.ToArray(), messages, CopyAll(request.Announced));
+        var copy = new BroadcastRequest(request.SenderNodeId.ToArray(), messages, CopyAll(request.Announced), request.Eager);
         return _network.CallAsync(
             _from,
             Name,

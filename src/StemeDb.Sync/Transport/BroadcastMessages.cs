@@ -11,10 +11,15 @@ namespace StemeDb.Sync;
 /// <param name="SenderNodeId">The sender's node id (16 bytes, or none), so that the responder sends nothing back on the link the payloads came from.</param>
 /// <param name="Assertions">Payloads pushed (at most <see cref="SyncProtocol.MaxGossipBatch"/>).</param>
 /// <param name="Announced">Hashes the sender holds and announces (at most <see cref="BroadcastLimits.MaxHashes"/>, 32 bytes each).</param>
+/// <param name="Eager">
+/// The link is eager and the announced hashes are a backlog sent as hashes instead of payloads: those asked for go on
+/// down the tree, and asking for them grafts nothing.
+/// </param>
 internal sealed record BroadcastRequest(
     ReadOnlyMemory<byte> SenderNodeId,
     IReadOnlyList<GossipMessage> Assertions,
-    IReadOnlyList<ReadOnlyMemory<byte>> Announced);
+    IReadOnlyList<ReadOnlyMemory<byte>> Announced,
+    bool Eager = false);
 
 /// <summary>The answer to a <see cref="BroadcastRequest"/>: raw fields, exactly as on the wire.</summary>
 /// <param name="NodeId">The responder's node id (16 bytes, or none).</param>

@@ -245,6 +245,30 @@ public sealed class BroadcastTests : NodeTestBase
     }
 
     [Test]
+    public async Task Handler_BacklogAnnouncedOnAnEagerLink_AsksWithoutGraftingAndPushesThePayloadsOn()
+    {
+        SyncNode node = await StartNodeAsync(Manual(1, o => o.GossipFanout = 1));
+        BroadcastPeer below = AddPeers(node, 1)[0];
+        await node.IngestAsync(EngineTestKit.Data(1)); // makes the link to the peer below eager
+        await node.PumpGossipOnceAsync();
+        AssertionRecord record = EngineTestKit.Record(2);
+
+        BroadcastResponse answer = await node.Handler.BroadcastAsync(
+            new BroadcastRequest(ReadOnlyMemory<byte>.Empty, Array.Empty<GossipMessage>(), new ReadOnlyMemory<byte>[] { record.Hash.ToArray() }, Eager: true), CancellationToken.None);
+        await node.Handler.BroadcastAsync(new BroadcastRequest(ReadOnlyMemory<byte>.Empty, new[] { Message(record) }, Array.Empty<ReadOnlyMemory<byte>>()), CancellationToken.None);
+        await node.PumpGossipOnceAsync();
+        BroadcastResponse lazyAnnouncement = await Announce(node, new ReadOnlyMemory<byte>[] { EngineTestKit.Record(3).Hash.ToArray() });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Hashes(answer.Want), Is.EqualTo(new[] { record.Hash }));
+            Assert.That(answer.Graft, Is.False, "the link is eager already");
+            Assert.That(below.Payloads.Select(r => r.Hash), Does.Contain(record.Hash), "a payload asked for on the tree goes on down the tree");
+            Assert.That(lazyAnnouncement.Graft, Is.True, "the graft allowance was not used up");
+        });
+    }
+
+    [Test]
     public async Task Handler_PayloadAlreadyHeld_AnswersPrune()
     {
         SyncNode node = await StartNodeAsync(Manual(1));

@@ -137,9 +137,10 @@ internal sealed class BroadcastTree
     /// <see cref="BroadcastLimits.MaxWanted"/> are waited for at once. <c>Graft</c>: whether to make the link eager too,
     /// at most once per <see cref="BroadcastLimits.GraftInterval"/>: a node cut off from the tree misses every
     /// assertion and hears of each from another announcer, and one graft joins it to the tree where a graft for each
-    /// would tie it in many times over (each extra link a loop that carries duplicates).
+    /// would tie it in many times over (each extra link a loop that carries duplicates). <paramref name="onTree"/>: the
+    /// hashes were announced on an eager link (a backlog), so those asked for come by the tree, and nothing is grafted.
     /// </summary>
-    public (List<ReadOnlyMemory<byte>> Want, bool Graft) Want(IReadOnlyList<ReadOnlyMemory<byte>> announced)
+    public (List<ReadOnlyMemory<byte>> Want, bool Graft) Want(IReadOnlyList<ReadOnlyMemory<byte>> announced, bool onTree = false)
     {
         var want = new List<ReadOnlyMemory<byte>>();
         long now = _time.GetTimestamp();
@@ -162,13 +163,13 @@ internal sealed class BroadcastTree
                     continue;
                 }
 
-                if (want.Count == 0 && now >= _nextGraft)
+                if (want.Count == 0 && !onTree && now >= _nextGraft)
                 {
                     graft = true;
                     _nextGraft = now + ToTimestamp(BroadcastLimits.GraftInterval);
                 }
 
-                _wanted.Add(hash, (until, graft));
+                _wanted.Add(hash, (until, graft || onTree));
                 _wantedOrder.Enqueue((hash, until));
                 want.Add(raw);
             }

@@ -160,7 +160,7 @@ internal sealed class GossipPump
         {
             if (Unsent(due, peer) is { Length: > 0 } records)
             {
-                sends.Add(AnnounceAsync(peer, records, cancellationToken));
+                sends.Add(AnnounceAsync(peer, records, eager: false, cancellationToken));
             }
         }
 
@@ -328,7 +328,7 @@ internal sealed class GossipPump
     /// Announces records on a lazy link; the payloads the peer asks for follow at once, and the link becomes eager (a
     /// graft). A failed announcement is given up: announcements on other links, or anti-entropy, cover it.
     /// </summary>
-    private async Task AnnounceAsync(PeerEntry target, AssertionRecord[] records, CancellationToken cancellationToken)
+    private async Task AnnounceAsync(PeerEntry target, AssertionRecord[] records, bool eager, CancellationToken cancellationToken)
     {
         var hashes = new ReadOnlyMemory<byte>[records.Length];
         for (int i = 0; i < hashes.Length; i++)
@@ -336,7 +336,7 @@ internal sealed class GossipPump
             hashes[i] = records[i].Hash.ToArray();
         }
 
-        var request = new BroadcastRequest(_tree.SelfBytes, Array.Empty<GossipMessage>(), hashes);
+        var request = new BroadcastRequest(_tree.SelfBytes, Array.Empty<GossipMessage>(), hashes, eager);
         BroadcastResponse response;
         try
         {
@@ -464,7 +464,7 @@ internal sealed class GossipPump
                 AssertionRecord[] records = Except(pushed, peer);
                 if (records.Length > BroadcastLimits.MaxEagerPush)
                 {
-                    sends.Add(AnnounceAsync(peer, records, cancellationToken));
+                    sends.Add(AnnounceAsync(peer, records, eager: true, cancellationToken));
                 }
                 else if (records.Length != 0)
                 {

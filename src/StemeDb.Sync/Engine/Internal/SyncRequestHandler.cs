@@ -111,7 +111,7 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
         if (request.Announced.Count != 0)
         {
             SyncDiagnostics.BroadcastAnnounced.Add(request.Announced.Count, SyncDiagnostics.Tag("direction", "received"));
-            (want, graft) = _tree.Want(request.Announced);
+            (want, graft) = _tree.Want(request.Announced, onTree: request.Eager);
             SyncDiagnostics.BroadcastWanted.Add(want.Count, SyncDiagnostics.Tag("direction", "sent"));
         }
 
