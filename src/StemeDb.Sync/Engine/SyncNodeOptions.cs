@@ -38,7 +38,11 @@ public sealed class SyncNodeOptions
     /// </summary>
     public int MaxAnswerBytes { get; set; } = SyncProtocol.DefaultMaxAnswerBytes;
 
-    /// <summary>How many peers each newly stored assertion is pushed to (default 3; 0 disables gossip).</summary>
+    /// <summary>
+    /// Live gossip's fanout (default 3; 0 disables gossip): how many peers without the <c>Broadcast</c> extension (v1
+    /// nodes) each newly stored assertion is pushed to at random, and how many of its broadcast links a node starts
+    /// with eager (docs/PROTOCOL.md, "Broadcast").
+    /// </summary>
     public int GossipFanout { get; set; } = 3;
 
     /// <summary>
