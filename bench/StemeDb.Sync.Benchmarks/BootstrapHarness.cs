@@ -17,6 +17,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using StemeDb.Sync.Grpc;
+using StemeDb.Sync.RocksDb;
 using StemeDb.Sync.Sqlite;
 
 namespace StemeDb.Sync.Benchmarks;
@@ -181,6 +182,41 @@ internal static class BootstrapHarness
                     return "restamped by the node's clock";
                 }, ingested));
             }
+
+            // 6. The same two into RocksDB stores (power-loss safe: one WAL sync per group commit), then a restart: the
+            // store opened again and a node started over it (the index rebuilt from the store's hashes).
+            string rocksImport = Path.Combine(directory, "rocksdb-import");
+            await using (RocksDbAssertionStore rocks = RocksDbAssertionStore.Open(rocksImport))
+            {
+                rows.Add(await MeasureAsync("import: a file into a RocksDB store", source, count, async node =>
+                {
+                    await using FileStream input = File.OpenRead(file);
+                    AssertionImportResult result = await AssertionStream.ImportAsync(input, node);
+                    return $"{result.Added:N0} added";
+                }, rocks));
+            }
+
+            string rocksIngest = Path.Combine(directory, "rocksdb-ingest");
+            await using (RocksDbAssertionStore rocks = RocksDbAssertionStore.Open(rocksIngest))
+            {
+                rows.Add(await MeasureAsync("IngestManyAsync of the same assertions into a RocksDB store, 1,024 per call", source, count, async node =>
+                {
+                    await HarnessSupport.IngestInBatchesAsync(node, corpus);
+                    return "restamped by the node's clock";
+                }, rocks));
+            }
+
+            long diskBytes = new DirectoryInfo(rocksImport).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+            long restartStart = Stopwatch.GetTimestamp();
+            await using (RocksDbAssertionStore reopened = RocksDbAssertionStore.Open(rocksImport))
+            {
+                SyncNode restarted = await HarnessSupport.StartQuietNodeAsync(reopened);
+                bool same = restarted.Count == source.Count && restarted.Root == source.Root;
+                double seconds = Stopwatch.GetElapsedTime(restartStart).TotalSeconds;
+                rows.Add(new Row("restart: RocksDbAssertionStore.Open and StartAsync over the imported store", seconds, count, 0, 0, same,
+                    $"disk {diskBytes:N0} bytes ({diskBytes / (double)count:F0} B/assertion); the node's index rebuilt from the store"));
+                await restarted.DisposeAsync();
+            }
         }
         finally
         {
@@ -204,6 +240,10 @@ internal static class BootstrapHarness
         Console.WriteLine(HarnessSupport.Invariant($"Pull over gRPC with paged leaves and fetches / in-process receive: {HarnessSupport.Percent(pull / inProcess)}."));
         Console.WriteLine(HarnessSupport.Invariant($"Import from memory / IngestManyAsync: {HarnessSupport.Percent(import / ingestMany)} (target at least 80%)."));
         Console.WriteLine(HarnessSupport.Invariant($"Import of a file into SQLite / IngestManyAsync into SQLite: {HarnessSupport.Percent(rows[7].Seconds / rows[6].Seconds)}."));
+        double rocksImportRate = count / rows[8].Seconds, rocksIngestRate = count / rows[9].Seconds;
+        Console.WriteLine(HarnessSupport.Invariant($"Import of a file into RocksDB / import from memory into the in-memory store: {HarnessSupport.Percent(rocksImportRate / import)} (target at least 25%); into SQLite: {HarnessSupport.Percent(count / rows[6].Seconds / import)}."));
+        Console.WriteLine(HarnessSupport.Invariant($"IngestManyAsync into RocksDB / IngestManyAsync into the in-memory store: {HarnessSupport.Percent(rocksIngestRate / ingestMany)} (target at least 25%); into SQLite: {HarnessSupport.Percent(count / rows[7].Seconds / ingestMany)}."));
+        Console.WriteLine(HarnessSupport.Invariant($"Restart of a node over {count:N0} assertions in RocksDB: {rows[10].Seconds:F2} s (target at most 5 s for 1,000,000)."));
         Console.WriteLine(HarnessSupport.Invariant($"Import of a file into SQLite, heap peak above what the node retains (its Merkle index): {Mib(Math.Max(0, rows[6].PeakHeap - rows[6].Retained))} MiB (target at most 64 MiB)."));
         Console.WriteLine(HarnessSupport.Invariant($"Total time {started.Elapsed.TotalSeconds:N0} s."));
         Console.WriteLine($"Load average at end: {HarnessSupport.LoadAverage()}");

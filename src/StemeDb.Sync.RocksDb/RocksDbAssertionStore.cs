@@ -51,11 +51,15 @@ public sealed class RocksDbAssertionStore : IAssertionStore, IAsyncDisposable
     private readonly int _maxBatchSize;
     private readonly HashFilter _filter;
     private readonly Task _writer;
+    private byte[] _value = new byte[4096];
+    private List<AssertionHash>? _scanned;
     private long _count;
     private int _disposed;
 
-    private RocksDbAssertionStore(string directory, RocksDbAssertionStoreOptions options, RocksDbSharp.RocksDb db, long count, HashFilter filter)
+    private RocksDbAssertionStore(string directory, RocksDbAssertionStoreOptions options, RocksDbSharp.RocksDb db, List<AssertionHash> scanned, HashFilter filter)
     {
+        long count = scanned.Count;
+        _scanned = scanned;
         DirectoryPath = directory;
         Durability = options.Durability;
         _db = db;
@@ -128,8 +132,8 @@ public sealed class RocksDbAssertionStore : IAssertionStore, IAsyncDisposable
                 throw new IOException($"The store at '{fullPath}' was written by a newer version (format {(marker.Length == 0 ? 0 : marker[0])}).");
             }
 
-            (long count, HashFilter filter) = Scan(db);
-            return new RocksDbAssertionStore(fullPath, settings, db, count, filter);
+            (List<AssertionHash> hashes, HashFilter filter) = Scan(db);
+            return new RocksDbAssertionStore(fullPath, settings, db, hashes, filter);
         }
         catch
         {
@@ -144,6 +148,7 @@ public sealed class RocksDbAssertionStore : IAssertionStore, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(record);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         cancellationToken.ThrowIfCancellationRequested();
+        _scanned = null;
         var pending = new PendingPut(record);
         if (_queue.Writer.TryWrite(pending))
         {
@@ -202,6 +207,20 @@ public sealed class RocksDbAssertionStore : IAssertionStore, IAsyncDisposable
     {
         cancellationToken.ThrowIfCancellationRequested();
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+
+        // The first enumeration after the open, before any put (a node's start), reuses the hashes the open read, so that
+        // a restart reads the database once, not twice.
+        if (Interlocked.Exchange(ref _scanned, null) is { } scanned && scanned.Count == Interlocked.Read(ref _count))
+        {
+            for (int i = 0; i < scanned.Count; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                yield return scanned[i];
+            }
+
+            yield break;
+        }
+
         using Snapshot snapshot = _db.CreateSnapshot();
         var readOptions = new ReadOptions();
         readOptions.SetSnapshot(snapshot);
@@ -279,15 +298,24 @@ public sealed class RocksDbAssertionStore : IAssertionStore, IAsyncDisposable
         try
         {
             using var write = new WriteBatch();
+            Span<byte> key = stackalloc byte[AssertionHash.Length];
             for (int i = 0; i < batch.Count; i++)
             {
                 AssertionRecord record = batch[i].Record;
-                if (!inBatch.Add(record.Hash) || (_filter.MightContain(record.Hash) && _db.HasKey(record.Hash.ToArray())))
+                record.Hash.CopyTo(key);
+                if (!inBatch.Add(record.Hash) || (_filter.MightContain(record.Hash) && _db.HasKey(key, null, null)))
                 {
                     continue; // already held, or put twice in this batch: not added
                 }
 
-                write.Put(record.Hash.ToArray(), Encode(record));
+                int length = TimestampBytes + record.Data.Length;
+                if (_value.Length < length)
+                {
+                    _value = new byte[Math.Max(length, _value.Length * 2)];
+                }
+
+                Encode(record, _value);
+                write.Put(key, _value.AsSpan(0, length), null);
                 added[i] = true;
                 addedCount++;
             }
@@ -323,16 +351,14 @@ public sealed class RocksDbAssertionStore : IAssertionStore, IAsyncDisposable
         }
     }
 
-    private static byte[] Encode(AssertionRecord record)
+    private static void Encode(AssertionRecord record, Span<byte> value)
     {
         ReadOnlySpan<byte> data = record.Data.Span;
-        byte[] value = new byte[TimestampBytes + data.Length];
         HlcTimestamp timestamp = record.Timestamp;
         BinaryPrimitives.WriteUInt64LittleEndian(value, timestamp.Time);
-        BinaryPrimitives.WriteUInt32LittleEndian(value.AsSpan(8), timestamp.Counter);
-        timestamp.NodeId.CopyTo(value.AsSpan(12, NodeId.Length));
-        data.CopyTo(value.AsSpan(TimestampBytes));
-        return value;
+        BinaryPrimitives.WriteUInt32LittleEndian(value[8..], timestamp.Counter);
+        timestamp.NodeId.CopyTo(value.Slice(12, NodeId.Length));
+        data.CopyTo(value[TimestampBytes..]);
     }
 
     private AssertionRecord Decode(AssertionHash hash, byte[] value)
@@ -349,7 +375,7 @@ public sealed class RocksDbAssertionStore : IAssertionStore, IAsyncDisposable
         return new AssertionRecord(hash, value.AsMemory(TimestampBytes), timestamp);
     }
 
-    private static (long Count, HashFilter Filter) Scan(RocksDbSharp.RocksDb db)
+    private static (List<AssertionHash> Hashes, HashFilter Filter) Scan(RocksDbSharp.RocksDb db)
     {
         var hashes = new List<AssertionHash>();
         {
@@ -372,7 +398,7 @@ public sealed class RocksDbAssertionStore : IAssertionStore, IAsyncDisposable
             filter.Add(hash);
         }
 
-        return (hashes.Count, filter);
+        return (hashes, filter);
     }
 
     private static bool HasAnyKey(RocksDbSharp.RocksDb db)
