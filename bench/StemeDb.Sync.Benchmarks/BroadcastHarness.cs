@@ -219,13 +219,6 @@ internal static class BroadcastHarness
         }
 
         bool complete = live.All(i => nodes[i].Count == assertions);
-        if (Environment.GetEnvironmentVariable("BROADCAST_LINKS") == "1")
-        {
-            foreach (int i in live)
-            {
-                Console.WriteLine($"{names[i]}: {nodes[i].DescribeLinks()}");
-            }
-        }
         foreach (SyncNode node in nodes)
         {
             await node.DisposeAsync();

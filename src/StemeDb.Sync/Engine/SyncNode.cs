@@ -324,13 +324,6 @@ public sealed class SyncNode : IAsyncDisposable
     /// <summary>Sends the broadcast announcements due now (for deterministic simulation, where no background loop runs).</summary>
     internal ValueTask<int> AnnounceDueAsync() => _gossip.AnnounceDueAsync(_lifecycle.Stopping);
 
-    /// <summary>Each peer's broadcast link: its name, E (eager) or L (lazy), and ? when its id is not known (for tests and benchmarks).</summary>
-    internal string DescribeLinks() => string.Join(" ", Array.ConvertAll(_peers.Snapshot, e =>
-        e.Peer.Name + ":" + (e.Calls.Capabilities.Eager ? "E" : "L") + (e.Calls.Capabilities.RemoteId is null ? "?" : string.Empty)));
-
-    /// <summary>How many links to peers are eager now (for tests and benchmarks).</summary>
-    internal int EagerLinkCount => Array.FindAll(_peers.Snapshot, e => e.Calls.Capabilities.Broadcast && e.Calls.Capabilities.Eager).Length;
-
     /// <summary>The wait before retry <paramref name="attempt"/> of a gossip push.</summary>
     internal TimeSpan RetryDelay(int attempt) => _retry.RetryDelay(attempt);
 }

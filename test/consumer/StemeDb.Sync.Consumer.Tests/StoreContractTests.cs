@@ -30,3 +30,17 @@ public sealed class SqliteStoreContractTests : AssertionStoreContractTests
         Directory.Delete(Path.GetDirectoryName(((SqliteAssertionStore)store).FilePath)!, recursive: true);
     }
 }
+
+/// <summary>The same contract, run by a consumer against the RocksDB store from the package feed (its native library included).</summary>
+[TestFixture]
+public sealed class RocksDbStoreContractTests : AssertionStoreContractTests
+{
+    protected override IAssertionStore CreateStore() =>
+        StemeDb.Sync.RocksDb.RocksDbAssertionStore.Open(Path.Combine(Path.GetTempPath(), "stemedb-consumer-rocksdb-" + Guid.NewGuid().ToString("N")));
+
+    protected override async ValueTask DisposeStoreAsync(IAssertionStore store)
+    {
+        await base.DisposeStoreAsync(store);
+        Directory.Delete(((StemeDb.Sync.RocksDb.RocksDbAssertionStore)store).DirectoryPath, recursive: true);
+    }
+}

@@ -43,18 +43,6 @@ internal sealed class BroadcastTree
     /// <summary>This node's id as bytes (shared, never written).</summary>
     public ReadOnlyMemory<byte> SelfBytes { get; }
 
-    /// <summary>How many asked-for hashes the node waits for now.</summary>
-    public int WantedCount
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _wanted.Count;
-            }
-        }
-    }
-
     /// <summary>
     /// The links of the broadcast view, topped up at random to <see cref="BroadcastLimits.ViewSize"/> from the
     /// broadcast peers (a view link that was removed, or lost the extension, is replaced). The first time, <c>startEager</c>
