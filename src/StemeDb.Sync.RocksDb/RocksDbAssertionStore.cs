@@ -110,9 +110,13 @@ public sealed class RocksDbAssertionStore : IAssertionStore, IAsyncDisposable
         {
             db = RocksDbSharp.RocksDb.Open(DbOptions(), fullPath);
         }
+        catch (RocksDbException ex) when (ex.Message.Contains("lock", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new IOException($"The RocksDB store at '{fullPath}' is already open (in this process or another): {ex.Message}", ex);
+        }
         catch (RocksDbException ex)
         {
-            throw new IOException($"The RocksDB store at '{fullPath}' cannot be opened (is it open in another store or process?): {ex.Message}", ex);
+            throw new IOException($"The RocksDB store at '{fullPath}' cannot be opened: {ex.Message}", ex);
         }
 
         try

@@ -49,7 +49,7 @@ public sealed class ExportImportCommandTests
         Assert.That(export.Out, Is.Empty, "the stream goes to standard output as bytes, nothing else");
         Assert.That(imported, Is.EqualTo(ExitCodes.Success), import.Error);
         Assert.That(import.Error, Does.Contain("imported 50 records").And.Contain("50 new"));
-        await using SqliteAssertionStore store = await SqliteAssertionStore.OpenAsync(Path.Combine(target, "assertions.db"));
+        await using StemeDb.Sync.RocksDb.RocksDbAssertionStore store = StemeDb.Sync.RocksDb.RocksDbAssertionStore.Open(Path.Combine(target, "assertions")); // a new data directory's store
         foreach (AssertionRecord record in records)
         {
             Assert.That((await store.GetAsync(record.Hash))?.Timestamp, Is.EqualTo(record.Timestamp));
@@ -89,7 +89,7 @@ public sealed class ExportImportCommandTests
         Assert.That(code, Is.EqualTo(ExitCodes.InvalidData), import.Error);
         Assert.That(import.Error, Does.Match(@"error: The assertion stream stopped at byte offset \d+ \(record 19\): the stream ends inside a record"));
         Assert.That(import.Error, Does.Contain("19 record(s) before it were stored"));
-        await using SqliteAssertionStore store = await SqliteAssertionStore.OpenAsync(Path.Combine(target, "assertions.db"));
+        await using StemeDb.Sync.RocksDb.RocksDbAssertionStore store = StemeDb.Sync.RocksDb.RocksDbAssertionStore.Open(Path.Combine(target, "assertions")); // a new data directory's store
         Assert.That(await store.CountAsync(), Is.EqualTo(19));
     }
 

@@ -118,7 +118,7 @@ public sealed class SecretFilesTests
         string exported = Path.Combine(_directory, "backup.stream");
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var server = new CliRunner();
-        Task<int> serving = server.StartAsync(["serve", "--listen", "http://127.0.0.1:0", "--data", data], stop.Token);
+        Task<int> serving = server.StartAsync(["serve", "--listen", "http://127.0.0.1:0", "--data", data, "--store", "sqlite"], stop.Token);
         string address = await server.WaitForAddressAsync(serving, cancellationToken);
         (int put, _, string putError) = await CliRunner.RunAsync(TestAssertions.Json("user:owner-only"), "put", address);
         (UnixFileMode Mode, bool Exists)[] whileServing = [.. new[] { "assertions.db", "assertions.db-wal", "assertions.db-shm" }.Select(f => Mode(Path.Combine(data, f)))];

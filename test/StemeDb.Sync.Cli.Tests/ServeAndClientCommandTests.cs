@@ -44,10 +44,10 @@ public sealed class ServeAndClientCommandTests
     }
 
     [Test]
-    public void Serve_WithDataDirectory_UsesSqliteAndKeepsTheNodeId()
+    public void Serve_WithDataDirectory_UsesRocksDbAndKeepsTheNodeId()
     {
-        Assert.That(_server.Out, Does.Contain("store sqlite"));
-        Assert.That(File.Exists(Path.Combine(_dataDirectory, "assertions.db")), Is.True);
+        Assert.That(_server.Out, Does.Contain("store rocksdb"));
+        Assert.That(Directory.Exists(Path.Combine(_dataDirectory, "assertions")), Is.True, "a new data directory holds a RocksDB store");
         string nodeId = File.ReadAllText(Path.Combine(_dataDirectory, "node-id")).Trim();
         Assert.That(_server.Out, Does.Contain("node " + nodeId));
     }
@@ -143,7 +143,7 @@ public sealed class ServeAndClientCommandTests
             Assert.That(firstOut, Does.Match(@"fetched [1-9]\d*"));
             Assert.That(second, Is.EqualTo(ExitCodes.Success));
             Assert.That(secondOut, Does.Contain("roots matched: nothing to exchange"));
-            Assert.That(File.Exists(Path.Combine(local, "assertions.db")), Is.True);
+            Assert.That(Directory.Exists(Path.Combine(local, "assertions")), Is.True, "a new data directory holds a RocksDB store");
         }
         finally
         {

@@ -96,7 +96,7 @@ public sealed class ServeProcessSignalTests
         }
     }
 
-    private ServeProcess StartServe() => ServeProcess.Start("serve", "--listen", "http://127.0.0.1:0", "--data", _dataDirectory);
+    private ServeProcess StartServe() => ServeProcess.Start("serve", "--listen", "http://127.0.0.1:0", "--data", _dataDirectory, "--store", "sqlite");
 
     private static async Task SendSignalAsync(int pid, string signal, CancellationToken cancellationToken)
     {

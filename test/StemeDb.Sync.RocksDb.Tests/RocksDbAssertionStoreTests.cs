@@ -64,7 +64,7 @@ public sealed class RocksDbAssertionStoreTests
 
         IOException? refused = Assert.Throws<IOException>(() => RocksDbAssertionStore.Open(_directory));
 
-        Assert.That(refused!.Message, Does.Contain("cannot be opened"));
+        Assert.That(refused!.Message, Does.Contain("is already open"));
     }
 
     [Test]

@@ -38,8 +38,8 @@ internal static class ExportImportCommands
                     StreamProgress progress;
                     if (directory is not null)
                     {
-                        SqliteAssertionStore store = await OpenExistingStoreAsync(directory, token).ConfigureAwait(false);
-                        await using (store.ConfigureAwait(false))
+                        IAssertionStore store = await OpenExistingStoreAsync(directory, token).ConfigureAwait(false);
+                        await using (((IAsyncDisposable)store).ConfigureAwait(false))
                         {
                             progress = new StreamProgress(console, "export", totalRecords: await store.CountAsync(token).ConfigureAwait(false));
                             records = await AssertionStream.ExportAsync(store, pipe, progress, token).ConfigureAwait(false);
@@ -141,22 +141,21 @@ internal static class ExportImportCommands
         _ => (address, directory),
     };
 
-    private static async Task<SqliteAssertionStore> OpenExistingStoreAsync(string directory, CancellationToken cancellationToken)
+    private static async Task<IAssertionStore> OpenExistingStoreAsync(string directory, CancellationToken cancellationToken)
     {
-        string path = Path.Combine(directory, NodeServer.StoreFileName);
-        if (!File.Exists(path))
+        if (DataStores.Existing(directory) is null)
         {
-            throw new CliException(ExitCodes.IOError, $"'{directory}' holds no assertion store ({NodeServer.StoreFileName}).");
+            throw new CliException(ExitCodes.IOError, $"'{directory}' holds no assertion store ({DataStores.RocksDbDirectoryName}/ or {DataStores.SqliteFileName}).");
         }
 
-        return await SqliteAssertionStore.OpenAsync(path, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return (await DataStores.OpenAsync(directory, wanted: null, cancellationToken).ConfigureAwait(false)).Store;
     }
 
     private static async Task<AssertionImportResult> ImportIntoStoreAsync(string directory, PipeReader source, StreamProgress progress, CancellationToken cancellationToken)
     {
         NodeId nodeId = NodeServer.LoadOrCreateNodeId(directory);
-        SqliteAssertionStore store = await SqliteAssertionStore.OpenAsync(Path.Combine(directory, NodeServer.StoreFileName), cancellationToken: cancellationToken).ConfigureAwait(false);
-        await using (store.ConfigureAwait(false))
+        (IAssertionStore store, _) = await DataStores.OpenAsync(directory, wanted: null, cancellationToken).ConfigureAwait(false);
+        await using (((IAsyncDisposable)store).ConfigureAwait(false))
         {
             var options = new SyncNodeOptions
             {

@@ -55,9 +55,15 @@ internal static class ServeCommand
         };
         var data = new Option<string?>("--data")
         {
-            Description = "Data directory: keeps assertions in a SQLite store (assertions.db) and the node id. In memory without it.",
+            Description = "Data directory: keeps assertions in a durable store and the node id. Opens the store it holds (assertions/ for RocksDB, assertions.db for SQLite); a new one is RocksDB unless --store says otherwise. In memory without it.",
             HelpName = "dir",
         };
+        var store = new Option<string?>("--store")
+        {
+            Description = "The store for a new --data directory: rocksdb (default) or sqlite. A directory that holds a store opens as what it holds.",
+            HelpName = "rocksdb|sqlite",
+        };
+        store.AcceptOnlyFromAmong("rocksdb", "sqlite");
         var nodeId = new Option<NodeId?>("--node-id")
         {
             Description = "This node's id (32 hex digits or a UUID). Default: kept in --data, or random.",
@@ -120,7 +126,7 @@ internal static class ServeCommand
 
         var command = new Command("serve", "Run a node: gRPC sync and health services on Kestrel, with gossip and anti-entropy to its peers. Stops cleanly on Ctrl-C or SIGTERM (exit 0).")
         {
-            listen, peers, peerDns, data, nodeId, interval, timeout, tokenFile, tlsCertificate, tlsKey, clientCa, allowPeer, peerCa, insecure, verbose,
+            listen, peers, peerDns, data, store, nodeId, interval, timeout, tokenFile, tlsCertificate, tlsKey, clientCa, allowPeer, peerCa, insecure, verbose,
         };
         command.SetAction((parse, ct) => CommandSupport.RunAsync(console, ct, async token =>
         {
@@ -130,6 +136,9 @@ internal static class ServeCommand
                 Peers = parse.GetValue(peers) ?? [],
                 PeerDns = parse.GetValue(peerDns) ?? [],
                 DataDirectory = parse.GetValue(data),
+                Store = parse.GetValue(store) is { } kind
+                    ? (parse.GetValue(data) is null ? throw new CliException(ExitCodes.Usage, "--store needs --data: without it the node keeps its assertions in memory.") : DataStores.Parse(kind))
+                    : null,
                 NodeId = parse.GetValue(nodeId),
                 MinimumLogLevel = parse.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning,
                 Token = CommandSupport.ReadToken(parse.GetValue(tokenFile)),

@@ -47,7 +47,7 @@ internal static class SyncCommand
             else
             {
                 nodeId = NodeServer.LoadOrCreateNodeId(directory);
-                store = await SqliteAssertionStore.OpenAsync(Path.Combine(directory, NodeServer.StoreFileName), cancellationToken: token).ConfigureAwait(false);
+                (store, _) = await DataStores.OpenAsync(directory, wanted: null, token).ConfigureAwait(false);
             }
 
             try

@@ -32,8 +32,11 @@ internal sealed class NodeServerSettings
     /// <summary>DNS names of peers: NAME:PORT (A/AAAA records) or NAME (SRV records).</summary>
     public IReadOnlyList<string> PeerDns { get; init; } = [];
 
-    /// <summary>A data directory for the SQLite store; in-memory when <see langword="null"/>.</summary>
+    /// <summary>A data directory for a durable store (<see cref="DataStores"/>); in-memory when <see langword="null"/>.</summary>
     public string? DataDirectory { get; init; }
+
+    /// <summary>The kind of store for a new data directory; <see langword="null"/>: RocksDB.</summary>
+    public StoreKind? Store { get; init; }
 
     public NodeId? NodeId { get; init; }
 
@@ -58,7 +61,6 @@ internal sealed class NodeServerSettings
 /// </summary>
 internal sealed class NodeServer : IAsyncDisposable
 {
-    public const string StoreFileName = "assertions.db";
 
     private readonly WebApplication _app;
     private int _stopped;
@@ -203,22 +205,13 @@ internal sealed class NodeServer : IAsyncDisposable
         });
 
         string storeDescription = "in-memory";
-        SqliteAssertionStore? durable = null;
+        IAssertionStore? durable = null;
         if (settings.DataDirectory is { } dataDirectory)
         {
-            string path = Path.Combine(Path.GetFullPath(dataDirectory), StoreFileName);
-            storeDescription = "sqlite " + path;
-            try
-            {
-                durable = SqliteAssertionStore.Open(path);
-            }
-            catch (IOException ex)
-            {
-                throw new CliException(ExitCodes.IOError, $"cannot open the data directory '{dataDirectory}': {ex.Message}", ex);
-            }
+            (durable, storeDescription) = await DataStores.OpenAsync(dataDirectory, settings.Store, cancellationToken).ConfigureAwait(false);
 
             // The container owns the store from here on and disposes it with the application.
-            SqliteAssertionStore owned = durable;
+            IAssertionStore owned = durable;
             sync.UseStore(_ => owned);
         }
 
@@ -229,9 +222,9 @@ internal sealed class NodeServer : IAsyncDisposable
         }
         catch
         {
-            if (durable is not null)
+            if (durable is IAsyncDisposable disposable)
             {
-                await durable.DisposeAsync().ConfigureAwait(false);
+                await disposable.DisposeAsync().ConfigureAwait(false);
             }
 
             throw;
@@ -245,9 +238,9 @@ internal sealed class NodeServer : IAsyncDisposable
         catch (Exception ex)
         {
             await app.DisposeAsync().ConfigureAwait(false);
-            if (durable is not null)
+            if (durable is IAsyncDisposable disposable)
             {
-                await durable.DisposeAsync().ConfigureAwait(false);
+                await disposable.DisposeAsync().ConfigureAwait(false);
             }
 
             if (ex is IOException or SocketException)

@@ -14,12 +14,14 @@ namespace StemeDb.Sync.Cli.Tests;
 /// <summary>
 /// Kills a serving node (<c>stemedb-sync serve --data</c>, a child process) with SIGKILL during heavy ingest, restarts
 /// it on the same data directory, and checks that every acknowledged assertion survived and that the rebuilt root is
-/// the root of the stored set. Repeated on the same directory, so each restart must also keep earlier rounds.
+/// the root of the stored set. Repeated on the same directory, so each restart must also keep earlier rounds. Run over
+/// each durable store (<c>--store</c>).
 /// </summary>
-[TestFixture]
+[TestFixture("rocksdb")]
+[TestFixture("sqlite")]
 [NonParallelizable]
 [Platform(Exclude = "Win", Reason = "SIGKILL semantics")]
-public sealed partial class SqliteCrashTests
+public sealed partial class StoreCrashTests(string store)
 {
     private const int Rounds = 4;
     private const int Writers = 8;
@@ -157,7 +159,7 @@ public sealed partial class SqliteCrashTests
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string arg in new[] { dll, "serve", "--listen", "http://127.0.0.1:0", "--data", _dataDirectory })
+        foreach (string arg in new[] { dll, "serve", "--listen", "http://127.0.0.1:0", "--data", _dataDirectory, "--store", store })
         {
             start.ArgumentList.Add(arg);
         }
