@@ -6,7 +6,6 @@ using System.Threading;
 using System.Threading.Tasks;
 using StemeDb.Sync.Cli.Internal;
 using StemeDb.Sync.Grpc;
-using StemeDb.Sync.Sqlite;
 
 namespace StemeDb.Sync.Cli.Commands;
 

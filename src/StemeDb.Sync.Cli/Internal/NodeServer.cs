@@ -17,7 +17,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using StemeDb.Sync.Grpc;
 using StemeDb.Sync.Hosting.Internal;
-using StemeDb.Sync.Sqlite;
 
 namespace StemeDb.Sync.Cli.Internal;
 
@@ -57,7 +56,7 @@ internal sealed class NodeServerSettings
 
 /// <summary>
 /// A real node: Kestrel (HTTP/2 cleartext) serving the sync and health gRPC services of a node registered with
-/// <c>AddStemeDbSync</c>, on an in-memory or SQLite store.
+/// <c>AddStemeDbSync</c>, on an in-memory store or the durable store of a data directory (<see cref="DataStores"/>).
 /// </summary>
 internal sealed class NodeServer : IAsyncDisposable
 {
