@@ -197,11 +197,11 @@ public sealed partial class GrpcSyncPeer : ISyncPeer, IDisposable
 
         FetchResponse response = await CallAsync(
             SyncRpc.FetchAssertions, static (c, r, o) => c.FetchAssertionsAsync(r, o), request, cancellationToken).ConfigureAwait(false);
-        return ToRecords(SyncRpc.FetchAssertions, response.Assertions);
+        return ToRecords(response.Assertions);
     }
 
-    /// <summary>Records answered as <c>AssertionData</c> (a fetch answer, grafted payloads), their lengths checked; the engine verifies the rest.</summary>
-    private AssertionRecord[] ToRecords(SyncRpc rpc, IReadOnlyList<AssertionData> answered)
+    /// <summary>The records of a fetch answer, their lengths checked; the engine verifies the rest.</summary>
+    private AssertionRecord[] ToRecords(IReadOnlyList<AssertionData> answered)
     {
         var records = new AssertionRecord[answered.Count];
         for (int i = 0; i < records.Length; i++)
@@ -209,7 +209,7 @@ public sealed partial class GrpcSyncPeer : ISyncPeer, IDisposable
             AssertionData item = answered[i];
             if (!AssertionHash.TryCreate(item.Hash.Span, out AssertionHash hash))
             {
-                throw InvalidResponse(rpc, $"assertion {i} has a {item.Hash.Length}-byte hash, not {SyncProtocol.HashLength}");
+                throw InvalidResponse(SyncRpc.FetchAssertions, $"assertion {i} has a {item.Hash.Length}-byte hash, not {SyncProtocol.HashLength}");
             }
 
             // The HLC fields are an extension: a v1 node sends only hash and data, and the record then carries
@@ -219,7 +219,7 @@ public sealed partial class GrpcSyncPeer : ISyncPeer, IDisposable
             {
                 if (!NodeId.TryCreate(item.HlcNodeId.Span, out NodeId nodeId))
                 {
-                    throw InvalidResponse(rpc, $"assertion {i} has a {item.HlcNodeId.Length}-byte HLC node id, not {SyncProtocol.NodeIdLength} (or none)");
+                    throw InvalidResponse(SyncRpc.FetchAssertions, $"assertion {i} has a {item.HlcNodeId.Length}-byte HLC node id, not {SyncProtocol.NodeIdLength} (or none)");
                 }
 
                 timestamp = new HlcTimestamp(item.HlcTime, item.HlcCounter, nodeId);

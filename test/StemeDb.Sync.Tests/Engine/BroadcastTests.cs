@@ -47,11 +47,7 @@ public sealed class BroadcastTests : NodeTestBase
     [Test]
     public async Task Announcement_PeerWantsAndGrafts_PayloadFollowsAndTheLinkTurnsEager()
     {
-        SyncNode node = await StartNodeAsync(Manual(1, o => o.GossipFanout = 1));
-        BroadcastPeer[] peers = AddPeers(node, 2);
-        IngestResult first = await node.IngestAsync(EngineTestKit.Data(1));
-        await node.PumpGossipOnceAsync();
-        BroadcastPeer lazy = peers.Single(p => p.Payloads.IsEmpty);
+        (SyncNode node, BroadcastPeer lazy, IngestResult first) = await OneEagerOneLazyAsync();
         lazy.Answer = request => Answer(request, want: request.Announced, graft: true);
 
         Time.Advance(LongestAnnounceDelay);
@@ -70,11 +66,7 @@ public sealed class BroadcastTests : NodeTestBase
     [Test]
     public async Task Announcement_PeerWantsWithoutGraft_PayloadFollowsAndTheLinkStaysLazy()
     {
-        SyncNode node = await StartNodeAsync(Manual(1, o => o.GossipFanout = 1));
-        BroadcastPeer[] peers = AddPeers(node, 2);
-        IngestResult first = await node.IngestAsync(EngineTestKit.Data(1));
-        await node.PumpGossipOnceAsync();
-        BroadcastPeer lazy = peers.Single(p => p.Payloads.IsEmpty);
+        (SyncNode node, BroadcastPeer lazy, IngestResult first) = await OneEagerOneLazyAsync();
         lazy.Answer = request => Answer(request, want: request.Announced, graft: false);
 
         Time.Advance(LongestAnnounceDelay);
@@ -184,11 +176,7 @@ public sealed class BroadcastTests : NodeTestBase
     [Test]
     public async Task Answer_AsksForAHashNeverAnnounced_OutsideTheProtocolAndThePeerLosesTheExtension()
     {
-        SyncNode node = await StartNodeAsync(Manual(1, o => o.GossipFanout = 1));
-        BroadcastPeer[] peers = AddPeers(node, 2);
-        await node.IngestAsync(EngineTestKit.Data(1));
-        await node.PumpGossipOnceAsync();
-        BroadcastPeer lazy = peers.Single(p => p.Payloads.IsEmpty);
+        (SyncNode node, BroadcastPeer lazy, _) = await OneEagerOneLazyAsync();
         byte[] other = EngineTestKit.Record(42).Hash.ToArray();
         lazy.Answer = request => Answer(request, want: new ReadOnlyMemory<byte>[] { other });
 
@@ -336,6 +324,16 @@ public sealed class BroadcastTests : NodeTestBase
             Assert.That(asked, Is.EqualTo(BroadcastLimits.MaxWanted), "beyond the limit, announcements ask for nothing");
             Assert.That(afterTimeout.Want, Has.Count.EqualTo(1), "hashes never delivered are forgotten after the timeout");
         });
+    }
+
+    /// <summary>A node with one eager and one lazy link, after its first assertion was ingested and pushed on the eager one.</summary>
+    private async Task<(SyncNode Node, BroadcastPeer Lazy, IngestResult First)> OneEagerOneLazyAsync()
+    {
+        SyncNode node = await StartNodeAsync(Manual(1, o => o.GossipFanout = 1));
+        BroadcastPeer[] peers = AddPeers(node, 2);
+        IngestResult first = await node.IngestAsync(EngineTestKit.Data(1));
+        await node.PumpGossipOnceAsync();
+        return (node, peers.Single(p => p.Payloads.IsEmpty), first);
     }
 
     private static byte[] RandomHash(int message, int i)
