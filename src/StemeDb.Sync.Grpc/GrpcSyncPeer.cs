@@ -286,6 +286,23 @@ public sealed partial class GrpcSyncPeer : ISyncPeer, IDisposable
         return new PingResult(nodeId, Count(SyncRpc.Ping, response.AssertionCount));
     }
 
+    /// <summary>
+    /// Asks the node for its sync status (the <c>GetStatus</c> extension, docs/PROTOCOL.md): its count and root, and per peer
+    /// how its last anti-entropy pass went and what each side lacks. For operators and tools (<c>stemedb-sync status</c>).
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The node's status; its <see cref="SyncNodeStatus.Peers"/> hold at most 1,000 peers.</returns>
+    /// <exception cref="SyncPeerException">The call failed: <see cref="SyncStatusCode.Unimplemented"/> from a v1 node,
+    /// <see cref="SyncStatusCode.PermissionDenied"/> or <see cref="SyncStatusCode.Unauthenticated"/> when refused,
+    /// <see cref="SyncStatusCode.InvalidResponse"/> for an answer outside the protocol.</exception>
+    public async Task<SyncNodeStatus> GetStatusAsync(CancellationToken cancellationToken = default)
+    {
+        GetStatusResponse response = await CallAsync(
+            SyncRpc.GetStatus, static (c, r, o) => c.GetStatusAsync(r, o), new GetStatusRequest(), cancellationToken).ConfigureAwait(false);
+        (SyncNodeStatus? status, _, string? problem) = WireMapping.FromWire(response);
+        return status ?? throw InvalidResponse(SyncRpc.GetStatus, problem!);
+    }
+
     /// <inheritdoc />
     /// <remarks>A v1 server answers <c>UNIMPLEMENTED</c>: <see cref="SyncPeerException"/> with <see cref="SyncStatusCode.Unimplemented"/>.</remarks>
     async ValueTask<ReconcileRoundResponse> ISyncPeer.ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken)

@@ -112,6 +112,16 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
     public override Task<V1.BroadcastResponse> Broadcast(V1.BroadcastRequest request, ServerCallContext context) =>
         ServeAsync(SyncRpc.Broadcast, request, context, static (self, r, c, handler) => self.BroadcastCoreAsync(r, c, handler));
 
+    /// <summary>
+    /// Extension (docs/PROTOCOL.md, "GetStatus"): the node's sync status, for operators, served through the same pipeline
+    /// as every call (an authorizer decides who may read it).
+    /// </summary>
+    /// <param name="request">The (empty) request.</param>
+    /// <param name="context">The call context.</param>
+    /// <returns>The status.</returns>
+    public override Task<GetStatusResponse> GetStatus(GetStatusRequest request, ServerCallContext context) =>
+        ServeAsync(SyncRpc.GetStatus, request, context, static (self, r, c, handler) => self.GetStatusCoreAsync(c, handler));
+
     /// <inheritdoc />
     /// <remarks>
     /// Extension (docs/PROTOCOL.md, "ReconcileSymbols"): each request of the stream is admitted, authorized and answered
@@ -333,6 +343,9 @@ public class SyncServiceImpl : SyncService.SyncServiceBase
 
         return response;
     }
+
+    private async ValueTask<GetStatusResponse> GetStatusCoreAsync(ServerCallContext context, ISyncRequestHandler handler) =>
+        WireMapping.ToWire(await handler.GetStatusAsync(context.CancellationToken).ConfigureAwait(false));
 
     private async ValueTask<PingResponse> PingCoreAsync(PingRequest request, ServerCallContext context, ISyncRequestHandler handler)
     {

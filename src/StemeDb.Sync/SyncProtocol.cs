@@ -54,6 +54,9 @@ public static class SyncProtocol
     /// <summary>The length of an assertion hash and of a Merkle root, in bytes (32, BLAKE3).</summary>
     internal const int HashLength = AssertionHash.Length;
 
+    /// <summary>The most peers one <c>GetStatus</c> answer lists (the rest are counted in its total).</summary>
+    internal const int MaxStatusPeers = 1000;
+
     /// <summary>The length of a node id, in bytes (16).</summary>
     internal const int NodeIdLength = NodeId.Length;
 

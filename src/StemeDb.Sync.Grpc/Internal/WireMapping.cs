@@ -128,4 +128,132 @@ internal static class WireMapping
     /// <summary>A <c>ReconcileSymbols</c> answer from the wire (checked by the engine).</summary>
     public static ReconcileSymbolsResponse FromWire(WireSymbolsResponse response) =>
         new(response.AssertionCount, response.Snapshot, response.Symbols.Memory, response.SnapshotGone);
+
+    /// <summary>The most characters of a peer's name or error in a <c>GetStatus</c> answer this client accepts.</summary>
+    private const int MaxStatusText = 2048;
+
+    /// <summary>A status as a <c>GetStatusResponse</c>.</summary>
+    public static GetStatusResponse ToWire(StatusAnswer answer)
+    {
+        SyncNodeStatus status = answer.Status;
+        var response = new GetStatusResponse
+        {
+            NodeId = Bytes(status.NodeId),
+            Count = Count(status.Count),
+            Root = Bytes(status.Root),
+            PendingGossip = (uint)Math.Max(0, status.PendingGossip),
+            AtUnixMs = status.At.ToUnixTimeMilliseconds(),
+            PeersTotal = (uint)Math.Max(0, answer.PeersTotal),
+        };
+        foreach (SyncPeerStatus peer in status.Peers)
+        {
+            var wire = new PeerStatus
+            {
+                Name = peer.Name,
+                State = StatusNames.State(peer.State),
+                PassRunning = peer.PassRunning,
+                LastError = peer.LastError ?? string.Empty,
+                Missing = Count(peer.Missing),
+                MissingExact = peer.MissingExact,
+                PeerMissing = Count(peer.PeerMissing),
+            };
+            wire.Extensions.AddRange(StatusNames.Extensions(peer.Extensions));
+            if (peer.LastPassAt is { } lastPass)
+            {
+                wire.LastPassAtUnixMs = lastPass.ToUnixTimeMilliseconds();
+            }
+
+            if (peer.LastPassDuration is { } duration)
+            {
+                wire.LastPassDurationMs = (long)duration.TotalMilliseconds;
+            }
+
+            if (peer.LastSuccessAt is { } lastSuccess)
+            {
+                wire.LastSuccessAtUnixMs = lastSuccess.ToUnixTimeMilliseconds();
+            }
+
+            if (peer.RemoteCount is { } remote)
+            {
+                wire.RemoteCount = Count(remote);
+            }
+
+            response.Peers.Add(wire);
+        }
+
+        return response;
+    }
+
+    /// <summary>
+    /// A <c>GetStatusResponse</c> as a status, and the peers the node has in all; <see langword="null"/> with the problem
+    /// when the answer is outside the protocol (lengths, too many peers, overlong text, counts past <see cref="long.MaxValue"/>).
+    /// </summary>
+    public static (SyncNodeStatus? Status, int PeersTotal, string? Problem) FromWire(GetStatusResponse response)
+    {
+        if (!NodeId.TryCreate(response.NodeId.Span, out NodeId nodeId))
+        {
+            return (null, 0, $"the node id is {response.NodeId.Length} bytes, not {SyncProtocol.NodeIdLength}");
+        }
+
+        if (response.Root.Length != SyncProtocol.HashLength)
+        {
+            return (null, 0, $"the root is {response.Root.Length} bytes, not {SyncProtocol.HashLength}");
+        }
+
+        if (response.Peers.Count > SyncProtocol.MaxStatusPeers)
+        {
+            return (null, 0, $"{response.Peers.Count} peers are listed, more than {SyncProtocol.MaxStatusPeers}");
+        }
+
+        if (response.Count > long.MaxValue)
+        {
+            return (null, 0, "the count is past 2^63");
+        }
+
+        var peers = new SyncPeerStatus[response.Peers.Count];
+        for (int i = 0; i < peers.Length; i++)
+        {
+            PeerStatus wire = response.Peers[i];
+            if (wire.Name.Length > MaxStatusText || wire.LastError.Length > MaxStatusText)
+            {
+                return (null, 0, $"peer {i}'s name or error is longer than {MaxStatusText} characters");
+            }
+
+            if (wire.Missing > long.MaxValue || wire.PeerMissing > long.MaxValue || wire.RemoteCount > long.MaxValue)
+            {
+                return (null, 0, $"peer {i}'s counts are past 2^63");
+            }
+
+            peers[i] = new SyncPeerStatus
+            {
+                Name = wire.Name,
+                State = StatusNames.ParseState(wire.State),
+                Extensions = StatusNames.ParseExtensions(wire.Extensions),
+                PassRunning = wire.PassRunning,
+                LastPassAt = wire.HasLastPassAtUnixMs ? Time(wire.LastPassAtUnixMs) : null,
+                LastPassDuration = wire.HasLastPassDurationMs ? TimeSpan.FromMilliseconds(Math.Max(0, wire.LastPassDurationMs)) : null,
+                LastSuccessAt = wire.HasLastSuccessAtUnixMs ? Time(wire.LastSuccessAtUnixMs) : null,
+                LastError = wire.LastError.Length > 0 ? wire.LastError : null,
+                RemoteCount = wire.HasRemoteCount ? (long)wire.RemoteCount : null,
+                Missing = (long)wire.Missing,
+                MissingExact = wire.MissingExact,
+                PeerMissing = (long)wire.PeerMissing,
+            };
+        }
+
+        var status = new SyncNodeStatus
+        {
+            NodeId = nodeId,
+            At = Time(response.AtUnixMs),
+            Count = (long)response.Count,
+            Root = new AssertionHash(response.Root.Span),
+            PendingGossip = (int)Math.Min(int.MaxValue, response.PendingGossip),
+            Peers = peers,
+        };
+        return (status, (int)Math.Min(int.MaxValue, Math.Max(response.PeersTotal, (uint)peers.Length)), null);
+    }
+
+    /// <summary>Unix milliseconds as a time, clamped to the range <see cref="DateTimeOffset"/> holds.</summary>
+    private static DateTimeOffset Time(long unixMs) =>
+        DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(unixMs, DateTimeOffset.MinValue.ToUnixTimeMilliseconds(), DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()));
 }

@@ -83,5 +83,13 @@ internal static class SyncDiagnostics
     public static readonly Counter<long> BroadcastPrunes = Meter.CreateCounter<long>(
         "stemedb.sync.broadcast.prunes", "{link}", "Eager broadcast links made lazy: the peer held every payload pushed, or could not be reached (tag: reason).");
 
+    /// <summary>How long anti-entropy passes take (tag <c>result</c>: match, unchanged, synced, failed).</summary>
+    public static readonly Histogram<double> PassDuration = Meter.CreateHistogram<double>(
+        "stemedb.sync.anti_entropy.duration",
+        "s",
+        "Duration of anti-entropy passes with a peer (tag: result).",
+        tags: null,
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300] });
+
     public static KeyValuePair<string, object?> Tag(string name, object? value) => new(name, value);
 }

@@ -89,4 +89,16 @@ internal static partial class SyncLog
     [LoggerMessage(EventId = 310, EventName = "StreamPullUnsupported", Level = LogLevel.Debug,
         Message = "Peer {Peer} does not serve StreamAssertions ({Code}); its passes use the diff and fetches")]
     public static partial void StreamPullUnsupported(ILogger logger, string peer, SyncStatusCode code);
+
+    [LoggerMessage(EventId = 311, EventName = "AntiEntropyMovedData", Level = LogLevel.Information,
+        Message = "Anti-entropy with {Peer}: fetched {Fetched}, pushed {Pushed}, refused {Rejected}, complete diff {Complete}.")]
+    public static partial void AntiEntropyMovedData(ILogger logger, string peer, long fetched, long pushed, long rejected, bool complete);
+
+    [LoggerMessage(EventId = 312, EventName = "CatchUpProgress", Level = LogLevel.Information,
+        Message = "Catching up from {Peer}: {Done} of about {Total} assertions ({Percent}%), {Rate} per second.")]
+    public static partial void CatchUpProgress(ILogger logger, string peer, long done, long total, int percent, long rate);
+
+    [LoggerMessage(EventId = 105, EventName = "StatusHandlerFailed", Level = LogLevel.Warning,
+        Message = "A handler of PeerStatusChanged threw; the node goes on.")]
+    public static partial void StatusHandlerFailed(ILogger logger, Exception exception);
 }

@@ -51,6 +51,8 @@ public sealed class SyncNode : IAsyncDisposable
     private readonly IncomingAssertions _incoming;
     private readonly AntiEntropy _antiEntropy;
     private readonly List<Task> _gossipWorkers = new();
+    private readonly TimeProvider _time;
+    private DateTimeOffset _startedAt;
 
     /// <summary>Creates a node. Call <see cref="StartAsync"/> before using it.</summary>
     /// <param name="options">Settings; validated and copied.</param>
@@ -66,6 +68,7 @@ public sealed class SyncNode : IAsyncDisposable
         _options = options.ValidatedCopy();
         _store = store;
         TimeProvider time = timeProvider ?? TimeProvider.System;
+        _time = time;
         _logger = (ILogger?)loggerFactory?.CreateLogger<SyncNode>() ?? NullLogger.Instance;
         _clock = new HybridLogicalClock(_options.NodeId, time, _options.MaxClockDrift);
         var verifier = new AssertionVerifier(_options.ContentValidator!, _clock, _options.MaxAssertionBytes);
@@ -78,11 +81,11 @@ public sealed class SyncNode : IAsyncDisposable
         _tree = new BroadcastTree(_options.NodeId, _peers, _index, _options.GossipFanout, _retry, time);
         _gossip = new GossipPump(_options, _peers, _tree, _retry, _lifecycle, storeCopies, _logger, time);
         var puts = new StorePuts(store, _index, _clock, _gossip);
-        _incoming = new IncomingAssertions(puts, _index, _clock, verifier, _gossip, _lifecycle, _logger);
+        _incoming = new IncomingAssertions(puts, _index, _clock, verifier, _gossip, _lifecycle, _logger, time);
         _ingest = new LocalIngest(puts, _index, verifier, _lifecycle);
-        _antiEntropy = new AntiEntropy(_options, _index, store, _incoming, _retry, _lifecycle, _logger, time);
+        _antiEntropy = new AntiEntropy(_options, _index, store, _incoming, _retry, _lifecycle, _logger, time, OnPassEnded);
         Handler = new SyncRequestHandler(
-            _options.NodeId, _lifecycle, _index, store, _incoming, _options.ReconcileSymbols, _options.MaxAnswerBytes, _tree);
+            _options.NodeId, _lifecycle, _index, store, _incoming, _options.ReconcileSymbols, _options.MaxAnswerBytes, _tree, GetStatus);
     }
 
     /// <summary>The id of this node.</summary>
@@ -99,6 +102,42 @@ public sealed class SyncNode : IAsyncDisposable
 
     /// <summary>The peers currently known.</summary>
     public IReadOnlyList<ISyncPeer> Peers => Array.ConvertAll(_peers.Snapshot, entry => entry.Peer);
+
+    /// <summary>
+    /// Raised after every anti-entropy pass with a peer ends, well or not, with the peer's status as the pass left it. It
+    /// is raised on the pass's thread: a handler should return quickly (hand the status to a channel, say). A handler that
+    /// throws is logged and does not disturb the node.
+    /// </summary>
+    public event EventHandler<SyncPeerStatus>? PeerStatusChanged;
+
+    /// <summary>
+    /// The node's sync status now: its count, root and gossip backlog, and for each peer how the last pass with it went and
+    /// what each side lacks (<see cref="SyncPeerStatus"/>). Cheap: it reads what the passes recorded and calls no peer.
+    /// </summary>
+    /// <returns>A snapshot; later changes do not alter it.</returns>
+    public SyncNodeStatus GetStatus()
+    {
+        long count = _index.Count;
+        PeerEntry[] entries = _peers.Snapshot;
+        var peers = new SyncPeerStatus[entries.Length];
+        for (int i = 0; i < entries.Length; i++)
+        {
+            peers[i] = StatusOf(entries[i].Calls, count);
+        }
+
+        return new SyncNodeStatus
+        {
+            NodeId = NodeId,
+            At = _time.GetUtcNow(),
+            Count = count,
+            Root = _index.Root,
+            PendingGossip = _gossip.Pending,
+            Peers = peers,
+        };
+    }
+
+    /// <summary>When the node last started (for the gauge of time since a peer's last successful pass).</summary>
+    internal DateTimeOffset StartedAt => _startedAt;
 
     internal MerkleIndex Index => _index;
 
@@ -163,6 +202,8 @@ public sealed class SyncNode : IAsyncDisposable
         lock (_lifecycle.Gate)
         {
             _lifecycle.CompleteStart();
+            _startedAt = _time.GetUtcNow();
+            NodeGauges.Add(this);
             if (_options.RunBackgroundLoops)
             {
                 _gossip.StartWorkers(_gossipWorkers, _lifecycle.Stopping);
@@ -198,6 +239,8 @@ public sealed class SyncNode : IAsyncDisposable
                 }
             }
         }
+
+        NodeGauges.Remove(this);
 
         // Synchronous: cancellation callbacks run here, so stopping is deterministic under a test scheduler.
         _lifecycle.SignalStopping();
@@ -316,6 +359,29 @@ public sealed class SyncNode : IAsyncDisposable
         _lifecycle.EnsureRunning();
         using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifecycle.Stopping);
         return await _antiEntropy.RunPassAsync(_peers.CallsFor(peer), linked.Token).ConfigureAwait(false);
+    }
+
+    private static SyncPeerStatus StatusOf(PeerCalls calls, long localCount) =>
+        calls.Capabilities.Passes.Snapshot(calls.Name, calls.Capabilities.Extensions, localCount);
+
+    /// <summary>Raises <see cref="PeerStatusChanged"/> after a pass; a handler's failure is logged, never thrown into the pass.</summary>
+    private void OnPassEnded(PeerCalls calls)
+    {
+        if (PeerStatusChanged is not { } handlers)
+        {
+            return;
+        }
+
+        try
+        {
+            handlers(this, StatusOf(calls, _index.Count));
+        }
+#pragma warning disable CA1031 // A host's handler must not break the pass or the loop.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            SyncLog.StatusHandlerFailed(_logger, ex);
+        }
     }
 
     /// <summary>Gossips one queued assertion (for deterministic simulation, where no worker runs).</summary>

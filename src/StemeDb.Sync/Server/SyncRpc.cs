@@ -32,4 +32,7 @@ public enum SyncRpc
 
     /// <summary><c>Broadcast</c> (extension): a peer pushes payloads, announces hashes, or grafts or prunes the link between the two nodes.</summary>
     Broadcast,
+
+    /// <summary><c>GetStatus</c> (extension): the node's sync status, for operators.</summary>
+    GetStatus,
 }

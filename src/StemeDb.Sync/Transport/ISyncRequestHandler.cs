@@ -98,6 +98,13 @@ public interface ISyncRequestHandler
     internal ValueTask<BroadcastResponse> BroadcastAsync(BroadcastRequest request, CancellationToken cancellationToken) =>
         throw new SyncRequestException(SyncStatusCode.Unimplemented, "Broadcast is not implemented by this node.");
 
+    /// <summary>Extension: the node's sync status (docs/PROTOCOL.md, "GetStatus"), its peers cut to <see cref="SyncProtocol.MaxStatusPeers"/>.</summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The status, and how many peers the node has in all.</returns>
+    /// <exception cref="SyncRequestException">Not implemented (<see cref="SyncStatusCode.Unimplemented"/>, the default implementation).</exception>
+    internal ValueTask<StatusAnswer> GetStatusAsync(CancellationToken cancellationToken) =>
+        throw new SyncRequestException(SyncStatusCode.Unimplemented, "GetStatus is not implemented by this node.");
+
     /// <summary>
     /// Extension: the local assertions in ascending hash order, strictly after a cursor, as one assertion stream
     /// (docs/STREAM-FORMAT.md: header, records, end marker) cut into chunks of 1 to <see cref="SyncProtocol.MaxStreamChunkBytes"/>

@@ -23,6 +23,7 @@ internal sealed class AntiEntropy
     private readonly NodeLifecycle _lifecycle;
     private readonly ILogger _logger;
     private readonly TimeProvider _timeProvider;
+    private readonly Action<PeerCalls>? _passEnded;
 
     public AntiEntropy(
         SyncNodeOptions options,
@@ -32,17 +33,19 @@ internal sealed class AntiEntropy
         NodeRandomness retry,
         NodeLifecycle lifecycle,
         ILogger logger,
-        TimeProvider timeProvider)
+        TimeProvider timeProvider,
+        Action<PeerCalls>? passEnded = null)
     {
         _options = options;
         _index = index;
         _store = store;
         _incoming = incoming;
-        _bootstrap = new StreamBootstrap(options, incoming, logger);
+        _bootstrap = new StreamBootstrap(options, incoming, logger, timeProvider);
         _retry = retry;
         _lifecycle = lifecycle;
         _logger = logger;
         _timeProvider = timeProvider;
+        _passEnded = passEnded;
     }
 
     /// <summary>Starts the peer's loop, unless periodic anti-entropy is off.</summary>
@@ -56,8 +59,45 @@ internal sealed class AntiEntropy
         entry.Loop = Task.Run(() => LoopAsync(entry), CancellationToken.None);
     }
 
-    /// <summary>One pass with a peer; throws <see cref="SyncPeerException"/> when a call fails or times out.</summary>
+    /// <summary>
+    /// One pass with a peer; throws <see cref="SyncPeerException"/> when a call fails or times out. The peer's
+    /// <see cref="PeerPassRecord"/> and the pass-duration histogram learn how it went.
+    /// </summary>
     public async ValueTask<SyncPassResult> RunPassAsync(PeerCalls peer, CancellationToken cancellationToken)
+    {
+        PeerPassRecord record = peer.Capabilities.Passes;
+        record.Started();
+        long started = _timeProvider.GetTimestamp();
+        try
+        {
+            PassOutcome outcome = await RunPassCoreAsync(peer, record, cancellationToken).ConfigureAwait(false);
+            TimeSpan took = _timeProvider.GetElapsedTime(started);
+            record.Succeeded(_timeProvider.GetUtcNow(), took, outcome.Missing, outcome.PeerMissing, outcome.Exact);
+            SyncDiagnostics.PassDuration.Record(took.TotalSeconds, SyncDiagnostics.Tag("result", outcome.Label));
+            return outcome.Result;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            TimeSpan took = _timeProvider.GetElapsedTime(started);
+            record.Failed(_timeProvider.GetUtcNow(), took, ex);
+            SyncDiagnostics.PassDuration.Record(took.TotalSeconds, SyncDiagnostics.Tag("result", "failed"));
+            throw;
+        }
+        catch
+        {
+            record.Abandoned();
+            throw;
+        }
+        finally
+        {
+            _passEnded?.Invoke(peer);
+        }
+    }
+
+    /// <summary>What a pass returns, and what it left missing on each side (exact after a complete comparison).</summary>
+    private readonly record struct PassOutcome(SyncPassResult Result, string Label, long Missing, long PeerMissing, bool Exact);
+
+    private async ValueTask<PassOutcome> RunPassCoreAsync(PeerCalls peer, PeerPassRecord record, CancellationToken cancellationToken)
     {
         using Activity? activity = SyncDiagnostics.ActivitySource.StartActivity("StemeDb.Sync.AntiEntropy", ActivityKind.Client);
         activity?.SetTag("stemedb.sync.peer", peer.Name);
@@ -71,10 +111,11 @@ internal sealed class AntiEntropy
             var local = new RootSummary(_index.Root, _index.Count);
             RootExchangeResult exchange = await peer.ExchangeRootsAsync(local, cancellationToken).ConfigureAwait(false);
             roundTrips++;
+            record.RemoteCountIs(exchange.Remote.Count);
             if (exchange.RootsMatch || exchange.Remote.Root == local.Root)
             {
                 SyncDiagnostics.AntiEntropyRounds.Add(1, SyncDiagnostics.Tag("result", "match"));
-                return new SyncPassResult { RootsMatched = true, Complete = true, RoundTrips = roundTrips };
+                return new PassOutcome(new SyncPassResult { RootsMatched = true, Complete = true, RoundTrips = roundTrips }, "match", 0, 0, true);
             }
 
             if (peer.Capabilities.Converged is { } converged && converged.Local.SameAs(local) && converged.Remote.SameAs(exchange.Remote))
@@ -82,7 +123,7 @@ internal sealed class AntiEntropy
                 // Nothing changed on either side since a pass found the sets equal (a peer with a root scheme of its
                 // own, such as a v1 node, never reports a matching root): no leaf listing.
                 SyncDiagnostics.AntiEntropyRounds.Add(1, SyncDiagnostics.Tag("result", "unchanged"));
-                return new SyncPassResult { Unchanged = true, Complete = true, RoundTrips = roundTrips };
+                return new PassOutcome(new SyncPassResult { Unchanged = true, Complete = true, RoundTrips = roundTrips }, "unchanged", 0, 0, true);
             }
 
             // Far behind the peer (or resuming a pull that broke): pull its whole set as one stream first, then go on
@@ -98,12 +139,13 @@ internal sealed class AntiEntropy
                 local = new RootSummary(_index.Root, _index.Count);
                 exchange = await peer.ExchangeRootsAsync(local, cancellationToken).ConfigureAwait(false);
                 roundTrips++;
+                record.RemoteCountIs(exchange.Remote.Count);
                 if (exchange.RootsMatch || exchange.Remote.Root == local.Root)
                 {
                     SyncDiagnostics.AntiEntropyRounds.Add(1, SyncDiagnostics.Tag("result", "synced"));
-                    SyncLog.AntiEntropyCompleted(_logger, peer.Name, false, (int)fetched, 0, (int)rejected, true);
+                    LogCompleted(peer.Name, fetched, 0, rejected, true);
                     activity?.SetTag("stemedb.sync.fetched", fetched);
-                    return new SyncPassResult
+                    var streamedResult = new SyncPassResult
                     {
                         Complete = true,
                         Fetched = fetched,
@@ -111,6 +153,7 @@ internal sealed class AntiEntropy
                         RoundTrips = roundTrips,
                         BytesReceived = bytesIn,
                     };
+                    return new PassOutcome(streamedResult, "synced", 0, 0, true);
                 }
             }
 
@@ -122,6 +165,7 @@ internal sealed class AntiEntropy
                 SyncLog.AntiEntropyPartialDiff(_logger, peer.Name, diff.CoveredUpTo.GetValueOrDefault());
             }
 
+            CatchUpProgress? catchUp = CatchUpProgress.For(_logger, peer.Name, diff.MissingLocally.Count, _timeProvider);
             foreach (AssertionHash[] planned in SortedDiff.PlanFetches(diff.MissingLocally, _options.FetchBatchSize))
             {
                 // A server may answer part of a batch (this library's stops at a byte budget, and v1 allows skipping):
@@ -134,6 +178,7 @@ internal sealed class AntiEntropy
                     SyncDiagnostics.FetchRequests.Add(1);
                     FetchedOutcome outcome = await _incoming.ReceiveFetchedAsync(peer.Name, records, cancellationToken).ConfigureAwait(false);
                     fetched += outcome.Stored;
+                    catchUp?.Advance(outcome.Stored + outcome.Rejected);
                     bytesIn += outcome.Bytes;
                     rejected += outcome.Rejected;
                     batch = records.Count == 0 ? [] : SortedDiff.LeftOut(batch, records);
@@ -156,10 +201,19 @@ internal sealed class AntiEntropy
             SyncDiagnostics.FetchedAssertions.Add(fetched - streamedAdded);
             SyncDiagnostics.BytesReceived.Add(bytesIn - streamed.Bytes, SyncDiagnostics.Tag("kind", "fetch"));
             SyncDiagnostics.BytesSent.Add(push.BytesSent, SyncDiagnostics.Tag("kind", "push"));
-            SyncLog.AntiEntropyCompleted(_logger, peer.Name, false, (int)fetched, push.Pushed, (int)rejected, diff.Complete);
+            LogCompleted(peer.Name, fetched, push.Pushed, rejected, diff.Complete);
             activity?.SetTag("stemedb.sync.fetched", fetched);
             activity?.SetTag("stemedb.sync.pushed", push.Pushed);
-            return new SyncPassResult
+
+            // What the pass left: the hashes it found missing here that are still not held (refused, or skipped by every
+            // answer), and those the peer lacked that it did not accept. Exact when the diff saw the peer's whole set.
+            long stillMissing = 0;
+            foreach (AssertionHash hash in diff.MissingLocally)
+            {
+                stillMissing += _index.Contains(hash) ? 0 : 1;
+            }
+
+            var result = new SyncPassResult
             {
                 Complete = diff.Complete,
                 Fetched = fetched,
@@ -169,6 +223,7 @@ internal sealed class AntiEntropy
                 BytesReceived = bytesIn,
                 BytesSent = push.BytesSent,
             };
+            return new PassOutcome(result, "synced", stillMissing, diff.MissingRemotely.Count - push.Pushed, diff.Complete);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -185,6 +240,19 @@ internal sealed class AntiEntropy
             }
 
             throw;
+        }
+    }
+
+    /// <summary>A pass that moved data is worth a line at Information; one that moved nothing, at Debug.</summary>
+    private void LogCompleted(string peer, long fetched, long pushed, long rejected, bool complete)
+    {
+        if (fetched > 0 || pushed > 0 || rejected > 0)
+        {
+            SyncLog.AntiEntropyMovedData(_logger, peer, fetched, pushed, rejected, complete);
+        }
+        else
+        {
+            SyncLog.AntiEntropyCompleted(_logger, peer, false, 0, 0, 0, complete);
         }
     }
 

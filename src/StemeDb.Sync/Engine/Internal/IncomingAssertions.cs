@@ -42,13 +42,15 @@ internal sealed class IncomingAssertions
     private readonly ILogger _logger;
     private readonly StorePuts _puts;
     private readonly NodeLifecycle _lifecycle;
+    private readonly TimeProvider _time;
 
     // storeCopies: the store copies a record's bytes inside PutAsync (a synchronous-put store), so that a record may
     // lend it the transport's buffer; any other store gets bytes of its own.
     public IncomingAssertions(
-        StorePuts puts, MerkleIndex index, HybridLogicalClock clock, AssertionVerifier verifier, GossipPump gossip, NodeLifecycle lifecycle, ILogger logger)
+        StorePuts puts, MerkleIndex index, HybridLogicalClock clock, AssertionVerifier verifier, GossipPump gossip, NodeLifecycle lifecycle, ILogger logger, TimeProvider time)
     {
         _puts = puts;
+        _time = time;
         _lifecycle = lifecycle;
         IAssertionStore store = puts.Store;
         bool storeCopies = puts.StoreCopiesOnPut;
@@ -69,6 +71,7 @@ internal sealed class IncomingAssertions
     public async ValueTask<ReceivedPush> ReceivePushAsync(
         AssertionHash hash, ReadOnlyMemory<byte> data, HlcTimestamp timestamp, PeerEntry? origin, CancellationToken cancellationToken, bool pulled = false)
     {
+        bool unstamped = timestamp.IsNone; // stamped here by the verifier: no delay to measure
         string? reason = _verifier.Verify(hash, data.Span, ref timestamp);
         if (reason is not null)
         {
@@ -87,6 +90,11 @@ internal sealed class IncomingAssertions
         SyncDiagnostics.GossipReceived.Add(1, SyncDiagnostics.Tag("new", added));
         if (added)
         {
+            if (!unstamped)
+            {
+                RecordDelay(timestamp, ReplicationDelay.Gossip);
+            }
+
             SyncDiagnostics.BytesReceived.Add(record.Data.Length, SyncDiagnostics.Tag("kind", "gossip"));
             _gossip.Enqueue(record, origin, pulled);
         }
@@ -127,7 +135,8 @@ internal sealed class IncomingAssertions
                 continue;
             }
 
-            if (timestamp != record.Timestamp)
+            bool stampedHere = timestamp != record.Timestamp;
+            if (stampedHere)
             {
                 record = new AssertionRecord(record.Hash, record.Data, timestamp); // stamped here (a v1 answer)
             }
@@ -136,6 +145,10 @@ internal sealed class IncomingAssertions
             {
                 stored++;
                 bytes += record.Data.Length;
+                if (!stampedHere)
+                {
+                    RecordDelay(timestamp, ReplicationDelay.Fetch);
+                }
             }
         }
 
@@ -153,14 +166,17 @@ internal sealed class IncomingAssertions
     /// the verified records through the same bounded puts as local bulk ingest, with bytes of their own. New records are
     /// not forwarded by gossip (they were pulled or imported).
     /// </summary>
-    public ValueTask<ReceivedBatch> ReceiveManyAsync(ReadOnlyMemory<UnverifiedRecord> records, CancellationToken cancellationToken)
+    /// <param name="records">The records, in stream order.</param>
+    /// <param name="cancellationToken">Cancels the puts.</param>
+    /// <param name="streamed">Whether they were pulled from a peer (their delays are recorded by path <c>stream</c>), rather than imported.</param>
+    public ValueTask<ReceivedBatch> ReceiveManyAsync(ReadOnlyMemory<UnverifiedRecord> records, CancellationToken cancellationToken, bool streamed = false)
     {
         try
         {
             _lifecycle.EnsureRunning();
             if (_puts.SynchronousStore is { } synchronousStore)
             {
-                return new ValueTask<ReceivedBatch>(ReceiveSynchronously(synchronousStore, records.Span, cancellationToken));
+                return new ValueTask<ReceivedBatch>(ReceiveSynchronously(synchronousStore, records.Span, cancellationToken, streamed && ReplicationDelay.Enabled));
             }
         }
 #pragma warning disable CA1031 // Not swallowed: faulted into the returned task, as an async method would.
@@ -170,12 +186,13 @@ internal sealed class IncomingAssertions
             return ValueTask.FromException<ReceivedBatch>(ex);
         }
 
-        return ReceiveThroughPutsAsync(records, cancellationToken);
+        return ReceiveThroughPutsAsync(records, cancellationToken, streamed && ReplicationDelay.Enabled);
     }
 
     /// <summary>Verifies and puts each record in turn into a synchronous-put store; indexes every one put.</summary>
-    private ReceivedBatch ReceiveSynchronously(ISynchronousPutStore store, ReadOnlySpan<UnverifiedRecord> records, CancellationToken cancellationToken)
+    private ReceivedBatch ReceiveSynchronously(ISynchronousPutStore store, ReadOnlySpan<UnverifiedRecord> records, CancellationToken cancellationToken, bool recordDelays)
     {
+        long now = recordDelays ? _time.GetUtcNow().ToUnixTimeMilliseconds() : 0;
         AssertionHash[] stored = ArrayPool<AssertionHash>.Shared.Rent(Math.Max(1, records.Length));
         int count = 0, added = 0;
         string? reason = null;
@@ -196,7 +213,15 @@ internal sealed class IncomingAssertions
                 }
 
                 cancellationToken.ThrowIfCancellationRequested();
-                added += _puts.PutReceived(store, record.Hash, record.Data, timestamp) ? 1 : 0;
+                if (_puts.PutReceived(store, record.Hash, record.Data, timestamp))
+                {
+                    added++;
+                    if (recordDelays && !record.Timestamp.IsNone)
+                    {
+                        ReplicationDelay.Record(now, timestamp, ReplicationDelay.Stream);
+                    }
+                }
+
                 stored[count] = record.Hash;
             }
         }
@@ -213,7 +238,7 @@ internal sealed class IncomingAssertions
     /// Verifies the records up to the first that fails, then puts those through <see cref="StorePuts.PutManyAsync"/>; the batch's
     /// arrays are pooled, the records' bytes are arrays of their own (the store may keep them).
     /// </summary>
-    private async ValueTask<ReceivedBatch> ReceiveThroughPutsAsync(ReadOnlyMemory<UnverifiedRecord> records, CancellationToken cancellationToken)
+    private async ValueTask<ReceivedBatch> ReceiveThroughPutsAsync(ReadOnlyMemory<UnverifiedRecord> records, CancellationToken cancellationToken, bool recordDelays)
     {
         int length = records.Length;
         AssertionHash[] hashes = ArrayPool<AssertionHash>.Shared.Rent(length);
@@ -240,9 +265,17 @@ internal sealed class IncomingAssertions
 
             await _puts.PutManyAsync(verified, hashes, data, timestamps, results, cancellationToken).ConfigureAwait(false);
             int added = 0;
+            long now = recordDelays ? _time.GetUtcNow().ToUnixTimeMilliseconds() : 0;
             for (int i = 0; i < verified; i++)
             {
-                added += results[i].Added ? 1 : 0;
+                if (results[i].Added)
+                {
+                    added++;
+                    if (recordDelays && !records.Span[i].Timestamp.IsNone)
+                    {
+                        ReplicationDelay.Record(now, timestamps[i], ReplicationDelay.Stream);
+                    }
+                }
             }
 
             return new ReceivedBatch(verified, added, reason);
@@ -253,6 +286,15 @@ internal sealed class IncomingAssertions
             ArrayPool<ReadOnlyMemory<byte>>.Shared.Return(data, clearArray: true);
             ArrayPool<HlcTimestamp>.Shared.Return(timestamps);
             ArrayPool<IngestResult>.Shared.Return(results);
+        }
+    }
+
+    /// <summary>Records the replication delay of one new record that arrived now by <paramref name="path"/>.</summary>
+    private void RecordDelay(HlcTimestamp timestamp, KeyValuePair<string, object?> path)
+    {
+        if (ReplicationDelay.Enabled)
+        {
+            ReplicationDelay.Record(_time.GetUtcNow().ToUnixTimeMilliseconds(), timestamp, path);
         }
     }
 

@@ -89,6 +89,18 @@ internal sealed class PeerSyncState
     /// with a peer whose root scheme differs from ours (a v1 node): the next pass can skip the leaf listing.
     /// </summary>
     public ConvergedSummaries? Converged { get => Volatile.Read(ref _converged); set => Volatile.Write(ref _converged, value); }
+
+    /// <summary>How the passes with this peer went, for the node's status and gauges.</summary>
+    public PeerPassRecord Passes { get; } = new();
+
+    /// <summary>The extensions the node uses with this peer: every one it has not seen the peer lack.</summary>
+    public SyncExtensions Extensions =>
+        (_paging ? SyncExtensions.PagedLeaves : 0)
+        | (_reconcile ? SyncExtensions.Reconcile : 0)
+        | (_reconcileSymbols ? SyncExtensions.ReconcileSymbols : 0)
+        | (_gossipBatch ? SyncExtensions.GossipBatch : 0)
+        | (_stream ? SyncExtensions.StreamAssertions : 0)
+        | (_broadcast ? SyncExtensions.Broadcast : 0);
 }
 
 /// <summary>The local and remote root summaries of a pass that found both sets equal.</summary>

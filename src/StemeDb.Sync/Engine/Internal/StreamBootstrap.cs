@@ -22,9 +22,11 @@ internal sealed class StreamBootstrap
     private readonly SyncNodeOptions _options;
     private readonly IncomingAssertions _incoming;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
 
-    public StreamBootstrap(SyncNodeOptions options, IncomingAssertions incoming, ILogger logger)
+    public StreamBootstrap(SyncNodeOptions options, IncomingAssertions incoming, ILogger logger, TimeProvider time)
     {
+        _time = time;
         _options = options;
         _incoming = incoming;
         _logger = logger;
@@ -59,6 +61,7 @@ internal sealed class StreamBootstrap
 
         SyncLog.StreamPullStarted(_logger, peer.Name, remoteCount, localCount, resumeAfter?.ToString() ?? "the start");
         var progress = new StreamPullProgress();
+        CatchUpProgress? catchUp = CatchUpProgress.For(_logger, peer.Name, remoteCount - Math.Max(0, localCount), _time);
         try
         {
             await peer.StreamAsync(
@@ -68,8 +71,9 @@ internal sealed class StreamBootstrap
                 _incoming.StoreCopiesOnPut,
                 async (records, ct) =>
                 {
-                    ReceivedBatch batch = await _incoming.ReceiveManyAsync(records, ct).ConfigureAwait(false);
+                    ReceivedBatch batch = await _incoming.ReceiveManyAsync(records, ct, streamed: true).ConfigureAwait(false);
                     SyncDiagnostics.FetchedAssertions.Add(batch.Added); // progress, batch by batch
+                    catchUp?.Advance(batch.Added);
                     return batch;
                 },
                 progress,

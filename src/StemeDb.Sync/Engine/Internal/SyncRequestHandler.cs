@@ -21,6 +21,7 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
     private readonly IAssertionStore _store;
     private readonly IncomingAssertions _incoming;
     private readonly BroadcastTree? _tree;
+    private readonly Func<SyncNodeStatus>? _status;
 
     public SyncRequestHandler(
         NodeId nodeId,
@@ -30,9 +31,11 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
         IncomingAssertions incoming,
         bool servesSymbols = true,
         int maxAnswerBytes = SyncProtocol.DefaultMaxAnswerBytes,
-        BroadcastTree? tree = null)
+        BroadcastTree? tree = null,
+        Func<SyncNodeStatus>? status = null)
     {
         _tree = tree;
+        _status = status;
         _servesSymbols = servesSymbols;
         _maxAnswerBytes = maxAnswerBytes;
         _nodeId = nodeId;
@@ -40,6 +43,33 @@ internal sealed class SyncRequestHandler : ISyncRequestHandler
         _index = index;
         _store = store;
         _incoming = incoming;
+    }
+
+    /// <summary>The node's status, its peers cut to <see cref="SyncProtocol.MaxStatusPeers"/>; a handler without a node answers <c>UNIMPLEMENTED</c>.</summary>
+    public ValueTask<StatusAnswer> GetStatusAsync(CancellationToken cancellationToken)
+    {
+        _lifecycle.EnsureServing();
+        if (_status is null)
+        {
+            throw new SyncRequestException(SyncStatusCode.Unimplemented, "GetStatus is not implemented by this node.");
+        }
+
+        SyncNodeStatus status = _status();
+        int total = status.Peers.Count;
+        if (total > SyncProtocol.MaxStatusPeers)
+        {
+            status = new SyncNodeStatus
+            {
+                NodeId = status.NodeId,
+                At = status.At,
+                Count = status.Count,
+                Root = status.Root,
+                PendingGossip = status.PendingGossip,
+                Peers = [.. System.Linq.Enumerable.Take(status.Peers, SyncProtocol.MaxStatusPeers)],
+            };
+        }
+
+        return new ValueTask<StatusAnswer>(new StatusAnswer(status, total));
     }
 
     public async ValueTask<GossipResult> GossipAsync(GossipMessage message, CancellationToken cancellationToken = default) =>

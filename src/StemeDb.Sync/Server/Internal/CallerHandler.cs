@@ -137,6 +137,27 @@ internal sealed class CallerHandler : ISyncRequestHandler
     public ValueTask<PingResult> PingAsync(ReadOnlyMemory<byte> callerNodeId, CancellationToken cancellationToken = default) =>
         ServeAsync(SyncRpc.Ping, callerNodeId.Length, callerNodeId, static (handler, id, token) => handler.PingAsync(id, token), static (_, _, _, _) => 0, cancellationToken);
 
+    public ValueTask<StatusAnswer> GetStatusAsync(CancellationToken cancellationToken) =>
+        ServeAsync(
+            SyncRpc.GetStatus,
+            FixedFieldBytes,
+            0,
+            static (handler, _, token) => handler.GetStatusAsync(token),
+            static (_, _, _, answer) => StatusBytes(answer),
+            cancellationToken);
+
+    /// <summary>Roughly the bytes of a status answer: its fixed fields, and per peer its name, error and numbers.</summary>
+    private static long StatusBytes(StatusAnswer answer)
+    {
+        long bytes = 96;
+        foreach (SyncPeerStatus peer in answer.Status.Peers)
+        {
+            bytes += 96 + peer.Name.Length + (peer.LastError?.Length ?? 0);
+        }
+
+        return bytes;
+    }
+
     public ValueTask<ReconcileRoundResponse> ReconcileAsync(ReconcileRoundRequest request, CancellationToken cancellationToken = default) =>
         ServeAsync(
             SyncRpc.Reconcile,
