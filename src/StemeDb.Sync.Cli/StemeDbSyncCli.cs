@@ -17,6 +17,7 @@ internal static class StemeDbSyncCli
         root.Subcommands.Add(ServeCommand.Create(console));
         root.Subcommands.Add(ClientCommands.Ping(console));
         root.Subcommands.Add(ClientCommands.Roots(console));
+        root.Subcommands.Add(StatusCommand.Create(console));
         root.Subcommands.Add(ClientCommands.Leaves(console));
         root.Subcommands.Add(ClientCommands.Fetch(console));
         root.Subcommands.Add(PutCommand.Create(console));

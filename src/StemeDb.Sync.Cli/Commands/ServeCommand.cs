@@ -88,7 +88,7 @@ internal static class ServeCommand
         };
         Option<Seconds> timeout = CommandSupport.TimeoutOption();
         timeout.Description = "Deadline of each call to a peer, in seconds.";
-        var verbose = new Option<bool>("--verbose", "-v") { Description = "Log node activity (information level) to standard error." };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Log more to standard error: every component at Information, the node's own activity at Debug. Without it the node logs its activity at Information (passes that moved data, catch-up progress, peers failing) and other components log warnings." };
         Option<string?> tokenFile = CommandSupport.TokenFileOption("File holding a shared bearer token (one line): callers of the sync service must send it, and this node sends it to its peers.");
         var insecure = new Option<bool>("--insecure") { Description = "Serve on an address beyond loopback in cleartext, or over TLS to callers not authenticated by --client-ca with --allow-peer or by --token-file (both refused without it)." };
         var tlsCertificate = new Option<string?>("--tls-cert") { Description = "PEM certificate to serve TLS with (on an https:// --listen address) and to present to peers.", HelpName = "file" };
@@ -122,11 +122,23 @@ internal static class ServeCommand
                 return entries;
             },
         };
+        var metricsListen = new Option<Uri?>("--metrics-listen")
+        {
+            Description = "Serve Prometheus metrics at /metrics and the health check at /healthz over plain HTTP/1.1 on this address: http://IP:PORT (port 0 picks a free port). Anyone who reaches it reads the node's counts and its peers' addresses: keep it on loopback or a private network.",
+            HelpName = "url",
+            CustomParser = CommandSupport.ParseAddress,
+        };
+        var otlpEndpoint = new Option<Uri?>("--otlp-endpoint")
+        {
+            Description = "Export the metrics by OTLP (gRPC) to this collector, such as http://127.0.0.1:4317.",
+            HelpName = "url",
+            CustomParser = CommandSupport.ParseAddress,
+        };
         var peerCa = new Option<string?>("--peer-ca") { Description = "PEM CA certificate that peers' server certificates must chain to.", HelpName = "file" };
 
         var command = new Command("serve", "Run a node: gRPC sync and health services on Kestrel, with gossip and anti-entropy to its peers. Stops cleanly on Ctrl-C or SIGTERM (exit 0).")
         {
-            listen, peers, peerDns, data, store, nodeId, interval, timeout, tokenFile, tlsCertificate, tlsKey, clientCa, allowPeer, peerCa, insecure, verbose,
+            listen, peers, peerDns, data, store, nodeId, interval, timeout, tokenFile, tlsCertificate, tlsKey, clientCa, allowPeer, peerCa, insecure, metricsListen, otlpEndpoint, verbose,
         };
         command.SetAction((parse, ct) => CommandSupport.RunAsync(console, ct, async token =>
         {
@@ -141,6 +153,9 @@ internal static class ServeCommand
                     : null,
                 NodeId = parse.GetValue(nodeId),
                 MinimumLogLevel = parse.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning,
+                LibraryLogLevel = parse.GetValue(verbose) ? LogLevel.Debug : LogLevel.Information,
+                MetricsListen = parse.GetValue(metricsListen),
+                OtlpEndpoint = parse.GetValue(otlpEndpoint),
                 Token = CommandSupport.ReadToken(parse.GetValue(tokenFile)),
                 Insecure = parse.GetValue(insecure),
                 Tls = new TlsArguments
@@ -197,6 +212,11 @@ internal static class ServeCommand
             {
                 await console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"listening on {server.Address.GetLeftPart(UriPartial.Authority)}")).ConfigureAwait(false);
                 await console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"node {server.Node.NodeId}, store {server.StoreDescription}, {server.Node.Count} assertions, root {server.Node.Root}")).ConfigureAwait(false);
+                if (server.Metrics is { } metricsUrl)
+                {
+                    await console.Out.WriteLineAsync("metrics on " + metricsUrl).ConfigureAwait(false);
+                }
+
                 if (settings.Peers.Count > 0)
                 {
                     await console.Out.WriteLineAsync("peers " + string.Join(", ", settings.Peers.Select(p => p.GetLeftPart(UriPartial.Authority)))).ConfigureAwait(false);

@@ -10,7 +10,11 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using StemeDb.Sync.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -41,6 +45,9 @@ internal sealed class NodeServerSettings
 
     public LogLevel MinimumLogLevel { get; init; } = LogLevel.Warning;
 
+    /// <summary>The least level logged by the library's own categories (<c>StemeDb.Sync.*</c>); <see cref="MinimumLogLevel"/> when <see langword="null"/>.</summary>
+    public LogLevel? LibraryLogLevel { get; init; }
+
     /// <summary>A shared bearer token: required from callers of the sync service, and sent to the peers.</summary>
     public string? Token { get; init; }
 
@@ -49,6 +56,12 @@ internal sealed class NodeServerSettings
 
     /// <summary>Whether the node may serve beyond loopback in cleartext, or to callers it does not authenticate.</summary>
     public bool Insecure { get; init; }
+
+    /// <summary>Where to serve Prometheus metrics (<c>/metrics</c>) and the health check (<c>/healthz</c>) over HTTP/1.1: http://IP:PORT; none when <see langword="null"/>.</summary>
+    public Uri? MetricsListen { get; init; }
+
+    /// <summary>An OTLP endpoint to export the metrics to (gRPC, such as http://127.0.0.1:4317); none when <see langword="null"/>.</summary>
+    public Uri? OtlpEndpoint { get; init; }
 
     /// <summary>Changes the engine settings, which otherwise keep the core's defaults (<see cref="SyncNodeOptions"/>).</summary>
     public Action<SyncNodeOptions>? ConfigureNode { get; init; }
@@ -64,15 +77,19 @@ internal sealed class NodeServer : IAsyncDisposable
     private readonly WebApplication _app;
     private int _stopped;
 
-    private NodeServer(WebApplication app, Uri address, SyncNode node, string storeDescription)
+    private NodeServer(WebApplication app, Uri address, SyncNode node, string storeDescription, Uri? metrics)
     {
         _app = app;
+        Metrics = metrics;
         Address = address;
         Node = node;
         StoreDescription = storeDescription;
     }
 
     public Uri Address { get; }
+
+    /// <summary>The bound metrics address (its <c>/metrics</c> URL), or <see langword="null"/> without <c>--metrics-listen</c>.</summary>
+    public Uri? Metrics { get; }
 
     public SyncNode Node { get; }
 
@@ -133,7 +150,12 @@ internal sealed class NodeServer : IAsyncDisposable
         });
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(settings.MinimumLogLevel);
-        if (settings.MinimumLogLevel < LogLevel.None)
+        if (settings.LibraryLogLevel is { } libraryLevel)
+        {
+            builder.Logging.AddFilter("StemeDb.Sync", libraryLevel);
+        }
+
+        if (settings.MinimumLogLevel < LogLevel.None || settings.LibraryLogLevel < LogLevel.None)
         {
             builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
 
@@ -141,11 +163,35 @@ internal sealed class NodeServer : IAsyncDisposable
             builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         }
 
+        IPAddress? metricsIp = null;
+        if (settings.MetricsListen is { } metricsListen)
+        {
+            string host = metricsListen.Host.Trim('[', ']');
+            metricsIp = string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase) ? IPAddress.Loopback
+                : IPAddress.TryParse(host, out IPAddress? parsed) ? parsed
+                : throw new CliException(ExitCodes.Usage, $"--metrics-listen needs an IP address or localhost as host; got '{metricsListen.Host}'.");
+            if (metricsListen.Scheme != Uri.UriSchemeHttp)
+            {
+                throw new CliException(ExitCodes.Usage, $"--metrics-listen serves plain HTTP: give an http:// address; got '{metricsListen}'.");
+            }
+        }
+
         // Signals are handled by the command line; the host must not install its own Ctrl-C handler.
         builder.Services.AddSingleton<IHostLifetime, CommandLineLifetime>();
+        ListenOptions? metricsEndpoint = null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            if (metricsIp is not null)
+            {
+                // HTTP/1.1 only, while the sync service is HTTP/2 only: that is how requests to the two are told apart.
+                kestrel.Listen(metricsIp, settings.MetricsListen!.Port, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1;
+                    metricsEndpoint = listen;
+                });
+            }
+
             Action<ListenOptions> http2 = listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;
@@ -188,6 +234,30 @@ internal sealed class NodeServer : IAsyncDisposable
             options.AllowUnauthenticatedCallers = settings.Insecure;
         });
 
+        if (settings.MetricsListen is not null || settings.OtlpEndpoint is not null)
+        {
+            builder.Services.AddOpenTelemetry()
+                .ConfigureResource(resource => resource.AddService("stemedb-sync", serviceInstanceId: nodeId.ToString()))
+                .WithMetrics(metrics =>
+                {
+                    metrics.AddMeter(SyncTelemetry.MeterName);
+                    if (settings.MetricsListen is not null)
+                    {
+                        metrics.AddPrometheusExporter();
+                    }
+
+                    if (settings.OtlpEndpoint is { } otlp)
+                    {
+                        metrics.AddOtlpExporter(exporter => exporter.Endpoint = otlp);
+                    }
+                });
+        }
+
+        if (settings.MetricsListen is not null)
+        {
+            builder.Services.AddHealthChecks().AddStemeDbSync();
+        }
+
         // Per-caller limits (calls and bytes in flight, the rate of rejected requests): AddStemeDbSync registers a
         // PeerGuard with the library's defaults, which the served SyncServer uses.
         if (settings.Token is { } token)
@@ -229,6 +299,23 @@ internal sealed class NodeServer : IAsyncDisposable
             throw;
         }
 
+        if (settings.MetricsListen is not null)
+        {
+            // Only HTTP/1.1 requests reach this branch: they came to the metrics address (the sync service speaks HTTP/2 only).
+            app.MapWhen(
+                context => !HttpProtocol.IsHttp2(context.Request.Protocol),
+                metrics =>
+                {
+                    metrics.UseOpenTelemetryPrometheusScrapingEndpoint();
+                    metrics.UseHealthChecks("/healthz");
+                    metrics.Run(context =>
+                    {
+                        context.Response.StatusCode = StatusCodes.Status404NotFound;
+                        return Task.CompletedTask;
+                    });
+                });
+        }
+
         app.MapStemeDbSync();
         try
         {
@@ -250,10 +337,22 @@ internal sealed class NodeServer : IAsyncDisposable
             throw;
         }
 
-        string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
+        string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses
+                .FirstOrDefault(a => metricsEndpoint?.IPEndPoint is not { } m || !a.EndsWith(":" + m.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal))
             ?? settings.Listen.ToString();
         var address = new Uri(bound.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
-        return new NodeServer(app, address, app.Services.GetRequiredService<SyncNode>(), storeDescription);
+        Uri? metricsAddress = metricsEndpoint?.IPEndPoint is { } endpoint ? MetricsUrl(endpoint) : null;
+        return new NodeServer(app, address, app.Services.GetRequiredService<SyncNode>(), storeDescription, metricsAddress);
+    }
+
+    /// <summary>The <c>/metrics</c> URL of the bound metrics endpoint (a wildcard address as loopback).</summary>
+    private static Uri MetricsUrl(IPEndPoint endpoint)
+    {
+        IPAddress ip = endpoint.Address.Equals(IPAddress.Any) ? IPAddress.Loopback
+            : endpoint.Address.Equals(IPAddress.IPv6Any) ? IPAddress.IPv6Loopback
+            : endpoint.Address;
+        string host = ip.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip.ToString();
+        return new Uri(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"http://{host}:{endpoint.Port}/metrics"));
     }
 
     /// <summary>Whether the listen address is this machine only (localhost or a loopback IP; not 0.0.0.0 or [::]).</summary>
