@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Threading;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using StemeDb.Sync.Hosting.Internal;
@@ -31,9 +32,11 @@ public static class StemeDbSyncHealthChecksBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         TimeSpan limit = behindFor ?? DefaultBehindFor;
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(limit, TimeSpan.Zero, nameof(behindFor));
+        // One check per registration: it remembers since when each peer is out of sync (the service asks the factory on every run).
+        SyncNodeHealthCheck? check = null;
         return builder.Add(new HealthCheckRegistration(
             name,
-            services => new SyncNodeHealthCheck(services.GetRequiredService<SyncNode>(), limit),
+            services => LazyInitializer.EnsureInitialized(ref check, () => new SyncNodeHealthCheck(services.GetRequiredService<SyncNode>(), limit)),
             failureStatus: HealthStatus.Degraded,
             tags));
     }
