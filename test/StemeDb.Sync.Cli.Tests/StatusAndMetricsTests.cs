@@ -118,6 +118,36 @@ public sealed partial class StatusAndMetricsTests
         Assert.That(JsonDocument.Parse(json).RootElement.GetProperty("peers")[0].GetProperty("lastSuccessAt").ValueKind, Is.EqualTo(JsonValueKind.Null));
     }
 
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task StatusWatch_Json_PrintsOneObjectPerRefreshUntilInterrupted(CancellationToken cancellationToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var server = new CliRunner();
+        Task<int> serving = server.StartAsync(["serve", "--listen", "http://127.0.0.1:0"], stop.Token);
+        string address = await server.WaitForAddressAsync(serving, cancellationToken);
+        using var interrupt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var watcher = new CliRunner();
+
+        Task<int> watching = watcher.StartAsync(["status", address, "--json", "--watch", "--interval", "0.05"], interrupt.Token);
+        while (watcher.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length < 3)
+        {
+            Assert.That(watching.IsCompleted, Is.False, () => "status --watch ended early: " + watcher.Error);
+            await Task.Delay(20, cancellationToken); // polls the other command's output; the line count decides
+        }
+
+        await interrupt.CancelAsync();
+        int exit = await watching;
+        await stop.CancelAsync();
+        await serving;
+
+        string[] lines = watcher.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(exit, Is.EqualTo(ExitCodes.Interrupted));
+        Assert.That(lines, Has.Length.GreaterThanOrEqualTo(3));
+        Assert.That(lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("count").GetInt64()), Has.All.EqualTo(0));
+        Assert.That(lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("inSync").GetBoolean()), Has.All.True, "a node without peers is in sync");
+    }
+
     /// <summary>The metric names the sample dashboard's queries read (samples/Monitoring/grafana-dashboard.json).</summary>
     private static string[] DashboardMetrics()
     {
