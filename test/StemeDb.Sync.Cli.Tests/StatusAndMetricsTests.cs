@@ -120,6 +120,19 @@ public sealed partial class StatusAndMetricsTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task Serve_OtlpCollectorUnreachable_ServesAnyway(CancellationToken cancellationToken)
+    {
+        using ServeProcess a = ServeProcess.Start("serve", "--listen", "http://127.0.0.1:0", "--otlp-endpoint", "http://127.0.0.1:1");
+        Uri address = await a.WaitForAddressAsync(cancellationToken);
+
+        (int ping, string output, string error) = await CliRunner.RunAsync(string.Empty, "ping", address.ToString());
+
+        Assert.That(ping, Is.EqualTo(ExitCodes.Success), error);
+        Assert.That(output, Does.Contain("0 assertions"));
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task StatusWatch_Json_PrintsOneObjectPerRefreshUntilInterrupted(CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
