@@ -163,6 +163,36 @@ public sealed class RocksDbAssertionStore : IAssertionStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The whole call is one unit of the writer: its records go into one write batch (with the puts waiting beside it),
+    /// written with one write of the log, so that a bulk load costs one log sync per call, not per record. The records'
+    /// bytes are copied into the batch; the call returns after the batch was written.
+    /// </remarks>
+    public ValueTask PutManyAsync(ReadOnlyMemory<AssertionRecord> records, Memory<bool> added, CancellationToken cancellationToken = default)
+    {
+        if (added.Length < records.Length)
+        {
+            throw new ArgumentException($"{added.Length} flags for {records.Length} records.", nameof(added));
+        }
+
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (records.IsEmpty)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        _scanned = null;
+        var pending = new PendingPut(records, added);
+        if (_queue.Writer.TryWrite(pending))
+        {
+            return new ValueTask(pending.Completion.Task);
+        }
+
+        return new ValueTask(EnqueueAsync(pending, cancellationToken).AsTask());
+    }
+
+    /// <inheritdoc />
     public ValueTask<AssertionRecord?> GetAsync(AssertionHash hash, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -279,79 +309,104 @@ public sealed class RocksDbAssertionStore : IAssertionStore, IAsyncDisposable
 
     private async Task WriteLoopAsync()
     {
-        var batch = new List<PendingPut>(_maxBatchSize);
+        var items = new List<PendingPut>();
         var inBatch = new HashSet<AssertionHash>();
         ChannelReader<PendingPut> reader = _queue.Reader;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            batch.Clear();
+            items.Clear();
             inBatch.Clear();
-            while (batch.Count < _maxBatchSize && reader.TryRead(out PendingPut? pending))
+            int records = 0;
+            while (records < _maxBatchSize && reader.TryRead(out PendingPut? pending))
             {
-                batch.Add(pending);
+                items.Add(pending);
+                records += pending.Records.Length;
             }
 
-            WriteBatchOf(batch, inBatch);
+            WriteBatchOf(items, records, inBatch);
         }
     }
 
-    private void WriteBatchOf(List<PendingPut> batch, HashSet<AssertionHash> inBatch)
+    /// <summary>Writes the records of <paramref name="items"/> (<paramref name="count"/> in all) in one write batch, then completes each item.</summary>
+    private void WriteBatchOf(List<PendingPut> items, int count, HashSet<AssertionHash> inBatch)
     {
-        var added = new bool[batch.Count];
+        bool[] added = System.Buffers.ArrayPool<bool>.Shared.Rent(count);
         int addedCount = 0;
         try
         {
-            using var write = new WriteBatch();
-            Span<byte> key = stackalloc byte[AssertionHash.Length];
-            for (int i = 0; i < batch.Count; i++)
+            try
             {
-                AssertionRecord record = batch[i].Record;
-                record.Hash.CopyTo(key);
-                if (!inBatch.Add(record.Hash) || (_filter.MightContain(record.Hash) && _db.HasKey(key, null, null)))
+                using var write = new WriteBatch();
+                Span<byte> key = stackalloc byte[AssertionHash.Length];
+                int next = 0;
+                foreach (PendingPut item in items)
                 {
-                    continue; // already held, or put twice in this batch: not added
+                    ReadOnlySpan<AssertionRecord> records = item.Records.Span;
+                    for (int i = 0; i < records.Length; i++, next++)
+                    {
+                        AssertionRecord record = records[i];
+                        record.Hash.CopyTo(key);
+                        if (!inBatch.Add(record.Hash) || (_filter.MightContain(record.Hash) && _db.HasKey(key, null, null)))
+                        {
+                            added[next] = false; // already held, or put twice in this batch: not added
+                            continue;
+                        }
+
+                        int length = TimestampBytes + record.Data.Length;
+                        if (_value.Length < length)
+                        {
+                            _value = new byte[Math.Max(length, _value.Length * 2)];
+                        }
+
+                        Encode(record, _value);
+                        write.Put(key, _value.AsSpan(0, length), null);
+                        added[next] = true;
+                        addedCount++;
+                    }
                 }
 
-                int length = TimestampBytes + record.Data.Length;
-                if (_value.Length < length)
+                if (addedCount != 0)
                 {
-                    _value = new byte[Math.Max(length, _value.Length * 2)];
+                    _db.Write(write, _writeOptions);
+                }
+            }
+            catch (Exception ex)
+            {
+                var failure = new IOException($"The RocksDB store at '{DirectoryPath}' could not write a batch of {count} puts: {ex.Message}", ex);
+                foreach (PendingPut item in items)
+                {
+                    item.Completion.TrySetException(failure);
                 }
 
-                Encode(record, _value);
-                write.Put(key, _value.AsSpan(0, length), null);
-                added[i] = true;
-                addedCount++;
+                return;
             }
 
-            if (addedCount != 0)
+            int at = 0;
+            foreach (PendingPut item in items)
             {
-                _db.Write(write, _writeOptions);
+                ReadOnlySpan<AssertionRecord> records = item.Records.Span;
+                for (int i = 0; i < records.Length; i++)
+                {
+                    if (added[at + i])
+                    {
+                        _filter.Add(records[i].Hash);
+                    }
+                }
+
+                at += records.Length;
+            }
+
+            Interlocked.Add(ref _count, addedCount);
+            at = 0;
+            foreach (PendingPut item in items)
+            {
+                item.Complete(added.AsSpan(at, item.Records.Length));
+                at += item.Records.Length;
             }
         }
-        catch (Exception ex)
+        finally
         {
-            var failure = new IOException($"The RocksDB store at '{DirectoryPath}' could not write a batch of {batch.Count} puts: {ex.Message}", ex);
-            foreach (PendingPut pending in batch)
-            {
-                pending.Completion.TrySetException(failure);
-            }
-
-            return;
-        }
-
-        for (int i = 0; i < batch.Count; i++)
-        {
-            if (added[i])
-            {
-                _filter.Add(batch[i].Record.Hash);
-            }
-        }
-
-        Interlocked.Add(ref _count, addedCount);
-        for (int i = 0; i < batch.Count; i++)
-        {
-            batch[i].Completion.TrySetResult(added[i]);
+            System.Buffers.ArrayPool<bool>.Shared.Return(added);
         }
     }
 
@@ -445,11 +500,40 @@ public sealed class RocksDbAssertionStore : IAssertionStore, IAsyncDisposable
         }
     }
 
-    /// <summary>A put waiting for the writer.</summary>
-    private sealed class PendingPut(AssertionRecord record)
+    /// <summary>What waits for the writer: one put, or the records of one <see cref="PutManyAsync"/> call.</summary>
+    private sealed class PendingPut
     {
-        public AssertionRecord Record { get; } = record;
+        private readonly AssertionRecord[]? _single;
+        private readonly Memory<bool> _added;
 
+        public PendingPut(AssertionRecord record)
+        {
+            _single = [record];
+            Records = _single;
+        }
+
+        public PendingPut(ReadOnlyMemory<AssertionRecord> records, Memory<bool> added)
+        {
+            Records = records;
+            _added = added;
+        }
+
+        /// <summary>The records, in order.</summary>
+        public ReadOnlyMemory<AssertionRecord> Records { get; }
+
+        /// <summary>Completes with the one put's flag, or after writing each record's flag into the call's.</summary>
         public TaskCompletionSource<bool> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Complete(ReadOnlySpan<bool> added)
+        {
+            if (_single is not null)
+            {
+                Completion.TrySetResult(added[0]);
+                return;
+            }
+
+            added.CopyTo(_added.Span);
+            Completion.TrySetResult(true);
+        }
     }
 }

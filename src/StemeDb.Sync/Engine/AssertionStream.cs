@@ -186,8 +186,8 @@ public static class AssertionStream
 
     /// <summary>
     /// Reads an assertion stream into a node, in batches: each record is verified like one received from a peer, and
-    /// stored with its timestamp through the node's bulk ingest path (the bounded puts of
-    /// <see cref="SyncNode.IngestManyAsync"/>); the clock observes every stored timestamp, and new assertions are
+    /// stored with its timestamp through the node's bulk ingest path (one <see cref="IAssertionStore.PutManyAsync"/> per
+    /// batch, as <see cref="SyncNode.IngestManyAsync"/>); the clock observes every stored timestamp, and new assertions are
     /// gossiped like any other. Records the node already holds are counted but not added again.
     /// </summary>
     /// <param name="source">The stream; read to its end (the end marker and nothing after it), but not completed.</param>

@@ -284,10 +284,10 @@ public sealed class SyncNode : IAsyncDisposable
     /// <exception cref="InvalidOperationException">The node is not running.</exception>
     /// <remarks>
     /// Costs less per assertion than <see cref="IngestAsync"/>: the hashing runs apart from the store and index updates,
-    /// the index takes the batch in hash order, and up to 1,024 puts are in flight at once, so that a store that commits
-    /// in groups (such as the SQLite store) commits the batch together instead of once per assertion. If the store fails
-    /// part way (or the call is cancelled), the assertions whose puts completed stay stored and are indexed like any
-    /// other; the first failure is thrown.
+    /// the index takes the batch in hash order, and the store gets the batch in one <see cref="IAssertionStore.PutManyAsync"/>
+    /// call, so that a store that commits in groups (the RocksDB store writes one write batch, the SQLite store one
+    /// transaction) commits the batch together instead of once per assertion. If the store fails part way (or the call
+    /// is cancelled), the assertions it holds stay stored and are indexed like any other; the failure is thrown.
     /// </remarks>
     public ValueTask<IReadOnlyList<IngestResult>> IngestManyAsync(IReadOnlyList<ReadOnlyMemory<byte>> assertions, CancellationToken cancellationToken = default) =>
         _ingest.IngestManyAsync(assertions, cancellationToken);

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
@@ -26,6 +27,84 @@ public interface IAssertionStore
     /// <param name="cancellationToken">Cancels the operation; a cancelled put may or may not have stored.</param>
     /// <returns><see langword="true"/> if the record was added; <see langword="false"/> if it was already present.</returns>
     ValueTask<bool> PutAsync(AssertionRecord record, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Stores many verified records, each as <see cref="PutAsync"/> would (idempotent), for bulk loads: an import, a
+    /// streamed pull, <see cref="SyncNode.IngestManyAsync"/>. <c>added[i]</c> tells whether <c>records[i]</c> was added
+    /// (<see langword="false"/>: already present, or given earlier in the same call).
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// Unlike <see cref="PutAsync"/>, the records' bytes are valid only until the returned task completes: a store that
+    /// keeps them copies them. The call completes when every record is stored, with the durability the store gives a put.
+    /// </para>
+    /// <para>
+    /// The default implementation copies each record and calls <see cref="PutAsync"/> with up to 1,024 puts in flight,
+    /// so that a store that commits concurrent puts in groups commits the batch together. A store that can write many
+    /// records in one operation should override it: the RocksDB store writes one write batch with one log sync for the
+    /// whole call. When the call fails, each record may or may not have been stored (the engine then asks
+    /// <see cref="ContainsAsync"/>).
+    /// </para>
+    /// </remarks>
+    /// <param name="records">The verified records; their bytes are read until the returned task completes.</param>
+    /// <param name="added">One flag per record, written by the call.</param>
+    /// <param name="cancellationToken">Cancels the operation; a cancelled call may or may not have stored each record.</param>
+    /// <returns>A task that completes when every record is stored.</returns>
+    /// <exception cref="System.ArgumentException"><paramref name="added"/> is shorter than <paramref name="records"/>.</exception>
+    async ValueTask PutManyAsync(ReadOnlyMemory<AssertionRecord> records, Memory<bool> added, CancellationToken cancellationToken = default)
+    {
+        if (added.Length < records.Length)
+        {
+            throw new System.ArgumentException($"{added.Length} flags for {records.Length} records.", nameof(added));
+        }
+
+        const int MaxInFlight = 1024;
+        var inFlight = new Queue<(int Index, Task<bool> Put)>(System.Math.Min(records.Length, MaxInFlight));
+        try
+        {
+            for (int i = 0; i < records.Length; i++)
+            {
+                AssertionRecord record = records.Span[i];
+                ValueTask<bool> put = PutAsync(new AssertionRecord(record.Hash, record.Data.ToArray(), record.Timestamp), cancellationToken);
+                if (put.IsCompletedSuccessfully)
+                {
+                    added.Span[i] = put.Result;
+                    continue;
+                }
+
+                inFlight.Enqueue((i, put.AsTask()));
+                if (inFlight.Count == MaxInFlight)
+                {
+                    (int index, Task<bool> oldest) = inFlight.Dequeue();
+                    bool oldestAdded = await oldest.ConfigureAwait(false);
+                    added.Span[index] = oldestAdded;
+                }
+            }
+
+            while (inFlight.TryDequeue(out (int Index, Task<bool> Put) entry))
+            {
+                bool entryAdded = await entry.Put.ConfigureAwait(false);
+                added.Span[entry.Index] = entryAdded;
+            }
+        }
+        finally
+        {
+            // After a failure, the puts still in flight finish before the call ends: none runs on after it.
+            while (inFlight.TryDequeue(out (int Index, Task<bool> Put) entry))
+            {
+                try
+                {
+                    bool entryAdded = await entry.Put.ConfigureAwait(false);
+                    added.Span[entry.Index] = entryAdded;
+                }
+#pragma warning disable CA1031 // The call's first failure is already on its way to the caller.
+                catch (System.Exception)
+#pragma warning restore CA1031
+                {
+                }
+            }
+        }
+    }
 
     /// <summary>Gets the record with the given hash.</summary>
     /// <param name="hash">The hash.</param>

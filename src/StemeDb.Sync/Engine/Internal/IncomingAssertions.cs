@@ -163,7 +163,7 @@ internal sealed class IncomingAssertions
     /// BLAKE3), in order, up to the first that fails; those before it are stored, indexed and observed by the clock,
     /// keeping their timestamps. Nothing from the first failure on is stored. A synchronous-put store takes each record
     /// right after its verification, copying the bytes, which may be borrowed from the reader; any other store gets
-    /// the verified records through the same bounded puts as local bulk ingest, with bytes of their own. New records are
+    /// the verified records in one <see cref="IAssertionStore.PutManyAsync"/> call, as local bulk ingest does. New records are
     /// not forwarded by gossip (they were pulled or imported).
     /// </summary>
     /// <param name="records">The records, in stream order.</param>
@@ -236,7 +236,7 @@ internal sealed class IncomingAssertions
 
     /// <summary>
     /// Verifies the records up to the first that fails, then puts those through <see cref="StorePuts.PutManyAsync"/>; the batch's
-    /// arrays are pooled, the records' bytes are arrays of their own (the store may keep them).
+    /// arrays are pooled, and the records' bytes are lent to the store's <see cref="IAssertionStore.PutManyAsync"/> (valid until it completes).
     /// </summary>
     private async ValueTask<ReceivedBatch> ReceiveThroughPutsAsync(ReadOnlyMemory<UnverifiedRecord> records, CancellationToken cancellationToken, bool recordDelays)
     {
@@ -259,7 +259,7 @@ internal sealed class IncomingAssertions
                 }
 
                 hashes[verified] = record.Hash;
-                data[verified] = record.Owned ? record.Data : record.Data.ToArray();
+                data[verified] = record.Data; // lent to the store's PutManyAsync, which copies what it keeps
                 timestamps[verified] = timestamp;
             }
 

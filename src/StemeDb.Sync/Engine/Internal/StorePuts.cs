@@ -9,16 +9,13 @@ namespace StemeDb.Sync.Engine.Internal;
 /// <summary>
 /// Puts verified, hashed records into the store and the index, for both local ingest (<see cref="LocalIngest"/>) and
 /// records received from peers (<see cref="IncomingAssertions"/>): the synchronous put of a store that copies from a
-/// span (<see cref="ISynchronousPutStore"/>, with prefetch hints), or up to <see cref="MaxPutsInFlight"/> puts in flight
-/// for any other store. A local record is stamped now, and when new counted as ingested and offered to gossip; a
+/// span (<see cref="ISynchronousPutStore"/>, with prefetch hints), or one <see cref="IAssertionStore.PutManyAsync"/> per
+/// batch for any other store. A local record is stamped now, and when new counted as ingested and offered to gossip; a
 /// received record keeps its verified timestamp, which the clock observes, and what follows from it being new is the
 /// receive path's to decide.
 /// </summary>
 internal sealed class StorePuts
 {
-    /// <summary>The most puts <see cref="PutManyAsync"/> keeps in flight.</summary>
-    private const int MaxPutsInFlight = 1024;
-
     // How many puts ahead PutManyAsync hints the store (a put takes a few hundred nanoseconds, about one memory access).
     internal const int PrefetchDistance = 4;
 
@@ -46,76 +43,114 @@ internal sealed class StorePuts
     public bool StoreCopiesOnPut => _synchronousStore is not null;
 
     /// <summary>
-    /// Puts the first <paramref name="count"/> verified, hashed assertions, up to <see cref="MaxPutsInFlight"/> at once,
-    /// and indexes every one whose put completed (also when a put fails). Local assertions (<paramref name="received"/>
-    /// <see langword="null"/>) are stamped now; received ones keep their timestamps, which the clock then observes.
-    /// Assertion <c>i</c>'s result goes to <c>results[i]</c>.
+    /// Puts the first <paramref name="count"/> verified, hashed assertions and indexes every one stored (also when the
+    /// store fails part way). A synchronous-put store takes them one by one, with prefetch hints; any other store takes
+    /// them in one <see cref="IAssertionStore.PutManyAsync"/> call, with the bytes as given (they are valid until it
+    /// completes). Local assertions (<paramref name="received"/> <see langword="null"/>) are stamped now; received ones keep
+    /// their timestamps, which the clock then observes. Assertion <c>i</c>'s result goes to <c>results[i]</c>.
     /// </summary>
     public async ValueTask PutManyAsync(
         int count, AssertionHash[] hashes, IReadOnlyList<ReadOnlyMemory<byte>> assertions, HlcTimestamp[]? received, IngestResult[] results, CancellationToken cancellationToken)
     {
+        if (_synchronousStore is not { } synchronousStore)
+        {
+            await PutManyThroughStoreAsync(count, hashes, assertions, received, results, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         AssertionHash[] stored = ArrayPool<AssertionHash>.Shared.Rent(Math.Max(1, count));
         int storedCount = 0;
-        var inFlight = new Queue<(int Index, AssertionRecord Record, Task<bool> Put)>(_synchronousStore is null ? Math.Min(count, MaxPutsInFlight) : 0);
         try
         {
             for (int i = 0; i < count; i++)
             {
-                if (_synchronousStore is { } synchronousStore)
+                if (i + PrefetchDistance < count)
                 {
-                    if (i + PrefetchDistance < count)
-                    {
-                        synchronousStore.Prefetch(hashes[i + PrefetchDistance]); // loads while the puts before it run
-                    }
-
-                    ValueTask<IngestResult> local = PutLocal(synchronousStore, hashes[i], assertions[i], received?[i], cancellationToken);
-                    stored[storedCount++] = hashes[i];
-                    results[i] = local.IsCompletedSuccessfully ? local.Result : await local.ConfigureAwait(false);
-                    continue;
+                    synchronousStore.Prefetch(hashes[i + PrefetchDistance]); // loads while the puts before it run
                 }
 
-                AssertionRecord record = received is null ? NewLocalRecord(hashes[i], assertions[i]) : Observed(new AssertionRecord(hashes[i], assertions[i], received[i]));
-                ValueTask<bool> put = _store.PutAsync(record, cancellationToken);
-                if (put.IsCompletedSuccessfully)
-                {
-                    stored[storedCount++] = record.Hash;
-                    results[i] = put.Result
-                        ? Added(record, local: received is null)
-                        : await CompleteLocalAsync(record, false, cancellationToken, lookUpExisting: received is null).ConfigureAwait(false);
-                    continue;
-                }
-
-                inFlight.Enqueue((i, record, put.AsTask()));
-                if (inFlight.Count == MaxPutsInFlight)
-                {
-                    (int index, AssertionRecord oldest, Task<bool> oldestPut) = inFlight.Dequeue();
-                    bool added = await oldestPut.ConfigureAwait(false);
-                    stored[storedCount++] = oldest.Hash;
-                    results[index] = added ? Added(oldest, local: received is null) : await CompleteLocalAsync(oldest, false, cancellationToken, lookUpExisting: received is null).ConfigureAwait(false);
-                }
-            }
-
-            while (inFlight.TryDequeue(out (int Index, AssertionRecord Record, Task<bool> Put) entry))
-            {
-                bool added = await entry.Put.ConfigureAwait(false);
-                stored[storedCount++] = entry.Record.Hash;
-                results[entry.Index] = added ? Added(entry.Record, local: received is null) : await CompleteLocalAsync(entry.Record, false, cancellationToken, lookUpExisting: received is null).ConfigureAwait(false);
+                ValueTask<IngestResult> local = PutLocal(synchronousStore, hashes[i], assertions[i], received?[i], cancellationToken);
+                stored[storedCount++] = hashes[i];
+                results[i] = local.IsCompletedSuccessfully ? local.Result : await local.ConfigureAwait(false);
             }
         }
         finally
         {
-            // After a failure: let the puts still in flight finish, so that what they stored is indexed too.
-            while (inFlight.TryDequeue(out (int Index, AssertionRecord Record, Task<bool> Put) entry))
-            {
-                if (await WaitForPutAsync(entry.Put).ConfigureAwait(false))
-                {
-                    stored[storedCount++] = entry.Record.Hash;
-                }
-            }
-
             _index.AddDeferred(stored.AsSpan(0, storedCount));
             ArrayPool<AssertionHash>.Shared.Return(stored);
         }
+    }
+
+    /// <summary>The batch as one <see cref="IAssertionStore.PutManyAsync"/> call; after a failure, what the store holds of it is indexed.</summary>
+    private async ValueTask PutManyThroughStoreAsync(
+        int count, AssertionHash[] hashes, IReadOnlyList<ReadOnlyMemory<byte>> assertions, HlcTimestamp[]? received, IngestResult[] results, CancellationToken cancellationToken)
+    {
+        AssertionRecord[] records = ArrayPool<AssertionRecord>.Shared.Rent(Math.Max(1, count));
+        bool[] added = ArrayPool<bool>.Shared.Rent(Math.Max(1, count));
+        bool local = received is null;
+        try
+        {
+            for (int i = 0; i < count; i++)
+            {
+                records[i] = local ? new AssertionRecord(hashes[i], assertions[i], _clock.Now()) : Observed(new AssertionRecord(hashes[i], assertions[i], received![i]));
+            }
+
+            try
+            {
+                await _store.PutManyAsync(records.AsMemory(0, count), added.AsMemory(0, count), cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                await IndexWhatIsHeldAsync(records, count).ConfigureAwait(false);
+                throw;
+            }
+
+            _index.AddDeferred(hashes.AsSpan(0, count));
+            for (int i = 0; i < count; i++)
+            {
+                AssertionRecord record = records[i];
+                if (added[i])
+                {
+                    // A local record goes on to gossip, which keeps it: with bytes of its own (the batch's are lent).
+                    results[i] = local
+                        ? CompleteAdded(record.Hash, record.Timestamp, _gossip.Enabled ? new AssertionRecord(record.Hash, record.Data.ToArray(), record.Timestamp) : null)
+                        : new IngestResult(record.Hash, record.Timestamp, true);
+                }
+                else
+                {
+                    results[i] = await CompleteLocalAsync(record, false, cancellationToken, lookUpExisting: local).ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<AssertionRecord>.Shared.Return(records, clearArray: true);
+            ArrayPool<bool>.Shared.Return(added);
+        }
+    }
+
+    /// <summary>After a failed batch: indexes the records the store holds (each may or may not have been stored).</summary>
+    private async ValueTask IndexWhatIsHeldAsync(AssertionRecord[] records, int count)
+    {
+        var held = new List<AssertionHash>();
+        for (int i = 0; i < count; i++)
+        {
+            try
+            {
+                if (await _store.ContainsAsync(records[i].Hash, CancellationToken.None).ConfigureAwait(false))
+                {
+                    held.Add(records[i].Hash);
+                }
+            }
+#pragma warning disable CA1031 // The batch's failure is already on its way to the caller; a store that cannot answer leaves the rest to anti-entropy.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+                break;
+            }
+        }
+
+        _index.AddDeferred(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(held));
     }
 
     /// <summary>
@@ -164,22 +199,6 @@ internal sealed class StorePuts
         return await CompleteLocalAsync(record, added, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Waits for a put without throwing; returns whether it completed (added or already present).</summary>
-    private static async Task<bool> WaitForPutAsync(Task<bool> put)
-    {
-        try
-        {
-            await put.ConfigureAwait(false);
-            return true;
-        }
-#pragma warning disable CA1031 // The batch's first failure is already on its way to the caller.
-        catch (Exception)
-#pragma warning restore CA1031
-        {
-            return false;
-        }
-    }
-
     /// <summary>A validated, hashed local assertion stamped now, with bytes a host's store may keep.</summary>
     public AssertionRecord NewLocalRecord(AssertionHash hash, ReadOnlyMemory<byte> data) =>
         new(hash, data.ToArray(), _clock.Now());
@@ -202,9 +221,6 @@ internal sealed class StorePuts
     }
 
     public IngestResult CompleteAdded(AssertionRecord record) => CompleteAdded(record.Hash, record.Timestamp, record);
-
-    /// <summary>A record a put added: a local one is counted and offered to gossip; a received one is left to the receive path.</summary>
-    private IngestResult Added(AssertionRecord record, bool local) => local ? CompleteAdded(record) : new IngestResult(record.Hash, record.Timestamp, true);
 
     /// <summary>The result of a local put that added an assertion: counted, and <paramref name="gossip"/> queued when given.</summary>
     private IngestResult CompleteAdded(AssertionHash hash, HlcTimestamp timestamp, AssertionRecord? gossip)
