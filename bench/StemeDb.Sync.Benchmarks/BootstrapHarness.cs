@@ -112,7 +112,7 @@ internal static class BootstrapHarness
 
         // 2. In-process receive: the handler path, with the verification of any received record.
         IReadOnlyList<AssertionRecord> records = await ReadAllAsync(sourceStore);
-        rows.Add(await MeasureAsync("in-process receive: handler GossipBatch of 1,000", source, count, async node =>
+        rows.Add(await MeasureAsync("in-process receive: handler GossipBatch of 1,000 (one GossipAsync per record inside, allocations timed, one thread; not the pull's bulk store path)", source, count, async node =>
         {
             for (int i = 0; i < records.Count; i += SyncProtocol.MaxGossipBatch)
             {
@@ -236,8 +236,9 @@ internal static class BootstrapHarness
         Console.WriteLine();
         double pull = count / rows[0].Seconds, streamPull = count / rows[1].Seconds, inProcess = count / rows[2].Seconds;
         double import = count / rows[4].Seconds, ingestMany = count / rows[5].Seconds;
-        Console.WriteLine(HarnessSupport.Invariant($"Streaming pull over gRPC / in-process receive: {HarnessSupport.Percent(streamPull / inProcess)} (target at least 50%)."));
-        Console.WriteLine(HarnessSupport.Invariant($"Pull over gRPC with paged leaves and fetches / in-process receive: {HarnessSupport.Percent(pull / inProcess)}."));
+        Console.WriteLine(HarnessSupport.Invariant($"Streaming pull over gRPC / import from memory (same run): {HarnessSupport.Percent(streamPull / import)} (target at least 60%)."));
+        Console.WriteLine(HarnessSupport.Invariant($"Pull over gRPC with paged leaves and fetches / import from memory (same run): {HarnessSupport.Percent(pull / import)}."));
+        Console.WriteLine(HarnessSupport.Invariant($"Streaming pull over gRPC / in-process receive by handler GossipBatch (a slower baseline: one GossipAsync per record): {HarnessSupport.Percent(streamPull / inProcess)}."));
         Console.WriteLine(HarnessSupport.Invariant($"Import from memory / IngestManyAsync: {HarnessSupport.Percent(import / ingestMany)} (target at least 80%)."));
         Console.WriteLine(HarnessSupport.Invariant($"Import of a file into SQLite / IngestManyAsync into SQLite: {HarnessSupport.Percent(rows[7].Seconds / rows[6].Seconds)}."));
         double rocksImportRate = count / rows[8].Seconds, rocksIngestRate = count / rows[9].Seconds;

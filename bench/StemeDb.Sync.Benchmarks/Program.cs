@@ -1,5 +1,4 @@
 using System;
-using System.Linq;
 using System.Threading.Tasks;
 using BenchmarkDotNet.Running;
 
@@ -10,8 +9,8 @@ namespace StemeDb.Sync.Benchmarks;
 /// <c>gossip-ratio</c> as the first argument, the interleaved gossip / no-op harness (<see cref="GossipRatioHarness"/>);
 /// with <c>ingest-ratio</c>, the interleaved ingest / BLAKE3 harness (<see cref="IngestRatioHarness"/>); with
 /// <c>import-ratio</c>, the interleaved import / <c>IngestManyAsync</c> harness (<see cref="ImportRatioHarness"/>); with
-/// <c>merkle-memory [N ...]</c>, the managed bytes per leaf a <c>MerkleIndex</c> of each N retains (default: 1,000,000,
-/// 1,048,577 (the first count after a split), 1,100,000 and 2,000,000).
+/// <c>merkle-memory [N ...]</c>, the managed bytes per leaf a <c>MerkleIndex</c> of each N retains, checked against a
+/// bound (<see cref="MerkleMemoryHarness"/>).
 /// </summary>
 internal static class Program
 {
@@ -47,19 +46,9 @@ internal static class Program
             return await ImportRatioHarness.RunAsync(args[1..]);
         }
 
-        if (args.Length > 0 && args[0] == "merkle-memory")
+        if (args.Length > 0 && args[0] == MerkleMemoryHarness.Command)
         {
-            int[] counts = args.Length > 1
-                ? args[1..].Select(a => HarnessSupport.Count("N", a)).ToArray()
-                : [1_000_000, 1_048_577, 1_100_000, 2_000_000];
-            foreach (int n in counts)
-            {
-                (MerkleIndex index, long retained) = MerkleBenchmarks.BuildMeasured(MerkleBenchmarks.RandomLeaves(n));
-                Console.WriteLine($"{n} leaves retain {retained} managed bytes = {retained / (double)n:F1} B/leaf");
-                GC.KeepAlive(index);
-            }
-
-            return 0;
+            return MerkleMemoryHarness.Run(args[1..]);
         }
 
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -39,10 +39,10 @@ internal static class EngineTestKit
         return options;
     }
 
-    /// <summary>Distinct, deterministic assertion bytes (16 to 80 bytes).</summary>
+    /// <summary>Distinct, deterministic assertion bytes (16 to 80 bytes): the same in every process (not seeded by <see cref="HashCode"/>, which is randomized per process).</summary>
     public static byte[] Data(int seed, int salt = 0)
     {
-        var random = new Random(HashCode.Combine(seed, salt));
+        var random = new Random(unchecked((seed * 1_000_003) + salt));
         byte[] data = new byte[16 + random.Next(65)];
         random.NextBytes(data);
         data[0] = 0x5A;

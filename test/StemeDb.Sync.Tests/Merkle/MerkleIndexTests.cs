@@ -12,7 +12,8 @@ namespace StemeDb.Sync.Tests.Merkle;
 public class MerkleIndexTests
 {
     // Test vectors of docs/PROTOCOL.md ("Merkle index and root", root version 2). Leaf(i) is BLAKE3 of the ASCII decimal
-    // digits of i. The values were also computed with a third, unrelated BLAKE3 implementation (JavaScript).
+    // digits of i. ReferenceMerkle (the definition as a recursion) computes the same values; its derive-key hasher is
+    // checked against the official BLAKE3 vectors (Blake3DeriveKeyVectorTests).
     private const string EmptyRootHex = "55a7d26d94f798c5730050b93d9cd8c3d5f753943f3679c93b1cd996642d5c72";
     private const string OneLeafRootHex = "4d067153ac729a4a7e8220c97935ffba67487860d58298ceeb23864369867d9f";
     private const string TwoLeavesRootHex = "55fd778ed91f951fd21a16414382d40f6eec7317f5ee81f6bd60bee9ee820b4e";

@@ -42,8 +42,11 @@ internal sealed record SimulationOutcome(
 /// A deterministic cluster simulation: one seeded scheduler drives the real <see cref="SyncNode"/> logic step by
 /// step over a manual-delivery <see cref="InMemoryNetwork"/> (loss, duplication, delay and reordering by random
 /// delivery order, partitions) and a fake clock, with node crashes (in-memory state lost, store kept) and
-/// restarts. Nothing runs on other threads: every continuation runs inline when the scheduler delivers a message
-/// or advances time, so a seed always replays the same run.
+/// restarts. Continuations run inline when the scheduler delivers a message or advances time. The few that the
+/// runtime moves to the thread pool (a <see cref="CancellationTokenSource.CancelAsync"/> in the engine runs its callbacks
+/// there) are counted as this run's work, through the execution context they carry (<see cref="_runContext"/>), and every
+/// step waits until none is queued or running before the next one: the schedule depends on the seed alone, never on how
+/// fast the machine is, so a seed always replays the same run.
 /// </summary>
 internal sealed class SyncSimulation
 {
@@ -65,6 +68,17 @@ internal sealed class SyncSimulation
     private int _crashes;
     private int _partitions;
     private CancellationToken _cancellationToken;
+
+    /// <summary>
+    /// Marks the execution context of this run: set on the simulation thread when the run starts, it flows into every
+    /// work item the run's code queues to the thread pool, and its change handler counts the pool threads running in it.
+    /// </summary>
+    private readonly AsyncLocal<SyncSimulation?> _runContext;
+
+    /// <summary>Pool threads running this run's work now (entered its execution context and not yet left it).</summary>
+    private int _poolThreadsInRun;
+
+    private int _simulationThread;
     private int _baselineBusyWorkers;
 
     public SyncSimulation(int seed, SimulationConfig config)
@@ -72,6 +86,7 @@ internal sealed class SyncSimulation
         _seed = seed;
         _config = config;
         _random = new Random(seed);
+        _runContext = new AsyncLocal<SyncSimulation?>(OnRunContextChanged);
         _network = new InMemoryNetwork(unchecked((seed * 7919) + 17), manualDelivery: true)
         {
             DropRate = config.DropRate,
@@ -95,7 +110,21 @@ internal sealed class SyncSimulation
     public SimulationOutcome Run(CancellationToken cancellationToken = default)
     {
         _cancellationToken = cancellationToken;
+        _simulationThread = Environment.CurrentManagedThreadId;
         _baselineBusyWorkers = BusyWorkers();
+        _runContext.Value = this;
+        try
+        {
+            return RunSteps(cancellationToken);
+        }
+        finally
+        {
+            _runContext.Value = null; // a synchronous method's change stays on the thread: undo it
+        }
+    }
+
+    private SimulationOutcome RunSteps(CancellationToken cancellationToken)
+    {
         for (int i = 0; i < _config.Nodes; i++)
         {
             StartNode(i);
@@ -143,6 +172,7 @@ internal sealed class SyncSimulation
                 Ingest(nextAssertion++);
             }
 
+            AwaitPoolWork();
             CollectOutstanding();
         }
 
@@ -296,7 +326,9 @@ internal sealed class SyncSimulation
                 throw new InvalidOperationException("Live gossip did not settle.");
             }
 
-            if (Complete(_network.DeliverNextAsync()))
+            bool delivered = Complete(_network.DeliverNextAsync());
+            AwaitPoolWork();
+            if (delivered)
             {
                 continue;
             }
@@ -307,6 +339,7 @@ internal sealed class SyncSimulation
                 if (_nodes[i]!.PendingGossipCount > 0)
                 {
                     Track(_nodes[i]!.PumpGossipOnceAsync().AsTask());
+                    AwaitPoolWork();
                     pumped = true;
                 }
             }
@@ -323,9 +356,11 @@ internal sealed class SyncSimulation
             }
 
             _time.Advance(TimeSpan.FromMilliseconds(50));
+            AwaitPoolWork();
             for (int i = 0; i < _nodes.Length; i++)
             {
                 Track(_nodes[i]!.AnnounceDueAsync().AsTask());
+                AwaitPoolWork();
             }
 
             CollectOutstanding();
@@ -439,6 +474,7 @@ internal sealed class SyncSimulation
             }
         }
 
+        AwaitPoolWork();
         Drain(() => _outstanding.All(t => t.IsCompleted));
         CollectOutstanding();
 
@@ -449,6 +485,7 @@ internal sealed class SyncSimulation
                 foreach (ISyncPeer peer in _peers[i])
                 {
                     Task<SyncPassResult> pass = _nodes[i]!.SyncWithPeerAsync(peer).AsTask();
+                    AwaitPoolWork();
                     Drain(() => pass.IsCompleted);
                     pass.GetAwaiter().GetResult();
                 }
@@ -474,39 +511,80 @@ internal sealed class SyncSimulation
                 throw new InvalidOperationException("The simulation did not quiesce after healing.");
             }
 
-            if (!Complete(_network.DeliverNextAsync()) && !Settled(done))
+            bool delivered = Complete(_network.DeliverNextAsync());
+            AwaitPoolWork();
+            if (!delivered && !Settled(done))
             {
                 _time.Advance(TimeSpan.FromSeconds(1));
+                AwaitPoolWork();
             }
         }
     }
 
     /// <summary>
-    /// Before the clock moves: lets work that left the drain thread (a continuation the runtime queued to the thread
-    /// pool instead of running it inline: channel readers, semaphore waiters) finish, so that the schedule does not
-    /// depend on how busy the machine is. Waits, by spinning and not by time, until the thread pool has nothing queued
-    /// and no more worker threads busy than when the run began (a work item already taken from the queue but still
-    /// running counts too), then looks again: true when that produced a call to deliver or finished the operation, so
-    /// the clock need not move.
+    /// Before the clock moves: true when a call waits to be delivered or the operation finished, so the clock need not
+    /// move. Every step already waited for the run's pool work (<see cref="AwaitPoolWork"/>), so this looks at settled state.
     /// </summary>
-    private bool Settled(Func<bool> done)
+    private bool Settled(Func<bool> done) => _network.PendingCount > 0 || done();
+
+    /// <summary>
+    /// Waits until no work of this run is left on the thread pool: no work item queued (the pool's whole queue, which
+    /// counts other code's items too, so this may wait longer than needed but never less) and no pool thread running in
+    /// this run's execution context. It waits by spinning, for as long as it takes, never by time: a loaded machine only
+    /// makes it wait longer. Then it closes the short window between a worker taking an item from the queue and entering
+    /// the item's context, by waiting for the pool's busy workers to fall back to the run's baseline; a worker that stays
+    /// busy there through many spins is some other code's (this run's items are short), and becomes the baseline.
+    /// </summary>
+    private void AwaitPoolWork()
     {
         var spin = new SpinWait();
-        int i = 0;
-        for (; i < 20_000 && (ThreadPool.PendingWorkItemCount > 0 || BusyWorkers() > _baselineBusyWorkers); i++)
+        while (true)
         {
-            spin.SpinOnce();
+            while (ThreadPool.PendingWorkItemCount > 0 || Volatile.Read(ref _poolThreadsInRun) > 0)
+            {
+                _cancellationToken.ThrowIfCancellationRequested();
+                spin.SpinOnce();
+            }
+
+            int busySpins = 0;
+            while (BusyWorkers() > _baselineBusyWorkers && busySpins < 1_000 && ThreadPool.PendingWorkItemCount == 0
+                && Volatile.Read(ref _poolThreadsInRun) == 0)
+            {
+                _cancellationToken.ThrowIfCancellationRequested();
+                Thread.Yield();
+                busySpins++;
+            }
+
+            if (ThreadPool.PendingWorkItemCount > 0 || Volatile.Read(ref _poolThreadsInRun) > 0)
+            {
+                continue; // a worker entered this run's work after all: wait for it
+            }
+
+            if (busySpins == 1_000)
+            {
+                _baselineBusyWorkers = BusyWorkers();
+            }
+
+            return;
+        }
+    }
+
+    /// <summary>Counts the pool threads that enter and leave this run's execution context (<see cref="_runContext"/>).</summary>
+    private void OnRunContextChanged(AsyncLocalValueChangedArgs<SyncSimulation?> change)
+    {
+        if (!change.ThreadContextChanged || Environment.CurrentManagedThreadId == _simulationThread)
+        {
+            return;
         }
 
-        if (i == 20_000 && ThreadPool.PendingWorkItemCount == 0)
+        if (ReferenceEquals(change.CurrentValue, this))
         {
-            // A worker that stays busy with nothing queued is not this run's work (it runs in short steps): count it
-            // as the baseline from now on, so that later steps do not wait for it.
-            _baselineBusyWorkers = BusyWorkers();
+            Interlocked.Increment(ref _poolThreadsInRun);
         }
-
-        Thread.Yield();
-        return _network.PendingCount > 0 || done();
+        else if (ReferenceEquals(change.PreviousValue, this))
+        {
+            Interlocked.Decrement(ref _poolThreadsInRun);
+        }
     }
 
     /// <summary>Worker threads of the thread pool running a work item now.</summary>

@@ -54,7 +54,7 @@ internal static class NodeHasher
     private static readonly uint[] Iv = [0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19];
 
     /// <summary>The chaining value of inner node hashes: the context key of <see cref="InnerContext"/>, as 8 words.</summary>
-    private static readonly uint[] ContextKey = ComputeContextKey();
+    private static readonly uint[] ContextKey = ComputeContextKey(InnerContext);
 
     /// <summary>The inner node hash of <paramref name="left"/> and <paramref name="right"/>, one at a time (scalar).</summary>
     public static Key256 Inner(in Key256 left, in Key256 right)
@@ -362,15 +362,50 @@ internal static class NodeHasher
     }
 
     /// <summary>
-    /// The derive-key context key of <see cref="InnerContext"/>: BLAKE3 of its UTF-8 bytes (one block, at most 64 bytes)
+    /// BLAKE3 derive-key of exactly one block (64 bytes) of key material under <paramref name="context"/>, computed by
+    /// the same context-key and compression code as the inner node hashes, in every lane of <typeparamref name="T"/>;
+    /// returns lane <paramref name="lane"/>'s 32 bytes. For tests: the official BLAKE3 derive_key vector of a 64-byte input
+    /// checks this code path, which the inner node hash runs with <see cref="InnerContext"/>.
+    /// </summary>
+    internal static byte[] DeriveKeyOneBlock<T>(string context, ReadOnlySpan<byte> material, int lane)
+        where T : unmanaged, ILanes<T>
+    {
+        if (material.Length != BlockLength)
+        {
+            throw new ArgumentException("The key material must be exactly one block (64 bytes).", nameof(material));
+        }
+
+        int lanes = T.Count;
+        Span<uint> words = stackalloc uint[16 * MaxLanes];
+        for (int w = 0; w < 16; w++)
+        {
+            uint word = BinaryPrimitives.ReadUInt32LittleEndian(material[(4 * w)..]);
+            for (int l = 0; l < lanes; l++)
+            {
+                words[(w * lanes) + l] = word;
+            }
+        }
+
+        Compress<T>(ComputeContextKey(context), BlockLength, Flags, words);
+        byte[] output = new byte[4 * ValueWords];
+        for (int w = 0; w < ValueWords; w++)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(output.AsSpan(4 * w), words[(w * lanes) + lane]);
+        }
+
+        return output;
+    }
+
+    /// <summary>
+    /// The derive-key context key of <paramref name="context"/>: BLAKE3 of its UTF-8 bytes (one block, at most 64 bytes)
     /// with the DERIVE_KEY_CONTEXT flag, as 8 little-endian words.
     /// </summary>
-    private static uint[] ComputeContextKey()
+    private static uint[] ComputeContextKey(string context)
     {
         const uint DeriveKeyContext = 32;
         Span<byte> block = stackalloc byte[64];
         block.Clear();
-        int length = Encoding.UTF8.GetBytes(InnerContext, block);
+        int length = Encoding.UTF8.GetBytes(context, block);
         Span<uint> words = stackalloc uint[16];
         for (int i = 0; i < 16; i++)
         {
