@@ -206,9 +206,9 @@ public static class AssertionStream
         ArgumentNullException.ThrowIfNull(node);
         var reader = new AssertionStreamReader(source, node.MaxAssertionBytes);
 
-        // A store that copies the bytes while it puts them takes them from the batch's reusable buffer: no allocation
-        // per record. Any other store may keep what it is given: each record's bytes get an array of their own.
-        bool intoBatchBuffer = node.StoreCopiesOnPut;
+        // Every store takes the records from the batch's reusable buffer (no allocation per record): a synchronous-put
+        // store copies them as it puts them, any other gets them lent for one PutManyAsync call and copies what it keeps.
+        const bool intoBatchBuffer = true;
         var batch = new RecordBatch(ImportBatchRecords);
         long committed = 0, added = 0;
 

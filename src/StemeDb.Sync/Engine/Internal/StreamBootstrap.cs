@@ -68,7 +68,7 @@ internal sealed class StreamBootstrap
                 resumeAfter,
                 0,
                 _options.MaxAssertionBytes,
-                _incoming.StoreCopiesOnPut,
+                true, // the records may borrow the reader's buffer: the receive path copies what it keeps (see ReceiveManyAsync)
                 async (records, ct) =>
                 {
                     ReceivedBatch batch = await _incoming.ReceiveManyAsync(records, ct, streamed: true).ConfigureAwait(false);
