@@ -209,7 +209,8 @@ public static class AssertionStream
         // Every store takes the records from the batch's reusable buffer (no allocation per record): a synchronous-put
         // store copies them as it puts them, any other gets them lent for one PutManyAsync call and copies what it keeps.
         const bool intoBatchBuffer = true;
-        var batch = new RecordBatch(ImportBatchRecords);
+        int batchRecords = RecordBatch.MaxRecordsFor(node.StoreCopiesOnPut);
+        var batch = new RecordBatch(batchRecords);
         long committed = 0, added = 0;
 
         async ValueTask StoreBatchAsync()
@@ -237,7 +238,7 @@ public static class AssertionStream
         {
             try
             {
-                more = await reader.ReadBatchAsync(batch, ImportBatchRecords, ImportBatchBytes, intoBatchBuffer, cancellationToken).ConfigureAwait(false);
+                more = await reader.ReadBatchAsync(batch, batchRecords, ImportBatchBytes, intoBatchBuffer, cancellationToken).ConfigureAwait(false);
             }
             catch (AssertionStreamException ex)
             {

@@ -11,8 +11,18 @@ namespace StemeDb.Sync.Streams.Internal;
 /// </summary>
 internal sealed class RecordBatch
 {
-    /// <summary>The most records one batch of an import or a streamed pull holds.</summary>
+    /// <summary>The most records one batch of an import or a streamed pull holds, into a store that puts synchronously (the in-memory store).</summary>
     public const int MaxRecords = 1024;
+
+    /// <summary>
+    /// The most records one batch holds into any other store, which takes the batch in one
+    /// <see cref="IAssertionStore.PutManyAsync"/> call: a durable store syncs its log once per call, so larger batches
+    /// cost fewer syncs.
+    /// </summary>
+    public const int MaxRecordsBulk = 16_384;
+
+    /// <summary>The most records per batch for a store: <see cref="MaxRecords"/> when it puts synchronously, else <see cref="MaxRecordsBulk"/>.</summary>
+    public static int MaxRecordsFor(bool synchronousStore) => synchronousStore ? MaxRecords : MaxRecordsBulk;
 
     /// <summary>The most data bytes one batch of an import or a streamed pull holds (a batch also ends at <see cref="MaxRecords"/>).</summary>
     public const int MaxBytes = 4 * 1024 * 1024;
