@@ -209,7 +209,7 @@ public static class AssertionStream
         // Every store takes the records from the batch's reusable buffer (no allocation per record): a synchronous-put
         // store copies them as it puts them, any other gets them lent for one PutManyAsync call and copies what it keeps.
         const bool intoBatchBuffer = true;
-        int batchRecords = RecordBatch.MaxRecordsFor(node.StoreCopiesOnPut);
+        int batchRecords = node.ImportBatchRecords;
         var batch = new RecordBatch(batchRecords);
         long committed = 0, added = 0;
 

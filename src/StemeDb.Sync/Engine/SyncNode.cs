@@ -84,6 +84,7 @@ public sealed class SyncNode : IAsyncDisposable
         _incoming = new IncomingAssertions(puts, _index, _clock, verifier, _gossip, _lifecycle, _logger, time);
         _ingest = new LocalIngest(puts, _index, verifier, _lifecycle);
         _antiEntropy = new AntiEntropy(_options, _index, store, _incoming, _retry, _lifecycle, _logger, time, OnPassEnded);
+        ImportBatchRecords = WritesBatchesWhole(store) ? Streams.Internal.RecordBatch.MaxRecordsBulk : Streams.Internal.RecordBatch.MaxRecords;
         Handler = new SyncRequestHandler(
             _options.NodeId, _lifecycle, _index, store, _incoming, _options.ReconcileSymbols, _options.MaxAnswerBytes, _tree, GetStatus);
     }
@@ -161,6 +162,12 @@ public sealed class SyncNode : IAsyncDisposable
 
     /// <summary>Whether the store copies a record's bytes while it puts it and keeps no reference to them (<see cref="ISynchronousPutStore"/>).</summary>
     internal bool StoreCopiesOnPut => _store is ISynchronousPutStore;
+
+    /// <summary>
+    /// How many records one import batch holds: large batches for a store that writes a <see cref="IAssertionStore.PutManyAsync"/>
+    /// call as one unit (it overrides the default), so that it syncs once per batch; the usual batch for any other store.
+    /// </summary>
+    internal int ImportBatchRecords { get; }
 
     /// <summary>Rebuilds the index from the store, then starts gossip workers and one anti-entropy loop per peer.</summary>
     /// <param name="cancellationToken">Cancels the start-up; the node can then be started again.</param>
@@ -359,6 +366,14 @@ public sealed class SyncNode : IAsyncDisposable
         _lifecycle.EnsureRunning();
         using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifecycle.Stopping);
         return await _antiEntropy.RunPassAsync(_peers.CallsFor(peer), linked.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>Whether the store's type implements <see cref="IAssertionStore.PutManyAsync"/> itself (not the interface's default).</summary>
+    private static bool WritesBatchesWhole(IAssertionStore store)
+    {
+        System.Reflection.InterfaceMapping map = store.GetType().GetInterfaceMap(typeof(IAssertionStore));
+        int index = Array.FindIndex(map.InterfaceMethods, m => m.Name == nameof(IAssertionStore.PutManyAsync));
+        return index >= 0 && map.TargetMethods[index].DeclaringType != typeof(IAssertionStore);
     }
 
     private static SyncPeerStatus StatusOf(PeerCalls calls, long localCount) =>

@@ -68,3 +68,37 @@ internal sealed class AsyncStore : ForwardingStore
         return await Inner.PutAsync(record, cancellationToken);
     }
 }
+
+/// <summary>
+/// Writes each <see cref="IAssertionStore.PutManyAsync"/> call itself, as a durable store does with one write batch; it
+/// copies the bytes it keeps. It counts its calls, and can be made to fail a call after storing part of it.
+/// </summary>
+internal sealed class BatchWritingStore : ForwardingStore, IAssertionStore
+{
+    private int _calls;
+
+    public int Calls => _calls;
+
+    /// <summary>When set, the next call stores this many of its records, then throws.</summary>
+    public int? FailAfter { get; set; }
+
+    public override ValueTask<bool> PutAsync(AssertionRecord record, CancellationToken cancellationToken = default) => Inner.PutAsync(record, cancellationToken);
+
+    public async ValueTask PutManyAsync(ReadOnlyMemory<AssertionRecord> records, Memory<bool> added, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _calls);
+        await Task.Yield();
+        for (int i = 0; i < records.Length; i++)
+        {
+            if (FailAfter is { } failAfter && i == failAfter)
+            {
+                FailAfter = null;
+                throw new IOException("the write batch failed");
+            }
+
+            AssertionRecord record = records.Span[i];
+            bool stored = await Inner.PutAsync(new AssertionRecord(record.Hash, record.Data.ToArray(), record.Timestamp), cancellationToken).ConfigureAwait(false);
+            added.Span[i] = stored;
+        }
+    }
+}

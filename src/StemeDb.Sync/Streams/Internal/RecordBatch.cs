@@ -15,14 +15,11 @@ internal sealed class RecordBatch
     public const int MaxRecords = 1024;
 
     /// <summary>
-    /// The most records one batch holds into any other store, which takes the batch in one
-    /// <see cref="IAssertionStore.PutManyAsync"/> call: a durable store syncs its log once per call, so larger batches
-    /// cost fewer syncs.
+    /// The most records one import batch holds into a store that writes a whole <see cref="IAssertionStore.PutManyAsync"/>
+    /// call as one unit (the RocksDB store: one log sync per call), so that larger batches cost fewer syncs; a batch
+    /// also ends at <see cref="MaxBytes"/>.
     /// </summary>
     public const int MaxRecordsBulk = 16_384;
-
-    /// <summary>The most records per batch for a store: <see cref="MaxRecords"/> when it puts synchronously, else <see cref="MaxRecordsBulk"/>.</summary>
-    public static int MaxRecordsFor(bool synchronousStore) => synchronousStore ? MaxRecords : MaxRecordsBulk;
 
     /// <summary>The most data bytes one batch of an import or a streamed pull holds (a batch also ends at <see cref="MaxRecords"/>).</summary>
     public const int MaxBytes = 4 * 1024 * 1024;
