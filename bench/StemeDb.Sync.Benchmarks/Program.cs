@@ -26,6 +26,11 @@ internal static class Program
             return await IngestRatioHarness.RunAsync(args[1..]);
         }
 
+        if (args.Length > 0 && args[0] == DurableScaleHarness.Command)
+        {
+            return await DurableScaleHarness.RunAsync(args[1..]);
+        }
+
         if (args.Length > 0 && args[0] == BootstrapHarness.Command)
         {
             return await BootstrapHarness.RunAsync(args[1..]);
