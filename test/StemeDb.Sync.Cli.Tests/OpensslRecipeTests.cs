@@ -154,7 +154,7 @@ public sealed class OpensslRecipeTests
     /// <summary>The shell block after the marker in docs/SECURITY.md.</summary>
     private static string Recipe()
     {
-        string[] lines = File.ReadAllLines(Path.Combine(RepositoryRoot(), "docs", "SECURITY.md"));
+        string[] lines = File.ReadAllLines(Path.Combine(Support.Repository.Root(), "docs", "SECURITY.md"));
         int marker = Array.FindIndex(lines, l => l.StartsWith(Marker, StringComparison.Ordinal));
         Assert.That(marker, Is.GreaterThanOrEqualTo(0), "docs/SECURITY.md has the recipe's marker");
         int open = Array.FindIndex(lines, marker, l => l.TrimEnd() == "```sh");
@@ -197,17 +197,4 @@ public sealed class OpensslRecipeTests
             .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
             .Select(directory => Path.Combine(directory, program))
             .FirstOrDefault(File.Exists);
-
-    private static string RepositoryRoot()
-    {
-        for (DirectoryInfo? directory = new(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "StemeDb.Sync.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("The repository root (StemeDb.Sync.sln) is not above the test folder.");
-    }
 }

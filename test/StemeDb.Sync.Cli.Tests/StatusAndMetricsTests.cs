@@ -164,7 +164,7 @@ public sealed partial class StatusAndMetricsTests
     /// <summary>The metric names the sample dashboard's queries read (samples/Monitoring/grafana-dashboard.json).</summary>
     private static string[] DashboardMetrics()
     {
-        using JsonDocument dashboard = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepositoryRoot(), "samples", "Monitoring", "grafana-dashboard.json")));
+        using JsonDocument dashboard = JsonDocument.Parse(File.ReadAllText(Path.Combine(Repository.Root(), "samples", "Monitoring", "grafana-dashboard.json")));
         return dashboard.RootElement.GetProperty("panels").EnumerateArray()
             .SelectMany(panel => panel.GetProperty("targets").EnumerateArray())
             .SelectMany(target => MetricName().Matches(target.GetProperty("expr").GetString()!).Select(m => m.Value))
@@ -197,19 +197,6 @@ public sealed partial class StatusAndMetricsTests
 
             await Task.Delay(100, cancellationToken); // between polls of another process; the condition, not the wait, decides
         }
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (DirectoryInfo? directory = new(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "StemeDb.Sync.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException("the repository root (StemeDb.Sync.sln) was not found above the test binaries");
     }
 
     [GeneratedRegex("stemedb_sync_[a-z_]+")]

@@ -58,7 +58,7 @@ public sealed class UsageTests
     [Test]
     public void PackageReadme_NamesEveryCommandAndExitCode()
     {
-        string readme = System.IO.File.ReadAllText(System.IO.Path.Combine(RepositoryRoot(), "src", "StemeDb.Sync.Cli", "README.md"));
+        string readme = System.IO.File.ReadAllText(System.IO.Path.Combine(Support.Repository.Root(), "src", "StemeDb.Sync.Cli", "README.md"));
         System.CommandLine.RootCommand root = StemeDbSyncCli.Build(new CliRunner().Console);
         int[] codes = [.. typeof(ExitCodes).GetFields().Select(f => (int)f.GetValue(null)!)];
 
@@ -74,19 +74,6 @@ public sealed class UsageTests
                 Assert.That(readme, Does.Match($@"\b{code} [a-z]"), "exit code " + code);
             }
         });
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new System.IO.DirectoryInfo(System.AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (System.IO.File.Exists(System.IO.Path.Combine(directory.FullName, "StemeDb.Sync.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new System.InvalidOperationException("The repository root (StemeDb.Sync.sln) is not above the test folder.");
     }
 
     [TestCase("bogus")]

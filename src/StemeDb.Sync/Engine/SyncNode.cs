@@ -160,9 +160,6 @@ public sealed class SyncNode : IAsyncDisposable
     internal ValueTask<ReceivedBatch> ReceiveManyAsync(ReadOnlyMemory<UnverifiedRecord> records, CancellationToken cancellationToken) =>
         _incoming.ReceiveManyAsync(records, cancellationToken);
 
-    /// <summary>Whether the store copies a record's bytes while it puts it and keeps no reference to them (<see cref="ISynchronousPutStore"/>).</summary>
-    internal bool StoreCopiesOnPut => _store is ISynchronousPutStore;
-
     /// <summary>
     /// How many records one import batch holds: large batches for a store that writes a <see cref="IAssertionStore.PutManyAsync"/>
     /// call as one unit (it overrides the default), so that it syncs once per batch; the usual batch for any other store.

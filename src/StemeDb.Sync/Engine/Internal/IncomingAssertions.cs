@@ -155,9 +155,6 @@ internal sealed class IncomingAssertions
         return new FetchedOutcome(stored, bytes, rejected);
     }
 
-    /// <summary>Whether the store copies a record's bytes while it puts it, so that they may be borrowed from a reusable buffer.</summary>
-    public bool StoreCopiesOnPut => _puts.StoreCopiesOnPut;
-
     /// <summary>
     /// Records read from an assertion stream: each is verified like a record received from a peer (drift, size, content,
     /// BLAKE3), in order, up to the first that fails; those before it are stored, indexed and observed by the clock,

@@ -128,21 +128,6 @@ internal sealed class PeerPassRecord
         }
     }
 
-    /// <summary>The estimated missing count and the time of the last success, for the gauges (no allocation).</summary>
-    public (long Missing, DateTimeOffset? LastSuccessAt) ForGauges(long localCount)
-    {
-        lock (_gate)
-        {
-            long missing = _missing;
-            if (!_exact && _remoteCount is long remote)
-            {
-                missing = Math.Max(missing, remote - localCount);
-            }
-
-            return (Math.Max(0, missing), _lastSuccessAt);
-        }
-    }
-
     /// <summary>The code and the start of the message, on one line, without control characters (part of it is the peer's).</summary>
     private static string Describe(SyncStatusCode? code, string message)
     {
