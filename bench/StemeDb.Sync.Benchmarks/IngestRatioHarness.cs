@@ -138,13 +138,20 @@ internal static class IngestRatioHarness
                 $"{Names[v]} / BLAKE3 per round: {string.Join(" ", ratios[v].Select(Times))}."));
         }
 
+        // The targets are for a node as it lives: a root read every 10,000 ingests, with the default options (rateless
+        // symbols kept) and without symbols. What the root reads and the symbols add is read off the neighbouring rows.
         Console.WriteLine();
-        for (int v = 1; v < Names.Length; v++)
+        (int Variant, double Limit)[] targets = [(5, 5.0), (4, 4.0)];
+        foreach ((int v, double limit) in targets)
         {
             double ratio = HarnessSupport.Median(ratios[v]);
             Console.WriteLine(HarnessSupport.Invariant(
-                $"Target (ingest at most 3x BLAKE3 alone), {Names[v]}: {(ratio <= 3.0 ? "met" : "not met")} ({Times(ratio)}, rounds {Times(ratios[v].Min())} to {Times(ratios[v].Max())})."));
+                $"Target (at most {limit:0}x BLAKE3 alone), {Names[v]}: {(ratio <= limit ? "met" : "not met")} ({Times(ratio)}, rounds {Times(ratios[v].Min())} to {Times(ratios[v].Max())})."));
         }
+
+        double withSymbols = HarnessSupport.Median(ratios[5]), withRoots = HarnessSupport.Median(ratios[4]), merges = HarnessSupport.Median(ratios[6]);
+        Console.WriteLine(HarnessSupport.Invariant(
+            $"Of the default node's {Times(withSymbols)}: the root reads (a root every 10,000, against a count read every 10,000) add {Times(withRoots - merges)} ({HarnessSupport.Percent((withRoots - merges) / withSymbols)}), the rateless symbols {Times(withSymbols - withRoots)} ({HarnessSupport.Percent((withSymbols - withRoots) / withSymbols)})."));
 
         (double rootMs, double hashAllMs) = await MeasureFreshRootReadAsync(buffer, offsets, count, expectedRoot);
         Console.WriteLine();
