@@ -12,8 +12,6 @@ namespace StemeDb.Sync.Grpc.Tests;
 [CancelAfter(60_000)]
 public class IntegrationTests
 {
-    private static readonly TimeSpan ConvergenceTimeout = TimeSpan.FromSeconds(30);
-
     private static void GossipOnly(SyncNodeOptions options)
     {
         options.AntiEntropyInterval = Timeout.InfiniteTimeSpan;
@@ -47,7 +45,7 @@ public class IntegrationTests
         await IngestAsync(cluster[0], "a", 100);
         await IngestAsync(cluster[1], "b", 50);
 
-        await cluster.WaitForConvergenceAsync(150, ConvergenceTimeout);
+        await cluster.WaitForConvergenceAsync(150);
     }
 
     [Test]
@@ -60,7 +58,7 @@ public class IntegrationTests
             IngestAsync(cluster[1], "b", 60),
             IngestAsync(cluster[2], "c", 60));
 
-        await cluster.WaitForConvergenceAsync(180, ConvergenceTimeout);
+        await cluster.WaitForConvergenceAsync(180);
     }
 
     [Test]
@@ -76,7 +74,7 @@ public class IntegrationTests
         Assert.That(pass.Fetched, Is.EqualTo(80));
         Assert.That(pass.Pushed, Is.EqualTo(120));
         Assert.That(pass.Complete, Is.True);
-        await cluster.WaitForConvergenceAsync(200, ConvergenceTimeout);
+        await cluster.WaitForConvergenceAsync(200);
         SyncPassResult again = await cluster[1].SyncWithPeerAsync(cluster.Peer(1, 0));
         Assert.That(again.RootsMatched, Is.True);
     }
@@ -95,7 +93,7 @@ public class IntegrationTests
         await IngestAsync(cluster[1], "b", 30);
         await IngestAsync(cluster[2], "c", 20);
 
-        await cluster.WaitForConvergenceAsync(90, ConvergenceTimeout);
+        await cluster.WaitForConvergenceAsync(90);
     }
 
     [Test]
@@ -103,13 +101,12 @@ public class IntegrationTests
     {
         await using TestCluster cluster = await TestCluster.StartAsync(2, AntiEntropyOnly, connect: false);
         await IngestAsync(cluster[0], "a", 5000);
-        using var watch = new CancellationTokenSource(ConvergenceTimeout);
 
         // Node 1 pulls from node 0 in batches of 50; its second fetch is held until node 1 has been killed, so the kill
         // lands mid-sync whatever the machine's speed.
         var gated = new SecondFetchGate(cluster.Peer(1, 0));
         Task<SyncPassResult> pass = cluster[1].SyncWithPeerAsync(gated).AsTask();
-        await gated.SecondFetchStarted.WaitAsync(watch.Token);
+        await gated.SecondFetchStarted.WaitAsync(TestContext.CurrentContext.CancellationToken);
 
         await cluster.KillAsync(1);
         Assert.CatchAsync<Exception>(async () => await pass);
@@ -119,7 +116,7 @@ public class IntegrationTests
 
         Assert.That(afterRestart, Is.EqualTo(50), "the node was killed mid-sync and kept the one batch it had stored");
         Assert.That(catchUp.Fetched, Is.EqualTo(5000 - afterRestart));
-        await cluster.WaitForConvergenceAsync(5000, ConvergenceTimeout);
+        await cluster.WaitForConvergenceAsync(5000);
     }
 
     [Test]
@@ -127,13 +124,13 @@ public class IntegrationTests
     {
         await using TestCluster cluster = await TestCluster.StartAsync(2, GossipOnly);
         await IngestAsync(cluster[0], "before", 10);
-        await cluster.WaitForConvergenceAsync(10, ConvergenceTimeout);
+        await cluster.WaitForConvergenceAsync(10);
 
         await cluster.KillAsync(1);
         await cluster.RestartAsync(1);
         await IngestAsync(cluster[0], "after", 10);
 
-        await cluster.WaitForConvergenceAsync(20, ConvergenceTimeout);
+        await cluster.WaitForConvergenceAsync(20);
     }
 
     [Test]

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
@@ -14,6 +13,9 @@ internal sealed class TestCluster : IAsyncDisposable
 {
     private readonly Action<SyncNodeOptions> _configure;
     private readonly List<Member> _members = [];
+
+    // Released after every call any member's server answers: convergence is checked on these events, not on a clock.
+    private readonly SemaphoreSlim _calls = new(0);
 
     private TestCluster(Action<SyncNodeOptions> configure) => _configure = configure;
 
@@ -32,7 +34,7 @@ internal sealed class TestCluster : IAsyncDisposable
             var store = new InMemoryAssertionStore();
             var nodeId = NodeId.NewId();
             SyncNode node = await cluster.StartNodeAsync(store, nodeId);
-            KestrelHost host = await KestrelHost.StartAsync(node.Handler);
+            KestrelHost host = await KestrelHost.StartAsync(new StemeDb.Sync.Tests.Shared.SignallingHandler(node.Handler, cluster._calls));
             cluster._members.Add(new Member(store, nodeId, node, host));
         }
 
@@ -68,7 +70,7 @@ internal sealed class TestCluster : IAsyncDisposable
     {
         Member old = _members[index];
         SyncNode node = await StartNodeAsync(old.Store, old.NodeId);
-        KestrelHost host = await KestrelHost.StartAsync(node.Handler, new KestrelHostOptions { Port = old.Host.Address.Port });
+        KestrelHost host = await KestrelHost.StartAsync(new StemeDb.Sync.Tests.Shared.SignallingHandler(node.Handler, _calls), new KestrelHostOptions { Port = old.Host.Address.Port });
         var member = new Member(old.Store, old.NodeId, node, host);
         foreach ((int j, GrpcSyncPeer peer) in old.Peers)
         {
@@ -79,18 +81,22 @@ internal sealed class TestCluster : IAsyncDisposable
         _members[index] = member;
     }
 
-    /// <summary>Waits until every node holds <paramref name="count"/> assertions under the same root.</summary>
-    public async Task WaitForConvergenceAsync(long count, TimeSpan timeout)
+    /// <summary>
+    /// Waits until every node holds <paramref name="count"/> assertions under the same root, checking after every call a
+    /// member answers (a push stored, a pass served); bounded by the test's own time limit (its <c>CancelAfter</c>).
+    /// </summary>
+    public async Task WaitForConvergenceAsync(long count)
     {
-        var watch = Stopwatch.StartNew();
-        while (!(_members.All(m => m.Node.Count == count) && _members.Select(m => m.Node.Root).Distinct().Count() == 1))
+        try
         {
-            if (watch.Elapsed > timeout)
-            {
-                Assert.Fail($"No convergence to {count} within {timeout}: counts {string.Join(", ", _members.Select(m => m.Node.Count))}.");
-            }
-
-            await Task.Delay(20);
+            await StemeDb.Sync.Tests.Shared.SignallingHandler.WaitUntilAsync(
+                _calls,
+                () => _members.All(m => m.Node.Count == count) && _members.Select(m => m.Node.Root).Distinct().Count() == 1,
+                TestContext.CurrentContext.CancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"No convergence to {count} within the test's time limit: counts {string.Join(", ", _members.Select(m => m.Node.Count))}.");
         }
     }
 

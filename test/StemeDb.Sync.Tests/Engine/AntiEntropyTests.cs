@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading;
 using System.Threading.Tasks;
 using StemeDb.Sync.Testing;
 
@@ -153,7 +154,8 @@ public sealed class AntiEntropyTests : NodeTestBase
     }
 
     [Test]
-    public async Task BackgroundAntiEntropy_FirstPassWithinTwoSecondsThenEveryInterval_PeerCatchesUp()
+    [CancelAfter(60_000)]
+    public async Task BackgroundAntiEntropy_FirstPassWithinTwoSecondsThenEveryInterval_PeerCatchesUp(CancellationToken cancellationToken)
     {
         var time = new TimerWatchingTimeProvider(EngineTestKit.Start);
         var network = new InMemoryNetwork();
@@ -173,6 +175,8 @@ public sealed class AntiEntropyTests : NodeTestBase
             }),
             time: time);
         network.SetEndpoint("a", a.Handler);
+        using var passEnded = new SemaphoreSlim(0);
+        b.PeerStatusChanged += (_, _) => passEnded.Release(); // raised when each of the loop's passes ends
         b.AddPeer(network.CreatePeer("b", "a"));
 
         // The loop's first wait: within 2 s of AddPeer, not a whole interval.
@@ -180,14 +184,16 @@ public sealed class AntiEntropyTests : NodeTestBase
         Assert.That(first, Is.GreaterThan(TimeSpan.Zero).And.LessThanOrEqualTo(TimeSpan.FromSeconds(2)));
         Assert.That(b.Count, Is.Zero);
         time.Advance(first);
-        await EngineTestKit.WaitUntilAsync(() => b.Count == 40, "the first pass brought b up to date");
+        await passEnded.WaitAsync(cancellationToken);
+        Assert.That(b.Count, Is.EqualTo(40), "the first pass brought b up to date");
 
         // The next wait is the interval ± jitter.
         await a.IngestAsync(EngineTestKit.Data(40));
         TimeSpan next = await time.NextTimerAsync(due => due < TimeSpan.FromMinutes(1));
         Assert.That(next, Is.InRange(TimeSpan.FromSeconds(9), TimeSpan.FromSeconds(11)));
         time.Advance(next);
-        await EngineTestKit.WaitUntilAsync(() => b.Count == 41, "the next pass brought b up to date");
+        await passEnded.WaitAsync(cancellationToken);
+        Assert.That(b.Count, Is.EqualTo(41), "the next pass brought b up to date");
         Assert.That(b.Root, Is.EqualTo(a.Root));
     }
 }

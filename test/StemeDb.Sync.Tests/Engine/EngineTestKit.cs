@@ -68,21 +68,6 @@ internal static class EngineTestKit
         return index.Root;
     }
 
-    /// <summary>Polls until the condition holds (background work on real threads); fails after the timeout.</summary>
-    public static async Task WaitUntilAsync(Func<bool> condition, string what, int timeoutMs = 20_000)
-    {
-        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"Timed out waiting until {what}.");
-            }
-
-            await Task.Delay(5);
-        }
-    }
-
     /// <summary>Two started nodes over in-memory stores: <paramref name="shared"/> assertions on both, then some of each one's own.</summary>
     public static async Task<(SyncNode A, SyncNode B)> TwoNodesAsync(int shared, int onlyA, int onlyB, CancellationToken cancellationToken, TimeProvider? time = null)
     {

@@ -1,7 +1,10 @@
 using System;
 using System.Linq;
+using System.Threading;
 using System.Threading.Tasks;
 using StemeDb.Sync.Testing;
+
+using StemeDb.Sync.Tests.Shared;
 
 namespace StemeDb.Sync.Tests.Engine;
 
@@ -192,13 +195,15 @@ public sealed class GossipPumpTests : NodeTestBase
     }
 
     [Test]
-    public async Task BackgroundGossip_IngestOnOneNode_ReachesTheOther()
+    [CancelAfter(60_000)]
+    public async Task BackgroundGossip_IngestOnOneNode_ReachesTheOther(CancellationToken cancellationToken)
     {
         var network = new InMemoryNetwork();
         SyncNode a = await StartNodeAsync(EngineTestKit.Options(1), time: TimeProvider.System);
         SyncNode b = await StartNodeAsync(EngineTestKit.Options(2), time: TimeProvider.System);
+        var atB = new SignallingHandler(b.Handler);
         network.SetEndpoint("a", a.Handler);
-        network.SetEndpoint("b", b.Handler);
+        network.SetEndpoint("b", atB);
         a.AddPeer(network.CreatePeer("a", "b"));
         b.AddPeer(network.CreatePeer("b", "a"));
 
@@ -207,7 +212,7 @@ public sealed class GossipPumpTests : NodeTestBase
             await a.IngestAsync(EngineTestKit.Data(i));
         }
 
-        await EngineTestKit.WaitUntilAsync(() => b.Count == 100, "b holds the 100 assertions ingested on a");
+        await atB.WaitUntilAsync(() => b.Count == 100, cancellationToken); // checked after each push b answers
         Assert.That(b.Root, Is.EqualTo(a.Root));
     }
 }

@@ -63,7 +63,8 @@ public sealed class TelemetryTests
     }
 
     [Test]
-    public async Task BackgroundAntiEntropy_PeerFailsThreeTimesTheSameWay_WarnsOnceThenDebugThenRecovery()
+    [CancelAfter(60_000)]
+    public async Task BackgroundAntiEntropy_PeerFailsThreeTimesTheSameWay_WarnsOnceThenDebugThenRecovery(CancellationToken cancellationToken)
     {
         using var provider = new ListLoggerProvider();
         var time = new TimerWatchingTimeProvider(EngineTestKit.Start);
@@ -84,12 +85,15 @@ public sealed class TelemetryTests
             provider,
             time);
         await node.StartAsync();
+        using var passEnded = new SemaphoreSlim(0);
+        node.PeerStatusChanged += (_, _) => passEnded.Release(); // raised when each of the loop's passes ends
         node.AddPeer(peer.Object);
 
         for (int pass = 1; pass <= 4; pass++)
         {
             time.Advance(await time.NextTimerAsync(due => due != TimeSpan.FromMinutes(7)));
-            await EngineTestKit.WaitUntilAsync(() => Volatile.Read(ref passes) == pass, $"pass {pass} ran");
+            await passEnded.WaitAsync(cancellationToken);
+            Assert.That(Volatile.Read(ref passes), Is.EqualTo(pass), $"pass {pass} ran");
         }
 
         await time.NextTimerAsync(due => due != TimeSpan.FromMinutes(7)); // the loop logged pass 4 and waits again

@@ -3,6 +3,8 @@ using System.Threading;
 using System.Threading.Tasks;
 using StemeDb.Sync.Tests.Engine;
 
+using StemeDb.Sync.Tests.Shared;
+
 namespace StemeDb.Sync.Tests.Reconciliation;
 
 [TestFixture]
@@ -17,21 +19,31 @@ public class LiveGossipBatchTests
         await using var b = new SyncNode(EngineTestKit.Options(2, o => o.GossipFanout = 0), new InMemoryAssertionStore());
         await b.StartAsync(cancellationToken);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var peer = new HandlerPeer(b.Handler) { Batch = peerHasBatch, BeforeGossip = () => release.Task };
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var atB = new SignallingHandler(b.Handler);
+        var peer = new HandlerPeer(atB)
+        {
+            Batch = peerHasBatch,
+            BeforeGossip = () =>
+            {
+                held.TrySetResult();
+                return release.Task;
+            },
+        };
         await using var a = new SyncNode(EngineTestKit.Options(1, o => o.GossipConcurrency = 1), new InMemoryAssertionStore());
         await a.StartAsync(cancellationToken);
         a.AddPeer(peer);
 
         // Act
         await a.IngestAsync(EngineTestKit.Data(0), cancellationToken);
-        await EngineTestKit.WaitUntilAsync(() => peer.GossipCalls == 1, "the first push is held");
+        await held.Task.WaitAsync(cancellationToken); // the first push is held
         for (int i = 1; i <= 600; i++)
         {
             await a.IngestAsync(EngineTestKit.Data(i), cancellationToken);
         }
 
         release.SetResult();
-        await EngineTestKit.WaitUntilAsync(() => b.Count == 601, "every assertion arrived");
+        await atB.WaitUntilAsync(() => b.Count == 601, cancellationToken); // checked after each push b answers
 
         // Assert
         Assert.That(b.Root, Is.EqualTo(a.Root));
