@@ -119,6 +119,34 @@ public sealed partial class StatusAndMetricsTests
     }
 
     [Test]
+    [CancelAfter(120_000)]
+    public async Task Serve_DefaultLogLevel_LogsACatchUpsProgressAndThePassThatMovedData(CancellationToken cancellationToken)
+    {
+        // 1,500 assertions on b (a catch-up of 1,000 or more logs its progress), pushed as one assertion stream.
+        var records = new InMemoryAssertionStore();
+        for (int i = 0; i < 1_500; i++)
+        {
+            await records.PutAsync(TestAssertions.Record($"user:catch-up-{i}"), cancellationToken);
+        }
+
+        using var stream = new MemoryStream();
+        await AssertionStream.ExportAsync(records, stream, cancellationToken: cancellationToken);
+        using ServeProcess b = ServeProcess.Start("serve", "--listen", "http://127.0.0.1:0");
+        Uri addressB = await b.WaitForAddressAsync(cancellationToken);
+        var import = new CliRunner(binaryInput: stream.ToArray());
+        Assert.That(await import.StartAsync(["import", addressB.ToString()], cancellationToken), Is.EqualTo(ExitCodes.Success), import.Error);
+
+        using ServeProcess a = ServeProcess.Start("serve", "--listen", "http://127.0.0.1:0", "--peer", addressB.ToString(), "--anti-entropy-interval", "0.2");
+        await a.WaitForAddressAsync(cancellationToken);
+
+        string progress = await a.WaitForStderrLineAsync(l => l.Contains("Catching up from", StringComparison.Ordinal), "a catch-up progress line", cancellationToken);
+        string moved = await a.WaitForStderrLineAsync(l => l.Contains("AntiEntropyMovedData", StringComparison.Ordinal) || l.Contains("fetched 1500", StringComparison.Ordinal), "the pass's summary", cancellationToken);
+
+        Assert.That(progress, Does.StartWith("info:").And.Contain("of about 1500 assertions"));
+        Assert.That(moved, Does.StartWith("info:").And.Contain("fetched 1500"));
+    }
+
+    [Test]
     [CancelAfter(60_000)]
     public async Task Serve_OtlpCollectorUnreachable_ServesAnyway(CancellationToken cancellationToken)
     {
