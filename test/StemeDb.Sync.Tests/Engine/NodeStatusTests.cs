@@ -51,7 +51,7 @@ public sealed class NodeStatusTests
         await using SyncNode a = await StartedAsync(1, time);
         await using SyncNode b = await StartedAsync(2, time);
         network.SetEndpoint("b", b.Handler);
-        await b.IngestManyAsync(Enumerable.Range(0, 50).Select(i => (ReadOnlyMemory<byte>)EngineTestKit.Data(i)).ToArray());
+        await b.IngestManyAsync(Batch(0, 50));
         ISyncPeer peer = network.CreatePeer("a", "b");
         a.AddPeer(peer);
         var raised = new List<SyncPeerStatus>();
@@ -160,7 +160,7 @@ public sealed class NodeStatusTests
         await using SyncNode a = await StartedAsync(1, time);
         await using SyncNode b = await StartedAsync(2, time);
         network.SetEndpoint("b", new V1Only(b.Handler));
-        await b.IngestManyAsync(Enumerable.Range(0, 20).Select(i => (ReadOnlyMemory<byte>)EngineTestKit.Data(i)).ToArray());
+        await b.IngestManyAsync(Batch(0, 20));
         await a.IngestAsync(EngineTestKit.Data(100));
         ISyncPeer peer = network.CreatePeer("a", "b");
         a.AddPeer(peer);
@@ -205,7 +205,7 @@ public sealed class NodeStatusTests
         await a.StartAsync();
         await using SyncNode b = await StartedAsync(2, time);
         network.SetEndpoint("b", new V1Only(b.Handler)); // fetches, batch by batch
-        await b.IngestManyAsync(Enumerable.Range(0, 2_500).Select(i => (ReadOnlyMemory<byte>)EngineTestKit.Data(i)).ToArray());
+        await b.IngestManyAsync(Batch(0, 2_500));
         ISyncPeer peer = network.CreatePeer("a", "b");
 
         await a.SyncWithPeerAsync(peer);
@@ -229,11 +229,11 @@ public sealed class NodeStatusTests
         await using SyncNode a = await StartedAsync(1, time);
         await using SyncNode b = await StartedAsync(2, time);
         network.SetEndpoint("b", b.Handler);
-        await b.IngestManyAsync(Enumerable.Range(0, 5).Select(i => (ReadOnlyMemory<byte>)EngineTestKit.Data(i)).ToArray());
+        await b.IngestManyAsync(Batch(0, 5));
         ISyncPeer peer = network.CreatePeer("a", "b");
         a.AddPeer(peer);
         await a.SyncWithPeerAsync(peer);
-        await b.IngestManyAsync(Enumerable.Range(5, 7).Select(i => (ReadOnlyMemory<byte>)EngineTestKit.Data(i)).ToArray());
+        await b.IngestManyAsync(Batch(5, 7));
         network.Disconnect("b");
         time.Advance(TimeSpan.FromSeconds(40));
         Assert.ThrowsAsync<SyncPeerException>(async () => await a.SyncWithPeerAsync(peer));
@@ -326,6 +326,10 @@ public sealed class NodeStatusTests
         Assert.That(passes.Select(p => p.Result), Is.EquivalentTo(new[] { "synced", "match" }));
         Assert.That(passes.Select(p => p.Seconds), Has.All.EqualTo(0), "fake time does not move during a pass");
     }
+
+    /// <summary>The test assertions <paramref name="start"/> onward, <paramref name="count"/> of them, for one <c>IngestManyAsync</c>.</summary>
+    private static ReadOnlyMemory<byte>[] Batch(int start, int count) =>
+        Enumerable.Range(start, count).Select(i => (ReadOnlyMemory<byte>)EngineTestKit.Data(i)).ToArray();
 
     private static async Task<SyncNode> StartedAsync(int id, TimeProvider time)
     {
